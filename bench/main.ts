@@ -1,0 +1,22 @@
+// Runs every benchmark suite (or those named on the command line:
+// `npm run bench -- quant`), each comparing lowbit with its baselines side by
+// side in one process and printing ratios.
+import { init } from '../ts/index.js';
+
+/** A benchmark suite: a name and a function that runs and prints it. */
+export interface BenchSuite {
+  name: string;
+  run(): Promise<void>;
+}
+
+const suites: BenchSuite[] = [
+  // Each capability adds its suite here.
+];
+
+await init();
+const wanted = process.argv.slice(2);
+for (const suite of suites) {
+  if (wanted.length > 0 && !wanted.includes(suite.name)) continue;
+  console.log(`\n## ${suite.name}\n`);
+  await suite.run();
+}

@@ -1,0 +1,20 @@
+// lowbit's demo: what lowbit does, on built-in data, section by section.
+// Run with `npm run demo`.
+import { init, wasmInfo } from '../ts/index.js';
+
+/** A demo section: a title and a function that prints its part. */
+export interface DemoSection {
+  title: string;
+  run(): void | Promise<void>;
+}
+
+const sections: DemoSection[] = [
+  // Each capability adds its section here.
+];
+
+await init();
+console.log(`lowbit demo (wasm SIMD128: ${wasmInfo().simdCompiled ? 'on' : 'off'})\n`);
+for (const section of sections) {
+  console.log(`\n== ${section.title} ${'='.repeat(Math.max(0, 72 - section.title.length))}\n`);
+  await section.run();
+}

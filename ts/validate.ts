@@ -1,0 +1,46 @@
+import { LowbitError } from './errors.js';
+
+/** Index of the first NaN in `data`, or -1. */
+export function firstNaN(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (data[i] !== data[i]) return i;
+  return -1;
+}
+
+/** Throws `NAN_INPUT` naming the first NaN of `data`. */
+export function assertNoNaN(data: ArrayLike<number>, name: string): void {
+  const i = firstNaN(data);
+  if (i >= 0) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${i}; quantization needs numbers`);
+}
+
+/** Throws `NAN_INPUT` / `NON_FINITE` for the first NaN or ±Infinity of `data`. */
+export function assertFinite(data: ArrayLike<number>, name: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0) {
+      if (v !== v) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${i}; expected finite numbers`);
+      throw new LowbitError('NON_FINITE', `${name} holds ${v} at index ${i}; expected finite numbers`);
+    }
+  }
+}
+
+/** Throws `INVALID_ARGUMENT` unless `v` is an integer in [lo, hi]. */
+export function assertIntInRange(v: unknown, lo: number, hi: number, name: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be an integer from ${lo} to ${hi}, got ${String(v)}`);
+  }
+}
+
+/** Throws `INVALID_ARGUMENT` unless `v` is a finite number > 0. */
+export function assertPositiveFinite(v: unknown, name: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be a finite number > 0, got ${String(v)}`);
+  }
+}
+
+/** Normalizes a possibly negative axis for a tensor of `rank` dims, or throws `INVALID_SHAPE`. */
+export function normalizeAxis(axis: number, rank: number, name = 'axis'): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new LowbitError('INVALID_SHAPE', `${name} ${axis} is out of range for a tensor of rank ${rank}; expected an integer in [${-rank}, ${rank - 1}]`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
