@@ -10,7 +10,11 @@ export interface BenchSuite {
 }
 
 const suites: BenchSuite[] = [
-  // Each capability adds its suite here.
+  // Each capability adds its entry here, in this order:
+  // formats / ops
+  // calibration
+  // gemm
+  // qat
 ];
 
 await init();

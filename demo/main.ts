@@ -9,7 +9,11 @@ export interface DemoSection {
 }
 
 const sections: DemoSection[] = [
-  // Each capability adds its section here.
+  // Each capability adds its entry here, in this order:
+  // formats / ops
+  // calibration
+  // gemm
+  // qat
 ];
 
 await init();
