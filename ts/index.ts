@@ -8,3 +8,12 @@ export { init, isInitialized, wasmInfo, setSimdEnabled } from './wasm/module.js'
 export { LowbitError, type LowbitErrorCode } from './errors.js';
 export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './dtypes.js';
 export { type Tensor, type TensorLike } from './tensor.js';
+export {
+  chooseQParams,
+  quantRange,
+  type QParams,
+  type QParamsOptions,
+  type IntRange,
+  type IntRangeSpec,
+} from './formats/affine.js';
+export { sqnr, mse, maxAbsError, cosine } from './metrics.js';
