@@ -17,3 +17,4 @@ export {
   type IntRangeSpec,
 } from './formats/affine.js';
 export { sqnr, mse, maxAbsError, cosine } from './metrics.js';
+export { matmulF32, gemmF32, type GemmF32Args } from './ops/matmulF32.js';

@@ -17,4 +17,5 @@
 #![cfg_attr(not(test), deny(unsafe_op_in_unsafe_fn))]
 
 pub mod ffi;
+pub mod gemm;
 pub mod simd;

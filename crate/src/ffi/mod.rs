@@ -3,4 +3,5 @@
 //! slices, call a safe kernel and return a status code (0 = ok) where the
 //! kernel can refuse.
 
+pub mod gemm;
 pub mod memory;

@@ -1,0 +1,256 @@
+//! Float GEMM: `C = bias + op(A) · op(B)` with `op` a transpose or not.
+//!
+//! Pack → kernel → output, as in the module docs. Transposes are strided
+//! views that the packing routines read, so the kernel always sees the same
+//! layout:
+//! - A is packed per `MC × KC` block into panels of [`MR`] rows: for each `k`
+//!   the `MR` values of one column, contiguous (zero-padded past the last row);
+//! - B is packed per `KC × NC` block into panels of [`NR`] columns: for each
+//!   `k` the `NR` values of one row (zero-padded past the last column).
+//!
+//! The micro-kernel multiplies one A panel by one B panel into an `MR × NR`
+//! tile of accumulators; the driver adds the tile into C (which starts as
+//! the broadcast bias), writing only the rows and columns that exist. Both
+//! kernels perform the same float operations in the same order (a multiply
+//! then an add, never fused), so the scalar and SIMD paths agree bit for bit.
+
+use super::{div_ceil, try_zeroed, GemmError, Strided};
+
+/// Rows of the register tile.
+pub const MR: usize = 4;
+/// Columns of the register tile (two SIMD vectors).
+pub const NR: usize = 8;
+/// Depth of one block: an A panel (`KC × MR`) and a B panel (`KC × NR`) stay in L1.
+const KC: usize = 256;
+/// Rows of an A block (`MC × KC` floats stay in L2).
+const MC: usize = 64;
+/// Columns of a B block (`KC × NC` floats stay in L2).
+const NC: usize = 512;
+
+type Tile = [[f32; NR]; MR];
+
+/// `c (m × n, row-major) = bias + a (m × k) · b (k × n)`.
+///
+/// `bias` is any broadcast view of an `m × n` matrix (strides 0 broadcast);
+/// `None` means zeros. Fails with `BadShape` when a view or `c` is too
+/// short, and `OutOfMemory` when the packing buffers cannot be allocated.
+pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Strided<f32>,
+    b: Strided<f32>,
+    bias: Option<Strided<f32>>,
+    c: &mut [f32],
+) -> Result<(), GemmError> {
+    let size = m.checked_mul(n).ok_or(GemmError::BadShape)?;
+    if c.len() < size || !a.covers(m, k) || !b.covers(k, n) {
+        return Err(GemmError::BadShape);
+    }
+    match bias {
+        Some(bias) => {
+            if !bias.covers(m, n) {
+                return Err(GemmError::BadShape);
+            }
+            for i in 0..m {
+                for (j, out) in c[i * n..(i + 1) * n].iter_mut().enumerate() {
+                    *out = bias.at(i, j);
+                }
+            }
+        }
+        None => c[..size].iter_mut().for_each(|v| *v = 0.0),
+    }
+    if size == 0 || k == 0 {
+        return Ok(());
+    }
+    let kernel: fn(usize, &[f32], &[f32]) -> Tile = if crate::simd::active() { kernel_simd } else { kernel_scalar };
+
+    let kc_max = KC.min(k);
+    let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * MR * kc_max)?;
+    let mut bp = try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?;
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            pack_b(&b, pc, kc, jc, nc, &mut bp);
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(&a, ic, mc, pc, kc, &mut ap);
+                for jr in 0..div_ceil(nc, NR) {
+                    let bpanel = &bp[jr * kc * NR..(jr + 1) * kc * NR];
+                    for ir in 0..div_ceil(mc, MR) {
+                        let tile = kernel(kc, &ap[ir * kc * MR..(ir + 1) * kc * MR], bpanel);
+                        let (i0, j0) = (ic + ir * MR, jc + jr * NR);
+                        add_tile(&tile, c, n, i0, j0, MR.min(m - i0), NR.min(n - j0));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Packs `a[ic..ic+mc, pc..pc+kc]` into panels of `MR` rows (see module docs).
+fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
+    for (ip, panel) in ap.chunks_exact_mut(kc * MR).take(div_ceil(mc, MR)).enumerate() {
+        let rows = MR.min(mc - ip * MR);
+        for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
+            for (r, v) in col.iter_mut().enumerate() {
+                *v = if r < rows { a.at(ic + ip * MR + r, pc + p) } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Packs `b[pc..pc+kc, jc..jc+nc]` into panels of `NR` columns (see module docs).
+fn pack_b(b: &Strided<f32>, pc: usize, kc: usize, jc: usize, nc: usize, bp: &mut [f32]) {
+    for (jp, panel) in bp.chunks_exact_mut(kc * NR).take(div_ceil(nc, NR)).enumerate() {
+        let cols = NR.min(nc - jp * NR);
+        for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if j < cols { b.at(pc + p, jc + jp * NR + j) } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// Adds the top-left `rows × cols` of `tile` into `c` at `(i0, j0)`.
+#[inline(always)]
+fn add_tile(tile: &Tile, c: &mut [f32], n: usize, i0: usize, j0: usize, rows: usize, cols: usize) {
+    for (r, trow) in tile.iter().enumerate().take(rows) {
+        let crow = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + cols];
+        for (out, v) in crow.iter_mut().zip(trow.iter()) {
+            *out += *v;
+        }
+    }
+}
+
+/// The plain micro-kernel: `tile[r][j] = Σ_p ap[p·MR + r] · bp[p·NR + j]`.
+fn kernel_scalar(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
+    let mut acc = [[0.0f32; NR]; MR];
+    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
+        for r in 0..MR {
+            for j in 0..NR {
+                acc[r][j] += a[r] * b[j];
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
+    kernel_scalar(kc, ap, bp)
+}
+
+/// The SIMD128 micro-kernel: 8 accumulator vectors (4 rows × 2 vectors of 4
+/// columns); per `k` two B loads, one A load split into 4 lane splats.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
+    use core::arch::wasm32::*;
+    let mut tile = [[0.0f32; NR]; MR];
+    if ap.len() < kc * MR || bp.len() < kc * NR {
+        return tile; // unreachable: the driver passes whole panels
+    }
+    let z = f32x4_splat(0.0);
+    let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
+    let (mut c20, mut c21, mut c30, mut c31) = (z, z, z, z);
+    let (pa, pb) = (ap.as_ptr(), bp.as_ptr());
+    for p in 0..kc {
+        // SAFETY: p < kc and the lengths were checked above, so the 4 floats
+        // at pa + 4p and the 8 at pb + 8p are inside the slices; v128_load
+        // has no alignment requirement.
+        let (a, b0, b1) = unsafe {
+            (
+                v128_load(pa.add(p * MR) as *const v128),
+                v128_load(pb.add(p * NR) as *const v128),
+                v128_load(pb.add(p * NR + 4) as *const v128),
+            )
+        };
+        let a0 = i32x4_shuffle::<0, 0, 0, 0>(a, a);
+        c00 = f32x4_add(c00, f32x4_mul(a0, b0));
+        c01 = f32x4_add(c01, f32x4_mul(a0, b1));
+        let a1 = i32x4_shuffle::<1, 1, 1, 1>(a, a);
+        c10 = f32x4_add(c10, f32x4_mul(a1, b0));
+        c11 = f32x4_add(c11, f32x4_mul(a1, b1));
+        let a2 = i32x4_shuffle::<2, 2, 2, 2>(a, a);
+        c20 = f32x4_add(c20, f32x4_mul(a2, b0));
+        c21 = f32x4_add(c21, f32x4_mul(a2, b1));
+        let a3 = i32x4_shuffle::<3, 3, 3, 3>(a, a);
+        c30 = f32x4_add(c30, f32x4_mul(a3, b0));
+        c31 = f32x4_add(c31, f32x4_mul(a3, b1));
+    }
+    let rows = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
+    for (trow, vs) in tile.iter_mut().zip(rows.iter()) {
+        // SAFETY: each tile row holds NR = 8 floats, two v128 stores.
+        unsafe {
+            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
+            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
+        }
+    }
+    tile
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f64> {
+        let mut c = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    c[i * n + j] += a[i * k + p] as f64 * b[p * n + j] as f64;
+                }
+            }
+        }
+        c
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((s >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_naive_on_edge_shapes() {
+        for &(m, n, k) in &[(1, 1, 1), (3, 7, 5), (4, 8, 256), (5, 9, 257), (65, 17, 300), (2, 513, 3)] {
+            let a = values(m * k, 1);
+            let b = values(k * n, 2);
+            let mut c = vec![f32::NAN; m * n];
+            gemm(m, n, k, Strided { data: &a, rs: k, cs: 1 }, Strided { data: &b, rs: n, cs: 1 }, None, &mut c).unwrap();
+            for (got, want) in c.iter().zip(naive(m, n, k, &a, &b)) {
+                assert!((*got as f64 - want).abs() <= 1e-5 * k as f64, "{m}x{n}x{k}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn transposes_and_bias_are_views() {
+        // a = [[1, 2], [3, 4]] read transposed, b = identity, bias per column.
+        let a = [1.0, 2.0, 3.0, 4.0];
+        let b = [1.0, 0.0, 0.0, 1.0];
+        let bias = [10.0, 20.0];
+        let mut c = [0.0; 4];
+        let at = Strided { data: &a[..], rs: 1, cs: 2 };
+        let bs = Strided { data: &b[..], rs: 2, cs: 1 };
+        gemm(2, 2, 2, at, bs, Some(Strided { data: &bias[..], rs: 0, cs: 1 }), &mut c).unwrap();
+        assert_eq!(c, [11.0, 23.0, 12.0, 24.0]);
+    }
+
+    #[test]
+    fn empty_and_short_inputs() {
+        let mut c = [5.0f32; 2];
+        let a = [1.0f32; 2];
+        let none: [f32; 0] = [];
+        gemm(1, 2, 0, Strided { data: &none, rs: 0, cs: 1 }, Strided { data: &none, rs: 2, cs: 1 }, None, &mut c).unwrap();
+        assert_eq!(c, [0.0, 0.0]);
+        let r = gemm(1, 2, 2, Strided { data: &a, rs: 2, cs: 1 }, Strided { data: &a, rs: 2, cs: 1 }, None, &mut c);
+        assert_eq!(r, Err(GemmError::BadShape));
+    }
+}

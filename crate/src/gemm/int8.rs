@@ -1,0 +1,1 @@
+//! 8-bit GEMM (in progress).

@@ -1,0 +1,61 @@
+// Pure-JS references for the GEMM ops: plain triple loops, written for
+// clarity, never for speed. Every lowbit GEMM result is checked against one.
+
+/** `a (m × k) · b (k × n)` in float64, with element accessors (so transposes are free). */
+export function matmulF64(
+  m: number,
+  n: number,
+  k: number,
+  a: (i: number, p: number) => number,
+  b: (p: number, j: number) => number,
+): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a(i, p) * b(p, j);
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/**
+ * ONNX MatMulInteger on 2-D row-major data: `(A − za) · (B − zb)` with int32
+ * wrap-around, as the ONNX reference (numpy int32 matmul) computes it.
+ * `za(i)` is row i's zero point, `zb(j)` column j's.
+ */
+export function matmulIntegerRef(
+  m: number,
+  n: number,
+  k: number,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  za: (i: number) => number,
+  zb: (j: number) => number,
+): Int32Array {
+  const c = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s = (s + Math.imul(a[i * k + p]! - za(i), b[p * n + j]! - zb(j))) | 0;
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+/** A deterministic pseudo-random stream (LCG), so failures reproduce. */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** `len` random floats in [-1, 1) from `seed`. */
+export function randomF32(len: number, seed: number): Float32Array {
+  const r = lcg(seed);
+  return Float32Array.from({ length: len }, () => r() * 2 - 1);
+}

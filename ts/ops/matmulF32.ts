@@ -1,0 +1,129 @@
+import { LowbitError } from '../errors.js';
+import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
+import { kernel } from '../wasm/module.js';
+import { view, withScope } from '../wasm/memory.js';
+import { checkGemmStatus } from './gemmStatus.js';
+import { planMatmul } from './matmulShape.js';
+
+const F32 = Float32Array.BYTES_PER_ELEMENT;
+
+/**
+ * Float matrix product with numpy / ONNX MatMul semantics: 2-D `[M, K] @
+ * [K, N] → [M, N]`; N-D operands are stacks of matrices whose leading dims
+ * broadcast; a 1-D `a` is a row and a 1-D `b` a column (their promoted dim
+ * is dropped from the result). Runs the SIMD128 GEMM; sums are formed in
+ * float32 in a fixed order, and NaN / ±Infinity propagate as IEEE-754 says.
+ *
+ * @example
+ * ```ts
+ * const c = matmulF32({ data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] },
+ *                     { data: new Float32Array([1, 0, 0, 1, 1, 1]), shape: [3, 2] });
+ * // c.shape [2, 2], c.data Float32Array [4, 5, 10, 11]
+ * ```
+ */
+export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array>): Tensor<Float32Array> {
+  const ta = toFloat32Tensor(a, 'a');
+  const tb = toFloat32Tensor(b, 'b');
+  const { m, k, n, outShape, batches } = planMatmul(ta.shape, tb.shape);
+  const out = new Float32Array(batches.length * m * n);
+  if (out.length === 0) return { data: out, shape: outShape };
+  withScope((scope) => {
+    const pa = scope.copyIn(ta.data);
+    const pb = scope.copyIn(tb.data);
+    const pc = scope.allocArray(Float32Array, m * n);
+    const gemm = kernel('lowbit_gemm_f32');
+    batches.forEach(([aOff, bOff], t) => {
+      checkGemmStatus(gemm(m, n, k, pa + aOff * F32, m * k, k, 1, pb + bOff * F32, k * n, n, 1, 0, 0, 0, 0, pc), 'matmulF32');
+      out.set(view(Float32Array, pc, m * n), t * m * n);
+    });
+  });
+  return { data: out, shape: outShape };
+}
+
+/** Arguments of {@link gemmF32}. */
+export interface GemmF32Args {
+  /** `[M, K]`, or `[K, M]` when `transA`. */
+  a: TensorLike<Float32Array>;
+  /** `[K, N]`, or `[N, K]` when `transB`. */
+  b: TensorLike<Float32Array>;
+  /** Use the transpose of `a`. Default false. */
+  transA?: boolean;
+  /** Use the transpose of `b`. Default false. */
+  transB?: boolean;
+  /**
+   * Added to every product, broadcast to `[M, N]` (ONNX Gemm's `C`): shape
+   * `[]`, `[N]`, `[1, N]`, `[M, 1]` or `[M, N]`.
+   */
+  bias?: TensorLike<Float32Array>;
+}
+
+/**
+ * The fused float GEMM `op(a) · op(b) + bias` (ONNX Gemm with alpha = beta = 1):
+ * transposes are read in place while packing, never materialized, so the
+ * backward passes `dX = dY · Wᵀ` and `dW = Xᵀ · dY` cost the same as a
+ * forward product.
+ *
+ * @example
+ * ```ts
+ * const y = gemmF32({
+ *   a: { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] },
+ *   b: { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] }, transB: true,
+ *   bias: new Float32Array([0.5, -0.5]),
+ * });
+ * // y.shape [2, 2], y.data Float32Array [5.5, 10.5, 11.5, 24.5]
+ * ```
+ */
+export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
+  if (typeof args !== 'object' || args === null) {
+    throw new LowbitError('INVALID_ARGUMENT', `gemmF32 takes an object { a, b, transA?, transB?, bias? }, got ${args === null ? 'null' : typeof args}`);
+  }
+  const ta = toFloat32Tensor(args.a, 'a');
+  const tb = toFloat32Tensor(args.b, 'b');
+  const transA = flag(args.transA, 'transA');
+  const transB = flag(args.transB, 'transB');
+  if (ta.shape.length !== 2 || tb.shape.length !== 2) {
+    throw new LowbitError('INVALID_SHAPE', `gemmF32 needs 2-D a and b, got a [${ta.shape.join(', ')}] and b [${tb.shape.join(', ')}]`);
+  }
+  const [ar, ac] = ta.shape as [number, number];
+  const [br, bc] = tb.shape as [number, number];
+  const [m, k] = transA ? [ac, ar] : [ar, ac];
+  const [kb, n] = transB ? [bc, br] : [br, bc];
+  if (k !== kb) {
+    throw new LowbitError('INVALID_SHAPE', `gemmF32: op(a) is [${m}, ${k}] and op(b) is [${kb}, ${n}]; op(a)'s columns must equal op(b)'s rows`);
+  }
+  const bias = args.bias === undefined ? undefined : toFloat32Tensor(args.bias, 'bias');
+  const [biasRs, biasCs] = bias === undefined ? [0, 0] : biasStrides(bias.shape, m, n);
+  const out = new Float32Array(m * n);
+  if (out.length === 0) return { data: out, shape: [m, n] };
+  withScope((scope) => {
+    const pa = scope.copyIn(ta.data);
+    const pb = scope.copyIn(tb.data);
+    const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
+    const pc = scope.allocArray(Float32Array, m * n);
+    const status = kernel('lowbit_gemm_f32')(
+      m, n, k,
+      pa, ta.data.length, transA ? 1 : k, transA ? m : 1,
+      pb, tb.data.length, transB ? 1 : n, transB ? k : 1,
+      pbias, bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
+      pc,
+    );
+    checkGemmStatus(status, 'gemmF32');
+    out.set(view(Float32Array, pc, m * n));
+  });
+  return { data: out, shape: [m, n] };
+}
+
+function flag(v: unknown, name: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `${name} must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+/** Row and column strides that broadcast a bias of `shape` to `[m, n]`. */
+function biasStrides(shape: readonly number[], m: number, n: number): [number, number] {
+  const dims = shape.length === 0 ? [1, 1] : shape.length === 1 ? [1, shape[0]!] : shape.length === 2 ? [shape[0]!, shape[1]!] : undefined;
+  if (dims === undefined || (dims[0] !== 1 && dims[0] !== m) || (dims[1] !== 1 && dims[1] !== n)) {
+    throw new LowbitError('INVALID_SHAPE', `bias of shape [${shape.join(', ')}] does not broadcast to the output [${m}, ${n}]; expected [], [${n}], [1, ${n}], [${m}, 1] or [${m}, ${n}]`);
+  }
+  return [dims[0] === 1 ? 0 : dims[1]!, dims[1] === 1 ? 0 : 1];
+}
