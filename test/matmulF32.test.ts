@@ -113,7 +113,7 @@ describe('gemmF32', () => {
     };
     expect(code(() => gemmF32({ a, b: a }))).toBe('INVALID_SHAPE');
     expect(code(() => gemmF32({ a, b: a, transB: true, bias: new Float32Array(3) }))).toBe('INVALID_SHAPE');
-    expect(code(() => gemmF32({ a, b: { data: new Int8Array(6), shape: [3, 2] } }))).toBe('INVALID_DTYPE');
+    expect(code(() => gemmF32({ a, b: { data: new Int8Array(6) as unknown as Float32Array, shape: [3, 2] } }))).toBe('INVALID_DTYPE');
     expect(code(() => gemmF32({ a: new Float32Array(3), b: a }))).toBe('INVALID_SHAPE');
     expect(code(() => gemmF32({ a, b: a, transA: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT');
     expect(code(() => gemmF32(null as never))).toBe('INVALID_ARGUMENT');
