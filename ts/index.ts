@@ -17,4 +17,15 @@ export {
   type IntRangeSpec,
 } from './formats/affine.js';
 export { sqnr, mse, maxAbsError, cosine } from './metrics.js';
+export {
+  float32ToBits,
+  bitsToFloat32,
+  decomposeFloat32,
+  float32ToFloat16,
+  float16ToFloat32,
+  float32ToBfloat16,
+  bfloat16ToFloat32,
+  type FloatClass,
+  type Float32Fields,
+} from './formats/ieee754.js';
 export { matmulF32, gemmF32, type GemmF32Args } from './ops/matmulF32.js';
