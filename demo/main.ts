@@ -1,6 +1,7 @@
 // lowbit's demo: what lowbit does, on built-in data, section by section.
 // Run with `npm run demo`.
 import { init, wasmInfo } from '../ts/index.js';
+import { formatsDemo } from './formats.js';
 
 /** A demo section: a title and a function that prints its part. */
 export interface DemoSection {
@@ -11,6 +12,7 @@ export interface DemoSection {
 const sections: DemoSection[] = [
   // Each capability adds its entry here, in this order:
   // formats / ops
+  formatsDemo,
   // calibration
   // gemm
   // qat

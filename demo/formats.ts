@@ -1,0 +1,66 @@
+// Demo: number formats — IEEE-754 fields, float16 / bfloat16, affine qparams, error metrics.
+import {
+  bfloat16ToFloat32,
+  chooseQParams,
+  cosine,
+  decomposeFloat32,
+  float16ToFloat32,
+  float32ToBfloat16,
+  float32ToBits,
+  float32ToFloat16,
+  maxAbsError,
+  sqnr,
+} from '../ts/index.js';
+import { demoWeights } from './data.js';
+import type { DemoSection } from './main.js';
+
+const hex = (v: number, digits: number) => `0x${v.toString(16).toUpperCase().padStart(digits, '0')}`;
+
+function table(header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
+  for (const r of cells) console.log('  ' + r.map((c, j) => c.padStart(widths[j]!)).join('  '));
+}
+
+export const formatsDemo: DemoSection = {
+  title: 'Number formats',
+  run() {
+    console.log('IEEE-754 float32 fields (value = ±1.mantissa · 2^exponent; subnormals ±0.mantissa · 2^-126):\n');
+    const samples = [6, -0.5, 0.1, 65504, 1e-45, -0, Infinity, NaN];
+    table(
+      ['value', 'bits', 'sign', 'biased exp', 'exponent', 'mantissa', 'class'],
+      samples.map((x) => {
+        const d = decomposeFloat32(x);
+        return [Object.is(x, -0) ? '-0' : String(Math.fround(x)), hex(float32ToBits(x), 8), d.sign, d.biasedExponent, d.exponent, hex(d.mantissa, 6), d.class];
+      }),
+    );
+
+    const w = demoWeights();
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of w) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    console.log(`\nA built-in weight tensor: ${w.length} values ~ N(0, 0.05²) with outliers, range [${min.toFixed(4)}, ${max.toFixed(4)}]\n`);
+    const f16 = float16ToFloat32(float32ToFloat16(w));
+    const bf16 = bfloat16ToFloat32(float32ToBfloat16(w));
+    table(
+      ['format', 'SQNR dB', 'max |err|', 'cosine'],
+      [
+        ['float16', sqnr(w, f16).toFixed(2), maxAbsError(w, f16).toExponential(3), cosine(w, f16).toFixed(9)],
+        ['bfloat16', sqnr(w, bf16).toFixed(2), maxAbsError(w, bf16).toExponential(3), cosine(w, bf16).toFixed(9)],
+      ],
+    );
+
+    console.log('\nAffine quantization parameters for its range (PyTorch MinMaxObserver rules):\n');
+    const rows: (string | number)[][] = [];
+    for (const bits of [2, 3, 4, 6, 8]) {
+      for (const symmetric of [false, true]) {
+        const p = chooseQParams({ min, max, bits, symmetric });
+        rows.push([bits, symmetric ? 'symmetric' : 'affine', `[${p.qmin}, ${p.qmax}]`, p.scale.toExponential(6), p.zeroPoint]);
+      }
+    }
+    table(['bits', 'mode', 'codes', 'scale', 'zero point'], rows);
+  },
+};
