@@ -16,7 +16,7 @@ const CHECK = `
   let before = 'no error';
   try { lowbit.quantizeLinear(new Float32Array([1]), 1); } catch (e) { before = e.code; }
   await lowbit.init();
-  const q = lowbit.quantizeLinear(new Float32Array([-1.5, 0.5, 2.5, 300, -300]), 0.5, 10);
+  const q = lowbit.quantizeLinear(new Float32Array([-1.5, 0.25, 2.5, 300, -300]), 0.5, 10);
   return { before, data: Array.from(q.data), dtype: q.dtype, simd: lowbit.wasmInfo().simdCompiled };
 `;
 const EXPECTED = { before: 'NOT_INITIALIZED', data: [7, 10, 15, 255, 0], dtype: 'uint8', simd: true };

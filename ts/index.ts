@@ -29,3 +29,7 @@ export {
   type Float32Fields,
 } from './formats/ieee754.js';
 export { matmulF32, gemmF32, type GemmF32Args } from './ops/matmulF32.js';
+export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quantizeLinear.js';
+export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/dequantizeLinear.js';
+export { fakeQuantize, type FakeQuantizeOptions } from './ops/fakeQuantize.js';
+export { type ScaleArg, type ZeroPointArg } from './ops/args.js';

@@ -18,4 +18,5 @@
 
 pub mod ffi;
 pub mod gemm;
+pub mod quant;
 pub mod simd;

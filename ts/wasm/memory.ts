@@ -46,6 +46,12 @@ export class WasmScope {
     return view(ArrayType, ptr, length).slice() as T;
   }
 
+  /** Copies `target.byteLength` bytes at `ptr` into `target` (any typed array) and returns it. */
+  copyOutInto<T extends AnyTypedArray>(ptr: number, target: T): T {
+    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(view(Uint8Array, ptr, target.byteLength));
+    return target;
+  }
+
   /** Frees every buffer of this scope. */
   dispose(): void {
     const free = kernel('lowbit_free');

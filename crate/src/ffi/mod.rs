@@ -5,3 +5,4 @@
 
 pub mod gemm;
 pub mod memory;
+pub mod quant;

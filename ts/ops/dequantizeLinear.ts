@@ -1,0 +1,75 @@
+import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
+import { LowbitError } from '../errors.js';
+import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
+import { kernel } from '../wasm/module.js';
+import { withScope } from '../wasm/memory.js';
+import { channelParams, checkStatus, kernelIntType, optionsObject, type ScaleArg, type ZeroPointArg } from './args.js';
+
+/** Options of {@link dequantizeLinear}. */
+export interface DequantizeLinearOptions {
+  /** The axis per-axis scales run along (default 1, negative counts from the end). Ignored per-tensor. */
+  axis?: number;
+}
+
+/** An integer tensor, optionally naming its dtype (needed to read an Int8Array as int4, say). */
+export type QuantizedTensorLike = TensorLike<IntArray> | { readonly data: IntArray; readonly shape: readonly number[]; readonly dtype: IntDType };
+
+/**
+ * Maps integer codes back to float32 with ONNX DequantizeLinear semantics:
+ * `y = (x − zeroPoint) · scale`, `x − zeroPoint` exact and `· scale` a
+ * float32 multiplication (for int32 codes the difference is rounded once to
+ * float32 first).
+ *
+ * `x` is an integer tensor; its dtype is `x.dtype` when given (as on
+ * {@link quantizeLinear}'s result, e.g. `'int4'`), else its array type.
+ * `scale` and `zeroPoint` are as for {@link quantizeLinear}; a typed zero
+ * point must have the same type as `x`.
+ *
+ * @example
+ * ```ts
+ * dequantizeLinear(new Uint8Array([7, 10, 15]), 0.5, 10).data // Float32Array [-1.5, 0, 2.5]
+ * ```
+ * @throws LowbitError as {@link quantizeLinear}, and `INVALID_DTYPE` when `x`
+ *   is not an integer tensor or its zero point has another type.
+ */
+export function dequantizeLinear(
+  x: QuantizedTensorLike,
+  scale: ScaleArg,
+  zeroPoint?: ZeroPointArg,
+  options?: DequantizeLinearOptions,
+): Tensor<Float32Array> {
+  const opts = optionsObject(options, 'dequantizeLinear');
+  const t = toTensor(x, 'x');
+  const dtype = quantizedDType(x, t.data);
+  const info = intTypeInfo(dtype);
+  if (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== dtypeOfArray(t.data)) {
+    throw new LowbitError('INVALID_DTYPE', `zeroPoint is a ${describe(zeroPoint)} but x holds ${dtype}; a typed zero point must have x's type`);
+  }
+  const p = channelParams(t.shape, scale, zeroPoint, opts.axis, info.min, info.max, dtype);
+  const n = t.data.length;
+  const data = withScope((scope) => {
+    const pq = scope.copyIn(t.data as IntArray);
+    const ps = scope.copyIn(p.scales);
+    const pz = scope.copyIn(p.zeroPoints);
+    const out = scope.allocArray(Float32Array, n);
+    const { outer, axisLen, inner } = p.layout;
+    checkStatus(kernel('lowbit_dequantize')(pq, kernelIntType(dtype), outer, axisLen, inner, ps, pz, out), 'x');
+    return scope.copyOutInto(out, new Float32Array(n));
+  });
+  return { data, shape: t.shape };
+}
+
+/** The dtype of a quantized tensor: its `dtype` field (checked against the array) or its array type. */
+function quantizedDType(x: unknown, data: unknown): IntDType {
+  const fromArray = dtypeOfArray(data);
+  if (fromArray === undefined) {
+    throw new LowbitError('INVALID_DTYPE', `x must hold integers (Int8Array, Uint8Array, Int16Array, Uint16Array or Int32Array), got ${describe(data)}`);
+  }
+  const named = (x as { dtype?: unknown }).dtype;
+  if (named === undefined || ArrayBuffer.isView(x)) return fromArray;
+  const info = intTypeInfo(named as IntDType);
+  if (!(data instanceof (info.ArrayType as unknown as typeof Int8Array))) {
+    throw new LowbitError('INVALID_DTYPE', `x.dtype is ${info.dtype}, which is held in ${info.ArrayType.name}, but x.data is ${describe(data)}`);
+  }
+  return info.dtype;
+}
