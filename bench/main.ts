@@ -2,6 +2,7 @@
 // `npm run bench -- quant`), each comparing lowbit with its baselines side by
 // side in one process and printing ratios.
 import { init } from '../ts/index.js';
+import { formatsBench } from './formats.js';
 
 /** A benchmark suite: a name and a function that runs and prints it. */
 export interface BenchSuite {
@@ -12,6 +13,7 @@ export interface BenchSuite {
 const suites: BenchSuite[] = [
   // Each capability adds its entry here, in this order:
   // formats / ops
+  formatsBench,
   // calibration
   // gemm
   // qat
