@@ -33,3 +33,15 @@ export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from
 export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/dequantizeLinear.js';
 export { fakeQuantize, type FakeQuantizeOptions } from './ops/fakeQuantize.js';
 export { type ScaleArg, type ZeroPointArg } from './ops/args.js';
+export { dynamicQuantizeLinear, type DynamicQuantized } from './ops/dynamicQuantizeLinear.js';
+export { pack4, unpack4 } from './ops/pack4.js';
+export {
+  toFixed,
+  fromFixed,
+  fixedStep,
+  fixedRange,
+  bestFractionLength,
+  type FixedFormat,
+  type BestFractionLengthOptions,
+  type FractionLengthSearch,
+} from './formats/fixed.js';

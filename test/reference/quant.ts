@@ -68,3 +68,16 @@ export function dynamicQuantizeRef(x: ArrayLike<number>): { y: number[]; scale: 
   const zeroPoint = rintRef(Math.max(0, Math.min(255, initial)));
   return { y: quantizeRef(x, { scales: [scale], zeroPoints: [zeroPoint], inner: 1 }, 0, 255), scale, zeroPoint };
 }
+
+/** Σ|x − x̂| or Σ(x − x̂)² in float64, index order, for a `bits`-bit fixed-point format with fractional length `frac`. */
+export function fixedErrorRef(x: ArrayLike<number>, bits: number, frac: number, metric: 'l1' | 'l2', signed = true): number {
+  const qmin = signed ? -(2 ** (bits - 1)) : 0;
+  const qmax = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  const xhat = fakeQuantizeRef(x, { scales: [2 ** -frac], zeroPoints: [0], inner: 1 }, qmin, qmax);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - xhat[i]!;
+    sum += metric === 'l1' ? Math.abs(d) : d * d;
+  }
+  return sum;
+}
