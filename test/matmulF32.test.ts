@@ -1,7 +1,8 @@
 // matmulF32 / gemmF32 against a float64 pure-JS reference, SIMD against
 // scalar (bit-identical), shapes across the kernel's tile and block edges.
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemmF32, LowbitError, matmulF32, setSimdEnabled } from '../ts/index.js';
+import { gemmF32, matmulF32, setSimdEnabled } from '../ts/index.js';
+import { errorCode } from './errorCode.js';
 import { matmulF64, randomF32 } from './reference/gemm.js';
 
 const SIZES = [1, 2, 3, 7, 15, 16, 17, 63, 255];
@@ -102,21 +103,12 @@ describe('gemmF32', () => {
 
   it('rejects bad input with typed errors', () => {
     const a = { data: new Float32Array(6), shape: [2, 3] };
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(LowbitError);
-        return (e as LowbitError).code;
-      }
-      return 'no error';
-    };
-    expect(code(() => gemmF32({ a, b: a }))).toBe('INVALID_SHAPE');
-    expect(code(() => gemmF32({ a, b: a, transB: true, bias: new Float32Array(3) }))).toBe('INVALID_SHAPE');
-    expect(code(() => gemmF32({ a, b: { data: new Int8Array(6) as unknown as Float32Array, shape: [3, 2] } }))).toBe('INVALID_DTYPE');
-    expect(code(() => gemmF32({ a: new Float32Array(3), b: a }))).toBe('INVALID_SHAPE');
-    expect(code(() => gemmF32({ a, b: a, transA: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT');
-    expect(code(() => gemmF32(null as never))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => gemmF32({ a, b: a }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => gemmF32({ a, b: a, transB: true, bias: new Float32Array(3) }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => gemmF32({ a, b: { data: new Int8Array(6) as unknown as Float32Array, shape: [3, 2] } }))).toBe('INVALID_DTYPE');
+    expect(errorCode(() => gemmF32({ a: new Float32Array(3), b: a }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => gemmF32({ a, b: a, transA: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => gemmF32(null as never))).toBe('INVALID_ARGUMENT');
   });
 });
 

@@ -45,3 +45,9 @@ export {
   type BestFractionLengthOptions,
   type FractionLengthSearch,
 } from './formats/fixed.js';
+export { matmulInteger } from './ops/matmulInteger.js';
+export { packWeights, PackedMatrix, type PackWeightsOptions } from './ops/packWeights.js';
+export { type Int8DType } from './ops/gemmParams.js';
+export { qlinearMatmul, type QLinearMatmulOptions } from './ops/qlinearMatmul.js';
+export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';
+export { type Requantize } from './ops/outputStage.js';

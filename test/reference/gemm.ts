@@ -59,3 +59,23 @@ export function randomF32(len: number, seed: number): Float32Array {
   const r = lcg(seed);
   return Float32Array.from({ length: len }, () => r() * 2 - 1);
 }
+
+/** numpy.rint: round to nearest, ties to even. */
+export function rintEven(x: number): number {
+  const r = Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x);
+  return r + 0; // no −0
+}
+
+/**
+ * The ONNX reference output stage for one accumulator: `clip(rint(acc ·
+ * mult + zy), lo, hi)` in float64 (mult is a float32 value).
+ */
+export function requantizeRef(acc: number, mult: number, zy: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, rintEven(acc * mult + zy)));
+}
+
+/** `len` random integers in [lo, hi] from `seed`. */
+export function randomInts(len: number, lo: number, hi: number, seed: number): number[] {
+  const r = lcg(seed);
+  return Array.from({ length: len }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}

@@ -1,6 +1,9 @@
 //! Exports for matrix multiplication (kernels in `crate::gemm`). Every
 //! function returns 0 on success or a `GemmError` code.
 
+use crate::gemm::int8::conv::{self, Geometry};
+use crate::gemm::int8::output::{self, Requant, Stage};
+use crate::gemm::int8::{self, PackedA, PackedB};
 use crate::gemm::{f32 as gf32, GemmError, Strided};
 use core::slice;
 
@@ -8,7 +11,7 @@ use core::slice;
 ///
 /// # Safety
 /// `ptr` must point to `len` readable elements (or be anything when `len == 0`).
-unsafe fn input<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
+unsafe fn slice_in<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
     if len == 0 || ptr.is_null() {
         &[]
     } else {
@@ -21,7 +24,7 @@ unsafe fn input<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
 ///
 /// # Safety
 /// `ptr` must point to `len` writable elements not aliased by any input.
-unsafe fn output<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
+unsafe fn slice_out<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     if len == 0 || ptr.is_null() {
         &mut []
     } else {
@@ -68,7 +71,205 @@ pub unsafe extern "C" fn lowbit_gemm_f32(
         None => return GemmError::BadShape.code(),
     };
     // SAFETY: the caller passes valid buffers of the stated lengths.
-    let (a, b, bias, c) = unsafe { (input(a, a_len), input(b, b_len), input(bias, bias_len), output(c, size)) };
+    let (a, b, bias, c) = unsafe { (slice_in(a, a_len), slice_in(b, b_len), slice_in(bias, bias_len), slice_out(c, size)) };
     let bias = if bias_len == 0 { None } else { Some(Strided { data: bias, rs: bias_rs, cs: bias_cs }) };
     status(gf32::gemm(m, n, k, Strided { data: a, rs: a_rs, cs: a_cs }, Strided { data: b, rs: b_rs, cs: b_cs }, bias, c))
+}
+
+/// Packs `groups` 8-bit matrices of `k × n` for repeated products; group
+/// `g`'s element `(p, j)` is `b[g·group_stride + p·rs + j·cs]` (int8 when
+/// `signed != 0`, else uint8). Returns a handle for `lowbit_matmul_i8` /
+/// `lowbit_conv_i8`, or null when the view is out of bounds or memory ran out.
+///
+/// # Safety
+/// `b` must address `b_len` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn lowbit_packed_b_new(
+    b: *const u8,
+    b_len: usize,
+    k: usize,
+    n: usize,
+    rs: usize,
+    cs: usize,
+    groups: usize,
+    group_stride: usize,
+    signed: u32,
+) -> *mut PackedB {
+    // SAFETY: the caller passes a valid buffer of the stated length.
+    let b = unsafe { slice_in(b, b_len) };
+    match PackedB::pack(b, k, n, rs, cs, groups, group_stride, signed != 0) {
+        Ok(p) => Box::into_raw(Box::new(p)),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees a handle from `lowbit_packed_b_new` (null is a no-op).
+///
+/// # Safety
+/// `p` must come from `lowbit_packed_b_new` and not have been freed.
+#[no_mangle]
+pub unsafe extern "C" fn lowbit_packed_b_free(p: *mut PackedB) {
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// `c (m × n int32) = (A − za) · (B − zb)` (ONNX MatMulInteger) with A the
+/// row-major `m × k` bytes at `a` (int8 when `a_signed != 0`), `za` one zero
+/// point or one per row, B the packed handle (group 0) and `zb` one zero
+/// point or one per column.
+///
+/// # Safety
+/// Buffers must hold their stated lengths, `c` holds `m · n` int32 and
+/// `packed` is a live handle.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn lowbit_matmul_i8(
+    a: *const u8,
+    a_len: usize,
+    a_signed: u32,
+    m: usize,
+    k: usize,
+    za: *const i32,
+    za_len: usize,
+    packed: *const PackedB,
+    zb: *const i32,
+    zb_len: usize,
+    c: *mut i32,
+) -> i32 {
+    if packed.is_null() {
+        return GemmError::BadShape.code();
+    }
+    // SAFETY: the caller passes valid buffers and a live handle.
+    let (a, za, b, zb) = unsafe { (slice_in(a, a_len), slice_in(za, za_len), &*packed, slice_in(zb, zb_len)) };
+    if b.k != k {
+        return GemmError::BadShape.code();
+    }
+    let size = match m.checked_mul(b.n) {
+        Some(size) => size,
+        None => return GemmError::BadShape.code(),
+    };
+    // SAFETY: c holds m · n int32 not aliased by the inputs.
+    let c = unsafe { slice_out(c, size) };
+    status(PackedA::from_rows(a, a_signed != 0, m, k, za).and_then(|pa| int8::gemm_i32(&pa, b, 0, zb, c, b.n, 0)))
+}
+
+/// One image of a 2-D convolution (ONNX ConvInteger core): `x` is `C × H ×
+/// W` bytes, `packed` the weights packed per group (`k = C/group · kH · kW`,
+/// `n = M/group`, read transposed), `zb` one zero point or one per output
+/// channel. Writes `c` as `(oH · oW) × M` int32: pixels × channels.
+///
+/// # Safety
+/// Buffers must hold their stated lengths, `c` holds `oH · oW · M` int32 and
+/// `packed` is a live handle.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn lowbit_conv_i8(
+    x: *const u8,
+    x_len: usize,
+    x_signed: u32,
+    za: i32,
+    packed: *const PackedB,
+    zb: *const i32,
+    zb_len: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pad_t: usize,
+    pad_l: usize,
+    oh: usize,
+    ow: usize,
+    c: *mut i32,
+) -> i32 {
+    if packed.is_null() || kh == 0 || kw == 0 {
+        return GemmError::BadShape.code();
+    }
+    // SAFETY: the caller passes valid buffers and a live handle.
+    let (x, b, zb) = unsafe { (slice_in(x, x_len), &*packed, slice_in(zb, zb_len)) };
+    let taps = kh * kw;
+    if b.k % taps != 0 || !(zb.len() == 1 || zb.len() >= b.groups * b.n) {
+        return GemmError::BadShape.code();
+    }
+    let geo = Geometry { channels: b.k / taps, h, w, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow };
+    let channels_out = b.groups * b.n;
+    let size = match (oh * ow).checked_mul(channels_out) {
+        Some(size) => size,
+        None => return GemmError::BadShape.code(),
+    };
+    // SAFETY: c holds oH · oW · M int32 not aliased by the inputs.
+    let c = unsafe { slice_out(c, size) };
+    for g in 0..b.groups {
+        let zbg = if zb.len() == 1 { zb } else { &zb[g * b.n..(g + 1) * b.n] };
+        let r = conv::pack_image(x, x_signed != 0, &geo, g, za).and_then(|pa| int8::gemm_i32(&pa, b, g, zbg, c, channels_out, g * b.n));
+        if r.is_err() {
+            return status(r);
+        }
+    }
+    0
+}
+
+/// The output pipeline (`crate::gemm::int8::output`) over `m × n` int32
+/// accumulators: `+ bias[j]`, then `mode` 0 = keep int32, 1 = ONNX float
+/// requantization by `mult[j]`, 2 = fixed point from `mult[j]`; `+ zy`,
+/// clamp to `[lo, hi]`. Stores `out` (kind 0 = uint8, 1 = int8, 2 = int32)
+/// row-major, or transposed (`n × m`) when `transposed != 0`.
+///
+/// # Safety
+/// Buffers must hold their stated lengths; `out` holds `m · n` elements.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn lowbit_gemm_output(
+    acc: *const i32,
+    m: usize,
+    n: usize,
+    bias: *const i32,
+    bias_len: usize,
+    mult: *const f32,
+    mult_len: usize,
+    mode: u32,
+    zy: i32,
+    lo: i32,
+    hi: i32,
+    transposed: u32,
+    out_kind: u32,
+    out: *mut u8,
+) -> i32 {
+    let size = match m.checked_mul(n) {
+        Some(size) => size,
+        None => return GemmError::BadShape.code(),
+    };
+    // SAFETY: the caller passes valid buffers of the stated lengths.
+    let (acc, bias, mult) = unsafe { (slice_in(acc, size), slice_in(bias, bias_len), slice_in(mult, mult_len)) };
+    let per_column = |len: usize| len == 1 || len >= n;
+    if (!bias.is_empty() && !per_column(bias.len())) || (mode != 0 && !per_column(mult.len())) || mode > 2 || out_kind > 2 {
+        return GemmError::BadShape.code();
+    }
+    let fixed: Vec<(i32, i32)> = if mode == 2 { mult.iter().map(|&v| output::quantize_multiplier(v)).collect() } else { Vec::new() };
+    let requant = match mode {
+        0 => Requant::None,
+        1 => Requant::Float(mult),
+        _ => Requant::FixedPoint(&fixed),
+    };
+    let stage = Stage { bias, requant, zy, lo, hi };
+    let t = transposed != 0;
+    // SAFETY: out holds m · n elements of the kind's size, not aliased by the inputs.
+    let ok = unsafe {
+        match out_kind {
+            0 => output::run(&stage, acc, m, n, t, slice_out(out, size), |v| v as u8),
+            1 => output::run(&stage, acc, m, n, t, slice_out(out as *mut i8, size), |v| v as i8),
+            _ => output::run(&stage, acc, m, n, t, slice_out(out as *mut i32, size), |v| v),
+        }
+    };
+    if ok {
+        0
+    } else {
+        GemmError::BadShape.code()
+    }
 }

@@ -1,1 +1,0 @@
-//! 8-bit GEMM (in progress).

@@ -1,0 +1,179 @@
+//! Packing for the 8-bit GEMM.
+//!
+//! The kernel multiplies with `i32x4.dot_i16x8_s`, which sums the products of
+//! two adjacent i16 lanes. So both operands are packed in **k-pairs**:
+//!
+//! - **A** (the left operand, packed on every call) is widened to i16 with
+//!   its zero point already subtracted (`a − za` lies in −255..=255), and
+//!   stored as one `u32` per (row, k-pair): `[a(i, 2q) − za, a(i, 2q+1) − za]`.
+//!   Rows go in panels of [`MR`]; a panel of `R` rows stores, for each pair
+//!   `q`, its `R` words contiguously (the last panel may have `R < MR`). The
+//!   row sums `Σ_k (a − za)` are kept for the B zero-point correction.
+//! - **B** (the weights, packed once into a [`PackedB`]) keeps its raw bytes
+//!   (uint8 or int8, widened inside the kernel) in panels of [`NR`] columns:
+//!   for each pair `q`, 16 bytes `[b(2q, j), b(2q+1, j)]` for `j` in the
+//!   panel. Missing columns and the odd last `k` are zero.
+//!
+//! With A shifted by its zero point, `Σ_k (a − za)(b − zb) = Σ_k (a − za)·b
+//! − zb · Σ_k (a − za)`: the inner loop is pure dot products and the B zero
+//! point costs one multiply-add per output in the output stage. Every value
+//! fits: |a − za| ≤ 255 and b ∈ −128..=255, so each i16 product and each sum
+//! of two is exact in i32.
+
+use super::{MR, NR};
+use crate::gemm::{div_ceil, try_zeroed, GemmError, Strided};
+
+/// The left operand of one GEMM, widened, shifted and packed (module docs).
+pub struct PackedA {
+    /// Rows.
+    pub m: usize,
+    /// k-pairs (`ceil(k / 2)`).
+    pub kq: usize,
+    /// The packed pairs, `m · kq` words.
+    pub data: Vec<u32>,
+    /// `Σ_k (a(i, k) − za(i))` per row, wrapping.
+    pub rowsum: Vec<i32>,
+}
+
+#[inline(always)]
+fn pair(lo: i32, hi: i32) -> u32 {
+    (lo as u16 as u32) | ((hi as u16 as u32) << 16)
+}
+
+impl PackedA {
+    /// Packs an `m × k` operand whose element `(i, p)`, already minus its
+    /// zero point, is `value(i, p)` (which must lie in −32768..=32767, and
+    /// does for 8-bit data).
+    pub fn pack<F: Fn(usize, usize) -> i32>(m: usize, k: usize, value: F) -> Result<PackedA, GemmError> {
+        let kq = div_ceil(k, 2);
+        let mut data = try_zeroed::<u32>(m.checked_mul(kq).ok_or(GemmError::OutOfMemory)?)?;
+        let mut rowsum = try_zeroed::<i32>(m)?;
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            let panel = &mut data[i0 * kq..(i0 + rows) * kq];
+            for r in 0..rows {
+                let i = i0 + r;
+                let mut sum = 0i32;
+                for q in 0..kq {
+                    let lo = value(i, 2 * q);
+                    let hi = if 2 * q + 1 < k { value(i, 2 * q + 1) } else { 0 };
+                    sum = sum.wrapping_add(lo + hi);
+                    panel[q * rows + r] = pair(lo, hi);
+                }
+                rowsum[i] = sum;
+            }
+        }
+        Ok(PackedA { m, kq, data, rowsum })
+    }
+
+    /// Packs 8-bit rows: `a(i, p) = a[i·k + p]` minus the zero point of row
+    /// `i` (`za[i]`, or `za[0]` for all rows when `za` has one element).
+    pub fn from_rows(a: &[u8], signed: bool, m: usize, k: usize, za: &[i32]) -> Result<PackedA, GemmError> {
+        if a.len() < m * k || !(za.len() == 1 || za.len() >= m) {
+            return Err(GemmError::BadShape);
+        }
+        let zp = |i: usize| if za.len() == 1 { za[0] } else { za[i] };
+        if signed {
+            PackedA::pack(m, k, |i, p| a[i * k + p] as i8 as i32 - zp(i))
+        } else {
+            PackedA::pack(m, k, |i, p| a[i * k + p] as i32 - zp(i))
+        }
+    }
+
+    /// The words of pair range `q0..q0 + len` for the panel starting at row `i0`.
+    #[inline(always)]
+    pub fn segment(&self, i0: usize, rows: usize, q0: usize, len: usize) -> &[u32] {
+        let base = i0 * self.kq;
+        &self.data[base + q0 * rows..base + (q0 + len) * rows]
+    }
+}
+
+/// Weights packed once for many products: `groups` matrices of `k × n`
+/// 8-bit values (module docs). Convolutions with `group > 1` pack one
+/// matrix per group; a plain matmul has one.
+pub struct PackedB {
+    /// Rows (the shared dimension).
+    pub k: usize,
+    /// Columns per group.
+    pub n: usize,
+    /// Independent matrices.
+    pub groups: usize,
+    /// Whether the bytes are int8 (else uint8).
+    pub signed: bool,
+    /// k-pairs (`ceil(k / 2)`).
+    pub kq: usize,
+    /// Panels per group (`ceil(n / NR)`).
+    pub panels: usize,
+    /// `groups · panels · kq · 16` bytes.
+    pub data: Vec<u8>,
+}
+
+impl PackedB {
+    /// Packs `groups` matrices; group `g`'s element `(p, j)` is `b[g·group_stride + p·rs + j·cs]`.
+    pub fn pack(b: &[u8], k: usize, n: usize, rs: usize, cs: usize, groups: usize, group_stride: usize, signed: bool) -> Result<PackedB, GemmError> {
+        let kq = div_ceil(k, 2);
+        let panels = div_ceil(n, NR);
+        if groups == 0 {
+            return Err(GemmError::BadShape);
+        }
+        let last = Strided { data: b.get((groups - 1) * group_stride..).unwrap_or(&[]), rs, cs };
+        if !last.covers(k, n) && k > 0 && n > 0 {
+            return Err(GemmError::BadShape);
+        }
+        let size = groups
+            .checked_mul(panels)
+            .and_then(|x| x.checked_mul(kq))
+            .and_then(|x| x.checked_mul(NR * 2))
+            .ok_or(GemmError::OutOfMemory)?;
+        let mut data = try_zeroed::<u8>(size)?;
+        for g in 0..groups {
+            let view = Strided { data: &b[g * group_stride..], rs, cs };
+            for jp in 0..panels {
+                let panel = &mut data[(g * panels + jp) * kq * NR * 2..(g * panels + jp + 1) * kq * NR * 2];
+                for p in 0..k {
+                    for j in 0..NR.min(n - jp * NR) {
+                        panel[(p / 2) * NR * 2 + j * 2 + (p % 2)] = view.at(p, jp * NR + j);
+                    }
+                }
+            }
+        }
+        Ok(PackedB { k, n, groups, signed, kq, panels, data })
+    }
+
+    /// The bytes of pair range `q0..q0 + len` of panel `jp` in group `g`.
+    #[inline(always)]
+    pub fn segment(&self, g: usize, jp: usize, q0: usize, len: usize) -> &[u8] {
+        let base = (g * self.panels + jp) * self.kq * NR * 2;
+        &self.data[base + q0 * NR * 2..base + (q0 + len) * NR * 2]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pairs_are_shifted_and_padded() {
+        // 2 × 3 uint8, per-row zero points 1 and 2.
+        let a = [1u8, 2, 3, 250, 251, 252];
+        let p = PackedA::from_rows(&a, false, 2, 3, &[1, 2]).unwrap();
+        assert_eq!(p.kq, 2);
+        // one panel of 2 rows: q0 → rows 0, 1; q1 → rows 0, 1
+        assert_eq!(p.data, vec![pair(0, 1), pair(248, 249), pair(2, 0), pair(250, 0)]);
+        assert_eq!(p.rowsum, vec![3, 747]);
+        let s = PackedA::from_rows(&[0x80, 0x7f], true, 1, 2, &[-128]).unwrap();
+        assert_eq!(s.data, vec![pair(0, 255)]);
+    }
+
+    #[test]
+    fn b_panels_interleave_pairs() {
+        // k = 3, n = 2: b = [[1, 2], [3, 4], [5, 6]]
+        let b = [1u8, 2, 3, 4, 5, 6];
+        let p = PackedB::pack(&b, 3, 2, 2, 1, 1, 0, false).unwrap();
+        assert_eq!(p.data.len(), 2 * 16);
+        assert_eq!(&p.data[..4], &[1, 3, 2, 4]);
+        assert!(p.data[4..16].iter().all(|&v| v == 0));
+        assert_eq!(&p.data[16..20], &[5, 0, 6, 0]);
+        assert_eq!(PackedB::pack(&b, 3, 3, 3, 1, 1, 0, false).err(), Some(GemmError::BadShape));
+    }
+}

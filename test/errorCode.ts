@@ -1,0 +1,13 @@
+// The code of the LowbitError `f` throws, or 'no error'; any other throw fails the test.
+import { expect } from 'vitest';
+import { LowbitError } from '../ts/index.js';
+
+export function errorCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LowbitError);
+    return (e as LowbitError).code;
+  }
+  return 'no error';
+}

@@ -1,0 +1,81 @@
+import { LowbitError } from '../errors.js';
+import { toTensor, describe, type Tensor, type TensorLike } from '../tensor.js';
+import { readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
+import { type ScaleArg, type ZeroPointArg } from './args.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
+import { planMatmul } from './matmulShape.js';
+import { readRequantize, type Requantize } from './outputStage.js';
+import type { PackedMatrix } from './packWeights.js';
+
+/** Arguments of {@link gemmI8}. */
+export interface GemmI8Args {
+  /** Activations `[M, K]`, int8 or uint8; the output has the same type. */
+  a: TensorLike<Int8Array | Uint8Array>;
+  /** Weights `[K, N]` (int8 or uint8), or a {@link PackedMatrix}. */
+  b: TensorLike<Int8Array | Uint8Array> | PackedMatrix;
+  /** int32 bias, one per output column (or one), added to the accumulators before requantizing. */
+  bias?: Int32Array | TensorLike<Int32Array>;
+  /** Zero point of `a` (per tensor). Default 0. */
+  aZeroPoint?: number;
+  /** Zero point of `b`, per tensor or per column (packed weights carry theirs). Default 0. */
+  bZeroPoint?: ZeroPointArg;
+  /**
+   * The real multiplier from accumulator units to output units, per tensor
+   * or per column: `aScale · bScale[j] / yScale`.
+   */
+  outputScale: ScaleArg;
+  /** Output zero point. Default 0. */
+  outputZeroPoint?: number;
+  /** Clamp below at the output zero point (a fused ReLU). Default false. */
+  relu?: boolean;
+  /** Output stage: `'float'` (default, ONNX arithmetic) or `'fixedpoint'` (integer-only). */
+  requantize?: Requantize;
+}
+
+/**
+ * The fused int8 layer: `y = clamp(requant((a − za)·(b − zb) + bias) + zy)`,
+ * one pass, for integer-only inference. Per-channel weights come in as
+ * per-column `bZeroPoint` and `outputScale`; `relu` folds the activation
+ * into the clamp. With `requantize: 'fixedpoint'` no float is touched after
+ * the parameters are prepared.
+ *
+ * @example
+ * ```ts
+ * const y = gemmI8({
+ *   a: { data: new Int8Array([10, -20]), shape: [1, 2] },
+ *   b: { data: new Int8Array([1, 2, 3, -4]), shape: [2, 2] },
+ *   bias: new Int32Array([100, 0]),
+ *   outputScale: new Float32Array([0.5, 0.25]),
+ *   relu: true,
+ * });
+ * // (10 − 60 + 100)·0.5 = 25; (20 + 80)·0.25 = 25 → y.data Int8Array [25, 25]
+ * ```
+ */
+export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
+  if (typeof args !== 'object' || args === null) {
+    throw new LowbitError('INVALID_ARGUMENT', `gemmI8 takes an object { a, b, outputScale, … }, got ${args === null ? 'null' : typeof args}`);
+  }
+  const ta = toInt8Tensor(args.a, 'a');
+  if (ta.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${ta.shape.join(', ')}]`);
+  const rhs = readRhs(args.b, args.bZeroPoint);
+  if (rhs.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D b [K, N], got shape [${rhs.shape.join(', ')}]`);
+  const plan = planMatmul(ta.shape, rhs.shape);
+  const za = readZeroPoint(args.aZeroPoint, ta.dtype, 1, 'aZeroPoint', 'per tensor');
+  const mult = readScale(args.outputScale, plan.n, 'outputScale', `one per column, N = ${plan.n}`);
+  const zy = readZeroPoint(args.outputZeroPoint, ta.dtype, 1, 'outputZeroPoint', 'per tensor')[0]!;
+  if (args.relu !== undefined && typeof args.relu !== 'boolean') {
+    throw new LowbitError('INVALID_ARGUMENT', `relu must be a boolean, got ${typeof args.relu}`);
+  }
+  let bias: Int32Array | undefined;
+  if (args.bias !== undefined) {
+    const t = toTensor(args.bias, 'bias');
+    if (!(t.data instanceof Int32Array)) throw new LowbitError('INVALID_DTYPE', `bias must hold an Int32Array, got ${describe(t.data)}`);
+    if (t.data.length !== 1 && t.data.length !== plan.n) {
+      throw new LowbitError('INVALID_SHAPE', `bias has ${t.data.length} values; expected 1 or one per column, N = ${plan.n}`);
+    }
+    bias = t.data;
+  }
+  const stage = { mult, requantize: readRequantize(args.requantize), bias, zeroPoint: zy, dtype: ta.dtype, relu: args.relu === true };
+  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, stage, 'gemmI8') as Int8Array | Uint8Array;
+  return { data, shape: plan.outShape, dtype: ta.dtype };
+}

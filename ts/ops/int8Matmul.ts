@@ -1,0 +1,100 @@
+// The engine behind matmulInteger, qlinearMatmul and gemmI8: N-D batches of
+// (A − za)·(B − zb) on packed weights, then the output stage.
+import { LowbitError } from '../errors.js';
+import { kernel } from '../wasm/module.js';
+import { view, withScope } from '../wasm/memory.js';
+import { checkGemmStatus } from './gemmStatus.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
+import type { MatmulPlan } from './matmulShape.js';
+import { prepareStage, type Int8OutputStage } from './outputStage.js';
+import { packInt8, packedHandle, PackedMatrix } from './packWeights.js';
+
+/**
+ * Runs every product of `plan`: A's matrices from `a`, B packed (or packed
+ * here, per distinct batch matrix, and freed after), zero points `za` (1 or
+ * M values) and `zb` (1 or N). Returns int32 sums, or the stage's int8
+ * outputs.
+ */
+export function runInt8Matmul(
+  a: Int8Tensor,
+  b: Int8Tensor | PackedMatrix,
+  za: Int32Array,
+  zb: Int32Array,
+  plan: MatmulPlan,
+  stage: Int8OutputStage | undefined,
+  op: string,
+): Int32Array | Uint8Array | Int8Array {
+  const { m, k, n, batches } = plan;
+  const total = batches.length * m * n;
+  const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
+  const result = new OutArray(total);
+  if (total === 0) return result;
+  const resultBytes = new Uint8Array(result.buffer);
+  return withScope((scope) => {
+    const temporary: number[] = [];
+    try {
+      const handles = new Map<number, number>();
+      const handleFor = (bOff: number): number => {
+        if (b instanceof PackedMatrix) return packedHandle(b, 'b');
+        let h = handles.get(bOff);
+        if (h === undefined) {
+          h = packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
+          temporary.push(h);
+          handles.set(bOff, h);
+        }
+        return h;
+      };
+      const aPtr = scope.copyIn(a.data);
+      const zaPtr = scope.copyIn(za);
+      const zbPtr = scope.copyIn(zb);
+      const accPtr = scope.allocArray(Int32Array, m * n);
+      const outPtr = stage === undefined ? accPtr : scope.allocArray(OutArray, m * n);
+      const output = prepareStage(scope, stage, op);
+      const matmul = kernel('lowbit_matmul_i8');
+      const signed = a.dtype === 'int8' ? 1 : 0;
+      batches.forEach(([aOff, bOff], t) => {
+        const h = handleFor(bOff);
+        checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
+        if (stage !== undefined) output.run(accPtr, m, n, outPtr, false);
+        const bytes = m * n * OutArray.BYTES_PER_ELEMENT;
+        resultBytes.set(view(Uint8Array, outPtr, bytes), t * bytes);
+      });
+      return result;
+    } finally {
+      const free = kernel('lowbit_packed_b_free');
+      for (const h of temporary) free(h);
+    }
+  });
+}
+
+/** The right operand of an int8 product, read: packed or a tensor, its shape, type and zero point. */
+export interface Int8Rhs {
+  b: Int8Tensor | PackedMatrix;
+  shape: number[];
+  dtype: Int8DType;
+  zb: Int32Array;
+}
+
+/**
+ * Reads `b` (a tensor or a {@link PackedMatrix}) and its zero point. A packed
+ * matrix carries its zero point; `bZeroPoint`, if given too, must equal it.
+ */
+export function readRhs(b: unknown, bZeroPoint: unknown, name = 'b', zpName = 'bZeroPoint'): Int8Rhs {
+  if (b instanceof PackedMatrix) {
+    packedHandle(b, name);
+    const zb = b.zeroPoint;
+    if (bZeroPoint !== undefined) {
+      const given = readZeroPoint(bZeroPoint, b.dtype, b.n, zpName, `one per column of ${name}, N = ${b.n}`);
+      const at = (z: Int32Array, j: number) => z[z.length === 1 ? 0 : j]!;
+      for (let j = 0; j < b.n; j++) {
+        if (at(given, j) !== at(zb, j)) {
+          throw new LowbitError('INVALID_ARGUMENT', `${zpName} differs from the zero point ${name} was packed with (column ${j}: ${at(given, j)} vs ${at(zb, j)}); pass it to packWeights or omit it here`);
+        }
+      }
+    }
+    return { b, shape: [b.k, b.n], dtype: b.dtype, zb };
+  }
+  const t = toInt8Tensor(b, name);
+  const n = t.shape.length === 1 ? 1 : t.shape[t.shape.length - 1]!;
+  return { b: t, shape: t.shape, dtype: t.dtype, zb: readZeroPoint(bZeroPoint, t.dtype, n, zpName, `one per column of ${name}, N = ${n}`) };
+}

@@ -1,0 +1,39 @@
+import type { Tensor, TensorLike } from '../tensor.js';
+import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
+import { type ZeroPointArg } from './args.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
+import { planMatmul } from './matmulShape.js';
+import type { PackedMatrix } from './packWeights.js';
+
+/**
+ * ONNX MatMulInteger: `(a − aZeroPoint) · (b − bZeroPoint)` summed in int32
+ * with two's-complement wrap-around, exactly as the ONNX reference computes
+ * it. `a` and `b` are uint8 or int8 (independently); shapes follow numpy
+ * matmul (N-D stacks with broadcast leading dims, 1-D operands promoted).
+ * Zero points are per tensor (a number), per row of `a` (M values) or per
+ * column of `b` (N values). `b` may be a {@link PackedMatrix} from
+ * {@link packWeights}, which carries its own zero point.
+ *
+ * @example
+ * ```ts
+ * const y = matmulInteger(
+ *   { data: new Uint8Array([130, 128, 126, 128]), shape: [2, 2] },
+ *   { data: new Int8Array([1, 2, 3, 4]), shape: [2, 2] },
+ *   128,
+ * );
+ * // y.data Int32Array [2, 4, -2, -4]
+ * ```
+ */
+export function matmulInteger(
+  a: TensorLike<Uint8Array | Int8Array>,
+  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix,
+  aZeroPoint?: ZeroPointArg,
+  bZeroPoint?: ZeroPointArg,
+): Tensor<Int32Array> {
+  const ta = toInt8Tensor(a, 'a');
+  const rhs = readRhs(b, bZeroPoint);
+  const plan = planMatmul(ta.shape, rhs.shape);
+  const za = readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`);
+  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, undefined, 'matmulInteger') as Int32Array;
+  return { data, shape: plan.outShape };
+}

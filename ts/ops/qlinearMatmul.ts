@@ -1,0 +1,72 @@
+import type { Tensor, TensorLike } from '../tensor.js';
+import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
+import { optionsObject, type ScaleArg, type ZeroPointArg } from './args.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
+import { planMatmul } from './matmulShape.js';
+import { readRequantize, type Requantize } from './outputStage.js';
+import type { PackedMatrix } from './packWeights.js';
+
+/** Options of {@link qlinearMatmul}. */
+export interface QLinearMatmulOptions {
+  /**
+   * `'float'` (default): the ONNX reference output stage, bit-exact.
+   * `'fixedpoint'`: integer-only (Q31 multiplier and rounding shift, as
+   * gemmlowp / TFLite), within one unit of `'float'`.
+   */
+  requantize?: Requantize;
+}
+
+/**
+ * The requantization multipliers `a_scale · b_scale / y_scale`, rounded to
+ * float32 after each operation, as the ONNX reference computes them on
+ * float32 tensors (one per column of B, or one).
+ */
+export function requantMultipliers(aScale: Float32Array, bScale: Float32Array, yScale: Float32Array): Float32Array {
+  const sa = aScale[0]!;
+  const sy = yScale[0]!;
+  return bScale.map((sb) => Math.fround(Math.fround(sa * sb) / sy));
+}
+
+/**
+ * ONNX QLinearMatMul: `y = saturate(rint((a − za)·(b − zb) · (sa·sb/sy) + zy))`
+ * with the ONNX reference's arithmetic (int32 sums with wrap-around, the
+ * multiplier in float32, the product and rounding in float64, ties to
+ * even). `a` and `b` are uint8 or int8; a's scale and zero point are per
+ * tensor, b's per tensor or per column; `b` may be a {@link PackedMatrix}.
+ * The output type is `yZeroPoint`'s when it is a typed array, else a's.
+ *
+ * @example
+ * ```ts
+ * const y = qlinearMatmul(
+ *   { data: new Uint8Array([138, 118]), shape: [1, 2] }, 0.1, 128,
+ *   { data: new Int8Array([10, 20, -30, 40]), shape: [2, 2] }, 0.05, 0,
+ *   0.2, 128,
+ * );
+ * // (a − 128)·b = [400, −200]; · 0.025 + 128 → y.dtype 'uint8', y.data Uint8Array [138, 123]
+ * ```
+ */
+export function qlinearMatmul(
+  a: TensorLike<Uint8Array | Int8Array>,
+  aScale: ScaleArg,
+  aZeroPoint: ZeroPointArg | undefined,
+  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix,
+  bScale: ScaleArg,
+  bZeroPoint: ZeroPointArg | undefined,
+  yScale: ScaleArg,
+  yZeroPoint: ZeroPointArg | undefined,
+  options?: QLinearMatmulOptions,
+): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
+  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul').requantize);
+  const ta = toInt8Tensor(a, 'a');
+  const rhs = readRhs(b, bZeroPoint);
+  const plan = planMatmul(ta.shape, rhs.shape);
+  const sa = readScale(aScale, 1, 'aScale', 'per tensor');
+  const za = readZeroPoint(aZeroPoint, ta.dtype, 1, 'aZeroPoint', 'per tensor');
+  const sb = readScale(bScale, plan.n, 'bScale', `one per column of b, N = ${plan.n}`);
+  const sy = readScale(yScale, 1, 'yScale', 'per tensor');
+  const dtype = outputDType(yZeroPoint, ta.dtype, 'yZeroPoint');
+  const zy = readZeroPoint(yZeroPoint, dtype, 1, 'yZeroPoint', 'per tensor')[0]!;
+  const mult = requantMultipliers(sa, sb, sy);
+  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, { mult, requantize, zeroPoint: zy, dtype }, 'qlinearMatmul') as Uint8Array | Int8Array;
+  return { data, shape: plan.outShape, dtype };
+}
