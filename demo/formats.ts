@@ -14,14 +14,10 @@ import {
 } from '../ts/index.js';
 import { demoWeights } from './data.js';
 import type { DemoSection } from './main.js';
+import { table } from './table.js';
 
 const hex = (v: number, digits: number) => `0x${v.toString(16).toUpperCase().padStart(digits, '0')}`;
 
-function table(header: string[], rows: (string | number)[][]): void {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
-  for (const r of cells) console.log('  ' + r.map((c, j) => c.padStart(widths[j]!)).join('  '));
-}
 
 export const formatsDemo: DemoSection = {
   title: 'Number formats',

@@ -2,6 +2,7 @@
 // Run with `npm run demo`.
 import { init, wasmInfo } from '../ts/index.js';
 import { formatsDemo } from './formats.js';
+import { opsDemo } from './ops.js';
 
 /** A demo section: a title and a function that prints its part. */
 export interface DemoSection {
@@ -13,6 +14,7 @@ const sections: DemoSection[] = [
   // Each capability adds its entry here, in this order:
   // formats / ops
   formatsDemo,
+  opsDemo,
   // calibration
   // gemm
   // qat
