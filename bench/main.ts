@@ -3,6 +3,7 @@
 // side in one process and printing ratios.
 import { init } from '../ts/index.js';
 import { formatsBench } from './formats.js';
+import { quantBench } from './quant.js';
 
 /** A benchmark suite: a name and a function that runs and prints it. */
 export interface BenchSuite {
@@ -14,6 +15,7 @@ const suites: BenchSuite[] = [
   // Each capability adds its entry here, in this order:
   // formats / ops
   formatsBench,
+  quantBench,
   // calibration
   // gemm
   // qat

@@ -1,0 +1,105 @@
+// Element-wise quantization ops: lowbit (wasm SIMD128, including the copies
+// into and out of wasm memory) against a straightforward pure-JS baseline
+// with the same ONNX semantics (float32 division, round half to even,
+// saturation, NaN check), in one run, printing the ratio. Both give identical
+// results (checked before timing).
+import { Bench } from 'tinybench';
+import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
+import type { BenchSuite } from './main.js';
+
+const SCALE = Math.fround(0.02);
+const ZP = 128;
+
+/** round(v) half to even for |v| < 2^31. */
+function rint(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r;
+}
+
+/** Pure-JS baseline: uint8 QuantizeLinear, per-tensor. */
+function quantizeBaseline(x: Float32Array, scale: number, zp: number): Uint8Array {
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v !== v) throw new Error(`NaN at ${i}`);
+    const q = rint(Math.fround(v / scale)) + zp;
+    out[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+  }
+  return out;
+}
+
+/** Pure-JS baseline: uint8 DequantizeLinear, per-tensor. */
+function dequantizeBaseline(q: Uint8Array, scale: number, zp: number): Float32Array {
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) out[i] = (q[i]! - zp) * scale;
+  return out;
+}
+
+/** Pure-JS baseline: uint8 fake quantization, per-tensor. */
+function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v !== v) throw new Error(`NaN at ${i}`);
+    const q = rint(Math.fround(v / scale)) + zp;
+    out[i] = ((q < 0 ? 0 : q > 255 ? 255 : q) - zp) * scale;
+  }
+  return out;
+}
+
+/** Deterministic activations-like input: mostly within range, some saturating. */
+function input(n: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = (s / 2 ** 32 - 0.5) * 6;
+  }
+  return x;
+}
+
+function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  if (a.length !== b.length) throw new Error(`${what}: lengths differ`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) throw new Error(`${what}: baseline and lowbit differ at ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+const meanMs = (b: Bench, name: string) => {
+  const r = b.getTask(name)?.result as { latency?: { mean: number } } | undefined;
+  return r?.latency?.mean ?? NaN;
+};
+
+export const quantBench: BenchSuite = {
+  name: 'quant',
+  async run() {
+    const sizes = (process.env.LOWBIT_BENCH_SIZES ?? '1024,65536,1048576,16777216').split(',').map(Number);
+    const rows: string[][] = [['op', 'elements', 'baseline ms', 'lowbit ms', 'ratio', 'lowbit M elem/s']];
+    for (const n of sizes) {
+      const x = input(n);
+      const q = quantizeLinear(x, SCALE, ZP).data as Uint8Array;
+      same(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
+      same(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
+      same(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
+      const pairs: [string, () => unknown, () => unknown][] = [
+        ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP)],
+        ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP)],
+        ['fakeQuantize', () => fakeQuantizeBaseline(x, SCALE, ZP), () => fakeQuantize(x, SCALE, ZP)],
+      ];
+      const big = n >= 1 << 24;
+      const bench = new Bench({ time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 });
+      for (const [op, base, ours] of pairs) {
+        bench.add(`${op} baseline`, base);
+        bench.add(`${op} lowbit`, ours);
+      }
+      await bench.run();
+      for (const [op] of pairs) {
+        const tb = meanMs(bench, `${op} baseline`);
+        const tl = meanMs(bench, `${op} lowbit`);
+        rows.push([op, String(n), tb.toFixed(4), tl.toFixed(4), `${(tb / tl).toFixed(2)}×`, (n / tl / 1e3).toFixed(0)]);
+      }
+    }
+    const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+    for (const r of rows) console.log('| ' + r.map((c, j) => c.padEnd(widths[j]!)).join(' | ') + ' |');
+  },
+};
