@@ -2,9 +2,9 @@
 // straightforward pure-JS baseline (Math.log2 and float64 arithmetic, the way one would
 // first write them), in one run, printing the ratio. Both produce identical codes
 // (checked before timing).
-import { Bench } from 'tinybench';
 import { float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../ts/index.js';
 import { roundHalfEven } from '../ts/formats/rounding.js';
+import { COMPARE_HEADER, comparePairs, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 /** Pure-JS baseline: float32 → float16 codes by float64 arithmetic. */
@@ -93,39 +93,23 @@ function sameCodes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
   }
 }
 
-const meanMs = (b: Bench, name: string) => {
-  const r = b.getTask(name)?.result as { latency?: { mean: number } } | undefined;
-  return r?.latency?.mean ?? NaN;
-};
-
 export const formatsBench: BenchSuite = {
   name: 'formats',
   async run() {
-    const rows: string[][] = [['op', 'elements', 'baseline ms', 'lowbit ms', 'ratio']];
+    const rows: string[][] = [COMPARE_HEADER];
     for (const n of [1024, 65536, 1 << 20]) {
       const x = input(n);
       const h = float32ToFloat16(x);
       sameCodes(float32ToFloat16Baseline(x), h, 'float32ToFloat16');
       sameCodes(float16ToFloat32Baseline(h), float16ToFloat32(h), 'float16ToFloat32');
       sameCodes(float32ToBfloat16Baseline(x), float32ToBfloat16(x), 'float32ToBfloat16');
-      const pairs: [string, () => unknown, () => unknown][] = [
+      const pairs: Pair[] = [
         ['float32ToFloat16', () => float32ToFloat16Baseline(x), () => float32ToFloat16(x)],
         ['float16ToFloat32', () => float16ToFloat32Baseline(h), () => float16ToFloat32(h)],
         ['float32ToBfloat16', () => float32ToBfloat16Baseline(x), () => float32ToBfloat16(x)],
       ];
-      const bench = new Bench({ time: n >= 1 << 20 ? 1000 : 300 });
-      for (const [op, base, ours] of pairs) {
-        bench.add(`${op} baseline`, base);
-        bench.add(`${op} lowbit`, ours);
-      }
-      await bench.run();
-      for (const [op] of pairs) {
-        const tb = meanMs(bench, `${op} baseline`);
-        const tl = meanMs(bench, `${op} lowbit`);
-        rows.push([op, String(n), tb.toFixed(4), tl.toFixed(4), `${(tb / tl).toFixed(2)}×`]);
-      }
+      rows.push(...(await comparePairs(n, pairs, { time: n >= 1 << 20 ? 1000 : 300 })));
     }
-    const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-    for (const r of rows) console.log('| ' + r.map((c, j) => c.padEnd(widths[j]!)).join(' | ') + ' |');
+    printTable(rows);
   },
 };

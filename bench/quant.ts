@@ -3,8 +3,8 @@
 // with the same ONNX semantics (float32 division, round half to even,
 // saturation, NaN check), in one run, printing the ratio. Both give identical
 // results (checked before timing).
-import { Bench } from 'tinybench';
 import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
+import { COMPARE_HEADER, comparePairs, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 const SCALE = Math.fround(0.02);
@@ -65,41 +65,25 @@ function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   }
 }
 
-const meanMs = (b: Bench, name: string) => {
-  const r = b.getTask(name)?.result as { latency?: { mean: number } } | undefined;
-  return r?.latency?.mean ?? NaN;
-};
-
 export const quantBench: BenchSuite = {
   name: 'quant',
   async run() {
     const sizes = (process.env.LOWBIT_BENCH_SIZES ?? '1024,65536,1048576,16777216').split(',').map(Number);
-    const rows: string[][] = [['op', 'elements', 'baseline ms', 'lowbit ms', 'ratio', 'lowbit M elem/s']];
+    const rows: string[][] = [COMPARE_HEADER];
     for (const n of sizes) {
       const x = input(n);
       const q = quantizeLinear(x, SCALE, ZP).data as Uint8Array;
       same(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
       same(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
       same(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
-      const pairs: [string, () => unknown, () => unknown][] = [
+      const pairs: Pair[] = [
         ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP)],
         ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP)],
         ['fakeQuantize', () => fakeQuantizeBaseline(x, SCALE, ZP), () => fakeQuantize(x, SCALE, ZP)],
       ];
       const big = n >= 1 << 24;
-      const bench = new Bench({ time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 });
-      for (const [op, base, ours] of pairs) {
-        bench.add(`${op} baseline`, base);
-        bench.add(`${op} lowbit`, ours);
-      }
-      await bench.run();
-      for (const [op] of pairs) {
-        const tb = meanMs(bench, `${op} baseline`);
-        const tl = meanMs(bench, `${op} lowbit`);
-        rows.push([op, String(n), tb.toFixed(4), tl.toFixed(4), `${(tb / tl).toFixed(2)}×`, (n / tl / 1e3).toFixed(0)]);
-      }
+      rows.push(...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 })));
     }
-    const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-    for (const r of rows) console.log('| ' + r.map((c, j) => c.padEnd(widths[j]!)).join(' | ') + ' |');
+    printTable(rows);
   },
 };
