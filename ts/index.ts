@@ -51,3 +51,6 @@ export { type Int8DType } from './ops/gemmParams.js';
 export { qlinearMatmul, type QLinearMatmulOptions } from './ops/qlinearMatmul.js';
 export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';
 export { type Requantize } from './ops/outputStage.js';
+export { convInteger } from './ops/convInteger.js';
+export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
+export { type Conv2dOptions } from './ops/convGeometry.js';

@@ -79,3 +79,52 @@ export function randomInts(len: number, lo: number, hi: number, seed: number): n
   const r = lcg(seed);
   return Array.from({ length: len }, () => lo + Math.floor(r() * (hi - lo + 1)));
 }
+
+/** Attributes of {@link convIntegerRef}. */
+export interface ConvRefGeometry {
+  pads: number[];
+  strides: number[];
+  dilations: number[];
+  group: number;
+}
+
+/**
+ * ONNX ConvInteger as a direct loop (no im2col): `x` `[N, C, H, W]`, `w`
+ * `[M, C/group, kH, kW]`, `(x − zx)` padded with zeros, `(w − zw[m])`,
+ * int32 wrap-around. Returns the flat `[N, M, oH, oW]` data and its shape.
+ */
+export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], zx: number, zw: (m: number) => number, g: ConvRefGeometry): { data: Int32Array; shape: number[] } {
+  const [n, c, h, wd] = xShape as [number, number, number, number];
+  const [m, cg, kh, kw] = wShape as [number, number, number, number];
+  const [pt, pl, pb, pr] = g.pads as [number, number, number, number];
+  const [sh, sw] = g.strides as [number, number];
+  const [dh, dw] = g.dilations as [number, number];
+  const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
+  const mg = m / g.group;
+  const out = new Int32Array(n * m * oh * ow);
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < m; oc++) {
+      const grp = Math.floor(oc / mg);
+      for (let y = 0; y < oh; y++) {
+        for (let xo = 0; xo < ow; xo++) {
+          let s = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            for (let ky = 0; ky < kh; ky++) {
+              for (let kx = 0; kx < kw; kx++) {
+                const iy = y * sh + ky * dh - pt;
+                const ix = xo * sw + kx * dw - pl;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const xv = x[((b * c + grp * cg + ci) * h + iy) * wd + ix]! - zx;
+                const wv = w[((oc * cg + ci) * kh + ky) * kw + kx]! - zw(oc);
+                s = (s + Math.imul(xv, wv)) | 0;
+              }
+            }
+          }
+          out[((b * m + oc) * oh + y) * ow + xo] = s;
+        }
+      }
+    }
+  }
+  return { data: out, shape: [n, m, oh, ow] };
+}

@@ -1,0 +1,117 @@
+// convInteger against a direct-loop pure-JS reference over strides, pads,
+// dilations, groups, sign pairs and zero-point kinds (SIMD and scalar), and
+// qlinearConv against the numpy ONNX-reference fixture.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { convInteger, qlinearConv, setSimdEnabled } from '../ts/index.js';
+import { errorCode } from './errorCode.js';
+import { convIntegerRef, randomInts, type ConvRefGeometry } from './reference/gemm.js';
+
+type T8 = 'uint8' | 'int8';
+const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
+const typed = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
+
+const GEOMETRIES: Array<{ x: number[]; w: number[]; g: ConvRefGeometry }> = [
+  { x: [1, 1, 5, 5], w: [1, 1, 3, 3], g: { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1], group: 1 } },
+  { x: [2, 3, 7, 6], w: [8, 3, 3, 3], g: { pads: [1, 1, 1, 1], strides: [1, 1], dilations: [1, 1], group: 1 } },
+  { x: [1, 4, 9, 9], w: [6, 2, 3, 2], g: { pads: [2, 0, 1, 3], strides: [2, 3], dilations: [1, 2], group: 2 } },
+  { x: [1, 5, 6, 7], w: [5, 1, 3, 3], g: { pads: [1, 1, 1, 1], strides: [2, 2], dilations: [1, 1], group: 5 } },
+  { x: [1, 17, 4, 4], w: [17, 17, 1, 1], g: { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1], group: 1 } },
+  { x: [1, 3, 16, 15], w: [2, 3, 7, 7], g: { pads: [3, 3, 3, 3], strides: [4, 4], dilations: [2, 2], group: 1 } },
+];
+
+describe('convInteger', () => {
+  afterEach(() => setSimdEnabled(true));
+
+  it('matches the direct-loop reference for every geometry, sign pair and zero-point kind', () => {
+    let seed = 1;
+    for (const { x: xs, w: ws, g } of GEOMETRIES) {
+      for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
+        for (const perChannel of [false, true]) {
+          const x = randomInts(xs.reduce((a, b) => a * b), ...RANGE[tx], seed++);
+          const w = randomInts(ws.reduce((a, b) => a * b), ...RANGE[tw], seed++);
+          const zx = randomInts(1, ...RANGE[tx], seed++)[0]!;
+          const zw = randomInts(perChannel ? ws[0]! : 1, ...RANGE[tw], seed++);
+          const want = convIntegerRef(x, xs, w, ws, zx, (m) => zw[zw.length === 1 ? 0 : m]!, g);
+          for (const simd of [true, false]) {
+            setSimdEnabled(simd);
+            const y = convInteger({ data: typed(tx, x), shape: xs }, { data: typed(tw, w), shape: ws }, zx, typed(tw, zw), g);
+            expect(y.shape).toEqual(want.shape);
+            expect(Array.from(y.data), `x ${xs} w ${ws} ${tx}·${tw} simd ${simd}`).toEqual(Array.from(want.data));
+          }
+        }
+      }
+    }
+  });
+
+  it('rejects bad shapes and attributes with typed errors', () => {
+    const x = { data: new Uint8Array(2 * 4 * 4), shape: [1, 2, 4, 4] };
+    const w = { data: new Int8Array(3 * 2 * 9), shape: [3, 2, 3, 3] };
+    expect(errorCode(() => convInteger(x, w, 0, 0, { pads: [-1, 0, 0, 0] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { pads: [1, 1] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { strides: [0, 1] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { group: 2 }))).toBe('INVALID_ARGUMENT'); // 3 output channels
+    expect(errorCode(() => convInteger(x, w, 0, 0, { group: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(27), shape: [3, 1, 3, 3] }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => convInteger({ data: new Uint8Array(4), shape: [1, 2, 2] }, w))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(3 * 2 * 25), shape: [3, 2, 5, 5] }))).toBe('INVALID_SHAPE'); // kernel > input
+    expect(errorCode(() => convInteger(x, w, 0, [1, 2]))).toBe('INVALID_SHAPE'); // 2 zero points, 3 channels
+    expect(errorCode(() => convInteger(x, w, [1, 2]))).toBe('INVALID_SHAPE'); // x zero point is per tensor
+    expect(errorCode(() => convInteger({ data: new Float32Array(32), shape: [1, 2, 4, 4] } as never, w))).toBe('INVALID_DTYPE');
+    expect(errorCode(() => convInteger(x, w, 0, 0, 'same' as never))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('returns an empty result for an empty batch', () => {
+    const y = convInteger({ data: new Uint8Array(0), shape: [0, 1, 3, 3] }, { data: new Int8Array(4), shape: [1, 1, 2, 2] });
+    expect(y).toEqual({ data: new Int32Array(0), shape: [0, 1, 2, 2] });
+  });
+});
+
+interface ConvCase {
+  xShape: number[]; wShape: number[]; xType: T8; wType: T8; yType: T8;
+  pads: number[]; strides: number[]; dilations: number[]; group: number;
+  x: number[]; w: number[]; xScale: number; xZeroPoint: number;
+  wScale: number[]; wZeroPoint: number[]; yScale: number; yZeroPoint: number;
+  bias: number[] | null; y: number[]; yShape: number[];
+}
+const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gemm_qlinear_conv.json'), 'utf8')) as { cases: ConvCase[] };
+
+describe('qlinearConv', () => {
+  afterEach(() => setSimdEnabled(true));
+
+  const run = (c: ConvCase, requantize: 'float' | 'fixedpoint') =>
+    qlinearConv(
+      { data: typed(c.xType, c.x), shape: c.xShape }, c.xScale, typed(c.xType, [c.xZeroPoint]),
+      { data: typed(c.wType, c.w), shape: c.wShape }, Float32Array.from(c.wScale), typed(c.wType, c.wZeroPoint),
+      c.yScale, typed(c.yType, [c.yZeroPoint]),
+      c.bias === null ? undefined : Int32Array.from(c.bias),
+      { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group, requantize },
+    );
+
+  it(`matches the numpy ONNX-reference fixture bit for bit (${fixture.cases.length} cases)`, () => {
+    for (const c of fixture.cases) {
+      for (const simd of [true, false]) {
+        setSimdEnabled(simd);
+        const y = run(c, 'float');
+        expect(y.shape).toEqual(c.yShape);
+        expect(y.dtype).toBe(c.yType);
+        expect(Array.from(y.data), `x ${c.xShape} w ${c.wShape}`).toEqual(c.y);
+      }
+    }
+  });
+
+  it('fixed-point requantization stays within one unit', () => {
+    for (const c of fixture.cases) {
+      run(c, 'fixedpoint').data.forEach((v, i) => expect(Math.abs(v - c.y[i]!)).toBeLessThanOrEqual(1));
+    }
+  });
+
+  it('rejects a bias of the wrong type or length', () => {
+    const x = { data: new Uint8Array(9), shape: [1, 1, 3, 3] };
+    const w = { data: new Int8Array(8), shape: [2, 1, 2, 2] };
+    expect(errorCode(() => qlinearConv(x, 1, 0, w, 1, 0, 1, 0, new Int32Array(3)))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => qlinearConv(x, 1, 0, w, 1, 0, 1, 0, new Float32Array(2) as never))).toBe('INVALID_DTYPE');
+    expect(errorCode(() => qlinearConv(x, 1, 0, w, [1, 2, 3], 0, 1, 0))).toBe('INVALID_SHAPE');
+  });
+});

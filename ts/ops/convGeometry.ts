@@ -1,0 +1,118 @@
+// Shapes and attributes of the 2-D integer convolutions (ONNX ConvInteger /
+// QLinearConv, NCHW): options checked, output size computed, and the engine
+// that runs one image and group at a time through the packed int8 GEMM.
+import { LowbitError } from '../errors.js';
+import { kernel } from '../wasm/module.js';
+import { view, withScope } from '../wasm/memory.js';
+import { optionsObject } from './args.js';
+import { checkGemmStatus } from './gemmStatus.js';
+import type { Int8Tensor } from './gemmParams.js';
+import { prepareStage, type Int8OutputStage } from './outputStage.js';
+import { packInt8 } from './packWeights.js';
+
+/** Attributes of a 2-D convolution, as ONNX names them. */
+export interface Conv2dOptions {
+  /** `[top, left, bottom, right]` zero padding (of `x − xZeroPoint`). Default `[0, 0, 0, 0]`. */
+  pads?: readonly number[];
+  /** `[rows, columns]`. Default `[1, 1]`. */
+  strides?: readonly number[];
+  /** `[rows, columns]`. Default `[1, 1]`. */
+  dilations?: readonly number[];
+  /** Channel groups; input and output channels must both divide by it. Default 1. */
+  group?: number;
+}
+
+/** A checked convolution: input, weights, attributes and output size. */
+export interface ConvPlan {
+  batch: number;
+  channels: number;
+  h: number;
+  w: number;
+  /** Output channels. */
+  m: number;
+  kh: number;
+  kw: number;
+  group: number;
+  pads: [number, number, number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  oh: number;
+  ow: number;
+}
+
+function ints(v: unknown, len: number, min: number, name: string, fallback: number[]): number[] {
+  if (v === undefined) return fallback;
+  if (!Array.isArray(v) || v.length !== len || !v.every((d) => Number.isSafeInteger(d) && d >= min)) {
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be ${len} integers ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
+/** Checks `x` `[N, C, H, W]`, `w` `[M, C/group, kH, kW]` and the options; computes the output size. */
+export function planConv(x: Int8Tensor, w: Int8Tensor, options: Conv2dOptions | undefined, op: string): ConvPlan {
+  const o = optionsObject(options, op);
+  if (x.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W], got [${x.shape.join(', ')}]`);
+  if (w.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${w.shape.join(', ')}]`);
+  const [batch, channels, h, wd] = x.shape as [number, number, number, number];
+  const [m, cg, kh, kw] = w.shape as [number, number, number, number];
+  const group = o.group ?? 1;
+  if (!Number.isSafeInteger(group) || group < 1) throw new LowbitError('INVALID_ARGUMENT', `group must be an integer ≥ 1, got ${String(group)}`);
+  if (channels % group !== 0 || m % group !== 0) {
+    throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the input channels (${channels}) and the output channels (${m})`);
+  }
+  if (cg !== channels / group) {
+    throw new LowbitError('INVALID_SHAPE', `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`);
+  }
+  if (kh < 1 || kw < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${kh} × ${kw}`);
+  const pads = ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'];
+  const strides = ints(o.strides, 2, 1, 'strides', [1, 1]) as ConvPlan['strides'];
+  const dilations = ints(o.dilations, 2, 1, 'dilations', [1, 1]) as ConvPlan['dilations'];
+  const oh = Math.floor((h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
+  const ow = Math.floor((wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
+  if (oh < 1 || ow < 1) {
+    throw new LowbitError('INVALID_SHAPE', `the ${kh} × ${kw} kernel (dilations ${dilations.join(', ')}) does not fit the padded ${h} × ${wd} input`);
+  }
+  return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow };
+}
+
+/**
+ * Runs a planned convolution: weights packed per group (transposed, so the
+ * GEMM is pixels × output channels), each image's taps gathered into A,
+ * then the output stage stores NCHW. Returns int32 sums, or the stage's
+ * int8 outputs.
+ */
+export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string): Int32Array | Uint8Array | Int8Array {
+  const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
+  const pixels = oh * ow;
+  const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
+  const result = new OutArray(batch * m * pixels);
+  if (result.length === 0) return result;
+  const resultBytes = new Uint8Array(result.buffer);
+  const k = (channels / group) * kh * kw;
+  const handle = packInt8(w.data, w.dtype, k, m / group, 1, k, group, (m / group) * k);
+  try {
+    return withScope((scope) => {
+      const xPtr = scope.copyIn(x.data);
+      const zwPtr = scope.copyIn(zw);
+      const accPtr = scope.allocArray(Int32Array, pixels * m);
+      const outPtr = scope.allocArray(OutArray, pixels * m);
+      const output = prepareStage(scope, stage, op);
+      const conv = kernel('lowbit_conv_i8');
+      const image = channels * h * wd;
+      const bytes = m * pixels * OutArray.BYTES_PER_ELEMENT;
+      for (let n = 0; n < batch; n++) {
+        const status = conv(
+          xPtr + n * image, image, x.dtype === 'int8' ? 1 : 0, zx, handle, zwPtr, zw.length,
+          h, wd, kh, kw, plan.strides[0], plan.strides[1], plan.dilations[0], plan.dilations[1], plan.pads[0], plan.pads[1], oh, ow,
+          accPtr,
+        );
+        checkGemmStatus(status, op);
+        output.run(accPtr, pixels, m, outPtr, true);
+        resultBytes.set(view(Uint8Array, outPtr, bytes), n * bytes);
+      }
+      return result;
+    });
+  } finally {
+    kernel('lowbit_packed_b_free')(handle);
+  }
+}

@@ -1,0 +1,38 @@
+import type { Tensor, TensorLike } from '../tensor.js';
+import type { ZeroPointArg } from './args.js';
+import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
+
+/**
+ * ONNX ConvInteger (2-D, NCHW): `conv(x − xZeroPoint, w − wZeroPoint)` summed
+ * in int32 with wrap-around. `x` is `[N, C, H, W]`, `w` `[M, C/group, kH,
+ * kW]`, each uint8 or int8; `xZeroPoint` is per tensor, `wZeroPoint` per
+ * tensor or per output channel; padding pads `x − xZeroPoint` with zeros.
+ * Runs as a GEMM over an implicit im2col (the taps are gathered straight
+ * into the packed operand).
+ *
+ * @example
+ * ```ts
+ * const y = convInteger(
+ *   { data: new Uint8Array([1, 2, 3, 4]), shape: [1, 1, 2, 2] },
+ *   { data: new Int8Array([1, 1, 1, 1]), shape: [1, 1, 2, 2] },
+ *   0, 0, { pads: [1, 1, 1, 1], strides: [2, 2] },
+ * );
+ * // y.shape [1, 1, 2, 2], y.data Int32Array [1, 2, 3, 4]
+ * ```
+ */
+export function convInteger(
+  x: TensorLike<Uint8Array | Int8Array>,
+  w: TensorLike<Uint8Array | Int8Array>,
+  xZeroPoint?: ZeroPointArg,
+  wZeroPoint?: ZeroPointArg,
+  options?: Conv2dOptions,
+): Tensor<Int32Array> {
+  const tx = toInt8Tensor(x, 'x');
+  const tw = toInt8Tensor(w, 'w');
+  const plan = planConv(tx, tw, options, 'convInteger');
+  const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
+  const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
+  const data = runConvInt8(tx, tw, zx, zw, plan, undefined, 'convInteger') as Int32Array;
+  return { data, shape: [plan.batch, plan.m, plan.oh, plan.ow] };
+}

@@ -1,0 +1,65 @@
+import { LowbitError } from '../errors.js';
+import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
+import type { ScaleArg, ZeroPointArg } from './args.js';
+import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
+import { readRequantize, type Requantize } from './outputStage.js';
+import { requantMultipliers } from './qlinearMatmul.js';
+
+/** Options of {@link qlinearConv}: the convolution's attributes and the output stage. */
+export interface QLinearConvOptions extends Conv2dOptions {
+  /** `'float'` (default, ONNX reference, bit-exact) or `'fixedpoint'` (integer-only, within one unit). */
+  requantize?: Requantize;
+}
+
+/**
+ * ONNX QLinearConv (2-D, NCHW): `y = saturate(rint((conv(x − zx, w − zw) +
+ * bias) · (xScale·wScale/yScale) + zy))` with the ONNX reference's
+ * arithmetic (see {@link qlinearMatmul}). Weight scale and zero point are per
+ * tensor or per output channel; `bias` is int32, one per output channel.
+ * The output type is `yZeroPoint`'s when typed, else x's.
+ *
+ * @example
+ * ```ts
+ * const y = qlinearConv(
+ *   { data: new Uint8Array([130, 132, 134, 136]), shape: [1, 1, 2, 2] }, 0.5, 128,
+ *   { data: new Int8Array([1, 1, 1, 1]), shape: [1, 1, 2, 2] }, 0.25, 0,
+ *   0.5, 10, new Int32Array([4]),
+ * );
+ * // (2+4+6+8 + 4) · 0.25 + 10 → y.data Uint8Array [16]
+ * ```
+ */
+export function qlinearConv(
+  x: TensorLike<Uint8Array | Int8Array>,
+  xScale: ScaleArg,
+  xZeroPoint: ZeroPointArg | undefined,
+  w: TensorLike<Uint8Array | Int8Array>,
+  wScale: ScaleArg,
+  wZeroPoint: ZeroPointArg | undefined,
+  yScale: ScaleArg,
+  yZeroPoint: ZeroPointArg | undefined,
+  bias?: Int32Array | TensorLike<Int32Array>,
+  options?: QLinearConvOptions,
+): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
+  const tx = toInt8Tensor(x, 'x');
+  const tw = toInt8Tensor(w, 'w');
+  const plan = planConv(tx, tw, options, 'qlinearConv');
+  const requantize = readRequantize(options?.requantize);
+  const sx = readScale(xScale, 1, 'xScale', 'per tensor');
+  const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
+  const sw = readScale(wScale, plan.m, 'wScale', `one per output channel, M = ${plan.m}`);
+  const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
+  const sy = readScale(yScale, 1, 'yScale', 'per tensor');
+  const dtype = outputDType(yZeroPoint, tx.dtype, 'yZeroPoint');
+  const zy = readZeroPoint(yZeroPoint, dtype, 1, 'yZeroPoint', 'per tensor')[0]!;
+  let b: Int32Array | undefined;
+  if (bias !== undefined) {
+    const t = toTensor(bias, 'bias');
+    if (!(t.data instanceof Int32Array)) throw new LowbitError('INVALID_DTYPE', `bias must hold an Int32Array, got ${describe(t.data)}`);
+    if (t.data.length !== plan.m) throw new LowbitError('INVALID_SHAPE', `bias has ${t.data.length} values; expected one per output channel, M = ${plan.m}`);
+    b = t.data;
+  }
+  const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
+  const data = runConvInt8(tx, tw, zx, zw, plan, stage, 'qlinearConv') as Uint8Array | Int8Array;
+  return { data, shape: [plan.batch, plan.m, plan.oh, plan.ow], dtype };
+}
