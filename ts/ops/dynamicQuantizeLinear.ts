@@ -31,8 +31,9 @@ const f32 = Math.fround;
  * Constant input: the range still holds 0, so a constant `c > 0` gives
  * `scale = c / 255`, `zeroPoint = 0` and every code 255; `c < 0` gives
  * `scale = −c / 255`, `zeroPoint = 255` and every code 0. All zeros (and an
- * empty tensor) would make the scale 0: as the ONNX reference, the scale is
- * then `1 / 255`, the zero point 0 and every code 0.
+ * empty tensor) would make the scale 0: as the ONNX reference
+ * implementation, the scale is then `1 / 255`, the zero point 0 and every
+ * code 0 (onnxruntime returns scale 1 there, with the same codes).
  *
  * The min/max reduction and the quantization both run in wasm on one copy
  * of `x`.
