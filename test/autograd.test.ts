@@ -1,0 +1,194 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LowbitError } from '../ts/errors.js';
+import * as ag from '../ts/autograd/index.js';
+import { Tensor } from '../ts/autograd/index.js';
+import { gradCheck } from './helpers/gradcheck.js';
+
+const TOL = 1e-6;
+const values = (n: number) => fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: n, maxLength: n });
+const dims = fc.integer({ min: 1, max: 4 });
+
+function expectGrad(f: (xs: Tensor[]) => Tensor, inputs: Array<{ data: number[]; shape: number[] }>): void {
+  const { maxError, worst } = gradCheck(f, inputs);
+  expect(maxError, worst).toBeLessThan(TOL);
+}
+
+/** Keeps values away from 0 so relu-like kinks are not within a finite-difference step. */
+const awayFromZero = (xs: number[]) => xs.map((v) => (Math.abs(v) < 1e-3 ? v + 0.01 : v));
+
+describe('autograd gradients match float64 central differences', () => {
+  const runs = { numRuns: 25 };
+
+  it('add / sub / mul with broadcasting', () => {
+    fc.assert(
+      fc.property(dims, dims, dims, fc.integer({ min: 0, max: 3 }), (a, b, c, mode) => {
+        const shapeA = [a, b, c];
+        const shapeB = [[a, b, c], [c], [b, 1], [1, 1, 1]][mode]!;
+        const sizeB = shapeB.reduce((x, y) => x * y, 1);
+        const inputs = [
+          { data: Array.from({ length: a * b * c }, (_, i) => Math.cos(i + a)), shape: shapeA },
+          { data: Array.from({ length: sizeB }, (_, i) => Math.sin(3 * i + b)), shape: shapeB },
+        ];
+        expectGrad(([x, y]) => ag.add(x!, y!), inputs);
+        expectGrad(([x, y]) => ag.sub(y!, x!), inputs);
+        expectGrad(([x, y]) => ag.mul(x!, y!), inputs);
+        expectGrad(([x]) => ag.mul(ag.add(x!, 0.5), -3), inputs.slice(0, 1));
+      }),
+      runs,
+    );
+  });
+
+  it('sum / mean, whole and along an axis', () => {
+    fc.assert(
+      fc.property(dims, dims, dims, fc.integer({ min: -3, max: 2 }), (a, b, c, axis) => {
+        const inputs = [{ data: Array.from({ length: a * b * c }, (_, i) => Math.cos(i * 0.7)), shape: [a, b, c] }];
+        expectGrad(([x]) => ag.sum(x!), inputs);
+        expectGrad(([x]) => ag.mean(x!), inputs);
+        expectGrad(([x]) => ag.sum(x!, axis), inputs);
+        expectGrad(([x]) => ag.mean(x!, axis), inputs);
+      }),
+      runs,
+    );
+  });
+
+  it('matmul and linear', () => {
+    fc.assert(
+      fc.property(dims, dims, dims, values(64), (m, k, n, v) => {
+        const A = { data: v.slice(0, m * k), shape: [m, k] };
+        const B = { data: v.slice(16, 16 + k * n), shape: [k, n] };
+        const W = { data: v.slice(32, 32 + n * k), shape: [n, k] };
+        const bias = { data: v.slice(48, 48 + n), shape: [n] };
+        expectGrad(([a, b]) => ag.matmul(a!, b!), [A, B]);
+        expectGrad(([x, w, b]) => ag.linear(x!, w!, b!), [A, W, bias]);
+      }),
+      runs,
+    );
+  });
+
+  it('relu, reshape and flatten', () => {
+    fc.assert(
+      fc.property(values(24), (v) => {
+        const X = { data: awayFromZero(v), shape: [2, 3, 4] };
+        expectGrad(([x]) => ag.relu(x!), [X]);
+        expectGrad(([x]) => ag.mul(ag.reshape(x!, [4, -1]), ag.reshape(x!, [4, 6])), [X]);
+        expectGrad(([x]) => ag.relu(ag.flatten(x!)), [X]);
+      }),
+      runs,
+    );
+  });
+
+  it('conv2d with stride and padding', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 0, max: 1 }),
+        (n, c, o, k, stride, padding) => {
+          const h = 5;
+          const w = 4;
+          const X = { data: Array.from({ length: n * c * h * w }, (_, i) => Math.sin(i * 0.37)), shape: [n, c, h, w] };
+          const Wt = { data: Array.from({ length: o * c * k * k }, (_, i) => Math.cos(i * 0.91)), shape: [o, c, k, k] };
+          const B = { data: Array.from({ length: o }, (_, i) => i * 0.1 - 0.2), shape: [o] };
+          expectGrad(([x, wt, b]) => ag.conv2d(x!, wt!, b!, { stride, padding }), [X, Wt, B]);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('maxPool2d', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), (k, s) => {
+        // distinct values so the argmax is unique
+        const X = { data: Array.from({ length: 2 * 2 * 5 * 5 }, (_, i) => Math.sin(i * 1.3) + i * 1e-3), shape: [2, 2, 5, 5] };
+        expectGrad(([x]) => ag.maxPool2d(x!, { kernelSize: k, stride: s }), [X]);
+      }),
+      runs,
+    );
+  });
+
+  it('logSoftmax, crossEntropy, mseLoss and klDivergence', () => {
+    fc.assert(
+      fc.property(values(30), fc.double({ min: 0.5, max: 5, noNaN: true }), (v, T) => {
+        const S = { data: v.slice(0, 15), shape: [3, 5] };
+        const Tt = { data: v.slice(15), shape: [3, 5] };
+        expectGrad(([x]) => ag.logSoftmax(x!), [S]);
+        expectGrad(([x]) => ag.crossEntropy(x!, [4, 0, 2]), [S]);
+        expectGrad(([a, b]) => ag.mseLoss(a!, b!), [S, Tt]);
+        expectGrad(([s, t]) => ag.klDivergence(s!, t!, T), [S, Tt]);
+      }),
+      runs,
+    );
+  });
+});
+
+describe('autograd values', () => {
+  it('conv2d matches a direct convolution', () => {
+    const x = new Tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);
+    const w = new Tensor([1, 0, 0, -1], [1, 1, 2, 2]);
+    // stride 1, no padding: x[i][j] - x[i+1][j+1] = -4 everywhere
+    expect(Array.from(ag.conv2d(x, w).data)).toEqual([-4, -4, -4, -4]);
+    // padding 1, stride 2: windows at (-1,-1), (-1,1), (1,-1), (1,1): x[a][b] - x[a+1][b+1] + 0.5, zeros outside
+    const y = ag.conv2d(x, w, new Tensor([0.5]), { stride: 2, padding: 1 });
+    expect(y.shape).toEqual([1, 1, 2, 2]);
+    expect(Array.from(y.data)).toEqual([-0.5, -2.5, -6.5, -3.5]);
+  });
+
+  it('crossEntropy and klDivergence give the textbook values', () => {
+    const logits = new Tensor([0, 0, Math.log(2)], [1, 3]); // softmax = [1/4, 1/4, 1/2]
+    expect(ag.crossEntropy(logits, [2]).item()).toBeCloseTo(Math.log(2), 6);
+    expect(ag.klDivergence(logits, logits, 2).item()).toBeCloseTo(0, 7);
+    const uniform = new Tensor([0, 0, 0], [1, 3]);
+    // KL([1/4,1/4,1/2] ‖ uniform) = Σ p log(3p)
+    const expected = 0.5 * Math.log(0.75) + 0.5 * Math.log(1.5);
+    expect(ag.klDivergence(uniform, logits).item()).toBeCloseTo(expected, 6);
+  });
+
+  it('maxPool2d picks window maxima and backward routes to them', () => {
+    const x = new Tensor([1, 5, 2, 0, 3, 4, 9, 1, 0, 0, 7, 8, 2, 6, 1, 1], [1, 1, 4, 4], true);
+    const y = ag.maxPool2d(x, { kernelSize: 2 });
+    expect(Array.from(y.data)).toEqual([5, 9, 6, 8]);
+    ag.sum(y).backward();
+    expect(Array.from(x.grad!)).toEqual([0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+  });
+
+  it('accumulates gradients of a tensor used twice', () => {
+    const x = new Tensor([3], [1], true);
+    ag.mul(x, x).backward(new Float32Array([1]));
+    expect(x.grad![0]).toBe(6);
+  });
+
+  it('noGrad records nothing', () => {
+    const x = new Tensor([1, 2], [2], true);
+    const y = ag.noGrad(() => ag.mul(x, 2));
+    expect(y.requiresGrad).toBe(false);
+    expect(() => y.backward()).toThrow(LowbitError);
+  });
+
+  it('rejects bad shapes and arguments with LowbitError codes', () => {
+    const a = new Tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as LowbitError).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => new Tensor([1, 2, 3], [2, 2]))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.matmul(a, a))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.add(a, new Tensor([1, 2], [2])))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.reshape(a, [4, -1]))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.crossEntropy(a, [0, 3]))).toBe('INVALID_ARGUMENT');
+    expect(code(() => ag.crossEntropy(a, [0]))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.klDivergence(a, a, 0))).toBe('INVALID_ARGUMENT');
+    expect(code(() => ag.conv2d(new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(9), [1, 1, 3, 3])))).toBe('INVALID_SHAPE');
+    expect(code(() => ag.conv2d(new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(1), [1, 1, 1, 1]), undefined, { stride: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(code(() => ag.mean(new Tensor([], [0])))).toBe('EMPTY_INPUT');
+    expect(code(() => a.item())).toBe('INVALID_SHAPE');
+  });
+});
