@@ -1,0 +1,57 @@
+// Knowledge distillation (Apprentice, Mishra & Marr 2017; Hinton et al. 2015):
+// a quantized student learns from the labels and from an FP32 teacher.
+import { LowbitError } from '../errors.js';
+import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
+import { Tensor, noGrad } from '../autograd/tensor.js';
+import type { Module } from '../autograd/nn/layers.js';
+import type { Optimizer } from '../autograd/optim.js';
+
+/** Options of {@link distillationLoss}. */
+export interface DistillationOptions {
+  /** Softmax temperature T > 0 (default 4). */
+  temperature?: number;
+  /** Weight α ∈ [0, 1] of the label cross-entropy (default 0.5). */
+  alpha?: number;
+}
+
+/**
+ * α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T)).
+ * The teacher's logits are treated as constants.
+ */
+export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, labels: ArrayLike<number>, options: DistillationOptions = {}): Tensor {
+  const T = options.temperature ?? 4;
+  const alpha = options.alpha ?? 0.5;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${String(alpha)}`);
+  const ce = crossEntropy(studentLogits, labels);
+  const kl = klDivergence(studentLogits, teacherLogits.detach(), T);
+  return add(mul(ce, alpha), mul(kl, (1 - alpha) * T * T));
+}
+
+/** What {@link distillationStep} needs. */
+export interface DistillationStepArgs extends DistillationOptions {
+  /** The (quantized) model being trained. */
+  student: Module;
+  /** The FP32 model it learns from; run in eval mode without gradients. */
+  teacher: Module;
+  /** The student's optimizer. */
+  optimizer: Optimizer;
+  /** One batch: inputs and labels. */
+  x: Tensor;
+  y: ArrayLike<number>;
+}
+
+/**
+ * One training step of a student beside its teacher: teacher forward (no
+ * gradients), student forward, {@link distillationLoss}, backward, optimizer
+ * step. Returns the loss.
+ */
+export function distillationStep(args: DistillationStepArgs): number {
+  const { student, teacher, optimizer, x, y } = args;
+  teacher.eval();
+  const teacherLogits = noGrad(() => teacher.forward(x));
+  optimizer.zeroGrad();
+  const loss = distillationLoss(student.forward(x), teacherLogits, y, args);
+  loss.backward();
+  optimizer.step();
+  return loss.item();
+}
