@@ -54,3 +54,13 @@ export { type Requantize } from './ops/outputStage.js';
 export { convInteger } from './ops/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
 export { type Conv2dOptions } from './ops/convGeometry.js';
+// qat: autograd, layers, optimizers, quantization-aware training, data
+export * as autograd from './autograd/index.js';
+export * as nn from './autograd/nn/index.js';
+export * as optim from './autograd/optim.js';
+export { fakeQuantSTE, type FakeQuantParams } from './autograd/fakequant.js';
+export { prepareQAT, type QATConfig } from './qat/prepare.js';
+export { distillationLoss, distillationStep, type DistillationOptions, type DistillationStepArgs } from './qat/distill.js';
+export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWeightLayer, type ActivationQParams } from './qat/export.js';
+export { readIdx } from './data/idx.js';
+export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';

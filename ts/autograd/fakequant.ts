@@ -12,7 +12,7 @@ import { Tensor, accumulateGrad } from './tensor.js';
 export interface FakeQuantParams {
   /** Step size, one per tensor or one per slice along `axis` (all > 0). */
   scale: number | ArrayLike<number>;
-  /** Integer added after rounding (default 0), same count as `scale`. */
+  /** Integer added after rounding (default 0): one for all, or one per scale. */
   zeroPoint?: number | ArrayLike<number>;
   /** Bits of the integer type, 2–8 (default 8). */
   bits?: number;
@@ -50,7 +50,8 @@ function channelLayout(x: Tensor, count: number, axis: number | undefined, what:
  */
 export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
   const scale = asArray(qparams.scale);
-  const zeroPoint = asArray(qparams.zeroPoint ?? 0);
+  const zp = qparams.zeroPoint ?? 0;
+  const zeroPoint = typeof zp === 'number' ? new Array<number>(scale.length).fill(zp) : zp;
   const [qmin, qmax] = intRange(qparams.bits ?? 8, qparams.signed ?? true);
   if (zeroPoint.length !== scale.length) throw new LowbitError('INVALID_SHAPE', `fakeQuantSTE: ${scale.length} scales but ${zeroPoint.length} zero points`);
   for (let i = 0; i < scale.length; i++) assertPositiveFinite(scale[i], `scale[${i}]`);

@@ -5,3 +5,14 @@
  */
 export { Module, Linear, Conv2d, ReLU, Flatten, MaxPool2d, Sequential, type StateDict, type StateTensor, type LayerOptions, type Conv2dLayerOptions } from './layers.js';
 export { stateDictToJSON, stateDictFromJSON, stateDictToBytes, stateDictFromBytes } from './state.js';
+export {
+  PACT,
+  LSQ,
+  QuantLayer,
+  QuantLinear,
+  QuantConv2d,
+  pactPenalty,
+  type LSQModuleOptions,
+  type QuantLayerConfig,
+  type ObservedRange,
+} from './quant.js';

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { LowbitError } from '../ts/errors.js';
+import { Tensor, manualSeed, noGrad } from '../ts/autograd/index.js';
+import * as nn from '../ts/autograd/nn/index.js';
+import { PACT, QuantConv2d, QuantLinear, pactPenalty } from '../ts/autograd/nn/quant.js';
+import { fakeQuantSTE } from '../ts/autograd/fakequant.js';
+import { Adam } from '../ts/autograd/optim.js';
+import { prepareQAT } from '../ts/qat/prepare.js';
+import { distillationStep } from '../ts/qat/distill.js';
+import { exportQuantized } from '../ts/qat/export.js';
+
+const rint = (v: number) => {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+function mlp(): nn.Sequential {
+  return new nn.Sequential(new nn.Flatten(), new nn.Linear(12, 8), new nn.ReLU(), new nn.Linear(8, 3));
+}
+
+function cnn(): nn.Sequential {
+  return new nn.Sequential(new nn.Conv2d(1, 3, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(3 * 3 * 3, 4));
+}
+
+const positive = (shape: number[]) => {
+  const t = Tensor.uniform(shape, 0, 1);
+  return t;
+};
+
+describe('fakeQuantSTE', () => {
+  it('rounds half to even, saturates, and passes gradients only inside the range', () => {
+    const x = new Tensor([0.25, 0.75, -0.3, 10, -10, 0.5], [6], true);
+    const y = fakeQuantSTE(x, { scale: 0.5, bits: 4 }); // q ∈ [−8, 7]
+    expect(Array.from(y.data)).toEqual([0, 1, -0.5, 3.5, -4, 0.5]);
+    y.backward(new Float32Array(6).fill(1));
+    expect(Array.from(x.grad!)).toEqual([1, 1, 1, 0, 0, 1]);
+  });
+
+  it('rejects bad bits, scales and zero points', () => {
+    const x = new Tensor([1, 2], [2]);
+    expect(() => fakeQuantSTE(x, { scale: 1, bits: 9 })).toThrow(/bits must be an integer from 2 to 8/);
+    expect(() => fakeQuantSTE(x, { scale: 0 })).toThrow(LowbitError);
+    expect(() => fakeQuantSTE(x, { scale: NaN })).toThrow(LowbitError);
+    expect(() => fakeQuantSTE(x, { scale: 1, zeroPoint: 300, signed: false })).toThrow(/zeroPoint/);
+    expect(() => fakeQuantSTE(x, { scale: [1, 1] })).toThrow(/axis/);
+    expect(() => fakeQuantSTE(x, { scale: [1, 1, 1], axis: 0 })).toThrow(/3 entries/);
+  });
+});
+
+describe('prepareQAT', () => {
+  it('swaps layers in place, shares the weights, and calibrates PACT α to the input maximum', () => {
+    manualSeed(5);
+    const model = mlp();
+    const w = (model.layers[1] as nn.Linear).weight;
+    const batch = positive([4, 12]);
+    let max = 0;
+    for (const v of batch.data) max = Math.max(max, v);
+    prepareQAT(model, { weightBits: 4, activationBits: 4, calibrationData: [batch] });
+    expect(model.layers.map((l) => l.constructor.name)).toEqual(['Flatten', 'QuantLinear', 'ReLU', 'QuantLinear']);
+    const q = model.layers[1] as QuantLinear;
+    expect(q.weight).toBe(w);
+    expect(q.actQuant).toBeInstanceOf(PACT);
+    expect((q.actQuant as PACT).qparams().scale).toBeCloseTo(max / 15, 7);
+    expect(model.namedTensors().map(([n]) => n)).toEqual(['1.weight', '1.bias', '1.actQuant.alpha', '3.weight', '3.bias', '3.actQuant.alpha']);
+    expect(pactPenalty(model)!.item()).toBeCloseTo(1e-4 * ((q.actQuant as PACT).qparams().scale * 15) ** 2 + 1e-4 * (((model.layers[3] as QuantLinear).actQuant as PACT).qparams().scale * 15) ** 2, 9);
+  });
+
+  it('QuantLinear computes fakeQuant(x)·fakeQuant(W)ᵀ + b on the accumulator grid', () => {
+    manualSeed(6);
+    const model = new nn.Sequential(new nn.Linear(3, 2));
+    prepareQAT(model, { weightBits: 8, activationBits: 8, calibrationData: [new Tensor([0, 0.5, 1], [1, 3])] });
+    const l = model.layers[0] as QuantLinear;
+    const w = Array.from(l.weight.data);
+    const b = Array.from(l.bias!.data);
+    const x = [0.1, 0.9, 0.33];
+    const sx = 1 / 255;
+    const y = l.forward(new Tensor(x, [1, 3])).data;
+    for (let o = 0; o < 2; o++) {
+      const row = w.slice(3 * o, 3 * o + 3);
+      const sw = Math.max(...row.map(Math.abs)) / 127;
+      let ref = rint(b[o]! / (sx * sw)) * sx * sw;
+      for (let i = 0; i < 3; i++) ref += rint(Math.fround(x[i]!) / sx) * sx * (rint(row[i]! / sw) * sw);
+      expect(y[o]).toBeCloseTo(ref, 5);
+    }
+  });
+
+  it('rejects bad configurations', () => {
+    expect(() => prepareQAT(mlp(), { weightBits: 1, activationBits: 8 })).toThrow(LowbitError);
+    expect(() => prepareQAT(mlp(), { weightBits: 8, activationBits: 8, activationQuantizer: 'bogus' as 'pact' })).toThrow(/activationQuantizer/);
+    expect(() => prepareQAT(mlp(), { weightBits: 8, activationBits: 8, calibrationData: [] })).toThrow(/no batches/);
+    expect(() => prepareQAT(new nn.Linear(2, 2) as unknown as nn.Sequential, { weightBits: 8, activationBits: 8 })).toThrow(/Sequential/);
+  });
+});
+
+describe('exportQuantized and integer-only inference', () => {
+  for (const [name, make, shape, config] of [
+    ['MLP W8A8', mlp, [16, 12], { weightBits: 8, activationBits: 8 }],
+    ['MLP W2A2 LSQ weights', mlp, [16, 12], { weightBits: 2, activationBits: 2, weightQuantizer: 'lsq' }],
+    ['CNN W4A4', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4 }],
+    ['CNN W8A4 LSQ activations', cnn, [16, 1, 6, 6], { weightBits: 8, activationBits: 4, activationQuantizer: 'lsq' }],
+  ] as const) {
+    it(`${name}: integer weights are rint(w / scale) and outputs match fake quantization`, () => {
+      manualSeed(11);
+      const model = make();
+      prepareQAT(model, { ...config, calibrationData: [positive([...shape])] });
+      model.eval();
+      const q = exportQuantized(model);
+      const first = q.layers.find((l) => l.kind === 'linear' || l.kind === 'conv2d')!;
+      const src = model.layers.find((l): l is QuantLinear | QuantConv2d => l instanceof QuantLinear || l instanceof QuantConv2d)!;
+      if (first.kind !== 'linear' && first.kind !== 'conv2d') throw new Error('unreachable');
+      const per = src.weight.size / src.weight.shape[0]!;
+      const expected = Array.from(src.weight.data, (v, i) => Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(v / first.weightScale[Math.floor(i / per)]!))) + 0);
+      expect(Array.from(first.weight)).toEqual(expected);
+      const x = positive([...shape]);
+      const fake = noGrad(() => model.forward(x)).data;
+      const int = q.forward(x).data;
+      expect(int.length).toBe(fake.length);
+      for (let i = 0; i < int.length; i++) expect(int[i]).toBeCloseTo(fake[i]!, 4);
+    });
+  }
+
+  it('refuses models it cannot run with integers', () => {
+    expect(() => exportQuantized(mlp())).toThrow(/cannot export a Linear/);
+    expect(() => exportQuantized(new nn.Linear(2, 2))).toThrow(/Sequential/);
+  });
+});
+
+describe('distillationStep', () => {
+  it('trains a quantized student toward an FP32 teacher', () => {
+    manualSeed(21);
+    const teacher = mlp();
+    const student = mlp();
+    student.loadStateDict(teacher.stateDict());
+    const x = positive([32, 12]);
+    prepareQAT(student, { weightBits: 4, activationBits: 4, calibrationData: [x] });
+    const labels = Array.from({ length: 32 }, (_, i) => i % 3);
+    const opt = new Adam(student.parameters(), { lr: 0.01 });
+    const first = distillationStep({ student, teacher, optimizer: opt, x, y: labels, temperature: 2, alpha: 0.5 });
+    let last = first;
+    for (let i = 0; i < 60; i++) last = distillationStep({ student, teacher, optimizer: opt, x, y: labels, temperature: 2, alpha: 0.5 });
+    expect(last).toBeLessThan(first * 0.8);
+    expect(teacher.training).toBe(false);
+  });
+});

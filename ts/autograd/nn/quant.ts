@@ -1,0 +1,242 @@
+// Quantization-aware layers: learned activation quantizers (PACT, LSQ) and
+// Linear / Conv2d twins whose weights and inputs are fake-quantized.
+import { LowbitError } from '../../errors.js';
+import { assertIntInRange } from '../../validate.js';
+import { fakeQuantSTE, intRange, lsq, pact } from '../fakequant.js';
+import { fakeQuantize } from '../kernels.js';
+import { add, conv2d, linear, mul } from '../ops.js';
+import { Tensor, accumulateGrad } from '../tensor.js';
+import { Conv2d, Linear, Module } from './layers.js';
+
+/** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */
+export interface ObservedRange {
+  min: number;
+  max: number;
+  /** Mean of |x| over everything seen. */
+  meanAbs: number;
+}
+
+/**
+ * PACT activation quantizer (Choi et al. 2018): clip to [0, α] with α
+ * learned, then k-bit unsigned fake quantization. {@link PACT.penalty} is the
+ * paper's L2 regulariser on α.
+ */
+export class PACT extends Module {
+  /** The learned clipping level α (one element). */
+  alpha: Tensor;
+
+  /** `l2` is λ of the regulariser λ·α² (default 1e-4). */
+  constructor(readonly bits: number, alpha = 10, readonly l2 = 1e-4) {
+    super();
+    intRange(bits, false);
+    this.alpha = new Tensor([alpha], [1], true);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return pact(x, this.alpha, this.bits);
+  }
+
+  /** λ·α², to add to the loss. */
+  penalty(): Tensor {
+    return mul(mul(this.alpha, this.alpha), this.l2);
+  }
+
+  /** The integer scale α/(2^k − 1), zero point 0, unsigned. */
+  qparams(): { scale: number; zeroPoint: number; bits: number; signed: boolean } {
+    return { scale: this.alpha.data[0]! / (2 ** this.bits - 1), zeroPoint: 0, bits: this.bits, signed: false };
+  }
+
+  /** Sets α from a calibration range (its maximum). */
+  initFrom(range: ObservedRange): void {
+    this.alpha.data[0] = range.max > 0 ? range.max : 1;
+  }
+}
+
+/** Options of {@link LSQ}. */
+export interface LSQModuleOptions {
+  /** Signed range (default true). */
+  signed?: boolean;
+  /** Per-channel step sizes along axis 0 (default 1 = per tensor). */
+  channels?: number;
+}
+
+/** LSQ quantizer (Esser et al. 2020) with learned step size(s), for weights or activations. */
+export class LSQ extends Module {
+  /** The learned step size(s). */
+  step: Tensor;
+  /** Signed or unsigned integer range. */
+  signed: boolean;
+
+  constructor(readonly bits: number, options: LSQModuleOptions = {}) {
+    super();
+    this.signed = options.signed ?? true;
+    intRange(bits, this.signed);
+    const channels = options.channels ?? 1;
+    assertIntInRange(channels, 1, 2 ** 31 - 1, 'LSQ channels');
+    this.step = new Tensor(new Float32Array(channels).fill(1), [channels], true);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return lsq(x, this.step, { bits: this.bits, signed: this.signed, axis: this.step.size > 1 ? 0 : undefined });
+  }
+
+  /** The integer scale(s), zero point 0. */
+  qparams(): { scale: number | Float32Array; zeroPoint: number; bits: number; signed: boolean } {
+    return { scale: this.step.size === 1 ? this.step.data[0]! : Float32Array.from(this.step.data), zeroPoint: 0, bits: this.bits, signed: this.signed };
+  }
+
+  /** The paper's initialisation s = 2·mean|x|/√Qp; unsigned when the range has no negatives. */
+  initFrom(range: ObservedRange): void {
+    this.signed = range.min < 0;
+    const [, qp] = intRange(this.bits, this.signed);
+    this.step.data.fill(range.meanAbs > 0 ? (2 * range.meanAbs) / Math.sqrt(qp) : 1);
+  }
+
+  /** Per-channel initialisation from weights [C, …]: s_c = 2·mean|w_c|/√Qp. */
+  initFromWeights(w: Tensor): void {
+    const [, qp] = intRange(this.bits, this.signed);
+    const c = this.step.size;
+    const per = w.size / c;
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let i = ch * per; i < (ch + 1) * per; i++) s += Math.abs(w.data[i]!);
+      this.step.data[ch] = s > 0 ? (2 * s) / per / Math.sqrt(qp) : 1;
+    }
+  }
+}
+
+/** How a {@link QuantLinear} / {@link QuantConv2d} quantizes. */
+export interface QuantLayerConfig {
+  /** Weight bits, 2–8 (signed, per output channel, symmetric). */
+  weightBits: number;
+  /** Input activation bits, 2–8. */
+  activationBits: number;
+  /** 'minmax' (default): per-channel scale max|w|/(2^(b−1)−1) with the STE; 'lsq': learned per-channel step sizes. */
+  weightQuantizer?: 'minmax' | 'lsq';
+  /** 'pact' (default; unsigned, for inputs ≥ 0) or 'lsq'. */
+  activationQuantizer?: 'pact' | 'lsq';
+}
+
+/** Per-output-channel symmetric scales max|w_c| / (2^(b−1) − 1) of weights [C, …]. */
+export function symmetricChannelScales(w: Float32Array, channels: number, bits: number): Float32Array {
+  const [, qmax] = intRange(bits, true);
+  const per = w.length / channels;
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let m = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) m = Math.max(m, Math.abs(w[i]!));
+    scales[c] = m > 0 ? m / qmax : 1;
+  }
+  return scales;
+}
+
+/** What QuantLinear and QuantConv2d share: weight and input fake quantization, and calibration. */
+export abstract class QuantLayer extends Module {
+  /** The float weight being trained [out, …]. */
+  weight: Tensor;
+  /** The float bias, or undefined. */
+  bias: Tensor | undefined;
+  /** The input activation quantizer. */
+  actQuant: PACT | LSQ;
+  /** Learned weight step sizes ('lsq'), or undefined for per-channel min/max scales. */
+  weightQuant: LSQ | undefined;
+  /**
+   * While true, forward() records the input range and runs in float
+   * (prepareQAT's calibration pass); see {@link QuantLayer.observed}.
+   */
+  calibrating = false;
+  /** The input range recorded while calibrating. */
+  observed: ObservedRange | undefined;
+  private absSum = 0;
+  private count = 0;
+
+  constructor(source: Linear | Conv2d, readonly config: QuantLayerConfig) {
+    super();
+    this.weight = source.weight;
+    this.bias = source.bias;
+    const aq = config.activationQuantizer ?? 'pact';
+    const wq = config.weightQuantizer ?? 'minmax';
+    if (aq !== 'pact' && aq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `activationQuantizer must be 'pact' or 'lsq', got ${String(aq)}`);
+    if (wq !== 'minmax' && wq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `weightQuantizer must be 'minmax' or 'lsq', got ${String(wq)}`);
+    intRange(config.weightBits, true);
+    this.actQuant = aq === 'pact' ? new PACT(config.activationBits) : new LSQ(config.activationBits);
+    if (wq === 'lsq') {
+      this.weightQuant = new LSQ(config.weightBits, { channels: this.weight.shape[0]! });
+      this.weightQuant.initFromWeights(this.weight);
+    } else this.weightQuant = undefined;
+  }
+
+  /** The fake-quantized weight used by forward(). */
+  quantizedWeight(): Tensor {
+    if (this.weightQuant !== undefined) return this.weightQuant.forward(this.weight);
+    const scale = symmetricChannelScales(this.weight.data, this.weight.shape[0]!, this.config.weightBits);
+    return fakeQuantSTE(this.weight, { scale, bits: this.config.weightBits, axis: 0 });
+  }
+
+  /** Per-output-channel weight scales of the integer weights. */
+  weightScales(): Float32Array {
+    if (this.weightQuant !== undefined) return Float32Array.from(this.weightQuant.step.data);
+    return symmetricChannelScales(this.weight.data, this.weight.shape[0]!, this.config.weightBits);
+  }
+
+  /**
+   * The bias rounded to the accumulator grid: integer multiples of
+   * inputScale·weightScale[c], as the int32 bias of integer inference
+   * (gradient passed straight through). At low bit widths that grid is
+   * coarse, so simulating it keeps training and integer inference in step.
+   */
+  quantizedBias(): Tensor | undefined {
+    const b = this.bias;
+    if (b === undefined || this.calibrating) return b;
+    const inScale = this.actQuant.qparams().scale as number;
+    const ws = this.weightScales();
+    const grid = Float64Array.from(ws, (s) => s * inScale);
+    const { y } = fakeQuantize(b.data, grid, new Int32Array(grid.length), -(2 ** 31), 2 ** 31 - 1, 1);
+    return Tensor.fromOp(y, [...b.shape], [b], (o) => accumulateGrad(b, o.grad!));
+  }
+
+  /** The fake-quantized input (or, while calibrating, the input unchanged, its range recorded). */
+  protected quantizeInput(x: Tensor): Tensor {
+    if (!this.calibrating) return this.actQuant.forward(x);
+    let { min, max } = this.observed ?? { min: Infinity, max: -Infinity };
+    for (let i = 0; i < x.size; i++) {
+      const v = x.data[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      this.absSum += Math.abs(v);
+    }
+    this.count += x.size;
+    this.observed = { min, max, meanAbs: this.absSum / this.count };
+    return x;
+  }
+}
+
+/** A Linear layer with fake-quantized weights (per channel) and input. */
+export class QuantLinear extends QuantLayer {
+  override forward(x: Tensor): Tensor {
+    return linear(this.quantizeInput(x), this.quantizedWeight(), this.quantizedBias());
+  }
+}
+
+/** A Conv2d layer with fake-quantized weights (per output channel) and input. */
+export class QuantConv2d extends QuantLayer {
+  readonly stride: number;
+  readonly padding: number;
+
+  constructor(source: Conv2d, config: QuantLayerConfig) {
+    super(source, config);
+    this.stride = source.stride;
+    this.padding = source.padding;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return conv2d(this.quantizeInput(x), this.quantizedWeight(), this.quantizedBias(), { stride: this.stride, padding: this.padding });
+  }
+}
+
+/** The sum of every PACT module's λ·α² in `model`, to add to the loss (null when there are none). */
+export function pactPenalty(model: Module): Tensor | null {
+  let total: Tensor | null = null;
+  for (const [, m] of model.namedModules()) if (m instanceof PACT) total = total === null ? m.penalty() : add(total, m.penalty());
+  return total;
+}

@@ -1,0 +1,69 @@
+// prepareQAT: swap float layers for quantization-aware ones and initialise
+// their quantizers from a calibration pass.
+import { LowbitError } from '../errors.js';
+import { noGrad, type Tensor } from '../autograd/tensor.js';
+import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
+import { QuantConv2d, QuantLayer, QuantLinear, type QuantLayerConfig } from '../autograd/nn/quant.js';
+
+/** Options of {@link prepareQAT}. */
+export interface QATConfig extends QuantLayerConfig {
+  /**
+   * Input batches run through the model once (in float) to initialise the
+   * activation quantizers from the ranges seen (PACT α = max; LSQ
+   * s = 2·mean|x|/√Qp). Without it PACT starts at α = 10 and LSQ at s = 1.
+   */
+  calibrationData?: Iterable<Tensor>;
+}
+
+function swap(m: Module, config: QuantLayerConfig): Module {
+  if (m instanceof Linear) return new QuantLinear(m, config);
+  if (m instanceof Conv2d) return new QuantConv2d(m, config);
+  return m;
+}
+
+/**
+ * Makes `model` quantization-aware in place: every Linear becomes a
+ * {@link QuantLinear} and every Conv2d a {@link QuantConv2d} (sharing the
+ * same weight tensors), then the activation ranges are calibrated. Returns
+ * the model. Copy the float model first (stateDict) if you need it as a
+ * teacher.
+ */
+export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
+  if (model instanceof Linear || model instanceof Conv2d) {
+    throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT swaps layers inside a container; wrap a single layer in a Sequential');
+  }
+  const layerConfig: QuantLayerConfig = {
+    weightBits: config.weightBits,
+    activationBits: config.activationBits,
+    weightQuantizer: config.weightQuantizer,
+    activationQuantizer: config.activationQuantizer,
+  };
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof Sequential) m.layers.forEach((child, i) => (m.layers[i] = swap(child, layerConfig)));
+    else if (!(m instanceof QuantLayer)) {
+      for (const [name, child] of m.children()) (m as unknown as Record<string, Module>)[name] = swap(child, layerConfig);
+    }
+  }
+  if (config.calibrationData !== undefined) calibrate(model, config.calibrationData);
+  return model;
+}
+
+/** Runs `batches` through `model` in float, recording each quant layer's input range, then initialises its activation quantizer. */
+function calibrate(model: Module, batches: Iterable<Tensor>): void {
+  const layers = model.namedModules().flatMap(([, m]) => (m instanceof QuantLayer ? [m] : []));
+  const wasTraining = model.training;
+  model.eval();
+  for (const l of layers) l.calibrating = true;
+  try {
+    noGrad(() => {
+      for (const x of batches) model.forward(x);
+    });
+  } finally {
+    for (const l of layers) l.calibrating = false;
+    model.train(wasTraining);
+  }
+  for (const l of layers) {
+    if (l.observed === undefined) throw new LowbitError('EMPTY_INPUT', 'prepareQAT: calibrationData held no batches');
+    l.actQuant.initFrom(l.observed);
+  }
+}
