@@ -9,6 +9,7 @@ import { prepareQAT } from '../ts/qat/prepare.js';
 import { distillationStep } from '../ts/qat/distill.js';
 import { exportQuantized } from '../ts/qat/export.js';
 
+const f32 = Math.fround;
 const rint = (v: number) => {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -42,8 +43,8 @@ describe('fakeQuantSTE', () => {
     expect(() => fakeQuantSTE(x, { scale: 0 })).toThrow(LowbitError);
     expect(() => fakeQuantSTE(x, { scale: NaN })).toThrow(LowbitError);
     expect(() => fakeQuantSTE(x, { scale: 1, zeroPoint: 300, signed: false })).toThrow(/zeroPoint/);
-    expect(() => fakeQuantSTE(x, { scale: [1, 1] })).toThrow(/axis/);
-    expect(() => fakeQuantSTE(x, { scale: [1, 1, 1], axis: 0 })).toThrow(/3 entries/);
+    expect(() => fakeQuantSTE(x, { scale: [1, 1] })).toThrow(/axis 1 is out of range/);
+    expect(() => fakeQuantSTE(x, { scale: [1, 1, 1], axis: 0 })).toThrow(/per-axis scale has 3 values/);
   });
 });
 
@@ -73,13 +74,13 @@ describe('prepareQAT', () => {
     const w = Array.from(l.weight.data);
     const b = Array.from(l.bias!.data);
     const x = [0.1, 0.9, 0.33];
-    const sx = 1 / 255;
+    const sx = f32(1 / 255);
     const y = l.forward(new Tensor(x, [1, 3])).data;
     for (let o = 0; o < 2; o++) {
       const row = w.slice(3 * o, 3 * o + 3);
-      const sw = Math.max(...row.map(Math.abs)) / 127;
+      const sw = f32(Math.max(...row.map(Math.abs)) / 127.5); // PyTorch's symmetric rule: max / ((qmax − qmin) / 2)
       let ref = rint(b[o]! / (sx * sw)) * sx * sw;
-      for (let i = 0; i < 3; i++) ref += rint(Math.fround(x[i]!) / sx) * sx * (rint(row[i]! / sw) * sw);
+      for (let i = 0; i < 3; i++) ref += Math.min(255, rint(f32(f32(x[i]!) / sx))) * sx * (Math.max(-128, rint(f32(row[i]! / sw))) * sw);
       expect(y[o]).toBeCloseTo(ref, 5);
     }
   });
@@ -109,7 +110,7 @@ describe('exportQuantized and integer-only inference', () => {
       const src = model.layers.find((l): l is QuantLinear | QuantConv2d => l instanceof QuantLinear || l instanceof QuantConv2d)!;
       if (first.kind !== 'linear' && first.kind !== 'conv2d') throw new Error('unreachable');
       const per = src.weight.size / src.weight.shape[0]!;
-      const expected = Array.from(src.weight.data, (v, i) => Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(v / first.weightScale[Math.floor(i / per)]!))) + 0);
+      const expected = Array.from(src.weight.data, (v, i) => Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(f32(v / first.weightScale[Math.floor(i / per)]!)))) + 0);
       expect(Array.from(first.weight)).toEqual(expected);
       const x = positive([...shape]);
       const fake = noGrad(() => model.forward(x)).data;

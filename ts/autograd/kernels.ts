@@ -1,6 +1,7 @@
-// The numeric kernels the autograd ops call. Each exists once, here, so that
-// swapping a plain loop for a wasm kernel is a one-place change.
-import { alloc } from './precision.js';
+// The matrix product every autograd op calls: the wasm SIMD128 GEMM for
+// float32, a plain loop for the float64 reference of the gradient checks.
+import { gemmF32 } from '../ops/matmulF32.js';
+import { alloc, isFloat64 } from './precision.js';
 
 /**
  * C = op(A)·op(B) (+ bias per column), with op(X) = X or Xᵀ. A is m×k (k×m
@@ -16,6 +17,12 @@ export function gemm(
   transB = false,
   bias?: Float32Array,
 ): Float32Array {
+  if (!isFloat64() && m * n > 0) {
+    const a2 = { data: a, shape: transA ? [k, m] : [m, k] };
+    const b2 = { data: b, shape: transB ? [n, k] : [k, n] };
+    return gemmF32({ a: a2, b: b2, transA, transB, bias }).data;
+  }
+  // float64 reference path (gradient checks)
   const c = alloc(m * n);
   if (bias !== undefined) for (let i = 0; i < m; i++) c.set(bias, i * n);
   if (!transA && !transB) {
@@ -61,39 +68,3 @@ export function gemm(
   return c;
 }
 
-/**
- * Fake quantization, quantize→dequantize with ONNX semantics:
- * q = saturate(rint(x / scale) + zeroPoint, qmin, qmax), y = (q − zeroPoint)·scale,
- * with one scale and zero point per slice along an axis (`channels` slices of
- * `inner` consecutive elements, repeating) or per tensor (`channels` = 1).
- * Also returns the STE mask: 1 where rint(x / scale) + zeroPoint lies in
- * [qmin, qmax] (before saturation), else 0.
- */
-export function fakeQuantize(
-  x: Float32Array,
-  scale: ArrayLike<number>,
-  zeroPoint: ArrayLike<number>,
-  qmin: number,
-  qmax: number,
-  inner: number,
-): { y: Float32Array; inRange: Uint8Array } {
-  const y = alloc(x.length);
-  const inRange = new Uint8Array(x.length);
-  const channels = scale.length;
-  for (let i = 0; i < x.length; i++) {
-    const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
-    const s = scale[c]!;
-    const zp = zeroPoint[c]!;
-    const r = roundHalfEven(x[i]! / s) + zp;
-    const q = r < qmin ? qmin : r > qmax ? qmax : r;
-    if (r === q) inRange[i] = 1;
-    y[i] = (q - zp) * s;
-  }
-  return { y, inRange };
-}
-
-/** Round half to even (numpy.rint, ONNX). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}

@@ -3,6 +3,7 @@
 // ∂loss/∂input into each input's grad.
 import { LowbitError } from '../errors.js';
 import { sizeOf } from '../tensor.js';
+import { im2colIndex, gather, scatterAdd, transposeBatched } from './im2col.js';
 import { gemm } from './kernels.js';
 import { alloc } from './precision.js';
 import { Tensor, accumulateGrad } from './tensor.js';
@@ -281,56 +282,23 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== O)) {
     throw new LowbitError('INVALID_SHAPE', `conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
   }
-  const Ho = Math.floor((H + 2 * pad - KH) / stride) + 1;
-  const Wo = Math.floor((W + 2 * pad - KW) / stride) + 1;
-  if (Ho < 1 || Wo < 1) throw new LowbitError('INVALID_SHAPE', `conv2d: a ${KH}×${KW} kernel does not fit a ${H}×${W} input with padding ${pad}`);
+  const { Ho, Wo, index } = im2colIndex(N, C, H, W, KH, KW, stride, pad);
   const rows = N * Ho * Wo;
   const ck = C * KH * KW;
   // im2col: one row per output pixel (n, oh, ow), one column per (c, kh, kw).
-  const cols = alloc(rows * ck);
-  const xd = x.data;
-  for (let n = 0, r = 0; n < N; n++)
-    for (let oh = 0; oh < Ho; oh++)
-      for (let ow = 0; ow < Wo; ow++, r++) {
-        let col = r * ck;
-        for (let c = 0; c < C; c++)
-          for (let kh = 0; kh < KH; kh++) {
-            const ih = oh * stride - pad + kh;
-            for (let kw = 0; kw < KW; kw++, col++) {
-              const iw = ow * stride - pad + kw;
-              if (ih >= 0 && ih < H && iw >= 0 && iw < W) cols[col] = xd[((n * C + c) * H + ih) * W + iw]!;
-            }
-          }
-      }
+  const cols = gather(x.data, index, alloc(rows * ck));
   const y2 = gemm(cols, weight.data, rows, O, ck, false, true, bias?.data); // [rows, O]
   const hw = Ho * Wo;
-  const y = alloc(N * O * hw);
-  for (let n = 0; n < N; n++)
-    for (let p = 0; p < hw; p++) for (let o = 0; o < O; o++) y[(n * O + o) * hw + p] = y2[(n * hw + p) * O + o]!;
+  const y = transposeBatched(y2, N, hw, O, alloc(N * O * hw));
   const parents = bias === undefined ? [x, weight] : [x, weight, bias];
   return Tensor.fromOp(y, [N, O, Ho, Wo], parents, (out) => {
     const g = out.grad!;
-    const g2 = alloc(rows * O);
-    for (let n = 0; n < N; n++)
-      for (let o = 0; o < O; o++) for (let p = 0; p < hw; p++) g2[(n * hw + p) * O + o] = g[(n * O + o) * hw + p]!;
+    const g2 = transposeBatched(g, N, O, hw, alloc(rows * O));
     if (weight.requiresGrad) accumulateGrad(weight, gemm(g2, cols, O, ck, rows, true, false));
     if (bias?.requiresGrad) accumulateGrad(bias, columnSums(g2, rows, O));
     if (x.requiresGrad) {
       const dcols = gemm(g2, weight.data, rows, ck, O);
-      const dx = alloc(x.size);
-      for (let n = 0, r = 0; n < N; n++)
-        for (let oh = 0; oh < Ho; oh++)
-          for (let ow = 0; ow < Wo; ow++, r++) {
-            let col = r * ck;
-            for (let c = 0; c < C; c++)
-              for (let kh = 0; kh < KH; kh++) {
-                const ih = oh * stride - pad + kh;
-                for (let kw = 0; kw < KW; kw++, col++) {
-                  const iw = ow * stride - pad + kw;
-                  if (ih >= 0 && ih < H && iw >= 0 && iw < W) dx[((n * C + c) * H + ih) * W + iw]! += dcols[col]!;
-                }
-              }
-          }
+      const dx = scatterAdd(dcols, index, alloc(x.size));
       accumulateGrad(x, dx);
     }
   });

@@ -3,10 +3,13 @@
 // requantization of each layer's accumulators to the next layer's input.
 import { LowbitError } from '../errors.js';
 import { toFloat32Tensor, type Tensor as PlainTensor, type TensorLike } from '../tensor.js';
+import { roundHalfEven } from '../formats/rounding.js';
+import { channelParams } from '../ops/args.js';
+import { runQuantize } from '../ops/quantizeLinear.js';
 import { intRange } from '../autograd/fakequant.js';
-import { roundHalfEven } from '../autograd/kernels.js';
+import { im2colIndex, gather, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
-import { QuantConv2d, QuantLayer, QuantLinear } from '../autograd/nn/quant.js';
+import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from '../autograd/nn/quant.js';
 
 /** How a layer's input is quantized: q = saturate(rint(x / scale)), zero point 0. */
 export interface ActivationQParams {
@@ -58,7 +61,8 @@ export class QuantizedModel {
     const first = this.layers.findIndex((l) => l.kind === 'linear' || l.kind === 'conv2d');
     if (first < 0) throw new LowbitError('INVALID_ARGUMENT', 'QuantizedModel has no linear or conv2d layer');
     let shape = [...x.shape];
-    let q = quantize(x.data, (this.layers[first] as QuantizedWeightLayer).input);
+    const inQ = (this.layers[first] as QuantizedWeightLayer).input;
+    let q = quantize(x.data, x.shape, inQ.scale, inQ.bits, inQ.signed);
     let out: Float32Array | undefined;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
@@ -91,14 +95,11 @@ export class QuantizedModel {
   }
 }
 
-function quantize(x: Float32Array, p: ActivationQParams): Int32Array {
-  const [lo, hi] = intRange(p.bits, p.signed);
-  const q = new Int32Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const r = roundHalfEven(x[i]! / p.scale);
-    q[i] = r < lo ? lo : r > hi ? hi : r;
-  }
-  return q;
+/** Integer codes of `x` (one scale, or one per slice along `axis`), with the quantizeLinear kernel. */
+function quantize(x: Float32Array, shape: number[], scale: number | Float32Array, bits: number, signed: boolean, axis?: number): Int32Array {
+  const [lo, hi] = intRange(bits, signed);
+  const p = channelParams(shape, scale, 0, axis, lo, hi, `${bits}-bit`);
+  return Int32Array.from(runQuantize(x, p, lo, hi, signed ? 'int8' : 'uint8'));
 }
 
 /** acc[m, n] = Σ_k a[m, k]·w[n, k] + bias[n], all integers (exact in float64 for these sizes). */
@@ -124,29 +125,12 @@ function convInt(q: Int32Array, shape: number[], l: QuantizedWeightLayer): [Int3
   const [O, C, KH, KW] = l.weightShape as [number, number, number, number];
   if (shape.length !== 4 || shape[1] !== C) throw new LowbitError('INVALID_SHAPE', `conv2d layer expects [N, ${C}, H, W] input, got [${shape.join(', ')}]`);
   const [N, , H, W] = shape as [number, number, number, number];
-  const { stride: s, padding: p } = l;
-  const Ho = Math.floor((H + 2 * p - KH) / s) + 1;
-  const Wo = Math.floor((W + 2 * p - KW) / s) + 1;
-  const ck = C * KH * KW;
+  const { Ho, Wo, index } = im2colIndex(N, C, H, W, KH, KW, l.stride, l.padding);
   const rows = N * Ho * Wo;
-  const cols = new Int32Array(rows * ck);
-  for (let n = 0, r = 0; n < N; n++)
-    for (let oh = 0; oh < Ho; oh++)
-      for (let ow = 0; ow < Wo; ow++, r++) {
-        let col = r * ck;
-        for (let c = 0; c < C; c++)
-          for (let kh = 0; kh < KH; kh++) {
-            const ih = oh * s - p + kh;
-            for (let kw = 0; kw < KW; kw++, col++) {
-              const iw = ow * s - p + kw;
-              if (ih >= 0 && ih < H && iw >= 0 && iw < W) cols[col] = q[((n * C + c) * H + ih) * W + iw]!;
-            }
-          }
-      }
+  const ck = C * KH * KW;
+  const cols = gather(q, index, new Int32Array(rows * ck));
   const acc2 = intGemm(cols, l.weight, rows, O, ck, l.bias);
-  const hw = Ho * Wo;
-  const acc = new Int32Array(N * O * hw);
-  for (let n = 0; n < N; n++) for (let pix = 0; pix < hw; pix++) for (let o = 0; o < O; o++) acc[(n * O + o) * hw + pix] = acc2[(n * hw + pix) * O + o]!;
+  const acc = transposeBatched(acc2, N, Ho * Wo, O, new Int32Array(acc2.length));
   return [acc, [N, O, Ho, Wo], false];
 }
 
@@ -170,16 +154,8 @@ function exportLayer(l: QuantLayer): QuantizedWeightLayer {
   const input: ActivationQParams = { scale: ap.scale as number, bits: ap.bits, signed: ap.signed };
   const scales = l.weightScales();
   const bits = l.config.weightBits;
-  const [lo, hi] = intRange(bits, true);
-  const channels = l.weight.shape[0]!;
-  const per = l.weight.size / channels;
-  const weight = new Int8Array(l.weight.size);
-  for (let i = 0; i < weight.length; i++) {
-    const r = roundHalfEven(l.weight.data[i]! / scales[Math.floor(i / per)]!);
-    weight[i] = r < lo ? lo : r > hi ? hi : r;
-  }
-  const bias = new Int32Array(channels);
-  if (l.bias !== undefined) for (let c = 0; c < channels; c++) bias[c] = roundHalfEven(l.bias.data[c]! / (input.scale * scales[c]!));
+  const weight = Int8Array.from(quantize(l.weight.data, l.weight.shape, scales, bits, true, 0));
+  const bias = l.bias === undefined ? new Int32Array(scales.length) : accumulatorBias(l.bias.data, input.scale, scales);
   const conv = l instanceof QuantConv2d;
   return {
     kind: conv ? 'conv2d' : 'linear',

@@ -2,8 +2,10 @@
 // Linear / Conv2d twins whose weights and inputs are fake-quantized.
 import { LowbitError } from '../../errors.js';
 import { assertIntInRange } from '../../validate.js';
-import { fakeQuantSTE, intRange, lsq, pact } from '../fakequant.js';
-import { fakeQuantize } from '../kernels.js';
+import { chooseQParams } from '../../formats/affine.js';
+import { roundHalfEven } from '../../formats/rounding.js';
+import { fakeQuantSTE, intRange, lsq, pact, pactScale } from '../fakequant.js';
+import { alloc } from '../precision.js';
 import { add, conv2d, linear, mul } from '../ops.js';
 import { Tensor, accumulateGrad } from '../tensor.js';
 import { Conv2d, Linear, Module } from './layers.js';
@@ -43,7 +45,7 @@ export class PACT extends Module {
 
   /** The integer scale α/(2^k − 1), zero point 0, unsigned. */
   qparams(): { scale: number; zeroPoint: number; bits: number; signed: boolean } {
-    return { scale: this.alpha.data[0]! / (2 ** this.bits - 1), zeroPoint: 0, bits: this.bits, signed: false };
+    return { scale: pactScale(this.alpha.data[0]!, this.bits), zeroPoint: 0, bits: this.bits, signed: false };
   }
 
   /** Sets α from a calibration range (its maximum). */
@@ -117,17 +119,32 @@ export interface QuantLayerConfig {
   activationQuantizer?: 'pact' | 'lsq';
 }
 
-/** Per-output-channel symmetric scales max|w_c| / (2^(b−1) − 1) of weights [C, …]. */
+/**
+ * Per-output-channel symmetric scales of weights [C, …], by chooseQParams
+ * (PyTorch's per-channel symmetric rule: max|w_c| / ((qmax − qmin)/2)).
+ */
 export function symmetricChannelScales(w: Float32Array, channels: number, bits: number): Float32Array {
-  const [, qmax] = intRange(bits, true);
   const per = w.length / channels;
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
-    let m = 0;
-    for (let i = c * per; i < (c + 1) * per; i++) m = Math.max(m, Math.abs(w[i]!));
-    scales[c] = m > 0 ? m / qmax : 1;
+    let min = 0;
+    let max = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) {
+      const v = w[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    scales[c] = chooseQParams({ min, max, bits, symmetric: true }).scale;
   }
   return scales;
+}
+
+/**
+ * A bias in accumulator units, the int32 bias of integer inference:
+ * rint(b_c / (inputScale · weightScale_c)).
+ */
+export function accumulatorBias(bias: Float32Array, inputScale: number, weightScales: Float32Array): Int32Array {
+  return Int32Array.from(bias, (b, c) => roundHalfEven(b / (inputScale * weightScales[c]!)));
 }
 
 /** What QuantLinear and QuantConv2d share: weight and input fake quantization, and calibration. */
@@ -190,8 +207,9 @@ export abstract class QuantLayer extends Module {
     if (b === undefined || this.calibrating) return b;
     const inScale = this.actQuant.qparams().scale as number;
     const ws = this.weightScales();
-    const grid = Float64Array.from(ws, (s) => s * inScale);
-    const { y } = fakeQuantize(b.data, grid, new Int32Array(grid.length), -(2 ** 31), 2 ** 31 - 1, 1);
+    const ints = accumulatorBias(b.data, inScale, ws);
+    const y = alloc(b.size);
+    for (let c = 0; c < y.length; c++) y[c] = ints[c]! * inScale * ws[c]!;
     return Tensor.fromOp(y, [...b.shape], [b], (o) => accumulateGrad(b, o.grad!));
   }
 
