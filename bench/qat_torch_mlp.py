@@ -4,26 +4,17 @@ threads. Prints seconds per epoch and test accuracy per epoch.
 
     /usr/bin/python3 bench/qat_torch_mlp.py [epochs]
 """
-import gzip
-import struct
+import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 
 torch.set_num_threads(2)
 torch.manual_seed(1)
-SRC = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    rank = raw[3]
-    dims = struct.unpack(">" + "I" * rank, raw[4 : 4 + 4 * rank])
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures"))
+from make_fashion_mini import SRC, read_idx  # noqa: E402
 
 
 xtr = torch.tensor(read_idx(f"{SRC}/train-images-idx3-ubyte.gz").reshape(-1, 784), dtype=torch.float32) / 255
