@@ -9,6 +9,21 @@ export { LowbitError, type LowbitErrorCode } from './errors.js';
 export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './dtypes.js';
 export { type Tensor, type TensorLike } from './tensor.js';
 export {
+  HistogramObserver,
+  type HistogramObserverOptions,
+  type HistogramMode,
+  type HistogramState,
+  type AbsHistogram,
+  type EntropyOptions,
+  type EntropyResult,
+  type MseOptions,
+  type MseResult,
+} from './calibrate/histogram.js';
+export { MinMaxObserver, type MinMaxObserverOptions, type MinMaxResultOptions } from './calibrate/minmax.js';
+export { calibrate, type CalibrateOptions, type HistogramMethod } from './calibrate/calibrate.js';
+export { type CalibrationResult, type CalibrationMethod, type QuantTypeOptions } from './calibrate/result.js';
+export { type CalibrationInput } from './calibrate/data.js';
+export {
   chooseQParams,
   quantRange,
   type QParams,

@@ -16,7 +16,9 @@
 
 #![cfg_attr(not(test), deny(unsafe_op_in_unsafe_fn))]
 
+pub mod calib;
 pub mod ffi;
 pub mod gemm;
+pub mod hist;
 pub mod quant;
 pub mod simd;

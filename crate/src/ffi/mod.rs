@@ -3,6 +3,7 @@
 //! slices, call a safe kernel and return a status code (0 = ok) where the
 //! kernel can refuse.
 
+pub mod calib;
 pub mod gemm;
 pub mod memory;
 pub mod quant;
