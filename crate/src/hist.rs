@@ -360,7 +360,7 @@ impl Histogram {
         let counts = &self.counts;
         let walk = (0..fine).map(|f| {
             let c = counts[f] + if signed { counts[fine + f] } else { 0 };
-            (c, f + 1)
+            (c, f as i64 + 1)
         });
         self.quantile_walk(q, walk).min(self.amax())
     }
@@ -388,13 +388,13 @@ impl Histogram {
                 .rev()
                 .map(move |k| (neg(k), -k))
                 .chain((0..fine).map(move |k| (pos(k), k + 1)));
-            self.quantile_walk_signed(q, walk).min(self.max as f64)
+            self.quantile_walk(q, walk).min(self.max as f64)
         } else {
             let walk = (0..fine)
                 .rev()
                 .map(move |k| (pos(k), k))
                 .chain((0..fine).map(move |k| (neg(k), -(k + 1))));
-            self.quantile_walk_signed(q, walk).max(self.min as f64)
+            self.quantile_walk(q, walk).max(self.min as f64)
         }
     }
 
@@ -405,25 +405,9 @@ impl Histogram {
         h
     }
 
-    fn quantile_walk(&self, q: f64, walk: impl Iterator<Item = (u64, usize)>) -> f64 {
-        let need = q * self.count as f64;
-        let width = self.range / self.fine as f64;
-        let mut cum = 0f64;
-        let mut last_edge = 0usize;
-        for (c, edge) in walk {
-            if c == 0 {
-                continue;
-            }
-            cum += c as f64;
-            last_edge = edge;
-            if cum >= need {
-                return edge as f64 * width;
-            }
-        }
-        last_edge as f64 * width
-    }
-
-    fn quantile_walk_signed(&self, q: f64, walk: impl Iterator<Item = (u64, i64)>) -> f64 {
+    /// Walks `(count, edge in fine widths)` pairs until `q · count` values are
+    /// passed; returns that edge (or the last non-empty one).
+    fn quantile_walk(&self, q: f64, walk: impl Iterator<Item = (u64, i64)>) -> f64 {
         let need = q * self.count as f64;
         let width = self.range / self.fine as f64;
         let mut cum = 0f64;
@@ -435,7 +419,7 @@ impl Histogram {
             cum += c as f64;
             last_edge = edge;
             if cum >= need {
-                return edge as f64 * width;
+                break;
             }
         }
         last_edge as f64 * width
@@ -493,36 +477,13 @@ fn fine_index(v: f32, scale: f32, fine: usize, signed: bool) -> usize {
     }
 }
 
-/// Minimum and maximum of `x` (non-empty), or `None` when it holds NaN or
-/// ±Infinity. A zero extreme is returned as +0.
+/// Minimum and maximum of `x` (non-empty) with the SIMD pass of
+/// [`crate::quant::min_max`], or `None` when it holds NaN or ±Infinity. A
+/// zero extreme is returned as +0.
 pub fn min_max(x: &[f32]) -> Option<(f32, f32)> {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        if crate::simd::active() {
-            return simd::min_max(x);
-        }
-    }
-    min_max_scalar(x)
-}
-
-/// The scalar twin of the SIMD min/max pass.
-pub fn min_max_scalar(x: &[f32]) -> Option<(f32, f32)> {
-    let mut mn = f32::INFINITY;
-    let mut mx = f32::NEG_INFINITY;
-    let mut poison = 0.0f32; // becomes NaN at the first NaN or infinity
-    for &v in x {
-        mn = if v < mn { v } else { mn };
-        mx = if v > mx { v } else { mx };
-        poison += v * 0.0;
-    }
-    finish_min_max(mn, mx, poison)
-}
-
-fn finish_min_max(mn: f32, mx: f32, poison: f32) -> Option<(f32, f32)> {
-    if poison.is_nan() || !mn.is_finite() || !mx.is_finite() {
-        None
-    } else {
-        Some((mn + 0.0, mx + 0.0))
+    match crate::quant::min_max(x) {
+        Ok((lo, hi)) if lo.is_finite() && hi.is_finite() => Some((lo + 0.0, hi + 0.0)),
+        _ => None,
     }
 }
 
@@ -553,43 +514,6 @@ mod simd {
         debug_assert!(i + 4 <= x.len());
         // SAFETY: callers pass i + 4 <= x.len(); v128_load allows unaligned addresses.
         unsafe { v128_load(x.as_ptr().add(i) as *const v128) }
-    }
-
-    pub fn min_max(x: &[f32]) -> Option<(f32, f32)> {
-        let n4 = x.len() / 16 * 16;
-        if n4 == 0 {
-            return super::min_max_scalar(x);
-        }
-        let mut mn = [f32x4_splat(f32::INFINITY); 4];
-        let mut mx = [f32x4_splat(f32::NEG_INFINITY); 4];
-        let mut i = 0;
-        while i < n4 {
-            for k in 0..4 {
-                let v = load(x, i + 4 * k);
-                // wasm min/max propagate NaN, so a NaN anywhere reaches the result.
-                mn[k] = f32x4_min(mn[k], v);
-                mx[k] = f32x4_max(mx[k], v);
-            }
-            i += 16;
-        }
-        let a = f32x4_min(f32x4_min(mn[0], mn[1]), f32x4_min(mn[2], mn[3]));
-        let b = f32x4_max(f32x4_max(mx[0], mx[1]), f32x4_max(mx[2], mx[3]));
-        let mut lo = f32::INFINITY;
-        let mut hi = f32::NEG_INFINITY;
-        let mut poison = 0.0f32;
-        let lanes_lo = [f32x4_extract_lane::<0>(a), f32x4_extract_lane::<1>(a), f32x4_extract_lane::<2>(a), f32x4_extract_lane::<3>(a)];
-        let lanes_hi = [f32x4_extract_lane::<0>(b), f32x4_extract_lane::<1>(b), f32x4_extract_lane::<2>(b), f32x4_extract_lane::<3>(b)];
-        for k in 0..4 {
-            poison += lanes_lo[k] * 0.0 + lanes_hi[k] * 0.0;
-            lo = if lanes_lo[k] < lo { lanes_lo[k] } else { lo };
-            hi = if lanes_hi[k] > hi { lanes_hi[k] } else { hi };
-        }
-        for &v in &x[n4..] {
-            lo = if v < lo { v } else { lo };
-            hi = if v > hi { v } else { hi };
-            poison += v * 0.0;
-        }
-        super::finish_min_max(lo, hi, poison)
     }
 
     pub fn bin_into(counts: &mut [u32], x: &[f32], scale: f32, fine: usize, signed: bool) {

@@ -10,6 +10,17 @@ export interface Sweep {
   values: Float64Array;
 }
 
+/** Runs a sweep export over `counts` with `n` candidates. */
+function sweep(name: string, counts: Float64Array, param: number, startBin: number, stride: number, n: number): Sweep {
+  return withScope((scope) => {
+    const h = scope.copyIn(counts);
+    const out = scope.allocArray(Float64Array, n);
+    const index = kernel(name)(h, counts.length, param, startBin, stride, out);
+    if (index < 0) throw new LowbitError('WASM_FAILURE', `${name} refused ${counts.length} bins from ${startBin} by ${stride}`);
+    return { index, values: scope.copyOut(Float64Array, out, n) };
+  });
+}
+
 /**
  * TensorRT's entropy sweep over a histogram of |x| (bin 0 starting at 0):
  * candidates `i = startBin, startBin + stride, … ≤ bins`, each keeping bins
@@ -17,14 +28,7 @@ export interface Sweep {
  * threshold of candidate `i` is the upper edge of bin `i − 1`.
  */
 export function entropySweep(counts: Float64Array, levels: number, startBin: number, stride: number): Sweep {
-  const n = Math.floor((counts.length - startBin) / stride) + 1;
-  return withScope((scope) => {
-    const h = scope.copyIn(counts);
-    const out = scope.allocArray(Float64Array, n);
-    const index = kernel('lowbit_calib_entropy')(h, counts.length, levels, startBin, stride, out);
-    if (index < 0) throw new LowbitError('WASM_FAILURE', `the entropy sweep refused ${counts.length} bins from ${startBin} by ${stride}`);
-    return { index, values: scope.copyOut(Float64Array, out, n) };
-  });
+  return sweep('lowbit_calib_entropy', counts, levels, startBin, stride, Math.floor((counts.length - startBin) / stride) + 1);
 }
 
 /**
@@ -34,12 +38,5 @@ export function entropySweep(counts: Float64Array, levels: number, startBin: num
  * their counts, with `qmax` positive levels. Returns the first minimum.
  */
 export function mseSweep(counts: Float64Array, qmax: number, startBin: number, stride: number): Sweep {
-  const n = Math.floor((counts.length - 1 - startBin) / stride) + 1;
-  return withScope((scope) => {
-    const h = scope.copyIn(counts);
-    const out = scope.allocArray(Float64Array, n);
-    const index = kernel('lowbit_calib_mse')(h, counts.length, qmax, startBin, stride, out);
-    if (index < 0) throw new LowbitError('WASM_FAILURE', `the MSE sweep refused ${counts.length} bins from ${startBin} by ${stride}`);
-    return { index, values: scope.copyOut(Float64Array, out, n) };
-  });
+  return sweep('lowbit_calib_mse', counts, qmax, startBin, stride, Math.floor((counts.length - 1 - startBin) / stride) + 1);
 }
