@@ -2,34 +2,44 @@
 // tinybench run and print the rows as a Markdown table.
 import { Bench, type BenchOptions } from 'tinybench';
 
-/** One comparison: an op name, the baseline and lowbit's version. */
-export type Pair = [op: string, baseline: () => unknown, lowbit: () => unknown];
+/** One comparison: an op name, the baseline, lowbit's version and optionally a peer library's. */
+export type Pair = [op: string, baseline: () => unknown, lowbit: () => unknown, peer?: () => unknown];
 
-const meanMs = (b: Bench, name: string) => {
-  const r = b.getTask(name)?.result as { latency?: { mean: number } } | undefined;
-  return r?.latency?.mean ?? NaN;
+/** Median time per call: robust to the other jobs of a shared machine, unlike the mean. */
+const medianMs = (b: Bench, name: string) => {
+  const r = b.getTask(name)?.result as { latency?: { p50: number } } | undefined;
+  return r?.latency?.p50 ?? NaN;
 };
 
 /**
  * Runs every pair on inputs of `n` elements in one Bench and returns a row
- * per pair: op, elements, baseline ms, lowbit ms, ratio, lowbit M elements/s.
+ * per pair (median times): op, elements, baseline ms, lowbit ms, ratio, lowbit M elements/s,
+ * and with `peer` (its name; pairs then carry its version) peer ms and
+ * lowbit's ratio to it.
  */
-export async function comparePairs(n: number, pairs: Pair[], options: BenchOptions): Promise<string[][]> {
+export async function comparePairs(n: number, pairs: Pair[], options: BenchOptions, peer?: string): Promise<string[][]> {
   const bench = new Bench(options);
-  for (const [op, base, ours] of pairs) {
+  for (const [op, base, ours, theirs] of pairs) {
     bench.add(`${op} baseline`, base);
     bench.add(`${op} lowbit`, ours);
+    if (peer !== undefined && theirs !== undefined) bench.add(`${op} ${peer}`, theirs);
   }
   await bench.run();
   return pairs.map(([op]) => {
-    const tb = meanMs(bench, `${op} baseline`);
-    const tl = meanMs(bench, `${op} lowbit`);
-    return [op, String(n), tb.toFixed(4), tl.toFixed(4), `${(tb / tl).toFixed(2)}×`, (n / tl / 1e3).toFixed(0)];
+    const tb = medianMs(bench, `${op} baseline`);
+    const tl = medianMs(bench, `${op} lowbit`);
+    const row = [op, String(n), tb.toFixed(4), tl.toFixed(4), `${(tb / tl).toFixed(2)}×`, (n / tl / 1e3).toFixed(0)];
+    if (peer === undefined) return row;
+    const tp = medianMs(bench, `${op} ${peer}`);
+    return [...row, Number.isNaN(tp) ? '–' : tp.toFixed(4), Number.isNaN(tp) ? '–' : `${(tp / tl).toFixed(2)}×`];
   });
 }
 
-/** The header of {@link comparePairs}' rows. */
-export const COMPARE_HEADER = ['op', 'elements', 'baseline ms', 'lowbit ms', 'ratio', 'lowbit M elem/s'];
+/** The header of {@link comparePairs}' rows (with `peer`: its two columns too). */
+export function compareHeader(peer?: string): string[] {
+  const header = ['op', 'elements', 'baseline ms', 'lowbit ms', 'ratio', 'lowbit M elem/s'];
+  return peer === undefined ? header : [...header, `${peer} ms`, `vs ${peer}`];
+}
 
 /** Prints rows (the first is the header) as an aligned Markdown table. */
 export function printTable(rows: string[][]): void {

@@ -4,7 +4,7 @@
 // (checked before timing).
 import { float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../ts/index.js';
 import { roundHalfEven } from '../ts/formats/rounding.js';
-import { COMPARE_HEADER, comparePairs, printTable, type Pair } from './compare.js';
+import { compareHeader, comparePairs, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 /** Pure-JS baseline: float32 → float16 codes by float64 arithmetic. */
@@ -96,7 +96,7 @@ function sameCodes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
 export const formatsBench: BenchSuite = {
   name: 'formats',
   async run() {
-    const rows: string[][] = [COMPARE_HEADER];
+    const rows: string[][] = [compareHeader()];
     for (const n of [1024, 65536, 1 << 20]) {
       const x = input(n);
       const h = float32ToFloat16(x);

@@ -1,14 +1,39 @@
 // Element-wise quantization ops: lowbit (wasm SIMD128, including the copies
 // into and out of wasm memory) against a straightforward pure-JS baseline
 // with the same ONNX semantics (float32 division, round half to even,
-// saturation, NaN check), in one run, printing the ratio. Both give identical
-// results (checked before timing).
+// saturation, NaN check) and against onnxruntime-web's QuantizeLinear /
+// DequantizeLinear (one-node models, wasm backend, one thread), in one run,
+// printing the ratios. All give identical results (checked before timing).
+import * as ort from 'onnxruntime-web';
 import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
-import { COMPARE_HEADER, comparePairs, printTable, type Pair } from './compare.js';
+import { oneNodeModel } from './onnxModel.js';
+import { compareHeader, comparePairs, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 const SCALE = Math.fround(0.02);
 const ZP = 128;
+const PEER = 'onnxruntime-web';
+
+/** onnxruntime-web sessions running uint8 QuantizeLinear / DequantizeLinear (scale 0.02, zero point 128) on `n` elements. */
+async function ortSessions(n: number): Promise<{ quantize: (x: Float32Array) => Promise<Uint8Array>; dequantize: (q: Uint8Array) => Promise<Float32Array> }> {
+  ort.env.wasm.numThreads = 1;
+  const params = [
+    { name: 's', type: 'float' as const, shape: [], data: Float32Array.of(SCALE) },
+    { name: 'z', type: 'uint8' as const, shape: [], data: Uint8Array.of(ZP) },
+  ];
+  const q = await ort.InferenceSession.create(
+    oneNodeModel('QuantizeLinear', [{ name: 'x', type: 'float', shape: [n] }], params, [{ name: 'y', type: 'uint8', shape: [n] }]),
+    { executionProviders: ['wasm'] },
+  );
+  const d = await ort.InferenceSession.create(
+    oneNodeModel('DequantizeLinear', [{ name: 'x', type: 'uint8', shape: [n] }], params, [{ name: 'y', type: 'float', shape: [n] }]),
+    { executionProviders: ['wasm'] },
+  );
+  return {
+    quantize: async (x) => (await q.run({ x: new ort.Tensor('float32', x, [n]) })).y!.data as Uint8Array,
+    dequantize: async (v) => (await d.run({ x: new ort.Tensor('uint8', v, [n]) })).y!.data as Float32Array,
+  };
+}
 
 /** round(v) half to even for |v| < 2^31. */
 function rint(v: number): number {
@@ -69,20 +94,23 @@ export const quantBench: BenchSuite = {
   name: 'quant',
   async run() {
     const sizes = (process.env.LOWBIT_BENCH_SIZES ?? '1024,65536,1048576,16777216').split(',').map(Number);
-    const rows: string[][] = [COMPARE_HEADER];
+    const rows: string[][] = [compareHeader(PEER)];
     for (const n of sizes) {
       const x = input(n);
       const q = quantizeLinear(x, SCALE, ZP).data as Uint8Array;
       same(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
       same(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
       same(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
+      const peer = await ortSessions(n);
+      same(await peer.quantize(x), q, 'onnxruntime-web QuantizeLinear');
+      same(await peer.dequantize(q), dequantizeLinear(q, SCALE, ZP).data, 'onnxruntime-web DequantizeLinear');
       const pairs: Pair[] = [
-        ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP)],
-        ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP)],
+        ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP), () => peer.quantize(x)],
+        ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP), () => peer.dequantize(q)],
         ['fakeQuantize', () => fakeQuantizeBaseline(x, SCALE, ZP), () => fakeQuantize(x, SCALE, ZP)],
       ];
       const big = n >= 1 << 24;
-      rows.push(...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 })));
+      rows.push(...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 }, PEER)));
     }
     printTable(rows);
   },

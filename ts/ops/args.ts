@@ -3,7 +3,7 @@
 // layout, the dtype rule, and the wasm status codes.
 import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { describe, sizeOf } from '../tensor.js';
 import { normalizeAxis } from '../validate.js';
 import { withScope } from '../wasm/memory.js';
 import { kernel } from '../wasm/module.js';
@@ -75,7 +75,7 @@ export function channelParams(
   let scales: Float32Array;
   if (typeof scale === 'number') {
     scales = Float32Array.of(scale);
-  } else if (scale instanceof Float32Array || Array.isArray(scale) || scale instanceof Float64Array) {
+  } else if (scale instanceof Float32Array || Array.isArray(scale)) {
     scales = Float32Array.from(scale as ArrayLike<number>);
   } else {
     throw new LowbitError('INVALID_ARGUMENT', `scale must be a number or a Float32Array (one per slice along axis), got ${describe(scale)}`);
@@ -110,7 +110,7 @@ export function channelParams(
   if (scales.length === 1 && zps.length > 1 && typeof scale === 'number') {
     throw new LowbitError('INVALID_SHAPE', `zeroPoint has ${zps.length} values but scale is a single number; per-axis quantization needs a scale per slice too`);
   }
-  const n = shape.reduce((a, d) => a * d, 1);
+  const n = sizeOf(shape);
   if (channels === 1) {
     return { layout: { outer: 1, axisLen: 1, inner: n }, scales, zeroPoints: Float64Array.of(zps[0]!) };
   }
@@ -118,8 +118,8 @@ export function channelParams(
   if (shape[ax] !== channels) {
     throw new LowbitError('INVALID_SHAPE', `per-axis ${scales.length > 1 ? 'scale' : 'zeroPoint'} has ${channels} values but axis ${ax} of shape [${shape.join(', ')}] has length ${shape[ax]}`);
   }
-  const outer = shape.slice(0, ax).reduce((a, d) => a * d, 1);
-  const inner = shape.slice(ax + 1).reduce((a, d) => a * d, 1);
+  const outer = sizeOf(shape.slice(0, ax));
+  const inner = sizeOf(shape.slice(ax + 1));
   const zeroPoints = new Float64Array(channels);
   for (let i = 0; i < channels; i++) zeroPoints[i] = zps.length === 1 ? zps[0]! : zps[i]!;
   if (scales.length === 1) scales = new Float32Array(channels).fill(scales[0]!);
