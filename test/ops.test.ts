@@ -132,6 +132,19 @@ describe('quantizeLinear / dequantizeLinear / fakeQuantize per-tensor', () => {
     }
   });
 
+  it('dequantizes int32 codes beyond 2^24 with one float32 rounding, with and without a zero point', () => {
+    // zero point 0 takes the SIMD i32 → f32 conversion; a non-zero one the exact i64 path.
+    const q = Int32Array.from({ length: 40 }, (_, i) => (i % 2 ? -1 : 1) * (2 ** 24 + 1 + i * 977_123));
+    q[5] = 2147483647;
+    q[6] = -2147483648;
+    for (const zp of [0, -3, 1000]) {
+      const want = bits(dequantizeRef(q, { scales: [0.37], zeroPoints: [zp], inner: 1 }));
+      const [ds, dc] = bothPaths(() => dequantizeLinear(q, 0.37, zp));
+      expect(bits(ds.data), `zp ${zp} simd`).toEqual(want);
+      expect(bits(dc.data), `zp ${zp} scalar`).toEqual(want);
+    }
+  });
+
   it('gives +0, not −0, for values that round to the zero point', () => {
     for (const simd of [true, false]) {
       setSimdEnabled(simd);
