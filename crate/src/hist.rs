@@ -430,22 +430,50 @@ impl Histogram {
 /// bin k holds edge k ≤ |x| < edge k+1, the last bin also holds amax.
 pub fn exact_abs_histogram(raw: &[f32], amax: f64, out: &mut [f64]) {
     let bins = out.len();
-    let width = amax / bins as f64;
-    let inv = bins as f64 / amax;
+    let edges = ExactEdges { bins, width: amax / bins as f64, inv: bins as f64 / amax };
     let mut counts = vec![0u32; bins];
-    for &v in raw {
-        let a = (v as f64).abs();
-        let mut k = ((a * inv) as usize).min(bins - 1);
-        // a · inv is within an ulp of the true quotient: one step fixes it.
-        if a < k as f64 * width {
-            k -= 1;
-        } else if k + 1 < bins && a >= (k + 1) as f64 * width {
-            k += 1;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if crate::simd::active() {
+            simd::exact_bins(raw, &edges, &mut counts);
+        } else {
+            exact_bins_scalar(raw, &edges, &mut counts);
         }
-        counts[k] += 1;
     }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    exact_bins_scalar(raw, &edges, &mut counts);
     for (o, c) in out.iter_mut().zip(counts) {
         *o = c as f64;
+    }
+}
+
+/// The edges `k · width` of the exact histogram.
+pub struct ExactEdges {
+    bins: usize,
+    width: f64,
+    inv: f64,
+}
+
+impl ExactEdges {
+    /// The bin of `v`: edge k ≤ |v| < edge k+1, clamped to the last bin.
+    #[inline(always)]
+    fn bin(&self, v: f32) -> usize {
+        let a = (v as f64).abs();
+        let mut k = ((a * self.inv) as usize).min(self.bins - 1);
+        // a · inv is within an ulp of the true quotient: one step fixes it.
+        if a < k as f64 * self.width {
+            k -= 1;
+        } else if k + 1 < self.bins && a >= (k + 1) as f64 * self.width {
+            k += 1;
+        }
+        k
+    }
+}
+
+/// The scalar twin of the SIMD exact binning.
+pub fn exact_bins_scalar(raw: &[f32], edges: &ExactEdges, counts: &mut [u32]) {
+    for &v in raw {
+        counts[edges.bin(v)] += 1;
     }
 }
 
@@ -514,6 +542,40 @@ mod simd {
         debug_assert!(i + 4 <= x.len());
         // SAFETY: callers pass i + 4 <= x.len(); v128_load allows unaligned addresses.
         unsafe { v128_load(x.as_ptr().add(i) as *const v128) }
+    }
+
+    /// Exact binning: float32 `|v| · bins / amax` (two roundings) is within
+    /// bins · 2^-23 of the exact quotient, so where its fraction is 4× that
+    /// far from an integer its floor is the bin; the rare lanes near an edge
+    /// (and every lane when bins ≥ 2^19) take the float64 path.
+    pub fn exact_bins(raw: &[f32], edges: &super::ExactEdges, counts: &mut [u32]) {
+        let margin = edges.bins as f32 * (1.0 / (1u32 << 21) as f32);
+        if margin >= 0.25 {
+            return super::exact_bins_scalar(raw, edges, counts);
+        }
+        let n4 = raw.len() / 4 * 4;
+        let inv = f32x4_splat(edges.inv as f32);
+        let lim = u32x4_splat((edges.bins - 1) as u32);
+        let near_lo = f32x4_splat(margin);
+        let near_hi = f32x4_splat(1.0 - margin);
+        let mut i = 0;
+        while i < n4 {
+            let t = f32x4_mul(f32x4_abs(load(raw, i)), inv);
+            let frac = f32x4_sub(t, f32x4_floor(t));
+            if v128_any_true(v128_or(f32x4_lt(frac, near_lo), f32x4_gt(frac, near_hi))) {
+                for &v in &raw[i..i + 4] {
+                    counts[edges.bin(v)] += 1;
+                }
+            } else {
+                let k = u32x4_min(u32x4_trunc_sat_f32x4(t), lim);
+                counts[u32x4_extract_lane::<0>(k) as usize] += 1;
+                counts[u32x4_extract_lane::<1>(k) as usize] += 1;
+                counts[u32x4_extract_lane::<2>(k) as usize] += 1;
+                counts[u32x4_extract_lane::<3>(k) as usize] += 1;
+            }
+            i += 4;
+        }
+        super::exact_bins_scalar(&raw[n4..], edges, counts);
     }
 
     pub fn bin_into(counts: &mut [u32], x: &[f32], scale: f32, fine: usize, signed: bool) {
