@@ -4,6 +4,7 @@
 import { init } from '../ts/index.js';
 import { formatsBench } from './formats.js';
 import { quantBench } from './quant.js';
+import { calibBench } from './calib.js';
 
 /** A benchmark suite: a name and a function that runs and prints it. */
 export interface BenchSuite {
@@ -17,6 +18,7 @@ const suites: BenchSuite[] = [
   formatsBench,
   quantBench,
   // calibration
+  calibBench,
   // gemm
   // qat
 ];

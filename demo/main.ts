@@ -3,6 +3,7 @@
 import { init, wasmInfo } from '../ts/index.js';
 import { formatsDemo } from './formats.js';
 import { opsDemo } from './ops.js';
+import { calibrationDemo } from './calibration.js';
 
 /** A demo section: a title and a function that prints its part. */
 export interface DemoSection {
@@ -16,6 +17,7 @@ const sections: DemoSection[] = [
   formatsDemo,
   opsDemo,
   // calibration
+  calibrationDemo,
   // gemm
   // qat
 ];
