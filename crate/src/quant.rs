@@ -487,12 +487,14 @@ mod simd_impl {
     }
 
     impl Table {
-        fn new(p: &QParams) -> Table {
+        /// Per-channel lanes; `lo`/`hi` are the clamp bounds `qmin − zp`,
+        /// `qmax − zp` (exact in f32: the SIMD paths are only taken then).
+        fn new(scales: &[f32], zps: &[i64], qmin: i64, qmax: i64) -> Table {
             Table {
-                scale: p.scales.clone(),
-                lo: p.zero_points.iter().map(|&z| (p.qmin - z) as f32).collect(),
-                hi: p.zero_points.iter().map(|&z| (p.qmax - z) as f32).collect(),
-                zp: p.zero_points.iter().map(|&z| z as i32).collect(),
+                scale: scales.to_vec(),
+                lo: zps.iter().map(|&z| (qmin - z) as f32).collect(),
+                hi: zps.iter().map(|&z| (qmax - z) as f32).collect(),
+                zp: zps.iter().map(|&z| z as i32).collect(),
             }
         }
         #[inline(always)]
@@ -557,159 +559,186 @@ mod simd_impl {
         !v128_any_true(m)
     }
 
-    /// Scalar code for element `i` of channel `c` (tails).
-    #[inline(always)]
-    fn one(p: &QParams, c: usize, v: f32) -> i64 {
-        super::quantize_one(v, p.scales[c], p.zero_points[c], p.qmin, p.qmax)
+    /// The lane parameters of a block of 16 elements: `get(k)` for the
+    /// k-th group of four.
+    trait LaneSource: Copy {
+        fn get(&self, k: usize) -> Lanes;
     }
 
-    pub fn quantize<T: Store>(x: &[f32], layout: Layout, p: &QParams, out: &mut [T]) -> Option<usize> {
-        let t = Table::new(p);
-        let nan_at = |x: &[f32], start: usize, end: usize| first_nan(&x[start..end]).map(|i| start + i);
+    /// One channel for the whole block.
+    #[derive(Clone, Copy)]
+    struct Splat(Lanes);
+
+    impl LaneSource for Splat {
+        #[inline(always)]
+        fn get(&self, _: usize) -> Lanes {
+            self.0
+        }
+    }
+
+    /// Consecutive channels from `c` on (the axis is the innermost dim).
+    /// Only [`walk`] makes these, always with `c + 16 <= channels`.
+    #[derive(Clone, Copy)]
+    struct Gather<'a>(&'a Table, usize);
+
+    impl LaneSource for Gather<'_> {
+        #[inline(always)]
+        fn get(&self, k: usize) -> Lanes {
+            // SAFETY: c + 4k + 4 <= c + 16 <= channels (k < 4).
+            unsafe { self.0.load(self.1 + 4 * k) }
+        }
+    }
+
+    /// What a [`walk`] does at each step; returning false stops it.
+    trait Visit {
+        /// Elements `i..i + 16`, all inside the tensor.
+        fn block<L: LaneSource>(&mut self, i: usize, lanes: L) -> bool;
+        /// Element `i`, of channel `c`.
+        fn one(&mut self, i: usize, c: usize) -> bool;
+    }
+
+    /// Walks a tensor of `layout` in memory order: blocks of 16 elements
+    /// that share a lane source, and single elements where a block does
+    /// not fit. Returns the index of the first step `v` refused.
+    #[inline(always)]
+    fn walk(layout: Layout, t: &Table, v: &mut impl Visit) -> Option<usize> {
         if layout.inner == 1 && layout.axis_len >= 16 {
-            // The channel changes every element: lanes come from the table.
-            let (c_len, mut start) = (layout.axis_len, 0);
+            // The channel changes every element: block lanes are gathered from the table.
+            let mut start = 0;
             for _ in 0..layout.outer {
                 let mut c = 0;
-                while c + 16 <= c_len {
-                    let i = start + c;
-                    // SAFETY: i + 16 <= start + c_len <= x.len() == out.len(); c + 16 <= channels.
-                    let ok = unsafe { quantize16(x.as_ptr().add(i), out.as_mut_ptr().add(i), |k| t.load(c + 4 * k)) };
-                    if !ok {
-                        return nan_at(x, i, i + 16);
+                while c + 16 <= layout.axis_len {
+                    if !v.block(start + c, Gather(t, c)) {
+                        return Some(start + c);
                     }
                     c += 16;
                 }
-                for c in c..c_len {
-                    let v = x[start + c];
-                    if v.is_nan() {
+                for c in c..layout.axis_len {
+                    if !v.one(start + c, c) {
                         return Some(start + c);
                     }
-                    out[start + c] = T::from_i64(one(p, c, v));
                 }
-                start += c_len;
+                start += layout.axis_len;
             }
             return None;
         }
         for_each_run(layout, |run, c| {
-            let l = t.splat(c);
+            let lanes = Splat(t.splat(c));
             let mut i = run.start;
             while i + 16 <= run.end {
-                // SAFETY: i + 16 <= run.end <= x.len() == out.len().
-                let ok = unsafe { quantize16(x.as_ptr().add(i), out.as_mut_ptr().add(i), |_| l) };
-                if !ok {
-                    return nan_at(x, i, i + 16);
+                if !v.block(i, lanes) {
+                    return Some(i);
                 }
                 i += 16;
             }
             for i in i..run.end {
-                let v = x[i];
-                if v.is_nan() {
+                if !v.one(i, c) {
                     return Some(i);
                 }
-                out[i] = T::from_i64(one(p, c, v));
             }
             None
         })
     }
 
-    pub fn fake_quantize(x: &[f32], layout: Layout, p: &QParams, out: &mut [f32]) -> Option<usize> {
-        let t = Table::new(p);
-        let tail = |i: usize, c: usize, out: &mut [f32]| -> bool {
-            let v = x[i];
+    /// The first NaN at or after `i`, where a walk stopped.
+    fn nan_from(x: &[f32], i: usize) -> usize {
+        i + first_nan(&x[i..]).unwrap_or(0)
+    }
+
+    struct Quantize<'a, T> {
+        x: &'a [f32],
+        out: &'a mut [T],
+        p: &'a QParams,
+    }
+
+    impl<T: Store> Visit for Quantize<'_, T> {
+        #[inline(always)]
+        fn block<L: LaneSource>(&mut self, i: usize, lanes: L) -> bool {
+            assert!(i + 16 <= self.x.len() && self.x.len() == self.out.len());
+            // SAFETY: 16 elements from i are inside x and out (checked above).
+            unsafe { quantize16(self.x.as_ptr().add(i), self.out.as_mut_ptr().add(i), |k| lanes.get(k)) }
+        }
+        #[inline(always)]
+        fn one(&mut self, i: usize, c: usize) -> bool {
+            let (v, p) = (self.x[i], self.p);
             if v.is_nan() {
                 return false;
             }
-            out[i] = super::dequantize_one(one(p, c, v), p.scales[c], p.zero_points[c]);
+            self.out[i] = T::from_i64(super::quantize_one(v, p.scales[c], p.zero_points[c], p.qmin, p.qmax));
             true
-        };
-        if layout.inner == 1 && layout.axis_len >= 4 {
-            let (c_len, mut start) = (layout.axis_len, 0);
-            for _ in 0..layout.outer {
-                let mut c = 0;
-                while c + 4 <= c_len {
-                    let i = start + c;
-                    // SAFETY: i + 4 <= x.len() == out.len(); c + 4 <= channels.
-                    if !unsafe { fake4(x.as_ptr().add(i), out.as_mut_ptr().add(i), &t.load(c)) } {
-                        return first_nan(&x[i..i + 4]).map(|k| i + k);
-                    }
-                    c += 4;
-                }
-                for c in c..c_len {
-                    if !tail(start + c, c, out) {
-                        return Some(start + c);
-                    }
-                }
-                start += c_len;
-            }
-            return None;
         }
-        for_each_run(layout, |run, c| {
-            let l = t.splat(c);
-            let mut i = run.start;
-            while i + 4 <= run.end {
-                // SAFETY: i + 4 <= run.end <= x.len() == out.len().
-                if !unsafe { fake4(x.as_ptr().add(i), out.as_mut_ptr().add(i), &l) } {
-                    return first_nan(&x[i..i + 4]).map(|k| i + k);
-                }
-                i += 4;
+    }
+
+    pub fn quantize<T: Store>(x: &[f32], layout: Layout, p: &QParams, out: &mut [T]) -> Option<usize> {
+        let t = Table::new(&p.scales, &p.zero_points, p.qmin, p.qmax);
+        walk(layout, &t, &mut Quantize { x, out, p }).map(|i| nan_from(x, i))
+    }
+
+    struct FakeQuantize<'a> {
+        x: &'a [f32],
+        out: &'a mut [f32],
+        p: &'a QParams,
+    }
+
+    impl Visit for FakeQuantize<'_> {
+        #[inline(always)]
+        fn block<L: LaneSource>(&mut self, i: usize, lanes: L) -> bool {
+            assert!(i + 16 <= self.x.len() && self.x.len() == self.out.len());
+            let mut ok = true;
+            for k in 0..4 {
+                // SAFETY: 4 elements from i + 4k are inside x and out (checked above).
+                ok &= unsafe { fake4(self.x.as_ptr().add(i + 4 * k), self.out.as_mut_ptr().add(i + 4 * k), &lanes.get(k)) };
             }
-            for i in i..run.end {
-                if !tail(i, c, out) {
-                    return Some(i);
-                }
+            ok
+        }
+        #[inline(always)]
+        fn one(&mut self, i: usize, c: usize) -> bool {
+            let (v, s, zp) = (self.x[i], self.p.scales[c], self.p.zero_points[c]);
+            if v.is_nan() {
+                return false;
             }
-            None
-        })
+            self.out[i] = super::dequantize_one(super::quantize_one(v, s, zp, self.p.qmin, self.p.qmax), s, zp);
+            true
+        }
+    }
+
+    pub fn fake_quantize(x: &[f32], layout: Layout, p: &QParams, out: &mut [f32]) -> Option<usize> {
+        let t = Table::new(&p.scales, &p.zero_points, p.qmin, p.qmax);
+        walk(layout, &t, &mut FakeQuantize { x, out, p }).map(|i| nan_from(x, i))
+    }
+
+    struct Dequantize<'a, T> {
+        q: &'a [T],
+        out: &'a mut [f32],
+        scales: &'a [f32],
+        zps: &'a [i64],
+    }
+
+    impl<T: Load> Visit for Dequantize<'_, T> {
+        #[inline(always)]
+        fn block<L: LaneSource>(&mut self, i: usize, lanes: L) -> bool {
+            assert!(i + 16 <= self.q.len() && self.q.len() == self.out.len());
+            // SAFETY: 16 elements from i are inside q and out (checked above).
+            let v = unsafe { T::load16(self.q.as_ptr().add(i)) };
+            for (k, x) in v.iter().enumerate() {
+                let l = lanes.get(k);
+                let y = f32x4_mul(f32x4_convert_i32x4(i32x4_sub(*x, l.zp)), l.scale);
+                // SAFETY: as above.
+                unsafe { v128_store(self.out.as_mut_ptr().add(i + 4 * k) as *mut v128, y) };
+            }
+            true
+        }
+        #[inline(always)]
+        fn one(&mut self, i: usize, c: usize) -> bool {
+            self.out[i] = super::dequantize_one(self.q[i].to_i64(), self.scales[c], self.zps[c]);
+            true
+        }
     }
 
     pub fn dequantize<T: Load>(q: &[T], layout: Layout, scales: &[f32], zps: &[i64], out: &mut [f32]) {
-        let zp32: Vec<i32> = zps.iter().map(|&z| z as i32).collect();
-        #[inline(always)]
-        unsafe fn deq16<T: Load>(q: *const T, out: *mut f32, zp: impl Fn(usize) -> v128, scale: impl Fn(usize) -> v128) {
-            let v = unsafe { T::load16(q) };
-            for (k, x) in v.iter().enumerate() {
-                let y = f32x4_mul(f32x4_convert_i32x4(i32x4_sub(*x, zp(k))), scale(k));
-                unsafe { v128_store(out.add(4 * k) as *mut v128, y) };
-            }
-        }
-        if layout.inner == 1 && layout.axis_len >= 16 {
-            let (c_len, mut start) = (layout.axis_len, 0);
-            for _ in 0..layout.outer {
-                let mut c = 0;
-                while c + 16 <= c_len {
-                    let i = start + c;
-                    // SAFETY: i + 16 <= q.len() == out.len(); c + 16 <= channels.
-                    unsafe {
-                        deq16(
-                            q.as_ptr().add(i),
-                            out.as_mut_ptr().add(i),
-                            |k| v128_load(zp32.as_ptr().add(c + 4 * k) as *const v128),
-                            |k| v128_load(scales.as_ptr().add(c + 4 * k) as *const v128),
-                        )
-                    };
-                    c += 16;
-                }
-                for c in c..c_len {
-                    out[start + c] = super::dequantize_one(q[start + c].to_i64(), scales[c], zps[c]);
-                }
-                start += c_len;
-            }
-            return;
-        }
-        for_each_run(layout, |run, c| {
-            let (s, z) = (f32x4_splat(scales[c]), i32x4_splat(zp32[c]));
-            let mut i = run.start;
-            while i + 16 <= run.end {
-                // SAFETY: i + 16 <= run.end <= q.len() == out.len().
-                unsafe { deq16(q.as_ptr().add(i), out.as_mut_ptr().add(i), |_| z, |_| s) };
-                i += 16;
-            }
-            for i in i..run.end {
-                out[i] = super::dequantize_one(q[i].to_i64(), scales[c], zps[c]);
-            }
-            None
-        });
+        // The table's clamp bounds are not used when dequantizing.
+        let t = Table::new(scales, zps, 0, 0);
+        walk(layout, &t, &mut Dequantize { q, out, scales, zps });
     }
 
     pub fn min_max(x: &[f32]) -> Result<(f32, f32), usize> {
