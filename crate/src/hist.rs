@@ -537,6 +537,23 @@ pub fn bin_into_scalar(counts: &mut [u32], x: &[f32], scale: f32, fine: usize, s
 mod simd {
     use core::arch::wasm32::*;
 
+    /// Adds one to the bin of each lane of `idx`. Every lane must be below
+    /// `counts.len()`: callers clamp the lanes and check the length first.
+    #[inline(always)]
+    fn bump4(counts: &mut [u32], idx: v128) {
+        let lanes = [
+            u32x4_extract_lane::<0>(idx) as usize,
+            u32x4_extract_lane::<1>(idx) as usize,
+            u32x4_extract_lane::<2>(idx) as usize,
+            u32x4_extract_lane::<3>(idx) as usize,
+        ];
+        for i in lanes {
+            debug_assert!(i < counts.len());
+            // SAFETY: the caller guarantees i < counts.len() (see above).
+            unsafe { *counts.get_unchecked_mut(i) += 1 };
+        }
+    }
+
     #[inline(always)]
     fn load(x: &[f32], i: usize) -> v128 {
         debug_assert!(i + 4 <= x.len());
@@ -550,7 +567,7 @@ mod simd {
     /// (and every lane when bins ≥ 2^19) take the float64 path.
     pub fn exact_bins(raw: &[f32], edges: &super::ExactEdges, counts: &mut [u32]) {
         let margin = edges.bins as f32 * (1.0 / (1u32 << 21) as f32);
-        if margin >= 0.25 {
+        if margin >= 0.25 || counts.len() < edges.bins {
             return super::exact_bins_scalar(raw, edges, counts);
         }
         let n4 = raw.len() / 4 * 4;
@@ -567,11 +584,7 @@ mod simd {
                     counts[edges.bin(v)] += 1;
                 }
             } else {
-                let k = u32x4_min(u32x4_trunc_sat_f32x4(t), lim);
-                counts[u32x4_extract_lane::<0>(k) as usize] += 1;
-                counts[u32x4_extract_lane::<1>(k) as usize] += 1;
-                counts[u32x4_extract_lane::<2>(k) as usize] += 1;
-                counts[u32x4_extract_lane::<3>(k) as usize] += 1;
+                bump4(counts, u32x4_min(u32x4_trunc_sat_f32x4(t), lim));
             }
             i += 4;
         }
@@ -579,6 +592,9 @@ mod simd {
     }
 
     pub fn bin_into(counts: &mut [u32], x: &[f32], scale: f32, fine: usize, signed: bool) {
+        if counts.len() < if signed { 2 * fine } else { fine } {
+            return super::bin_into_scalar(counts, x, scale, fine, signed);
+        }
         let n4 = x.len() / 4 * 4;
         let s = f32x4_splat(scale);
         let lim = u32x4_splat((fine - 1) as u32);
@@ -592,10 +608,7 @@ mod simd {
             if signed {
                 idx = i32x4_add(idx, v128_and(f32x4_lt(v, zero), off));
             }
-            counts[u32x4_extract_lane::<0>(idx) as usize] += 1;
-            counts[u32x4_extract_lane::<1>(idx) as usize] += 1;
-            counts[u32x4_extract_lane::<2>(idx) as usize] += 1;
-            counts[u32x4_extract_lane::<3>(idx) as usize] += 1;
+            bump4(counts, idx);
             i += 4;
         }
         super::bin_into_scalar(counts, &x[n4..], scale, fine, signed);
