@@ -1,8 +1,9 @@
 // Calibration: lowbit (wasm SIMD128, including the copies into and out of
-// wasm memory) against a straightforward pure-JS transcription of the same
-// algorithms (test/reference/entropy.ts, also the tests' oracle), side by
-// side in one run, printing medians and ratios. Both pick the same threshold
-// (checked before timing).
+// wasm memory) against straightforward pure-JS versions of the same
+// algorithms, side by side in one run, printing medians and ratios: a lean
+// typed-array transcription of the entropy calibration (below), and the
+// tests' numpy-literal oracle (test/reference/entropy.ts) for the sweeps.
+// All pick the same threshold (checked before timing).
 import { Bench } from 'tinybench';
 import { HistogramObserver } from '../ts/index.js';
 import { entropySweep, mseSweep } from '../ts/calibrate/sweeps.js';
@@ -12,6 +13,66 @@ import { printTable } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 const N = 1_000_000;
+
+/** Pure-JS baseline: histogram of |x| over [0, max|x|] (float64 edges k·max/bins). */
+function absHistogram(x: Float32Array, bins: number): { counts: Float64Array; amax: number } {
+  let amax = 0;
+  for (let j = 0; j < x.length; j++) amax = Math.max(amax, Math.abs(x[j]!));
+  const counts = new Float64Array(bins);
+  const width = amax / bins;
+  for (let j = 0; j < x.length; j++) {
+    const a = Math.abs(x[j]!);
+    let k = Math.min(bins - 1, Math.floor(a / width));
+    if (a < k * width) k--;
+    else if (k < bins - 1 && a >= (k + 1) * width) k++;
+    counts[k]!++;
+  }
+  return { counts, amax };
+}
+
+/**
+ * Pure-JS baseline: TensorRT's entropy sweep written directly, O(bins) per
+ * candidate (level sums, then KL bin by bin), typed arrays, no allocation in
+ * the loop. Returns the chosen candidate bin.
+ */
+function entropyBin(hist: Float64Array, levels: number, startBin = 128): number {
+  const bins = Float64Array.from(hist);
+  bins[0] = bins[1]!;
+  const b = bins.length;
+  let total = 0;
+  for (let j = 0; j < b; j++) total += bins[j]!;
+  const levelSum = new Float64Array(levels);
+  const levelBins = new Float64Array(levels);
+  let best = startBin;
+  let bestKL = Infinity;
+  for (let i = startBin; i <= b; i++) {
+    levelSum.fill(0);
+    levelBins.fill(0);
+    for (let j = 0; j < i; j++) {
+      if (bins[j] !== 0) {
+        const k = Math.floor((j * levels) / i);
+        levelSum[k]! += bins[j]!;
+        levelBins[k]!++;
+      }
+    }
+    let tq = 0;
+    for (let j = 0; j < i; j++) tq += bins[j]!;
+    const outliers = total - tq;
+    let kl = 0;
+    for (let j = 0; j < i; j++) {
+      const p = (j === i - 1 ? bins[j]! + outliers : bins[j]!) / total;
+      if (p === 0) continue;
+      const k = Math.floor((j * levels) / i);
+      const q = bins[j] === 0 ? 0 : levelSum[k]! / levelBins[k]! / tq;
+      kl += p * Math.log(p / q);
+    }
+    if (kl <= bestKL) {
+      bestKL = kl;
+      best = i;
+    }
+  }
+  return best;
+}
 
 type Row = [name: string, baseline: (() => unknown) | undefined, lowbit: () => unknown, bytes?: number];
 
@@ -43,10 +104,9 @@ export const calibBench: BenchSuite = {
     const exact = new HistogramObserver();
     const binned = new HistogramObserver({ exactLimit: 0 });
 
-    // The baseline: numpy-style histogram of |x| and the direct sweep.
     const baselineEntropy = () => {
-      const { counts, amax } = referenceAbsHistogram(x, 2048);
-      return (referenceEntropy(counts, 128).bin * amax) / 2048;
+      const { counts, amax } = absHistogram(x, 2048);
+      return entropyBin(counts, 128) * (amax / 2048);
     };
     const lowbitEntropy = (obs: HistogramObserver) => () => {
       obs.reset();
@@ -70,9 +130,10 @@ export const calibBench: BenchSuite = {
       [
         ['entropy, 1M values, 2048 bins: observe + sweep (exact regime)', baselineEntropy, lowbitEntropy(exact)],
         ['  same, binned regime (exactLimit: 0)', undefined, lowbitEntropy(binned)],
-        ['observe 1M float32 (exact regime: extremes + keep)', () => referenceAbsHistogram(x, 2048), observeOnly(exact), 4 * N],
+        ['observe 1M float32 (exact regime: extremes + keep)', () => absHistogram(x, 2048), observeOnly(exact), 4 * N],
         ['observe 1M float32 (binned regime: extremes + fine bins)', undefined, observeOnly(binned), 4 * N],
-        ['entropy sweep alone (2048 bins, 1921 candidates)', () => referenceEntropy(counts, 128), () => entropySweep(counts, 128, 128, 1)],
+        ['entropy sweep alone (2048 bins, 1921 candidates)', () => entropyBin(counts, 128), () => entropySweep(counts, 128, 128, 1)],
+        ['  same, vs the numpy-literal test oracle', () => referenceEntropy(counts, 128), () => entropySweep(counts, 128, 128, 1)],
         ['MSE sweep alone (2048 bins, 1920 candidates, 8 bits)', () => referenceMse(counts, 127), () => mseSweep(counts, 127, 128, 1)],
       ],
       { time: 3000, iterations: 10 },
