@@ -3,6 +3,7 @@
 // side in one process and printing ratios.
 import { init } from '../ts/index.js';
 import { formatsBench } from './formats.js';
+import { gemmBench } from './gemm.js';
 import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 
@@ -20,6 +21,7 @@ const suites: BenchSuite[] = [
   // calibration
   calibBench,
   // gemm
+  gemmBench,
   // qat
 ];
 

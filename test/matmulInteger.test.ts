@@ -66,9 +66,9 @@ describe('matmulInteger', () => {
     });
   }
 
-  it('covers the cache-block edges (K blocks of 512, row blocks of 64, 512-column blocks)', () => {
-    runCase(65, 513, 9, 'uint8', 'int8', 'both', 900);
-    runCase(5, 1030, 520, 'int8', 'int8', 'row', 901);
+  it('covers the cache-block edges (K blocks of 1024, row blocks of 64, 512-column blocks)', () => {
+    runCase(65, 1025, 9, 'uint8', 'int8', 'both', 900);
+    runCase(5, 2060, 520, 'int8', 'int8', 'row', 901);
     runCase(130, 40, 513, 'uint8', 'uint8', 'tensor', 902);
   });
 

@@ -35,12 +35,12 @@ pub fn scalar<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]
     acc
 }
 
-/// The SIMD128 kernel. Per k-pair: one 16-byte load of B widened into two
-/// i16x8 vectors (columns 0–3 and 4–7, each lane pair = the two k values of
-/// one column), and per row one 32-bit splat of A's pair; `i32x4.dot_i16x8_s`
-/// (V8: `pmaddwd`) then adds the two products of each column into its lane.
-/// `2R` accumulators; for a single row the loop runs two pairs at a time
-/// into separate accumulators to hide the dot → add latency.
+/// The SIMD128 kernel. Per k-pair: B's 16 bytes arrive as two i16x8 vectors
+/// through `v128.load8x8_s/u` (V8: one `pmovsxbw` from memory each), columns
+/// 0–3 and 4–7 with the two k values of a column side by side; per row one
+/// 32-bit splat of A's pair (`vbroadcastss`); `i32x4.dot_i16x8_s` (V8:
+/// `pmaddwd`) adds the two products of each column into its lane. `2R`
+/// accumulators.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
     use core::arch::wasm32::*;
@@ -48,51 +48,30 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
     if a.len() < kq * R || b.len() < kq * 2 * NR {
         return tile; // unreachable: the driver passes whole segments
     }
-    let widen = |v: v128| -> (v128, v128) {
-        if SIGNED {
-            (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v))
-        } else {
-            (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v))
+    #[inline(always)]
+    unsafe fn load_b<const SIGNED: bool>(p: *const u8) -> (v128, v128) {
+        // SAFETY: the caller guarantees 16 readable bytes at p.
+        unsafe {
+            if SIGNED {
+                (i16x8_load_extend_i8x8(p as *const i8), i16x8_load_extend_i8x8(p.add(8) as *const i8))
+            } else {
+                (u16x8_load_extend_u8x8(p), u16x8_load_extend_u8x8(p.add(8)))
+            }
         }
-    };
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    }
     let zero = i32x4_splat(0);
     let mut acc = [[zero; 2]; R];
-    let mut q = 0;
-    if R == 1 {
-        let mut extra = [zero; 2];
-        while q + 2 <= kq {
-            // SAFETY: q + 1 < kq and the lengths were checked above.
-            let (b0, b1, a0, a1) = unsafe {
-                (
-                    v128_load(pb.add(q * 16) as *const v128),
-                    v128_load(pb.add(q * 16 + 16) as *const v128),
-                    v128_load32_splat(pa.add(q) as *const u32),
-                    v128_load32_splat(pa.add(q + 1) as *const u32),
-                )
-            };
-            let (b00, b01) = widen(b0);
-            let (b10, b11) = widen(b1);
-            acc[0][0] = i32x4_add(acc[0][0], i32x4_dot_i16x8(a0, b00));
-            acc[0][1] = i32x4_add(acc[0][1], i32x4_dot_i16x8(a0, b01));
-            extra[0] = i32x4_add(extra[0], i32x4_dot_i16x8(a1, b10));
-            extra[1] = i32x4_add(extra[1], i32x4_dot_i16x8(a1, b11));
-            q += 2;
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    for q in 0..kq {
+        // SAFETY: q < kq: R words at pa + qR and 16 bytes at pb + 16q.
+        unsafe {
+            let (b0, b1) = load_b::<SIGNED>(pb.add(q * 16));
+            for (r, accr) in acc.iter_mut().enumerate() {
+                let av = v128_load32_splat(pa.add(q * R + r) as *const u32);
+                accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(av, b0));
+                accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(av, b1));
+            }
         }
-        acc[0][0] = i32x4_add(acc[0][0], extra[0]);
-        acc[0][1] = i32x4_add(acc[0][1], extra[1]);
-    }
-    while q < kq {
-        // SAFETY: q < kq and the lengths were checked above.
-        let bv = unsafe { v128_load(pb.add(q * 16) as *const v128) };
-        let (b0, b1) = widen(bv);
-        for (r, accr) in acc.iter_mut().enumerate() {
-            // SAFETY: q·R + r < kq·R ≤ a.len().
-            let av = unsafe { v128_load32_splat(pa.add(q * R + r) as *const u32) };
-            accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(av, b0));
-            accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(av, b1));
-        }
-        q += 1;
     }
     for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
         // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
@@ -102,6 +81,64 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
         }
     }
     tile
+}
+
+/// The row-vector kernel (M = 1, a GEMV): one A row times `P` consecutive B
+/// panels (panel `t` at `b[t · stride ..]`), `P · NR` outputs. The scalar
+/// version runs the 1-row kernel per panel.
+pub fn gemv_scalar<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
+    let mut out = [[0i32; NR]; P];
+    for (t, row) in out.iter_mut().enumerate() {
+        *row = scalar::<1, SIGNED>(kq, a, &b[t * stride..])[0];
+    }
+    out
+}
+
+/// SIMD128 GEMV: each k-pair of A is splat once and used for `P` panels
+/// streamed side by side, so a 16-byte load of weights feeds two dot
+/// products and the `2P` accumulators hide the latency.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn gemv_simd<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
+    use core::arch::wasm32::*;
+    let mut out = [[0i32; NR]; P];
+    if a.len() < kq || kq * 2 * NR > stride || b.len() < (P - 1) * stride + kq * 2 * NR {
+        return out; // unreachable: the driver passes whole panels
+    }
+    let zero = i32x4_splat(0);
+    let mut acc = [[zero; 2]; P];
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    for q in 0..kq {
+        // SAFETY: q < kq ≤ a.len(), and panel t's pair q lies at
+        // t·stride + 16q + 16 ≤ (P−1)·stride + 16·kq ≤ b.len().
+        let av = unsafe { v128_load32_splat(pa.add(q) as *const u32) };
+        for (t, acct) in acc.iter_mut().enumerate() {
+            let p = unsafe { pb.add(t * stride + q * 16) };
+            // SAFETY: as above, 16 bytes at p.
+            let (b0, b1) = unsafe {
+                if SIGNED {
+                    (i16x8_load_extend_i8x8(p as *const i8), i16x8_load_extend_i8x8(p.add(8) as *const i8))
+                } else {
+                    (u16x8_load_extend_u8x8(p), u16x8_load_extend_u8x8(p.add(8)))
+                }
+            };
+            acct[0] = i32x4_add(acct[0], i32x4_dot_i16x8(av, b0));
+            acct[1] = i32x4_add(acct[1], i32x4_dot_i16x8(av, b1));
+        }
+    }
+    for (orow, vs) in out.iter_mut().zip(acc.iter()) {
+        // SAFETY: each output row holds NR = 8 i32s, two v128 stores.
+        unsafe {
+            v128_store(orow.as_mut_ptr() as *mut v128, vs[0]);
+            v128_store(orow.as_mut_ptr().add(4) as *mut v128, vs[1]);
+        }
+    }
+    out
+}
+
+/// Without SIMD128 compiled in, the SIMD GEMV is the scalar one.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub fn gemv_simd<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
+    gemv_scalar::<P, SIGNED>(kq, a, b, stride)
 }
 
 /// Without SIMD128 compiled in, the SIMD entry point is the scalar kernel.

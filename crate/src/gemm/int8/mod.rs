@@ -23,11 +23,11 @@ use super::GemmError;
 pub const MR: usize = 4;
 /// Columns of the register tile (16 bytes of B per k-pair).
 pub const NR: usize = 8;
-/// k-pairs per block: an A panel (4 KiB) and a B panel (4 KiB) stay in L1.
-const KQC: usize = 256;
+/// k-pairs per block: an A panel (8 KiB) and a B panel (8 KiB) stay in L1.
+const KQC: usize = 512;
 /// Rows per block (a multiple of `MR`).
 const MC: usize = 64;
-/// B panels per block (`NCP · NR` columns; `KQC · NCP · 16` bytes stay in L2).
+/// B panels per block (`NCP · NR` columns; `KQC · NCP · 16` bytes = 512 KiB stay in L2).
 const NCP: usize = 64;
 
 type Tile = [[i32; NR]; MR];
@@ -37,6 +37,19 @@ fn run<const R: usize, const SIGNED: bool>(simd: bool, kq: usize, a: &[u32], b: 
     let t = if simd { kernel::simd::<R, SIGNED>(kq, a, b) } else { kernel::scalar::<R, SIGNED>(kq, a, b) };
     out[..R].copy_from_slice(&t);
 }
+
+fn run_gemv<const P: usize, const SIGNED: bool>(simd: bool, kq: usize, a: &[u32], b: &[u8], stride: usize, out: &mut Tile) {
+    let t = if simd { kernel::gemv_simd::<P, SIGNED>(kq, a, b, stride) } else { kernel::gemv_scalar::<P, SIGNED>(kq, a, b, stride) };
+    out[..P].copy_from_slice(&t);
+}
+
+type RunGemv = fn(bool, usize, &[u32], &[u8], usize, &mut Tile);
+
+/// Row-vector kernels by `[signed B][panels − 1]` (up to `MR` panels at once).
+const GEMVS: [[RunGemv; MR]; 2] = [
+    [run_gemv::<1, false>, run_gemv::<2, false>, run_gemv::<3, false>, run_gemv::<4, false>],
+    [run_gemv::<1, true>, run_gemv::<2, true>, run_gemv::<3, true>, run_gemv::<4, true>],
+];
 
 /// Kernels by `[signed B][rows − 1]`.
 const KERNELS: [[RunTile; MR]; 2] = [
@@ -59,6 +72,44 @@ pub fn gemm_i32(a: &PackedA, b: &PackedB, g: usize, zb: &[i32], c: &mut [i32], l
         return Err(GemmError::BadShape);
     }
     let simd = crate::simd::active();
+    if m == 1 {
+        gemv(a, b, g, simd, &mut c[col0..col0 + n]);
+    } else {
+        blocked(a, b, g, simd, c, ldc, col0);
+    }
+    if zb.iter().take(n).any(|&z| z != 0) {
+        for i in 0..m {
+            let s = a.rowsum[i];
+            let crow = &mut c[i * ldc + col0..i * ldc + col0 + n];
+            for (j, out) in crow.iter_mut().enumerate() {
+                let z = if zb.len() == 1 { zb[0] } else { zb[j] };
+                *out = out.wrapping_sub(z.wrapping_mul(s));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row: stream the weights, up to `MR` panels at a time, over all of K.
+fn gemv(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32]) {
+    let (n, kq) = (b.n, b.kq);
+    let gemvs = &GEMVS[b.signed as usize];
+    let stride = kq * NR * 2;
+    let mut tile: Tile = [[0; NR]; MR];
+    for jp in (0..b.panels).step_by(MR) {
+        let count = MR.min(b.panels - jp);
+        gemvs[count - 1](simd, kq, a.segment(0, 1, 0, kq), &b.data[b.panel_start(g, jp)..], stride, &mut tile);
+        for (t, trow) in tile.iter().enumerate().take(count) {
+            let j0 = (jp + t) * NR;
+            let cols = NR.min(n - j0);
+            c[j0..j0 + cols].copy_from_slice(&trow[..cols]);
+        }
+    }
+}
+
+/// The cache-blocked loops over K blocks, B blocks, A blocks, then tiles.
+fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: usize, col0: usize) {
+    let (m, n, kq) = (a.m, b.n, b.kq);
     let kernels = &KERNELS[b.signed as usize];
     let kqc_max = if m <= MR { kq.max(1) } else { KQC };
     let mut tile: Tile = [[0; NR]; MR];
@@ -86,17 +137,6 @@ pub fn gemm_i32(a: &PackedA, b: &PackedB, g: usize, zb: &[i32], c: &mut [i32], l
             }
         }
     }
-    if zb.iter().take(n).any(|&z| z != 0) {
-        for i in 0..m {
-            let s = a.rowsum[i];
-            let crow = &mut c[i * ldc + col0..i * ldc + col0 + n];
-            for (j, out) in crow.iter_mut().enumerate() {
-                let z = if zb.len() == 1 { zb[0] } else { zb[j] };
-                *out = out.wrapping_sub(z.wrapping_mul(s));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -68,16 +68,35 @@ impl PackedA {
 
     /// Packs 8-bit rows: `a(i, p) = a[i·k + p]` minus the zero point of row
     /// `i` (`za[i]`, or `za[0]` for all rows when `za` has one element).
+    /// Each row is widened into pairs ([`row_pairs`], SIMD when active) and
+    /// its words are spread into the panel.
     pub fn from_rows(a: &[u8], signed: bool, m: usize, k: usize, za: &[i32]) -> Result<PackedA, GemmError> {
         if a.len() < m * k || !(za.len() == 1 || za.len() >= m) {
             return Err(GemmError::BadShape);
         }
-        let zp = |i: usize| if za.len() == 1 { za[0] } else { za[i] };
-        if signed {
-            PackedA::pack(m, k, |i, p| a[i * k + p] as i8 as i32 - zp(i))
-        } else {
-            PackedA::pack(m, k, |i, p| a[i * k + p] as i32 - zp(i))
+        let kq = div_ceil(k, 2);
+        let mut data = try_zeroed::<u32>(m.checked_mul(kq).ok_or(GemmError::OutOfMemory)?)?;
+        let mut rowsum = try_zeroed::<i32>(m)?;
+        let mut words = try_zeroed::<u32>(kq)?;
+        let simd = crate::simd::active();
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            let panel = &mut data[i0 * kq..(i0 + rows) * kq];
+            for r in 0..rows {
+                let i = i0 + r;
+                let z = if za.len() == 1 { za[0] } else { za[i] };
+                let row = &a[i * k..(i + 1) * k];
+                if rows == 1 {
+                    rowsum[i] = row_pairs(row, signed, z, panel, simd);
+                } else {
+                    rowsum[i] = row_pairs(row, signed, z, &mut words, simd);
+                    for (q, w) in words.iter().enumerate() {
+                        panel[q * rows + r] = *w;
+                    }
+                }
+            }
         }
+        Ok(PackedA { m, kq, data, rowsum })
     }
 
     /// The words of pair range `q0..q0 + len` for the panel starting at row `i0`.
@@ -140,12 +159,81 @@ impl PackedB {
         Ok(PackedB { k, n, groups, signed, kq, panels, data })
     }
 
+    /// Where panel `jp` of group `g` starts in `data` (panels are `kq · 16` bytes, in order).
+    #[inline(always)]
+    pub fn panel_start(&self, g: usize, jp: usize) -> usize {
+        (g * self.panels + jp) * self.kq * NR * 2
+    }
+
     /// The bytes of pair range `q0..q0 + len` of panel `jp` in group `g`.
     #[inline(always)]
     pub fn segment(&self, g: usize, jp: usize, q0: usize, len: usize) -> &[u8] {
-        let base = (g * self.panels + jp) * self.kq * NR * 2;
+        let base = self.panel_start(g, jp);
         &self.data[base + q0 * NR * 2..base + (q0 + len) * NR * 2]
     }
+}
+
+/// Widens one row of 8-bit values minus `z` into i16 pairs (`out[q]` =
+/// `[row[2q] − z, row[2q+1] − z]`, 0 past the end) and returns their sum.
+/// `out` holds at least `ceil(row.len() / 2)` words.
+pub fn row_pairs(row: &[u8], signed: bool, z: i32, out: &mut [u32], simd: bool) -> i32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if simd {
+            return row_pairs_simd(row, signed, z, out);
+        }
+    }
+    let _ = simd;
+    row_pairs_scalar(row, signed, z, out, 0, 0)
+}
+
+/// The scalar widening from element `start` (even) on, adding to `sum`.
+fn row_pairs_scalar(row: &[u8], signed: bool, z: i32, out: &mut [u32], start: usize, sum: i32) -> i32 {
+    let widen = |v: u8| if signed { v as i8 as i32 } else { v as i32 } - z;
+    let mut sum = sum;
+    let k = row.len();
+    for q in start / 2..div_ceil(k, 2) {
+        let lo = widen(row[2 * q]);
+        let hi = if 2 * q + 1 < k { widen(row[2 * q + 1]) } else { 0 };
+        sum = sum.wrapping_add(lo + hi);
+        out[q] = pair(lo, hi);
+    }
+    sum
+}
+
+/// SIMD128 widening: 16 bytes → two i16x8 (8 pairs) minus `z`, summed with
+/// pairwise extending adds; the tail goes through the scalar path.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn row_pairs_simd(row: &[u8], signed: bool, z: i32, out: &mut [u32]) -> i32 {
+    use core::arch::wasm32::*;
+    let k = row.len();
+    if out.len() < div_ceil(k, 2) {
+        return 0; // unreachable: callers pass ceil(k / 2) words
+    }
+    let zv = i16x8_splat(z as i16);
+    let mut acc = i32x4_splat(0);
+    let mut p = 0;
+    while p + 16 <= k {
+        // SAFETY: p + 16 ≤ row.len(), and out holds ≥ k/2 ≥ p/2 + 8 words.
+        unsafe {
+            let v = v128_load(row.as_ptr().add(p) as *const v128);
+            let (lo, hi) = if signed {
+                (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v))
+            } else {
+                (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v))
+            };
+            let (lo, hi) = (i16x8_sub(lo, zv), i16x8_sub(hi, zv));
+            acc = i32x4_add(acc, i32x4_add(i32x4_extadd_pairwise_i16x8(lo), i32x4_extadd_pairwise_i16x8(hi)));
+            v128_store(out.as_mut_ptr().add(p / 2) as *mut v128, lo);
+            v128_store(out.as_mut_ptr().add(p / 2 + 4) as *mut v128, hi);
+        }
+        p += 16;
+    }
+    let sum = i32x4_extract_lane::<0>(acc)
+        .wrapping_add(i32x4_extract_lane::<1>(acc))
+        .wrapping_add(i32x4_extract_lane::<2>(acc))
+        .wrapping_add(i32x4_extract_lane::<3>(acc));
+    row_pairs_scalar(row, signed, z, out, p, sum)
 }
 
 #[cfg(test)]

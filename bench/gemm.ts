@@ -1,0 +1,166 @@
+// INT8 and float GEMM: lowbit against onnxruntime-web's wasm backend (MLAS,
+// 1 thread, weights as initializers so it prepacks them), tfjs-backend-wasm
+// (float) and pure-JS loops, side by side in one tinybench run per shape.
+// Every engine's time includes copying A in and the result out. Results are
+// checked equal before timing. Times are the best of several interleaved
+// rounds (see timeTasks); on a shared machine read the ratios.
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { Bench } from 'tinybench';
+import { matmulF32, matmulInteger, packWeights } from '../ts/index.js';
+import { printTable } from './compare.js';
+import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
+import type { BenchSuite } from './main.js';
+import { oneNodeModel } from './onnxModel.js';
+
+type Shape = [m: number, k: number, n: number];
+const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
+const label = ([m, k, n]: Shape) => (m === k && k === n ? `${m}³` : `${m}×${k}×${n}`);
+const ops = ([m, k, n]: Shape) => 2 * m * k * n;
+
+function bytes(len: number, signed: boolean, seed: number): Uint8Array | Int8Array {
+  const out = signed ? new Int8Array(len) : new Uint8Array(len);
+  let s = seed;
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = signed ? (s >>> 24) - 128 : s >>> 24;
+  }
+  return out;
+}
+
+function floats(len: number, seed: number): Float32Array {
+  const out = new Float32Array(len);
+  let s = seed;
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
+  if (a.length !== b.length) throw new Error(`${what}: ${a.length} vs ${b.length} values`);
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)))) throw new Error(`${what}: element ${i} is ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** An engine to time: its name, one call, and in how many rounds it runs (default all). */
+type Task = [engine: string, fn: () => unknown, rounds?: number];
+
+/**
+ * Times the tasks of one shape: several rounds, each a tinybench Bench over
+ * all engines, and keeps each engine's best round mean. The machine is
+ * shared; rounds interleave the engines so that a noisy moment hits them
+ * alike, and the best round is the least disturbed one.
+ */
+async function timeTasks(tasks: Task[], shape: Shape): Promise<Map<string, number>> {
+  const heavy = ops(shape) > 1e9;
+  const rounds = heavy ? 3 : 5;
+  const best = new Map<string, number>(tasks.map(([engine]) => [engine, Infinity]));
+  for (let round = 0; round < rounds; round++) {
+    const bench = new Bench({ time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
+    for (const [engine, fn, limit] of tasks) if (round < (limit ?? rounds)) bench.add(engine, fn);
+    await bench.run();
+    for (const task of bench.tasks) {
+      const r = task.result as { latency?: { mean: number } } | undefined;
+      const ms = r?.latency?.mean ?? NaN;
+      best.set(task.name, Math.min(best.get(task.name)!, ms));
+    }
+  }
+  return best;
+}
+
+/** Rows: shape, engine, ms, GOPS, lowbit's speed-up over the engine. */
+function rows(shape: Shape, times: Map<string, number>): string[][] {
+  const ours = times.get('lowbit')!;
+  return [...times].map(([engine, ms]) => [
+    label(shape),
+    engine,
+    ms.toFixed(3),
+    (ops(shape) / ms / 1e6).toFixed(1),
+    engine === 'lowbit' ? '' : `${(ms / ours).toFixed(2)}×`,
+  ]);
+}
+
+const HEADER = ['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up'];
+
+async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Promise<void> {
+  const aType = aSigned ? 'int8' : 'uint8';
+  console.log(`\n### MatMulInteger ${aType} · int8 (B prepacked, per-tensor zero points)\n`);
+  const table = [HEADER];
+  for (const shape of shapes) {
+    const [m, k, n] = shape;
+    const a = bytes(m * k, aSigned, 1);
+    const b = bytes(k * n, true, 2) as Int8Array;
+    const za = aSigned ? -3 : 131;
+    const packed = packWeights({ data: b, shape: [k, n] }, { zeroPoint: 0 });
+    const model = oneNodeModel(
+      'MatMulInteger',
+      [{ name: 'A', type: aType, shape: [m, k] }],
+      [
+        { name: 'B', type: 'int8', shape: [k, n], data: b },
+        { name: 'a_zero_point', type: aType, shape: [], data: aSigned ? Int8Array.of(za) : Uint8Array.of(za) },
+        { name: 'b_zero_point', type: 'int8', shape: [], data: Int8Array.of(0) },
+      ],
+      [{ name: 'Y', type: 'int32', shape: [m, n] }],
+    );
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const lowbit = () => matmulInteger({ data: a, shape: [m, k] }, packed, za).data;
+    const onnx = async () => (await session.run({ A: new ort.Tensor(aType, a, [m, k]) })).Y!.data as Int32Array;
+    const want = lowbit();
+    sameValues(await onnx(), want, 0, `onnxruntime ${label(shape)}`);
+    const tasks: Task[] = [['lowbit', lowbit], ['onnxruntime-web', onnx]];
+    if (withJs) {
+      sameValues(matmulIntegerJs(a, b, m, k, n, za, 0), want, 0, `pure JS ${label(shape)}`);
+      tasks.push(['pure JS', () => matmulIntegerJs(a, b, m, k, n, za, 0), ops(shape) > 1e9 ? 1 : undefined]);
+    }
+    table.push(...rows(shape, await timeTasks(tasks, shape)));
+    packed.dispose();
+    await session.release();
+  }
+  printTable(table);
+}
+
+async function floatSuite(shapes: Shape[]): Promise<void> {
+  console.log('\n### MatMul float32 (lowbit matmulF32; B constant in the peers)\n');
+  const require = createRequire(import.meta.url);
+  setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`);
+  await tf.setBackend('wasm');
+  const table = [HEADER];
+  for (const shape of shapes) {
+    const [m, k, n] = shape;
+    const a = floats(m * k, 3);
+    const b = floats(k * n, 4);
+    const model = oneNodeModel('MatMul', [{ name: 'A', type: 'float', shape: [m, k] }], [{ name: 'B', type: 'float', shape: [k, n], data: b }], [{ name: 'Y', type: 'float', shape: [m, n] }]);
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const tb = tf.tensor2d(b, [k, n]);
+    const lowbit = () => matmulF32({ data: a, shape: [m, k] }, { data: b, shape: [k, n] }).data;
+    const onnx = async () => (await session.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
+    const tfjs = () => tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tb).dataSync());
+    const want = lowbit();
+    sameValues(await onnx(), want, 1e-4, `onnxruntime ${label(shape)}`);
+    sameValues(tfjs() as Float32Array, want, 1e-4, `tfjs ${label(shape)}`);
+    const tasks: Task[] = [['lowbit', lowbit], ['onnxruntime-web', onnx], ['tfjs-backend-wasm', tfjs]];
+    tasks.push(['pure JS', () => matmulF32Js(a, b, m, k, n), ops(shape) > 1e9 ? 1 : undefined]);
+    table.push(...rows(shape, await timeTasks(tasks, shape)));
+    tb.dispose();
+    await session.release();
+  }
+  printTable(table);
+}
+
+export const gemmBench: BenchSuite = {
+  name: 'gemm',
+  async run() {
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'error';
+    const only = process.env.GEMM_BENCH; // e.g. GEMM_BENCH=u8 for one table while tuning
+    if (only === undefined || only === 'u8') await int8Suite(false, SHAPES, true);
+    if (only === undefined || only === 's8') await int8Suite(true, [[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]], false);
+    if (only === undefined || only === 'f32') await floatSuite(SHAPES.slice(0, 4));
+  },
+};
