@@ -2,6 +2,7 @@
 // Run with `npm run demo`.
 import { init, wasmInfo } from '../ts/index.js';
 import { formatsDemo } from './formats.js';
+import { gemmDemo } from './gemm.js';
 import { opsDemo } from './ops.js';
 import { calibrationDemo } from './calibration.js';
 
@@ -19,6 +20,7 @@ const sections: DemoSection[] = [
   // calibration
   calibrationDemo,
   // gemm
+  gemmDemo,
   // qat
 ];
 

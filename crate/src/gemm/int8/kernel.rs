@@ -62,16 +62,37 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
     let zero = i32x4_splat(0);
     let mut acc = [[zero; 2]; R];
     let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    for q in 0..kq {
+    #[inline(always)]
+    fn step4(acc: &mut [[v128; 2]], a4: v128, b0: v128, b1: v128) {
+        let lanes = [
+            i32x4_shuffle::<0, 0, 0, 0>(a4, a4),
+            i32x4_shuffle::<1, 1, 1, 1>(a4, a4),
+            i32x4_shuffle::<2, 2, 2, 2>(a4, a4),
+            i32x4_shuffle::<3, 3, 3, 3>(a4, a4),
+        ];
+        for (accr, av) in acc.iter_mut().zip(lanes.iter()) {
+            accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(*av, b0));
+            accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(*av, b1));
+        }
+    }
+    let mut q = 0;
+    while q < kq {
         // SAFETY: q < kq: R words at pa + qR and 16 bytes at pb + 16q.
         unsafe {
             let (b0, b1) = load_b::<SIGNED>(pb.add(q * 16));
-            for (r, accr) in acc.iter_mut().enumerate() {
-                let av = v128_load32_splat(pa.add(q * R + r) as *const u32);
-                accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(av, b0));
-                accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(av, b1));
+            if R == 4 {
+                // One load brings the 4 rows' pairs and lane splats follow:
+                // no per-row address arithmetic.
+                step4(&mut acc, v128_load(pa.add(q * 4) as *const v128), b0, b1);
+            } else {
+                for (r, accr) in acc.iter_mut().enumerate() {
+                    let av = v128_load32_splat(pa.add(q * R + r) as *const u32);
+                    accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(av, b0));
+                    accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(av, b1));
+                }
             }
         }
+        q += 1;
     }
     for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
         // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
