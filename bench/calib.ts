@@ -1,8 +1,9 @@
 // Calibration: lowbit (wasm SIMD128, including the copies into and out of
 // wasm memory) against straightforward pure-JS versions of the same
-// algorithms, side by side in one run, printing medians and ratios: a lean
-// typed-array transcription of the entropy calibration (below), and the
-// tests' numpy-literal oracle (test/reference/entropy.ts) for the sweeps.
+// algorithms, side by side in one run, printing medians and ratios: the
+// tests' histogram of |x| and a lean typed-array transcription of the
+// entropy sweep (below), and the tests' numpy-literal oracle
+// (test/reference/entropy.ts) for the sweeps.
 // All pick the same threshold (checked before timing).
 import { Bench } from 'tinybench';
 import { HistogramObserver } from '../ts/index.js';
@@ -13,22 +14,6 @@ import { printTable } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 const N = 1_000_000;
-
-/** Pure-JS baseline: histogram of |x| over [0, max|x|] (float64 edges k·max/bins). */
-function absHistogram(x: Float32Array, bins: number): { counts: Float64Array; amax: number } {
-  let amax = 0;
-  for (let j = 0; j < x.length; j++) amax = Math.max(amax, Math.abs(x[j]!));
-  const counts = new Float64Array(bins);
-  const width = amax / bins;
-  for (let j = 0; j < x.length; j++) {
-    const a = Math.abs(x[j]!);
-    let k = Math.min(bins - 1, Math.floor(a / width));
-    if (a < k * width) k--;
-    else if (k < bins - 1 && a >= (k + 1) * width) k++;
-    counts[k]!++;
-  }
-  return { counts, amax };
-}
 
 /**
  * Pure-JS baseline: TensorRT's entropy sweep written directly, O(bins) per
@@ -105,7 +90,7 @@ export const calibBench: BenchSuite = {
     const binned = new HistogramObserver({ exactLimit: 0 });
 
     const baselineEntropy = () => {
-      const { counts, amax } = absHistogram(x, 2048);
+      const { counts, amax } = referenceAbsHistogram(x, 2048);
       return entropyBin(counts, 128) * (amax / 2048);
     };
     const lowbitEntropy = (obs: HistogramObserver) => () => {
@@ -130,7 +115,7 @@ export const calibBench: BenchSuite = {
       [
         ['entropy, 1M values, 2048 bins: observe + sweep (exact regime)', baselineEntropy, lowbitEntropy(exact)],
         ['  same, binned regime (exactLimit: 0)', undefined, lowbitEntropy(binned)],
-        ['observe 1M float32 (exact regime: extremes + keep)', () => absHistogram(x, 2048), observeOnly(exact), 4 * N],
+        ['observe 1M float32 (exact regime: extremes + keep)', () => referenceAbsHistogram(x, 2048), observeOnly(exact), 4 * N],
         ['observe 1M float32 (binned regime: extremes + fine bins)', undefined, observeOnly(binned), 4 * N],
         ['entropy sweep alone (2048 bins, 1921 candidates)', () => entropyBin(counts, 128), () => entropySweep(counts, 128, 128, 1)],
         ['  same, vs the numpy-literal test oracle', () => referenceEntropy(counts, 128), () => entropySweep(counts, 128, 128, 1)],

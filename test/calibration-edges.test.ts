@@ -105,6 +105,19 @@ describe('HistogramObserver edge cases', () => {
     expect(code(() => obs.max({ unsigned: 1 as unknown as boolean }))).toBe('INVALID_ARGUMENT: unsigned must be true or false, got 1');
   });
 
+  it('counts never saturate: a bin holding 2^40 values still counts one more', () => {
+    using a = new HistogramObserver({ bins: 64, exactLimit: 0 });
+    a.observe(new Float32Array([3, 0.5]));
+    const state = a.toJSON(); // R = 4, 1024 fine bins: 3 → bin 768, 0.5 → bin 128
+    expect(state.fine).toEqual({ range: 4, length: 1024, index: [128, 768], count: [1, 1] });
+    const big = 2 ** 40; // float32 counts stop at 2^24, u32 ones wrap at 2^32
+    using b = HistogramObserver.fromJSON({ ...state, count: big + 1, fine: { ...state.fine!, count: [1, big] } });
+    b.observe(new Float32Array([3, 3 + 1 / 512])); // both in fine bin 768 (width 1/256)
+    expect(b.toJSON().fine!.count).toEqual([1, big + 2]);
+    expect(b.observed.count).toBe(big + 3);
+    expect(b.absHistogram().counts[63]).toBe(big + 2);
+  });
+
   it('dispose: later use is DISPOSED, disposing twice is harmless', () => {
     const obs = new HistogramObserver();
     obs.dispose();

@@ -280,7 +280,7 @@ pub fn mse_sweep(hist: &[f64], qmax: u32, start: usize, stride: usize, out: &mut
         let s = qm / (i as f64 + 0.5);
         let mut acc = 0f64;
         for &(c, cnt) in &nz {
-            let q = rint(c * s).min(qm);
+            let q = rint_nonneg(c * s).min(qm);
             let e = q / s - c;
             acc += cnt * e * e;
         }
@@ -294,15 +294,12 @@ pub fn mse_sweep(hist: &[f64], qmax: u32, start: usize, stride: usize, out: &mut
     Ok(best)
 }
 
-/// Round half to even.
-#[inline]
-pub fn rint(x: f64) -> f64 {
-    let r = x.round();
-    if (r - x).abs() == 0.5 {
-        2.0 * (x / 2.0).round()
-    } else {
-        r
-    }
+/// Round half to even for 0 ≤ x < 2^52: adding 2^52 leaves no fraction bits
+/// and the addition rounds half to even (the default IEEE mode).
+#[inline(always)]
+pub fn rint_nonneg(x: f64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    (x + TWO_52) - TWO_52
 }
 
 /// Per-channel minimum and maximum of `x` viewed as `[outer, channels, inner]`.
@@ -443,11 +440,13 @@ mod tests {
 
     #[test]
     fn rint_is_half_to_even() {
-        assert_eq!(rint(0.5), 0.0);
-        assert_eq!(rint(1.5), 2.0);
-        assert_eq!(rint(2.5), 2.0);
-        assert_eq!(rint(-0.5), -0.0);
-        assert_eq!(rint(2.4), 2.0);
+        assert_eq!(rint_nonneg(0.5), 0.0);
+        assert_eq!(rint_nonneg(1.5), 2.0);
+        assert_eq!(rint_nonneg(2.5), 2.0);
+        assert_eq!(rint_nonneg(2.4), 2.0);
+        assert_eq!(rint_nonneg(2.6), 3.0);
+        assert_eq!(rint_nonneg(1e9 + 0.5), 1e9);
+        assert_eq!(rint_nonneg(0.0), 0.0);
     }
 
     #[test]
