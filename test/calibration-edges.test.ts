@@ -82,7 +82,7 @@ describe('HistogramObserver edge cases', () => {
   });
 
   it('bad options are INVALID_ARGUMENT / INVALID_DTYPE', () => {
-    expect(code(() => new HistogramObserver({ bins: 1 }))).toBe('INVALID_ARGUMENT: bins must be an integer from 2 to 1048576, got 1');
+    expect(code(() => new HistogramObserver({ bins: 1 }))).toBe('INVALID_ARGUMENT: bins must be an integer from 2 to 65536, got 1');
     expect(code(() => new HistogramObserver({ bins: 100.5 }))).toMatch(/^INVALID_ARGUMENT: bins/);
     expect(code(() => new HistogramObserver({ mode: 'both' as 'abs' }))).toBe(`INVALID_ARGUMENT: mode must be 'abs' or 'signed', got "both"`);
     expect(code(() => new HistogramObserver({ exactLimit: -1 }))).toMatch(/^INVALID_ARGUMENT: exactLimit/);
@@ -108,11 +108,11 @@ describe('HistogramObserver edge cases', () => {
   it('counts never saturate: a bin holding 2^40 values still counts one more', () => {
     using a = new HistogramObserver({ bins: 64, exactLimit: 0 });
     a.observe(new Float32Array([3, 0.5]));
-    const state = a.toJSON(); // R = 4, 1024 fine bins: 3 → bin 768, 0.5 → bin 128
-    expect(state.fine).toEqual({ range: 4, length: 1024, index: [128, 768], count: [1, 1] });
+    const state = a.toJSON(); // R = 4, 2048 fine bins: 3 → bin 1536, 0.5 → bin 256
+    expect(state.fine).toEqual({ range: 4, length: 2048, index: [256, 1536], count: [1, 1] });
     const big = 2 ** 40; // float32 counts stop at 2^24, u32 ones wrap at 2^32
     using b = HistogramObserver.fromJSON({ ...state, count: big + 1, fine: { ...state.fine!, count: [1, big] } });
-    b.observe(new Float32Array([3, 3 + 1 / 512])); // both in fine bin 768 (width 1/256)
+    b.observe(new Float32Array([3, 3 + 1 / 1024])); // both in fine bin 1536 (width 1/512)
     expect(b.toJSON().fine!.count).toEqual([1, big + 2]);
     expect(b.observed.count).toBe(big + 3);
     expect(b.absHistogram().counts[63]).toBe(big + 2);
@@ -140,8 +140,8 @@ describe('HistogramObserver edge cases', () => {
     using d = new HistogramObserver({ bins: 512, exactLimit: 0 });
     d.observe(new Float32Array([0.5, -4]));
     const binned = d.toJSON();
-    // 16 fine bins per bin over [0, 8): 0.5 and |−4| land in fine bins 512 and 4096.
-    expect(binned.fine).toEqual({ range: 8, length: 8192, index: [512, 4096], count: [1, 1] });
+    // 32 fine bins per bin over [0, 8): 0.5 and |−4| land in fine bins 1024 and 8192.
+    expect(binned.fine).toEqual({ range: 8, length: 16384, index: [1024, 8192], count: [1, 1] });
     expect(binned.values).toBeUndefined();
     expect(code(() => HistogramObserver.fromJSON({ ...binned, fine: { ...binned.fine!, range: 16 } }))).toMatch(/do not agree/);
     expect(code(() => HistogramObserver.fromJSON({ ...binned, count: 3 }))).toMatch(/do not agree/);

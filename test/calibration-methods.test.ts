@@ -10,10 +10,10 @@ const data = distributions(1 << 16, 21);
 /** The smallest power of two strictly above a (> 0). */
 const rangeAbove = (a: number): number => 2 ** (Math.floor(Math.log2(a)) + 1);
 
-/** Percentile oracle: the smallest fine-bin edge (16 × bins bins over [0, R)) with ≥ q·N values of |x| below it, capped at max|x|. */
+/** Percentile oracle: the smallest fine-bin edge (32 × bins bins over [0, R)) with ≥ q·N values of |x| below it, capped at max|x|. */
 function referencePercentile(x: Float32Array, p: number, bins: number): number {
   const amax = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  const fine = 16 * bins;
+  const fine = 32 * bins;
   const width = rangeAbove(amax) / fine;
   const counts = new Float64Array(fine);
   for (const v of x) counts[Math.floor(Math.abs(v) / width)]! += 1;
@@ -56,10 +56,10 @@ describe('percentile', () => {
         for (const p of [50, 99, 99.9, 99.99, 100]) {
           const r = obs.percentile(p);
           expect(r.amax).toBe(referencePercentile(x, p, 2048));
-          // At or above the true percentile, by less than one fine bin (R / 32768).
+          // At or above the true percentile, by less than one fine bin (R / 65536).
           const truth = sorted[Math.ceil((p / 100) * x.length) - 1]!;
           expect(r.amax).toBeGreaterThanOrEqual(truth);
-          expect(r.amax - truth).toBeLessThanOrEqual(rangeAbove(sorted[sorted.length - 1]!) / 32768);
+          expect(r.amax - truth).toBeLessThanOrEqual(rangeAbove(sorted[sorted.length - 1]!) / 65536);
         }
       }
     });
@@ -67,7 +67,7 @@ describe('percentile', () => {
 
   it('signed mode: upper and lower percentiles separately', () => {
     const x = Float32Array.from({ length: 1000 }, (_, i) => i - 900); // −900 … 99
-    using obs = new HistogramObserver({ mode: 'signed', bins: 64 }); // R = 1024, fine bins of 1
+    using obs = new HistogramObserver({ mode: 'signed', bins: 32 }); // R = 1024, fine bins of 1
     obs.observe(x);
     const r = obs.percentile(99);
     // 990 values are ≤ 89 (fine bin [89, 90)): upper edge 90. 990 values are ≥ −890, which lies in (−891, −890]: lower edge −891.

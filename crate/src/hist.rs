@@ -32,7 +32,7 @@
 //! one, each fine bin going to the coarse bin holding its centre. Because `R <
 //! 2·max|x|`, every coarse bin spans at least `FINE_PER_BIN / 2` fine bins, so
 //! the coarse counts differ from a direct histogram only by values within
-//! half a fine bin (1/32 of a coarse bin) of a coarse edge.
+//! half a fine bin (1/64 of a coarse bin) of a coarse edge.
 //!
 //! In `signed` mode negative values get their own fine bins (indexed by `|x|`
 //! the same way), so the `|x|` histogram is their exact sum and the signed
@@ -42,9 +42,9 @@
 //! growing at 2^24 per bin).
 
 /// Fine bins per requested (coarse) bin.
-pub const FINE_PER_BIN: usize = 16;
+pub const FINE_PER_BIN: usize = 32;
 
-/// The smallest range `R`: keeps `F / R` a normal float32 for any `F` ≤ 2^24.
+/// The smallest range `R`: keeps `F / R` a normal float32 for any `F` ≤ 2^26.
 pub const MIN_RANGE: f64 = 1.0 / (1u128 << 100) as f64;
 
 /// Why an observation was refused.
@@ -705,15 +705,15 @@ mod tests {
 
     #[test]
     fn counts_land_in_the_right_bins() {
-        let mut h = Histogram::new(4, true, 0); // 64 fine bins per side
+        let mut h = Histogram::new(4, true, 0); // 128 fine bins per side
         h.observe(&[0.0, 0.5, -0.5, 1.0, -3.0]).unwrap();
         assert_eq!(h.range(), 4.0);
         let c = h.fine_counts();
         assert_eq!(c[0], 1); // 0
-        assert_eq!(c[8], 1); // 0.5 * 64 / 4
-        assert_eq!(c[16], 1); // 1.0
-        assert_eq!(c[64 + 8], 1); // -0.5
-        assert_eq!(c[64 + 48], 1); // -3
+        assert_eq!(c[16], 1); // 0.5 * 128 / 4
+        assert_eq!(c[32], 1); // 1.0
+        assert_eq!(c[128 + 16], 1); // -0.5
+        assert_eq!(c[128 + 96], 1); // -3
         assert_eq!(c.iter().sum::<u64>(), 5);
         let mut coarse = vec![0.0; 4];
         h.abs_histogram(&mut coarse); // over [0, 3]: bins of width 0.75
@@ -736,19 +736,19 @@ mod tests {
         h.observe(&[2.0]).unwrap();
         assert_eq!(h.range(), 4.0);
         assert_eq!(h.fine_counts()[0], 2);
-        assert_eq!(h.fine_counts()[64], 1);
+        assert_eq!(h.fine_counts()[128], 1); // 2 · 256 / 4
     }
 
     #[test]
     fn quantiles() {
-        let mut h = Histogram::new(16, true, 0); // 256 fine bins per side
+        let mut h = Histogram::new(16, true, 0); // 512 fine bins per side
         let data: Vec<f32> = (0..100).map(|i| i as f32 - 50.0).collect(); // -50 … 49, R = 64
         h.observe(&data).unwrap();
         assert_eq!(h.signed_quantile(1.0, true), 49.0);
         assert_eq!(h.signed_quantile(1.0, false), -50.0);
-        // 90 values are ≤ 39, which lies in fine bin [39, 39.25).
-        assert_eq!(h.signed_quantile(0.9, true), 39.25);
-        assert_eq!(h.signed_quantile(0.9, false), -40.25); // -40 lies in (-40.25, -40]
+        // 90 values are ≤ 39, which lies in fine bin [39, 39.125).
+        assert_eq!(h.signed_quantile(0.9, true), 39.125);
+        assert_eq!(h.signed_quantile(0.9, false), -40.125); // -40 lies in (-40.125, -40]
         assert_eq!(h.abs_quantile(1.0), 50.0);
     }
 

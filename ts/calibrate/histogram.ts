@@ -11,7 +11,7 @@ export type HistogramMode = 'abs' | 'signed';
 
 /** Options of {@link HistogramObserver}. */
 export interface HistogramObserverOptions {
-  /** Bins of the histogram the methods sweep, 2 to 2^20. Default 2048 (TensorRT's). */
+  /** Bins of the histogram the methods sweep, 2 to 65536. Default 2048 (TensorRT's). */
   bins?: number;
   /**
    * `'abs'` (default): ranges are symmetric, `[−amax, amax]`. `'signed'`:
@@ -22,7 +22,7 @@ export interface HistogramObserverOptions {
   /**
    * Keep up to this many values (4 bytes each) so that the histogram the
    * methods sweep is exactly the single-batch histogram over [0, max|x|];
-   * past it the observer switches, once, to a fine histogram (16 bins per
+   * past it the observer switches, once, to a fine histogram (32 bins per
    * bin, range growing by powers of two) read out approximately. Either way
    * the result depends only on the values, never on the batching. Default
    * 2^20 (4 MiB); 0 bins from the start.
@@ -153,7 +153,7 @@ export class HistogramObserver {
       throw new LowbitError('INVALID_ARGUMENT', `options must be an object, got ${options === null ? 'null' : typeof options}`);
     }
     const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = options;
-    assertIntInRange(bins, 2, 2 ** 20, 'bins');
+    assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');
     if (mode !== 'abs' && mode !== 'signed') {
       throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${JSON.stringify(mode)}`);
@@ -311,7 +311,7 @@ export class HistogramObserver {
    * The range holding `p` percent of the values (0 < p ≤ 100): the smallest
    * fine-bin edge with at least p % of |x| below it (in `'signed'` mode, the
    * upper and lower p-percentiles of x separately), capped at the observed
-   * extremes. The fine histogram has 16 bins per swept bin, so this is
+   * extremes. The fine histogram has 32 bins per swept bin, so this is
    * finer than pytorch-quantization's bin edge.
    */
   percentile(p: number, options?: QuantTypeOptions): CalibrationResult {

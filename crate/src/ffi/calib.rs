@@ -21,10 +21,10 @@ fn status(r: Result<(), HistError>) -> i32 {
     }
 }
 
-/// The largest `bins` a histogram accepts (its fine histogram then has 2^24 bins per side).
-pub const MAX_BINS: u32 = 1 << 20;
+/// The largest `bins` a histogram accepts (its fine histogram then has 2^21 bins per side).
+pub const MAX_BINS: u32 = 1 << 16;
 
-/// A new empty histogram read out in `bins` bins (1 ≤ bins ≤ 2^20), of |x|
+/// A new empty histogram read out in `bins` bins (1 ≤ bins ≤ 2^16), of |x|
 /// (`signed == 0`) or keeping signs, exact up to `exact_limit` values. Null
 /// for bad arguments.
 #[no_mangle]
