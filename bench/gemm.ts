@@ -2,8 +2,8 @@
 // 1 thread, weights as initializers so it prepacks them), tfjs-backend-wasm
 // (float) and pure-JS loops, side by side in one tinybench run per shape.
 // Every engine's time includes copying A in and the result out. Results are
-// checked equal before timing. Times are the best of several interleaved
-// rounds (see timeTasks); on a shared machine read the ratios.
+// checked equal before timing. Times are CPU time, the best of several
+// interleaved rounds (see timeTasks); on a shared machine read the ratios.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -48,6 +48,16 @@ function sameValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, wha
   }
 }
 
+/**
+ * The clock: this process's CPU time in ms (user + system, µs resolution).
+ * On a shared machine wall time also counts the time other processes hold
+ * the core; CPU time does not. Every engine runs on this thread (1 thread).
+ */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /** An engine to time: its name, one call, and in how many rounds it runs (default all). */
 type Task = [engine: string, fn: () => unknown, rounds?: number];
 
@@ -62,7 +72,7 @@ async function timeTasks(tasks: Task[], shape: Shape): Promise<Map<string, numbe
   const rounds = heavy ? 3 : 5;
   const best = new Map<string, number>(tasks.map(([engine]) => [engine, Infinity]));
   for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
+    const bench = new Bench({ now: cpuNow, time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
     for (const [engine, fn, limit] of tasks) if (round < (limit ?? rounds)) bench.add(engine, fn);
     await bench.run();
     for (const task of bench.tasks) {
