@@ -99,11 +99,14 @@ describe('exportQuantized and integer-only inference', () => {
     ['MLP W2A2 LSQ weights', mlp, [16, 12], { weightBits: 2, activationBits: 2, weightQuantizer: 'lsq' }],
     ['CNN W4A4', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4 }],
     ['CNN W8A4 LSQ activations', cnn, [16, 1, 6, 6], { weightBits: 8, activationBits: 4, activationQuantizer: 'lsq' }],
+    // signed inputs: the first layer's LSQ is signed (int8 codes), the next unsigned (uint8)
+    ['MLP W8A8 LSQ activations, signed input', mlp, [16, 12], { weightBits: 8, activationBits: 8, activationQuantizer: 'lsq', signedInput: true }],
   ] as const) {
     it(`${name}: integer weights are rint(w / scale) and outputs match fake quantization`, () => {
       manualSeed(11);
       const model = make();
-      prepareQAT(model, { ...config, calibrationData: [positive([...shape])] });
+      const data = (): Tensor => ('signedInput' in config ? Tensor.uniform([...shape], -1, 1) : positive([...shape]));
+      prepareQAT(model, { ...config, calibrationData: [data()] });
       model.eval();
       const q = exportQuantized(model);
       const first = q.layers.find((l) => l.kind === 'linear' || l.kind === 'conv2d')!;
@@ -112,7 +115,7 @@ describe('exportQuantized and integer-only inference', () => {
       const per = src.weight.size / src.weight.shape[0]!;
       const expected = Array.from(src.weight.data, (v, i) => Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(f32(v / first.weightScale[Math.floor(i / per)]!)))) + 0);
       expect(Array.from(first.weight)).toEqual(expected);
-      const x = positive([...shape]);
+      const x = data();
       const fake = noGrad(() => model.forward(x)).data;
       const int = q.forward(x).data;
       expect(int.length).toBe(fake.length);

@@ -43,7 +43,7 @@ export function im2colIndex(N: number, C: number, H: number, W: number, KH: numb
 }
 
 /** cols[i] = src[index[i]] (0 where index is -1). */
-export function gather<T extends Float32Array | Int32Array>(src: ArrayLike<number>, index: Int32Array, out: T): T {
+export function gather<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(src: ArrayLike<number>, index: Int32Array, out: T): T {
   for (let i = 0; i < index.length; i++) {
     const j = index[i]!;
     out[i] = j < 0 ? 0 : src[j]!;
@@ -61,7 +61,7 @@ export function scatterAdd(cols: ArrayLike<number>, index: Int32Array, dst: Floa
 }
 
 /** out[b][c][r] = src[b][r][c] for `batches` rows×cols matrices (GEMM layout [N·HW, O] ↔ NCHW). */
-export function transposeBatched<T extends Float32Array | Int32Array>(src: ArrayLike<number>, batches: number, rows: number, cols: number, out: T): T {
+export function transposeBatched<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(src: ArrayLike<number>, batches: number, rows: number, cols: number, out: T): T {
   for (let b = 0; b < batches; b++) {
     const base = b * rows * cols;
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[base + c * rows + r] = src[base + r * cols + c]!;

@@ -6,6 +6,9 @@ import { toFloat32Tensor, type Tensor as PlainTensor, type TensorLike } from '..
 import { roundHalfEven } from '../formats/rounding.js';
 import { channelParams } from '../ops/args.js';
 import { runQuantize } from '../ops/quantizeLinear.js';
+import { matmulInteger } from '../ops/matmulInteger.js';
+import { gemmI8 } from '../ops/gemmI8.js';
+import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
 import { intRange } from '../autograd/fakequant.js';
 import { im2colIndex, gather, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
@@ -41,104 +44,136 @@ function flattenLayers(m: Module): Module[] {
   return m instanceof Sequential ? m.layers.flatMap(flattenLayers) : [m];
 }
 
+/** Integer activation codes between layers: uint8 for unsigned inputs, int8 for signed. */
+type Codes = Uint8Array | Int8Array;
+
+const isWeightLayer = (l: QuantizedLayer): l is QuantizedWeightLayer => l.kind === 'linear' || l.kind === 'conv2d';
+
 /**
  * A trained quantization-aware model's integer weights, scales and zero
  * points (all zero points are 0: weights are symmetric, PACT is unsigned,
- * LSQ symmetric), with an integer-only forward pass.
+ * LSQ symmetric), with an integer-only forward pass. Holds packed weights
+ * in wasm memory once {@link QuantizedModel.forward} ran: `dispose()` frees them.
  */
 export class QuantizedModel {
+  private readonly packed = new Map<number, PackedMatrix>();
+
   constructor(readonly layers: QuantizedLayer[]) {}
 
   /**
    * Runs the model with integer arithmetic: the input is quantized once
-   * with the first layer's input parameters; each layer accumulates
-   * int8 × int8/uint8 products in int32 with an int32 bias, and requantizes
-   * (rint(acc · s_in·s_w / s_next), saturated) to the next layer's input.
+   * with the first layer's input parameters; each layer multiplies int8
+   * weights with uint8/int8 activations into int32 accumulators plus an
+   * int32 bias and requantizes them to the next layer's input codes
+   * (saturate(rint(acc · s_in·s_w / s_next)), the gemmI8 output stage).
    * The last layer's accumulators are scaled to float logits.
    */
   forward(input: TensorLike<Float32Array>): PlainTensor<Float32Array> {
     const x = toFloat32Tensor(input, 'input');
-    const first = this.layers.findIndex((l) => l.kind === 'linear' || l.kind === 'conv2d');
+    const first = this.layers.findIndex(isWeightLayer);
     if (first < 0) throw new LowbitError('INVALID_ARGUMENT', 'QuantizedModel has no linear or conv2d layer');
     let shape = [...x.shape];
     const inQ = (this.layers[first] as QuantizedWeightLayer).input;
-    let q = quantize(x.data, x.shape, inQ.scale, inQ.bits, inQ.signed);
-    let out: Float32Array | undefined;
+    let q: Codes = quantize(x.data, x.shape, inQ.scale, inQ.bits, inQ.signed);
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
-      if (l.kind === 'relu') for (let j = 0; j < q.length; j++) q[j] = Math.max(0, q[j]!);
+      if (l.kind === 'relu') q = q.map((v) => (v > 0 ? v : 0));
       else if (l.kind === 'flatten') shape = [shape[0]!, q.length / shape[0]!];
       else if (l.kind === 'maxpool') [q, shape] = maxPoolInt(q, shape, l.kernelSize, l.stride);
       else {
-        const [acc, accShape, channelAxisLast] = l.kind === 'linear' ? linearInt(q, shape, l) : convInt(q, shape, l);
-        shape = accShape;
-        const next = this.layers.slice(i + 1).find((n): n is QuantizedWeightLayer => n.kind === 'linear' || n.kind === 'conv2d');
-        const channels = l.weightShape[0]!;
-        const inner = channelAxisLast ? 1 : acc.length / shape[0]! / channels;
+        const rest = this.layers.slice(i + 1);
+        const nextIndex = rest.findIndex(isWeightLayer);
+        const next = rest[nextIndex] as QuantizedWeightLayer | undefined;
+        const relu = rest.slice(0, nextIndex < 0 ? rest.length : nextIndex).some((n) => n.kind === 'relu');
+        const { a, rows, outShape } = l.kind === 'linear' ? linearInput(q, shape, l) : convInput(q, shape, l);
+        const O = l.weightShape[0]!;
+        const toNCHW = <T extends Codes | Float32Array>(y: T, out: T): T => (l.kind === 'conv2d' ? transposeBatched(y, shape[0]!, rows / shape[0]!, O, out) : y);
         if (next === undefined) {
-          out = new Float32Array(acc.length);
-          for (let j = 0; j < acc.length; j++) out[j] = acc[j]! * l.input.scale * l.weightScale[Math.floor(j / inner) % channels]!;
-          q = acc;
-        } else {
-          const [lo, hi] = intRange(next.input.bits, next.input.signed);
-          const mult = Float64Array.from(l.weightScale, (s) => (l.input.scale * s) / next.input.scale);
-          for (let j = 0; j < acc.length; j++) {
-            const r = roundHalfEven(acc[j]! * mult[Math.floor(j / inner) % channels]!);
-            acc[j] = r < lo ? lo : r > hi ? hi : r;
-          }
-          q = acc;
+          const acc = matmulInteger(a, this.packedWeights(i, l)).data;
+          const y = new Float32Array(acc.length);
+          for (let j = 0; j < acc.length; j++) y[j] = (acc[j]! + l.bias[j % O]!) * l.input.scale * l.weightScale[j % O]!;
+          return { data: toNCHW(y, new Float32Array(y.length)), shape: outShape };
         }
+        const y = requantize(a, this.packedWeights(i, l), l, next.input, relu);
+        q = toNCHW(y, y.slice());
+        shape = outShape;
       }
     }
-    if (out === undefined) throw new LowbitError('INVALID_ARGUMENT', 'QuantizedModel produced no output');
-    return { data: out, shape };
+    throw new LowbitError('INVALID_ARGUMENT', 'QuantizedModel ends with no linear or conv2d layer');
+  }
+
+  /** Frees the packed weights held in wasm memory (forward() packs them again if called later). */
+  dispose(): void {
+    for (const p of this.packed.values()) p.dispose();
+    this.packed.clear();
+  }
+
+  /** Layer i's weights as [K, O] packed for the int8 GEMM, packed once. */
+  private packedWeights(i: number, l: QuantizedWeightLayer): PackedMatrix {
+    let p = this.packed.get(i);
+    if (p === undefined) {
+      const O = l.weightShape[0]!;
+      const K = l.weight.length / O;
+      p = packWeights({ data: transposeBatched(l.weight, 1, O, K, new Int8Array(l.weight.length)), shape: [K, O] });
+      this.packed.set(i, p);
+    }
+    return p;
   }
 }
 
 /** Integer codes of `x` (one scale, or one per slice along `axis`), with the quantizeLinear kernel. */
-function quantize(x: Float32Array, shape: number[], scale: number | Float32Array, bits: number, signed: boolean, axis?: number): Int32Array {
+function quantize(x: Float32Array, shape: number[], scale: number | Float32Array, bits: number, signed: boolean, axis?: number): Codes {
   const [lo, hi] = intRange(bits, signed);
   const p = channelParams(shape, scale, 0, axis, lo, hi, `${bits}-bit`);
-  return Int32Array.from(runQuantize(x, p, lo, hi, signed ? 'int8' : 'uint8'));
+  return runQuantize(x, p, lo, hi, signed ? 'int8' : 'uint8') as Codes;
 }
 
-/** acc[m, n] = Σ_k a[m, k]·w[n, k] + bias[n], all integers (exact in float64 for these sizes). */
-function intGemm(a: Int32Array, w: Int8Array, m: number, n: number, k: number, bias: Int32Array): Int32Array {
-  const acc = new Int32Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = bias[j]!;
-      for (let p = 0; p < k; p++) s += a[i * k + p]! * w[j * k + p]!;
-      acc[i * n + j] = s;
-    }
-  return acc;
+/**
+ * One layer's output codes for the next layer's input: gemmI8 (int8 GEMM,
+ * int32 bias, per-channel requantization, fused ReLU) when the next input
+ * has the same signedness as this one, then saturation to its bit width;
+ * otherwise the same arithmetic from matmulInteger's accumulators.
+ */
+function requantize(a: PlainTensor<Codes>, w: PackedMatrix, l: QuantizedWeightLayer, next: ActivationQParams, relu: boolean): Codes {
+  const [lo, hi] = intRange(next.bits, next.signed);
+  const mult = Float32Array.from(l.weightScale, (s) => (l.input.scale * s) / next.scale);
+  const O = mult.length;
+  const floor = relu ? Math.max(lo, 0) : lo;
+  if (next.signed === a.data instanceof Int8Array) {
+    const y = gemmI8({ a, b: w, bias: l.bias, outputScale: mult, relu }).data;
+    for (let j = 0; j < y.length; j++) y[j] = y[j]! < floor ? floor : y[j]! > hi ? hi : y[j]!;
+    return y;
+  }
+  const acc = matmulInteger(a, w).data;
+  const y = next.signed ? new Int8Array(acc.length) : new Uint8Array(acc.length);
+  for (let j = 0; j < acc.length; j++) {
+    const r = roundHalfEven((acc[j]! + l.bias[j % O]!) * mult[j % O]!);
+    y[j] = r < floor ? floor : r > hi ? hi : r;
+  }
+  return y;
 }
 
-function linearInt(q: Int32Array, shape: number[], l: QuantizedWeightLayer): [Int32Array, number[], boolean] {
+function linearInput(q: Codes, shape: number[], l: QuantizedWeightLayer): { a: PlainTensor<Codes>; rows: number; outShape: number[] } {
   const [out, inF] = l.weightShape as [number, number];
-  const n = q.length / inF;
-  if (!Number.isInteger(n) || shape[shape.length - 1] !== inF) throw new LowbitError('INVALID_SHAPE', `linear layer expects ${inF} input features, got shape [${shape.join(', ')}]`);
-  return [intGemm(q, l.weight, n, out, inF, l.bias), [n, out], true];
+  if (shape.length !== 2 || shape[1] !== inF) throw new LowbitError('INVALID_SHAPE', `linear layer expects [N, ${inF}] input, got [${shape.join(', ')}]`);
+  return { a: { data: q, shape: [shape[0]!, inF] }, rows: shape[0]!, outShape: [shape[0]!, out] };
 }
 
-function convInt(q: Int32Array, shape: number[], l: QuantizedWeightLayer): [Int32Array, number[], boolean] {
+function convInput(q: Codes, shape: number[], l: QuantizedWeightLayer): { a: PlainTensor<Codes>; rows: number; outShape: number[] } {
   const [O, C, KH, KW] = l.weightShape as [number, number, number, number];
   if (shape.length !== 4 || shape[1] !== C) throw new LowbitError('INVALID_SHAPE', `conv2d layer expects [N, ${C}, H, W] input, got [${shape.join(', ')}]`);
   const [N, , H, W] = shape as [number, number, number, number];
   const { Ho, Wo, index } = im2colIndex(N, C, H, W, KH, KW, l.stride, l.padding);
   const rows = N * Ho * Wo;
-  const ck = C * KH * KW;
-  const cols = gather(q, index, new Int32Array(rows * ck));
-  const acc2 = intGemm(cols, l.weight, rows, O, ck, l.bias);
-  const acc = transposeBatched(acc2, N, Ho * Wo, O, new Int32Array(acc2.length));
-  return [acc, [N, O, Ho, Wo], false];
+  const cols = gather(q, index, q instanceof Int8Array ? new Int8Array(index.length) : new Uint8Array(index.length));
+  return { a: { data: cols, shape: [rows, C * KH * KW] }, rows, outShape: [N, O, Ho, Wo] };
 }
 
-function maxPoolInt(q: Int32Array, shape: number[], k: number, s: number): [Int32Array, number[]] {
+function maxPoolInt(q: Codes, shape: number[], k: number, s: number): [Codes, number[]] {
   const [N, C, H, W] = shape as [number, number, number, number];
   const Ho = Math.floor((H - k) / s) + 1;
   const Wo = Math.floor((W - k) / s) + 1;
-  const out = new Int32Array(N * C * Ho * Wo);
+  const out = q instanceof Int8Array ? new Int8Array(N * C * Ho * Wo) : new Uint8Array(N * C * Ho * Wo);
   for (let nc = 0, o = 0; nc < N * C; nc++)
     for (let oh = 0; oh < Ho; oh++)
       for (let ow = 0; ow < Wo; ow++, o++) {
@@ -154,7 +189,7 @@ function exportLayer(l: QuantLayer): QuantizedWeightLayer {
   const input: ActivationQParams = { scale: ap.scale as number, bits: ap.bits, signed: ap.signed };
   const scales = l.weightScales();
   const bits = l.config.weightBits;
-  const weight = Int8Array.from(quantize(l.weight.data, l.weight.shape, scales, bits, true, 0));
+  const weight = quantize(l.weight.data, l.weight.shape, scales, bits, true, 0) as Int8Array;
   const bias = l.bias === undefined ? new Int32Array(scales.length) : accumulatorBias(l.bias.data, input.scale, scales);
   const conv = l instanceof QuantConv2d;
   return {
