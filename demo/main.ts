@@ -5,6 +5,7 @@ import { formatsDemo } from './formats.js';
 import { gemmDemo } from './gemm.js';
 import { opsDemo } from './ops.js';
 import { calibrationDemo } from './calibration.js';
+import { qatDemo } from './qat.js';
 
 /** A demo section: a title and a function that prints its part. */
 export interface DemoSection {
@@ -22,6 +23,7 @@ const sections: DemoSection[] = [
   // gemm
   gemmDemo,
   // qat
+  qatDemo,
 ];
 
 await init();
