@@ -3,6 +3,7 @@
 import { LowbitError } from '../../errors.js';
 import { assertIntInRange } from '../../validate.js';
 import { chooseQParams } from '../../formats/affine.js';
+import { MinMaxObserver } from '../../calibrate/minmax.js';
 import { roundHalfEven } from '../../formats/rounding.js';
 import { fakeQuantSTE, intRange, lsq, pact, pactScale } from '../fakequant.js';
 import { alloc } from '../precision.js';
@@ -159,11 +160,10 @@ export abstract class QuantLayer extends Module {
   weightQuant: LSQ | undefined;
   /**
    * While true, forward() records the input range and runs in float
-   * (prepareQAT's calibration pass); see {@link QuantLayer.observed}.
+   * with a MinMaxObserver (prepareQAT's calibration pass); see {@link QuantLayer.observed}.
    */
   calibrating = false;
-  /** The input range recorded while calibrating. */
-  observed: ObservedRange | undefined;
+  private observer: MinMaxObserver | undefined;
   private absSum = 0;
   private count = 0;
 
@@ -216,16 +216,17 @@ export abstract class QuantLayer extends Module {
   /** The fake-quantized input (or, while calibrating, the input unchanged, its range recorded). */
   protected quantizeInput(x: Tensor): Tensor {
     if (!this.calibrating) return this.actQuant.forward(x);
-    let { min, max } = this.observed ?? { min: Infinity, max: -Infinity };
-    for (let i = 0; i < x.size; i++) {
-      const v = x.data[i]!;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      this.absSum += Math.abs(v);
-    }
+    (this.observer ??= new MinMaxObserver()).observe(x);
+    for (let i = 0; i < x.size; i++) this.absSum += Math.abs(x.data[i]!);
     this.count += x.size;
-    this.observed = { min, max, meanAbs: this.absSum / this.count };
     return x;
+  }
+
+  /** The input range recorded while calibrating (undefined before any calibration batch). */
+  get observed(): ObservedRange | undefined {
+    const obs = this.observer;
+    if (obs?.min === undefined || obs.max === undefined) return undefined;
+    return { min: obs.min[0]!, max: obs.max[0]!, meanAbs: this.absSum / this.count };
   }
 }
 
