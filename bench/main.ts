@@ -6,6 +6,7 @@ import { formatsBench } from './formats.js';
 import { gemmBench } from './gemm.js';
 import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
+import { qatBench } from './qat.js';
 
 /** A benchmark suite: a name and a function that runs and prints it. */
 export interface BenchSuite {
@@ -23,6 +24,7 @@ const suites: BenchSuite[] = [
   // gemm
   gemmBench,
   // qat
+  qatBench,
 ];
 
 await init();
