@@ -93,6 +93,7 @@ const opt = new Adam(model.parameters(), { lr: baseLr });
 const schedule = cosineSchedule(baseLr, epochs * trainLoader.batches);
 let step = 0;
 const epochTimes: number[] = [];
+let fakePreds: Int32Array = new Int32Array(0);
 for (let e = 0; e < epochs; e++) {
   model.train();
   const t0 = performance.now();
@@ -113,12 +114,11 @@ for (let e = 0; e < epochs; e++) {
   const secs = (performance.now() - t0) / 1000;
   epochTimes.push(secs);
   model.eval();
-  const acc = accuracy(predictions((x) => noGrad(() => model.forward(x)).data));
+  fakePreds = predictions((x) => noGrad(() => model.forward(x)).data);
+  const acc = accuracy(fakePreds);
   console.log(`${args.model} ${args.mode}${args.distill ? '+KD' : ''} epoch ${e + 1}/${epochs}: loss ${(lossSum / trainLoader.batches).toFixed(4)}, test acc ${(100 * acc).toFixed(2)}%, ${secs.toFixed(1)} s`);
 }
 
-model.eval();
-const fakePreds = predictions((x) => noGrad(() => model.forward(x)).data);
 const result: Record<string, unknown> = {
   model: args.model, mode: args.mode, distill: args.distill, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
