@@ -37,10 +37,11 @@ pub fn scalar<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]
 
 /// The SIMD128 kernel. Per k-pair: B's 16 bytes arrive as two i16x8 vectors
 /// through `v128.load8x8_s/u` (V8: one `pmovsxbw` from memory each), columns
-/// 0–3 and 4–7 with the two k values of a column side by side; per row one
-/// 32-bit splat of A's pair (`vbroadcastss`); `i32x4.dot_i16x8_s` (V8:
-/// `pmaddwd`) adds the two products of each column into its lane. `2R`
-/// accumulators.
+/// 0–3 and 4–7 with the two k values of a column side by side; per row a
+/// 32-bit splat of A's pair (for a full panel one 16-byte load of the four
+/// rows' pairs and lane shuffles, else `vbroadcastss` per row);
+/// `i32x4.dot_i16x8_s` (V8: `pmaddwd`) adds the two products of each column
+/// into its lane. `2R` accumulators.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
     use core::arch::wasm32::*;
@@ -75,14 +76,11 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
             accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(*av, b1));
         }
     }
-    let mut q = 0;
-    while q < kq {
+    for q in 0..kq {
         // SAFETY: q < kq: R words at pa + qR and 16 bytes at pb + 16q.
         unsafe {
             let (b0, b1) = load_b::<SIGNED>(pb.add(q * 16));
             if R == 4 {
-                // One load brings the 4 rows' pairs and lane splats follow:
-                // no per-row address arithmetic.
                 step4(&mut acc, v128_load(pa.add(q * 4) as *const v128), b0, b1);
             } else {
                 for (r, accr) in acc.iter_mut().enumerate() {
@@ -92,7 +90,6 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
                 }
             }
         }
-        q += 1;
     }
     for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
         // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
