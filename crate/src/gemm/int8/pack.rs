@@ -17,8 +17,8 @@
 //! With A shifted by its zero point, `Σ_k (a − za)(b − zb) = Σ_k (a − za)·b
 //! − zb · Σ_k (a − za)`: the inner loop is pure dot products and the B zero
 //! point costs one multiply-add per output in the output stage. Every value
-//! fits: |a − za| ≤ 255 and b ∈ −128..=255, so each i16 product and each sum
-//! of two is exact in i32.
+//! fits: |a − za| ≤ 255 and b ∈ −128..=255 fit i16, and each product (formed
+//! in 32 bits) and each sum of two, at most 2·255² in magnitude, is exact.
 
 use super::{MR, NR};
 use crate::gemm::{div_ceil, try_zeroed, GemmError, Strided};
