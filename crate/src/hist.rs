@@ -188,7 +188,8 @@ impl Histogram {
         }
         self.count += x.len() as u64;
         if let Some(raw) = self.raw.as_mut() {
-            if self.count <= self.exact_limit as u64 {
+            // Out of memory for the kept values is not an error: bin instead.
+            if self.count <= self.exact_limit as u64 && raw.try_reserve(x.len()).is_ok() {
                 raw.extend_from_slice(x);
                 return Ok(());
             }
@@ -400,8 +401,9 @@ impl Histogram {
 
     /// A copy in the binned regime (quantiles are read off the fine histogram in both).
     fn binned_copy(&self) -> Histogram {
-        let mut h = self.clone();
-        h.to_binned();
+        let mut h = Histogram::new(self.bins, self.signed, 0);
+        // The kept values are finite (observe checked them), so this cannot fail.
+        let _ = h.observe(self.raw_values());
         h
     }
 

@@ -23,9 +23,10 @@ export interface HistogramObserverOptions {
    * Keep up to this many values (4 bytes each) so that the histogram the
    * methods sweep is exactly the single-batch histogram over [0, max|x|];
    * past it the observer switches, once, to a fine histogram (32 bins per
-   * bin, range growing by powers of two) read out approximately. Either way
-   * the result depends only on the values, never on the batching. Default
-   * 2^20 (4 MiB); 0 bins from the start.
+   * bin, range growing by powers of two) read out approximately (also, early,
+   * if wasm memory runs out). Either way the result depends only on the
+   * values, never on the batching. Default 2^20 (4 MiB); 0 bins from the
+   * start.
    */
   exactLimit?: number;
 }
