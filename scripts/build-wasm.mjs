@@ -32,8 +32,12 @@ mkdirSync(dirname(out), { recursive: true });
 
 let optimized = false;
 try {
+  // --low-memory-unused: the module never touches the first 1 KiB (the
+  // shadow stack grows down from 1 MiB and static data starts above it), so
+  // wasm-opt may fold `p + constant` into load/store offsets; with
+  // --optimize-added-constants-propagate it does so across locals too.
   execFileSync('wasm-opt', [
-    '-O3', '--enable-simd', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+    '-O3', '--low-memory-unused', '--optimize-added-constants-propagate', '--enable-simd', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
     '--enable-bulk-memory', '--enable-mutable-globals', '--strip-debug', '--strip-producers',
     built, '-o', out,
   ], { stdio: 'inherit' });
