@@ -3,7 +3,7 @@
 //! over a range of k-pairs. Integer arithmetic with wrapping adds, so the
 //! scalar and SIMD kernels give identical results.
 
-use super::NR;
+use super::{MR, NR};
 
 /// A tile of accumulators: `R` rows of `NR` columns.
 pub type Tile<const R: usize> = [[i32; NR]; R];
@@ -49,6 +49,72 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
     if a.len() < kq * R || b.len() < kq * 2 * NR {
         return tile; // unreachable: the driver passes whole segments
     }
+    let acc = simd_acc::<R, SIGNED>(kq, a, b);
+    for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
+        // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
+        unsafe {
+            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
+            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
+        }
+    }
+    tile
+}
+
+/// A full `MR × NR` tile written (or, with `add`, added with wrap-around)
+/// straight into `c` at `c[r · ldc + j]`: no tile copy in between.
+/// Returns `false`, writing nothing, when `c` is too short.
+pub fn scalar_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    if c.len() < (MR - 1) * ldc + NR {
+        return false;
+    }
+    let tile = scalar::<MR, SIGNED>(kq, a, b);
+    for (r, trow) in tile.iter().enumerate() {
+        let crow = &mut c[r * ldc..r * ldc + NR];
+        for (o, v) in crow.iter_mut().zip(trow.iter()) {
+            *o = if add { o.wrapping_add(*v) } else { *v };
+        }
+    }
+    true
+}
+
+/// SIMD128 twin of [`scalar_into`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    use core::arch::wasm32::*;
+    if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
+        return false;
+    }
+    let acc = simd_acc::<MR, SIGNED>(kq, a, b);
+    let pc = c.as_mut_ptr();
+    for (r, vs) in acc.iter().enumerate() {
+        // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
+        unsafe {
+            let p = pc.add(r * ldc) as *mut v128;
+            let q = pc.add(r * ldc + 4) as *mut v128;
+            if add {
+                v128_store(p, i32x4_add(v128_load(p), vs[0]));
+                v128_store(q, i32x4_add(v128_load(q), vs[1]));
+            } else {
+                v128_store(p, vs[0]);
+                v128_store(q, vs[1]);
+            }
+        }
+    }
+    true
+}
+
+/// Without SIMD128 compiled in, the SIMD entry point is the scalar one.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    scalar_into::<SIGNED>(kq, a, b, c, ldc, add)
+}
+
+/// The SIMD accumulation loop: `2R` registers of column sums. Callers
+/// check `a.len() ≥ kq · R` and `b.len() ≥ 16 · kq`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn simd_acc<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> [[core::arch::wasm32::v128; 2]; R] {
+    use core::arch::wasm32::*;
     #[inline(always)]
     unsafe fn load_b<const SIGNED: bool>(p: *const u8) -> (v128, v128) {
         // SAFETY: the caller guarantees 16 readable bytes at p.
@@ -91,14 +157,7 @@ pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
             }
         }
     }
-    for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
-        // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
-        unsafe {
-            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
-            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
-        }
-    }
-    tile
+    acc
 }
 
 /// The row-vector kernel (M = 1, a GEMV): one A row times `P` consecutive B

@@ -43,6 +43,19 @@ fn run_gemv<const P: usize, const SIGNED: bool>(simd: bool, kq: usize, a: &[u32]
     out[..P].copy_from_slice(&t);
 }
 
+type RunInto = fn(bool, usize, &[u32], &[u8], &mut [i32], usize, bool) -> bool;
+
+fn run_into<const SIGNED: bool>(simd: bool, kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    if simd {
+        kernel::simd_into::<SIGNED>(kq, a, b, c, ldc, add)
+    } else {
+        kernel::scalar_into::<SIGNED>(kq, a, b, c, ldc, add)
+    }
+}
+
+/// Full-tile kernels that write into C, by `[signed B]`.
+const INTO: [RunInto; 2] = [run_into::<false>, run_into::<true>];
+
 type RunGemv = fn(bool, usize, &[u32], &[u8], usize, &mut Tile);
 
 /// Row-vector kernels by `[signed B][panels − 1]` (up to `MR` panels at once).
@@ -111,6 +124,7 @@ fn gemv(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32]) {
 fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: usize, col0: usize) {
     let (m, n, kq) = (a.m, b.n, b.kq);
     let kernels = &KERNELS[b.signed as usize];
+    let into = INTO[b.signed as usize];
     let kqc_max = if m <= MR { kq.max(1) } else { KQC };
     let mut tile: Tile = [[0; NR]; MR];
     for q0 in (0..kq.max(1)).step_by(kqc_max) {
@@ -122,6 +136,10 @@ fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: u
                     let (j0, cols) = (jp * NR, NR.min(n - jp * NR));
                     for i0 in (ic..(ic + MC).min(m)).step_by(MR) {
                         let rows = MR.min(m - i0);
+                        let at = i0 * ldc + col0 + j0;
+                        if rows == MR && cols == NR && into(simd, kqc, a.segment(i0, MR, q0, kqc), bseg, &mut c[at..], ldc, q0 > 0) {
+                            continue;
+                        }
                         kernels[rows - 1](simd, kqc, a.segment(i0, rows, q0, kqc), bseg, &mut tile);
                         for (r, trow) in tile.iter().enumerate().take(rows) {
                             let at = (i0 + r) * ldc + col0 + j0;
