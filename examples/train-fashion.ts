@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '1' },
     lr: { type: 'string' },
     distill: { type: 'boolean', default: false },
+    'kd-alpha': { type: 'string', default: '0.5' },
+    'kd-temperature': { type: 'string', default: '4' },
     'train-limit': { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
@@ -100,7 +102,7 @@ for (let e = 0; e < epochs; e++) {
   let lossSum = 0;
   for (const { x, y } of trainLoader) {
     opt.lr = schedule(step++);
-    if (teacher !== undefined) lossSum += distillationStep({ student: model, teacher, optimizer: opt, x, y, temperature: 4, alpha: 0.5 });
+    if (teacher !== undefined) lossSum += distillationStep({ student: model, teacher, optimizer: opt, x, y, temperature: Number(args['kd-temperature']), alpha: Number(args['kd-alpha']) });
     else {
       opt.zeroGrad();
       let loss = crossEntropy(model.forward(x), y);
@@ -120,7 +122,7 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, distill: args.distill, epochs, trainExamples: limit,
+  model: args.model, mode: args.mode, distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']) } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };
 if (bits === undefined) writeFileSync(ckpt, nn.stateDictToBytes(model.stateDict()));

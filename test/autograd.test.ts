@@ -156,6 +156,14 @@ describe('autograd values', () => {
     expect(Array.from(x.grad!)).toEqual([0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
   });
 
+  it('wraps Float32Array data and copies anything else to float32', () => {
+    const f32 = new Float32Array([1, 2]);
+    expect(new Tensor(f32).data).toBe(f32);
+    const t = new Tensor(new Float64Array([0.1, 2]), [2]);
+    expect(t.data).toBeInstanceOf(Float32Array);
+    expect(t.data[0]).toBe(Math.fround(0.1));
+  });
+
   it('accumulates gradients of a tensor used twice', () => {
     const x = new Tensor([3], [1], true);
     ag.mul(x, x).backward(new Float32Array([1]));

@@ -3,7 +3,7 @@
 // pushes its gradient back to its inputs, micrograd style.
 import { LowbitError } from '../errors.js';
 import { sizeOf } from '../tensor.js';
-import { alloc } from './precision.js';
+import { alloc, isFloat64 } from './precision.js';
 import { random, randn } from './random.js';
 
 let gradEnabled = true;
@@ -47,7 +47,8 @@ export class Tensor {
    * float32. Throws INVALID_SHAPE when the shape does not fit the data.
    */
   constructor(data: Float32Array | ArrayLike<number>, shape?: readonly number[], requiresGrad = false) {
-    const arr = data instanceof Float32Array || data instanceof Float64Array ? (data as Float32Array) : copyToStorage(data);
+    // Float32Array data is wrapped as is; anything else is copied to float32 (float64 inside withFloat64).
+    const arr = data instanceof Float32Array || (isFloat64() && data instanceof Float64Array) ? (data as Float32Array) : copyToStorage(data);
     const s = shape === undefined ? [arr.length] : [...shape];
     for (const d of s) {
       if (!Number.isSafeInteger(d) || d < 0) throw new LowbitError('INVALID_SHAPE', `tensor shape must hold non-negative integers, got [${s.join(', ')}]`);
