@@ -37,6 +37,14 @@ describe('fakeQuantSTE', () => {
     expect(Array.from(x.grad!)).toEqual([1, 1, 1, 0, 0, 1]);
   });
 
+  it('decides ties at the range ends as rint does', () => {
+    // 4-bit signed, zero point 1: rint(v) + 1 ∈ [−8, 7] ⟺ rint(v) ∈ [−9, 6]
+    const x = new Tensor([6.5, 7.5, -9.5, -10.5, 5.5, -8.5], [6], true);
+    fakeQuantSTE(x, { scale: 1, zeroPoint: 1, bits: 4 }).backward(new Float32Array(6).fill(1));
+    // rint: 6 (in), 8 (out), −10 (out), −10 (out), 6 (in), −8 (in)
+    expect(Array.from(x.grad!)).toEqual([1, 0, 0, 0, 1, 1]);
+  });
+
   it('rejects bad bits, scales and zero points', () => {
     const x = new Tensor([1, 2], [2]);
     expect(() => fakeQuantSTE(x, { scale: 1, bits: 9 })).toThrow(/bits must be an integer from 2 to 8/);

@@ -47,13 +47,24 @@ export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
   return Tensor.fromOp(y, [...x.shape], [x], (o) => {
     const g = o.grad!;
     const d = x.data;
-    const { inner, axisLen } = p.layout;
+    const { outer, axisLen, inner } = p.layout;
     const dx = alloc(x.size);
-    for (let i = 0; i < dx.length; i++) {
-      const c = axisLen === 1 ? 0 : Math.floor(i / inner) % axisLen;
-      const q = roundHalfEven(d[i]! / p.scales[c]!) + p.zeroPoints[c]!;
-      dx[i] = q >= qmin && q <= qmax ? g[i]! : 0;
-    }
+    let i = 0;
+    for (let b = 0; b < outer; b++)
+      for (let c = 0; c < axisLen; c++) {
+        // rint(v) + zp ∈ [qmin, qmax] ⟺ v ∈ [lo − ½, hi + ½], a tie kept when rint keeps it (even end).
+        const s = p.scales[c]!;
+        const lo = qmin - p.zeroPoints[c]!;
+        const hi = qmax - p.zeroPoints[c]!;
+        const below = lo - 0.5;
+        const above = hi + 0.5;
+        const lowTie = lo % 2 === 0;
+        const highTie = hi % 2 === 0;
+        for (const end = i + inner; i < end; i++) {
+          const v = d[i]! / s;
+          dx[i] = (v > below || (lowTie && v === below)) && (v < above || (highTie && v === above)) ? g[i]! : 0;
+        }
+      }
     accumulateGrad(x, dx);
   });
 }
@@ -79,18 +90,18 @@ export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
   return Tensor.fromOp(y, [...x.shape], [x, alpha], (o) => {
     const g = o.grad!;
     const d = x.data;
-    if (x.requiresGrad) {
-      const dx = alloc(x.size);
-      for (let i = 0; i < dx.length; i++) dx[i] = d[i]! > 0 && d[i]! < a ? g[i]! : 0;
-      accumulateGrad(x, dx);
-    }
-    if (alpha.requiresGrad) {
-      let da = 0;
-      for (let i = 0; i < d.length; i++) {
-        const v = d[i]!;
-        if (v >= a) da += g[i]!;
-        else if (v > 0) da += (g[i]! * (roundHalfEven(v / s) - v / s)) / n;
+    const dx = alloc(x.size);
+    let da = 0;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v >= a) da += g[i]!;
+      else if (v > 0) {
+        dx[i] = g[i]!;
+        da += (g[i]! * (roundHalfEven(v / s) - v / s)) / n;
       }
+    }
+    if (x.requiresGrad) accumulateGrad(x, dx);
+    if (alpha.requiresGrad) {
       const ga = alloc(1);
       ga[0] = da;
       accumulateGrad(alpha, ga);

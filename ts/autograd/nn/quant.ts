@@ -183,11 +183,10 @@ export abstract class QuantLayer extends Module {
     } else this.weightQuant = undefined;
   }
 
-  /** The fake-quantized weight used by forward(). */
-  quantizedWeight(): Tensor {
+  /** The fake-quantized weight used by forward() (`scales`: {@link QuantLayer.weightScales}, if already computed). */
+  quantizedWeight(scales = this.weightScales()): Tensor {
     if (this.weightQuant !== undefined) return this.weightQuant.forward(this.weight);
-    const scale = symmetricChannelScales(this.weight.data, this.weight.shape[0]!, this.config.weightBits);
-    return fakeQuantSTE(this.weight, { scale, bits: this.config.weightBits, axis: 0 });
+    return fakeQuantSTE(this.weight, { scale: scales, bits: this.config.weightBits, axis: 0 });
   }
 
   /** Per-output-channel weight scales of the integer weights. */
@@ -202,11 +201,10 @@ export abstract class QuantLayer extends Module {
    * (gradient passed straight through). At low bit widths that grid is
    * coarse, so simulating it keeps training and integer inference in step.
    */
-  quantizedBias(): Tensor | undefined {
+  quantizedBias(ws = this.weightScales()): Tensor | undefined {
     const b = this.bias;
     if (b === undefined || this.calibrating) return b;
     const inScale = this.actQuant.qparams().scale as number;
-    const ws = this.weightScales();
     const ints = accumulatorBias(b.data, inScale, ws);
     const y = alloc(b.size);
     for (let c = 0; c < y.length; c++) y[c] = ints[c]! * inScale * ws[c]!;
@@ -233,7 +231,8 @@ export abstract class QuantLayer extends Module {
 /** A Linear layer with fake-quantized weights (per channel) and input. */
 export class QuantLinear extends QuantLayer {
   override forward(x: Tensor): Tensor {
-    return linear(this.quantizeInput(x), this.quantizedWeight(), this.quantizedBias());
+    const ws = this.weightScales();
+    return linear(this.quantizeInput(x), this.quantizedWeight(ws), this.quantizedBias(ws));
   }
 }
 
@@ -249,7 +248,8 @@ export class QuantConv2d extends QuantLayer {
   }
 
   override forward(x: Tensor): Tensor {
-    return conv2d(this.quantizeInput(x), this.quantizedWeight(), this.quantizedBias(), { stride: this.stride, padding: this.padding });
+    const ws = this.weightScales();
+    return conv2d(this.quantizeInput(x), this.quantizedWeight(ws), this.quantizedBias(ws), { stride: this.stride, padding: this.padding });
   }
 }
 
