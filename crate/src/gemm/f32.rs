@@ -63,7 +63,9 @@ pub fn gemm(
     if size == 0 || k == 0 {
         return Ok(());
     }
-    let kernel: fn(usize, &[f32], &[f32]) -> Tile = if crate::simd::active() { kernel_simd } else { kernel_scalar };
+    let simd = crate::simd::active();
+    let kernel: fn(usize, &[f32], &[f32]) -> Tile = if simd { kernel_simd } else { kernel_scalar };
+    let kernel_into: KernelInto = if simd { kernel_into_simd } else { kernel_into_scalar };
 
     let kc_max = KC.min(k);
     let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * MR * kc_max)?;
@@ -79,9 +81,13 @@ pub fn gemm(
                 for jr in 0..div_ceil(nc, NR) {
                     let bpanel = &bp[jr * kc * NR..(jr + 1) * kc * NR];
                     for ir in 0..div_ceil(mc, MR) {
-                        let tile = kernel(kc, &ap[ir * kc * MR..(ir + 1) * kc * MR], bpanel);
+                        let apanel = &ap[ir * kc * MR..(ir + 1) * kc * MR];
                         let (i0, j0) = (ic + ir * MR, jc + jr * NR);
-                        add_tile(&tile, c, n, i0, j0, MR.min(m - i0), NR.min(n - j0));
+                        let (rows, cols) = (MR.min(m - i0), NR.min(n - j0));
+                        if rows == MR && cols == NR && kernel_into(kc, apanel, bpanel, &mut c[i0 * n + j0..], n) {
+                            continue;
+                        }
+                        add_tile(&kernel(kc, apanel, bpanel), c, n, i0, j0, rows, cols);
                     }
                 }
             }
@@ -94,6 +100,18 @@ pub fn gemm(
 fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
     for (ip, panel) in ap.chunks_exact_mut(kc * MR).take(div_ceil(mc, MR)).enumerate() {
         let rows = MR.min(mc - ip * MR);
+        if a.cs == 1 && rows == MR {
+            // Contiguous rows: gather the panel's 4 row slices once.
+            let row = |r: usize| {
+                let at = (ic + ip * MR + r) * a.rs + pc;
+                &a.data[at..at + kc]
+            };
+            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+            for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
+                col.copy_from_slice(&[r0[p], r1[p], r2[p], r3[p]]);
+            }
+            continue;
+        }
         for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
             for (r, v) in col.iter_mut().enumerate() {
                 *v = if r < rows { a.at(ic + ip * MR + r, pc + p) } else { 0.0 };
@@ -106,6 +124,15 @@ fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut
 fn pack_b(b: &Strided<f32>, pc: usize, kc: usize, jc: usize, nc: usize, bp: &mut [f32]) {
     for (jp, panel) in bp.chunks_exact_mut(kc * NR).take(div_ceil(nc, NR)).enumerate() {
         let cols = NR.min(nc - jp * NR);
+        if b.cs == 1 {
+            // Contiguous rows: one slice copy per k.
+            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                let at = (pc + p) * b.rs + jc + jp * NR;
+                row[..cols].copy_from_slice(&b.data[at..at + cols]);
+                row[cols..].iter_mut().for_each(|v| *v = 0.0);
+            }
+            continue;
+        }
         for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
             for (j, v) in row.iter_mut().enumerate() {
                 *v = if j < cols { b.at(pc + p, jc + jp * NR + j) } else { 0.0 };
@@ -123,6 +150,45 @@ fn add_tile(tile: &Tile, c: &mut [f32], n: usize, i0: usize, j0: usize, rows: us
             *out += *v;
         }
     }
+}
+
+/// A full-tile kernel that adds its `MR × NR` sums into `c[r · ldc + j]`
+/// itself (no tile copy); `false`, touching nothing, if `c` is too short.
+type KernelInto = fn(usize, &[f32], &[f32], &mut [f32], usize) -> bool;
+
+/// Plain [`KernelInto`]: the scalar tile, then `c += tile`.
+fn kernel_into_scalar(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize) -> bool {
+    if c.len() < (MR - 1) * ldc + NR {
+        return false;
+    }
+    add_tile(&kernel_scalar(kc, ap, bp), c, ldc, 0, 0, MR, NR);
+    true
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn kernel_into_simd(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize) -> bool {
+    kernel_into_scalar(kc, ap, bp, c, ldc)
+}
+
+/// SIMD128 [`KernelInto`]: the same additions `c + tile`, four lanes at a time.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn kernel_into_simd(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize) -> bool {
+    use core::arch::wasm32::*;
+    if c.len() < (MR - 1) * ldc + NR || ap.len() < kc * MR || bp.len() < kc * NR {
+        return false;
+    }
+    let acc = simd_acc(kc, ap, bp);
+    let pc = c.as_mut_ptr();
+    for (r, vs) in acc.iter().enumerate() {
+        // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
+        unsafe {
+            let p = pc.add(r * ldc) as *mut v128;
+            let q = pc.add(r * ldc + 4) as *mut v128;
+            v128_store(p, f32x4_add(v128_load(p), vs[0]));
+            v128_store(q, f32x4_add(v128_load(q), vs[1]));
+        }
+    }
+    true
 }
 
 /// The plain micro-kernel: `tile[r][j] = Σ_p ap[p·MR + r] · bp[p·NR + j]`.
@@ -152,6 +218,23 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
     if ap.len() < kc * MR || bp.len() < kc * NR {
         return tile; // unreachable: the driver passes whole panels
     }
+    let rows = simd_acc(kc, ap, bp);
+    for (trow, vs) in tile.iter_mut().zip(rows.iter()) {
+        // SAFETY: each tile row holds NR = 8 floats, two v128 stores.
+        unsafe {
+            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
+            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
+        }
+    }
+    tile
+}
+
+/// The SIMD accumulation loop behind both SIMD kernels; callers check
+/// `ap.len() ≥ kc · MR` and `bp.len() ≥ kc · NR`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn simd_acc(kc: usize, ap: &[f32], bp: &[f32]) -> [[core::arch::wasm32::v128; 2]; MR] {
+    use core::arch::wasm32::*;
     let z = f32x4_splat(0.0);
     let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
     let (mut c20, mut c21, mut c30, mut c31) = (z, z, z, z);
@@ -180,15 +263,7 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
         c30 = f32x4_add(c30, f32x4_mul(a3, b0));
         c31 = f32x4_add(c31, f32x4_mul(a3, b1));
     }
-    let rows = [[c00, c01], [c10, c11], [c20, c21], [c30, c31]];
-    for (trow, vs) in tile.iter_mut().zip(rows.iter()) {
-        // SAFETY: each tile row holds NR = 8 floats, two v128 stores.
-        unsafe {
-            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
-            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
-        }
-    }
-    tile
+    [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
 }
 
 #[cfg(test)]
