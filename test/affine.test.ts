@@ -190,10 +190,11 @@ describe('chooseQParams properties', () => {
         for (const x of [o.min, o.max].map(Math.fround)) {
           const q = quantize(x, p);
           expect(q >= p.qmin && q <= p.qmax).toBe(true);
-          // int32: the float32 arithmetic (as PyTorch's) rounds qmax − qmin = 2^32 − 1 to 2^32 and
-          // lo / scale (up to 2^32 in size) to a multiple of 512, so its zero point is only good
-          // to ±256 codes and the grid may fall short at an end by that much.
-          const step = p.qmax - p.qmin > 2 ** 24 ? 258 * p.scale : p.scale / 2;
+          // int32: the float32 arithmetic (as PyTorch's) rounds qmax − qmin = 2^32 − 1 to 2^32
+          // (1 code), lo / scale (up to 2^32 in size) to a multiple of 512 (so the zero point is
+          // only good to ±256 codes) and the scale to 24 bits (up to 2^32 · 2^−24 / 2 = 128 codes
+          // across the whole grid): an end of the grid may fall short by up to 385 codes.
+          const step = p.qmax - p.qmin > 2 ** 24 ? 385 * p.scale : p.scale / 2;
           const slack = step + Math.abs(x) * 2 ** -20;
           expect(Math.abs(dequantize(q, p) - x)).toBeLessThanOrEqual(slack);
         }
