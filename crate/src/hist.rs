@@ -200,6 +200,50 @@ impl Histogram {
         Ok(())
     }
 
+    /// Room for `len` more values right after the kept ones, so that a
+    /// caller can write a batch straight into place (exact regime, within
+    /// `exact_limit`, memory permitting); `None` otherwise (then use
+    /// [`Self::observe`]). Commit the written values with
+    /// [`Self::observe_written`].
+    pub fn spare_for(&mut self, len: usize) -> Option<*mut f32> {
+        let within = self.count.checked_add(len as u64).map_or(false, |c| c <= self.exact_limit as u64);
+        let raw = self.raw.as_mut()?;
+        if len == 0 || !within || raw.try_reserve(len).is_err() {
+            return None;
+        }
+        Some(raw.spare_capacity_mut().as_mut_ptr() as *mut f32)
+    }
+
+    /// Observes the `len` values written at [`Self::spare_for`]'s address:
+    /// the same result as [`Self::observe`] on them. `Mismatch` if there is
+    /// no such room; NaN or ±Infinity refuses the batch (nothing is kept).
+    ///
+    /// # Safety
+    /// The caller must have written `len` floats at the address that
+    /// `spare_for(len)` returned, with no call on this histogram in between.
+    pub unsafe fn observe_written(&mut self, len: usize) -> Result<(), HistError> {
+        let within = self.count.checked_add(len as u64).map_or(false, |c| c <= self.exact_limit as u64);
+        let raw = match self.raw.as_mut() {
+            Some(raw) if len > 0 && within && raw.capacity() - raw.len() >= len => raw,
+            _ => return Err(HistError::Mismatch),
+        };
+        let old = raw.len();
+        // SAFETY: the caller wrote these len floats into the spare capacity.
+        let x = unsafe { core::slice::from_raw_parts(raw.as_ptr().add(old), len) };
+        let (mn, mx) = min_max(x).ok_or(HistError::NonFinite)?;
+        // SAFETY: the len floats after old are initialised (see above) and within the capacity.
+        unsafe { raw.set_len(old + len) };
+        if self.count == 0 {
+            self.min = mn;
+            self.max = mx;
+        } else {
+            self.min = self.min.min(mn);
+            self.max = self.max.max(mx);
+        }
+        self.count += len as u64;
+        Ok(())
+    }
+
     /// Counts `x` (finite, within the range) into the fine histogram.
     fn bin(&mut self, x: &[f32]) {
         if self.range == 0.0 {
@@ -572,25 +616,30 @@ mod simd {
         if margin >= 0.25 || counts.len() < edges.bins {
             return super::exact_bins_scalar(raw, edges, counts);
         }
-        let n4 = raw.len() / 4 * 4;
+        let n8 = raw.len() / 8 * 8;
         let inv = f32x4_splat(edges.inv as f32);
         let lim = u32x4_splat((edges.bins - 1) as u32);
         let near_lo = f32x4_splat(margin);
         let near_hi = f32x4_splat(1.0 - margin);
         let mut i = 0;
-        while i < n4 {
-            let t = f32x4_mul(f32x4_abs(load(raw, i)), inv);
-            let frac = f32x4_sub(t, f32x4_floor(t));
-            if v128_any_true(v128_or(f32x4_lt(frac, near_lo), f32x4_gt(frac, near_hi))) {
-                for &v in &raw[i..i + 4] {
+        // Eight values a step: one test for both vectors keeps the common path branch-light.
+        while i < n8 {
+            let t0 = f32x4_mul(f32x4_abs(load(raw, i)), inv);
+            let t1 = f32x4_mul(f32x4_abs(load(raw, i + 4)), inv);
+            let f0 = f32x4_sub(t0, f32x4_floor(t0));
+            let f1 = f32x4_sub(t1, f32x4_floor(t1));
+            let near = v128_or(f32x4_lt(f32x4_min(f0, f1), near_lo), f32x4_gt(f32x4_max(f0, f1), near_hi));
+            if v128_any_true(near) {
+                for &v in &raw[i..i + 8] {
                     counts[edges.bin(v)] += 1;
                 }
             } else {
-                bump4(counts, u32x4_min(u32x4_trunc_sat_f32x4(t), lim));
+                bump4(counts, u32x4_min(u32x4_trunc_sat_f32x4(t0), lim));
+                bump4(counts, u32x4_min(u32x4_trunc_sat_f32x4(t1), lim));
             }
-            i += 4;
+            i += 8;
         }
-        super::exact_bins_scalar(&raw[n4..], edges, counts);
+        super::exact_bins_scalar(&raw[n8..], edges, counts);
     }
 
     pub fn bin_into(counts: &mut [u32], x: &[f32], scale: f32, fine: usize, signed: bool) {
@@ -703,6 +752,37 @@ mod tests {
         all.observe(&data).unwrap();
         assert_eq!(c.fine_counts(), all.fine_counts());
         assert_eq!(c.abs_quantile(0.5), all.abs_quantile(0.5));
+    }
+
+    #[test]
+    fn values_written_in_place_equal_observed_ones() {
+        let data: Vec<f32> = (0..100).map(|i| (i as f32 - 30.0) * 0.37).collect();
+        let mut observed = Histogram::new(16, true, 100);
+        observed.observe(&data[..60]).unwrap();
+        observed.observe(&data[60..]).unwrap();
+        let mut written = Histogram::new(16, true, 100);
+        for part in [&data[..60], &data[60..]].iter() {
+            let p = written.spare_for(part.len()).unwrap();
+            // SAFETY: spare_for gave room for part.len() floats.
+            unsafe {
+                core::ptr::copy_nonoverlapping(part.as_ptr(), p, part.len());
+                written.observe_written(part.len()).unwrap();
+            }
+        }
+        assert_eq!(written.raw_values(), observed.raw_values());
+        assert_eq!((written.min(), written.max(), written.count()), (observed.min(), observed.max(), observed.count()));
+        // Past the limit there is no room; a non-finite batch keeps nothing.
+        assert!(written.spare_for(1).is_none());
+        let mut h = Histogram::new(16, false, 10);
+        let p = h.spare_for(2).unwrap();
+        // SAFETY: as above.
+        unsafe {
+            core::ptr::copy_nonoverlapping([1.0, f32::NAN].as_ptr(), p, 2);
+            assert_eq!(h.observe_written(2), Err(HistError::NonFinite));
+            assert_eq!(h.observe_written(20), Err(HistError::Mismatch));
+        }
+        assert_eq!((h.count(), h.raw_values().len()), (0, 0));
+        assert!(Histogram::new(16, false, 0).spare_for(1).is_none());
     }
 
     #[test]

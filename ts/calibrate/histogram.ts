@@ -1,7 +1,7 @@
 import { LowbitError } from '../errors.js';
 import { assertIntInRange } from '../validate.js';
 import { kernel } from '../wasm/module.js';
-import { withScope } from '../wasm/memory.js';
+import { view, withScope } from '../wasm/memory.js';
 import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
 import { affineResult, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 import { entropySweep, mseSweep } from './sweeps.js';
@@ -203,8 +203,17 @@ export class HistogramObserver {
     const h = this.live();
     const { data } = readBatch(x, 'calibration data');
     if (data.length === 0) return this;
-    const status = withScope((scope) => kernel('lowbit_hist_observe')(h, scope.copyIn(data), data.length));
-    if (status !== 0) throwNonFinite(data, 'calibration data');
+    // In the exact regime the batch is copied once, straight into the kept values.
+    const spare = kernel('lowbit_hist_spare')(h, data.length);
+    let status: number;
+    if (spare !== 0) {
+      view(Float32Array, spare, data.length).set(data);
+      status = kernel('lowbit_hist_observe_written')(h, data.length);
+    } else {
+      status = withScope((scope) => kernel('lowbit_hist_observe')(h, scope.copyIn(data), data.length));
+    }
+    if (status === 1) throwNonFinite(data, 'calibration data');
+    if (status !== 0) throw new LowbitError('WASM_FAILURE', `observing ${data.length} values failed with status ${status}`);
     return this;
   }
 

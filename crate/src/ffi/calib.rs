@@ -71,6 +71,30 @@ pub unsafe extern "C" fn lowbit_hist_observe(h: *mut Histogram, x: *const f32, l
     status(h.observe(x))
 }
 
+/// Where to write a batch of `len` floats straight into the kept values
+/// (then call `lowbit_hist_observe_written`), or null when it must go through
+/// `lowbit_hist_observe` (binned regime, past the exact limit, out of memory).
+///
+/// # Safety
+/// `h` must be a live histogram.
+#[no_mangle]
+pub unsafe extern "C" fn lowbit_hist_spare(h: *mut Histogram, len: usize) -> *mut f32 {
+    // SAFETY: the caller guarantees h is live and not aliased during the call.
+    unsafe { &mut *h }.spare_for(len).unwrap_or(core::ptr::null_mut())
+}
+
+/// Observes the `len` floats written at `lowbit_hist_spare(h, len)`: 1 (and
+/// keeps nothing) if any is NaN or ±Infinity, 2 if there was no such room.
+///
+/// # Safety
+/// `h` must be live and the caller must have written `len` floats at the
+/// address `lowbit_hist_spare(h, len)` returned, with no call on `h` between.
+#[no_mangle]
+pub unsafe extern "C" fn lowbit_hist_observe_written(h: *mut Histogram, len: usize) -> i32 {
+    // SAFETY: the caller guarantees h is live and the written values.
+    status(unsafe { (&mut *h).observe_written(len) })
+}
+
 /// Adds `other`'s observations to `h` (same bins and mode, else 2).
 ///
 /// # Safety
