@@ -313,6 +313,16 @@ describe('errors', () => {
     expectLowbitError(() => fakeQuantize(x, 1, 4, { bits: 3 }), 'INVALID_ARGUMENT', /\[-4, 3\]/);
   });
 
+  it('refuses 4-bit codes outside int4 / uint4 (their 8-bit arrays cannot keep them in range)', () => {
+    const int4 = (data: Int8Array) => ({ data, shape: [data.length], dtype: 'int4' as const });
+    const uint4 = (data: Uint8Array) => ({ data, shape: [data.length], dtype: 'uint4' as const });
+    expect(Array.from(dequantizeLinear(int4(new Int8Array([-8, 7])), 1).data)).toEqual([-8, 7]);
+    expect(Array.from(dequantizeLinear(uint4(new Uint8Array([0, 15])), 1).data)).toEqual([0, 15]);
+    expectLowbitError(() => dequantizeLinear(int4(new Int8Array([0, 8])), 1), 'INVALID_ARGUMENT', /x\[1\] = 8 is not a valid int4 code: expected an integer in \[-8, 7\]/);
+    expectLowbitError(() => dequantizeLinear(int4(new Int8Array([-9])), 1), 'INVALID_ARGUMENT', /x\[0\] = -9/);
+    expectLowbitError(() => dequantizeLinear(uint4(new Uint8Array([3, 2, 16])), 1), 'INVALID_ARGUMENT', /x\[2\] = 16 is not a valid uint4 code: expected an integer in \[0, 15\]/);
+  });
+
   it('refuses axes out of range and per-axis lengths that do not match', () => {
     expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: 2 }), 'INVALID_SHAPE', /axis 2 is out of range for a tensor of rank 2/);
     expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: -3 }), 'INVALID_SHAPE', /out of range/);

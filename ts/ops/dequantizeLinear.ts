@@ -29,8 +29,10 @@ export type QuantizedTensorLike = TensorLike<IntArray> | { readonly data: IntArr
  * ```ts
  * dequantizeLinear(new Uint8Array([7, 10, 15]), 0.5, 10).data // Float32Array [-1.5, 0, 2.5]
  * ```
- * @throws LowbitError as {@link quantizeLinear}, and `INVALID_DTYPE` when `x`
- *   is not an integer tensor or its zero point has another type.
+ * @throws LowbitError as {@link quantizeLinear}, `INVALID_DTYPE` when `x`
+ *   is not an integer tensor or its zero point has another type, and
+ *   `INVALID_ARGUMENT` naming the index when an int4 / uint4 code is out of
+ *   its 4-bit range.
  */
 export function dequantizeLinear(
   x: QuantizedTensorLike,
@@ -45,6 +47,7 @@ export function dequantizeLinear(
   if (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== dtypeOfArray(t.data)) {
     throw new LowbitError('INVALID_DTYPE', `zeroPoint is a ${describe(zeroPoint)} but x holds ${dtype}; a typed zero point must have x's type`);
   }
+  if (info.bits === 4) assertCodesInRange(t.data as IntArray, info.min, info.max, dtype);
   const p = channelParams(t.shape, scale, zeroPoint, opts.axis, info.min, info.max, dtype);
   const n = t.data.length;
   const data = withScope((scope) => {
@@ -57,6 +60,19 @@ export function dequantizeLinear(
     return scope.copyOutInto(out, new Float32Array(n));
   });
   return { data, shape: t.shape };
+}
+
+/**
+ * 4-bit codes live unpacked in 8-bit arrays, whose type cannot keep them in
+ * range: a code outside [min, max] is not an int4 / uint4 value at all.
+ */
+function assertCodesInRange(codes: IntArray, min: number, max: number, dtype: IntDType): void {
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]!;
+    if (c < min || c > max) {
+      throw new LowbitError('INVALID_ARGUMENT', `x[${i}] = ${c} is not a valid ${dtype} code: expected an integer in [${min}, ${max}]`);
+    }
+  }
 }
 
 /** The dtype of a quantized tensor: its `dtype` field (checked against the array) or its array type. */
