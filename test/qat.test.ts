@@ -6,7 +6,7 @@ import { PACT, QuantConv2d, QuantLinear, pactPenalty } from '../ts/autograd/nn/q
 import { fakeQuantSTE } from '../ts/autograd/fakequant.js';
 import { Adam } from '../ts/autograd/optim.js';
 import { prepareQAT } from '../ts/qat/prepare.js';
-import { distillationStep } from '../ts/qat/distill.js';
+import { distillationLoss, distillationStep } from '../ts/qat/distill.js';
 import { exportQuantized } from '../ts/qat/export.js';
 
 const f32 = Math.fround;
@@ -152,5 +152,20 @@ describe('distillationStep', () => {
     for (let i = 0; i < 60; i++) last = distillationStep({ student, teacher, optimizer: opt, x, y: labels, temperature: 2, alpha: 0.5 });
     expect(last).toBeLessThan(first * 0.8);
     expect(teacher.training).toBe(false);
+  });
+
+  it('returns the distillation loss plus the PACT regulariser, as training without a teacher does', () => {
+    manualSeed(22);
+    const teacher = mlp();
+    const student = mlp();
+    const x = positive([16, 12]);
+    prepareQAT(student, { weightBits: 2, activationBits: 2, calibrationData: [x] });
+    const labels = Array.from({ length: 16 }, (_, i) => i % 3);
+    const penalty = pactPenalty(student)!.item();
+    expect(penalty).toBeGreaterThan(1e-5);
+    const expected = noGrad(() => distillationLoss(student.forward(x), teacher.eval().forward(x), labels, { temperature: 2, alpha: 0.3 })).item() + penalty;
+    const opt = new Adam(student.parameters(), { lr: 0.01 });
+    const got = distillationStep({ student, teacher, optimizer: opt, x, y: labels, temperature: 2, alpha: 0.3 });
+    expect(Math.abs(got - expected)).toBeLessThan(1e-6 * Math.max(1, expected));
   });
 });

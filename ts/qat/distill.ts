@@ -4,6 +4,7 @@ import { LowbitError } from '../errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
 import { Tensor, noGrad } from '../autograd/tensor.js';
 import type { Module } from '../autograd/nn/layers.js';
+import { pactPenalty } from '../autograd/nn/quant.js';
 import type { Optimizer } from '../autograd/optim.js';
 
 /** Options of {@link distillationLoss}. */
@@ -42,15 +43,18 @@ export interface DistillationStepArgs extends DistillationOptions {
 
 /**
  * One training step of a student beside its teacher: teacher forward (no
- * gradients), student forward, {@link distillationLoss}, backward, optimizer
- * step. Returns the loss.
+ * gradients), student forward, {@link distillationLoss} plus the student's
+ * PACT regulariser (`nn.pactPenalty`, as in training without a teacher),
+ * backward, optimizer step. Returns the loss.
  */
 export function distillationStep(args: DistillationStepArgs): number {
   const { student, teacher, optimizer, x, y } = args;
   teacher.eval();
   const teacherLogits = noGrad(() => teacher.forward(x));
   optimizer.zeroGrad();
-  const loss = distillationLoss(student.forward(x), teacherLogits, y, args);
+  let loss = distillationLoss(student.forward(x), teacherLogits, y, args);
+  const penalty = pactPenalty(student);
+  if (penalty !== null) loss = add(loss, penalty);
   loss.backward();
   optimizer.step();
   return loss.item();
