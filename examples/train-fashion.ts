@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'kd-alpha': { type: 'string', default: '0.5' },
     'kd-temperature': { type: 'string', default: '4' },
     'train-limit': { type: 'string' },
+    schedule: { type: 'string', default: 'cosine' },
+    teacher: { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -44,9 +46,13 @@ const BITS: Record<string, [number, number] | undefined> = { fp32: undefined, w8
 if (!(args.mode! in BITS)) throw new Error(`--mode must be one of ${Object.keys(BITS).join(', ')}`);
 const bits = BITS[args.mode!];
 const isCnn = args.model === 'cnn';
+if (args.schedule !== 'cosine' && args.schedule !== 'constant') throw new Error('--schedule must be cosine or constant');
 
-export function makeModel(cnn: boolean): nn.Sequential {
-  return cnn
+// 'mlp-wide' (784-1024-512-10) is a stronger FP32 teacher for --teacher.
+export function makeModel(name: string): nn.Sequential {
+  if (name === 'mlp-wide') return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1024), new nn.ReLU(), new nn.Linear(1024, 512), new nn.ReLU(), new nn.Linear(512, 10));
+  if (name !== 'cnn' && name !== 'mlp') throw new Error('--model and --teacher must be mlp, mlp-wide or cnn');
+  return name === 'cnn'
     ? new nn.Sequential(
         new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
         new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
@@ -56,7 +62,7 @@ export function makeModel(cnn: boolean): nn.Sequential {
 }
 
 const { train, test } = await loadFashionMnist();
-const exampleShape = isCnn ? [1, 28, 28] : [784];
+const exampleShape = isCnn || args.teacher === 'cnn' ? [1, 28, 28] : [784];
 const limit = args['train-limit'] === undefined ? train.labels.length : Number(args['train-limit']);
 const trainInputs = { data: train.images.data.subarray(0, limit * 784), shape: [limit, 784] };
 const trainLoader = new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 128, shuffle: true, scale: 1 / 255, exampleShape });
@@ -76,14 +82,15 @@ function predictions(f: (x: Tensor) => Float32Array): Int32Array {
 }
 const accuracy = (p: Int32Array) => p.reduce((a, v, i) => a + (v === test.labels[i] ? 1 : 0), 0) / p.length;
 
-const model = makeModel(isCnn);
+const model = makeModel(args.model!);
 const ckpt = join(OUT, `${args.model}-fp32.lbst`);
 let teacher: nn.Sequential | undefined;
 if (bits !== undefined) {
   model.loadStateDict(nn.stateDictFromBytes(readFileSync(ckpt)));
   if (args.distill) {
-    teacher = makeModel(isCnn);
-    teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(ckpt)));
+    // The teacher is the FP32 model itself unless --teacher names another FP32 run in $OUT.
+    teacher = makeModel(args.teacher ?? args.model!);
+    teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
   const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, scale: 1 / 255, exampleShape })].slice(0, 8).map((b) => b.x);
   prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib });
@@ -92,7 +99,7 @@ if (bits !== undefined) {
 const epochs = Number(args.epochs);
 const baseLr = Number(args.lr ?? (bits === undefined ? 1e-3 : bits[0] <= 2 ? 1e-3 : 2e-4));
 const opt = new Adam(model.parameters(), { lr: baseLr });
-const schedule = cosineSchedule(baseLr, epochs * trainLoader.batches);
+const schedule = args.schedule === 'constant' ? () => baseLr : cosineSchedule(baseLr, epochs * trainLoader.batches);
 let step = 0;
 const epochTimes: number[] = [];
 let fakePreds: Int32Array = new Int32Array(0);
@@ -122,7 +129,8 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']) } : false, epochs, trainExamples: limit,
+  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr,
+  distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };
 if (bits === undefined) writeFileSync(ckpt, nn.stateDictToBytes(model.stateDict()));
