@@ -5,6 +5,8 @@ learning rate: constant 1e-3; "cosine" anneals it to 0 per step as
 examples/train-fashion.ts does.
 
     /usr/bin/python3 bench/qat_torch_mlp.py [epochs] [seed] [constant|cosine]
+
+TORCH_THREADS=1 runs it on one thread (for accuracy runs on a busy machine).
 """
 import os
 import sys
@@ -13,7 +15,7 @@ import time
 import torch
 import torch.nn as nn
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 schedule = sys.argv[3] if len(sys.argv) > 3 else "constant"
