@@ -94,6 +94,8 @@ if (bits !== undefined) {
   }
   const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, scale: 1 / 255, exampleShape })].slice(0, 8).map((b) => b.x);
   prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib });
+  // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
+  manualSeed(Number(args.seed) + 1000);
 }
 
 const epochs = Number(args.epochs);
