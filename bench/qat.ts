@@ -100,6 +100,12 @@ class PureJsMlp {
 }
 
 const mlp = () => new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
+const cnn = () =>
+  new nn.Sequential(
+    new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Flatten(), new nn.Linear(32 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
+  );
 
 function trainStep(model: nn.Module, opt: optim.Optimizer, x: autograd.Tensor, y: Int32Array): void {
   opt.zeroGrad();
@@ -116,16 +122,28 @@ async function stepBench(): Promise<void> {
   const fpOpt = new optim.Adam(fp32.parameters());
   const qat = prepareQAT(mlp(), { weightBits: 4, activationBits: 4, calibrationData: [x] });
   const qOpt = new optim.Adam(qat.parameters());
+  const images = autograd.Tensor.uniform([BATCH, 1, 28, 28], 0, 1);
+  const cnnFp32 = cnn();
+  const cnnOpt = new optim.Adam(cnnFp32.parameters());
+  const cnnQat = prepareQAT(cnn(), { weightBits: 4, activationBits: 4, calibrationData: [images] });
+  const cnnQOpt = new optim.Adam(cnnQat.parameters());
   const bench = new Bench({ time: 2000, warmupTime: 300 });
   bench.add('pure JS', () => pure.step(x.data, y));
   bench.add('lowbit FP32', () => trainStep(fp32, fpOpt, x, y));
   bench.add('lowbit QAT W4A4', () => trainStep(qat, qOpt, x, y));
+  bench.add('CNN lowbit FP32', () => trainStep(cnnFp32, cnnOpt, images, y));
+  bench.add('CNN lowbit QAT W4A4', () => trainStep(cnnQat, cnnQOpt, images, y));
   await bench.run();
   const ms = (name: string) => (bench.getTask(name)?.result as { latency?: { mean: number } } | undefined)?.latency?.mean ?? NaN;
   const base = ms('pure JS');
   printTable([
     ['MLP train step (batch 128, Adam)', 'ms', 'vs pure JS'],
     ...['pure JS', 'lowbit FP32', 'lowbit QAT W4A4'].map((n) => [n, ms(n).toFixed(1), `${(base / ms(n)).toFixed(2)}×`]),
+  ]);
+  console.log('');
+  printTable([
+    ['CNN train step (batch 128, Adam)', 'ms', 'vs FP32'],
+    ...['CNN lowbit FP32', 'CNN lowbit QAT W4A4'].map((n) => [n.slice(4), ms(n).toFixed(1), `${(ms(n) / ms('CNN lowbit FP32')).toFixed(2)}×`]),
   ]);
 }
 

@@ -4,8 +4,9 @@ import { gemmF32 } from '../ops/matmulF32.js';
 import { alloc, isFloat64 } from './precision.js';
 
 /**
- * C = op(A)·op(B) (+ bias per column), with op(X) = X or Xᵀ. A is m×k (k×m
- * when transA), B is k×n (n×k when transB), C is m×n, all row-major.
+ * C = op(A)·op(B) (+ bias: one value per column, or per row when
+ * `biasPerRow`), with op(X) = X or Xᵀ. A is m×k (k×m when transA), B is k×n
+ * (n×k when transB), C is m×n, all row-major.
  */
 export function gemm(
   a: Float32Array,
@@ -16,15 +17,17 @@ export function gemm(
   transA = false,
   transB = false,
   bias?: Float32Array,
+  biasPerRow = false,
 ): Float32Array {
   if (!isFloat64() && m * n > 0) {
     const a2 = { data: a, shape: transA ? [k, m] : [m, k] };
     const b2 = { data: b, shape: transB ? [n, k] : [k, n] };
-    return gemmF32({ a: a2, b: b2, transA, transB, bias }).data;
+    const bias2 = bias === undefined ? undefined : { data: bias, shape: biasPerRow ? [m, 1] : [1, n] };
+    return gemmF32({ a: a2, b: b2, transA, transB, bias: bias2 }).data;
   }
   // float64 reference path (gradient checks)
   const c = alloc(m * n);
-  if (bias !== undefined) for (let i = 0; i < m; i++) c.set(bias, i * n);
+  if (bias !== undefined) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = bias[biasPerRow ? i : j]!;
   if (!transA && !transB) {
     for (let i = 0; i < m; i++) {
       const ci = i * n;

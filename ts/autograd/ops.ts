@@ -3,7 +3,7 @@
 // ∂loss/∂input into each input's grad.
 import { LowbitError } from '../errors.js';
 import { sizeOf } from '../tensor.js';
-import { im2colIndex, gather, scatterAdd, transposeBatched } from './im2col.js';
+import { col2im, convGeometry, im2col, swapLeadingAxes } from './im2col.js';
 import { gemm } from './kernels.js';
 import { alloc } from './precision.js';
 import { Tensor, accumulateGrad } from './tensor.js';
@@ -282,26 +282,33 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== O)) {
     throw new LowbitError('INVALID_SHAPE', `conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
   }
-  const { Ho, Wo, index } = im2colIndex(N, C, H, W, KH, KW, stride, pad);
-  const rows = N * Ho * Wo;
+  const g = convGeometry(N, C, H, W, KH, KW, stride, pad);
+  const hw = g.Ho * g.Wo;
+  const pixels = N * hw;
   const ck = C * KH * KW;
-  // im2col: one row per output pixel (n, oh, ow), one column per (c, kh, kw).
-  const cols = gather(x.data, index, alloc(rows * ck));
-  const y2 = gemm(cols, weight.data, rows, O, ck, false, true, bias?.data); // [rows, O]
-  const hw = Ho * Wo;
-  const y = transposeBatched(y2, N, hw, O, alloc(N * O * hw));
+  // im2col as [taps (c, kh, kw), pixels (n, oh, ow)], so that W [O, taps] · cols
+  // is [O, N, HW]: NCHW after swapping its two leading axes (contiguous runs).
+  const cols = im2col(x.data, g, alloc(ck * pixels), pixels, 1);
+  const yOn = gemm(weight.data, cols, O, pixels, ck, false, false, bias?.data, true);
+  const y = swapLeadingAxes(yOn, O, N, hw, alloc(yOn.length));
   const parents = bias === undefined ? [x, weight] : [x, weight, bias];
-  return Tensor.fromOp(y, [N, O, Ho, Wo], parents, (out) => {
-    const g = out.grad!;
-    const g2 = transposeBatched(g, N, O, hw, alloc(rows * O));
-    if (weight.requiresGrad) accumulateGrad(weight, gemm(g2, cols, O, ck, rows, true, false));
-    if (bias?.requiresGrad) accumulateGrad(bias, columnSums(g2, rows, O));
-    if (x.requiresGrad) {
-      const dcols = gemm(g2, weight.data, rows, ck, O);
-      const dx = scatterAdd(dcols, index, alloc(x.size));
-      accumulateGrad(x, dx);
-    }
+  return Tensor.fromOp(y, [N, O, g.Ho, g.Wo], parents, (out) => {
+    const gOn = swapLeadingAxes(out.grad!, N, O, hw, alloc(O * pixels)); // [O, N·HW]
+    if (weight.requiresGrad) accumulateGrad(weight, gemm(gOn, cols, O, ck, pixels, false, true));
+    if (bias?.requiresGrad) accumulateGrad(bias, rowSums(gOn, O, pixels));
+    if (x.requiresGrad) accumulateGrad(x, col2im(gemm(weight.data, gOn, ck, pixels, O, true, false), g, alloc(x.size), pixels, 1));
   });
+}
+
+/** Row sums of a rows×cols matrix. */
+function rowSums(g: Float32Array, rows: number, cols: number): Float32Array {
+  const s = alloc(rows);
+  for (let r = 0; r < rows; r++) {
+    let acc = 0;
+    for (let c = r * cols; c < (r + 1) * cols; c++) acc += g[c]!;
+    s[r] = acc;
+  }
+  return s;
 }
 
 /** Options of {@link maxPool2d}. */

@@ -10,7 +10,7 @@ import { matmulInteger } from '../ops/matmulInteger.js';
 import { gemmI8 } from '../ops/gemmI8.js';
 import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
 import { intRange } from '../autograd/fakequant.js';
-import { im2colIndex, gather, transposeBatched } from '../autograd/im2col.js';
+import { convGeometry, im2col, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
 import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from '../autograd/nn/quant.js';
 
@@ -163,10 +163,12 @@ function convInput(q: Codes, shape: number[], l: QuantizedWeightLayer): { a: Pla
   const [O, C, KH, KW] = l.weightShape as [number, number, number, number];
   if (shape.length !== 4 || shape[1] !== C) throw new LowbitError('INVALID_SHAPE', `conv2d layer expects [N, ${C}, H, W] input, got [${shape.join(', ')}]`);
   const [N, , H, W] = shape as [number, number, number, number];
-  const { Ho, Wo, index } = im2colIndex(N, C, H, W, KH, KW, l.stride, l.padding);
-  const rows = N * Ho * Wo;
-  const cols = gather(q, index, q instanceof Int8Array ? new Int8Array(index.length) : new Uint8Array(index.length));
-  return { a: { data: cols, shape: [rows, C * KH * KW] }, rows, outShape: [N, O, Ho, Wo] };
+  const g = convGeometry(N, C, H, W, KH, KW, l.stride, l.padding);
+  const rows = N * g.Ho * g.Wo;
+  const ck = C * KH * KW;
+  // [pixels, taps]; padding taps stay 0, the zero point of these symmetric / unsigned codes
+  const cols = im2col(q, g, q instanceof Int8Array ? new Int8Array(rows * ck) : new Uint8Array(rows * ck), 1, ck);
+  return { a: { data: cols, shape: [rows, ck] }, rows, outShape: [N, O, g.Ho, g.Wo] };
 }
 
 function maxPoolInt(q: Codes, shape: number[], k: number, s: number): [Codes, number[]] {
