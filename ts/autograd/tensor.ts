@@ -164,12 +164,16 @@ function copyToStorage(data: ArrayLike<number>): Float32Array {
   return arr;
 }
 
-/** @internal Adds `g` into `t.grad` (allocating it on first use). */
+/**
+ * @internal Adds `g` into `t.grad`. On first use `t.grad` becomes `g`
+ * itself (no copy): pass an array that no other tensor's grad holds and
+ * that the caller does not write again (a fresh one, or the grad of an
+ * op's output, which backward reads once).
+ */
 export function accumulateGrad(t: Tensor, g: Float32Array): void {
   if (!t.requiresGrad) return;
   if (t.grad === null) {
-    t.grad = alloc(g.length);
-    t.grad.set(g);
+    t.grad = g;
     return;
   }
   const tg = t.grad;
