@@ -9,11 +9,18 @@ import type { MatmulPlan } from './matmulShape.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { packInt8, packedHandle, PackedMatrix } from './packWeights.js';
 
+/** `bytes` rounded up to a multiple of 16, so each part of a block stays aligned. */
+const align16 = (bytes: number): number => (bytes + 15) & ~15;
+
 /**
  * Runs every product of `plan`: A's matrices from `a`, B packed (or packed
  * here, per distinct batch matrix, and freed after), zero points `za` (1 or
  * M values) and `zb` (1 or N). Returns int32 sums, or the stage's int8
  * outputs.
+ *
+ * One wasm allocation holds the call's zero points, all of A, the
+ * accumulators and the stage's output: small products are dominated by
+ * this per-call work, not by the kernel.
  */
 export function runInt8Matmul(
   a: Int8Tensor,
@@ -25,41 +32,46 @@ export function runInt8Matmul(
   op: string,
 ): Int32Array | Uint8Array | Int8Array {
   const { m, k, n, batches } = plan;
-  const total = batches.length * m * n;
+  const count = m * n;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  const result = new OutArray(total);
-  if (total === 0) return result;
-  const resultBytes = new Uint8Array(result.buffer);
+  if (batches.length * count === 0) return new OutArray(batches.length * count);
   return withScope((scope) => {
     const temporary: number[] = [];
     try {
-      const handles = new Map<number, number>();
-      const handleFor = (bOff: number): number => {
-        if (b instanceof PackedMatrix) return packedHandle(b, 'b');
-        let h = handles.get(bOff);
-        if (h === undefined) {
-          h = packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
-          temporary.push(h);
-          handles.set(bOff, h);
-        }
-        return h;
-      };
-      const aPtr = scope.copyIn(a.data);
-      const zaPtr = scope.copyIn(za);
-      const zbPtr = scope.copyIn(zb);
-      const accPtr = scope.allocArray(Int32Array, m * n);
-      const outPtr = stage === undefined ? accPtr : scope.allocArray(OutArray, m * n);
-      const output = prepareStage(scope, stage, op);
+      const zbAt = align16(za.byteLength);
+      const aAt = zbAt + align16(zb.byteLength);
+      const accAt = aAt + align16(a.data.byteLength);
+      const outAt = stage === undefined ? accAt : accAt + align16(count * 4);
+      const base = scope.alloc(outAt + count * OutArray.BYTES_PER_ELEMENT);
+      const [zaPtr, zbPtr, aPtr, accPtr, outPtr] = [base, base + zbAt, base + aAt, base + accAt, base + outAt];
+      view(Int32Array, zaPtr, za.length).set(za);
+      view(Int32Array, zbPtr, zb.length).set(zb);
+      view(Uint8Array, aPtr, a.data.length).set(a.data as Uint8Array);
+      const output = stage === undefined ? undefined : prepareStage(scope, stage, op);
       const matmul = kernel('lowbit_matmul_i8');
       const signed = a.dtype === 'int8' ? 1 : 0;
-      batches.forEach(([aOff, bOff], t) => {
-        const h = handleFor(bOff);
+      const handles = new Map<number, number>();
+      let result: Int32Array | Uint8Array | Int8Array | undefined;
+      for (let t = 0; t < batches.length; t++) {
+        const [aOff, bOff] = batches[t]!;
+        let h: number;
+        if (b instanceof PackedMatrix) {
+          h = packedHandle(b, 'b');
+        } else {
+          h = handles.get(bOff) ?? packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
+          if (!handles.has(bOff)) {
+            temporary.push(h);
+            handles.set(bOff, h);
+          }
+        }
         checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
-        if (stage !== undefined) output.run(accPtr, m, n, outPtr, false);
-        const bytes = m * n * OutArray.BYTES_PER_ELEMENT;
-        resultBytes.set(view(Uint8Array, outPtr, bytes), t * bytes);
-      });
-      return result;
+        output?.run(accPtr, m, n, outPtr, false);
+        const out = view(OutArray as typeof Int32Array, outPtr, count);
+        if (batches.length === 1) return new OutArray(out);
+        result ??= new OutArray(batches.length * count);
+        result.set(out, t * count);
+      }
+      return result!;
     } finally {
       const free = kernel('lowbit_packed_b_free');
       for (const h of temporary) free(h);
