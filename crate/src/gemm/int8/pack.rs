@@ -82,6 +82,15 @@ impl PackedA {
         for i0 in (0..m).step_by(MR) {
             let rows = MR.min(m - i0);
             let panel = &mut data[i0 * kq..(i0 + rows) * kq];
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                if simd && rows == MR {
+                    let z = |r: usize| if za.len() == 1 { za[0] } else { za[i0 + r] };
+                    let sums = panel4_simd(&a[i0 * k..(i0 + MR) * k], k, signed, [z(0), z(1), z(2), z(3)], panel);
+                    rowsum[i0..i0 + MR].copy_from_slice(&sums);
+                    continue;
+                }
+            }
             for r in 0..rows {
                 let i = i0 + r;
                 let z = if za.len() == 1 { za[0] } else { za[i] };
@@ -234,6 +243,76 @@ fn row_pairs_simd(row: &[u8], signed: bool, z: i32, out: &mut [u32]) -> i32 {
         .wrapping_add(i32x4_extract_lane::<2>(acc))
         .wrapping_add(i32x4_extract_lane::<3>(acc));
     row_pairs_scalar(row, signed, z, out, p, sum)
+}
+
+/// SIMD128 packing of one full panel: four rows of `k` bytes (`rows` holds
+/// them back to back) minus their zero points `z`, widened to i16 pairs
+/// and interleaved (`out[q · 4 + r]` = pair `q` of row `r`) in one pass: 16
+/// bytes of each row become two i16x8 vectors (8 pairs), and a 4 × 4
+/// transpose of 32-bit words puts each pair next to the other rows'.
+/// Returns the four row sums; the tail past a multiple of 16 is scalar.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn panel4_simd(rows: &[u8], k: usize, signed: bool, z: [i32; MR], out: &mut [u32]) -> [i32; MR] {
+    use core::arch::wasm32::*;
+    let kq = div_ceil(k, 2);
+    let mut sums = [0i32; MR];
+    if rows.len() < MR * k || out.len() < MR * kq {
+        return sums; // unreachable: from_rows passes whole panels
+    }
+    let zv = [i16x8_splat(z[0] as i16), i16x8_splat(z[1] as i16), i16x8_splat(z[2] as i16), i16x8_splat(z[3] as i16)];
+    let mut acc = [i32x4_splat(0); MR];
+    #[inline(always)]
+    fn transpose(v: [v128; 4]) -> [v128; 4] {
+        let t0 = i32x4_shuffle::<0, 4, 1, 5>(v[0], v[1]);
+        let t1 = i32x4_shuffle::<0, 4, 1, 5>(v[2], v[3]);
+        let t2 = i32x4_shuffle::<2, 6, 3, 7>(v[0], v[1]);
+        let t3 = i32x4_shuffle::<2, 6, 3, 7>(v[2], v[3]);
+        [
+            i32x4_shuffle::<0, 1, 4, 5>(t0, t1),
+            i32x4_shuffle::<2, 3, 6, 7>(t0, t1),
+            i32x4_shuffle::<0, 1, 4, 5>(t2, t3),
+            i32x4_shuffle::<2, 3, 6, 7>(t2, t3),
+        ]
+    }
+    let mut p = 0;
+    while p + 16 <= k {
+        let mut lo = [i32x4_splat(0); MR];
+        let mut hi = [i32x4_splat(0); MR];
+        for r in 0..MR {
+            // SAFETY: r·k + p + 16 ≤ 4k ≤ rows.len().
+            let v = unsafe { v128_load(rows.as_ptr().add(r * k + p) as *const v128) };
+            let (l, h) = if signed {
+                (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v))
+            } else {
+                (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v))
+            };
+            lo[r] = i16x8_sub(l, zv[r]);
+            hi[r] = i16x8_sub(h, zv[r]);
+            acc[r] = i32x4_add(acc[r], i32x4_add(i32x4_extadd_pairwise_i16x8(lo[r]), i32x4_extadd_pairwise_i16x8(hi[r])));
+        }
+        let q = p / 2;
+        for (t, w) in transpose(lo).iter().chain(transpose(hi).iter()).enumerate() {
+            // SAFETY: (q + t)·4 + 4 ≤ (q + 8)·4 ≤ 4·kq ≤ out.len().
+            unsafe { v128_store(out.as_mut_ptr().add((q + t) * MR) as *mut v128, *w) };
+        }
+        p += 16;
+    }
+    for (r, sum) in sums.iter_mut().enumerate() {
+        let a = acc[r];
+        *sum = i32x4_extract_lane::<0>(a)
+            .wrapping_add(i32x4_extract_lane::<1>(a))
+            .wrapping_add(i32x4_extract_lane::<2>(a))
+            .wrapping_add(i32x4_extract_lane::<3>(a));
+        let widen = |v: u8| if signed { v as i8 as i32 } else { v as i32 } - z[r];
+        let row = &rows[r * k..(r + 1) * k];
+        for q in p / 2..kq {
+            let lo = widen(row[2 * q]);
+            let hi = if 2 * q + 1 < k { widen(row[2 * q + 1]) } else { 0 };
+            *sum = sum.wrapping_add(lo + hi);
+            out[q * MR + r] = pair(lo, hi);
+        }
+    }
+    sums
 }
 
 #[cfg(test)]
