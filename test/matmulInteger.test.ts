@@ -72,6 +72,15 @@ describe('matmulInteger', () => {
     runCase(130, 40, 513, 'uint8', 'uint8', 'tensor', 902);
   });
 
+  it('covers the SIMD path that widens B once per block (M ≥ 32) at every K edge and sign pair', () => {
+    let seed = 1000;
+    for (const m of [32, 36, 67]) {
+      for (const k of [1, 2, 17, 255, 1025]) {
+        SIGNS.forEach(([ta, tb], gi) => runCase(m, k, gi % 2 === 0 ? 8 : 17, ta, tb, KINDS[(m + k + gi) % KINDS.length]!, seed++));
+      }
+    }
+  });
+
   it('wraps around int32 on extreme values as the ONNX reference does', () => {
     // (255 − 0) · (−128 − 0) · 70000 and (0 − 255) · (255 − 0) · 70000 overflow int32
     const k = 70_000;

@@ -103,6 +103,50 @@ pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i3
     true
 }
 
+/// [`simd_into`] over a B segment already widened to i16 ([`widen`]).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn simd_into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    use core::arch::wasm32::*;
+    if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
+        return false;
+    }
+    let acc = simd_acc_from::<MR, false, true>(kq, a, b.as_ptr() as *const u8);
+    let pc = c.as_mut_ptr();
+    for (r, vs) in acc.iter().enumerate() {
+        // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
+        unsafe {
+            let p = pc.add(r * ldc) as *mut v128;
+            let q = pc.add(r * ldc + 4) as *mut v128;
+            if add {
+                v128_store(p, i32x4_add(v128_load(p), vs[0]));
+                v128_store(q, i32x4_add(v128_load(q), vs[1]));
+            } else {
+                v128_store(p, vs[0]);
+                v128_store(q, vs[1]);
+            }
+        }
+    }
+    true
+}
+
+/// Widens a segment of packed B bytes to i16 (`out[i]` = `b[i]` as int8
+/// when `signed`, else as uint8), so a block of row panels can reuse it
+/// without widening in every step of every tile. `out` holds `b.len()` values.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn widen(b: &[u8], signed: bool, out: &mut [i16]) {
+    use core::arch::wasm32::*;
+    let len = b.len().min(out.len()) / 16 * 16;
+    for i in (0..len).step_by(16) {
+        // SAFETY: i + 16 ≤ len ≤ both lengths.
+        unsafe {
+            let v = v128_load(b.as_ptr().add(i) as *const v128);
+            let (lo, hi) = if signed { (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)) } else { (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v)) };
+            v128_store(out.as_mut_ptr().add(i) as *mut v128, lo);
+            v128_store(out.as_mut_ptr().add(i + 8) as *mut v128, hi);
+        }
+    }
+}
+
 /// Without SIMD128 compiled in, the SIMD entry point is the scalar one.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
@@ -114,12 +158,24 @@ pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i3
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn simd_acc<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> [[core::arch::wasm32::v128; 2]; R] {
+    simd_acc_from::<R, SIGNED, false>(kq, a, b.as_ptr())
+}
+
+/// [`simd_acc`] over B bytes (`WIDE = false`: 16 bytes per k-pair, widened
+/// by the loads) or over B already widened to i16 (`WIDE = true`: 32 bytes
+/// per k-pair, plain loads: two fewer ALU operations per step). Callers
+/// check `a.len() ≥ kq · R` and that `b` holds `kq` pairs.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn simd_acc_from<const R: usize, const SIGNED: bool, const WIDE: bool>(kq: usize, a: &[u32], pb: *const u8) -> [[core::arch::wasm32::v128; 2]; R] {
     use core::arch::wasm32::*;
     #[inline(always)]
-    unsafe fn load_b<const SIGNED: bool>(p: *const u8) -> (v128, v128) {
-        // SAFETY: the caller guarantees 16 readable bytes at p.
+    unsafe fn load_b<const SIGNED: bool, const WIDE: bool>(p: *const u8) -> (v128, v128) {
+        // SAFETY: the caller guarantees 16 (32 when WIDE) readable bytes at p.
         unsafe {
-            if SIGNED {
+            if WIDE {
+                (v128_load(p as *const v128), v128_load(p.add(16) as *const v128))
+            } else if SIGNED {
                 (i16x8_load_extend_i8x8(p as *const i8), i16x8_load_extend_i8x8(p.add(8) as *const i8))
             } else {
                 (u16x8_load_extend_u8x8(p), u16x8_load_extend_u8x8(p.add(8)))
@@ -128,7 +184,8 @@ fn simd_acc<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
     }
     let zero = i32x4_splat(0);
     let mut acc = [[zero; 2]; R];
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let pa = a.as_ptr();
+    let bstep = if WIDE { 32 } else { 16 };
     #[inline(always)]
     fn step4(acc: &mut [[v128; 2]], a4: v128, b0: v128, b1: v128) {
         let lanes = [
@@ -145,7 +202,7 @@ fn simd_acc<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) 
     for q in 0..kq {
         // SAFETY: q < kq: R words at pa + qR and 16 bytes at pb + 16q.
         unsafe {
-            let (b0, b1) = load_b::<SIGNED>(pb.add(q * 16));
+            let (b0, b1) = load_b::<SIGNED, WIDE>(pb.add(q * bstep));
             if R == 4 {
                 step4(&mut acc, v128_load(pa.add(q * 4) as *const v128), b0, b1);
             } else {
