@@ -169,8 +169,11 @@ export const gemmBench: BenchSuite = {
     ort.env.wasm.numThreads = 1;
     ort.env.logLevel = 'error';
     const only = process.env.GEMM_BENCH; // e.g. GEMM_BENCH=u8 for one table while tuning
-    if (only === undefined || only === 'u8') await int8Suite(false, SHAPES, true);
-    if (only === undefined || only === 's8') await int8Suite(true, [[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]], false);
-    if (only === undefined || only === 'f32') await floatSuite(SHAPES.slice(0, 4));
+    // GEMM_SHAPES=512³,16×1024×4096 (labels as printed; x works for ×, ^3 for ³) keeps only those shapes
+    const keep = process.env.GEMM_SHAPES?.replace(/x/g, '×').replace(/\^3/g, '³').split(',');
+    const pick = (shapes: Shape[]) => (keep === undefined ? shapes : shapes.filter((s) => keep.includes(label(s))));
+    if (only === undefined || only === 'u8') await int8Suite(false, pick(SHAPES), process.env.GEMM_JS !== '0');
+    if (only === undefined || only === 's8') await int8Suite(true, pick([[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]]), false);
+    if (only === undefined || only === 'f32') await floatSuite(pick(SHAPES.slice(0, 4)));
   },
 };
