@@ -80,11 +80,19 @@ pub fn scalar_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [
 /// SIMD128 twin of [`scalar_into`].
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    use core::arch::wasm32::*;
     if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
         return false;
     }
-    let acc = simd_acc::<MR, SIGNED>(kq, a, b);
+    store_tile(&simd_acc::<MR, SIGNED>(kq, a, b), c, ldc, add);
+    true
+}
+
+/// Stores (with `add`: adds, wrapping) a full tile of accumulators into
+/// `c[r · ldc + j]`. Callers check `c.len() ≥ (MR − 1) · ldc + NR`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn store_tile(acc: &[[core::arch::wasm32::v128; 2]; MR], c: &mut [i32], ldc: usize, add: bool) {
+    use core::arch::wasm32::*;
     let pc = c.as_mut_ptr();
     for (r, vs) in acc.iter().enumerate() {
         // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
@@ -100,32 +108,15 @@ pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i3
             }
         }
     }
-    true
 }
 
 /// [`simd_into`] over a B segment already widened to i16 ([`widen`]).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub fn simd_into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    use core::arch::wasm32::*;
     if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
         return false;
     }
-    let acc = simd_acc_from::<MR, false, true>(kq, a, b.as_ptr() as *const u8);
-    let pc = c.as_mut_ptr();
-    for (r, vs) in acc.iter().enumerate() {
-        // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
-        unsafe {
-            let p = pc.add(r * ldc) as *mut v128;
-            let q = pc.add(r * ldc + 4) as *mut v128;
-            if add {
-                v128_store(p, i32x4_add(v128_load(p), vs[0]));
-                v128_store(q, i32x4_add(v128_load(q), vs[1]));
-            } else {
-                v128_store(p, vs[0]);
-                v128_store(q, vs[1]);
-            }
-        }
-    }
+    store_tile(&simd_acc_from::<MR, false, true>(kq, a, b.as_ptr() as *const u8), c, ldc, add);
     true
 }
 
