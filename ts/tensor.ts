@@ -70,6 +70,18 @@ export function toFloat32Tensor(x: unknown, name: string): Tensor<Float32Array> 
   return t as Tensor<Float32Array>;
 }
 
+/**
+ * A value as an error message shows it: primitives as themselves (strings
+ * quoted), anything else by {@link describe}. Never throws, unlike a template
+ * literal on a symbol or an object without a prototype.
+ */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'symbol') return v.toString();
+  if (typeof v === 'object' || typeof v === 'function') return describe(v);
+  return String(v);
+}
+
 /** A short description of a value's type for error messages. */
 export function describe(v: unknown): string {
   if (v === null) return 'null';

@@ -1,4 +1,5 @@
 import { LowbitError } from './errors.js';
+import { show } from './tensor.js';
 
 /** Index of the first NaN in `data`, or -1. */
 export function firstNaN(data: ArrayLike<number>): number {
@@ -26,14 +27,21 @@ export function assertFinite(data: ArrayLike<number>, name: string): void {
 /** Throws `INVALID_ARGUMENT` unless `v` is an integer in [lo, hi]. */
 export function assertIntInRange(v: unknown, lo: number, hi: number, name: string): asserts v is number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw new LowbitError('INVALID_ARGUMENT', `${name} must be an integer from ${lo} to ${hi}, got ${String(v)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be an integer from ${lo} to ${hi}, got ${show(v)}`);
+  }
+}
+
+/** Throws `INVALID_ARGUMENT` unless `v` is a finite number in [lo, hi). */
+export function assertInInterval(v: unknown, lo: number, hi: number, name: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v >= hi) {
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be a finite number in [${lo}, ${hi === Infinity ? '∞' : hi}), got ${show(v)}`);
   }
 }
 
 /** Throws `INVALID_ARGUMENT` unless `v` is a finite number > 0. */
 export function assertPositiveFinite(v: unknown, name: string): asserts v is number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new LowbitError('INVALID_ARGUMENT', `${name} must be a finite number > 0, got ${String(v)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be a finite number > 0, got ${show(v)}`);
   }
 }
 
@@ -43,4 +51,13 @@ export function normalizeAxis(axis: number, rank: number, name = 'axis'): number
     throw new LowbitError('INVALID_SHAPE', `${name} ${axis} is out of range for a tensor of rank ${rank}; expected an integer in [${-rank}, ${rank - 1}]`);
   }
   return axis < 0 ? axis + rank : axis;
+}
+
+/** Throws `INVALID_ARGUMENT` unless `opts` is undefined or an object. */
+export function optionsObject<T extends object>(opts: T | undefined, op: string): Partial<T> {
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null) {
+    throw new LowbitError('INVALID_ARGUMENT', `${op} options must be an object, got ${show(opts)}`);
+  }
+  return opts;
 }

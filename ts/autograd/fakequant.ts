@@ -3,13 +3,14 @@
 // are the wasm fakeQuantize kernel (quantize→dequantize, ONNX rounding);
 // backward passes state their estimators in a few lines.
 import { LowbitError } from '../errors.js';
-import { assertIntInRange } from '../validate.js';
+import { assertIntInRange, optionsObject } from '../validate.js';
 import { quantRange } from '../formats/affine.js';
 import { roundHalfEven } from '../formats/rounding.js';
 import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/args.js';
 import { runFakeQuantize } from '../ops/fakeQuantize.js';
 import { alloc } from './precision.js';
-import { Tensor, accumulateGrad } from './tensor.js';
+import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
+import { show } from '../tensor.js';
 
 /** Quantization parameters for {@link fakeQuantSTE}. */
 export interface FakeQuantParams {
@@ -41,6 +42,9 @@ export function intRange(bits: number, signed: boolean): [number, number] {
  * `autograd.pact` for learned ones).
  */
 export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
+  assertTensor(x, 'fakeQuantSTE', 'x');
+  optionsObject(qparams, 'fakeQuantSTE qparams');
+  if (qparams === undefined) throw new LowbitError('INVALID_ARGUMENT', 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }');
   const [qmin, qmax] = intRange(qparams.bits ?? 8, qparams.signed ?? true);
   const p = channelParams(x.shape, qparams.scale, qparams.zeroPoint ?? 0, qparams.axis, qmin, qmax, `${qparams.bits ?? 8}-bit`);
   const y = runFakeQuantize(x.data, p, qmin, qmax);
@@ -81,10 +85,12 @@ export function pactScale(alpha: number, bits: number): number {
  * (rint(y/s) − y/s)/(2^k − 1) with s = α/(2^k − 1).
  */
 export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
+  assertTensor(x, 'pact', 'x');
+  assertTensor(alpha, 'pact', 'alpha');
   const [, n] = intRange(bits, false);
   if (alpha.size !== 1) throw new LowbitError('INVALID_SHAPE', `pact: alpha must hold one number, got shape [${alpha.shape.join(', ')}]`);
   const a = alpha.data[0]!;
-  if (!(a > 0 && a < Infinity)) throw new LowbitError('INVALID_ARGUMENT', `pact: alpha must be a finite number > 0, got ${a}`);
+  if (!(a > 0 && a < Infinity)) throw new LowbitError('INVALID_ARGUMENT', `pact: alpha must be a finite number > 0, got ${show(a)}`);
   const s = pactScale(a, bits);
   const y = runFakeQuantize(x.data, channelParams(x.shape, s, 0, undefined, 0, n, `uint${bits}`), 0, n);
   return Tensor.fromOp(y, [...x.shape], [x, alpha], (o) => {
@@ -127,6 +133,10 @@ export interface LSQOptions {
  * −Qn or Qp outside, times the gradient scale 1/√(N·Qp).
  */
 export function lsq(x: Tensor, step: Tensor, options: LSQOptions): Tensor {
+  assertTensor(x, 'lsq', 'x');
+  assertTensor(step, 'lsq', 'step');
+  optionsObject(options, 'lsq');
+  if (options === undefined) throw new LowbitError('INVALID_ARGUMENT', 'lsq needs options { bits, signed?, axis?, gradScale? }');
   const [lo, hi] = intRange(options.bits, options.signed ?? true);
   const p = channelParams(x.shape, step.data, 0, options.axis, lo, hi, `${options.bits}-bit`);
   const { inner, axisLen: channels } = p.layout;

@@ -2,11 +2,12 @@
 // and states its backward in a few lines: given ∂loss/∂out (out.grad), add
 // ∂loss/∂input into each input's grad.
 import { LowbitError } from '../errors.js';
-import { sizeOf } from '../tensor.js';
+import { sizeOf, show } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 import { col2im, convGeometry, im2col, swapLeadingAxes } from './im2col.js';
 import { gemm } from './kernels.js';
 import { alloc } from './precision.js';
-import { Tensor, accumulateGrad } from './tensor.js';
+import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
 
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
 
@@ -76,6 +77,8 @@ function reduceTo(g: Float32Array, idx: Int32Array | null, size: number, sign = 
 }
 
 function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul'): Tensor {
+  assertTensor(a, op, 'a');
+  if (typeof b !== 'number') assertTensor(b, op, 'b (a Tensor or a number)');
   const bt = typeof b === 'number' ? scalarTensor(b) : b;
   const shape = broadcastShape(a.shape, bt.shape, op);
   const ia = broadcastIndex(shape, a.shape);
@@ -127,6 +130,7 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
 // ---------------------------------------------------------------- reductions
 
 function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
+  assertTensor(x, mean ? 'mean' : 'sum', 'x');
   if (axis === undefined) {
     let s = 0;
     for (let i = 0; i < x.size; i++) s += x.data[i]!;
@@ -170,6 +174,7 @@ export function sum(x: Tensor, axis?: number): Tensor {
 
 /** The mean of all elements, or along one `axis` (which is removed). */
 export function mean(x: Tensor, axis?: number): Tensor {
+  assertTensor(x, 'mean', 'x');
   if (x.size === 0) throw new LowbitError('EMPTY_INPUT', 'mean of an empty tensor');
   return reduce(x, axis, true);
 }
@@ -178,6 +183,8 @@ export function mean(x: Tensor, axis?: number): Tensor {
 
 /** The same data with a new shape; one dim may be -1 (inferred). */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  assertTensor(x, 'reshape', 'x');
+  if (!Array.isArray(shape)) throw new LowbitError('INVALID_SHAPE', `reshape: shape must be an array of integers, got ${show(shape)}`);
   const s = [...shape];
   const free = s.indexOf(-1);
   if (free >= 0) {
@@ -193,6 +200,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Flattens the dims from `startDim` on into one: [N, C, H, W] → [N, C·H·W]. */
 export function flatten(x: Tensor, startDim = 1): Tensor {
+  assertTensor(x, 'flatten', 'x');
   return reshape(x, [...x.shape.slice(0, startDim), sizeOf(x.shape.slice(startDim))]);
 }
 
@@ -200,6 +208,7 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
 
 /** max(x, 0) elementwise. */
 export function relu(x: Tensor): Tensor {
+  assertTensor(x, 'relu', 'x');
   const out = alloc(x.size);
   const d = x.data;
   for (let i = 0; i < out.length; i++) out[i] = d[i]! > 0 ? d[i]! : 0;
@@ -215,6 +224,8 @@ export function relu(x: Tensor): Tensor {
 
 /** The matrix product of 2-D tensors a [m, k] and b [k, n]. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertTensor(a, 'matmul', 'a');
+  assertTensor(b, 'matmul', 'b');
   assertRank(a, 2, 'matmul', 'a');
   assertRank(b, 2, 'matmul', 'b');
   const [m, k] = a.shape as [number, number];
@@ -239,6 +250,9 @@ function columnSums(g: Float32Array, rows: number, cols: number): Float32Array {
  * PyTorch stores it) + bias [out].
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  assertTensor(x, 'linear', 'input x');
+  assertTensor(weight, 'linear', 'weight');
+  if (bias !== undefined) assertTensor(bias, 'linear', 'bias');
   assertRank(x, 2, 'linear', 'input x');
   assertRank(weight, 2, 'linear', 'weight');
   const [n, inF] = x.shape as [number, number];
@@ -270,10 +284,12 @@ export interface Conv2dOptions {
  * [O, C, KH, KW], bias [O] → [N, O, Ho, Wo], by im2col and one GEMM.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
-  const stride = options.stride ?? 1;
-  const pad = options.padding ?? 0;
-  if (!Number.isInteger(stride) || stride < 1) throw new LowbitError('INVALID_ARGUMENT', `conv2d stride must be an integer ≥ 1, got ${stride}`);
-  if (!Number.isInteger(pad) || pad < 0) throw new LowbitError('INVALID_ARGUMENT', `conv2d padding must be an integer ≥ 0, got ${pad}`);
+  assertTensor(x, 'conv2d', 'input x');
+  assertTensor(weight, 'conv2d', 'weight');
+  if (bias !== undefined) assertTensor(bias, 'conv2d', 'bias');
+  const { stride = 1, padding: pad = 0 } = optionsObject(options, 'conv2d');
+  if (!Number.isInteger(stride) || stride < 1) throw new LowbitError('INVALID_ARGUMENT', `conv2d stride must be an integer ≥ 1, got ${show(stride)}`);
+  if (!Number.isInteger(pad) || pad < 0) throw new LowbitError('INVALID_ARGUMENT', `conv2d padding must be an integer ≥ 0, got ${show(pad)}`);
   assertRank(x, 4, 'conv2d', 'input x [N, C, H, W]');
   assertRank(weight, 4, 'conv2d', 'weight [O, C, KH, KW]');
   const [N, C, H, W] = x.shape as [number, number, number, number];
@@ -321,10 +337,11 @@ export interface MaxPool2dOptions {
 
 /** 2-D max pooling over [N, C, H, W] (no padding; partial windows dropped). */
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
-  const k = options.kernelSize;
-  const s = options.stride ?? k;
-  if (!Number.isInteger(k) || k < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d kernelSize must be an integer ≥ 1, got ${k}`);
-  if (!Number.isInteger(s) || s < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d stride must be an integer ≥ 1, got ${s}`);
+  assertTensor(x, 'maxPool2d', 'input x');
+  // kernelSize and stride are checked just below.
+  const { kernelSize: k, stride: s = k } = optionsObject(options, 'maxPool2d') as MaxPool2dOptions;
+  if (!Number.isInteger(k) || k < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d kernelSize must be an integer ≥ 1, got ${show(k)}`);
+  if (!Number.isInteger(s) || s < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d stride must be an integer ≥ 1, got ${show(s)}`);
   assertRank(x, 4, 'maxPool2d', 'input x [N, C, H, W]');
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const Ho = Math.floor((H - k) / s) + 1;
@@ -382,6 +399,7 @@ function rowsCols(x: Tensor, op: string): [number, number] {
 
 /** log(softmax(x)) along the last axis. */
 export function logSoftmax(x: Tensor): Tensor {
+  assertTensor(x, 'logSoftmax', 'x');
   const [rows, cols] = rowsCols(x, 'logSoftmax');
   const y = logSoftmaxRows(x.data, rows, cols);
   return Tensor.fromOp(y, [...x.shape], [x], (o) => {
@@ -409,6 +427,7 @@ function checkLabels(labels: ArrayLike<number>, rows: number, classes: number): 
 
 /** Softmax cross-entropy of logits [N, C] against integer labels, averaged over N. */
 export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor {
+  assertTensor(logits, 'crossEntropy', 'logits');
   assertRank(logits, 2, 'crossEntropy', 'logits [N, C]');
   const [rows, cols] = rowsCols(logits, 'crossEntropy');
   checkLabels(labels, rows, cols);
@@ -428,6 +447,8 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor 
 
 /** Mean squared error mean((a − b)²); shapes must match. */
 export function mseLoss(a: Tensor, b: Tensor): Tensor {
+  assertTensor(a, 'mseLoss', 'a');
+  assertTensor(b, 'mseLoss', 'b');
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new LowbitError('INVALID_SHAPE', `mseLoss: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
   }
@@ -450,8 +471,10 @@ export function mseLoss(a: Tensor, b: Tensor): Tensor {
  * (PyTorch's `kl_div(log_softmax(s/T), softmax(t/T), reduction='batchmean')`).
  */
 export function klDivergence(studentLogits: Tensor, teacherLogits: Tensor, temperature = 1): Tensor {
+  assertTensor(studentLogits, 'klDivergence', 'studentLogits');
+  assertTensor(teacherLogits, 'klDivergence', 'teacherLogits');
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
-    throw new LowbitError('INVALID_ARGUMENT', `temperature must be a finite number > 0, got ${String(temperature)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `temperature must be a finite number > 0, got ${show(temperature)}`);
   }
   assertRank(studentLogits, 2, 'klDivergence', 'student logits [N, C]');
   if (teacherLogits.shape.length !== 2 || teacherLogits.shape[0] !== studentLogits.shape[0] || teacherLogits.shape[1] !== studentLogits.shape[1]) {

@@ -1,10 +1,12 @@
 // Optimizers update parameters in place from their gradients; schedules
 // give the learning rate for a step.
 import { LowbitError } from '../errors.js';
-import { Tensor } from './tensor.js';
+import { Tensor, assertTensor } from './tensor.js';
+import { show } from '../tensor.js';
+import { assertInInterval, assertPositiveFinite, optionsObject } from '../validate.js';
 
 function checkLr(lr: number): void {
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new LowbitError('INVALID_ARGUMENT', `learning rate must be a finite number ≥ 0, got ${String(lr)}`);
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new LowbitError('INVALID_ARGUMENT', `learning rate must be a finite number ≥ 0, got ${show(lr)}`);
 }
 
 /** What every optimizer has: its parameters, a learning rate, step() and zeroGrad(). */
@@ -13,6 +15,8 @@ export abstract class Optimizer {
   lr: number;
 
   constructor(readonly params: Tensor[], lr: number) {
+    if (!Array.isArray(params)) throw new LowbitError('INVALID_ARGUMENT', `an optimizer takes an array of parameter Tensors, got ${show(params)}`);
+    params.forEach((p, i) => assertTensor(p, 'optimizer', `params[${i}]`));
     checkLr(lr);
     this.lr = lr;
   }
@@ -43,9 +47,12 @@ export class SGD extends Optimizer {
   private readonly velocity = new Map<Tensor, Float32Array>();
 
   constructor(params: Tensor[], options: SGDOptions) {
-    super(params, options.lr);
-    this.momentum = options.momentum ?? 0;
-    this.weightDecay = options.weightDecay ?? 0;
+    const { lr, momentum = 0, weightDecay = 0 } = optionsObject(options, 'SGD');
+    super(params, lr as number); // checked there: the learning rate is required
+    assertInInterval(momentum, 0, 1, 'SGD momentum');
+    assertInInterval(weightDecay, 0, Infinity, 'SGD weightDecay');
+    this.momentum = momentum;
+    this.weightDecay = weightDecay;
   }
 
   override step(): void {
@@ -86,10 +93,16 @@ export class Adam extends Optimizer {
   private readonly moments = new Map<Tensor, [Float32Array, Float32Array]>();
 
   constructor(params: Tensor[], options: AdamOptions = {}) {
-    super(params, options.lr ?? 1e-3);
-    this.betas = options.betas ?? [0.9, 0.999];
-    this.eps = options.eps ?? 1e-8;
-    this.weightDecay = options.weightDecay ?? 0;
+    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = optionsObject(options, 'Adam');
+    super(params, lr);
+    if (!Array.isArray(betas) || betas.length !== 2) throw new LowbitError('INVALID_ARGUMENT', `Adam betas must be two numbers in [0, 1), got ${show(betas)}`);
+    assertInInterval(betas[0], 0, 1, 'Adam betas[0]');
+    assertInInterval(betas[1], 0, 1, 'Adam betas[1]');
+    assertPositiveFinite(eps, 'Adam eps');
+    assertInInterval(weightDecay, 0, Infinity, 'Adam weightDecay');
+    this.betas = [betas[0], betas[1]];
+    this.eps = eps;
+    this.weightDecay = weightDecay;
   }
 
   override step(): void {
@@ -122,13 +135,13 @@ export type Schedule = (t: number) => number;
 export function cosineSchedule(baseLr: number, totalSteps: number, minLr = 0): Schedule {
   checkLr(baseLr);
   checkLr(minLr);
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new LowbitError('INVALID_ARGUMENT', `totalSteps must be an integer ≥ 1, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new LowbitError('INVALID_ARGUMENT', `totalSteps must be an integer ≥ 1, got ${show(totalSteps)}`);
   return (t) => minLr + 0.5 * (baseLr - minLr) * (1 + Math.cos((Math.PI * Math.min(t, totalSteps)) / totalSteps));
 }
 
 /** `baseLr · gamma^⌊t / stepSize⌋`. */
 export function stepSchedule(baseLr: number, stepSize: number, gamma = 0.1): Schedule {
   checkLr(baseLr);
-  if (!Number.isInteger(stepSize) || stepSize < 1) throw new LowbitError('INVALID_ARGUMENT', `stepSize must be an integer ≥ 1, got ${stepSize}`);
+  if (!Number.isInteger(stepSize) || stepSize < 1) throw new LowbitError('INVALID_ARGUMENT', `stepSize must be an integer ≥ 1, got ${show(stepSize)}`);
   return (t) => baseLr * gamma ** Math.floor(t / stepSize);
 }

@@ -2,7 +2,7 @@
 // (when it was made by an op on tensors that need gradients) the closure that
 // pushes its gradient back to its inputs, micrograd style.
 import { LowbitError } from '../errors.js';
-import { sizeOf } from '../tensor.js';
+import { describe, sizeOf } from '../tensor.js';
 import { alloc, isFloat64 } from './precision.js';
 import { random, randn } from './random.js';
 
@@ -47,6 +47,12 @@ export class Tensor {
    * float32. Throws INVALID_SHAPE when the shape does not fit the data.
    */
   constructor(data: Float32Array | ArrayLike<number>, shape?: readonly number[], requiresGrad = false) {
+    if (!ArrayBuffer.isView(data) && !Array.isArray(data)) {
+      throw new LowbitError('INVALID_ARGUMENT', `a Tensor's data must be a typed array or an array of numbers, got ${describe(data)}`);
+    }
+    if (shape !== undefined && !Array.isArray(shape)) {
+      throw new LowbitError('INVALID_SHAPE', `a Tensor's shape must be an array of non-negative integers, got ${describe(shape)}`);
+    }
     // Float32Array data is wrapped as is; anything else is copied to float32 (float64 inside withFloat64).
     const arr = data instanceof Float32Array || (isFloat64() && data instanceof Float64Array) ? (data as Float32Array) : copyToStorage(data);
     const s = shape === undefined ? [arr.length] : [...shape];
@@ -162,6 +168,11 @@ function copyToStorage(data: ArrayLike<number>): Float32Array {
   const arr = alloc(data.length);
   for (let i = 0; i < data.length; i++) arr[i] = data[i]!;
   return arr;
+}
+
+/** @internal Throws `INVALID_ARGUMENT` unless `x` is an autograd {@link Tensor}. */
+export function assertTensor(x: unknown, op: string, name: string): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new LowbitError('INVALID_ARGUMENT', `${op}: ${name} must be an autograd Tensor, got ${describe(x)}`);
 }
 
 /**

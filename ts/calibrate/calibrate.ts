@@ -2,6 +2,7 @@ import { LowbitError } from '../errors.js';
 import type { CalibrationInput } from './data.js';
 import { HistogramObserver, type HistogramMode } from './histogram.js';
 import type { CalibrationResult } from './result.js';
+import { optionsObject } from '../validate.js';
 
 /** The methods {@link calibrate} offers. */
 export type HistogramMethod = 'max' | 'entropy' | 'percentile' | 'mse';
@@ -45,9 +46,7 @@ function isBatchList(x: unknown): x is Iterable<CalibrationInput> {
  * ```
  */
 export function calibrate(batches: CalibrationInput | Iterable<CalibrationInput>, options: CalibrateOptions = {}): CalibrationResult {
-  if (typeof options !== 'object' || options === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `options must be an object, got ${options === null ? 'null' : typeof options}`);
-  }
+  optionsObject(options, 'calibrate');
   const { method = 'entropy', bits, unsigned, bins, mode, percentile = 99.99, startBin, stride } = options;
   if (!['max', 'entropy', 'percentile', 'mse'].includes(method)) {
     throw new LowbitError('INVALID_ARGUMENT', `method must be 'max', 'entropy', 'percentile' or 'mse', got ${JSON.stringify(method)}`);

@@ -1,10 +1,11 @@
 import { LowbitError } from '../errors.js';
-import { assertIntInRange } from '../validate.js';
+import { assertIntInRange, optionsObject } from '../validate.js';
 import { kernel } from '../wasm/module.js';
 import { view, withScope } from '../wasm/memory.js';
 import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
 import { affineResult, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 import { entropySweep, mseSweep } from './sweeps.js';
+import { show } from '../tensor.js';
 
 /** What a {@link HistogramObserver} records: `|x|` only, or x with its sign. */
 export type HistogramMode = 'abs' | 'signed';
@@ -150,9 +151,7 @@ export class HistogramObserver {
   private ptr: number;
 
   constructor(options: HistogramObserverOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new LowbitError('INVALID_ARGUMENT', `options must be an object, got ${options === null ? 'null' : typeof options}`);
-    }
+      optionsObject(options, 'HistogramObserver');
     const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = options;
     assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');
@@ -326,7 +325,7 @@ export class HistogramObserver {
    */
   percentile(p: number, options?: QuantTypeOptions): CalibrationResult {
     if (typeof p !== 'number' || !(p > 0 && p <= 100)) {
-      throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${String(p)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(p)}`);
     }
     const { bits, unsigned } = quantType(options);
     this.nonZeroRange();
@@ -408,7 +407,7 @@ export class HistogramObserver {
     };
     if (typeof state !== 'object' || state === null) bad(`got ${state === null ? 'null' : typeof state}`);
     if (state.format !== 'lowbit.histogram' || state.version !== 1) {
-      bad(`format ${JSON.stringify(state.format)} version ${String(state.version)}, expected 'lowbit.histogram' version 1`);
+      bad(`format ${JSON.stringify(state.format)} version ${show(state.version)}, expected 'lowbit.histogram' version 1`);
     }
     for (const key of ['count', 'min', 'max'] as const) {
       if (typeof state[key] !== 'number' || !Number.isFinite(state[key])) bad(`${key} must be a finite number`);
@@ -432,7 +431,7 @@ export class HistogramObserver {
       }
       const counts = new Float64Array(length);
       fine!.index.forEach((i, k) => {
-        if (!Number.isInteger(i) || i < 0 || i >= length) bad(`fine index ${String(i)} out of range`);
+        if (!Number.isInteger(i) || i < 0 || i >= length) bad(`fine index ${show(i)} out of range`);
         counts[i] = fine!.count[k]!;
       });
       const status = withScope((scope) =>

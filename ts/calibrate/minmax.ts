@@ -1,6 +1,6 @@
 import { LowbitError } from '../errors.js';
-import { normalizeAxis } from '../validate.js';
-import { sizeOf } from '../tensor.js';
+import { normalizeAxis, optionsObject } from '../validate.js';
+import { sizeOf, show } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
 import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
@@ -44,15 +44,13 @@ export class MinMaxObserver {
   private maxs: Float64Array | undefined;
 
   constructor(options: MinMaxObserverOptions = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new LowbitError('INVALID_ARGUMENT', `options must be an object, got ${options === null ? 'null' : typeof options}`);
-    }
+      optionsObject(options, 'MinMaxObserver');
     const { perChannelAxis, averagingConstant } = options;
     if (perChannelAxis !== undefined && !Number.isInteger(perChannelAxis)) {
-      throw new LowbitError('INVALID_ARGUMENT', `perChannelAxis must be an integer, got ${String(perChannelAxis)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `perChannelAxis must be an integer, got ${show(perChannelAxis)}`);
     }
     if (averagingConstant !== undefined && (typeof averagingConstant !== 'number' || !(averagingConstant > 0 && averagingConstant <= 1))) {
-      throw new LowbitError('INVALID_ARGUMENT', `averagingConstant must be a number in (0, 1], got ${String(averagingConstant)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `averagingConstant must be a number in (0, 1], got ${show(averagingConstant)}`);
     }
     this.perChannelAxis = perChannelAxis;
     this.averagingConstant = averagingConstant;
@@ -129,7 +127,7 @@ export class MinMaxObserver {
     const { bits, unsigned } = quantType(options);
     const symmetric = options?.symmetric ?? false;
     if (typeof symmetric !== 'boolean') {
-      throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${String(symmetric)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${show(symmetric)}`);
     }
     const min = this.mins![k]!;
     const max = this.maxs![k]!;

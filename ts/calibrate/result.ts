@@ -1,6 +1,7 @@
 import { chooseQParams } from '../formats/affine.js';
 import { LowbitError } from '../errors.js';
-import { assertIntInRange } from '../validate.js';
+import { assertIntInRange, optionsObject } from '../validate.js';
+import { show } from '../tensor.js';
 
 /** How a calibration result's range was chosen. */
 export type CalibrationMethod = 'max' | 'entropy' | 'percentile' | 'mse' | 'minmax';
@@ -53,15 +54,12 @@ export interface QuantTypeOptions {
 
 /** Checked `bits` and `unsigned` with their defaults. */
 export function quantType(options: QuantTypeOptions | undefined): { bits: number; unsigned: boolean } {
-  const o = options ?? {};
-  if (typeof o !== 'object') {
-    throw new LowbitError('INVALID_ARGUMENT', `options must be an object, got ${typeof o}`);
-  }
+  const o = optionsObject(options, 'the calibration method');
   const bits = o.bits ?? 8;
   assertIntInRange(bits, 2, 16, 'bits');
   const unsigned = o.unsigned ?? false;
   if (typeof unsigned !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `unsigned must be true or false, got ${String(unsigned)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `unsigned must be true or false, got ${show(unsigned)}`);
   }
   return { bits, unsigned };
 }

@@ -1,7 +1,8 @@
 // Mini-batches over an in-memory data set.
 import { LowbitError } from '../errors.js';
 import type { NumericArray } from '../dtypes.js';
-import { toTensor, sizeOf, type TensorLike } from '../tensor.js';
+import { show, sizeOf, toTensor, type TensorLike } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 import { random } from '../autograd/random.js';
 import { Tensor } from '../autograd/tensor.js';
 
@@ -39,7 +40,7 @@ export class DataLoader implements Iterable<Batch> {
   readonly length: number;
 
   constructor(private readonly options: DataLoaderOptions) {
-    const t = toTensor(options.inputs, 'inputs');
+    const t = toTensor(optionsObject(options, 'DataLoader').inputs, 'inputs');
     if (t.shape.length < 1 || t.shape[0] === 0) throw new LowbitError('EMPTY_INPUT', 'DataLoader needs at least one example');
     this.length = t.shape[0]!;
     this.data = t.data;
@@ -49,7 +50,7 @@ export class DataLoader implements Iterable<Batch> {
       throw new LowbitError('INVALID_SHAPE', `DataLoader exampleShape [${this.exampleShape.join(', ')}] does not hold ${this.exampleSize} elements`);
     }
     if (options.labels.length !== this.length) throw new LowbitError('INVALID_SHAPE', `DataLoader: ${this.length} inputs but ${options.labels.length} labels`);
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${options.batchSize}`);
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(options.batchSize)}`);
     this.labels = options.labels;
   }
 

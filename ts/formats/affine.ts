@@ -2,6 +2,7 @@ import { intTypeInfo, type IntDType } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
 import { assertIntInRange } from '../validate.js';
 import { roundHalfEven } from './rounding.js';
+import { show } from '../tensor.js';
 
 /**
  * Which integers a quantized value may take: a named dtype, or a bit width
@@ -88,14 +89,14 @@ export function quantRange(spec: IntRangeSpec): IntRange {
       'INVALID_ARGUMENT',
       dtype === undefined
         ? 'give the integer type as dtype (e.g. "int8") or as bits (2 to 16), got neither'
-        : `give either dtype or bits, not both (got dtype ${JSON.stringify(dtype)} and bits ${String(bits)})`,
+        : `give either dtype or bits, not both (got dtype ${JSON.stringify(dtype)} and bits ${show(bits)})`,
     );
   }
   if (signed !== undefined && typeof signed !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `signed must be true or false, got ${String(signed)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `signed must be true or false, got ${show(signed)}`);
   }
   if (typeof narrowRange !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `narrowRange must be true or false, got ${String(narrowRange)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `narrowRange must be true or false, got ${show(narrowRange)}`);
   }
   let lo: number;
   let hi: number;
@@ -177,7 +178,7 @@ export function chooseQParams(options: QParamsOptions): QParams {
   }
   const symmetric = options.symmetric ?? false;
   if (typeof symmetric !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${String(symmetric)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${show(symmetric)}`);
   }
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);

@@ -1,7 +1,7 @@
 import type { IntArray, IntDType } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
-import { toFloat32Tensor, describe, type TensorLike } from '../tensor.js';
-import { assertIntInRange } from '../validate.js';
+import { toFloat32Tensor, describe, show, type TensorLike } from '../tensor.js';
+import { assertIntInRange, optionsObject } from '../validate.js';
 import { checkStatus, type ChannelParams } from '../ops/args.js';
 import { runQuantize } from '../ops/quantizeLinear.js';
 import { dequantizeLinear } from '../ops/dequantizeLinear.js';
@@ -38,7 +38,7 @@ function checkFormat(fmt: FixedFormat): CheckedFormat {
     throw new LowbitError('INVALID_ARGUMENT', `a fixed-point format must be an object { bits, frac, signed? }, got ${describe(fmt)}`);
   }
   const signed = fmt.signed ?? true;
-  if (typeof signed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `format.signed must be true or false, got ${String(fmt.signed)}`);
+  if (typeof signed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `format.signed must be true or false, got ${show(fmt.signed)}`);
   assertIntInRange(fmt.bits, 2, signed ? 32 : 31, 'format.bits');
   assertIntInRange(fmt.frac, -64, 64, 'format.frac');
   const { bits, frac } = fmt;
@@ -164,9 +164,9 @@ export interface FractionLengthSearch {
  *   2–32 (2–31 unsigned) or an unknown metric.
  */
 export function bestFractionLength(values: TensorLike<Float32Array>, bits: number, options: BestFractionLengthOptions = {}): FractionLengthSearch {
-  const { metric = 'l2', signed = true } = options;
+  const { metric = 'l2', signed = true } = optionsObject(options, 'bestFractionLength');
   if (metric !== 'l1' && metric !== 'l2') {
-    throw new LowbitError('INVALID_ARGUMENT', `metric must be 'l1' or 'l2', got ${JSON.stringify(metric)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `metric must be 'l1' or 'l2', got ${show(metric)}`);
   }
   const { qmin, qmax } = checkFormat({ bits, frac: 0, signed });
   const x = toFloat32Tensor(values, 'values').data;

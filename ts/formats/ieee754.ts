@@ -1,5 +1,5 @@
 import { LowbitError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { describe, show } from '../tensor.js';
 
 // One shared 4-byte scratch buffer, viewed as a float and as its bits.
 const scratchF32 = new Float32Array(1);
@@ -36,7 +36,7 @@ export function float32ToBits(x: number): number {
  */
 export function bitsToFloat32(bits: number): number {
   if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < -(2 ** 31) || bits >= 2 ** 32) {
-    throw new LowbitError('INVALID_ARGUMENT', `bits must be a 32-bit pattern: an integer from 0 to 0xFFFFFFFF (or a negative int32), got ${String(bits)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `bits must be a 32-bit pattern: an integer from 0 to 0xFFFFFFFF (or a negative int32), got ${show(bits)}`);
   }
   scratchU32[0] = bits;
   return scratchF32[0]!;

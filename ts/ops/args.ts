@@ -3,7 +3,7 @@
 // layout, the dtype rule, and the wasm status codes.
 import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
-import { describe, sizeOf } from '../tensor.js';
+import { describe, sizeOf, show } from '../tensor.js';
 import { normalizeAxis } from '../validate.js';
 import { withScope } from '../wasm/memory.js';
 import { kernel } from '../wasm/module.js';
@@ -84,7 +84,7 @@ export function channelParams(
     const s = scales[i]!;
     if (!(s > 0 && s < Infinity)) {
       const given = typeof scale === 'number' ? scale : (scale as ArrayLike<number>)[i];
-      throw new LowbitError('INVALID_ARGUMENT', `scale${typeof scale === 'number' ? '' : `[${i}]`} must be a finite float32 number > 0, got ${String(given)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `scale${typeof scale === 'number' ? '' : `[${i}]`} must be a finite float32 number > 0, got ${show(given)}`);
     }
   }
 
@@ -96,7 +96,7 @@ export function channelParams(
   for (let i = 0; i < zps.length; i++) {
     const z = zps[i];
     if (typeof z !== 'number' || !Number.isInteger(z) || z < qmin || z > qmax) {
-      throw new LowbitError('INVALID_ARGUMENT', `zeroPoint${zps.length > 1 || typeof zeroPoint !== 'number' ? `[${i}]` : ''} must be an integer in the ${typeName} range [${qmin}, ${qmax}], got ${String(z)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `zeroPoint${zps.length > 1 || typeof zeroPoint !== 'number' ? `[${i}]` : ''} must be an integer in the ${typeName} range [${qmin}, ${qmax}], got ${show(z)}`);
     }
   }
 
@@ -131,15 +131,6 @@ export function checkStatus(status: number, name: string): void {
   if (status === -1) return;
   if (status >= 0) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${status}; quantization needs numbers (±Infinity saturates)`);
   throw new LowbitError('WASM_FAILURE', `the wasm kernel refused its arguments (status ${status}); this is a lowbit bug, please report it`);
-}
-
-/** Throws `INVALID_ARGUMENT` unless `opts` is undefined or an object. */
-export function optionsObject<T extends object>(opts: T | undefined, op: string): Partial<T> {
-  if (opts === undefined) return {};
-  if (typeof opts !== 'object' || opts === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `${op} options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  }
-  return opts;
 }
 
 /**

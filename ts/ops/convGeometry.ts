@@ -4,11 +4,12 @@
 import { LowbitError } from '../errors.js';
 import { kernel } from '../wasm/module.js';
 import { view, withScope } from '../wasm/memory.js';
-import { optionsObject } from './args.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { packInt8 } from './packWeights.js';
+import { show } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 
 /** Attributes of a 2-D convolution, as ONNX names them. */
 export interface Conv2dOptions {
@@ -56,7 +57,7 @@ export function planConv(x: Int8Tensor, w: Int8Tensor, options: Conv2dOptions | 
   const [batch, channels, h, wd] = x.shape as [number, number, number, number];
   const [m, cg, kh, kw] = w.shape as [number, number, number, number];
   const group = o.group ?? 1;
-  if (!Number.isSafeInteger(group) || group < 1) throw new LowbitError('INVALID_ARGUMENT', `group must be an integer ≥ 1, got ${String(group)}`);
+  if (!Number.isSafeInteger(group) || group < 1) throw new LowbitError('INVALID_ARGUMENT', `group must be an integer ≥ 1, got ${show(group)}`);
   if (channels % group !== 0 || m % group !== 0) {
     throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the input channels (${channels}) and the output channels (${m})`);
   }

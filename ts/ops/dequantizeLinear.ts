@@ -3,7 +3,8 @@ import { LowbitError } from '../errors.js';
 import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
-import { channelParams, checkStatus, kernelIntType, optionsObject, type ScaleArg, type ZeroPointArg } from './args.js';
+import { channelParams, checkStatus, kernelIntType, type ScaleArg, type ZeroPointArg } from './args.js';
+import { optionsObject } from '../validate.js';
 
 /** Options of {@link dequantizeLinear}. */
 export interface DequantizeLinearOptions {

@@ -1,7 +1,8 @@
 import type { IntDType } from '../dtypes.js';
 import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
-import { channelParams, optionsObject, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
+import { channelParams, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
 import { quantRange } from '../formats/affine.js';
+import { optionsObject } from '../validate.js';
 
 /** Options of {@link fakeQuantize}: the integer grid as a dtype, or as bits and signedness. */
 export interface FakeQuantizeOptions {

@@ -3,7 +3,7 @@
 // per output channel) and scales.
 import { dtypeOfArray, intTypeInfo } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
-import { describe, toTensor, type Tensor } from '../tensor.js';
+import { describe, show, toTensor, type Tensor } from '../tensor.js';
 
 /** The element types of the 8-bit GEMM operands. */
 export type Int8DType = 'int8' | 'uint8';
@@ -53,7 +53,7 @@ export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, nam
   for (let i = 0; i < v.length; i++) {
     const z = v[i];
     if (typeof z !== 'number' || !Number.isInteger(z) || z < min || z > max) {
-      throw new LowbitError('INVALID_ARGUMENT', `${name}${v.length > 1 ? `[${i}]` : ''} must be an integer in the ${dtype} range [${min}, ${max}], got ${String(z)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `${name}${v.length > 1 ? `[${i}]` : ''} must be an integer in the ${dtype} range [${min}, ${max}], got ${show(z)}`);
     }
     out[i] = z;
   }
@@ -71,7 +71,7 @@ export function readScale(arg: unknown, count: number, name: string, what: strin
   for (let i = 0; i < out.length; i++) {
     const s = out[i]!;
     if (!(s > 0 && s < Infinity)) {
-      throw new LowbitError('INVALID_ARGUMENT', `${name}${out.length > 1 ? `[${i}]` : ''} must be a finite float32 number > 0, got ${String(v[i])}`);
+      throw new LowbitError('INVALID_ARGUMENT', `${name}${out.length > 1 ? `[${i}]` : ''} must be a finite float32 number > 0, got ${show(v[i])}`);
     }
   }
   return out;

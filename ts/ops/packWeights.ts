@@ -3,7 +3,8 @@ import type { TensorLike } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
-import { optionsObject, type ZeroPointArg } from './args.js';
+import { type ZeroPointArg } from './args.js';
+import { optionsObject } from '../validate.js';
 
 /** Options of {@link packWeights}. */
 export interface PackWeightsOptions {

@@ -1,10 +1,11 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
-import { optionsObject, type ScaleArg, type ZeroPointArg } from './args.js';
+import { type ScaleArg, type ZeroPointArg } from './args.js';
 import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { planMatmul } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
+import { optionsObject } from '../validate.js';
 
 /** Options of {@link qlinearMatmul}. */
 export interface QLinearMatmulOptions {

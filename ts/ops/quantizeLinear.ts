@@ -1,6 +1,7 @@
 import { intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
 import { toFloat32Tensor, type TensorLike } from '../tensor.js';
-import { channelParams, kernelIntType, optionsObject, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
+import { channelParams, kernelIntType, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
+import { optionsObject } from '../validate.js';
 
 /** An integer tensor with its dtype: what {@link quantizeLinear} returns. 4-bit dtypes are held unpacked, one value per element. */
 export interface QuantizedTensor<T extends IntArray = IntArray> {

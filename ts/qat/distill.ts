@@ -2,10 +2,12 @@
 // a quantized student learns from the labels and from an FP32 teacher.
 import { LowbitError } from '../errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
-import { Tensor, noGrad } from '../autograd/tensor.js';
+import { Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
 import type { Module } from '../autograd/nn/layers.js';
 import { pactPenalty } from '../autograd/nn/quant.js';
 import type { Optimizer } from '../autograd/optim.js';
+import { show } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 
 /** Options of {@link distillationLoss}. */
 export interface DistillationOptions {
@@ -20,9 +22,9 @@ export interface DistillationOptions {
  * The teacher's logits are treated as constants.
  */
 export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, labels: ArrayLike<number>, options: DistillationOptions = {}): Tensor {
-  const T = options.temperature ?? 4;
-  const alpha = options.alpha ?? 0.5;
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${String(alpha)}`);
+  assertTensor(teacherLogits, 'distillationLoss', 'teacherLogits');
+  const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss');
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${show(alpha)}`);
   const ce = crossEntropy(studentLogits, labels);
   const kl = klDivergence(studentLogits, teacherLogits.detach(), T);
   return add(mul(ce, alpha), mul(kl, (1 - alpha) * T * T));

@@ -1,9 +1,11 @@
 // prepareQAT: swap float layers for quantization-aware ones and initialise
 // their quantizers from a calibration pass.
 import { LowbitError } from '../errors.js';
+import { describe } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 import { noGrad, type Tensor } from '../autograd/tensor.js';
 import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
-import { QuantConv2d, QuantLayer, QuantLinear, type QuantLayerConfig } from '../autograd/nn/quant.js';
+import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from '../autograd/nn/quant.js';
 
 /** Options of {@link prepareQAT}. */
 export interface QATConfig extends QuantLayerConfig {
@@ -29,6 +31,9 @@ function swap(m: Module, config: QuantLayerConfig): Module {
  * teacher.
  */
 export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
+  if (!(model instanceof Module)) throw new LowbitError('INVALID_ARGUMENT', `prepareQAT needs an nn.Module (e.g. a Sequential), got ${describe(model)}`);
+  optionsObject(config, 'prepareQAT');
+  if (config === undefined) throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT needs a config { weightBits, activationBits, calibrationData, … }');
   if (model instanceof Linear || model instanceof Conv2d) {
     throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT swaps layers inside a container; wrap a single layer in a Sequential');
   }
@@ -38,6 +43,12 @@ export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
     weightQuantizer: config.weightQuantizer,
     activationQuantizer: config.activationQuantizer,
   };
+  // Check everything before the first layer is swapped, so a bad config leaves the model as it was.
+  checkLayerConfig(layerConfig);
+  const data = config.calibrationData;
+  if (data !== undefined && typeof (data as Partial<Iterable<Tensor>>)[Symbol.iterator] !== 'function') {
+    throw new LowbitError('INVALID_ARGUMENT', `prepareQAT calibrationData must be an iterable of input Tensors (an array of batches), got ${describe(data)}`);
+  }
   for (const [, m] of model.namedModules()) {
     if (m instanceof Sequential) m.layers.forEach((child, i) => (m.layers[i] = swap(child, layerConfig)));
     else if (!(m instanceof QuantLayer)) {

@@ -4,6 +4,8 @@
 import { LowbitError } from '../../errors.js';
 import { conv2d, flatten, linear, maxPool2d, relu } from '../ops.js';
 import { Tensor } from '../tensor.js';
+import { show } from '../../tensor.js';
+import { assertIntInRange, optionsObject } from '../../validate.js';
 
 /** A saved tensor: float32 data and its shape. */
 export interface StateTensor {
@@ -96,7 +98,17 @@ export interface LayerOptions {
 }
 
 function checkPositiveInt(v: number, name: string): void {
-  if (!Number.isInteger(v) || v < 1) throw new LowbitError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 1) throw new LowbitError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${show(v)}`);
+}
+
+/** The most weights one layer may hold: 2^28 (1 GiB of float32). */
+const MAX_LAYER_WEIGHTS = 2 ** 28;
+
+function checkWeightCount(shape: readonly number[], layer: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n > MAX_LAYER_WEIGHTS) {
+    throw new LowbitError('INVALID_ARGUMENT', `${layer} [${shape.join(', ')}] would hold ${n} weights; at most 2^28 (1 GiB of float32) per layer`);
+  }
 }
 
 /**
@@ -111,8 +123,10 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
     super();
+    optionsObject(options, 'Linear');
     checkPositiveInt(inFeatures, 'Linear inFeatures');
     checkPositiveInt(outFeatures, 'Linear outFeatures');
+    checkWeightCount([outFeatures, inFeatures], 'Linear weight');
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = Tensor.uniform([outFeatures, inFeatures], -bound, bound, true);
     this.bias = options.bias === false ? undefined : Tensor.uniform([outFeatures], -bound, bound, true);
@@ -145,8 +159,12 @@ export class Conv2d extends Module {
     checkPositiveInt(inChannels, 'Conv2d inChannels');
     checkPositiveInt(outChannels, 'Conv2d outChannels');
     checkPositiveInt(kernelSize, 'Conv2d kernelSize');
-    this.stride = options.stride ?? 1;
-    this.padding = options.padding ?? 0;
+    checkWeightCount([outChannels, inChannels, kernelSize, kernelSize], 'Conv2d weight');
+    const { stride = 1, padding = 0 } = optionsObject(options, 'Conv2d');
+    checkPositiveInt(stride, 'Conv2d stride');
+    assertIntInRange(padding, 0, 2 ** 24, 'Conv2d padding');
+    this.stride = stride;
+    this.padding = padding;
     const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
     this.weight = Tensor.uniform([outChannels, inChannels, kernelSize, kernelSize], -bound, bound, true);
     this.bias = options.bias === false ? undefined : Tensor.uniform([outChannels], -bound, bound, true);

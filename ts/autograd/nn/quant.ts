@@ -10,6 +10,7 @@ import { alloc } from '../precision.js';
 import { add, conv2d, linear, mul } from '../ops.js';
 import { Tensor, accumulateGrad } from '../tensor.js';
 import { Conv2d, Linear, Module } from './layers.js';
+import { show } from '../../tensor.js';
 
 /** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */
 export interface ObservedRange {
@@ -148,6 +149,21 @@ export function accumulatorBias(bias: Float32Array, inputScale: number, weightSc
   return Int32Array.from(bias, (b, c) => roundHalfEven(b / (inputScale * weightScales[c]!)));
 }
 
+
+/**
+ * @internal Checks a layer config (quantizer names and bit widths) and
+ * returns the quantizers with their defaults.
+ */
+export function checkLayerConfig(config: QuantLayerConfig): { aq: 'pact' | 'lsq'; wq: 'minmax' | 'lsq' } {
+  const aq = config.activationQuantizer ?? 'pact';
+  const wq = config.weightQuantizer ?? 'minmax';
+  if (aq !== 'pact' && aq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `activationQuantizer must be 'pact' or 'lsq', got ${show(aq)}`);
+  if (wq !== 'minmax' && wq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `weightQuantizer must be 'minmax' or 'lsq', got ${show(wq)}`);
+  intRange(config.weightBits, true);
+  intRange(config.activationBits, false);
+  return { aq, wq };
+}
+
 /** What QuantLinear and QuantConv2d share: weight and input fake quantization, and calibration. */
 export abstract class QuantLayer extends Module {
   /** The float weight being trained [out, …]. */
@@ -171,11 +187,7 @@ export abstract class QuantLayer extends Module {
     super();
     this.weight = source.weight;
     this.bias = source.bias;
-    const aq = config.activationQuantizer ?? 'pact';
-    const wq = config.weightQuantizer ?? 'minmax';
-    if (aq !== 'pact' && aq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `activationQuantizer must be 'pact' or 'lsq', got ${String(aq)}`);
-    if (wq !== 'minmax' && wq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `weightQuantizer must be 'minmax' or 'lsq', got ${String(wq)}`);
-    intRange(config.weightBits, true);
+    const { aq, wq } = checkLayerConfig(config);
     this.actQuant = aq === 'pact' ? new PACT(config.activationBits) : new LSQ(config.activationBits);
     if (wq === 'lsq') {
       this.weightQuant = new LSQ(config.weightBits, { channels: this.weight.shape[0]! });
