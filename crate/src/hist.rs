@@ -179,14 +179,7 @@ impl Histogram {
             return Ok(());
         }
         let (mn, mx) = min_max(x).ok_or(HistError::NonFinite)?;
-        if self.count == 0 {
-            self.min = mn;
-            self.max = mx;
-        } else {
-            self.min = self.min.min(mn);
-            self.max = self.max.max(mx);
-        }
-        self.count += x.len() as u64;
+        self.count_extremes(mn, mx, x.len());
         if let Some(raw) = self.raw.as_mut() {
             // Out of memory for the kept values is not an error: bin instead.
             if self.count <= self.exact_limit as u64 && raw.try_reserve(x.len()).is_ok() {
@@ -198,6 +191,18 @@ impl Histogram {
         self.grow_to(self.amax());
         self.bin(x);
         Ok(())
+    }
+
+    /// Counts `n` more values whose extremes are `mn` and `mx`.
+    fn count_extremes(&mut self, mn: f32, mx: f32, n: usize) {
+        if self.count == 0 {
+            self.min = mn;
+            self.max = mx;
+        } else {
+            self.min = self.min.min(mn);
+            self.max = self.max.max(mx);
+        }
+        self.count += n as u64;
     }
 
     /// Room for `len` more values right after the kept ones, so that a
@@ -233,14 +238,7 @@ impl Histogram {
         let (mn, mx) = min_max(x).ok_or(HistError::NonFinite)?;
         // SAFETY: the len floats after old are initialised (see above) and within the capacity.
         unsafe { raw.set_len(old + len) };
-        if self.count == 0 {
-            self.min = mn;
-            self.max = mx;
-        } else {
-            self.min = self.min.min(mn);
-            self.max = self.max.max(mx);
-        }
-        self.count += len as u64;
+        self.count_extremes(mn, mx, len);
         Ok(())
     }
 
