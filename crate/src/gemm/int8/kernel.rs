@@ -120,6 +120,61 @@ pub fn simd_into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize
     true
 }
 
+/// Two full panels at once over widened B (`b0` the panel at `c[..]`,
+/// `b1` the next, at `c[NR..]`): the `MR × 2NR` region in two passes of
+/// two rows, each step one A load, two lane shuffles and four B loads for
+/// eight dot products (the single-panel tile needs four shuffles for eight).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub fn simd_into_wide2(kq: usize, a: &[u32], b0: &[i16], b1: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
+    use core::arch::wasm32::*;
+    if c.len() < (MR - 1) * ldc + 2 * NR || a.len() < kq * MR || b0.len() < kq * 2 * NR || b1.len() < kq * 2 * NR {
+        return false;
+    }
+    #[inline(always)]
+    fn pass<const L: usize>(kq: usize, pa: *const u32, p0: *const i16, p1: *const i16) -> [[v128; 4]; 2] {
+        let zero = i32x4_splat(0);
+        let mut acc = [[zero; 4]; 2];
+        for q in 0..kq {
+            // SAFETY: the caller checked kq·MR words of A and kq·16 values per B panel.
+            unsafe {
+                let a4 = v128_load(pa.add(q * MR) as *const v128);
+                let (s0, s1) = if L == 0 {
+                    (i32x4_shuffle::<0, 0, 0, 0>(a4, a4), i32x4_shuffle::<1, 1, 1, 1>(a4, a4))
+                } else {
+                    (i32x4_shuffle::<2, 2, 2, 2>(a4, a4), i32x4_shuffle::<3, 3, 3, 3>(a4, a4))
+                };
+                let bs = [
+                    v128_load(p0.add(q * 16) as *const v128),
+                    v128_load(p0.add(q * 16 + 8) as *const v128),
+                    v128_load(p1.add(q * 16) as *const v128),
+                    v128_load(p1.add(q * 16 + 8) as *const v128),
+                ];
+                for t in 0..4 {
+                    acc[0][t] = i32x4_add(acc[0][t], i32x4_dot_i16x8(s0, bs[t]));
+                    acc[1][t] = i32x4_add(acc[1][t], i32x4_dot_i16x8(s1, bs[t]));
+                }
+            }
+        }
+        acc
+    }
+    let pc = c.as_mut_ptr();
+    let (pa, p0, p1) = (a.as_ptr(), b0.as_ptr(), b1.as_ptr());
+    for half in 0..2 {
+        let acc = if half == 0 { pass::<0>(kq, pa, p0, p1) } else { pass::<2>(kq, pa, p0, p1) };
+        for (r2, vs) in acc.iter().enumerate() {
+            let r = 2 * half + r2;
+            for (t, v) in vs.iter().enumerate() {
+                // SAFETY: r · ldc + 4t + 4 ≤ (MR − 1) · ldc + 2NR ≤ c.len().
+                unsafe {
+                    let p = pc.add(r * ldc + 4 * t) as *mut v128;
+                    v128_store(p, if add { i32x4_add(v128_load(p), *v) } else { *v });
+                }
+            }
+        }
+    }
+    true
+}
+
 /// Widens a segment of packed B bytes to i16 (`out[i]` = `b[i]` as int8
 /// when `signed`, else as uint8), so a block of row panels can reuse it
 /// without widening in every step of every tile. `out` holds `b.len()` values.

@@ -135,12 +135,36 @@ fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: u
     let mut tile: Tile = [[0; NR]; MR];
     // With many row panels per B segment (WIDEN_ROWS), SIMD widens the segment to i16 once.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let mut wide: Vec<i16> = if simd && m >= WIDEN_ROWS { crate::gemm::try_zeroed(kqc_max * 2 * NR).unwrap_or_default() } else { Vec::new() };
+    let mut wide: Vec<i16> = if simd && m >= WIDEN_ROWS { crate::gemm::try_zeroed(2 * kqc_max.min(kq.max(1)) * 2 * NR).unwrap_or_default() } else { Vec::new() };
+    let seg = kqc_max.min(kq.max(1)) * 2 * NR;
     for q0 in (0..kq.max(1)).step_by(kqc_max) {
         let kqc = kqc_max.min(kq - q0.min(kq));
         for jc in (0..b.panels).step_by(NCP) {
             for ic in (0..m).step_by(MC) {
-                for jp in jc..(jc + NCP).min(b.panels) {
+                let jend = (jc + NCP).min(b.panels);
+                let mut jp = jc;
+                while jp < jend {
+                    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+                    {
+                        if !wide.is_empty() && jp + 1 < jend && (jp + 2) * NR <= n {
+                            let (w0, w1) = wide.split_at_mut(seg);
+                            kernel::widen(b.segment(g, jp, q0, kqc), b.signed, w0);
+                            kernel::widen(b.segment(g, jp + 1, q0, kqc), b.signed, w1);
+                            let (w0, w1) = (&w0[..kqc * 2 * NR], &w1[..kqc * 2 * NR]);
+                            for i0 in (ic..(ic + MC).min(m)).step_by(MR) {
+                                let rows = MR.min(m - i0);
+                                let at = i0 * ldc + col0 + jp * NR;
+                                if rows == MR && kernel::simd_into_wide2(kqc, a.segment(i0, MR, q0, kqc), w0, w1, &mut c[at..], ldc, q0 > 0) {
+                                    continue;
+                                }
+                                for t in 0..2 {
+                                    edge_tile(kernels[rows - 1], simd, kqc, a.segment(i0, rows, q0, kqc), b.segment(g, jp + t, q0, kqc), &mut tile, rows, NR, c, (i0, ldc, col0 + (jp + t) * NR), q0 > 0);
+                                }
+                            }
+                            jp += 2;
+                            continue;
+                        }
+                    }
                     let bseg = b.segment(g, jp, q0, kqc);
                     let (j0, cols) = (jp * NR, NR.min(n - jp * NR));
                     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -166,19 +190,30 @@ fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: u
                                 continue;
                             }
                         }
-                        kernels[rows - 1](simd, kqc, a.segment(i0, rows, q0, kqc), bseg, &mut tile);
-                        for (r, trow) in tile.iter().enumerate().take(rows) {
-                            let at = (i0 + r) * ldc + col0 + j0;
-                            let crow = &mut c[at..at + cols];
-                            if q0 == 0 {
-                                crow.copy_from_slice(&trow[..cols]);
-                            } else {
-                                crow.iter_mut().zip(trow.iter()).for_each(|(o, v)| *o = o.wrapping_add(*v));
-                            }
-                        }
+                        edge_tile(kernels[rows - 1], simd, kqc, a.segment(i0, rows, q0, kqc), bseg, &mut tile, rows, cols, c, (i0, ldc, col0 + j0), q0 > 0);
                     }
+                    jp += 1;
                 }
             }
+        }
+    }
+}
+
+/// A tile the full-tile kernels do not take (fewer rows or columns): run
+/// into `tile`, then store (or with `add`, add) its `rows × cols` part into
+/// C at rows `i0..`, column `j0` (`at = (i0, ldc, j0)`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn edge_tile(run: RunTile, simd: bool, kqc: usize, a: &[u32], b: &[u8], tile: &mut Tile, rows: usize, cols: usize, c: &mut [i32], at: (usize, usize, usize), add: bool) {
+    let (i0, ldc, j0) = at;
+    run(simd, kqc, a, b, tile);
+    for (r, trow) in tile.iter().enumerate().take(rows) {
+        let at = (i0 + r) * ldc + j0;
+        let crow = &mut c[at..at + cols];
+        if add {
+            crow.iter_mut().zip(trow.iter()).for_each(|(o, v)| *o = o.wrapping_add(*v));
+        } else {
+            crow.copy_from_slice(&trow[..cols]);
         }
     }
 }
