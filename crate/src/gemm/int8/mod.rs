@@ -3,7 +3,8 @@
 //! or per-row (A) / per-column (B) zero points.
 //!
 //! - [`pack`]: A is widened and shifted per call, B packed once ([`PackedB`]);
-//! - [`kernel`]: `MR × NR` register tiles of `i32x4.dot_i16x8_s`;
+//! - [`kernel`]: `MR × NR` register tiles of `i32x4.dot_i16x8_s` (and, over
+//!   B widened once per row block, `MR × 2NR` regions in two `2 × 2NR` passes);
 //! - [`gemm_i32`]: the cache-blocked driver, ending with the B zero-point
 //!   correction `− zb(j)·Σ_k (a(i, k) − za(i))`;
 //! - [`output`]: the output pipeline (bias, requantization in float or fixed
@@ -24,10 +25,13 @@ pub const MR: usize = 4;
 /// Columns of the register tile (16 bytes of B per k-pair).
 pub const NR: usize = 8;
 /// k-pairs per block: an A panel (8 KiB) and a B panel (8 KiB) stay in L1.
+/// 256 or 128 measured slower (most at 16 rows, where the B panels then
+/// stop streaming sequentially; BENCHMARKS.md).
 const KQC: usize = 512;
-/// Rows per block (a multiple of `MR`).
+/// Rows per block (a multiple of `MR`; 128 measured the same).
 const MC: usize = 64;
-/// B panels per block (`NCP · NR` columns; `KQC · NCP · 16` bytes = 512 KiB stay in L2).
+/// B panels per block (`NCP · NR` columns; `KQC · NCP · 16` bytes = 512 KiB stay in L2;
+/// 32 measured the same).
 const NCP: usize = 64;
 
 /// Rows from which the SIMD driver widens each B segment to i16 once for

@@ -10,7 +10,8 @@
 //!   `q`, its `R` words contiguously (the last panel may have `R < MR`). The
 //!   row sums `Σ_k (a − za)` are kept for the B zero-point correction.
 //! - **B** (the weights, packed once into a [`PackedB`]) keeps its raw bytes
-//!   (uint8 or int8, widened inside the kernel) in panels of [`NR`] columns:
+//!   (uint8 or int8, widened by the kernel's loads, or for tall A once per
+//!   row block by the driver) in panels of [`NR`] columns:
 //!   for each pair `q`, 16 bytes `[b(2q, j), b(2q+1, j)]` for `j` in the
 //!   panel. Missing columns and the odd last `k` are zero.
 //!
