@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LowbitError } from '../ts/errors.js';
 import { Tensor, manualSeed, noGrad } from '../ts/autograd/index.js';
 import * as nn from '../ts/autograd/nn/index.js';
-import { PACT, QuantConv2d, QuantLinear, pactPenalty } from '../ts/autograd/nn/quant.js';
+import { LSQ, PACT, QuantConv2d, QuantLinear, pactPenalty } from '../ts/autograd/nn/quant.js';
 import { fakeQuantSTE } from '../ts/autograd/fakequant.js';
 import { Adam } from '../ts/autograd/optim.js';
 import { prepareQAT } from '../ts/qat/prepare.js';
@@ -53,6 +53,28 @@ describe('fakeQuantSTE', () => {
     expect(() => fakeQuantSTE(x, { scale: 1, zeroPoint: 300, signed: false })).toThrow(/zeroPoint/);
     expect(() => fakeQuantSTE(x, { scale: [1, 1] })).toThrow(/axis 1 is out of range/);
     expect(() => fakeQuantSTE(x, { scale: [1, 1, 1], axis: 0 })).toThrow(/per-axis scale has 3 values/);
+  });
+});
+
+describe('learned quantizer ranges stay positive', () => {
+  it('LSQ projects a step size an optimizer carried through zero back to 1e-8, and still refuses NaN', () => {
+    const q = new LSQ(2, { channels: 2 });
+    q.step.data.set([-1.9e-8, 0.5]);
+    const x = new Tensor([0.3, -0.7, 0.3, -0.7], [2, 2]);
+    const y = q.forward(x);
+    expect(Array.from(q.step.data)).toEqual([f32(1e-8), 0.5]);
+    // row 0 saturates to the 2-bit codes 1 and −2 of step 1e-8; row 1 is rint(0.6) = 1, rint(−1.4) = −1 steps of 0.5
+    expect(Array.from(y.data)).toEqual([f32(1e-8), f32(-2e-8), 0.5, -0.5]);
+    q.step.data[0] = NaN;
+    expect(() => q.forward(x)).toThrow(LowbitError);
+  });
+
+  it('PACT projects α ≤ 0 back to 1e-8', () => {
+    const p = new PACT(2, 1);
+    p.alpha.data[0] = -0.25;
+    const y = p.forward(new Tensor([0.5, -1], [2]));
+    expect(p.alpha.data[0]).toBe(f32(1e-8));
+    expect(Array.from(y.data)).toEqual([f32(1e-8), 0]);
   });
 });
 

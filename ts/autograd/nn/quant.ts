@@ -21,6 +21,20 @@ export interface ObservedRange {
 }
 
 /**
+ * The smallest learned step size or clipping level. An optimizer moves a
+ * parameter by about its learning rate whatever the parameter's size (Adam),
+ * so a small LSQ step can be carried through zero; the quantizers project
+ * their parameter back onto [MIN_LEARNED_RANGE, ∞) before using it. NaN is
+ * left alone (the fake-quant op then refuses it: the training diverged).
+ */
+const MIN_LEARNED_RANGE = 1e-8;
+
+function keepPositive(p: Tensor): void {
+  const d = p.data;
+  for (let i = 0; i < d.length; i++) if (d[i]! < MIN_LEARNED_RANGE) d[i] = MIN_LEARNED_RANGE;
+}
+
+/**
  * PACT activation quantizer (Choi et al. 2018): clip to [0, α] with α
  * learned, then k-bit unsigned fake quantization. {@link PACT.penalty} is the
  * paper's L2 regulariser on α.
@@ -37,6 +51,7 @@ export class PACT extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    keepPositive(this.alpha);
     return pact(x, this.alpha, this.bits);
   }
 
@@ -81,6 +96,7 @@ export class LSQ extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    keepPositive(this.step);
     return lsq(x, this.step, { bits: this.bits, signed: this.signed, axis: this.step.size > 1 ? 0 : undefined });
   }
 
