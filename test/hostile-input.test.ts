@@ -103,6 +103,7 @@ describe('hostile input', () => {
     exportQuantized: (a) => lowbit.exportQuantized(a),
     fakeQuantSTE: (a) => lowbit.fakeQuantSTE(t2(), a),
     distillationLoss: (a, b) => lowbit.distillationLoss(a, b, new Int32Array([0]), b),
+    distillationStep: (a) => lowbit.distillationStep(a),
   };
   for (const [name, f] of Object.entries(classes)) {
     it(`${name} returns or throws a LowbitError`, () => {

@@ -61,3 +61,13 @@ export function optionsObject<T extends object>(opts: T | undefined, op: string)
   }
   return opts;
 }
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `v` is an object: for arguments passed by
+ * name, which (unlike options) are required. `expected` says what the call
+ * takes, e.g. "gemmI8 takes an object { a, b, outputScale, … }".
+ */
+export function requireObject<T extends object>(v: T | undefined, expected: string): T {
+  if (typeof v !== 'object' || v === null) throw new LowbitError('INVALID_ARGUMENT', `${expected}, got ${show(v)}`);
+  return v;
+}

@@ -3,7 +3,7 @@
 // are the wasm fakeQuantize kernel (quantize→dequantize, ONNX rounding);
 // backward passes state their estimators in a few lines.
 import { LowbitError } from '../errors.js';
-import { assertIntInRange, optionsObject } from '../validate.js';
+import { assertIntInRange, requireObject } from '../validate.js';
 import { quantRange } from '../formats/affine.js';
 import { roundHalfEven } from '../formats/rounding.js';
 import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/args.js';
@@ -43,8 +43,7 @@ export function intRange(bits: number, signed: boolean): [number, number] {
  */
 export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
   assertTensor(x, 'fakeQuantSTE', 'x');
-  optionsObject(qparams, 'fakeQuantSTE qparams');
-  if (qparams === undefined) throw new LowbitError('INVALID_ARGUMENT', 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }');
+  requireObject(qparams, 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }');
   const [qmin, qmax] = intRange(qparams.bits ?? 8, qparams.signed ?? true);
   const p = channelParams(x.shape, qparams.scale, qparams.zeroPoint ?? 0, qparams.axis, qmin, qmax, `${qparams.bits ?? 8}-bit`);
   const y = runFakeQuantize(x.data, p, qmin, qmax);
@@ -135,8 +134,7 @@ export interface LSQOptions {
 export function lsq(x: Tensor, step: Tensor, options: LSQOptions): Tensor {
   assertTensor(x, 'lsq', 'x');
   assertTensor(step, 'lsq', 'step');
-  optionsObject(options, 'lsq');
-  if (options === undefined) throw new LowbitError('INVALID_ARGUMENT', 'lsq needs options { bits, signed?, axis?, gradScale? }');
+  requireObject(options, 'lsq needs options { bits, signed?, axis?, gradScale? }');
   const [lo, hi] = intRange(options.bits, options.signed ?? true);
   const p = channelParams(x.shape, step.data, 0, options.axis, lo, hi, `${options.bits}-bit`);
   const { inner, axisLen: channels } = p.layout;

@@ -6,6 +6,7 @@ import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { planMatmul } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
+import { requireObject } from '../validate.js';
 
 /** Arguments of {@link gemmI8}. */
 export interface GemmI8Args {
@@ -52,9 +53,7 @@ export interface GemmI8Args {
  * ```
  */
 export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
-  if (typeof args !== 'object' || args === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `gemmI8 takes an object { a, b, outputScale, … }, got ${args === null ? 'null' : typeof args}`);
-  }
+  requireObject(args, 'gemmI8 takes an object { a, b, outputScale, … }');
   const ta = toInt8Tensor(args.a, 'a');
   if (ta.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${ta.shape.join(', ')}]`);
   const rhs = readRhs(args.b, args.bZeroPoint);

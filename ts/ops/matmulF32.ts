@@ -4,6 +4,7 @@ import { kernel } from '../wasm/module.js';
 import { view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { planMatmul } from './matmulShape.js';
+import { requireObject } from '../validate.js';
 
 const F32 = Float32Array.BYTES_PER_ELEMENT;
 
@@ -74,9 +75,7 @@ export interface GemmF32Args {
  * ```
  */
 export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
-  if (typeof args !== 'object' || args === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `gemmF32 takes an object { a, b, transA?, transB?, bias? }, got ${args === null ? 'null' : typeof args}`);
-  }
+  requireObject(args, 'gemmF32 takes an object { a, b, transA?, transB?, bias? }');
   const ta = toFloat32Tensor(args.a, 'a');
   const tb = toFloat32Tensor(args.b, 'b');
   const transA = flag(args.transA, 'transA');

@@ -3,11 +3,11 @@
 import { LowbitError } from '../errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
 import { Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
-import type { Module } from '../autograd/nn/layers.js';
+import { Module } from '../autograd/nn/layers.js';
 import { pactPenalty } from '../autograd/nn/quant.js';
-import type { Optimizer } from '../autograd/optim.js';
-import { show } from '../tensor.js';
-import { optionsObject } from '../validate.js';
+import { Optimizer } from '../autograd/optim.js';
+import { describe, show } from '../tensor.js';
+import { optionsObject, requireObject } from '../validate.js';
 
 /** Options of {@link distillationLoss}. */
 export interface DistillationOptions {
@@ -50,7 +50,10 @@ export interface DistillationStepArgs extends DistillationOptions {
  * backward, optimizer step. Returns the loss.
  */
 export function distillationStep(args: DistillationStepArgs): number {
-  const { student, teacher, optimizer, x, y } = args;
+  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }');
+  for (const [name, v, type] of [['student', student, Module], ['teacher', teacher, Module], ['optimizer', optimizer, Optimizer]] as const) {
+    if (!(v instanceof type)) throw new LowbitError('INVALID_ARGUMENT', `distillationStep: ${name} must be ${type === Module ? 'an nn.Module' : 'an optimizer (optim.SGD or optim.Adam)'}, got ${describe(v)}`);
+  }
   teacher.eval();
   const teacherLogits = noGrad(() => teacher.forward(x));
   optimizer.zeroGrad();

@@ -2,7 +2,7 @@
 // their quantizers from a calibration pass.
 import { LowbitError } from '../errors.js';
 import { describe } from '../tensor.js';
-import { optionsObject } from '../validate.js';
+import { requireObject } from '../validate.js';
 import { noGrad, type Tensor } from '../autograd/tensor.js';
 import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
 import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from '../autograd/nn/quant.js';
@@ -32,8 +32,7 @@ function swap(m: Module, config: QuantLayerConfig): Module {
  */
 export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
   if (!(model instanceof Module)) throw new LowbitError('INVALID_ARGUMENT', `prepareQAT needs an nn.Module (e.g. a Sequential), got ${describe(model)}`);
-  optionsObject(config, 'prepareQAT');
-  if (config === undefined) throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT needs a config { weightBits, activationBits, calibrationData, … }');
+  requireObject(config, 'prepareQAT needs a config { weightBits, activationBits, calibrationData?, … }');
   if (model instanceof Linear || model instanceof Conv2d) {
     throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT swaps layers inside a container; wrap a single layer in a Sequential');
   }
