@@ -205,13 +205,18 @@ impl Histogram {
         self.count += n as u64;
     }
 
+    /// Whether `len` more values still fit within `exact_limit`.
+    fn keeps(&self, len: usize) -> bool {
+        self.count.checked_add(len as u64).map_or(false, |c| c <= self.exact_limit as u64)
+    }
+
     /// Room for `len` more values right after the kept ones, so that a
     /// caller can write a batch straight into place (exact regime, within
     /// `exact_limit`, memory permitting); `None` otherwise (then use
     /// [`Self::observe`]). Commit the written values with
     /// [`Self::observe_written`].
     pub fn spare_for(&mut self, len: usize) -> Option<*mut f32> {
-        let within = self.count.checked_add(len as u64).map_or(false, |c| c <= self.exact_limit as u64);
+        let within = self.keeps(len);
         let raw = self.raw.as_mut()?;
         if len == 0 || !within || raw.try_reserve(len).is_err() {
             return None;
@@ -227,7 +232,7 @@ impl Histogram {
     /// The caller must have written `len` floats at the address that
     /// `spare_for(len)` returned, with no call on this histogram in between.
     pub unsafe fn observe_written(&mut self, len: usize) -> Result<(), HistError> {
-        let within = self.count.checked_add(len as u64).map_or(false, |c| c <= self.exact_limit as u64);
+        let within = self.keeps(len);
         let raw = match self.raw.as_mut() {
             Some(raw) if len > 0 && within && raw.capacity() - raw.len() >= len => raw,
             _ => return Err(HistError::Mismatch),
