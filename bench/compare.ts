@@ -49,3 +49,25 @@ export function printTable(rows: string[][]): void {
   line(widths.map((w) => '-'.repeat(w)));
   for (const r of rows.slice(1)) line(r);
 }
+
+/**
+ * A deterministic uniform source in [0, 1): the LCG of Numerical Recipes
+ * (s ← 1664525·s + 1013904223 mod 2^32), so every run times the same inputs.
+ */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/**
+ * Throws unless `a` and `b` hold the same values: exactly (`Object.is`, so
+ * NaN equals NaN and −0 differs from 0) or, with `tol`, within `tol·(1 + |b|)`.
+ * Every suite checks its engines agree before timing them.
+ */
+export function assertSameValues(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol?: number): void {
+  if (a.length !== b.length) throw new Error(`${what}: ${a.length} vs ${b.length} values`);
+  for (let i = 0; i < a.length; i++) {
+    const ok = tol === undefined ? Object.is(a[i], b[i]) : Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!));
+    if (!ok) throw new Error(`${what}: element ${i} is ${a[i]} vs ${b[i]}`);
+  }
+}

@@ -4,7 +4,7 @@
 // (checked before timing).
 import { float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../ts/index.js';
 import { roundHalfEven } from '../ts/formats/rounding.js';
-import { compareHeader, comparePairs, printTable, type Pair } from './compare.js';
+import { assertSameValues, compareHeader, comparePairs, lcg, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 /** Pure-JS baseline: float32 → float16 codes by float64 arithmetic. */
@@ -78,19 +78,9 @@ function float32ToBfloat16Baseline(x: Float32Array): Uint16Array {
 }
 
 function input(n: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = ((s / 2 ** 32) * 2 - 1) * 2 ** ((i % 40) - 24); // magnitudes from subnormal halves to beyond 65504
-  }
-  return x;
-}
-
-function sameCodes(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) throw new Error(`${what}: baseline and lowbit differ at ${i}`);
-  }
+  const next = lcg(12345);
+  // magnitudes from subnormal halves to beyond 65504
+  return Float32Array.from({ length: n }, (_, i) => (next() * 2 - 1) * 2 ** ((i % 40) - 24));
 }
 
 export const formatsBench: BenchSuite = {
@@ -100,9 +90,9 @@ export const formatsBench: BenchSuite = {
     for (const n of [1024, 65536, 1 << 20]) {
       const x = input(n);
       const h = float32ToFloat16(x);
-      sameCodes(float32ToFloat16Baseline(x), h, 'float32ToFloat16');
-      sameCodes(float16ToFloat32Baseline(h), float16ToFloat32(h), 'float16ToFloat32');
-      sameCodes(float32ToBfloat16Baseline(x), float32ToBfloat16(x), 'float32ToBfloat16');
+      assertSameValues(float32ToFloat16Baseline(x), h, 'float32ToFloat16');
+      assertSameValues(float16ToFloat32Baseline(h), float16ToFloat32(h), 'float16ToFloat32');
+      assertSameValues(float32ToBfloat16Baseline(x), float32ToBfloat16(x), 'float32ToBfloat16');
       const pairs: Pair[] = [
         ['float32ToFloat16', () => float32ToFloat16Baseline(x), () => float32ToFloat16(x)],
         ['float16ToFloat32', () => float16ToFloat32Baseline(h), () => float16ToFloat32(h)],

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
 import { matmulF32, matmulInteger, packWeights } from '../ts/index.js';
-import { printTable } from './compare.js';
+import { assertSameValues, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './main.js';
 import { oneNodeModel } from './onnxModel.js';
@@ -23,29 +23,17 @@ const ops = ([m, k, n]: Shape) => 2 * m * k * n;
 
 function bytes(len: number, signed: boolean, seed: number): Uint8Array | Int8Array {
   const out = signed ? new Int8Array(len) : new Uint8Array(len);
-  let s = seed;
+  const next = lcg(seed);
   for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = signed ? (s >>> 24) - 128 : s >>> 24;
+    const top = Math.floor(next() * 256); // the generator's top byte
+    out[i] = signed ? top - 128 : top;
   }
   return out;
 }
 
 function floats(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
-  let s = seed;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
-
-function sameValues(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  if (a.length !== b.length) throw new Error(`${what}: ${a.length} vs ${b.length} values`);
-  for (let i = 0; i < a.length; i++) {
-    if (!(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)))) throw new Error(`${what}: element ${i} is ${a[i]} vs ${b[i]}`);
-  }
+  const next = lcg(seed);
+  return Float32Array.from({ length: len }, () => next() - 0.5);
 }
 
 /**
@@ -122,10 +110,10 @@ async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Pr
     const lowbit = () => matmulInteger({ data: a, shape: [m, k] }, packed, za).data;
     const onnx = async () => (await session.run({ A: new ort.Tensor(aType, a, [m, k]) })).Y!.data as Int32Array;
     const want = lowbit();
-    sameValues(await onnx(), want, 0, `onnxruntime ${label(shape)}`);
+    assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`);
     const tasks: Task[] = [['lowbit', lowbit], ['onnxruntime-web', onnx]];
     if (withJs) {
-      sameValues(matmulIntegerJs(a, b, m, k, n, za, 0), want, 0, `pure JS ${label(shape)}`);
+      assertSameValues(matmulIntegerJs(a, b, m, k, n, za, 0), want, `pure JS ${label(shape)}`);
       tasks.push(['pure JS', () => matmulIntegerJs(a, b, m, k, n, za, 0), ops(shape) > 1e8 ? 1 : undefined]);
     }
     table.push(...rows(shape, await timeTasks(tasks, shape)));
@@ -152,8 +140,8 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     const onnx = async () => (await session.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
     const tfjs = () => tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tb).dataSync());
     const want = lowbit();
-    sameValues(await onnx(), want, 1e-4, `onnxruntime ${label(shape)}`);
-    sameValues(tfjs() as Float32Array, want, 1e-4, `tfjs ${label(shape)}`);
+    assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`, 1e-4);
+    assertSameValues(tfjs() as Float32Array, want, `tfjs ${label(shape)}`, 1e-4);
     const tasks: Task[] = [['lowbit', lowbit], ['onnxruntime-web', onnx], ['tfjs-backend-wasm', tfjs]];
     tasks.push(['pure JS', () => matmulF32Js(a, b, m, k, n), ops(shape) > 1e8 ? 1 : undefined]);
     table.push(...rows(shape, await timeTasks(tasks, shape)));

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-web';
 import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
 import { oneNodeModel } from './onnxModel.js';
-import { compareHeader, comparePairs, printTable, type Pair } from './compare.js';
+import { assertSameValues, compareHeader, comparePairs, lcg, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 
 const SCALE = Math.fround(0.02);
@@ -74,20 +74,8 @@ function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number): Float
 
 /** Deterministic activations-like input: mostly within range, some saturating. */
 function input(n: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 2 ** 32 - 0.5) * 6;
-  }
-  return x;
-}
-
-function same(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  if (a.length !== b.length) throw new Error(`${what}: lengths differ`);
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) throw new Error(`${what}: baseline and lowbit differ at ${i}: ${a[i]} vs ${b[i]}`);
-  }
+  const next = lcg(12345);
+  return Float32Array.from({ length: n }, () => (next() - 0.5) * 6);
 }
 
 export const quantBench: BenchSuite = {
@@ -98,12 +86,12 @@ export const quantBench: BenchSuite = {
     for (const n of sizes) {
       const x = input(n);
       const q = quantizeLinear(x, SCALE, ZP).data as Uint8Array;
-      same(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
-      same(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
-      same(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
+      assertSameValues(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
+      assertSameValues(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
+      assertSameValues(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
       const peer = await ortSessions(n);
-      same(await peer.quantize(x), q, 'onnxruntime-web QuantizeLinear');
-      same(await peer.dequantize(q), dequantizeLinear(q, SCALE, ZP).data, 'onnxruntime-web DequantizeLinear');
+      assertSameValues(await peer.quantize(x), q, 'onnxruntime-web QuantizeLinear');
+      assertSameValues(await peer.dequantize(q), dequantizeLinear(q, SCALE, ZP).data, 'onnxruntime-web DequantizeLinear');
       const pairs: Pair[] = [
         ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP), () => peer.quantize(x)],
         ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP), () => peer.dequantize(q)],
