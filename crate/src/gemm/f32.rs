@@ -101,14 +101,15 @@ fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut
     for (ip, panel) in ap.chunks_exact_mut(kc * MR).take(div_ceil(mc, MR)).enumerate() {
         let rows = MR.min(mc - ip * MR);
         if a.cs == 1 && rows == MR {
-            // Contiguous rows: gather the panel's 4 row slices once.
-            let row = |r: usize| {
+            // Contiguous rows: gather the panel's MR row slices once.
+            let row: [&[f32]; MR] = core::array::from_fn(|r| {
                 let at = (ic + ip * MR + r) * a.rs + pc;
                 &a.data[at..at + kc]
-            };
-            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+            });
             for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
-                col.copy_from_slice(&[r0[p], r1[p], r2[p], r3[p]]);
+                for (v, r) in col.iter_mut().zip(row.iter()) {
+                    *v = r[p];
+                }
             }
             continue;
         }
@@ -210,7 +211,9 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
 }
 
 /// The SIMD128 micro-kernel: 8 accumulator vectors (4 rows × 2 vectors of 4
-/// columns); per `k` two B loads, one A load split into 4 lane splats.
+/// columns); per `k` two B loads and one `v128.load32_splat` per row (a
+/// load, no ALU work: 6–9% faster than one A load split by 4 lane shuffles;
+/// 5 or 6 rows spill accumulators and lose 30%, BENCHMARKS.md).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
     use core::arch::wasm32::*;
@@ -235,35 +238,22 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
 #[inline(always)]
 fn simd_acc(kc: usize, ap: &[f32], bp: &[f32]) -> [[core::arch::wasm32::v128; 2]; MR] {
     use core::arch::wasm32::*;
-    let z = f32x4_splat(0.0);
-    let (mut c00, mut c01, mut c10, mut c11) = (z, z, z, z);
-    let (mut c20, mut c21, mut c30, mut c31) = (z, z, z, z);
+    let mut acc = [[f32x4_splat(0.0); 2]; MR];
     let (pa, pb) = (ap.as_ptr(), bp.as_ptr());
     for p in 0..kc {
-        // SAFETY: p < kc and the lengths were checked above, so the 4 floats
-        // at pa + 4p and the 8 at pb + 8p are inside the slices; v128_load
-        // has no alignment requirement.
-        let (a, b0, b1) = unsafe {
-            (
-                v128_load(pa.add(p * MR) as *const v128),
-                v128_load(pb.add(p * NR) as *const v128),
-                v128_load(pb.add(p * NR + 4) as *const v128),
-            )
-        };
-        let a0 = i32x4_shuffle::<0, 0, 0, 0>(a, a);
-        c00 = f32x4_add(c00, f32x4_mul(a0, b0));
-        c01 = f32x4_add(c01, f32x4_mul(a0, b1));
-        let a1 = i32x4_shuffle::<1, 1, 1, 1>(a, a);
-        c10 = f32x4_add(c10, f32x4_mul(a1, b0));
-        c11 = f32x4_add(c11, f32x4_mul(a1, b1));
-        let a2 = i32x4_shuffle::<2, 2, 2, 2>(a, a);
-        c20 = f32x4_add(c20, f32x4_mul(a2, b0));
-        c21 = f32x4_add(c21, f32x4_mul(a2, b1));
-        let a3 = i32x4_shuffle::<3, 3, 3, 3>(a, a);
-        c30 = f32x4_add(c30, f32x4_mul(a3, b0));
-        c31 = f32x4_add(c31, f32x4_mul(a3, b1));
+        // SAFETY: p < kc and the lengths were checked above, so the MR
+        // floats at pa + MR·p and the 8 at pb + 8p are inside the slices;
+        // v128 loads have no alignment requirement.
+        unsafe {
+            let (b0, b1) = (v128_load(pb.add(p * NR) as *const v128), v128_load(pb.add(p * NR + 4) as *const v128));
+            for (r, accr) in acc.iter_mut().enumerate() {
+                let a = v128_load32_splat(pa.add(p * MR + r) as *const u32);
+                accr[0] = f32x4_add(accr[0], f32x4_mul(a, b0));
+                accr[1] = f32x4_add(accr[1], f32x4_mul(a, b1));
+            }
+        }
     }
-    [[c00, c01], [c10, c11], [c20, c21], [c30, c31]]
+    acc
 }
 
 #[cfg(test)]
