@@ -57,6 +57,11 @@ describe('DataLoader', () => {
     expect([...new DataLoader({ inputs, labels, batchSize: 4, dropLast: true })].length).toBe(2);
   });
 
+  it('shifts after scaling (standardization)', () => {
+    const [first] = [...new DataLoader({ inputs, labels, batchSize: 2, scale: 0.25, shift: -1 })];
+    expect(Array.from(first!.x.data)).toEqual([-1, -0.75, -0.5, -0.25]);
+  });
+
   it('shuffles into a seed-determined permutation with inputs and labels kept together', () => {
     manualSeed(42);
     const a = [...new DataLoader({ inputs, labels, batchSize: 3, shuffle: true })];
@@ -69,8 +74,10 @@ describe('DataLoader', () => {
     for (const { x, y } of a) for (let i = 0; i < y.length; i++) expect(x.data[2 * i]).toBe(2 * y[i]!);
   });
 
-  it('rejects mismatched labels and bad batch sizes', () => {
+  it('rejects mismatched labels, bad batch sizes and non-finite scale or shift', () => {
     expect(() => new DataLoader({ inputs, labels: [1], batchSize: 2 })).toThrow(/10 inputs but 1 labels/);
     expect(() => new DataLoader({ inputs, labels, batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => new DataLoader({ inputs, labels, batchSize: 2, shift: Number.NaN })).toThrow(/shift must be a finite number, got NaN/);
+    expect(() => new DataLoader({ inputs, labels, batchSize: 2, scale: Infinity })).toThrow(/scale must be a finite number/);
   });
 });

@@ -18,6 +18,8 @@ export interface DataLoaderOptions {
   shuffle?: boolean;
   /** Each input element is multiplied by this when batched (default 1; 1/255 for images). */
   scale?: number;
+  /** Added to each input element after `scale` (default 0): with `scale = 1 / (255·std)` and `shift = −mean / std`, pixels are standardized. */
+  shift?: number;
   /** Drop the last batch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
   /** Shape of one example in a batch (default: the inputs' shape without its first dim). */
@@ -51,6 +53,10 @@ export class DataLoader implements Iterable<Batch> {
     }
     if (options.labels.length !== this.length) throw new LowbitError('INVALID_SHAPE', `DataLoader: ${this.length} inputs but ${options.labels.length} labels`);
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(options.batchSize)}`);
+    for (const name of ['scale', 'shift'] as const) {
+      const v = options[name];
+      if (v !== undefined && !Number.isFinite(v)) throw new LowbitError('INVALID_ARGUMENT', `DataLoader ${name} must be a finite number, got ${show(v)}`);
+    }
     this.labels = options.labels;
   }
 
@@ -72,6 +78,7 @@ export class DataLoader implements Iterable<Batch> {
     }
     const { batchSize } = this.options;
     const scale = this.options.scale ?? 1;
+    const shift = this.options.shift ?? 0;
     const e = this.exampleSize;
     for (let b = 0; b < this.batches; b++) {
       const idx = order.subarray(b * batchSize, Math.min(this.length, (b + 1) * batchSize));
@@ -79,7 +86,7 @@ export class DataLoader implements Iterable<Batch> {
       const y = new Int32Array(idx.length);
       for (let i = 0; i < idx.length; i++) {
         const src = idx[i]! * e;
-        for (let k = 0; k < e; k++) x[i * e + k] = this.data[src + k]! * scale;
+        for (let k = 0; k < e; k++) x[i * e + k] = this.data[src + k]! * scale + shift;
         y[i] = this.labels[idx[i]!]!;
       }
       yield { x: new Tensor(x, [idx.length, ...this.exampleShape]), y };
