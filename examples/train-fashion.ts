@@ -6,6 +6,7 @@
 //
 //   npx tsx examples/train-fashion.ts --model mlp --mode fp32 --epochs 4
 //   npx tsx examples/train-fashion.ts --model mlp --mode w4a4 --epochs 2 --distill
+//   npx tsx examples/train-fashion.ts --model cnn --mode fp32 --epochs 3 --batch 64
 //
 // The FP32 run saves $OUT/<model>-fp32.lbst, which the QAT runs start from.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     schedule: { type: 'string', default: 'cosine' },
     teacher: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '128' },
+    standardize: { type: 'boolean', default: false },
   },
 });
 const OUT = process.env.OUT ?? '/tmp/lowbit-qat';
@@ -65,8 +68,17 @@ const { train, test } = await loadFashionMnist();
 const exampleShape = isCnn || args.teacher === 'cnn' ? [1, 28, 28] : [784];
 const limit = args['train-limit'] === undefined ? train.labels.length : Number(args['train-limit']);
 const trainInputs = { data: train.images.data.subarray(0, limit * 784), shape: [limit, 784] };
-const trainLoader = new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 128, shuffle: true, scale: 1 / 255, exampleShape });
-const testLoader = new DataLoader({ inputs: test.images, labels: test.labels, batchSize: 500, scale: 1 / 255, exampleShape });
+// --standardize: pixels to zero mean and unit variance over the training images (the same map for every loader).
+const pixels = { scale: 1 / 255, shift: 0 };
+if (args.standardize) {
+  let sum = 0, sq = 0;
+  for (const v of trainInputs.data) (sum += v), (sq += v * v);
+  const mean = sum / trainInputs.data.length / 255;
+  const std = Math.sqrt(sq / trainInputs.data.length / 255 ** 2 - mean ** 2);
+  Object.assign(pixels, { scale: 1 / (255 * std), shift: -mean / std });
+}
+const trainLoader = new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: Number(args.batch), shuffle: true, ...pixels, exampleShape });
+const testLoader = new DataLoader({ inputs: test.images, labels: test.labels, batchSize: 500, ...pixels, exampleShape });
 
 function predictions(f: (x: Tensor) => Float32Array): Int32Array {
   const preds: number[] = [];
@@ -92,7 +104,7 @@ if (bits !== undefined) {
     teacher = makeModel(args.teacher ?? args.model!);
     teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
-  const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, scale: 1 / 255, exampleShape })].slice(0, 8).map((b) => b.x);
+  const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })].slice(0, 8).map((b) => b.x);
   prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib });
   // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
   manualSeed(Number(args.seed) + 1000);
@@ -131,7 +143,7 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr,
+  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize,
   distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };
