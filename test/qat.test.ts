@@ -96,6 +96,23 @@ describe('prepareQAT', () => {
     expect(pactPenalty(model)!.item()).toBeCloseTo(1e-4 * ((q.actQuant as PACT).qparams().scale * 15) ** 2 + 1e-4 * (((model.layers[3] as QuantLinear).actQuant as PACT).qparams().scale * 15) ** 2, 9);
   });
 
+  it('gives a PACT layer that sees negative inputs a signed LSQ quantizer covering the range', () => {
+    manualSeed(7);
+    const model = mlp();
+    const batch = Tensor.uniform([8, 12], -1.5, 0.5); // standardized-like: negatives included
+    let maxAbs = 0;
+    for (const v of batch.data) maxAbs = Math.max(maxAbs, Math.abs(v));
+    prepareQAT(model, { weightBits: 4, activationBits: 4, calibrationData: [batch] });
+    const first = (model.layers[1] as QuantLinear).actQuant;
+    expect(first).toBeInstanceOf(LSQ);
+    expect(first.qparams()).toEqual({ scale: f32(maxAbs / 7), zeroPoint: 0, bits: 4, signed: true });
+    expect((model.layers[3] as QuantLinear).actQuant).toBeInstanceOf(PACT); // after the ReLU, inputs are ≥ 0
+    expect(model.namedTensors().map(([n]) => n)).toContain('1.actQuant.step');
+    // negative inputs survive (PACT would have made them 0): −maxAbs / 3 is −2.33 steps, rounded to −2
+    const y = first.forward(new Tensor([-maxAbs / 3], [1, 1])).data[0]!;
+    expect(y).toBeCloseTo(-2 * f32(maxAbs / 7), 6);
+  });
+
   it('QuantLinear computes fakeQuant(x)·fakeQuant(W)ᵀ + b on the accumulator grid', () => {
     manualSeed(6);
     const model = new nn.Sequential(new nn.Linear(3, 2));
@@ -131,6 +148,8 @@ describe('exportQuantized and integer-only inference', () => {
     ['CNN W8A4 LSQ activations', cnn, [16, 1, 6, 6], { weightBits: 8, activationBits: 4, activationQuantizer: 'lsq' }],
     // signed inputs: the first layer's LSQ is signed (int8 codes), the next unsigned (uint8)
     ['MLP W8A8 LSQ activations, signed input', mlp, [16, 12], { weightBits: 8, activationBits: 8, activationQuantizer: 'lsq', signedInput: true }],
+    // PACT by default, but the first layer sees negatives and gets a signed LSQ (int8 codes)
+    ['CNN W4A4, signed input', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4, signedInput: true }],
   ] as const) {
     it(`${name}: integer weights are rint(w / scale) and outputs match fake quantization`, () => {
       manualSeed(11);

@@ -12,7 +12,9 @@ export interface QATConfig extends QuantLayerConfig {
   /**
    * Input batches run through the model once (in float) to initialise the
    * activation quantizers from the ranges seen (PACT α = max; LSQ
-   * s = 2·mean|x|/√Qp). Without it PACT starts at α = 10 and LSQ at s = 1.
+   * s = 2·mean|x|/√Qp; a PACT layer that sees negative inputs becomes a
+   * signed LSQ with s = max|x|/Qp). Without it PACT starts at α = 10 and
+   * LSQ at s = 1.
    */
   calibrationData?: Iterable<Tensor>;
 }
@@ -74,6 +76,6 @@ function calibrate(model: Module, batches: Iterable<Tensor>): void {
   }
   for (const l of layers) {
     if (l.observed === undefined) throw new LowbitError('EMPTY_INPUT', 'prepareQAT: calibrationData held no batches');
-    l.actQuant.initFrom(l.observed);
+    l.initInputQuantizer(l.observed);
   }
 }

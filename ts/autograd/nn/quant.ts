@@ -133,7 +133,11 @@ export interface QuantLayerConfig {
   activationBits: number;
   /** 'minmax' (default): per-channel scale max|w|/(2^(b−1)−1) with the STE; 'lsq': learned per-channel step sizes. */
   weightQuantizer?: 'minmax' | 'lsq';
-  /** 'pact' (default; unsigned, for inputs ≥ 0) or 'lsq'. */
+  /**
+   * 'pact' (default; unsigned, for inputs ≥ 0) or 'lsq'. A PACT layer whose
+   * calibration inputs go below 0 (the first layer on standardized data)
+   * gets a signed LSQ quantizer instead: see {@link QuantLayer.initInputQuantizer}.
+   */
   activationQuantizer?: 'pact' | 'lsq';
 }
 
@@ -246,6 +250,23 @@ export abstract class QuantLayer extends Module {
     for (let i = 0; i < x.size; i++) this.absSum += Math.abs(x.data[i]!);
     this.count += x.size;
     return x;
+  }
+
+  /**
+   * Initialises the input quantizer from a calibration range. PACT clips to
+   * [0, α] and would zero every negative input, so a PACT layer whose
+   * inputs go below 0 (the first layer on standardized data) switches to a
+   * signed LSQ quantizer (int8 codes in integer inference) with the step
+   * max|x| / Qp, covering the range as PACT's α = max does. LSQ keeps its
+   * own initialisation ({@link LSQ.initFrom}).
+   */
+  initInputQuantizer(range: ObservedRange): void {
+    if (this.actQuant instanceof PACT && range.min < 0) {
+      const q = new LSQ(this.actQuant.bits, { signed: true });
+      const [, qp] = intRange(q.bits, true);
+      q.step.data[0] = Math.max(-range.min, range.max) / qp;
+      this.actQuant = q;
+    } else this.actQuant.initFrom(range);
   }
 
   /** The input range recorded while calibrating (undefined before any calibration batch). */
