@@ -6,7 +6,8 @@
 //
 //   npx tsx examples/train-fashion.ts --model mlp --mode fp32 --epochs 4
 //   npx tsx examples/train-fashion.ts --model mlp --mode w4a4 --epochs 2 --distill
-//   npx tsx examples/train-fashion.ts --model cnn --mode fp32 --epochs 3 --batch 64
+//   npx tsx examples/train-fashion.ts --model cnn --mode fp32 --epochs 3 --lr 2e-3 --standardize
+//   npx tsx examples/train-fashion.ts --model cnn --mode w2a2 --standardize --input-bits 8   # first layer's input at 8 bits
 //
 // The FP32 run saves $OUT/<model>-fp32.lbst, which the QAT runs start from.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     batch: { type: 'string', default: '128' },
     standardize: { type: 'boolean', default: false },
+    'input-bits': { type: 'string' },
   },
 });
 const OUT = process.env.OUT ?? '/tmp/lowbit-qat';
@@ -105,7 +107,7 @@ if (bits !== undefined) {
     teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
   const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })].slice(0, 8).map((b) => b.x);
-  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib });
+  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib, inputBits: args['input-bits'] === undefined ? undefined : Number(args['input-bits']) });
   // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
   manualSeed(Number(args.seed) + 1000);
 }
@@ -143,7 +145,7 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize,
+  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits: args['input-bits'] === undefined ? undefined : Number(args['input-bits']),
   distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };

@@ -113,6 +113,17 @@ describe('prepareQAT', () => {
     expect(y).toBeCloseTo(-2 * f32(maxAbs / 7), 6);
   });
 
+  it('quantizes the first layer input at inputBits and the others at activationBits', () => {
+    manualSeed(8);
+    const model = new nn.Sequential(new nn.Sequential(new nn.Flatten(), new nn.Linear(12, 8)), new nn.ReLU(), new nn.Linear(8, 3));
+    prepareQAT(model, { weightBits: 2, activationBits: 2, inputBits: 8, calibrationData: [positive([4, 12])] });
+    const first = (model.layers[0] as nn.Sequential).layers[1] as QuantLinear;
+    expect([first.actQuant.bits, (model.layers[2] as QuantLinear).actQuant.bits]).toEqual([8, 2]);
+    for (const bad of [1, 9, 2.5, Number.NaN]) {
+      expect(() => prepareQAT(mlp(), { weightBits: 2, activationBits: 2, inputBits: bad })).toThrow(/inputBits/);
+    }
+  });
+
   it('QuantLinear computes fakeQuant(x)·fakeQuant(W)ᵀ + b on the accumulator grid', () => {
     manualSeed(6);
     const model = new nn.Sequential(new nn.Linear(3, 2));
@@ -150,6 +161,7 @@ describe('exportQuantized and integer-only inference', () => {
     ['MLP W8A8 LSQ activations, signed input', mlp, [16, 12], { weightBits: 8, activationBits: 8, activationQuantizer: 'lsq', signedInput: true }],
     // PACT by default, but the first layer sees negatives and gets a signed LSQ (int8 codes)
     ['CNN W4A4, signed input', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4, signedInput: true }],
+    ['CNN W2A2, 8-bit signed input', cnn, [16, 1, 6, 6], { weightBits: 2, activationBits: 2, inputBits: 8, signedInput: true }],
   ] as const) {
     it(`${name}: integer weights are rint(w / scale) and outputs match fake quantization`, () => {
       manualSeed(11);

@@ -2,7 +2,7 @@
 // their quantizers from a calibration pass.
 import { LowbitError } from '../errors.js';
 import { describe } from '../tensor.js';
-import { requireObject } from '../validate.js';
+import { assertIntInRange, requireObject } from '../validate.js';
 import { noGrad, type Tensor } from '../autograd/tensor.js';
 import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
 import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from '../autograd/nn/quant.js';
@@ -17,12 +17,12 @@ export interface QATConfig extends QuantLayerConfig {
    * LSQ at s = 1.
    */
   calibrationData?: Iterable<Tensor>;
-}
-
-function swap(m: Module, config: QuantLayerConfig): Module {
-  if (m instanceof Linear) return new QuantLinear(m, config);
-  if (m instanceof Conv2d) return new QuantConv2d(m, config);
-  return m;
+  /**
+   * Bits of the first layer's input, the model's input (default
+   * activationBits; 2–8). LSQ (Esser et al. 2020) keeps the first and last
+   * layers at 8 bits: 8 here lets a W2A2 model still see its 8-bit images.
+   */
+  inputBits?: number;
 }
 
 /**
@@ -44,16 +44,24 @@ export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
     weightQuantizer: config.weightQuantizer,
     activationQuantizer: config.activationQuantizer,
   };
+  const inputConfig: QuantLayerConfig = { ...layerConfig, activationBits: config.inputBits ?? config.activationBits };
   // Check everything before the first layer is swapped, so a bad config leaves the model as it was.
   checkLayerConfig(layerConfig);
+  if (config.inputBits !== undefined) assertIntInRange(config.inputBits, 2, 8, 'prepareQAT inputBits');
   const data = config.calibrationData;
   if (data !== undefined && typeof (data as Partial<Iterable<Tensor>>)[Symbol.iterator] !== 'function') {
     throw new LowbitError('INVALID_ARGUMENT', `prepareQAT calibrationData must be an iterable of input Tensors (an array of batches), got ${describe(data)}`);
   }
-  for (const [, m] of model.namedModules()) {
-    if (m instanceof Sequential) m.layers.forEach((child, i) => (m.layers[i] = swap(child, layerConfig)));
+  const modules = model.namedModules().map(([, m]) => m);
+  const firstLayer = modules.find((m) => m instanceof Linear || m instanceof Conv2d); // depth first: the input's layer
+  const swap = (m: Module): Module => {
+    const c = m === firstLayer ? inputConfig : layerConfig;
+    return m instanceof Linear ? new QuantLinear(m, c) : m instanceof Conv2d ? new QuantConv2d(m, c) : m;
+  };
+  for (const m of modules) {
+    if (m instanceof Sequential) m.layers.forEach((child, i) => (m.layers[i] = swap(child)));
     else if (!(m instanceof QuantLayer)) {
-      for (const [name, child] of m.children()) (m as unknown as Record<string, Module>)[name] = swap(child, layerConfig);
+      for (const [name, child] of m.children()) (m as unknown as Record<string, Module>)[name] = swap(child);
     }
   }
   if (config.calibrationData !== undefined) calibrate(model, config.calibrationData);
