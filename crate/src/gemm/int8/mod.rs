@@ -38,6 +38,7 @@ const NCP: usize = 64;
 /// all row panels of a block, instead of in every step of every tile: at
 /// 16 rows (4 panels) the extra pass cost 6% (16×1024×4096), from 64 it
 /// saves 5–20%.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const WIDEN_ROWS: usize = 32;
 
 type Tile = [[i32; NR]; MR];
@@ -138,9 +139,11 @@ fn blocked(a: &PackedA, b: &PackedB, g: usize, simd: bool, c: &mut [i32], ldc: u
     let kqc_max = if m <= MR { kq.max(1) } else { KQC };
     let mut tile: Tile = [[0; NR]; MR];
     // With many row panels per B segment (WIDEN_ROWS), SIMD widens the segment to i16 once.
+    // `seg` values per widened panel segment; `wide` holds two.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let mut wide: Vec<i16> = if simd && m >= WIDEN_ROWS { crate::gemm::try_zeroed(2 * kqc_max.min(kq.max(1)) * 2 * NR).unwrap_or_default() } else { Vec::new() };
     let seg = kqc_max.min(kq.max(1)) * 2 * NR;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let mut wide: Vec<i16> = if simd && m >= WIDEN_ROWS { crate::gemm::try_zeroed(2 * seg).unwrap_or_default() } else { Vec::new() };
     for q0 in (0..kq.max(1)).step_by(kqc_max) {
         let kqc = kqc_max.min(kq - q0.min(kq));
         for jc in (0..b.panels).step_by(NCP) {
