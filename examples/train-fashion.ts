@@ -51,6 +51,7 @@ const BITS: Record<string, [number, number] | undefined> = { fp32: undefined, w8
 if (!(args.mode! in BITS)) throw new Error(`--mode must be one of ${Object.keys(BITS).join(', ')}`);
 const bits = BITS[args.mode!];
 const isCnn = args.model === 'cnn';
+const inputBits = args['input-bits'] === undefined ? undefined : Number(args['input-bits']);
 if (args.schedule !== 'cosine' && args.schedule !== 'constant') throw new Error('--schedule must be cosine or constant');
 
 // 'mlp-wide' (784-1024-512-10) is a stronger FP32 teacher for --teacher.
@@ -107,7 +108,7 @@ if (bits !== undefined) {
     teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
   const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })].slice(0, 8).map((b) => b.x);
-  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib, inputBits: args['input-bits'] === undefined ? undefined : Number(args['input-bits']) });
+  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib, inputBits });
   // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
   manualSeed(Number(args.seed) + 1000);
 }
@@ -145,7 +146,7 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits: args['input-bits'] === undefined ? undefined : Number(args['input-bits']),
+  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits,
   distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };

@@ -130,7 +130,6 @@ export function mul(a: Tensor, b: Tensor | number): Tensor {
 // ---------------------------------------------------------------- reductions
 
 function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
-  assertTensor(x, mean ? 'mean' : 'sum', 'x');
   if (axis === undefined) {
     let s = 0;
     for (let i = 0; i < x.size; i++) s += x.data[i]!;
@@ -169,6 +168,7 @@ function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
 
 /** The sum of all elements, or along one `axis` (which is removed). */
 export function sum(x: Tensor, axis?: number): Tensor {
+  assertTensor(x, 'sum', 'x');
   return reduce(x, axis, false);
 }
 

@@ -151,7 +151,7 @@ export class HistogramObserver {
   private ptr: number;
 
   constructor(options: HistogramObserverOptions = {}) {
-      optionsObject(options, 'HistogramObserver');
+    optionsObject(options, 'HistogramObserver');
     const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = options;
     assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');

@@ -44,7 +44,7 @@ export class MinMaxObserver {
   private maxs: Float64Array | undefined;
 
   constructor(options: MinMaxObserverOptions = {}) {
-      optionsObject(options, 'MinMaxObserver');
+    optionsObject(options, 'MinMaxObserver');
     const { perChannelAxis, averagingConstant } = options;
     if (perChannelAxis !== undefined && !Number.isInteger(perChannelAxis)) {
       throw new LowbitError('INVALID_ARGUMENT', `perChannelAxis must be an integer, got ${show(perChannelAxis)}`);

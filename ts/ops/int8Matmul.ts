@@ -55,11 +55,12 @@ export function runInt8Matmul(
       for (let t = 0; t < batches.length; t++) {
         const [aOff, bOff] = batches[t]!;
         let h: number;
-        if (b instanceof PackedMatrix) {
-          h = packedHandle(b, 'b');
-        } else {
-          h = handles.get(bOff) ?? packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
-          if (!handles.has(bOff)) {
+        if (b instanceof PackedMatrix) h = packedHandle(b, 'b');
+        else {
+          // an unpacked B is packed once per distinct matrix of the batch and freed at the end
+          const cached = handles.get(bOff);
+          h = cached ?? packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
+          if (cached === undefined) {
             temporary.push(h);
             handles.set(bOff, h);
           }

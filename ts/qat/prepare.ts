@@ -64,7 +64,7 @@ export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
       for (const [name, child] of m.children()) (m as unknown as Record<string, Module>)[name] = swap(child);
     }
   }
-  if (config.calibrationData !== undefined) calibrate(model, config.calibrationData);
+  if (data !== undefined) calibrate(model, data);
   return model;
 }
 
