@@ -10,16 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = join(__dirname, '..');
 const dist = join(root, 'dist');
 
-// The same check in every environment: a quantizeLinear result and the
-// error an op throws before init().
+// The same check in every environment: a quantizeLinear result, the error
+// an op throws before init(), and a GemmPool product (its worker script
+// loads from dist/ beside the bundle).
 const CHECK = `
   let before = 'no error';
   try { lowbit.quantizeLinear(new Float32Array([1]), 1); } catch (e) { before = e.code; }
   await lowbit.init();
   const q = lowbit.quantizeLinear(new Float32Array([-1.5, 0.25, 2.5, 300, -300]), 0.5, 10);
-  return { before, data: Array.from(q.data), dtype: q.dtype, simd: lowbit.wasmInfo().simdCompiled };
+  const pool = await lowbit.createGemmPool({ threads: 2 });
+  const w = await pool.packWeights({ data: new Int8Array(4 * 20).fill(-1), shape: [4, 20] });
+  const y = await pool.matmulInteger({ data: new Uint8Array([1, 2, 3, 4]), shape: [1, 4] }, w);
+  await pool.dispose();
+  return { before, data: Array.from(q.data), dtype: q.dtype, simd: lowbit.wasmInfo().simdCompiled, pooled: [y.data.length, y.data[0], y.data[19]] };
 `;
-const EXPECTED = { before: 'NOT_INITIALIZED', data: [7, 10, 15, 255, 0], dtype: 'uint8', simd: true };
+const EXPECTED = { before: 'NOT_INITIALIZED', data: [7, 10, 15, 255, 0], dtype: 'uint8', simd: true, pooled: [20, -10, -10] };
 
 function runNode(args: string[]): unknown {
   return JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }));

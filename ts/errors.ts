@@ -13,6 +13,7 @@
  * - `EMPTY_INPUT`: a tensor with no elements where some are needed.
  * - `DISPOSED`: an object whose wasm memory was already freed.
  * - `WASM_FAILURE`: the wasm module refused (out of memory, status code).
+ * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
  */
 export type LowbitErrorCode =
   | 'NOT_INITIALIZED'
@@ -23,7 +24,8 @@ export type LowbitErrorCode =
   | 'NON_FINITE'
   | 'EMPTY_INPUT'
   | 'DISPOSED'
-  | 'WASM_FAILURE';
+  | 'WASM_FAILURE'
+  | 'WORKER_FAILURE';
 
 /**
  * The one error type lowbit throws for bad input. `code` says what kind of

@@ -115,12 +115,27 @@ export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: numb
  * ```
  */
 export function packWeights(b: TensorLike<Uint8Array | Int8Array>, options?: PackWeightsOptions): PackedMatrix {
-  const { zeroPoint: zp } = optionsObject(options, 'packWeights');
+  const w = readWeights(b, options, 'packWeights');
+  return new PackedMatrix(packInt8(w.data, w.dtype, w.k, w.n, w.n, 1), w.k, w.n, w.dtype, w.zeroPoint);
+}
+
+/** Weights and their zero point, checked for packing. */
+export interface Weights {
+  data: Uint8Array | Int8Array;
+  dtype: Int8DType;
+  k: number;
+  n: number;
+  zeroPoint: Int32Array;
+}
+
+/** Checks the arguments of `op` (a `packWeights`): 2-D 8-bit weights and a zero point per tensor or per column. */
+export function readWeights(b: TensorLike<Uint8Array | Int8Array>, options: PackWeightsOptions | undefined, op: string): Weights {
+  const { zeroPoint: zp } = optionsObject(options, op);
   const t = toInt8Tensor(b, 'b');
   if (t.shape.length !== 2) {
-    throw new LowbitError('INVALID_SHAPE', `packWeights needs 2-D weights [K, N], got shape [${t.shape.join(', ')}]`);
+    throw new LowbitError('INVALID_SHAPE', `${op} needs 2-D weights [K, N], got shape [${t.shape.join(', ')}]`);
   }
   const [k, n] = t.shape as [number, number];
   const zeroPoint = readZeroPoint(zp, t.dtype, n, 'zeroPoint', `one per column of b, N = ${n}`);
-  return new PackedMatrix(packInt8(t.data, t.dtype, k, n, n, 1), k, n, t.dtype, zeroPoint);
+  return { data: t.data, dtype: t.dtype, k, n, zeroPoint };
 }

@@ -1,0 +1,134 @@
+// GemmPool: products split by columns over worker threads equal
+// matmulInteger's to the bit, for every slice layout (fewer columns than
+// threads, widths off the panel grid), zero-point kind, sign and rank of A;
+// bad arguments and disposed objects are typed errors.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGemmPool, GemmPool, LowbitError, matmulInteger, packWeights } from '../ts/index.js';
+import { randomInts } from './reference/gemm.js';
+
+type T8 = 'uint8' | 'int8';
+const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
+const make = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
+
+async function errorCodeOf(p: () => Promise<unknown>): Promise<string> {
+  try {
+    await p();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LowbitError);
+    return (e as LowbitError).code;
+  }
+  return 'no error';
+}
+
+describe('GemmPool', () => {
+  let pool: GemmPool;
+  beforeAll(async () => {
+    pool = await createGemmPool({ threads: 3 });
+  });
+  afterAll(async () => {
+    await pool.dispose();
+  });
+
+  it('runs on the threads it was asked for', () => {
+    expect(pool.threads).toBe(3);
+  });
+
+  it('equals matmulInteger for every slice layout, sign and zero-point kind', async () => {
+    // n = 5: one slice; 17: two (16 + 1); 40: three (16, 16, 8); 50: three (24, 24, 2)
+    for (const [m, k, n] of [[3, 7, 5], [4, 33, 17], [9, 64, 40], [2, 300, 50]] as const) {
+      for (const [ta, tb] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
+        const a = { data: make(ta, randomInts(m * k, ...RANGE[ta], m + k)), shape: [m, k] };
+        const b = { data: make(tb, randomInts(k * n, ...RANGE[tb], n)), shape: [k, n] };
+        const zaRow = randomInts(m, ...RANGE[ta], 5);
+        const zbCol = make(tb, randomInts(n, ...RANGE[tb], 6));
+        for (const [za, zb] of [[undefined, undefined], [zaRow[0], zbCol[1]], [make(ta, zaRow), zbCol]] as const) {
+          const w = await pool.packWeights(b, { zeroPoint: zb });
+          const got = await pool.matmulInteger(a, w, za);
+          const want = matmulInteger(a, b, za, zb);
+          expect(got.shape, `${m}x${k}x${n} ${ta}·${tb}`).toEqual(want.shape);
+          expect(Array.from(got.data), `${m}x${k}x${n} ${ta}·${tb}`).toEqual(Array.from(want.data));
+          w.dispose();
+        }
+      }
+    }
+  });
+
+  it('equals matmulInteger for stacked and 1-D A', async () => {
+    const b = { data: Int8Array.from(randomInts(20 * 30, -128, 127, 1)), shape: [20, 30] };
+    const w = await pool.packWeights(b, { zeroPoint: 3 });
+    for (const shape of [[2, 3, 4, 20], [20], [1, 20]]) {
+      const a = { data: Uint8Array.from(randomInts(shape.reduce((x, y) => x * y), 0, 255, 2)), shape };
+      const got = await pool.matmulInteger(a, w, 7);
+      const want = matmulInteger(a, packWeights(b, { zeroPoint: 3 }), 7);
+      expect(got.shape).toEqual(want.shape);
+      expect(Array.from(got.data)).toEqual(Array.from(want.data));
+    }
+    w.dispose();
+  });
+
+  it('matches matmulInteger on random shapes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer(), async (m, k, n, seed) => {
+        const a = { data: Uint8Array.from(randomInts(m * k, 0, 255, seed)), shape: [m, k] };
+        const b = { data: Int8Array.from(randomInts(k * n, -128, 127, seed + 1)), shape: [k, n] };
+        const w = await pool.packWeights(b);
+        const got = await pool.matmulInteger(a, w, 128);
+        w.dispose();
+        expect(Array.from(got.data)).toEqual(Array.from(matmulInteger(a, b, 128).data));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('wraps int32 like matmulInteger across slices', async () => {
+    const k = 40_000;
+    const a = { data: new Uint8Array(k).fill(255), shape: [1, k] };
+    const b = { data: new Uint8Array(k * 20).fill(255), shape: [k, 20] };
+    const w = await pool.packWeights(b);
+    const got = await pool.matmulInteger(a, w);
+    expect(Array.from(got.data)).toEqual(new Array(20).fill((65025 * k) | 0));
+    w.dispose();
+  });
+
+  it('rejects bad arguments with typed errors', async () => {
+    const b = { data: new Int8Array(12), shape: [3, 4] };
+    const w = await pool.packWeights(b);
+    const a = { data: new Uint8Array(6), shape: [2, 3] };
+    expect(await errorCodeOf(() => pool.packWeights({ data: new Int8Array(12), shape: [12] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.packWeights({ data: new Float32Array(12), shape: [3, 4] } as never))).toBe('INVALID_DTYPE');
+    expect(await errorCodeOf(() => pool.packWeights(b, { zeroPoint: [1, 2] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.matmulInteger({ data: new Uint8Array(8), shape: [2, 4] }, w))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.matmulInteger({ data: new Uint16Array(6), shape: [2, 3] } as never, w))).toBe('INVALID_DTYPE');
+    expect(await errorCodeOf(() => pool.matmulInteger(a, w, [1, 2, 3]))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.matmulInteger(a, packWeights(b) as never))).toBe('INVALID_ARGUMENT');
+    for (const threads of [0, 1.5, 65, NaN]) expect(await errorCodeOf(() => createGemmPool({ threads }))).toBe('INVALID_ARGUMENT');
+    w.dispose();
+    expect(w.disposed).toBe(true);
+    w.dispose(); // harmless
+    expect(await errorCodeOf(() => pool.matmulInteger(a, w))).toBe('DISPOSED');
+  });
+
+  it('refuses weights of another pool, and every call once disposed', async () => {
+    const other = await createGemmPool({ threads: 2 });
+    const b = { data: new Int8Array(8 * 20).fill(1), shape: [8, 20] };
+    const w = await other.packWeights(b);
+    const a = { data: new Uint8Array(8).fill(1), shape: [1, 8] };
+    expect(await errorCodeOf(() => pool.matmulInteger(a, w))).toBe('INVALID_ARGUMENT');
+    expect(Array.from((await other.matmulInteger(a, w)).data)).toEqual(new Array(20).fill(8));
+    await other.dispose();
+    await other.dispose(); // harmless
+    expect(await errorCodeOf(() => other.matmulInteger(a, w))).toBe('DISPOSED');
+    expect(await errorCodeOf(() => other.packWeights(b))).toBe('DISPOSED');
+  });
+
+  it('computes on the calling thread alone with threads: 1', async () => {
+    const single = await createGemmPool({ threads: 1 });
+    expect(single.threads).toBe(1);
+    const b = { data: Int8Array.from(randomInts(16 * 64, -128, 127, 3)), shape: [16, 64] };
+    const a = { data: Uint8Array.from(randomInts(5 * 16, 0, 255, 4)), shape: [5, 16] };
+    const w = await single.packWeights(b);
+    expect(Array.from((await single.matmulInteger(a, w)).data)).toEqual(Array.from(matmulInteger(a, b).data));
+    await single.dispose();
+  });
+});

@@ -1,0 +1,108 @@
+// One worker thread, the same way in Node (worker_threads) and in browsers
+// (module Web Workers): post a message, hear replies and failures, let the
+// process exit while the worker is idle, terminate.
+
+/** The pool's side of one worker. */
+export interface WorkerEndpoint {
+  post(message: unknown, transfer?: Transferable[]): void;
+  /** Replies go to `onMessage`; a worker that fails to load or dies goes to `onFailure`. */
+  listen(onMessage: (message: unknown) => void, onFailure: (reason: string) => void): void;
+  /** While busy, a Node worker keeps the process alive; idle, it does not. */
+  setBusy(busy: boolean): void;
+  terminate(): Promise<void>;
+}
+
+/** The worker's side: its incoming messages and how it answers. */
+export interface WorkerScope {
+  onMessage(handler: (message: unknown) => void): void;
+  post(message: unknown, transfer?: Transferable[]): void;
+}
+
+// Held in a variable so that browser bundlers leave the Node-only import alone.
+const NODE_WORKER_THREADS = 'node:worker_threads';
+
+type NodeProcess = { versions?: { node?: string }; execArgv?: string[] };
+const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
+
+/** True under Node (and runtimes that provide its worker_threads: Deno, Bun). */
+export function isNode(): boolean {
+  return typeof nodeProcess()?.versions?.node === 'string';
+}
+
+/** The flags this Node process was started with. */
+function nodeFlags(): string[] {
+  return nodeProcess()?.execArgv ?? [];
+}
+
+interface NodeWorker {
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
+  on(event: string, listener: (arg: never) => void): void;
+  ref(): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+
+interface NodeWorkerThreads {
+  Worker: new (script: URL | string, options?: { eval?: boolean; execArgv?: string[] }) => NodeWorker;
+  parentPort: { on(event: 'message', listener: (message: unknown) => void): void; postMessage(message: unknown, transfer?: readonly unknown[]): void } | null;
+}
+
+/**
+ * Starts the worker script at `url`. A `.ts` script (lowbit run from its
+ * sources, as its tests and benchmarks do) is loaded through tsx.
+ */
+export async function spawnWorker(url: URL): Promise<WorkerEndpoint> {
+  if (isNode()) {
+    const { Worker } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as NodeWorkerThreads;
+    // Workers inherit the parent's Node flags; `--input-type` (of `node -e`) would stop them loading a file.
+    const execArgv = nodeFlags().filter((flag, i, all) => !flag.startsWith('--input-type') && all[i - 1] !== '--input-type');
+    const worker = url.pathname.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, execArgv })
+      : new Worker(url, { execArgv });
+    worker.unref();
+    return {
+      post: (message, transfer) => worker.postMessage(message, transfer),
+      listen(onMessage, onFailure) {
+        worker.on('message', onMessage);
+        worker.on('error', (err: Error) => onFailure(err.message));
+        worker.on('exit', (code: number) => onFailure(`the worker exited (code ${code})`));
+      },
+      setBusy: (busy) => (busy ? worker.ref() : worker.unref()),
+      terminate: async () => {
+        await worker.terminate();
+      },
+    };
+  }
+  const worker = new Worker(url, { type: 'module', name: 'lowbit-gemm-pool' });
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+    listen(onMessage, onFailure) {
+      worker.addEventListener('message', (e) => onMessage(e.data));
+      worker.addEventListener('error', (e) => onFailure(e.message || 'the worker script failed to load'));
+    },
+    setBusy: () => undefined,
+    terminate: async () => worker.terminate(),
+  };
+}
+
+/** The running worker's own scope (call only inside a worker). */
+export async function workerScope(): Promise<WorkerScope> {
+  if (isNode()) {
+    const { parentPort } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as NodeWorkerThreads;
+    if (parentPort === null) throw new Error('lowbit: the GEMM worker script runs only as a worker');
+    return { onMessage: (h) => parentPort.on('message', h), post: (m, t) => parentPort.postMessage(m, t) };
+  }
+  const scope = globalThis as unknown as { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; postMessage(m: unknown, t?: Transferable[]): void };
+  return { onMessage: (h) => scope.addEventListener('message', (e) => h(e.data)), post: (m, t) => scope.postMessage(m, t ?? []) };
+}
+
+/** How many threads this machine offers (at least 1). */
+export async function hardwareThreads(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (typeof nav?.hardwareConcurrency === 'number' && nav.hardwareConcurrency > 0) return nav.hardwareConcurrency;
+  if (isNode()) {
+    const os = (await import(/* @vite-ignore */ 'node:' + 'os')) as { availableParallelism?: () => number; cpus(): unknown[] };
+    return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+  return 1;
+}

@@ -1,0 +1,272 @@
+// A pool of worker threads that splits large int8 products by columns. The
+// wasm std has no atomics, so workers cannot share memory: each holds its
+// own lowbit instance and its own slice of the weights (packed once), and
+// every product sends A to the workers and their columns back.
+import { LowbitError } from '../errors.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { assertIntInRange, optionsObject } from '../validate.js';
+import { init } from '../wasm/module.js';
+import { type ZeroPointArg } from '../ops/args.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
+import { matmulInteger } from '../ops/matmulInteger.js';
+import { planMatmul } from '../ops/matmulShape.js';
+import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/packWeights.js';
+import { hardwareThreads, spawnWorker, type WorkerEndpoint } from './endpoint.js';
+import type { Reply, Request } from './protocol.js';
+
+/** Options of {@link createGemmPool}. */
+export interface GemmPoolOptions {
+  /**
+   * Threads to compute on, the calling one included (so `threads − 1`
+   * workers), 1–64. Default: the machine's hardware threads, at most 8.
+   */
+  threads?: number;
+}
+
+/** Weight slices start on multiples of the kernel's panel width. */
+const PANEL = 8;
+
+/** Requests without their id (the slot numbers them). */
+type Ask = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** One worker and the requests it has not answered yet. */
+class WorkerSlot {
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: LowbitError) => void }>();
+  private nextId = 1;
+  private failure: string | undefined;
+
+  constructor(private readonly endpoint: WorkerEndpoint) {
+    endpoint.listen(
+      (message) => this.answer(message as Reply),
+      (reason) => this.fail(reason),
+    );
+  }
+
+  request(ask: Ask, transfer?: Transferable[]): Promise<Reply> {
+    if (this.failure !== undefined) return Promise.reject(workerFailure(this.failure));
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.endpoint.setBusy(true);
+      this.endpoint.post({ ...ask, id }, transfer);
+    });
+  }
+
+  terminate(): Promise<void> {
+    this.fail('the pool was disposed');
+    return this.endpoint.terminate();
+  }
+
+  private answer(reply: Reply): void {
+    const waiter = this.pending.get(reply.id);
+    if (waiter === undefined) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.endpoint.setBusy(false);
+    if (reply.error !== undefined) waiter.reject(new LowbitError(reply.error.code, reply.error.message));
+    else waiter.resolve(reply);
+  }
+
+  private fail(reason: string): void {
+    this.failure ??= reason;
+    for (const waiter of this.pending.values()) waiter.reject(workerFailure(this.failure));
+    this.pending.clear();
+    this.endpoint.setBusy(false);
+  }
+}
+
+function workerFailure(reason: string): LowbitError {
+  return new LowbitError('WORKER_FAILURE', `a GemmPool worker failed: ${reason}`);
+}
+
+/** Column ranges `[j0, width]` for up to `parts` threads, widths a multiple of the panel width. */
+function columnSlices(n: number, parts: number): Array<[number, number]> {
+  const step = Math.max(PANEL, Math.ceil(n / parts / PANEL) * PANEL);
+  const out: Array<[number, number]> = [];
+  for (let j0 = 0; j0 < n; j0 += step) out.push([j0, Math.min(step, n - j0)]);
+  return out.length > 0 ? out : [[0, 0]];
+}
+
+/** Columns `j0 .. j0 + w` of a row-major `[k, n]` matrix. */
+function columns<T extends Uint8Array | Int8Array>(data: T, k: number, n: number, j0: number, w: number): T {
+  if (w === n) return data;
+  const out = new (data.constructor as new (len: number) => T)(k * w);
+  for (let p = 0; p < k; p++) out.set(data.subarray(p * n + j0, p * n + j0 + w), p * w);
+  return out;
+}
+
+/** The worker script beside this module, in its format: `worker.js` (ESM), `worker.cjs`, or `worker.ts` from the sources. */
+function workerUrl(): URL {
+  const ext = /\.(ts|cjs)$/.exec(import.meta.url)?.[1] ?? 'js';
+  return new URL(`./worker.${ext}`, import.meta.url);
+}
+
+/**
+ * Weights packed by a {@link GemmPool}: column slices, one per thread, each
+ * packed in the thread that multiplies it. Use it with that pool's
+ * {@link GemmPool.matmulInteger}; `dispose()` frees every slice.
+ */
+export class PooledWeights {
+  /** Rows (the shared dimension). */
+  readonly k: number;
+  /** Columns (outputs). */
+  readonly n: number;
+  /** The element type of the weights. */
+  readonly dtype: Int8DType;
+  /** The weights' zero point: one value (per tensor) or one per column. */
+  readonly zeroPoint: Int32Array;
+  /** @internal The calling thread's slice and where the others live. */
+  readonly slices: { local: PackedMatrix; localWidth: number; remote: Array<{ slot: WorkerSlot; handle: number; j0: number; width: number }> };
+  /** @internal */
+  readonly pool: GemmPool;
+
+  /** @internal Use {@link GemmPool.packWeights}. */
+  constructor(pool: GemmPool, k: number, n: number, dtype: Int8DType, zeroPoint: Int32Array, slices: PooledWeights['slices']) {
+    this.pool = pool;
+    this.k = k;
+    this.n = n;
+    this.dtype = dtype;
+    this.zeroPoint = zeroPoint;
+    this.slices = slices;
+  }
+
+  /** True once {@link PooledWeights.dispose} ran. */
+  get disposed(): boolean {
+    return this.slices.local.disposed;
+  }
+
+  /** Frees every slice (the workers' asynchronously); calling it twice is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.slices.local.dispose();
+    for (const { slot, handle } of this.slices.remote) slot.request({ op: 'free', handle }).catch(() => undefined);
+  }
+
+  /** Same as {@link PooledWeights.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Worker threads for large int8 products: {@link GemmPool.packWeights}
+ * splits the weights' columns over the threads once, and each
+ * {@link GemmPool.matmulInteger} computes every slice in its own thread
+ * (the calling thread takes the first) and joins the columns. Results are
+ * exactly those of {@link matmulInteger}. Every call copies A to each
+ * worker and the results back, so it pays off from roughly a millisecond
+ * of work per product (BENCHMARKS.md); below that call `matmulInteger`.
+ * Create one with {@link createGemmPool}; `dispose()` stops the workers.
+ */
+export class GemmPool {
+  /** Threads the products run on, the calling one included. */
+  readonly threads: number;
+  private readonly slots: WorkerSlot[];
+  private closed = false;
+
+  /** @internal Use {@link createGemmPool}. */
+  constructor(slots: WorkerSlot[]) {
+    this.slots = slots;
+    this.threads = slots.length + 1;
+  }
+
+  /**
+   * Packs weights `b` (`[K, N]`, uint8 or int8) as {@link packWeights} does,
+   * in column slices across the pool's threads.
+   */
+  async packWeights(b: TensorLike<Uint8Array | Int8Array>, options?: PackWeightsOptions): Promise<PooledWeights> {
+    this.assertOpen();
+    const { data, dtype, k, n, zeroPoint } = readWeights(b, options, 'GemmPool.packWeights');
+    const zeroPointOf = (j0: number, w: number) => Array.from(zeroPoint.length === 1 ? zeroPoint : zeroPoint.subarray(j0, j0 + w));
+    const [[, w0], ...rest] = columnSlices(n, this.threads) as [[number, number], ...Array<[number, number]>];
+    const remote = await Promise.all(
+      rest.map(async ([j0, width], t) => {
+        const slot = this.slots[t]!;
+        const reply = await slot.request({ op: 'pack', b: { data: columns(data, k, n, j0, width), shape: [k, width] }, zeroPoint: zeroPointOf(j0, width) });
+        return { slot, handle: reply.handle!, j0, width };
+      }),
+    );
+    const local = packWeights({ data: columns(data, k, n, 0, w0), shape: [k, w0] }, { zeroPoint: zeroPointOf(0, w0) });
+    return new PooledWeights(this, k, n, dtype, zeroPoint, { local, localWidth: w0, remote });
+  }
+
+  /**
+   * ONNX MatMulInteger of `a` (uint8 or int8, `[..., M, K]` or `[K]`) with
+   * weights packed by this pool: the same checks, semantics and result as
+   * {@link matmulInteger}, computed across the pool's threads.
+   *
+   * @example
+   * ```ts
+   * const pool = await createGemmPool({ threads: 2 });
+   * const w = await pool.packWeights({ data: new Int8Array(64 * 32).fill(1), shape: [64, 32] });
+   * const y = await pool.matmulInteger({ data: new Uint8Array(4 * 64).fill(2), shape: [4, 64] }, w);
+   * // y.shape [4, 32], every y.data value 128
+   * w.dispose();
+   * await pool.dispose();
+   * ```
+   */
+  async matmulInteger(a: TensorLike<Uint8Array | Int8Array>, b: PooledWeights, aZeroPoint?: ZeroPointArg): Promise<Tensor<Int32Array>> {
+    this.assertOpen();
+    if (!(b instanceof PooledWeights) || b.pool !== this) {
+      throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.matmulInteger needs weights packed by this pool (pool.packWeights); for other weights call matmulInteger');
+    }
+    if (b.disposed) throw new LowbitError('DISPOSED', 'b is PooledWeights that were already disposed; pack the weights again');
+    const ta = toInt8Tensor(a, 'a');
+    const plan = planMatmul(ta.shape, [b.k, b.n]);
+    const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
+    const { local, localWidth, remote } = b.slices;
+    const payload = { data: ta.data, shape: ta.shape };
+    const pending = remote.map(({ slot, handle }) => slot.request({ op: 'matmul', handle, a: payload, aZeroPoint: za }));
+    let mine: Tensor<Int32Array>;
+    try {
+      mine = matmulInteger(ta, local, za);
+    } finally {
+      // on a local failure, still collect the workers' replies before rethrowing
+      if (remote.length > 0) await Promise.allSettled(pending);
+    }
+    if (remote.length === 0) return mine;
+    const parts = await Promise.all(pending);
+    const n = b.n;
+    const rows = mine.data.length / localWidth;
+    const out = new Int32Array(rows * n);
+    for (let r = 0; r < rows; r++) out.set(mine.data.subarray(r * localWidth, (r + 1) * localWidth), r * n);
+    remote.forEach(({ j0, width }, t) => {
+      const part = parts[t]!.data!;
+      for (let r = 0; r < rows; r++) out.set(part.subarray(r * width, (r + 1) * width), r * n + j0);
+    });
+    return { data: out, shape: plan.outShape };
+  }
+
+  /** Stops the workers; the pool and its weights cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.terminate()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LowbitError('DISPOSED', 'this GemmPool was disposed; create another with createGemmPool()');
+  }
+}
+
+/**
+ * Starts a {@link GemmPool}: `threads − 1` workers (Node `worker_threads`
+ * or module Web Workers), each with its own lowbit wasm instance. Resolves
+ * once every worker answers; rejects with `WORKER_FAILURE` if one cannot
+ * start (for example a page whose Content-Security-Policy forbids workers).
+ */
+export async function createGemmPool(options?: GemmPoolOptions): Promise<GemmPool> {
+  const { threads } = optionsObject(options, 'createGemmPool');
+  if (threads !== undefined) assertIntInRange(threads, 1, 64, 'threads');
+  const count = threads ?? Math.min(8, await hardwareThreads());
+  await init();
+  const url = workerUrl();
+  const slots: WorkerSlot[] = [];
+  try {
+    for (let i = 1; i < count; i++) slots.push(new WorkerSlot(await spawnWorker(url)));
+    await Promise.all(slots.map((s) => s.request({ op: 'ping' })));
+  } catch (err) {
+    await Promise.all(slots.map((s) => s.terminate()));
+    throw err instanceof LowbitError ? err : workerFailure(String(err));
+  }
+  return new GemmPool(slots);
+}

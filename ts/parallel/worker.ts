@@ -1,0 +1,52 @@
+// The GEMM pool's worker: its own lowbit wasm instance, the weight slices
+// packed into it, and one product per request. The pool checked every
+// argument already; what can still fail here (wasm out of memory) is sent
+// back as the LowbitError it is.
+import { LowbitError } from '../errors.js';
+import { matmulInteger } from '../ops/matmulInteger.js';
+import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
+import { init } from '../wasm/module.js';
+import { workerScope } from './endpoint.js';
+import type { Reply, Request } from './protocol.js';
+
+const ready = init();
+const weights = new Map<number, PackedMatrix>();
+let nextHandle = 1;
+
+function serve(req: Request): [Reply, Transferable[]] {
+  switch (req.op) {
+    case 'ping':
+      return [{ id: req.id }, []];
+    case 'pack': {
+      const handle = nextHandle++;
+      weights.set(handle, packWeights(req.b, { zeroPoint: req.zeroPoint }));
+      return [{ id: req.id, handle }, []];
+    }
+    case 'matmul': {
+      const c = matmulInteger(req.a, weights.get(req.handle)!, req.aZeroPoint);
+      return [{ id: req.id, data: c.data, shape: c.shape }, [c.data.buffer]];
+    }
+    case 'free':
+      weights.get(req.handle)?.dispose();
+      weights.delete(req.handle);
+      return [{ id: req.id }, []];
+  }
+}
+
+async function main(): Promise<void> {
+  const scope = await workerScope();
+  scope.onMessage((message) => {
+    const req = message as Request;
+    ready
+      .then(() => serve(req))
+      .then(
+        ([reply, transfer]) => scope.post(reply, transfer),
+        (err: unknown) => {
+          const error = err instanceof LowbitError ? { code: err.code, message: err.message } : { code: 'WORKER_FAILURE' as const, message: String(err) };
+          scope.post({ id: req.id, error } satisfies Reply);
+        },
+      );
+  });
+}
+
+void main();
