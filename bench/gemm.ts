@@ -1,6 +1,7 @@
 // INT8 and float GEMM: lowbit against onnxruntime-web's wasm backend (MLAS,
 // 1 thread, weights as initializers so it prepacks them), tfjs-backend-wasm
-// (float) and pure-JS loops, side by side in one tinybench run per shape.
+// (float) and pure-JS loops, side by side in one tinybench run per shape;
+// and lowbit's GemmPool (worker threads) against one thread.
 // Every engine's time includes copying A in and the result out. Results are
 // checked equal before timing. Times are CPU time, the best of several
 // interleaved rounds (see timeTasks); on a shared machine read the ratios.
@@ -10,7 +11,7 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
-import { matmulF32, matmulInteger, packWeights } from '../ts/index.js';
+import { createGemmPool, matmulF32, matmulInteger, packWeights } from '../ts/index.js';
 import { assertSameValues, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './main.js';
@@ -55,12 +56,12 @@ type Task = [engine: string, fn: () => unknown, rounds?: number];
  * shared; rounds interleave the engines so that a noisy moment hits them
  * alike, and the best round is the least disturbed one.
  */
-async function timeTasks(tasks: Task[], shape: Shape): Promise<Map<string, number>> {
+async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Map<string, number>> {
   const heavy = ops(shape) > 1e9;
   const rounds = heavy ? 3 : 5;
   const best = new Map<string, number>(tasks.map(([engine]) => [engine, Infinity]));
   for (let round = 0; round < rounds; round++) {
-    const bench = new Bench({ now: cpuNow, time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
+    const bench = new Bench({ now, time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
     for (const [engine, fn, limit] of tasks) if (round < (limit ?? rounds)) bench.add(engine, fn);
     await bench.run();
     for (const task of bench.tasks) {
@@ -151,6 +152,33 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
   printTable(table);
 }
 
+/**
+ * GemmPool against the same product on one thread. Wall-clock time here:
+ * CPU time would add up every thread's work.
+ */
+async function poolSuite(shapes: Shape[]): Promise<void> {
+  const pool = await createGemmPool();
+  console.log(`\n### MatMulInteger uint8 · int8 on ${pool.threads} threads (GemmPool) vs 1 (wall-clock time)\n`);
+  const table = [['shape', 'engine', 'ms', 'GOPS', 'pool speed-up']];
+  for (const shape of shapes) {
+    const [m, k, n] = shape;
+    const a = { data: bytes(m * k, false, 1), shape: [m, k] };
+    const b = { data: bytes(k * n, true, 2), shape: [k, n] };
+    const packed = packWeights(b);
+    const pooled = await pool.packWeights(b);
+    const single = () => matmulInteger(a, packed, 131).data;
+    const parallel = async () => (await pool.matmulInteger(a, pooled, 131)).data;
+    assertSameValues(await parallel(), single(), `GemmPool ${label(shape)}`);
+    const times = await timeTasks([['1 thread', single], [`GemmPool, ${pool.threads} threads`, parallel]], shape, () => performance.now());
+    const one = times.get('1 thread')!;
+    for (const [engine, ms] of times) table.push([label(shape), engine, ms.toFixed(3), (ops(shape) / ms / 1e6).toFixed(1), engine === '1 thread' ? '' : `${(one / ms).toFixed(2)}×`]);
+    packed.dispose();
+    pooled.dispose();
+  }
+  await pool.dispose();
+  printTable(table);
+}
+
 export const gemmBench: BenchSuite = {
   name: 'gemm',
   async run() {
@@ -163,5 +191,6 @@ export const gemmBench: BenchSuite = {
     if (only === undefined || only === 'u8') await int8Suite(false, pick(SHAPES), process.env.GEMM_JS !== '0');
     if (only === undefined || only === 's8') await int8Suite(true, pick([[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]]), false);
     if (only === undefined || only === 'f32') await floatSuite(pick(SHAPES.slice(0, 4)));
+    if (only === undefined || only === 'pool') await poolSuite(pick(SHAPES));
   },
 };

@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGemmPool, GemmPool, LowbitError, matmulInteger, packWeights } from '../ts/index.js';
 import { randomInts } from './reference/gemm.js';
+import { WorkerSlot } from '../ts/parallel/gemmPool.js';
+import type { WorkerEndpoint } from '../ts/parallel/endpoint.js';
 
 type T8 = 'uint8' | 'int8';
 const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
@@ -130,5 +132,54 @@ describe('GemmPool', () => {
     const w = await single.packWeights(b);
     expect(Array.from((await single.matmulInteger(a, w)).data)).toEqual(Array.from(matmulInteger(a, b).data));
     await single.dispose();
+  });
+});
+
+describe('WorkerSlot (a pool worker seen through a fake endpoint)', () => {
+  function fake() {
+    const sent: Array<{ id: number; op: string }> = [];
+    let reply: (m: unknown) => void = () => undefined;
+    let fail: (reason: string) => void = () => undefined;
+    let busy = false;
+    const endpoint: WorkerEndpoint = {
+      post: (m) => void sent.push(m as { id: number; op: string }),
+      listen: (onMessage, onFailure) => {
+        reply = onMessage;
+        fail = onFailure;
+      },
+      setBusy: (b) => void (busy = b),
+      terminate: async () => undefined,
+    };
+    return { slot: new WorkerSlot(endpoint), sent, reply: (m: unknown) => reply(m), fail: (r: string) => fail(r), busy: () => busy };
+  }
+
+  it('numbers requests, pairs replies by id, and is busy only while waiting', async () => {
+    const f = fake();
+    const p1 = f.slot.request({ op: 'ping' });
+    const p2 = f.slot.request({ op: 'free', handle: 4 });
+    expect(f.sent).toEqual([{ op: 'ping', id: 1 }, { op: 'free', handle: 4, id: 2 }]);
+    expect(f.busy()).toBe(true);
+    f.reply({ id: 2 });
+    expect(f.busy()).toBe(true);
+    f.reply({ id: 1, handle: 9 });
+    expect(f.busy()).toBe(false);
+    expect((await p1).handle).toBe(9);
+    expect((await p2).id).toBe(2);
+  });
+
+  it("rethrows a worker's LowbitError with its code", async () => {
+    const f = fake();
+    const p = f.slot.request({ op: 'ping' });
+    f.reply({ id: 1, error: { code: 'WASM_FAILURE', message: 'out of wasm memory packing 3 × 4 weights' } });
+    expect(await errorCodeOf(() => p)).toBe('WASM_FAILURE');
+  });
+
+  it('fails pending and later requests with WORKER_FAILURE when the worker dies', async () => {
+    const f = fake();
+    const p = f.slot.request({ op: 'ping' });
+    f.fail('the worker exited (code 1)');
+    expect(await errorCodeOf(() => p)).toBe('WORKER_FAILURE');
+    expect(f.busy()).toBe(false);
+    await expect(f.slot.request({ op: 'ping' })).rejects.toThrow('the worker exited (code 1)');
   });
 });

@@ -29,8 +29,8 @@ const PANEL = 8;
 /** Requests without their id (the slot numbers them). */
 type Ask = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** One worker and the requests it has not answered yet. */
-class WorkerSlot {
+/** @internal One worker and the requests it has not answered yet. */
+export class WorkerSlot {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: LowbitError) => void }>();
   private nextId = 1;
   private failure: string | undefined;
