@@ -178,14 +178,23 @@ export class GemmPool {
     const { data, dtype, k, n, zeroPoint } = readWeights(b, options, 'GemmPool.packWeights');
     const zeroPointOf = (j0: number, w: number) => Array.from(zeroPoint.length === 1 ? zeroPoint : zeroPoint.subarray(j0, j0 + w));
     const [[, w0], ...rest] = columnSlices(n, this.threads) as [[number, number], ...Array<[number, number]>];
-    const remote = await Promise.all(
+    const packed = await Promise.allSettled(
       rest.map(async ([j0, width], t) => {
         const slot = this.slots[t]!;
         const reply = await slot.request({ op: 'pack', b: { data: columns(data, k, n, j0, width), shape: [k, width] }, zeroPoint: zeroPointOf(j0, width) });
         return { slot, handle: reply.handle!, j0, width };
       }),
     );
-    const local = packWeights({ data: columns(data, k, n, 0, w0), shape: [k, w0] }, { zeroPoint: zeroPointOf(0, w0) });
+    const remote = packed.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    let local: PackedMatrix;
+    try {
+      const failed = packed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      local = packWeights({ data: columns(data, k, n, 0, w0), shape: [k, w0] }, { zeroPoint: zeroPointOf(0, w0) });
+    } catch (err) {
+      for (const { slot, handle } of remote) slot.request({ op: 'free', handle }).catch(() => undefined);
+      throw err;
+    }
     return new PooledWeights(this, k, n, dtype, zeroPoint, { local, localWidth: w0, remote });
   }
 
@@ -214,14 +223,17 @@ export class GemmPool {
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
     const { local, localWidth, remote } = b.slices;
-    const payload = { data: ta.data, shape: ta.shape };
+    // structured clone copies a view's whole buffer: send a compact copy of a view into a larger one
+    const compact = ta.data.byteLength === ta.data.buffer.byteLength ? ta.data : ta.data.slice();
+    const payload = { data: compact, shape: ta.shape };
     const pending = remote.map(({ slot, handle }) => slot.request({ op: 'matmul', handle, a: payload, aZeroPoint: za }));
+    const settled = Promise.allSettled(pending);
     let mine: Tensor<Int32Array>;
     try {
       mine = matmulInteger(ta, local, za);
-    } finally {
-      // on a local failure, still collect the workers' replies before rethrowing
-      if (remote.length > 0) await Promise.allSettled(pending);
+    } catch (err) {
+      await settled; // the workers' replies, collected before rethrowing
+      throw err;
     }
     if (remote.length === 0) return mine;
     const parts = await Promise.all(pending);
