@@ -66,6 +66,10 @@ describe('GemmPool', () => {
       expect(got.shape).toEqual(want.shape);
       expect(Array.from(got.data)).toEqual(Array.from(want.data));
     }
+    // A as a view into a larger buffer
+    const big = Uint8Array.from(randomInts(1000, 0, 255, 9));
+    const view = { data: big.subarray(100, 100 + 3 * 20), shape: [3, 20] };
+    expect(Array.from((await pool.matmulInteger(view, w)).data)).toEqual(Array.from(matmulInteger(view, packWeights(b, { zeroPoint: 3 })).data));
     w.dispose();
   });
 
