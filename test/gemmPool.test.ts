@@ -128,6 +128,16 @@ describe('GemmPool', () => {
     expect(await errorCodeOf(() => other.packWeights(b))).toBe('DISPOSED');
   });
 
+  it('starts its workers from an explicit workerUrl, and fails with WORKER_FAILURE when there is no script', async () => {
+    const explicit = await createGemmPool({ threads: 2, workerUrl: new URL('../ts/parallel/worker.ts', import.meta.url) });
+    const w = await explicit.packWeights({ data: new Int8Array(2 * 16).fill(2), shape: [2, 16] });
+    expect(Array.from((await explicit.matmulInteger({ data: Uint8Array.of(1, 3), shape: [1, 2] }, w)).data)).toEqual(new Array(16).fill(8));
+    await explicit.dispose();
+    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: new URL('./no-such-worker.js', import.meta.url) }))).toBe('WORKER_FAILURE');
+    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: 'not a url' }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: 42 as never }))).toBe('INVALID_ARGUMENT');
+  });
+
   it('computes on the calling thread alone with threads: 1', async () => {
     const single = await createGemmPool({ threads: 1 });
     expect(single.threads).toBe(1);

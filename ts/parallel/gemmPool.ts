@@ -21,6 +21,13 @@ export interface GemmPoolOptions {
    * workers), 1–64. Default: the machine's hardware threads, at most 8.
    */
   threads?: number;
+  /**
+   * Where the worker script is (the package's `lowbit/worker` export,
+   * `dist/worker.js`). Default: `worker.js` beside lowbit's own module,
+   * which is right unless a bundler moved the files; then pass the URL it
+   * serves that file at (in Node: `import.meta.resolve('lowbit/worker')`).
+   */
+  workerUrl?: URL | string;
 }
 
 /** Weight slices start on multiples of the kernel's panel width. */
@@ -95,9 +102,21 @@ function columns<T extends Uint8Array | Int8Array>(data: T, k: number, n: number
 }
 
 /** The worker script beside this module, in its format: `worker.js` (ESM), `worker.cjs`, or `worker.ts` from the sources. */
-function workerUrl(): URL {
+function defaultWorkerUrl(): URL {
   const ext = /\.(ts|cjs)$/.exec(import.meta.url)?.[1] ?? 'js';
   return new URL(`./worker.${ext}`, import.meta.url);
+}
+
+function toUrl(where: unknown): URL {
+  if (where instanceof URL) return where;
+  if (typeof where === 'string') {
+    try {
+      return new URL(where, (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new LowbitError('INVALID_ARGUMENT', `workerUrl must be a URL or an absolute URL string (the worker script's address), got ${String(where)}`);
 }
 
 /**
@@ -267,11 +286,11 @@ export class GemmPool {
  * start (for example a page whose Content-Security-Policy forbids workers).
  */
 export async function createGemmPool(options?: GemmPoolOptions): Promise<GemmPool> {
-  const { threads } = optionsObject(options, 'createGemmPool');
+  const { threads, workerUrl: where } = optionsObject(options, 'createGemmPool');
   if (threads !== undefined) assertIntInRange(threads, 1, 64, 'threads');
+  const url = where === undefined ? defaultWorkerUrl() : toUrl(where);
   const count = threads ?? Math.min(8, await hardwareThreads());
   await init();
-  const url = workerUrl();
   const slots: WorkerSlot[] = [];
   try {
     for (let i = 1; i < count; i++) slots.push(new WorkerSlot(await spawnWorker(url)));
