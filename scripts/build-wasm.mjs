@@ -1,11 +1,13 @@
 // Builds crate/ to wasm32 with SIMD128, runs wasm-opt when binaryen is
-// installed, and embeds the bytes as base64 in ts/wasm/module.generated.ts so
-// that the package loads with no file or network access.
+// installed and folds SIMD load offsets when wabt is (fold-simd-offsets.mjs),
+// and embeds the bytes as base64 in ts/wasm/module.generated.ts so that the
+// package loads with no file or network access.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findToolchain } from './toolchain.mjs';
+import { foldSimdOffsets } from './fold-simd-offsets.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { cargo, env } = findToolchain();
@@ -48,6 +50,9 @@ try {
   copyFileSync(built, out);
 }
 
+const folded = foldSimdOffsets(out);
+if (folded === null) console.warn('lowbit: wabt (Debian package wabt) not found; SIMD load offsets left unfolded');
+
 const bytes = readFileSync(out);
 const target = join(root, 'ts', 'wasm', 'module.generated.ts');
 writeFileSync(
@@ -56,4 +61,4 @@ writeFileSync(
     `/** The lowbit wasm module (${bytes.length} bytes${optimized ? ', wasm-opt -O3' : ''}), base64. */\n` +
     `export const WASM_BASE64 = ${JSON.stringify(bytes.toString('base64'))};\n`,
 );
-console.log(`lowbit: wasm module ${bytes.length} bytes${optimized ? ' (wasm-opt -O3)' : ''} -> ts/wasm/module.generated.ts`);
+console.log(`lowbit: wasm module ${bytes.length} bytes${optimized ? ' (wasm-opt -O3)' : ''}${folded ? `, ${folded} SIMD load offsets folded` : ''} -> ts/wasm/module.generated.ts`);

@@ -2,7 +2,8 @@
 # Installs what lowbit's build and tests need and a fresh machine lacks:
 #   - a Rust toolchain with the wasm32-unknown-unknown std (Debian: rustc, cargo,
 #     libstd-rust-dev-wasm32; with rustup: `rustup target add wasm32-unknown-unknown`),
-#   - binaryen (wasm-opt), chromium (browser tests), dataset-fashion-mnist (examples),
+#   - binaryen (wasm-opt), wabt (wasm2wat / wat2wasm, for fold-simd-offsets.mjs),
+#     chromium (browser tests), dataset-fashion-mnist (examples),
 #   - the npm devDependencies (npm ci).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -23,6 +24,7 @@ if ! { command -v rustc >/dev/null && have_wasm_std rustc; } && ! { [ -x /usr/bi
   fi
 fi
 command -v wasm-opt >/dev/null || pkgs+=(binaryen)
+{ command -v wasm2wat >/dev/null && command -v wat2wasm >/dev/null; } || pkgs+=(wabt)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || pkgs+=(chromium)
 [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || pkgs+=(dataset-fashion-mnist)
 
