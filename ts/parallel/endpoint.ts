@@ -25,7 +25,7 @@ type NodeProcess = { versions?: { node?: string }; execArgv?: string[] };
 const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
 
 /** True under Node (and runtimes that provide its worker_threads: Deno, Bun). */
-export function isNode(): boolean {
+function isNode(): boolean {
   return typeof nodeProcess()?.versions?.node === 'string';
 }
 
