@@ -73,6 +73,19 @@ describe('GemmPool', () => {
     w.dispose();
   });
 
+  it('handles empty products as matmulInteger does', async () => {
+    for (const [m, k, n] of [[2, 0, 20], [0, 5, 20], [2, 5, 0]] as const) {
+      const b = { data: new Int8Array(k * n).fill(1), shape: [k, n] };
+      const a = { data: new Uint8Array(m * k).fill(1), shape: [m, k] };
+      const w = await pool.packWeights(b);
+      const got = await pool.matmulInteger(a, w);
+      const want = matmulInteger(a, b);
+      expect(got.shape, `${m}x${k}x${n}`).toEqual(want.shape);
+      expect(Array.from(got.data), `${m}x${k}x${n}`).toEqual(Array.from(want.data));
+      w.dispose();
+    }
+  });
+
   it('matches matmulInteger on random shapes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer(), async (m, k, n, seed) => {
