@@ -4,7 +4,7 @@
 // bad arguments and disposed objects are typed errors.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGemmPool, GemmPool, LowbitError, matmulInteger, packWeights } from '../ts/index.js';
+import { createGemmPool, gemmI8, GemmPool, LowbitError, matmulInteger, packWeights } from '../ts/index.js';
 import { randomInts } from './reference/gemm.js';
 import { WorkerSlot } from '../ts/parallel/gemmPool.js';
 import type { WorkerEndpoint } from '../ts/parallel/endpoint.js';
@@ -71,6 +71,50 @@ describe('GemmPool', () => {
     const view = { data: big.subarray(100, 100 + 3 * 20), shape: [3, 20] };
     expect(Array.from((await pool.matmulInteger(view, w)).data)).toEqual(Array.from(matmulInteger(view, packWeights(b, { zeroPoint: 3 })).data));
     w.dispose();
+  });
+
+  it('runs gemmI8 with the same result for every output-stage option', async () => {
+    const [m, k, n] = [6, 45, 40]; // three slices: 16, 16, 8 columns
+    const wData = Int8Array.from(randomInts(k * n, -128, 127, 11));
+    const zb = Int8Array.from(randomInts(n, -3, 3, 12));
+    const pooled = await pool.packWeights({ data: wData, shape: [k, n] }, { zeroPoint: zb });
+    const packed = packWeights({ data: wData, shape: [k, n] }, { zeroPoint: zb });
+    const scales = Float32Array.from(randomInts(n, 1, 100, 13), (v) => v / 40000);
+    const bias = Int32Array.from(randomInts(n, -5000, 5000, 14));
+    for (const dtype of ['uint8', 'int8'] as const) {
+      const a = { data: make(dtype, randomInts(m * k, ...RANGE[dtype], 15)), shape: [m, k] };
+      for (const outputScale of [scales, 0.0007]) {
+        for (const b of [bias, Int32Array.of(-300), undefined]) {
+          for (const relu of [false, true]) {
+            for (const requantize of ['float', 'fixedpoint'] as const) {
+              const args = { a, aZeroPoint: dtype === 'uint8' ? 128 : -2, bias: b, outputScale, outputZeroPoint: dtype === 'uint8' ? 100 : -10, relu, requantize };
+              const got = await pool.gemmI8({ ...args, b: pooled });
+              const want = gemmI8({ ...args, b: packed });
+              const label = `${dtype} ${outputScale instanceof Float32Array ? 'per column' : 'per tensor'} bias ${b?.length ?? 0} relu ${relu} ${requantize}`;
+              expect(got.dtype, label).toBe(want.dtype);
+              expect(got.shape, label).toEqual(want.shape);
+              expect(Array.from(got.data), label).toEqual(Array.from(want.data));
+            }
+          }
+        }
+      }
+    }
+    pooled.dispose();
+    packed.dispose();
+  });
+
+  it('rejects bad gemmI8 arguments with typed errors', async () => {
+    const w = await pool.packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] });
+    const a = { data: new Int8Array(8), shape: [2, 4] };
+    expect(await errorCodeOf(() => pool.gemmI8(null as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bZeroPoint: 0 } as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w } as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeOf(() => pool.gemmI8({ a: { data: new Int8Array(8), shape: [2, 2, 2] }, b: w, outputScale: 0.5 }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bias: new Float32Array(20) as never }))).toBe('INVALID_DTYPE');
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: [0.5, 0.25] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, outputScale: 0.5 }))).toBe('INVALID_ARGUMENT');
+    w.dispose();
+    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5 }))).toBe('DISPOSED');
   });
 
   it('handles empty products as matmulInteger does', async () => {

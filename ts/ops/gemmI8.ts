@@ -1,9 +1,9 @@
 import { LowbitError } from '../errors.js';
 import { toTensor, describe, type Tensor, type TensorLike } from '../tensor.js';
-import { readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
+import { readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { type ScaleArg, type ZeroPointArg } from './args.js';
 import { readRhs, runInt8Matmul } from './int8Matmul.js';
-import { planMatmul } from './matmulShape.js';
+import { planMatmul, type MatmulPlan } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
 import { requireObject } from '../validate.js';
@@ -54,14 +54,36 @@ export interface GemmI8Args {
  */
 export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
   requireObject(args, 'gemmI8 takes an object { a, b, outputScale, … }');
-  const ta = toInt8Tensor(args.a, 'a');
-  if (ta.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${ta.shape.join(', ')}]`);
   const rhs = readRhs(args.b, args.bZeroPoint);
   if (rhs.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D b [K, N], got shape [${rhs.shape.join(', ')}]`);
-  const plan = planMatmul(ta.shape, rhs.shape);
-  const za = readZeroPoint(args.aZeroPoint, ta.dtype, 1, 'aZeroPoint', 'per tensor');
-  const mult = readScale(args.outputScale, plan.n, 'outputScale', `one per column, N = ${plan.n}`);
-  const zy = readZeroPoint(args.outputZeroPoint, ta.dtype, 1, 'outputZeroPoint', 'per tensor')[0]!;
+  const g = readGemmI8Args(args, rhs.shape[0]!, rhs.shape[1]!);
+  const stage = { mult: g.outputScale, requantize: g.requantize, bias: g.bias, zeroPoint: g.outputZeroPoint, dtype: g.a.dtype, relu: g.relu };
+  const data = runInt8Matmul(g.a, rhs.b, g.aZeroPoint, rhs.zb, g.plan, stage, 'gemmI8') as Int8Array | Uint8Array;
+  return { data, shape: g.plan.outShape, dtype: g.a.dtype };
+}
+
+/** gemmI8's arguments other than `b`, checked against weights `[k, n]`. */
+export interface GemmI8Checked {
+  a: Int8Tensor;
+  plan: MatmulPlan;
+  aZeroPoint: Int32Array;
+  /** One multiplier, or one per column. */
+  outputScale: Float32Array;
+  outputZeroPoint: number;
+  /** One value, one per column, or none. */
+  bias: Int32Array | undefined;
+  relu: boolean;
+  requantize: Requantize;
+}
+
+/** Checks everything of {@link gemmI8}'s arguments but `b` and `bZeroPoint`, for weights `[k, n]`. */
+export function readGemmI8Args(args: GemmI8Args, k: number, n: number): GemmI8Checked {
+  const a = toInt8Tensor(args.a, 'a');
+  if (a.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${a.shape.join(', ')}]`);
+  const plan = planMatmul(a.shape, [k, n]);
+  const aZeroPoint = readZeroPoint(args.aZeroPoint, a.dtype, 1, 'aZeroPoint', 'per tensor');
+  const outputScale = readScale(args.outputScale, plan.n, 'outputScale', `one per column, N = ${plan.n}`);
+  const outputZeroPoint = readZeroPoint(args.outputZeroPoint, a.dtype, 1, 'outputZeroPoint', 'per tensor')[0]!;
   if (args.relu !== undefined && typeof args.relu !== 'boolean') {
     throw new LowbitError('INVALID_ARGUMENT', `relu must be a boolean, got ${typeof args.relu}`);
   }
@@ -74,7 +96,5 @@ export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dty
     }
     bias = t.data;
   }
-  const stage = { mult, requantize: readRequantize(args.requantize), bias, zeroPoint: zy, dtype: ta.dtype, relu: args.relu === true };
-  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, stage, 'gemmI8') as Int8Array | Uint8Array;
-  return { data, shape: plan.outShape, dtype: ta.dtype };
+  return { a, plan, aZeroPoint, outputScale, outputZeroPoint, bias, relu: args.relu === true, requantize: readRequantize(args.requantize) };
 }

@@ -4,15 +4,16 @@
 // every product sends A to the workers and their columns back.
 import { LowbitError } from '../errors.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { assertIntInRange, optionsObject } from '../validate.js';
+import { assertIntInRange, optionsObject, requireObject } from '../validate.js';
 import { init } from '../wasm/module.js';
 import { type ZeroPointArg } from '../ops/args.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
+import { gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
 import { matmulInteger } from '../ops/matmulInteger.js';
 import { planMatmul } from '../ops/matmulShape.js';
 import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/packWeights.js';
 import { hardwareThreads, spawnWorker, type WorkerEndpoint } from './endpoint.js';
-import type { Reply, Request } from './protocol.js';
+import type { Int8Payload, Reply, Request, StagePayload } from './protocol.js';
 
 /** Options of {@link createGemmPool}. */
 export interface GemmPoolOptions {
@@ -29,6 +30,9 @@ export interface GemmPoolOptions {
    */
   workerUrl?: URL | string;
 }
+
+/** A constructor of the typed arrays a product returns. */
+type TypedArrayType<T> = new (length: number) => T;
 
 /** Weight slices start on multiples of the kernel's panel width. */
 const PANEL = 8;
@@ -169,9 +173,10 @@ export class PooledWeights {
 /**
  * Worker threads for large int8 products: {@link GemmPool.packWeights}
  * splits the weights' columns over the threads once, and each
- * {@link GemmPool.matmulInteger} computes every slice in its own thread
- * (the calling thread takes the first) and joins the columns. Results are
- * exactly those of {@link matmulInteger}. Every call copies A to each
+ * {@link GemmPool.matmulInteger} or {@link GemmPool.gemmI8} computes every
+ * slice in its own thread (the calling thread takes the first) and joins
+ * the columns. Results are exactly those of {@link matmulInteger} and
+ * {@link gemmI8}. Every call copies A to each
  * worker and the results back, so it pays off from roughly a millisecond
  * of work per product (BENCHMARKS.md); below that call `matmulInteger`.
  * Create one with {@link createGemmPool}; `dispose()` stops the workers.
@@ -233,23 +238,67 @@ export class GemmPool {
    * ```
    */
   async matmulInteger(a: TensorLike<Uint8Array | Int8Array>, b: PooledWeights, aZeroPoint?: ZeroPointArg): Promise<Tensor<Int32Array>> {
-    this.assertOpen();
-    if (!(b instanceof PooledWeights) || b.pool !== this) {
-      throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.matmulInteger needs weights packed by this pool (pool.packWeights); for other weights call matmulInteger');
-    }
-    if (b.disposed) throw new LowbitError('DISPOSED', 'b is PooledWeights that were already disposed; pack the weights again');
+    this.assertWeights(b, 'matmulInteger');
     const ta = toInt8Tensor(a, 'a');
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
+    const data = await this.product(b, ta, Int32Array, {
+      local: (packed) => matmulInteger(ta, packed, za).data,
+      remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
+    });
+    return { data, shape: plan.outShape };
+  }
+
+  /**
+   * The fused int8 layer {@link gemmI8} with weights packed by this pool
+   * (`args.b`; their zero point travels with them, so `bZeroPoint` is not
+   * taken): the same checks, semantics and result, across the pool's threads.
+   */
+  async gemmI8(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'> & { b: PooledWeights }): Promise<Tensor<Int8Array | Uint8Array> & { dtype: Int8DType }> {
+    requireObject(args, 'GemmPool.gemmI8 takes an object { a, b, outputScale, … }');
+    this.assertWeights(args.b, 'gemmI8');
+    if ((args as GemmI8Args).bZeroPoint !== undefined) {
+      throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.gemmI8 takes no bZeroPoint: pooled weights carry the zero point they were packed with');
+    }
+    const b = args.b;
+    const g = readGemmI8Args(args as unknown as GemmI8Args, b.k, b.n);
+    const perColumn = <T extends Float32Array | Int32Array>(v: T, j0: number, w: number): T => (v.length === 1 ? v : (v.subarray(j0, j0 + w) as T));
+    const stageOf = (j0: number, w: number): StagePayload => ({
+      aZeroPoint: g.aZeroPoint[0]!,
+      outputScale: perColumn(g.outputScale, j0, w).slice(),
+      outputZeroPoint: g.outputZeroPoint,
+      bias: g.bias === undefined ? undefined : perColumn(g.bias, j0, w).slice(),
+      relu: g.relu,
+      requantize: g.requantize,
+    });
+    const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
+    const data = await this.product(b, g.a, ArrayType as TypedArrayType<Int8Array | Uint8Array>, {
+      local: (packed, j0, w) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w) }).data,
+      remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
+    });
+    return { data, shape: g.plan.outShape, dtype: g.a.dtype };
+  }
+
+  /**
+   * Runs one product slice by slice: the workers' (`remote` builds each
+   * request) and the calling thread's (`local`), then joins the columns of
+   * the `rows × n` result.
+   */
+  private async product<T extends Int32Array | Int8Array | Uint8Array>(
+    b: PooledWeights,
+    a: Tensor<Uint8Array | Int8Array>,
+    ArrayType: TypedArrayType<T>,
+    run: { local: (packed: PackedMatrix, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
+  ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
     // structured clone copies a view's whole buffer: send a compact copy of a view into a larger one
-    const compact = ta.data.byteLength === ta.data.buffer.byteLength ? ta.data : ta.data.slice();
-    const payload = { data: compact, shape: ta.shape };
-    const pending = remote.map(({ slot, handle }) => slot.request({ op: 'matmul', handle, a: payload, aZeroPoint: za }));
+    const compact = a.data.byteLength === a.data.buffer.byteLength ? a.data : a.data.slice();
+    const payload = { data: compact, shape: a.shape };
+    const pending = remote.map(({ slot, handle, j0, width }) => slot.request(run.remote(handle, payload, j0, width)));
     const settled = Promise.allSettled(pending);
-    let mine: Tensor<Int32Array>;
+    let mine: T;
     try {
-      mine = matmulInteger(ta, local, za);
+      mine = run.local(local, 0, localWidth);
     } catch (err) {
       await settled; // the workers' replies, collected before rethrowing
       throw err;
@@ -257,14 +306,22 @@ export class GemmPool {
     if (remote.length === 0) return mine;
     const parts = await Promise.all(pending);
     const n = b.n;
-    const rows = mine.data.length / localWidth;
-    const out = new Int32Array(rows * n);
-    for (let r = 0; r < rows; r++) out.set(mine.data.subarray(r * localWidth, (r + 1) * localWidth), r * n);
+    const rows = mine.length / localWidth;
+    const out = new ArrayType(rows * n);
+    for (let r = 0; r < rows; r++) out.set(mine.subarray(r * localWidth, (r + 1) * localWidth), r * n);
     remote.forEach(({ j0, width }, t) => {
-      const part = parts[t]!.data!;
+      const part = parts[t]!.data as T;
       for (let r = 0; r < rows; r++) out.set(part.subarray(r * width, (r + 1) * width), r * n + j0);
     });
-    return { data: out, shape: plan.outShape };
+    return out;
+  }
+
+  private assertWeights(b: unknown, op: string): asserts b is PooledWeights {
+    this.assertOpen();
+    if (!(b instanceof PooledWeights) || b.pool !== this) {
+      throw new LowbitError('INVALID_ARGUMENT', `GemmPool.${op} needs weights packed by this pool (pool.packWeights); for other weights call ${op}`);
+    }
+    if (b.disposed) throw new LowbitError('DISPOSED', 'b is PooledWeights that were already disposed; pack the weights again');
   }
 
   /** Stops the workers; the pool and its weights cannot be used afterwards. */

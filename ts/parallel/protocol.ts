@@ -1,6 +1,7 @@
 // The messages between a GemmPool and its workers. Every request carries an
 // id; the worker answers each with the same id, in order.
 import type { LowbitErrorCode } from '../errors.js';
+import type { Requantize } from '../ops/outputStage.js';
 
 /** 8-bit data as it crosses to a worker (structured clone copies it). */
 export interface Int8Payload {
@@ -13,13 +14,24 @@ export type Request =
   | { id: number; op: 'ping' }
   | { id: number; op: 'pack'; b: Int8Payload; zeroPoint: number[] }
   | { id: number; op: 'matmul'; handle: number; a: Int8Payload; aZeroPoint: number[] }
+  | { id: number; op: 'gemmI8'; handle: number; a: Int8Payload; stage: StagePayload }
   | { id: number; op: 'free'; handle: number };
 
-/** A worker's answer: a handle (pack), a product (matmul), nothing (ping, free), or the error it threw. */
+/** gemmI8's output stage for one column slice (per-column values already sliced). */
+export interface StagePayload {
+  aZeroPoint: number;
+  outputScale: Float32Array;
+  outputZeroPoint: number;
+  bias: Int32Array | undefined;
+  relu: boolean;
+  requantize: Requantize;
+}
+
+/** A worker's answer: a handle (pack), a product (matmul, gemmI8), nothing (ping, free), or the error it threw. */
 export interface Reply {
   id: number;
   handle?: number;
-  data?: Int32Array;
+  data?: Int32Array | Int8Array | Uint8Array;
   shape?: number[];
   error?: { code: LowbitErrorCode; message: string };
 }

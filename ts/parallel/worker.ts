@@ -3,6 +3,7 @@
 // argument already; what can still fail here (wasm out of memory) is sent
 // back as the LowbitError it is.
 import { LowbitError } from '../errors.js';
+import { gemmI8 } from '../ops/gemmI8.js';
 import { matmulInteger } from '../ops/matmulInteger.js';
 import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
 import { init } from '../wasm/module.js';
@@ -25,6 +26,10 @@ function serve(req: Request): [Reply, Transferable[]] {
     case 'matmul': {
       const c = matmulInteger(req.a, weights.get(req.handle)!, req.aZeroPoint);
       return [{ id: req.id, data: c.data, shape: c.shape }, [c.data.buffer]];
+    }
+    case 'gemmI8': {
+      const y = gemmI8({ a: req.a, b: weights.get(req.handle)!, ...req.stage });
+      return [{ id: req.id, data: y.data, shape: y.shape }, [y.data.buffer]];
     }
     case 'free':
       weights.get(req.handle)?.dispose();
