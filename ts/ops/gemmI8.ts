@@ -77,7 +77,7 @@ export interface GemmI8Checked {
 }
 
 /** Checks everything of {@link gemmI8}'s arguments but `b` and `bZeroPoint`, for weights `[k, n]`. */
-export function readGemmI8Args(args: GemmI8Args, k: number, n: number): GemmI8Checked {
+export function readGemmI8Args(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'>, k: number, n: number): GemmI8Checked {
   const a = toInt8Tensor(args.a, 'a');
   if (a.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${a.shape.join(', ')}]`);
   const plan = planMatmul(a.shape, [k, n]);

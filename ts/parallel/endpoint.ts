@@ -18,8 +18,9 @@ export interface WorkerScope {
   post(message: unknown, transfer?: Transferable[]): void;
 }
 
-// Held in a variable so that browser bundlers leave the Node-only import alone.
+// Held in variables so that browser bundlers leave the Node-only imports alone.
 const NODE_WORKER_THREADS = 'node:worker_threads';
+const NODE_OS = 'node:os';
 
 type NodeProcess = { versions?: { node?: string }; execArgv?: string[] };
 const nodeProcess = (): NodeProcess | undefined => (globalThis as { process?: NodeProcess }).process;
@@ -101,7 +102,7 @@ export async function hardwareThreads(): Promise<number> {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   if (typeof nav?.hardwareConcurrency === 'number' && nav.hardwareConcurrency > 0) return nav.hardwareConcurrency;
   if (isNode()) {
-    const os = (await import(/* @vite-ignore */ 'node:' + 'os')) as { availableParallelism?: () => number; cpus(): unknown[] };
+    const os = (await import(/* @vite-ignore */ NODE_OS)) as { availableParallelism?: () => number; cpus(): unknown[] };
     return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   }
   return 1;

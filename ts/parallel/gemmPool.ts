@@ -37,8 +37,9 @@ type TypedArrayType<T> = new (length: number) => T;
 /** Weight slices start on multiples of the kernel's panel width. */
 const PANEL = 8;
 
-/** Requests without their id (the slot numbers them). */
-type Ask = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** Each kind of request without its id (the slot numbers them). */
+type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
+type Ask = WithoutId<Request>;
 
 /** @internal One worker and the requests it has not answered yet. */
 export class WorkerSlot {
@@ -95,6 +96,11 @@ function columnSlices(n: number, parts: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let j0 = 0; j0 < n; j0 += step) out.push([j0, Math.min(step, n - j0)]);
   return out.length > 0 ? out : [[0, 0]];
+}
+
+/** A per-tensor (one value) or per-column parameter's values for columns `j0 .. j0 + w`. */
+function perColumn<T extends Int32Array | Float32Array>(v: T, j0: number, w: number): T {
+  return v.length === 1 ? v : (v.subarray(j0, j0 + w) as T);
 }
 
 /** Columns `j0 .. j0 + w` of a row-major `[k, n]` matrix. */
@@ -200,12 +206,14 @@ export class GemmPool {
   async packWeights(b: TensorLike<Uint8Array | Int8Array>, options?: PackWeightsOptions): Promise<PooledWeights> {
     this.assertOpen();
     const { data, dtype, k, n, zeroPoint } = readWeights(b, options, 'GemmPool.packWeights');
-    const zeroPointOf = (j0: number, w: number) => Array.from(zeroPoint.length === 1 ? zeroPoint : zeroPoint.subarray(j0, j0 + w));
+    const zeroPointOf = (j0: number, w: number) => Array.from(perColumn(zeroPoint, j0, w));
     const [[, w0], ...rest] = columnSlices(n, this.threads) as [[number, number], ...Array<[number, number]>];
     const packed = await Promise.allSettled(
       rest.map(async ([j0, width], t) => {
         const slot = this.slots[t]!;
-        const reply = await slot.request({ op: 'pack', b: { data: columns(data, k, n, j0, width), shape: [k, width] }, zeroPoint: zeroPointOf(j0, width) });
+        const slice = columns(data, k, n, j0, width);
+        const moved = slice === data ? [] : [slice.buffer]; // our own copy moves to the worker instead of being cloned again
+        const reply = await slot.request({ op: 'pack', b: { data: slice, shape: [k, width] }, zeroPoint: zeroPointOf(j0, width) }, moved);
         return { slot, handle: reply.handle!, j0, width };
       }),
     );
@@ -261,8 +269,7 @@ export class GemmPool {
       throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.gemmI8 takes no bZeroPoint: pooled weights carry the zero point they were packed with');
     }
     const b = args.b;
-    const g = readGemmI8Args(args as unknown as GemmI8Args, b.k, b.n);
-    const perColumn = <T extends Float32Array | Int32Array>(v: T, j0: number, w: number): T => (v.length === 1 ? v : (v.subarray(j0, j0 + w) as T));
+    const g = readGemmI8Args(args, b.k, b.n);
     const stageOf = (j0: number, w: number): StagePayload => ({
       aZeroPoint: g.aZeroPoint[0]!,
       outputScale: perColumn(g.outputScale, j0, w).slice(),
@@ -304,15 +311,14 @@ export class GemmPool {
       throw err;
     }
     if (remote.length === 0) return mine;
-    const parts = await Promise.all(pending);
+    const replies = await Promise.all(pending);
+    const parts = [{ data: mine, j0: 0, width: localWidth }, ...remote.map(({ j0, width }, t) => ({ data: replies[t]!.data as T, j0, width }))];
     const n = b.n;
     const rows = mine.length / localWidth;
     const out = new ArrayType(rows * n);
-    for (let r = 0; r < rows; r++) out.set(mine.subarray(r * localWidth, (r + 1) * localWidth), r * n);
-    remote.forEach(({ j0, width }, t) => {
-      const part = parts[t]!.data as T;
-      for (let r = 0; r < rows; r++) out.set(part.subarray(r * width, (r + 1) * width), r * n + j0);
-    });
+    for (const { data, j0, width } of parts) {
+      for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, (r + 1) * width), r * n + j0);
+    }
     return out;
   }
 
