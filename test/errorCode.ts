@@ -11,3 +11,14 @@ export function errorCode(f: () => unknown): string {
   }
   return 'no error';
 }
+
+/** {@link errorCode} for an async call: the code of the LowbitError its promise rejects with, or 'no error'. */
+export async function errorCodeAsync(f: () => Promise<unknown>): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LowbitError);
+    return (e as LowbitError).code;
+  }
+  return 'no error';
+}

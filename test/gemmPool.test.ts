@@ -4,7 +4,8 @@
 // bad arguments and disposed objects are typed errors.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGemmPool, gemmI8, GemmPool, LowbitError, matmulInteger, packWeights } from '../ts/index.js';
+import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights } from '../ts/index.js';
+import { errorCodeAsync } from './errorCode.js';
 import { randomInts } from './reference/gemm.js';
 import { WorkerSlot } from '../ts/parallel/gemmPool.js';
 import type { WorkerEndpoint } from '../ts/parallel/endpoint.js';
@@ -12,16 +13,6 @@ import type { WorkerEndpoint } from '../ts/parallel/endpoint.js';
 type T8 = 'uint8' | 'int8';
 const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
 const make = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
-
-async function errorCodeOf(p: () => Promise<unknown>): Promise<string> {
-  try {
-    await p();
-  } catch (e) {
-    expect(e).toBeInstanceOf(LowbitError);
-    return (e as LowbitError).code;
-  }
-  return 'no error';
-}
 
 describe('GemmPool', () => {
   let pool: GemmPool;
@@ -106,15 +97,15 @@ describe('GemmPool', () => {
   it('rejects bad gemmI8 arguments with typed errors', async () => {
     const w = await pool.packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] });
     const a = { data: new Int8Array(8), shape: [2, 4] };
-    expect(await errorCodeOf(() => pool.gemmI8(null as never))).toBe('INVALID_ARGUMENT');
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bZeroPoint: 0 } as never))).toBe('INVALID_ARGUMENT');
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w } as never))).toBe('INVALID_ARGUMENT');
-    expect(await errorCodeOf(() => pool.gemmI8({ a: { data: new Int8Array(8), shape: [2, 2, 2] }, b: w, outputScale: 0.5 }))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bias: new Float32Array(20) as never }))).toBe('INVALID_DTYPE');
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: [0.5, 0.25] }))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, outputScale: 0.5 }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.gemmI8(null as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bZeroPoint: 0 } as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w } as never))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a: { data: new Int8Array(8), shape: [2, 2, 2] }, b: w, outputScale: 0.5 }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bias: new Float32Array(20) as never }))).toBe('INVALID_DTYPE');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: [0.5, 0.25] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, outputScale: 0.5 }))).toBe('INVALID_ARGUMENT');
     w.dispose();
-    expect(await errorCodeOf(() => pool.gemmI8({ a, b: w, outputScale: 0.5 }))).toBe('DISPOSED');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5 }))).toBe('DISPOSED');
   });
 
   it('handles empty products as matmulInteger does', async () => {
@@ -158,18 +149,18 @@ describe('GemmPool', () => {
     const b = { data: new Int8Array(12), shape: [3, 4] };
     const w = await pool.packWeights(b);
     const a = { data: new Uint8Array(6), shape: [2, 3] };
-    expect(await errorCodeOf(() => pool.packWeights({ data: new Int8Array(12), shape: [12] }))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.packWeights({ data: new Float32Array(12), shape: [3, 4] } as never))).toBe('INVALID_DTYPE');
-    expect(await errorCodeOf(() => pool.packWeights(b, { zeroPoint: [1, 2] }))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.matmulInteger({ data: new Uint8Array(8), shape: [2, 4] }, w))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.matmulInteger({ data: new Uint16Array(6), shape: [2, 3] } as never, w))).toBe('INVALID_DTYPE');
-    expect(await errorCodeOf(() => pool.matmulInteger(a, w, [1, 2, 3]))).toBe('INVALID_SHAPE');
-    expect(await errorCodeOf(() => pool.matmulInteger(a, packWeights(b) as never))).toBe('INVALID_ARGUMENT');
-    for (const threads of [0, 1.5, 65, NaN]) expect(await errorCodeOf(() => createGemmPool({ threads }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.packWeights({ data: new Int8Array(12), shape: [12] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.packWeights({ data: new Float32Array(12), shape: [3, 4] } as never))).toBe('INVALID_DTYPE');
+    expect(await errorCodeAsync(() => pool.packWeights(b, { zeroPoint: [1, 2] }))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.matmulInteger({ data: new Uint8Array(8), shape: [2, 4] }, w))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.matmulInteger({ data: new Uint16Array(6), shape: [2, 3] } as never, w))).toBe('INVALID_DTYPE');
+    expect(await errorCodeAsync(() => pool.matmulInteger(a, w, [1, 2, 3]))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.matmulInteger(a, packWeights(b) as never))).toBe('INVALID_ARGUMENT');
+    for (const threads of [0, 1.5, 65, NaN]) expect(await errorCodeAsync(() => createGemmPool({ threads }))).toBe('INVALID_ARGUMENT');
     w.dispose();
     expect(w.disposed).toBe(true);
     w.dispose(); // harmless
-    expect(await errorCodeOf(() => pool.matmulInteger(a, w))).toBe('DISPOSED');
+    expect(await errorCodeAsync(() => pool.matmulInteger(a, w))).toBe('DISPOSED');
   });
 
   it('refuses weights of another pool, and every call once disposed', async () => {
@@ -177,12 +168,12 @@ describe('GemmPool', () => {
     const b = { data: new Int8Array(8 * 20).fill(1), shape: [8, 20] };
     const w = await other.packWeights(b);
     const a = { data: new Uint8Array(8).fill(1), shape: [1, 8] };
-    expect(await errorCodeOf(() => pool.matmulInteger(a, w))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.matmulInteger(a, w))).toBe('INVALID_ARGUMENT');
     expect(Array.from((await other.matmulInteger(a, w)).data)).toEqual(new Array(20).fill(8));
     await other.dispose();
     await other.dispose(); // harmless
-    expect(await errorCodeOf(() => other.matmulInteger(a, w))).toBe('DISPOSED');
-    expect(await errorCodeOf(() => other.packWeights(b))).toBe('DISPOSED');
+    expect(await errorCodeAsync(() => other.matmulInteger(a, w))).toBe('DISPOSED');
+    expect(await errorCodeAsync(() => other.packWeights(b))).toBe('DISPOSED');
   });
 
   it('starts its workers from an explicit workerUrl, and fails with WORKER_FAILURE when there is no script', async () => {
@@ -190,9 +181,9 @@ describe('GemmPool', () => {
     const w = await explicit.packWeights({ data: new Int8Array(2 * 16).fill(2), shape: [2, 16] });
     expect(Array.from((await explicit.matmulInteger({ data: Uint8Array.of(1, 3), shape: [1, 2] }, w)).data)).toEqual(new Array(16).fill(8));
     await explicit.dispose();
-    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: new URL('./no-such-worker.js', import.meta.url) }))).toBe('WORKER_FAILURE');
-    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: 'not a url' }))).toBe('INVALID_ARGUMENT');
-    expect(await errorCodeOf(() => createGemmPool({ threads: 2, workerUrl: 42 as never }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: new URL('./no-such-worker.js', import.meta.url) }))).toBe('WORKER_FAILURE');
+    expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: 'not a url' }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: 42 as never }))).toBe('INVALID_ARGUMENT');
   });
 
   it('computes on the calling thread alone with threads: 1', async () => {
@@ -242,14 +233,14 @@ describe('WorkerSlot (a pool worker seen through a fake endpoint)', () => {
     const f = fake();
     const p = f.slot.request({ op: 'ping' });
     f.reply({ id: 1, error: { code: 'WASM_FAILURE', message: 'out of wasm memory packing 3 × 4 weights' } });
-    expect(await errorCodeOf(() => p)).toBe('WASM_FAILURE');
+    expect(await errorCodeAsync(() => p)).toBe('WASM_FAILURE');
   });
 
   it('fails pending and later requests with WORKER_FAILURE when the worker dies', async () => {
     const f = fake();
     const p = f.slot.request({ op: 'ping' });
     f.fail('the worker exited (code 1)');
-    expect(await errorCodeOf(() => p)).toBe('WORKER_FAILURE');
+    expect(await errorCodeAsync(() => p)).toBe('WORKER_FAILURE');
     expect(f.busy()).toBe(false);
     await expect(f.slot.request({ op: 'ping' })).rejects.toThrow('the worker exited (code 1)');
   });
