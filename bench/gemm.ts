@@ -139,7 +139,14 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     const tb = tf.tensor2d(b, [k, n]);
     const lowbit = () => matmulF32({ data: a, shape: [m, k] }, { data: b, shape: [k, n] }).data;
     const onnx = async () => (await session.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
-    const tfjs = () => tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tb).dataSync());
+    // tidy must return the tensor, not its data: tidy walks what it returns
+    // looking for tensors, element by element for a typed array.
+    const tfjs = () => {
+      const y = tf.tidy(() => tf.matMul(tf.tensor2d(a, [m, k]), tb));
+      const data = y.dataSync();
+      y.dispose();
+      return data;
+    };
     const want = lowbit();
     assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`, 1e-4);
     assertSameValues(tfjs() as Float32Array, want, `tfjs ${label(shape)}`, 1e-4);
