@@ -3,8 +3,10 @@
 //! Pack → kernel → output, as in the module docs. Transposes are strided
 //! views that the packing routines read, so the kernel always sees the same
 //! layout:
-//! - A is packed per `MC × KC` block into panels of [`MR`] rows: for each `k`
-//!   the `MR` values of one column, contiguous (zero-padded past the last row);
+//! - A is packed per `MC × KC` block into panels of [`MR`] rows, each row
+//!   `KC` floats apart (a row copy per panel row; rows past the last are
+//!   zeros), so the kernel reads the `MR` values of one column at the fixed
+//!   offsets `0, KC, 2·KC, 3·KC` from one pointer;
 //! - B is packed per `KC × NC` block into panels of [`NR`] columns: for each
 //!   `k` the `NR` values of one row (zero-padded past the last column).
 //!
@@ -22,6 +24,8 @@ pub const MR: usize = 4;
 pub const NR: usize = 8;
 /// Depth of one block: an A panel (`KC × MR`) and a B panel (`KC × NR`) stay in L1.
 const KC: usize = 256;
+/// Floats in one packed A panel (`MR` rows of `KC`, whatever the block's depth).
+const A_PANEL: usize = MR * KC;
 /// Rows of an A block (`MC × KC` floats stay in L2).
 const MC: usize = 64;
 /// Columns of a B block (`KC × NC` floats stay in L2).
@@ -68,7 +72,7 @@ pub fn gemm(
     let kernel_into: KernelInto = if simd { kernel_into_simd } else { kernel_into_scalar };
 
     let kc_max = KC.min(k);
-    let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * MR * kc_max)?;
+    let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * A_PANEL)?;
     let mut bp = try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?;
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
@@ -81,7 +85,7 @@ pub fn gemm(
                 for jr in 0..div_ceil(nc, NR) {
                     let bpanel = &bp[jr * kc * NR..(jr + 1) * kc * NR];
                     for ir in 0..div_ceil(mc, MR) {
-                        let apanel = &ap[ir * kc * MR..(ir + 1) * kc * MR];
+                        let apanel = &ap[ir * A_PANEL..(ir + 1) * A_PANEL];
                         let (i0, j0) = (ic + ir * MR, jc + jr * NR);
                         let (rows, cols) = (MR.min(m - i0), NR.min(n - j0));
                         if rows == MR && cols == NR && kernel_into(kc, apanel, bpanel, &mut c[i0 * n + j0..], n) {
@@ -98,24 +102,16 @@ pub fn gemm(
 
 /// Packs `a[ic..ic+mc, pc..pc+kc]` into panels of `MR` rows (see module docs).
 fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut [f32]) {
-    for (ip, panel) in ap.chunks_exact_mut(kc * MR).take(div_ceil(mc, MR)).enumerate() {
-        let rows = MR.min(mc - ip * MR);
-        if a.cs == 1 && rows == MR {
-            // Contiguous rows: gather the panel's MR row slices once.
-            let row: [&[f32]; MR] = core::array::from_fn(|r| {
-                let at = (ic + ip * MR + r) * a.rs + pc;
-                &a.data[at..at + kc]
-            });
-            for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
-                for (v, r) in col.iter_mut().zip(row.iter()) {
-                    *v = r[p];
-                }
-            }
-            continue;
-        }
-        for (p, col) in panel.chunks_exact_mut(MR).enumerate() {
-            for (r, v) in col.iter_mut().enumerate() {
-                *v = if r < rows { a.at(ic + ip * MR + r, pc + p) } else { 0.0 };
+    for (ip, panel) in ap.chunks_exact_mut(A_PANEL).take(div_ceil(mc, MR)).enumerate() {
+        for (r, row) in panel.chunks_exact_mut(KC).enumerate() {
+            let (i, row) = (ic + ip * MR + r, &mut row[..kc]);
+            if i >= ic + mc {
+                row.iter_mut().for_each(|v| *v = 0.0);
+            } else if a.cs == 1 {
+                let at = i * a.rs + pc;
+                row.copy_from_slice(&a.data[at..at + kc]);
+            } else {
+                row.iter_mut().enumerate().for_each(|(p, v)| *v = a.at(i, pc + p));
             }
         }
     }
@@ -125,8 +121,20 @@ fn pack_a(a: &Strided<f32>, ic: usize, mc: usize, pc: usize, kc: usize, ap: &mut
 fn pack_b(b: &Strided<f32>, pc: usize, kc: usize, jc: usize, nc: usize, bp: &mut [f32]) {
     for (jp, panel) in bp.chunks_exact_mut(kc * NR).take(div_ceil(nc, NR)).enumerate() {
         let cols = NR.min(nc - jp * NR);
+        if b.cs == 1 && cols == NR {
+            // Contiguous rows, whole panel: a fixed-size copy per k (two
+            // v128 loads and stores; a copy of variable length compiles to
+            // `memory.copy`, a call out of the wasm code per 32 bytes).
+            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                let at = (pc + p) * b.rs + jc + jp * NR;
+                if let Ok(src) = <&[f32; NR]>::try_from(&b.data[at..at + NR]) {
+                    row.copy_from_slice(src);
+                }
+            }
+            continue;
+        }
         if b.cs == 1 {
-            // Contiguous rows: one slice copy per k.
+            // Contiguous rows, last panel: one slice copy per k.
             for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
                 let at = (pc + p) * b.rs + jc + jp * NR;
                 row[..cols].copy_from_slice(&b.data[at..at + cols]);
@@ -175,7 +183,7 @@ fn kernel_into_simd(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn kernel_into_simd(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize) -> bool {
     use core::arch::wasm32::*;
-    if c.len() < (MR - 1) * ldc + NR || ap.len() < kc * MR || bp.len() < kc * NR {
+    if c.len() < (MR - 1) * ldc + NR || ap.len() < A_PANEL || kc > KC || bp.len() < kc * NR {
         return false;
     }
     let acc = simd_acc(kc, ap, bp);
@@ -192,13 +200,14 @@ fn kernel_into_simd(kc: usize, ap: &[f32], bp: &[f32], c: &mut [f32], ldc: usize
     true
 }
 
-/// The plain micro-kernel: `tile[r][j] = Σ_p ap[p·MR + r] · bp[p·NR + j]`.
+/// The plain micro-kernel: `tile[r][j] = Σ_p ap[r·KC + p] · bp[p·NR + j]`.
 fn kernel_scalar(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
     let mut acc = [[0.0f32; NR]; MR];
-    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)).take(kc) {
-        for r in 0..MR {
-            for j in 0..NR {
-                acc[r][j] += a[r] * b[j];
+    for (p, b) in bp.chunks_exact(NR).take(kc.min(KC)).enumerate() {
+        for (r, accr) in acc.iter_mut().enumerate() {
+            let a = ap[r * KC + p];
+            for (v, bj) in accr.iter_mut().zip(b) {
+                *v += a * bj;
             }
         }
     }
@@ -218,7 +227,7 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
 fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
     use core::arch::wasm32::*;
     let mut tile = [[0.0f32; NR]; MR];
-    if ap.len() < kc * MR || bp.len() < kc * NR {
+    if ap.len() < A_PANEL || kc > KC || bp.len() < kc * NR {
         return tile; // unreachable: the driver passes whole panels
     }
     let rows = simd_acc(kc, ap, bp);
@@ -233,7 +242,7 @@ fn kernel_simd(kc: usize, ap: &[f32], bp: &[f32]) -> Tile {
 }
 
 /// The SIMD accumulation loop behind both SIMD kernels; callers check
-/// `ap.len() ≥ kc · MR` and `bp.len() ≥ kc · NR`.
+/// `ap.len() ≥ A_PANEL`, `kc ≤ KC` and `bp.len() ≥ kc · NR`.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn simd_acc(kc: usize, ap: &[f32], bp: &[f32]) -> [[core::arch::wasm32::v128; 2]; MR] {
@@ -241,13 +250,13 @@ fn simd_acc(kc: usize, ap: &[f32], bp: &[f32]) -> [[core::arch::wasm32::v128; 2]
     let mut acc = [[f32x4_splat(0.0); 2]; MR];
     let (pa, pb) = (ap.as_ptr(), bp.as_ptr());
     for p in 0..kc {
-        // SAFETY: p < kc and the lengths were checked above, so the MR
-        // floats at pa + MR·p and the 8 at pb + 8p are inside the slices;
+        // SAFETY: p < kc ≤ KC and the lengths were checked above, so the
+        // floats at pa + r·KC + p and the 8 at pb + 8p are inside the slices;
         // v128 loads have no alignment requirement.
         unsafe {
             let (b0, b1) = (v128_load(pb.add(p * NR) as *const v128), v128_load(pb.add(p * NR + 4) as *const v128));
             for (r, accr) in acc.iter_mut().enumerate() {
-                let a = v128_load32_splat(pa.add(p * MR + r) as *const u32);
+                let a = v128_load32_splat(pa.add(r * KC + p) as *const u32);
                 accr[0] = f32x4_add(accr[0], f32x4_mul(a, b0));
                 accr[1] = f32x4_add(accr[1], f32x4_mul(a, b1));
             }
