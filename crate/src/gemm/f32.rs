@@ -305,6 +305,23 @@ mod tests {
     }
 
     #[test]
+    fn transposed_views_match_naive_across_blocks() {
+        // Strided A and B (the packing paths that do not copy rows), with
+        // row, column and depth edges: 7 rows (a short panel), 13 columns
+        // (a short panel), K = 300 (a block of 256 and one of 44).
+        let (m, n, k) = (7, 13, 300);
+        let a = values(m * k, 3);
+        let b = values(k * n, 4);
+        let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
+        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let mut c = vec![f32::NAN; m * n];
+        gemm(m, n, k, Strided { data: &at, rs: 1, cs: m }, Strided { data: &bt, rs: 1, cs: k }, None, &mut c).unwrap();
+        for (got, want) in c.iter().zip(naive(m, n, k, &a, &b)) {
+            assert!((*got as f64 - want).abs() <= 1e-5 * k as f64, "{got} vs {want}");
+        }
+    }
+
+    #[test]
     fn transposes_and_bias_are_views() {
         // a = [[1, 2], [3, 4]] read transposed, b = identity, bias per column.
         let a = [1.0, 2.0, 3.0, 4.0];
