@@ -3,7 +3,7 @@
 // either returns or throws a LowbitError: never a TypeError, a RangeError
 // or a wasm trap.
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as lowbit from '../ts/index.js';
 import { LowbitError } from '../ts/index.js';
 
@@ -145,5 +145,44 @@ describe('hostile input', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+// Products whose buffers cannot exist: a wasm32 heap holds at most 4 GiB,
+// and a typed array at most 2^32 elements. Sizes passed to wasm as i32
+// must not wrap into a small buffer.
+describe('products too large for memory', () => {
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(LowbitError);
+      expect((e as LowbitError).code).toBe('WASM_FAILURE');
+      return (e as LowbitError).message;
+    }
+    throw new Error('no error');
+  };
+
+  it('a product whose int32 sums need more than 4 GiB of wasm memory', () => {
+    // 65 537 × 65 536 int32 sums: 2^34 + 2^18 bytes, 2^18 after an i32 wrap
+    const a = { data: new Uint8Array(65537), shape: [65537, 1] };
+    const b = { data: new Int8Array(65536), shape: [1, 65536] };
+    expect(message(() => lowbit.matmulInteger(a, b))).toMatch(/of 1718\d{7} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB/);
+  });
+
+  it('a convolution whose sums need more than 4 GiB of wasm memory', () => {
+    const x = { data: new Uint8Array(2048 * 2048), shape: [1, 1, 2048, 2048] };
+    const w = { data: new Int8Array(1024), shape: [1024, 1, 1, 1] };
+    expect(message(() => lowbit.convInteger(x, w))).toMatch(/4 GiB/);
+  });
+
+  it('a batched result longer than a typed array can be', () => {
+    // 2^17 products of 1 × 2^16: each fits, the stacked result (2^33 elements) does not
+    const af = { data: new Float32Array(2 ** 17), shape: [2 ** 17, 1, 1] };
+    const bf = { data: new Float32Array(2 ** 16), shape: [1, 2 ** 16] };
+    expect(message(() => lowbit.matmulF32(af, bf))).toMatch(/matmulF32: a result of 8589934592 elements/);
+    const a8 = { data: new Uint8Array(2 ** 17), shape: [2 ** 17, 1, 1] };
+    const b8 = { data: new Int8Array(2 ** 16), shape: [1, 2 ** 16] };
+    expect(message(() => lowbit.matmulInteger(a8, b8))).toMatch(/matmulInteger: a result of 8589934592 elements/);
   });
 });

@@ -12,7 +12,9 @@
  * - `NON_FINITE`: ±Infinity where only finite values make sense.
  * - `EMPTY_INPUT`: a tensor with no elements where some are needed.
  * - `DISPOSED`: an object whose wasm memory was already freed.
- * - `WASM_FAILURE`: the wasm module refused (out of memory, status code).
+ * - `WASM_FAILURE`: out of memory (a wasm32 heap holds at most 4 GiB; a
+ *   result array the engine cannot allocate) or the wasm module refused
+ *   (status code).
  * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
  */
 export type LowbitErrorCode =

@@ -3,7 +3,7 @@
 // that runs one image and group at a time through the packed int8 GEMM.
 import { LowbitError } from '../errors.js';
 import { kernel } from '../wasm/module.js';
-import { view, withScope } from '../wasm/memory.js';
+import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
@@ -86,9 +86,7 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32A
   const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
   const pixels = oh * ow;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  const result = new OutArray(batch * m * pixels);
-  if (result.length === 0) return result;
-  const resultBytes = new Uint8Array(result.buffer);
+  if (batch * m * pixels === 0) return new OutArray(0);
   const k = (channels / group) * kh * kw;
   const handle = packInt8(w.data, w.dtype, k, m / group, 1, k, group, (m / group) * k);
   try {
@@ -98,9 +96,9 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32A
       const accPtr = scope.allocArray(Int32Array, pixels * m);
       const outPtr = scope.allocArray(OutArray, pixels * m);
       const output = prepareStage(scope, stage, op);
+      const result = newResultArray(OutArray as typeof Int32Array, batch * m * pixels, op);
       const conv = kernel('lowbit_conv_i8');
       const image = channels * h * wd;
-      const bytes = m * pixels * OutArray.BYTES_PER_ELEMENT;
       for (let n = 0; n < batch; n++) {
         const status = conv(
           xPtr + n * image, image, x.dtype === 'int8' ? 1 : 0, zx, handle, zwPtr, zw.length,
@@ -109,7 +107,7 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32A
         );
         checkGemmStatus(status, op);
         output.run(accPtr, pixels, m, outPtr, true);
-        resultBytes.set(view(Uint8Array, outPtr, bytes), n * bytes);
+        result.set(view(OutArray as typeof Int32Array, outPtr, m * pixels), n * m * pixels);
       }
       return result;
     });

@@ -2,7 +2,7 @@
 // (A − za)·(B − zb) on packed weights, then the output stage.
 import { LowbitError } from '../errors.js';
 import { kernel } from '../wasm/module.js';
-import { view, withScope } from '../wasm/memory.js';
+import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import type { MatmulPlan } from './matmulShape.js';
@@ -34,7 +34,7 @@ export function runInt8Matmul(
   const { m, k, n, batches } = plan;
   const count = m * n;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  if (batches.length * count === 0) return new OutArray(batches.length * count);
+  if (batches.length * count === 0) return new OutArray(0);
   return withScope((scope) => {
     const temporary: number[] = [];
     try {
@@ -68,8 +68,8 @@ export function runInt8Matmul(
         checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
         output?.run(accPtr, m, n, outPtr, false);
         const out = view(OutArray as typeof Int32Array, outPtr, count);
-        if (batches.length === 1) return new OutArray(out);
-        result ??= new OutArray(batches.length * count);
+        if (batches.length === 1) return newResultArray(OutArray as typeof Int32Array, out, op);
+        result ??= newResultArray(OutArray as typeof Int32Array, batches.length * count, op);
         result.set(out, t * count);
       }
       return result!;

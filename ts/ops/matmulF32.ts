@@ -1,7 +1,7 @@
 import { LowbitError } from '../errors.js';
 import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
-import { view, withScope } from '../wasm/memory.js';
+import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { planMatmul } from './matmulShape.js';
 import { requireObject } from '../validate.js';
@@ -26,7 +26,7 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
   const ta = toFloat32Tensor(a, 'a');
   const tb = toFloat32Tensor(b, 'b');
   const { m, k, n, outShape, batches } = planMatmul(ta.shape, tb.shape);
-  const out = new Float32Array(batches.length * m * n);
+  const out = newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
@@ -92,7 +92,7 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   }
   const bias = args.bias === undefined ? undefined : toFloat32Tensor(args.bias, 'bias');
   const [biasRs, biasCs] = bias === undefined ? [0, 0] : biasStrides(bias.shape, m, n);
-  const out = new Float32Array(m * n);
+  const out = newResultArray(Float32Array, m * n, 'gemmF32');
   if (out.length === 0) return { data: out, shape: [m, n] };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);

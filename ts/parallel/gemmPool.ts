@@ -6,6 +6,7 @@ import { LowbitError } from '../errors.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { assertIntInRange, optionsObject, requireObject } from '../validate.js';
 import { init } from '../wasm/module.js';
+import { newResultArray, type ResultArrayType } from '../wasm/memory.js';
 import { type ZeroPointArg } from '../ops/args.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
 import { gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
@@ -30,9 +31,6 @@ export interface GemmPoolOptions {
    */
   workerUrl?: URL | string;
 }
-
-/** A constructor of the typed arrays a product returns. */
-type TypedArrayType<T> = new (length: number) => T;
 
 /** Weight slices start on multiples of the kernel's panel width. */
 const PANEL = 8;
@@ -279,7 +277,7 @@ export class GemmPool {
       requantize: g.requantize,
     });
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
-    const data = await this.product(b, g.a, ArrayType as TypedArrayType<Int8Array | Uint8Array>, {
+    const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w) }).data,
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
     });
@@ -294,7 +292,7 @@ export class GemmPool {
   private async product<T extends Int32Array | Int8Array | Uint8Array>(
     b: PooledWeights,
     a: Tensor<Uint8Array | Int8Array>,
-    ArrayType: TypedArrayType<T>,
+    ArrayType: ResultArrayType<T>,
     run: { local: (packed: PackedMatrix, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
   ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
@@ -315,7 +313,7 @@ export class GemmPool {
     const parts = [{ data: mine, j0: 0, width: localWidth }, ...remote.map(({ j0, width }, t) => ({ data: replies[t]!.data as T, j0, width }))];
     const n = b.n;
     const rows = mine.length / localWidth;
-    const out = new ArrayType(rows * n);
+    const out = newResultArray(ArrayType, rows * n, 'GemmPool');
     for (const { data, j0, width } of parts) {
       for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, (r + 1) * width), r * n + j0);
     }

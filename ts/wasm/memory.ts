@@ -6,6 +6,11 @@ type TypedArrayType<T extends AnyTypedArray> = { new (buffer: ArrayBuffer, byteO
 
 /** Every buffer is at least this large, so kernels never see a null pointer, even for empty inputs. */
 const MIN_ALLOC = 16;
+/**
+ * A wasm32 heap holds at most 65 536 pages of 64 KiB (4 GiB, part of it the
+ * module's own); a larger size would wrap when passed as an i32.
+ */
+const MAX_ALLOC = 2 ** 32 - 2 ** 16;
 
 /**
  * Buffers in wasm memory for one call: allocate, copy inputs in, run the
@@ -18,6 +23,9 @@ export class WasmScope {
 
   /** Allocates `bytes` bytes (16-byte aligned) freed with the scope. */
   alloc(bytes: number): number {
+    if (!(bytes <= MAX_ALLOC)) {
+      throw new LowbitError('WASM_FAILURE', `a wasm buffer of ${bytes} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB (split the work into smaller products or batches)`);
+    }
     const size = Math.max(bytes, MIN_ALLOC);
     const ptr = kernel('lowbit_alloc')(size);
     if (ptr === 0) {
@@ -57,6 +65,26 @@ export class WasmScope {
     const free = kernel('lowbit_free');
     for (const [ptr, size] of this.owned) free(ptr, size);
     this.owned.length = 0;
+  }
+}
+
+/** A typed array constructor: from a length (zero-filled) or as a copy of another array. */
+export type ResultArrayType<T> = { new (length: number): T; new (array: T): T };
+
+/**
+ * A new typed array for an op's result: `new ArrayType(source)`, zero-filled
+ * when `source` is a length, a copy when it is an array (one pass, no zero
+ * fill). What the engine cannot allocate becomes a `WASM_FAILURE` (out of
+ * memory) instead of a RangeError.
+ */
+export function newResultArray<T extends AnyTypedArray>(ArrayType: ResultArrayType<T>, source: number | T, op: string): T {
+  try {
+    // one call per constructor overload (a union argument matches neither)
+    return typeof source === 'number' ? new ArrayType(source) : new ArrayType(source);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const length = typeof source === 'number' ? source : source.length;
+    throw new LowbitError('WASM_FAILURE', `${op}: a result of ${length} elements cannot be allocated (${err.message}); split the work into smaller products or batches`);
   }
 }
 
