@@ -95,19 +95,26 @@ export interface Int8Rhs {
 export function readRhs(b: unknown, bZeroPoint: unknown, name = 'b', zpName = 'bZeroPoint'): Int8Rhs {
   if (b instanceof PackedMatrix) {
     packedHandle(b, name);
-    const zb = b.zeroPoint;
-    if (bZeroPoint !== undefined) {
-      const given = readZeroPoint(bZeroPoint, b.dtype, b.n, zpName, `one per column of ${name}, N = ${b.n}`);
-      const at = (z: Int32Array, j: number) => z[z.length === 1 ? 0 : j]!;
-      for (let j = 0; j < b.n; j++) {
-        if (at(given, j) !== at(zb, j)) {
-          throw new LowbitError('INVALID_ARGUMENT', `${zpName} differs from the zero point ${name} was packed with (column ${j}: ${at(given, j)} vs ${at(zb, j)}); pass it to packWeights or omit it here`);
-        }
-      }
-    }
-    return { b, shape: [b.k, b.n], dtype: b.dtype, zb };
+    checkPackedZeroPoint(bZeroPoint, b, name, zpName);
+    return { b, shape: [b.k, b.n], dtype: b.dtype, zb: b.zeroPoint };
   }
   const t = toInt8Tensor(b, name);
   const n = t.shape.length === 1 ? 1 : t.shape[t.shape.length - 1]!;
   return { b: t, shape: t.shape, dtype: t.dtype, zb: readZeroPoint(bZeroPoint, t.dtype, n, zpName, `one per column of ${name}, N = ${n}`) };
+}
+
+/**
+ * A zero point given with weights packed already (`undefined` or the one
+ * they were packed with, per tensor or per column); any other is an
+ * `INVALID_ARGUMENT`.
+ */
+export function checkPackedZeroPoint(bZeroPoint: unknown, packed: { dtype: Int8DType; n: number; zeroPoint: Int32Array }, name: string, zpName: string): void {
+  if (bZeroPoint === undefined) return;
+  const given = readZeroPoint(bZeroPoint, packed.dtype, packed.n, zpName, `one per column of ${name}, N = ${packed.n}`);
+  const at = (z: Int32Array, j: number) => z[z.length === 1 ? 0 : j]!;
+  for (let j = 0; j < packed.n; j++) {
+    if (at(given, j) !== at(packed.zeroPoint, j)) {
+      throw new LowbitError('INVALID_ARGUMENT', `${zpName} differs from the zero point ${name} was packed with (column ${j}: ${at(given, j)} vs ${at(packed.zeroPoint, j)}); pass it to packWeights or omit it here`);
+    }
+  }
 }

@@ -1,8 +1,8 @@
 import type { Tensor, TensorLike } from '../tensor.js';
-import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
+import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { type ScaleArg, type ZeroPointArg } from './args.js';
 import { readRhs, runInt8Matmul } from './int8Matmul.js';
-import { planMatmul } from './matmulShape.js';
+import { planMatmul, type MatmulPlan } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
 import { optionsObject } from '../validate.js';
@@ -57,17 +57,50 @@ export function qlinearMatmul(
   yZeroPoint: ZeroPointArg | undefined,
   options?: QLinearMatmulOptions,
 ): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
-  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul').requantize);
   const ta = toInt8Tensor(a, 'a');
   const rhs = readRhs(b, bZeroPoint);
-  const plan = planMatmul(ta.shape, rhs.shape);
-  const sa = readScale(aScale, 1, 'aScale', 'per tensor');
-  const za = readZeroPoint(aZeroPoint, ta.dtype, 1, 'aZeroPoint', 'per tensor');
-  const sb = readScale(bScale, plan.n, 'bScale', `one per column of b, N = ${plan.n}`);
-  const sy = readScale(yScale, 1, 'yScale', 'per tensor');
+  const q = readQLinearArgs(ta, rhs.shape, aScale, aZeroPoint, bScale, yScale, yZeroPoint, options);
+  const mult = requantMultipliers(q.aScale, q.bScale, q.yScale);
+  const stage = { mult, requantize: q.requantize, zeroPoint: q.yZeroPoint, dtype: q.dtype };
+  const data = runInt8Matmul(ta, rhs.b, q.aZeroPoint, rhs.zb, q.plan, stage, 'qlinearMatmul') as Uint8Array | Int8Array;
+  return { data, shape: q.plan.outShape, dtype: q.dtype };
+}
+
+/** {@link qlinearMatmul}'s arguments besides `a` and `b`, read and checked (shared with GemmPool). */
+export interface QLinearArgs {
+  plan: MatmulPlan;
+  aScale: Float32Array;
+  aZeroPoint: Int32Array;
+  /** One value, or one per column of b. */
+  bScale: Float32Array;
+  yScale: Float32Array;
+  yZeroPoint: number;
+  dtype: Int8DType;
+  requantize: Requantize;
+}
+
+/** Reads {@link qlinearMatmul}'s scales, zero points and options for `a` times a `rhsShape` right-hand side. */
+export function readQLinearArgs(
+  ta: Int8Tensor,
+  rhsShape: number[],
+  aScale: unknown,
+  aZeroPoint: unknown,
+  bScale: unknown,
+  yScale: unknown,
+  yZeroPoint: unknown,
+  options: QLinearMatmulOptions | undefined,
+): QLinearArgs {
+  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul').requantize);
+  const plan = planMatmul(ta.shape, rhsShape);
   const dtype = outputDType(yZeroPoint, ta.dtype, 'yZeroPoint');
-  const zy = readZeroPoint(yZeroPoint, dtype, 1, 'yZeroPoint', 'per tensor')[0]!;
-  const mult = requantMultipliers(sa, sb, sy);
-  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, { mult, requantize, zeroPoint: zy, dtype }, 'qlinearMatmul') as Uint8Array | Int8Array;
-  return { data, shape: plan.outShape, dtype };
+  return {
+    plan,
+    aScale: readScale(aScale, 1, 'aScale', 'per tensor'),
+    aZeroPoint: readZeroPoint(aZeroPoint, ta.dtype, 1, 'aZeroPoint', 'per tensor'),
+    bScale: readScale(bScale, plan.n, 'bScale', `one per column of b, N = ${plan.n}`),
+    yScale: readScale(yScale, 1, 'yScale', 'per tensor'),
+    yZeroPoint: readZeroPoint(yZeroPoint, dtype, 1, 'yZeroPoint', 'per tensor')[0]!,
+    dtype,
+    requantize,
+  };
 }
