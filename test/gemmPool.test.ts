@@ -4,7 +4,7 @@
 // bad arguments and disposed objects are typed errors.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights } from '../ts/index.js';
+import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
 import { errorCodeAsync } from './errorCode.js';
 import { randomInts } from './reference/gemm.js';
 import { WorkerSlot } from '../ts/parallel/gemmPool.js';
@@ -92,6 +92,53 @@ describe('GemmPool', () => {
     }
     pooled.dispose();
     packed.dispose();
+  });
+
+  it('runs qlinearMatmul with the same result for every scale, zero-point and output kind', async () => {
+    const [m, k, n] = [5, 37, 50]; // three slices: 24, 24, 2 columns
+    for (const tb of ['int8', 'uint8'] as const) {
+      const wData = make(tb, randomInts(k * n, ...RANGE[tb], 21));
+      for (const zb of [undefined, tb === 'int8' ? -3 : 130, make(tb, randomInts(n, tb === 'int8' ? -4 : 120, tb === 'int8' ? 4 : 136, 22))]) {
+        const pooled = await pool.packWeights({ data: wData, shape: [k, n] }, { zeroPoint: zb });
+        const b = { data: wData, shape: [k, n] };
+        for (const ta of ['uint8', 'int8'] as const) {
+          const a = { data: make(ta, randomInts(m * k, ...RANGE[ta], 23)), shape: [m, k] };
+          const za = ta === 'uint8' ? 128 : -5;
+          for (const bScale of [0.003, Float32Array.from(randomInts(n, 1, 90, 24), (v) => v / 10000)]) {
+            for (const yZeroPoint of [undefined, 7, Uint8Array.of(120), Int8Array.of(-20)]) {
+              for (const requantize of ['float', 'fixedpoint'] as const) {
+                const got = await pool.qlinearMatmul(a, 0.02, za, pooled, bScale, undefined, 0.15, yZeroPoint, { requantize });
+                const want = qlinearMatmul(a, 0.02, za, b, bScale, zb, 0.15, yZeroPoint, { requantize });
+                const label = `${ta}·${tb} zb ${String(zb)} ${typeof bScale} y ${String(yZeroPoint)} ${requantize}`;
+                expect(got.dtype, label).toBe(want.dtype);
+                expect(got.shape, label).toEqual(want.shape);
+                expect(Array.from(got.data), label).toEqual(Array.from(want.data));
+              }
+            }
+          }
+        }
+        if (zb !== undefined) {
+          // the packed zero point may be repeated, not changed
+          const a = { data: new Uint8Array(m * k).fill(3), shape: [m, k] };
+          expect(Array.from((await pool.qlinearMatmul(a, 0.02, 0, pooled, 0.003, zb, 0.15, 0)).data)).toEqual(Array.from(qlinearMatmul(a, 0.02, 0, b, 0.003, zb, 0.15, 0).data));
+          expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.02, 0, pooled, 0.003, 1, 0.15, 0))).toBe('INVALID_ARGUMENT');
+        }
+        pooled.dispose();
+      }
+    }
+  });
+
+  it('rejects bad qlinearMatmul arguments with typed errors', async () => {
+    const w = await pool.packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] });
+    const a = { data: new Uint8Array(8), shape: [2, 4] };
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0, 0, w, 0.1, undefined, 0.1, 0))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, [0.1, 0.2], undefined, 0.1, 0))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, NaN, 0))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.qlinearMatmul({ data: new Uint8Array(6), shape: [2, 3] }, 0.1, 0, w, 0.1, undefined, 0.1, 0))).toBe('INVALID_SHAPE');
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, 0.1, 0, { requantize: 'bogus' as never }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, 0.1, undefined, 0.1, 0))).toBe('INVALID_ARGUMENT');
+    w.dispose();
+    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, 0.1, 0))).toBe('DISPOSED');
   });
 
   it('rejects bad gemmI8 arguments with typed errors', async () => {

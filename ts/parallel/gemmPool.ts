@@ -7,14 +7,17 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { assertIntInRange, optionsObject, requireObject } from '../validate.js';
 import { init } from '../wasm/module.js';
 import { newResultArray, type ResultArrayType } from '../wasm/memory.js';
-import { type ZeroPointArg } from '../ops/args.js';
+import { type ScaleArg, type ZeroPointArg } from '../ops/args.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
 import { gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
+import { checkPackedZeroPoint } from '../ops/int8Matmul.js';
 import { matmulInteger } from '../ops/matmulInteger.js';
+import { readQLinearArgs, type QLinearMatmulOptions } from '../ops/qlinearMatmul.js';
 import { planMatmul } from '../ops/matmulShape.js';
 import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/packWeights.js';
 import { hardwareThreads, spawnWorker, type WorkerEndpoint } from './endpoint.js';
-import type { Int8Payload, Reply, Request, StagePayload } from './protocol.js';
+import type { Int8Payload, QLinearPayload, Reply, Request, StagePayload } from './protocol.js';
+import { qlinearMatmulSlice } from './qlinearSlice.js';
 
 /** Options of {@link createGemmPool}. */
 export interface GemmPoolOptions {
@@ -177,10 +180,10 @@ export class PooledWeights {
 /**
  * Worker threads for large int8 products: {@link GemmPool.packWeights}
  * splits the weights' columns over the threads once, and each
- * {@link GemmPool.matmulInteger} or {@link GemmPool.gemmI8} computes every
- * slice in its own thread (the calling thread takes the first) and joins
- * the columns. Results are exactly those of {@link matmulInteger} and
- * {@link gemmI8}. Every call copies A to each
+ * {@link GemmPool.matmulInteger}, {@link GemmPool.qlinearMatmul} or
+ * {@link GemmPool.gemmI8} computes every slice in its own thread (the
+ * calling thread takes the first) and joins the columns. Results are
+ * exactly those of the single-threaded ops. Every call copies A to each
  * worker and the results back, so it pays off from roughly a millisecond
  * of work per product (BENCHMARKS.md); below that call `matmulInteger`.
  * Create one with {@link createGemmPool}; `dispose()` stops the workers.
@@ -282,6 +285,55 @@ export class GemmPool {
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
     });
     return { data, shape: g.plan.outShape, dtype: g.a.dtype };
+  }
+
+  /**
+   * ONNX QLinearMatMul ({@link qlinearMatmul}, same argument order) with
+   * weights packed by this pool: the same checks, semantics and result,
+   * across the pool's threads. `bZeroPoint` may be omitted (the weights
+   * carry theirs); given, it must equal the one they were packed with.
+   *
+   * @example
+   * ```ts
+   * const pool = await createGemmPool({ threads: 2 });
+   * const w = await pool.packWeights({ data: new Int8Array(64 * 32).fill(2), shape: [64, 32] });
+   * const a = { data: new Uint8Array(4 * 64).fill(130), shape: [4, 64] };
+   * const y = await pool.qlinearMatmul(a, 0.1, 128, w, 0.05, undefined, 0.2, 128);
+   * // (130 − 128) · 2 · 64 = 256 per output; 256 · 0.025 + 128 = 134: y.dtype 'uint8', every y.data value 134
+   * w.dispose();
+   * await pool.dispose();
+   * ```
+   */
+  async qlinearMatmul(
+    a: TensorLike<Uint8Array | Int8Array>,
+    aScale: ScaleArg,
+    aZeroPoint: ZeroPointArg | undefined,
+    b: PooledWeights,
+    bScale: ScaleArg,
+    bZeroPoint: ZeroPointArg | undefined,
+    yScale: ScaleArg,
+    yZeroPoint: ZeroPointArg | undefined,
+    options?: QLinearMatmulOptions,
+  ): Promise<Tensor<Uint8Array | Int8Array> & { dtype: Int8DType }> {
+    this.assertWeights(b, 'qlinearMatmul');
+    const ta = toInt8Tensor(a, 'a');
+    checkPackedZeroPoint(bZeroPoint, b, 'b', 'bZeroPoint');
+    const q = readQLinearArgs(ta, [b.k, b.n], aScale, aZeroPoint, bScale, yScale, yZeroPoint, options);
+    const argsOf = (j0: number, w: number): QLinearPayload => ({
+      aScale: q.aScale[0]!,
+      aZeroPoint: q.aZeroPoint[0]!,
+      bScale: perColumn(q.bScale, j0, w).slice(),
+      yScale: q.yScale[0]!,
+      yZeroPoint: q.yZeroPoint,
+      dtype: q.dtype,
+      requantize: q.requantize,
+    });
+    const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
+    const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
+      local: (packed, j0, w) => qlinearMatmulSlice(ta, packed, argsOf(j0, w)).data,
+      remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
+    });
+    return { data, shape: q.plan.outShape, dtype: q.dtype };
   }
 
   /**

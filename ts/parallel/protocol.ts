@@ -1,6 +1,7 @@
 // The messages between a GemmPool and its workers. Every request carries an
 // id; the worker answers each with the same id, in order.
 import type { LowbitErrorCode } from '../errors.js';
+import type { Int8DType } from '../ops/gemmParams.js';
 import type { Requantize } from '../ops/outputStage.js';
 
 /** 8-bit data as it crosses to a worker (structured clone copies it). */
@@ -15,6 +16,7 @@ export type Request =
   | { id: number; op: 'pack'; b: Int8Payload; zeroPoint: number[] }
   | { id: number; op: 'matmul'; handle: number; a: Int8Payload; aZeroPoint: number[] }
   | { id: number; op: 'gemmI8'; handle: number; a: Int8Payload; stage: StagePayload }
+  | { id: number; op: 'qlinearMatmul'; handle: number; a: Int8Payload; args: QLinearPayload }
   | { id: number; op: 'free'; handle: number };
 
 /** gemmI8's output stage for one column slice (per-column values already sliced). */
@@ -27,7 +29,18 @@ export interface StagePayload {
   requantize: Requantize;
 }
 
-/** A worker's answer: a handle (pack), a product (matmul, gemmI8), nothing (ping, free), or the error it threw. */
+/** qlinearMatmul's values for one column slice (per-column b scales already sliced). */
+export interface QLinearPayload {
+  aScale: number;
+  aZeroPoint: number;
+  bScale: Float32Array;
+  yScale: number;
+  yZeroPoint: number;
+  dtype: Int8DType;
+  requantize: Requantize;
+}
+
+/** A worker's answer: a handle (pack), a product (matmul, gemmI8, qlinearMatmul), nothing (ping, free), or the error it threw. */
 export interface Reply {
   id: number;
   handle?: number;

@@ -8,6 +8,7 @@ import { matmulInteger } from '../ops/matmulInteger.js';
 import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
 import { init } from '../wasm/module.js';
 import { workerScope } from './endpoint.js';
+import { qlinearMatmulSlice } from './qlinearSlice.js';
 import type { Reply, Request } from './protocol.js';
 
 const ready = init();
@@ -29,6 +30,10 @@ function serve(req: Request): [Reply, Transferable[]] {
     }
     case 'gemmI8': {
       const y = gemmI8({ a: req.a, b: weights.get(req.handle)!, ...req.stage });
+      return [{ id: req.id, data: y.data, shape: y.shape }, [y.data.buffer]];
+    }
+    case 'qlinearMatmul': {
+      const y = qlinearMatmulSlice(req.a, weights.get(req.handle)!, req.args);
       return [{ id: req.id, data: y.data, shape: y.shape }, [y.data.buffer]];
     }
     case 'free':
