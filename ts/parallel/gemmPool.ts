@@ -133,7 +133,8 @@ function toUrl(where: unknown): URL {
 /**
  * Weights packed by a {@link GemmPool}: column slices, one per thread, each
  * packed in the thread that multiplies it. Use it with that pool's
- * {@link GemmPool.matmulInteger}; `dispose()` frees every slice.
+ * {@link GemmPool.matmulInteger}, {@link GemmPool.qlinearMatmul} or
+ * {@link GemmPool.gemmI8}; `dispose()` frees every slice.
  */
 export class PooledWeights {
   /** Rows (the shared dimension). */
