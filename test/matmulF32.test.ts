@@ -1,9 +1,12 @@
 // matmulF32 / gemmF32 against a float64 pure-JS reference, SIMD against
 // scalar (bit-identical), shapes across the kernel's tile and block edges.
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemmF32, matmulF32, setSimdEnabled } from '../ts/index.js';
+import { gemmF32, matmulF32, matmulInteger, packWeights, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
 import { matmulF64, randomF32 } from './reference/gemm.js';
+
+/** Whether two float arrays hold the same values bit for bit (NaN equal to NaN, −0 apart from 0). */
+const sameBits = (x: Float32Array, y: Float32Array): boolean => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
 
 const SIZES = [1, 2, 3, 7, 15, 16, 17, 63, 255];
 
@@ -147,3 +150,81 @@ describe('matmulF32', () => {
     expect(() => matmulF32({ data: new Float32Array(1), shape: [] }, new Float32Array(1))).toThrow(/rank ≥ 1/);
   });
 });
+
+describe('packWeights with float32 weights', () => {
+  afterEach(() => setSimdEnabled(true));
+
+  it('gives matmulF32 the unpacked result bit for bit, across tile and block edges', () => {
+    // n = 530 crosses the 512-column block, k = 300 the 256-deep one; SIMD and scalar.
+    for (const [k, n] of [[1, 1], [17, 9], [300, 530], [63, 255]] as const) {
+      const b = { data: randomF32(k * n, k + n), shape: [k, n] };
+      const packed = packWeights(b);
+      expect([packed.k, packed.n, packed.dtype, Array.from(packed.zeroPoint)]).toEqual([k, n, 'float32', [0]]);
+      for (const simd of [true, false]) {
+        setSimdEnabled(simd);
+        for (const m of [1, 3, 65]) {
+          const a = { data: randomF32(m * k, m), shape: [m, k] };
+          const want = matmulF32(a, b);
+          const got = matmulF32(a, packed);
+          expect(got.shape).toEqual(want.shape);
+          expect(sameBits(got.data, want.data)).toBe(true);
+        }
+      }
+      packed.dispose();
+    }
+  });
+
+  it('serves stacked and 1-D left operands', () => {
+    const b = { data: randomF32(4 * 6, 1), shape: [4, 6] };
+    using packed = packWeights(b);
+    const a3 = { data: randomF32(2 * 3 * 4, 2), shape: [2, 3, 4] };
+    expect(matmulF32(a3, packed)).toEqual(matmulF32(a3, b));
+    const v = randomF32(4, 3);
+    expect(matmulF32(v, packed)).toEqual(matmulF32(v, b));
+    expect(matmulF32(v, packed).shape).toEqual([6]);
+  });
+
+  it('gives gemmF32 the unpacked result with bias and transA', () => {
+    const [m, k, n] = [9, 33, 20];
+    const b = { data: randomF32(k * n, 4), shape: [k, n] };
+    using packed = packWeights(b);
+    const bias = randomF32(n, 5);
+    const a = { data: randomF32(m * k, 6), shape: [m, k] };
+    const at = { data: randomF32(k * m, 7), shape: [k, m] };
+    expect(sameBits(gemmF32({ a, b: packed, bias }).data, gemmF32({ a, b, bias }).data)).toBe(true);
+    expect(sameBits(gemmF32({ a: at, b: packed, transA: true }).data, gemmF32({ a: at, b, transA: true }).data)).toBe(true);
+  });
+
+  it('propagates NaN and Infinity in packed weights as the unpacked ones do', () => {
+    const b = { data: new Float32Array([1, Infinity, NaN, 1, -0, 2]), shape: [3, 2] };
+    using packed = packWeights(b);
+    const a = { data: new Float32Array([1, 0, 1, 0, 0, 1]), shape: [2, 3] };
+    const got = matmulF32(a, packed).data;
+    expect(Array.from(got)).toEqual([NaN, Infinity, NaN, NaN]); // 0 · NaN and 0 · ∞ are NaN
+    expect(sameBits(got, matmulF32(a, b).data)).toBe(true);
+  });
+
+  it('handles empty weights', () => {
+    using wide = packWeights({ data: new Float32Array(0), shape: [0, 3] });
+    expect(matmulF32({ data: new Float32Array(0), shape: [2, 0] }, wide)).toEqual({ data: new Float32Array(6), shape: [2, 3] });
+    using none = packWeights({ data: new Float32Array(0), shape: [4, 0] });
+    expect(matmulF32({ data: new Float32Array(8), shape: [2, 4] }, none)).toEqual({ data: new Float32Array(0), shape: [2, 0] });
+  });
+
+  it('rejects what does not fit with typed errors', () => {
+    const packed = packWeights({ data: new Float32Array(6), shape: [3, 2] });
+    const a = { data: new Float32Array(6), shape: [2, 3] };
+    expect(errorCode(() => matmulF32({ data: new Float32Array(4), shape: [2, 2] }, packed))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => gemmF32({ a, b: packed, transB: true }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => packWeights({ data: new Float32Array(6), shape: [6] }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => packWeights({ data: new Float32Array(4), shape: [2, 2] }, { zeroPoint: 1 } as never))).toBe('INVALID_ARGUMENT');
+    // float weights are not 8-bit weights, nor the other way round
+    expect(errorCode(() => matmulInteger({ data: new Uint8Array(3), shape: [1, 3] }, packed as never))).toBe('INVALID_DTYPE');
+    const int8 = packWeights({ data: new Int8Array(6), shape: [3, 2] });
+    expect(errorCode(() => matmulF32(a, int8 as never))).toBe('INVALID_DTYPE');
+    int8.dispose();
+    packed.dispose();
+    expect(errorCode(() => matmulF32(a, packed))).toBe('DISPOSED');
+  });
+});
+

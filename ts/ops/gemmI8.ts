@@ -13,7 +13,7 @@ export interface GemmI8Args {
   /** Activations `[M, K]`, int8 or uint8; the output has the same type. */
   a: TensorLike<Int8Array | Uint8Array>;
   /** Weights `[K, N]` (int8 or uint8), or a {@link PackedMatrix}. */
-  b: TensorLike<Int8Array | Uint8Array> | PackedMatrix;
+  b: TensorLike<Int8Array | Uint8Array> | PackedMatrix<Int8DType>;
   /** int32 bias, one per output column (or one), added to the accumulators before requantizing. */
   bias?: Int32Array | TensorLike<Int32Array>;
   /** Zero point of `a` (per tensor). Default 0. */

@@ -24,7 +24,7 @@ const align16 = (bytes: number): number => (bytes + 15) & ~15;
  */
 export function runInt8Matmul(
   a: Int8Tensor,
-  b: Int8Tensor | PackedMatrix,
+  b: Int8Tensor | PackedMatrix<Int8DType>,
   za: Int32Array,
   zb: Int32Array,
   plan: MatmulPlan,
@@ -55,7 +55,7 @@ export function runInt8Matmul(
       for (let t = 0; t < batches.length; t++) {
         const [aOff, bOff] = batches[t]!;
         let h: number;
-        if (b instanceof PackedMatrix) h = packedHandle(b, 'b');
+        if (b instanceof PackedMatrix) h = packedHandle(b, 'b', 'int8');
         else {
           // an unpacked B is packed once per distinct matrix of the batch and freed at the end
           const cached = handles.get(bOff);
@@ -82,7 +82,7 @@ export function runInt8Matmul(
 
 /** The right operand of an int8 product, read: packed or a tensor, its shape, type and zero point. */
 export interface Int8Rhs {
-  b: Int8Tensor | PackedMatrix;
+  b: Int8Tensor | PackedMatrix<Int8DType>;
   shape: number[];
   dtype: Int8DType;
   zb: Int32Array;
@@ -94,7 +94,7 @@ export interface Int8Rhs {
  */
 export function readRhs(b: unknown, bZeroPoint: unknown, name = 'b', zpName = 'bZeroPoint'): Int8Rhs {
   if (b instanceof PackedMatrix) {
-    packedHandle(b, name);
+    packedHandle(b, name, 'int8');
     checkPackedZeroPoint(bZeroPoint, b, name, zpName);
     return { b, shape: [b.k, b.n], dtype: b.dtype, zb: b.zeroPoint };
   }

@@ -4,9 +4,23 @@ import { kernel } from '../wasm/module.js';
 import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { planMatmul } from './matmulShape.js';
+import { packedHandle, PackedMatrix } from './packWeights.js';
 import { requireObject } from '../validate.js';
 
 const F32 = Float32Array.BYTES_PER_ELEMENT;
+
+/** The right operand of a float product: a tensor (`data`), or float32 weights packed once (`handle`). */
+interface FloatRhs {
+  shape: number[];
+  data: Float32Array | undefined;
+  handle: number;
+}
+
+function readFloatRhs(b: unknown, name: string): FloatRhs {
+  if (b instanceof PackedMatrix) return { shape: [b.k, b.n], data: undefined, handle: packedHandle(b, name, 'float32') };
+  const t = toFloat32Tensor(b, name);
+  return { shape: t.shape, data: t.data, handle: 0 };
+}
 
 /**
  * Float matrix product with numpy / ONNX MatMul semantics: 2-D `[M, K] @
@@ -14,6 +28,9 @@ const F32 = Float32Array.BYTES_PER_ELEMENT;
  * broadcast; a 1-D `a` is a row and a 1-D `b` a column (their promoted dim
  * is dropped from the result). Runs the SIMD128 GEMM; sums are formed in
  * float32 in a fixed order, and NaN / ±Infinity propagate as IEEE-754 says.
+ * `b` may be float32 weights packed once by {@link packWeights} (2-D
+ * `[K, N]`), for products that reuse them: the same result, bit for bit,
+ * without packing `b` on every call.
  *
  * @example
  * ```ts
@@ -22,19 +39,20 @@ const F32 = Float32Array.BYTES_PER_ELEMENT;
  * // c.shape [2, 2], c.data Float32Array [4, 5, 10, 11]
  * ```
  */
-export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array>): Tensor<Float32Array> {
+export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array> | PackedMatrix<'float32'>): Tensor<Float32Array> {
   const ta = toFloat32Tensor(a, 'a');
-  const tb = toFloat32Tensor(b, 'b');
-  const { m, k, n, outShape, batches } = planMatmul(ta.shape, tb.shape);
+  const rhs = readFloatRhs(b, 'b');
+  const { m, k, n, outShape, batches } = planMatmul(ta.shape, rhs.shape);
   const out = newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
-    const pb = scope.copyIn(tb.data);
+    const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
+    const bLength = rhs.data === undefined ? 0 : k * n;
     const pc = scope.allocArray(Float32Array, m * n);
     const gemm = kernel('lowbit_gemm_f32');
     batches.forEach(([aOff, bOff], t) => {
-      checkGemmStatus(gemm(m, n, k, pa + aOff * F32, m * k, k, 1, pb + bOff * F32, k * n, n, 1, 0, 0, 0, 0, pc), 'matmulF32');
+      checkGemmStatus(gemm(m, n, k, pa + aOff * F32, m * k, k, 1, pb + bOff * F32, bLength, n, 1, rhs.handle, 0, 0, 0, 0, pc), 'matmulF32');
       out.set(view(Float32Array, pc, m * n), t * m * n);
     });
   });
@@ -45,8 +63,8 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
 export interface GemmF32Args {
   /** `[M, K]`, or `[K, M]` when `transA`. */
   a: TensorLike<Float32Array>;
-  /** `[K, N]`, or `[N, K]` when `transB`. */
-  b: TensorLike<Float32Array>;
+  /** `[K, N]`, or `[N, K]` when `transB`; or `[K, N]` float32 weights packed by {@link packWeights} (no `transB`). */
+  b: TensorLike<Float32Array> | PackedMatrix<'float32'>;
   /** Use the transpose of `a`. Default false. */
   transA?: boolean;
   /** Use the transpose of `b`. Default false. */
@@ -77,14 +95,17 @@ export interface GemmF32Args {
 export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   requireObject(args, 'gemmF32 takes an object { a, b, transA?, transB?, bias? }');
   const ta = toFloat32Tensor(args.a, 'a');
-  const tb = toFloat32Tensor(args.b, 'b');
+  const rhs = readFloatRhs(args.b, 'b');
   const transA = flag(args.transA, 'transA');
   const transB = flag(args.transB, 'transB');
-  if (ta.shape.length !== 2 || tb.shape.length !== 2) {
-    throw new LowbitError('INVALID_SHAPE', `gemmF32 needs 2-D a and b, got a [${ta.shape.join(', ')}] and b [${tb.shape.join(', ')}]`);
+  if (ta.shape.length !== 2 || rhs.shape.length !== 2) {
+    throw new LowbitError('INVALID_SHAPE', `gemmF32 needs 2-D a and b, got a [${ta.shape.join(', ')}] and b [${rhs.shape.join(', ')}]`);
+  }
+  if (transB && rhs.data === undefined) {
+    throw new LowbitError('INVALID_ARGUMENT', 'gemmF32: transB does not apply to packed weights; pack the transposed matrix instead');
   }
   const [ar, ac] = ta.shape as [number, number];
-  const [br, bc] = tb.shape as [number, number];
+  const [br, bc] = rhs.shape as [number, number];
   const [m, k] = transA ? [ac, ar] : [ar, ac];
   const [kb, n] = transB ? [bc, br] : [br, bc];
   if (k !== kb) {
@@ -96,13 +117,13 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   if (out.length === 0) return { data: out, shape: [m, n] };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
-    const pb = scope.copyIn(tb.data);
+    const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const pc = scope.allocArray(Float32Array, m * n);
     const status = kernel('lowbit_gemm_f32')(
       m, n, k,
       pa, ta.data.length, transA ? 1 : k, transA ? m : 1,
-      pb, tb.data.length, transB ? 1 : n, transB ? k : 1,
+      pb, rhs.data?.length ?? 0, transB ? 1 : n, transB ? k : 1, rhs.handle,
       pbias, bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
       pc,
     );

@@ -1,5 +1,5 @@
 import type { Tensor, TensorLike } from '../tensor.js';
-import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { type ZeroPointArg } from './args.js';
 import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { planMatmul } from './matmulShape.js';
@@ -26,7 +26,7 @@ import type { PackedMatrix } from './packWeights.js';
  */
 export function matmulInteger(
   a: TensorLike<Uint8Array | Int8Array>,
-  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix,
+  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix<Int8DType>,
   aZeroPoint?: ZeroPointArg,
   bZeroPoint?: ZeroPointArg,
 ): Tensor<Int32Array> {

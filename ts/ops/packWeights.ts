@@ -1,5 +1,5 @@
 import { LowbitError } from '../errors.js';
-import type { TensorLike } from '../tensor.js';
+import { describe, toTensor, type TensorLike } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
@@ -8,18 +8,23 @@ import { optionsObject } from '../validate.js';
 
 /** Options of {@link packWeights}. */
 export interface PackWeightsOptions {
-  /** The weights' zero point: a number (per tensor) or one per column. Default 0. */
+  /** The weights' zero point (8-bit weights only): a number (per tensor) or one per column. Default 0. */
   zeroPoint?: ZeroPointArg;
 }
 
+/** The element types {@link packWeights} packs: 8-bit for the integer ops, float32 for the float ones. */
+export type PackedDType = Int8DType | 'float32';
+
 interface PackedState {
   handle: number;
+  /** The export that frees `handle`. */
+  free: string;
 }
 
 const registry = new FinalizationRegistry<PackedState>((state) => {
   if (state.handle === 0) return;
   try {
-    kernel('lowbit_packed_b_free')(state.handle);
+    kernel(state.free)(state.handle);
   } catch {
     // the module is gone; nothing to free
   }
@@ -29,30 +34,32 @@ const registry = new FinalizationRegistry<PackedState>((state) => {
 const states = new WeakMap<PackedMatrix, PackedState>();
 
 /**
- * Weights `[K, N]` packed once into wasm memory in the layout the int8
- * micro-kernel reads, for many products: `matmulInteger`, `qlinearMatmul`
- * and `gemmI8` accept it in place of `b`. Its zero point travels with it.
+ * Weights `[K, N]` packed once into wasm memory in the layout a GEMM
+ * micro-kernel reads, for many products. 8-bit weights (`dtype` `'uint8'` /
+ * `'int8'`) go to `matmulInteger`, `qlinearMatmul` and `gemmI8`, and their
+ * zero point travels with them; float32 weights go to `matmulF32` and
+ * `gemmF32`.
  *
  * It owns wasm memory: call `dispose()` (or declare it with `using`) when
  * done; a FinalizationRegistry frees forgotten ones eventually.
  */
-export class PackedMatrix {
+export class PackedMatrix<D extends PackedDType = PackedDType> {
   /** Rows (the shared dimension). */
   readonly k: number;
   /** Columns (outputs). */
   readonly n: number;
   /** The element type of the packed weights. */
-  readonly dtype: Int8DType;
-  /** The weights' zero point: one value (per tensor) or one per column. */
+  readonly dtype: D;
+  /** The weights' zero point: one value (per tensor) or one per column; `[0]` for float32 weights. */
   readonly zeroPoint: Int32Array;
 
   /** @internal Use {@link packWeights}. */
-  constructor(handle: number, k: number, n: number, dtype: Int8DType, zeroPoint: Int32Array) {
+  constructor(handle: number, k: number, n: number, dtype: D, zeroPoint: Int32Array) {
     this.k = k;
     this.n = n;
     this.dtype = dtype;
     this.zeroPoint = zeroPoint;
-    const state = { handle };
+    const state = { handle, free: dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free' };
     states.set(this, state);
     registry.register(this, state, this);
   }
@@ -67,7 +74,7 @@ export class PackedMatrix {
     const state = states.get(this)!;
     if (state.handle === 0) return;
     registry.unregister(this);
-    kernel('lowbit_packed_b_free')(state.handle);
+    kernel(state.free)(state.handle);
     state.handle = 0;
   }
 
@@ -77,11 +84,19 @@ export class PackedMatrix {
   }
 }
 
-/** The wasm handle of a live packed matrix; throws `DISPOSED` after dispose(). */
-export function packedHandle(p: PackedMatrix, name: string): number {
+/**
+ * The wasm handle of a live packed matrix of `kind` weights (8-bit or
+ * float32); throws `DISPOSED` after dispose() and `INVALID_DTYPE` for the
+ * other kind.
+ */
+export function packedHandle(p: PackedMatrix, name: string, kind: 'int8' | 'float32'): number {
   const state = states.get(p);
   if (state === undefined || state.handle === 0) {
     throw new LowbitError('DISPOSED', `${name} is a PackedMatrix that was already disposed; pack the weights again`);
+  }
+  if ((p.dtype === 'float32') !== (kind === 'float32')) {
+    const wanted = kind === 'float32' ? 'a Float32Array (float32)' : 'a Uint8Array or Int8Array (uint8 / int8)';
+    throw new LowbitError('INVALID_DTYPE', `${name} is a PackedMatrix of ${p.dtype} weights; this op needs weights packed from ${wanted}`);
   }
   return state.handle;
 }
@@ -101,10 +116,18 @@ export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: numb
 }
 
 /**
- * Packs weights `b` (`[K, N]`, uint8 or int8) once for many products, as
- * gemmlowp packs its right-hand side: 8 columns per panel, k in pairs, ready
- * for `i32x4.dot_i16x8_s`. Pass the result as `b` to {@link matmulInteger},
- * {@link qlinearMatmul} or {@link gemmI8}; `dispose()` it when done.
+ * Packs weights `b` (`[K, N]`) once for many products, as gemmlowp packs its
+ * right-hand side, and returns a {@link PackedMatrix}; `dispose()` it when
+ * done.
+ *
+ * - uint8 or int8 weights: 8 columns per panel, k in pairs, ready for
+ *   `i32x4.dot_i16x8_s`, column sums for the zero point at hand. Pass the
+ *   result as `b` to {@link matmulInteger}, {@link qlinearMatmul} or
+ *   {@link gemmI8}.
+ * - float32 weights (no zero point): every cache block of the float GEMM
+ *   laid out as its kernel reads it. Pass the result as `b` to
+ *   {@link matmulF32} or {@link gemmF32}; the products equal those of the
+ *   unpacked weights bit for bit.
  *
  * @example
  * ```ts
@@ -112,11 +135,49 @@ export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: numb
  * const y = matmulInteger({ data: new Uint8Array([10, 20]), shape: [1, 2] }, w);
  * // y.data Int32Array [70, 60]
  * w.dispose();
+ *
+ * const wf = packWeights({ data: new Float32Array([1, -2, 3, 4]), shape: [2, 2] });
+ * const yf = matmulF32({ data: new Float32Array([0.5, 1]), shape: [1, 2] }, wf);
+ * // yf.data Float32Array [3.5, 3]
+ * wf.dispose();
  * ```
  */
-export function packWeights(b: TensorLike<Uint8Array | Int8Array>, options?: PackWeightsOptions): PackedMatrix {
-  const w = readWeights(b, options, 'packWeights');
+export function packWeights(b: TensorLike<Float32Array>): PackedMatrix<'float32'>;
+export function packWeights(b: TensorLike<Uint8Array | Int8Array>, options?: PackWeightsOptions): PackedMatrix<Int8DType>;
+export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>, options?: PackWeightsOptions): PackedMatrix;
+export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>, options?: PackWeightsOptions): PackedMatrix {
+  const t = toTensor(b, 'b');
+  if (t.data instanceof Float32Array) {
+    const { zeroPoint } = optionsObject(options, 'packWeights');
+    if (zeroPoint !== undefined) {
+      throw new LowbitError('INVALID_ARGUMENT', 'packWeights: float32 weights have no zero point; omit zeroPoint (it applies to uint8 / int8 weights)');
+    }
+    const [k, n] = matrixShape(t.shape, 'packWeights');
+    return new PackedMatrix(packFloat32(t.data, k, n), k, n, 'float32', Int32Array.of(0));
+  }
+  if (!(t.data instanceof Uint8Array || t.data instanceof Int8Array)) {
+    throw new LowbitError('INVALID_DTYPE', `packWeights packs a Uint8Array, Int8Array or Float32Array, got ${describe(t.data)}`);
+  }
+  const w = readWeights(t as TensorLike<Uint8Array | Int8Array>, options, 'packWeights');
   return new PackedMatrix(packInt8(w.data, w.dtype, w.k, w.n, w.n, 1), w.k, w.n, w.dtype, w.zeroPoint);
+}
+
+/** Packs row-major `k × n` floats into a wasm handle for `lowbit_gemm_f32`. */
+function packFloat32(data: Float32Array, k: number, n: number): number {
+  return withScope((scope) => {
+    const ptr = scope.copyIn(data);
+    const handle = kernel('lowbit_packed_f32_new')(ptr, data.length, k, n, n, 1);
+    if (handle === 0) throw new LowbitError('WASM_FAILURE', `out of wasm memory packing ${k} × ${n} float weights`);
+    return handle;
+  });
+}
+
+/** `[K, N]` of 2-D weights; any other rank is an `INVALID_SHAPE` of `op`. */
+function matrixShape(shape: readonly number[], op: string): [number, number] {
+  if (shape.length !== 2) {
+    throw new LowbitError('INVALID_SHAPE', `${op} needs 2-D weights [K, N], got shape [${shape.join(', ')}]`);
+  }
+  return shape as [number, number];
 }
 
 /** Weights and their zero point, checked for packing. */
@@ -132,10 +193,7 @@ export interface Weights {
 export function readWeights(b: TensorLike<Uint8Array | Int8Array>, options: PackWeightsOptions | undefined, op: string): Weights {
   const { zeroPoint: zp } = optionsObject(options, op);
   const t = toInt8Tensor(b, 'b');
-  if (t.shape.length !== 2) {
-    throw new LowbitError('INVALID_SHAPE', `${op} needs 2-D weights [K, N], got shape [${t.shape.join(', ')}]`);
-  }
-  const [k, n] = t.shape as [number, number];
+  const [k, n] = matrixShape(t.shape, op);
   const zeroPoint = readZeroPoint(zp, t.dtype, n, 'zeroPoint', `one per column of b, N = ${n}`);
   return { data: t.data, dtype: t.dtype, k, n, zeroPoint };
 }

@@ -50,7 +50,7 @@ export function qlinearMatmul(
   a: TensorLike<Uint8Array | Int8Array>,
   aScale: ScaleArg,
   aZeroPoint: ZeroPointArg | undefined,
-  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix,
+  b: TensorLike<Uint8Array | Int8Array> | PackedMatrix<Int8DType>,
   bScale: ScaleArg,
   bZeroPoint: ZeroPointArg | undefined,
   yScale: ScaleArg,

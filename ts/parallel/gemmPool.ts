@@ -146,7 +146,7 @@ export class PooledWeights {
   /** The weights' zero point: one value (per tensor) or one per column. */
   readonly zeroPoint: Int32Array;
   /** @internal The calling thread's slice and where the others live. */
-  readonly slices: { local: PackedMatrix; localWidth: number; remote: Array<{ slot: WorkerSlot; handle: number; j0: number; width: number }> };
+  readonly slices: { local: PackedMatrix<Int8DType>; localWidth: number; remote: Array<{ slot: WorkerSlot; handle: number; j0: number; width: number }> };
   /** @internal */
   readonly pool: GemmPool;
 
@@ -220,7 +220,7 @@ export class GemmPool {
       }),
     );
     const remote = packed.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    let local: PackedMatrix;
+    let local: PackedMatrix<Int8DType>;
     try {
       const failed = packed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
@@ -346,7 +346,7 @@ export class GemmPool {
     b: PooledWeights,
     a: Tensor<Uint8Array | Int8Array>,
     ArrayType: ResultArrayType<T>,
-    run: { local: (packed: PackedMatrix, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
+    run: { local: (packed: PackedMatrix<Int8DType>, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
   ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
     // structured clone copies a view's whole buffer: send a compact copy of a view into a larger one

@@ -2,11 +2,12 @@
 // the pool sends for it: the calling thread and the workers run this same call.
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { PackedMatrix } from '../ops/packWeights.js';
+import type { Int8DType } from '../ops/gemmParams.js';
 import { qlinearMatmul } from '../ops/qlinearMatmul.js';
 import type { QLinearPayload } from './protocol.js';
 
 /** {@link qlinearMatmul} of `a` with the slice `b` (packed with its zero point) and the slice's values `p`. */
-export function qlinearMatmulSlice(a: TensorLike<Uint8Array | Int8Array>, b: PackedMatrix, p: QLinearPayload): Tensor<Uint8Array | Int8Array> {
+export function qlinearMatmulSlice(a: TensorLike<Uint8Array | Int8Array>, b: PackedMatrix<Int8DType>, p: QLinearPayload): Tensor<Uint8Array | Int8Array> {
   const yZeroPoint = p.dtype === 'uint8' ? Uint8Array.of(p.yZeroPoint) : Int8Array.of(p.yZeroPoint);
   return qlinearMatmul(a, p.aScale, p.aZeroPoint, b, p.bScale, undefined, p.yScale, yZeroPoint, { requantize: p.requantize });
 }

@@ -6,13 +6,14 @@ import { LowbitError } from '../errors.js';
 import { gemmI8 } from '../ops/gemmI8.js';
 import { matmulInteger } from '../ops/matmulInteger.js';
 import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
+import type { Int8DType } from '../ops/gemmParams.js';
 import { init } from '../wasm/module.js';
 import { workerScope } from './endpoint.js';
 import { qlinearMatmulSlice } from './qlinearSlice.js';
 import type { Reply, Request } from './protocol.js';
 
 const ready = init();
-const weights = new Map<number, PackedMatrix>();
+const weights = new Map<number, PackedMatrix<Int8DType>>();
 let nextHandle = 1;
 
 function serve(req: Request): [Reply, Transferable[]] {

@@ -9,6 +9,7 @@ import { runQuantize } from '../ops/quantizeLinear.js';
 import { matmulInteger } from '../ops/matmulInteger.js';
 import { gemmI8 } from '../ops/gemmI8.js';
 import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
+import type { Int8DType } from '../ops/gemmParams.js';
 import { intRange } from '../autograd/fakequant.js';
 import { convGeometry, im2col, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
@@ -56,7 +57,7 @@ const isWeightLayer = (l: QuantizedLayer): l is QuantizedWeightLayer => l.kind =
  * in wasm memory once {@link QuantizedModel.forward} ran: `dispose()` frees them.
  */
 export class QuantizedModel {
-  private readonly packed = new Map<number, PackedMatrix>();
+  private readonly packed = new Map<number, PackedMatrix<Int8DType>>();
 
   constructor(readonly layers: QuantizedLayer[]) {}
 
@@ -109,7 +110,7 @@ export class QuantizedModel {
   }
 
   /** Layer i's weights as [K, O] packed for the int8 GEMM, packed once. */
-  private packedWeights(i: number, l: QuantizedWeightLayer): PackedMatrix {
+  private packedWeights(i: number, l: QuantizedWeightLayer): PackedMatrix<Int8DType> {
     let p = this.packed.get(i);
     if (p === undefined) {
       const O = l.weightShape[0]!;
@@ -134,7 +135,7 @@ function quantize(x: Float32Array, shape: number[], scale: number | Float32Array
  * has the same signedness as this one, then saturation to its bit width;
  * otherwise the same arithmetic from matmulInteger's accumulators.
  */
-function requantize(a: PlainTensor<Codes>, w: PackedMatrix, l: QuantizedWeightLayer, next: ActivationQParams, relu: boolean): Codes {
+function requantize(a: PlainTensor<Codes>, w: PackedMatrix<Int8DType>, l: QuantizedWeightLayer, next: ActivationQParams, relu: boolean): Codes {
   const [lo, hi] = intRange(next.bits, next.signed);
   const mult = Float32Array.from(l.weightScale, (s) => (l.input.scale * s) / next.scale);
   const O = mult.length;

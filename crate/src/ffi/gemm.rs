@@ -4,7 +4,8 @@
 use crate::gemm::int8::conv::{self, Geometry};
 use crate::gemm::int8::output::{self, Requant, Stage};
 use crate::gemm::int8::{self, PackedA, PackedB};
-use crate::gemm::{f32 as gf32, GemmError, Strided};
+use crate::gemm::f32::{self as gf32, PackedF32, Rhs};
+use crate::gemm::{GemmError, Strided};
 use core::slice;
 
 /// A read-only slice from wasm memory; `len == 0` gives an empty slice.
@@ -41,11 +42,13 @@ fn status(r: Result<(), GemmError>) -> i32 {
 }
 
 /// `c (m × n) = bias + A · B` in f32, where A(i, p) = `a[i·a_rs + p·a_cs]`,
-/// B(p, j) = `b[p·b_rs + j·b_cs]` and bias(i, j) = `bias[i·bias_rs + j·bias_cs]`
-/// (no bias when `bias_len == 0`).
+/// B(p, j) = `b[p·b_rs + j·b_cs]` (or, when `packed` is not null, the
+/// weights of that handle, and `b` is ignored) and bias(i, j) =
+/// `bias[i·bias_rs + j·bias_cs]` (no bias when `bias_len == 0`).
 ///
 /// # Safety
-/// Each pointer must address its stated number of elements; `c` holds `m·n`.
+/// Each pointer must address its stated number of elements; `c` holds
+/// `m·n`; `packed` is null or a live handle from `lowbit_packed_f32_new`.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lowbit_gemm_f32(
@@ -60,6 +63,7 @@ pub unsafe extern "C" fn lowbit_gemm_f32(
     b_len: usize,
     b_rs: usize,
     b_cs: usize,
+    packed: *const PackedF32,
     bias: *const f32,
     bias_len: usize,
     bias_rs: usize,
@@ -73,7 +77,40 @@ pub unsafe extern "C" fn lowbit_gemm_f32(
     // SAFETY: the caller passes valid buffers of the stated lengths.
     let (a, b, bias, c) = unsafe { (slice_in(a, a_len), slice_in(b, b_len), slice_in(bias, bias_len), slice_out(c, size)) };
     let bias = if bias_len == 0 { None } else { Some(Strided { data: bias, rs: bias_rs, cs: bias_cs }) };
-    status(gf32::gemm(m, n, k, Strided { data: a, rs: a_rs, cs: a_cs }, Strided { data: b, rs: b_rs, cs: b_cs }, bias, c))
+    // SAFETY: a non-null `packed` is a live handle (the caller's contract).
+    let b = match unsafe { packed.as_ref() } {
+        Some(p) => Rhs::Packed(p),
+        None => Rhs::View(Strided { data: b, rs: b_rs, cs: b_cs }),
+    };
+    status(gf32::gemm(m, n, k, Strided { data: a, rs: a_rs, cs: a_cs }, b, bias, c))
+}
+
+/// Packs the `k × n` float matrix whose element `(p, j)` is `b[p·rs + j·cs]`
+/// for repeated products (`lowbit_gemm_f32`'s `packed`). Returns null when
+/// the view is out of bounds or memory ran out.
+///
+/// # Safety
+/// `b` must address `b_len` floats.
+#[no_mangle]
+pub unsafe extern "C" fn lowbit_packed_f32_new(b: *const f32, b_len: usize, k: usize, n: usize, rs: usize, cs: usize) -> *mut PackedF32 {
+    // SAFETY: the caller passes a valid buffer of the stated length.
+    let b = unsafe { slice_in(b, b_len) };
+    match PackedF32::pack(Strided { data: b, rs, cs }, k, n) {
+        Ok(p) => Box::into_raw(Box::new(p)),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees a handle from `lowbit_packed_f32_new` (null is a no-op).
+///
+/// # Safety
+/// `p` must come from `lowbit_packed_f32_new` and not have been freed.
+#[no_mangle]
+pub unsafe extern "C" fn lowbit_packed_f32_free(p: *mut PackedF32) {
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(p) });
+    }
 }
 
 /// Packs `groups` 8-bit matrices of `k × n` for repeated products; group

@@ -8,7 +8,10 @@
 //!   zeros), so the kernel reads the `MR` values of one column at the fixed
 //!   offsets `0, KC, 2·KC, 3·KC` from one pointer;
 //! - B is packed per `KC × NC` block into panels of [`NR`] columns: for each
-//!   `k` the `NR` values of one row (zero-padded past the last column).
+//!   `k` the `NR` values of one row (zero-padded past the last column). A
+//!   view is packed block by block during the product; weights used for
+//!   many products are packed once into a [`PackedF32`], every block laid
+//!   out in the driver's order, and the driver reads its blocks in place.
 //!
 //! The micro-kernel multiplies one A panel by one B panel into an `MR × NR`
 //! tile of accumulators; the driver adds the tile into C (which starts as
@@ -33,22 +36,81 @@ const NC: usize = 512;
 
 type Tile = [[f32; NR]; MR];
 
+/// A `k × n` right operand packed once for many products: every `KC × NC`
+/// block's panels (as the driver packs a view), blocks ordered by column
+/// block, then depth block. Block `(jc, pc)` starts at `jc·k + pc·nc'`,
+/// where `nc'` is the block's width rounded up to whole panels.
+pub struct PackedF32 {
+    /// Rows (the shared dimension).
+    pub k: usize,
+    /// Columns.
+    pub n: usize,
+    /// `ceil(n / NR) · NR · k` floats.
+    data: Vec<f32>,
+}
+
+impl PackedF32 {
+    /// Packs the `k × n` view `b`; `BadShape` if the view is out of bounds.
+    pub fn pack(b: Strided<f32>, k: usize, n: usize) -> Result<PackedF32, GemmError> {
+        if !b.covers(k, n) {
+            return Err(GemmError::BadShape);
+        }
+        let size = div_ceil(n, NR).checked_mul(NR * k).ok_or(GemmError::OutOfMemory)?;
+        let mut data = try_zeroed::<f32>(size)?;
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let at = Self::block_start(k, jc, nc, pc);
+                pack_b(&b, pc, kc, jc, nc, &mut data[at..at + div_ceil(nc, NR) * NR * kc]);
+            }
+        }
+        Ok(PackedF32 { k, n, data })
+    }
+
+    /// Where block `(jc, pc)` (width `nc`) starts in `data`.
+    fn block_start(k: usize, jc: usize, nc: usize, pc: usize) -> usize {
+        jc * k + pc * div_ceil(nc, NR) * NR
+    }
+
+    /// The panels of block `(jc, pc)`, `nc` columns wide and `kc` deep.
+    fn block(&self, jc: usize, nc: usize, pc: usize, kc: usize) -> &[f32] {
+        let at = Self::block_start(self.k, jc, nc, pc);
+        &self.data[at..at + div_ceil(nc, NR) * NR * kc]
+    }
+}
+
+/// The right operand of [`gemm`]: a view packed during the product, or weights packed once.
+#[derive(Clone, Copy)]
+pub enum Rhs<'a> {
+    /// A `k × n` view (transposes are strides).
+    View(Strided<'a, f32>),
+    /// Weights packed by [`PackedF32::pack`].
+    Packed(&'a PackedF32),
+}
+
 /// `c (m × n, row-major) = bias + a (m × k) · b (k × n)`.
 ///
 /// `bias` is any broadcast view of an `m × n` matrix (strides 0 broadcast);
 /// `None` means zeros. Fails with `BadShape` when a view or `c` is too
-/// short, and `OutOfMemory` when the packing buffers cannot be allocated.
+/// short (or packed weights are not `k × n`), and `OutOfMemory` when the
+/// packing buffers cannot be allocated. Packed weights give the same
+/// result, bit for bit, as the view they were packed from.
 pub fn gemm(
     m: usize,
     n: usize,
     k: usize,
     a: Strided<f32>,
-    b: Strided<f32>,
+    b: Rhs,
     bias: Option<Strided<f32>>,
     c: &mut [f32],
 ) -> Result<(), GemmError> {
     let size = m.checked_mul(n).ok_or(GemmError::BadShape)?;
-    if c.len() < size || !a.covers(m, k) || !b.covers(k, n) {
+    let b_fits = match b {
+        Rhs::View(v) => v.covers(k, n),
+        Rhs::Packed(p) => p.k == k && p.n == n,
+    };
+    if c.len() < size || !a.covers(m, k) || !b_fits {
         return Err(GemmError::BadShape);
     }
     match bias {
@@ -73,12 +135,21 @@ pub fn gemm(
 
     let kc_max = KC.min(k);
     let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * A_PANEL)?;
-    let mut bp = try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?;
+    let mut bp = match b {
+        Rhs::View(_) => try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?,
+        Rhs::Packed(_) => Vec::new(),
+    };
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            pack_b(&b, pc, kc, jc, nc, &mut bp);
+            let bp: &[f32] = match b {
+                Rhs::View(v) => {
+                    pack_b(&v, pc, kc, jc, nc, &mut bp);
+                    &bp
+                }
+                Rhs::Packed(p) => p.block(jc, nc, pc, kc),
+            };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 pack_a(&a, ic, mc, pc, kc, &mut ap);
@@ -297,7 +368,7 @@ mod tests {
             let a = values(m * k, 1);
             let b = values(k * n, 2);
             let mut c = vec![f32::NAN; m * n];
-            gemm(m, n, k, Strided { data: &a, rs: k, cs: 1 }, Strided { data: &b, rs: n, cs: 1 }, None, &mut c).unwrap();
+            gemm(m, n, k, Strided { data: &a, rs: k, cs: 1 }, Rhs::View(Strided { data: &b, rs: n, cs: 1 }), None, &mut c).unwrap();
             for (got, want) in c.iter().zip(naive(m, n, k, &a, &b)) {
                 assert!((*got as f64 - want).abs() <= 1e-5 * k as f64, "{m}x{n}x{k}: {got} vs {want}");
             }
@@ -315,7 +386,7 @@ mod tests {
         let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
         let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
         let mut c = vec![f32::NAN; m * n];
-        gemm(m, n, k, Strided { data: &at, rs: 1, cs: m }, Strided { data: &bt, rs: 1, cs: k }, None, &mut c).unwrap();
+        gemm(m, n, k, Strided { data: &at, rs: 1, cs: m }, Rhs::View(Strided { data: &bt, rs: 1, cs: k }), None, &mut c).unwrap();
         for (got, want) in c.iter().zip(naive(m, n, k, &a, &b)) {
             assert!((*got as f64 - want).abs() <= 1e-5 * k as f64, "{got} vs {want}");
         }
@@ -330,7 +401,7 @@ mod tests {
         let mut c = [0.0; 4];
         let at = Strided { data: &a[..], rs: 1, cs: 2 };
         let bs = Strided { data: &b[..], rs: 2, cs: 1 };
-        gemm(2, 2, 2, at, bs, Some(Strided { data: &bias[..], rs: 0, cs: 1 }), &mut c).unwrap();
+        gemm(2, 2, 2, at, Rhs::View(bs), Some(Strided { data: &bias[..], rs: 0, cs: 1 }), &mut c).unwrap();
         assert_eq!(c, [11.0, 23.0, 12.0, 24.0]);
     }
 
@@ -339,9 +410,35 @@ mod tests {
         let mut c = [5.0f32; 2];
         let a = [1.0f32; 2];
         let none: [f32; 0] = [];
-        gemm(1, 2, 0, Strided { data: &none, rs: 0, cs: 1 }, Strided { data: &none, rs: 2, cs: 1 }, None, &mut c).unwrap();
+        gemm(1, 2, 0, Strided { data: &none, rs: 0, cs: 1 }, Rhs::View(Strided { data: &none, rs: 2, cs: 1 }), None, &mut c).unwrap();
         assert_eq!(c, [0.0, 0.0]);
-        let r = gemm(1, 2, 2, Strided { data: &a, rs: 2, cs: 1 }, Strided { data: &a, rs: 2, cs: 1 }, None, &mut c);
+        let r = gemm(1, 2, 2, Strided { data: &a, rs: 2, cs: 1 }, Rhs::View(Strided { data: &a, rs: 2, cs: 1 }), None, &mut c);
         assert_eq!(r, Err(GemmError::BadShape));
+    }
+
+    #[test]
+    fn packed_weights_give_the_view_result_bit_for_bit() {
+        // Column blocks of 512 + 18 and depth blocks of 256 + 44, a short
+        // last panel, a bias; B plain and transposed.
+        let (m, n, k) = (6, 530, 300);
+        let a = values(m * k, 5);
+        let b = values(k * n, 6);
+        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let bias = values(n, 7);
+        let av = Strided { data: &a[..], rs: k, cs: 1 };
+        let bias = Some(Strided { data: &bias[..], rs: 0, cs: 1 });
+        let mut want = vec![0.0f32; m * n];
+        gemm(m, n, k, av, Rhs::View(Strided { data: &b, rs: n, cs: 1 }), bias, &mut want).unwrap();
+        for view in [Strided { data: &b[..], rs: n, cs: 1 }, Strided { data: &bt[..], rs: 1, cs: k }] {
+            let packed = PackedF32::pack(view, k, n).unwrap();
+            let mut got = vec![f32::NAN; m * n];
+            gemm(m, n, k, av, Rhs::Packed(&packed), bias, &mut got).unwrap();
+            assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()));
+        }
+        // Packed weights of another shape are refused, as is a short view.
+        let packed = PackedF32::pack(Strided { data: &b[..], rs: n, cs: 1 }, k, n).unwrap();
+        let mut c = vec![0.0f32; m * (n - 1)];
+        assert_eq!(gemm(m, n - 1, k, av, Rhs::Packed(&packed), None, &mut c), Err(GemmError::BadShape));
+        assert!(PackedF32::pack(Strided { data: &b[..k * n - 1], rs: n, cs: 1 }, k, n).is_err());
     }
 }
