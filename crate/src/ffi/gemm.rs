@@ -299,8 +299,7 @@ pub unsafe extern "C" fn lowbit_gemm_output(
     // SAFETY: out holds m · n elements of the kind's size, not aliased by the inputs.
     let ok = unsafe {
         match out_kind {
-            0 => output::run(&stage, acc, m, n, t, slice_out(out, size), |v| v as u8),
-            1 => output::run(&stage, acc, m, n, t, slice_out(out as *mut i8, size), |v| v as i8),
+            0 | 1 => output::run_8bit(&stage, acc, m, n, t, slice_out(out, size), out_kind == 1),
             _ => output::run(&stage, acc, m, n, t, slice_out(out as *mut i32, size), |v| v),
         }
     };

