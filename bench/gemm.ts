@@ -11,11 +11,11 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
-import { createGemmPool, matmulF32, matmulInteger, packWeights } from '../ts/index.js';
+import { createGemmPool, matmulF32, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
 import { assertSameValues, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './main.js';
-import { oneNodeModel } from './onnxModel.js';
+import { oneNodeModel, type OnnxElemType } from './onnxModel.js';
 
 type Shape = [m: number, k: number, n: number];
 const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
@@ -124,6 +124,50 @@ async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Pr
   printTable(table);
 }
 
+/**
+ * QLinearMatMul uint8 · int8 → uint8, per-tensor scales: the GEMM plus the
+ * requantizing output stage. onnxruntime-web's MLAS requantizes in float32,
+ * lowbit as the ONNX reference does (float64 product, ties to even), so a
+ * few outputs may differ by one; the count is printed.
+ */
+async function qlinearSuite(shapes: Shape[]): Promise<void> {
+  console.log('\n### QLinearMatMul uint8 · int8 → uint8 (B prepacked, per-tensor scales)\n');
+  const table = [HEADER];
+  const [sa, za, sb, zy] = [0.02, 128, 0.005, 120];
+  for (const shape of shapes) {
+    const [m, k, n] = shape;
+    const a = bytes(m * k, false, 1) as Uint8Array;
+    const b = bytes(k * n, true, 2) as Int8Array;
+    // y_scale from the accumulators' spread (√k · 128 · 74 for these bytes), so that outputs use the uint8 range
+    const yScale = (sa * sb * Math.sqrt(k) * 128 * 74) / 100;
+    const packed = packWeights({ data: b, shape: [k, n] });
+    const scalar = (name: string, type: OnnxElemType, v: number) => ({ name, type, shape: [], data: type === 'float' ? Float32Array.of(v) : type === 'uint8' ? Uint8Array.of(v) : Int8Array.of(v) });
+    const model = oneNodeModel(
+      'QLinearMatMul',
+      [{ name: 'A', type: 'uint8', shape: [m, k] }],
+      [
+        scalar('a_scale', 'float', sa), scalar('a_zero_point', 'uint8', za),
+        { name: 'B', type: 'int8', shape: [k, n], data: b }, scalar('b_scale', 'float', sb), scalar('b_zero_point', 'int8', 0),
+        scalar('y_scale', 'float', yScale), scalar('y_zero_point', 'uint8', zy),
+      ],
+      [{ name: 'Y', type: 'uint8', shape: [m, n] }],
+    );
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const lowbit = () => qlinearMatmul({ data: a, shape: [m, k] }, sa, za, packed, sb, undefined, yScale, Uint8Array.of(zy)).data;
+    const onnx = async () => (await session.run({ A: new ort.Tensor('uint8', a, [m, k]) })).Y!.data as Uint8Array;
+    const ours = lowbit();
+    const theirs = await onnx();
+    assertSameValues(theirs, ours, `onnxruntime ${label(shape)}`, 1);
+    let differ = 0;
+    for (let i = 0; i < ours.length; i++) if (ours[i] !== theirs[i]) differ++;
+    console.log(`${label(shape)}: ${differ} of ${ours.length} outputs differ by one from onnxruntime-web's`);
+    table.push(...rows(shape, await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], shape)));
+    packed.dispose();
+    await session.release();
+  }
+  printTable(table);
+}
+
 async function floatSuite(shapes: Shape[]): Promise<void> {
   console.log('\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call)\n');
   const require = createRequire(import.meta.url);
@@ -201,6 +245,7 @@ export const gemmBench: BenchSuite = {
     const pick = (shapes: Shape[]) => (keep === undefined ? shapes : shapes.filter((s) => keep.includes(label(s))));
     if (only === undefined || only === 'u8') await int8Suite(false, pick(SHAPES), process.env.GEMM_JS !== '0');
     if (only === undefined || only === 's8') await int8Suite(true, pick([[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]]), false);
+    if (only === undefined || only === 'qlinear') await qlinearSuite(pick([[64, 64, 64], [256, 256, 256], [512, 512, 512], [1, 4096, 4096], [16, 1024, 4096]]));
     if (only === undefined || only === 'f32') await floatSuite(pick(SHAPES.slice(0, 4)));
     if (only === undefined || only === 'pool') await poolSuite(pick(SHAPES));
   },
