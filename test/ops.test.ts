@@ -15,19 +15,10 @@ import {
   type IntDType,
 } from '../ts/index.js';
 import { expectLowbitError } from './expect-error.js';
+import { bothPaths } from './helpers/simdPaths.js';
 import { dequantizeRef, fakeQuantizeRef, quantizeRef, type RefParams } from './reference/quant.js';
 
 afterEach(() => setSimdEnabled(true));
-
-/** Runs `f` on the SIMD kernels and on the scalar ones; returns both results. */
-function bothPaths<T>(f: () => T): [T, T] {
-  setSimdEnabled(true);
-  const simd = f();
-  setSimdEnabled(false);
-  const scalar = f();
-  setSimdEnabled(true);
-  return [simd, scalar];
-}
 
 /** Bit patterns of float32 values, so −0 ≠ +0 and NaN compares equal to itself. */
 const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));

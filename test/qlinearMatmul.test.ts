@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gemmI8, packWeights, qlinearConv, qlinearMatmul, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
+import { bothPaths } from './helpers/simdPaths.js';
 import { matmulIntegerRef, randomInts, requantizeRef } from './reference/gemm.js';
 
 interface Case {
@@ -145,16 +146,6 @@ describe('gemmI8', () => {
 describe('the SIMD output stage', () => {
   afterEach(() => setSimdEnabled(true));
 
-  /** `f` with the SIMD paths on, then off (scalar reference). */
-  function bothWays<T>(f: () => T): [T, T] {
-    setSimdEnabled(true);
-    const simd = f();
-    setSimdEnabled(false);
-    const scalar = f();
-    setSimdEnabled(true);
-    return [simd, scalar];
-  }
-
   // Multipliers from 2^-60 (right shifts past 31) through ties (powers of two)
   // to 2^40 (left shifts of 31, which the SIMD pass hands to the scalar one);
   // biases over all of int32, or small so that outputs land inside the clamp.
@@ -174,7 +165,7 @@ describe('the SIMD output stage', () => {
           const a = signed ? Int8Array.from(randomInts(m * k, -128, 127, seed)) : Uint8Array.from(randomInts(m * k, 0, 255, seed));
           const b = { data: Int8Array.from(randomInts(k * n, -128, 127, seed + 1)), shape: [k, n] };
           for (const requantize of ['float', 'fixedpoint'] as const) {
-            const [simd, scalar] = bothWays(() =>
+            const [simd, scalar] = bothPaths(() =>
               gemmI8({ a: { data: a, shape: [m, k] }, b, bias: Int32Array.from(bias.slice(0, n)), outputScale: Float32Array.from(mult.slice(0, n)), outputZeroPoint: signed ? zy - 128 : zy, relu, requantize }),
             );
             expect(simd).toEqual(scalar);
@@ -192,7 +183,7 @@ describe('the SIMD output stage', () => {
     const bias = Int32Array.of(2 ** 31 - 1, -(2 ** 31), 123456789, -5, 0);
     for (const requantize of ['float', 'fixedpoint'] as const) {
       for (const wScale of [[0.01, 0.02, 1, 3, 2 ** -40], [1e30, 1e-30, 0.5, 0.25, 7]]) {
-        const [simd, scalar] = bothWays(() => qlinearConv(x, 0.05, 128, w, wScale, 0, 0.1, 100, bias, { pads: [1, 0, 1, 0], requantize }));
+        const [simd, scalar] = bothPaths(() => qlinearConv(x, 0.05, 128, w, wScale, 0, 0.1, 100, bias, { pads: [1, 0, 1, 0], requantize }));
         expect(simd).toEqual(scalar);
       }
     }
@@ -202,7 +193,7 @@ describe('the SIMD output stage', () => {
     // sa·sb/sy = ∞ in float32: 0 · ∞ is NaN, stored as 0, either way
     const a = { data: Uint8Array.of(128, 129, 130, 131, 128, 128, 128, 128), shape: [2, 4] };
     const b = { data: Int8Array.from([1, -1, 2, 0, 3, 1, 0, 1, 1, 2, 3, 4, -1, -2, -3, -4]), shape: [4, 4] };
-    const [simd, scalar] = bothWays(() => qlinearMatmul(a, 1e30, 128, b, 1e30, 0, 1e-30, 7));
+    const [simd, scalar] = bothPaths(() => qlinearMatmul(a, 1e30, 128, b, 1e30, 0, 1e-30, 7));
     expect(simd).toEqual(scalar);
     expect(Array.from(simd.data.subarray(4))).toEqual([0, 0, 0, 0]); // rows of zeros: NaN → 0
   });

@@ -61,7 +61,7 @@ export {
   type FractionLengthSearch,
 } from './formats/fixed.js';
 export { matmulInteger } from './ops/matmulInteger.js';
-export { packWeights, PackedMatrix, type PackWeightsOptions } from './ops/packWeights.js';
+export { packWeights, PackedMatrix, type PackedDType, type PackWeightsOptions } from './ops/packWeights.js';
 export { type Int8DType } from './ops/gemmParams.js';
 export { qlinearMatmul, type QLinearMatmulOptions } from './ops/qlinearMatmul.js';
 export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';

@@ -34,6 +34,25 @@ unsafe fn slice_out<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     }
 }
 
+/// A packed operand as a handle for JS: the boxed value, or null on failure.
+fn into_handle<T>(r: Result<T, GemmError>) -> *mut T {
+    match r {
+        Ok(p) => Box::into_raw(Box::new(p)),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees a handle from [`into_handle`] (null is a no-op).
+///
+/// # Safety
+/// `p` must be null or come from `into_handle::<T>` and not have been freed.
+unsafe fn free_handle<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
 fn status(r: Result<(), GemmError>) -> i32 {
     match r {
         Ok(()) => 0,
@@ -95,10 +114,7 @@ pub unsafe extern "C" fn lowbit_gemm_f32(
 pub unsafe extern "C" fn lowbit_packed_f32_new(b: *const f32, b_len: usize, k: usize, n: usize, rs: usize, cs: usize) -> *mut PackedF32 {
     // SAFETY: the caller passes a valid buffer of the stated length.
     let b = unsafe { slice_in(b, b_len) };
-    match PackedF32::pack(Strided { data: b, rs, cs }, k, n) {
-        Ok(p) => Box::into_raw(Box::new(p)),
-        Err(_) => core::ptr::null_mut(),
-    }
+    into_handle(PackedF32::pack(Strided { data: b, rs, cs }, k, n))
 }
 
 /// Frees a handle from `lowbit_packed_f32_new` (null is a no-op).
@@ -107,10 +123,8 @@ pub unsafe extern "C" fn lowbit_packed_f32_new(b: *const f32, b_len: usize, k: u
 /// `p` must come from `lowbit_packed_f32_new` and not have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn lowbit_packed_f32_free(p: *mut PackedF32) {
-    if !p.is_null() {
-        // SAFETY: p came from Box::into_raw and is freed once.
-        drop(unsafe { Box::from_raw(p) });
-    }
+    // SAFETY: the caller's contract.
+    unsafe { free_handle(p) }
 }
 
 /// Packs `groups` 8-bit matrices of `k × n` for repeated products; group
@@ -135,10 +149,7 @@ pub unsafe extern "C" fn lowbit_packed_b_new(
 ) -> *mut PackedB {
     // SAFETY: the caller passes a valid buffer of the stated length.
     let b = unsafe { slice_in(b, b_len) };
-    match PackedB::pack(b, k, n, rs, cs, groups, group_stride, signed != 0) {
-        Ok(p) => Box::into_raw(Box::new(p)),
-        Err(_) => core::ptr::null_mut(),
-    }
+    into_handle(PackedB::pack(b, k, n, rs, cs, groups, group_stride, signed != 0))
 }
 
 /// Frees a handle from `lowbit_packed_b_new` (null is a no-op).
@@ -147,10 +158,8 @@ pub unsafe extern "C" fn lowbit_packed_b_new(
 /// `p` must come from `lowbit_packed_b_new` and not have been freed.
 #[no_mangle]
 pub unsafe extern "C" fn lowbit_packed_b_free(p: *mut PackedB) {
-    if !p.is_null() {
-        // SAFETY: p came from Box::into_raw and is freed once.
-        drop(unsafe { Box::from_raw(p) });
-    }
+    // SAFETY: the caller's contract.
+    unsafe { free_handle(p) }
 }
 
 /// `c (m × n int32) = (A − za) · (B − zb)` (ONNX MatMulInteger) with A the

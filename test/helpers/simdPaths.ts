@@ -1,0 +1,15 @@
+// Runs a computation on lowbit's SIMD kernels and on the scalar ones, for
+// tests that hold the two to the same result.
+import { setSimdEnabled } from '../../ts/index.js';
+
+/** Runs `f` on the SIMD kernels and on the scalar ones; returns both results (SIMD first). */
+export function bothPaths<T>(f: () => T): [T, T] {
+  setSimdEnabled(true);
+  const simd = f();
+  setSimdEnabled(false);
+  try {
+    return [simd, f()];
+  } finally {
+    setSimdEnabled(true);
+  }
+}
