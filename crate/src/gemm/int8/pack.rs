@@ -42,31 +42,6 @@ fn pair(lo: i32, hi: i32) -> u32 {
 }
 
 impl PackedA {
-    /// Packs an `m × k` operand whose element `(i, p)`, already minus its
-    /// zero point, is `value(i, p)` (which must lie in −32768..=32767, and
-    /// does for 8-bit data).
-    pub fn pack<F: Fn(usize, usize) -> i32>(m: usize, k: usize, value: F) -> Result<PackedA, GemmError> {
-        let kq = div_ceil(k, 2);
-        let mut data = try_zeroed::<u32>(m.checked_mul(kq).ok_or(GemmError::OutOfMemory)?)?;
-        let mut rowsum = try_zeroed::<i32>(m)?;
-        for i0 in (0..m).step_by(MR) {
-            let rows = MR.min(m - i0);
-            let panel = &mut data[i0 * kq..(i0 + rows) * kq];
-            for r in 0..rows {
-                let i = i0 + r;
-                let mut sum = 0i32;
-                for q in 0..kq {
-                    let lo = value(i, 2 * q);
-                    let hi = if 2 * q + 1 < k { value(i, 2 * q + 1) } else { 0 };
-                    sum = sum.wrapping_add(lo + hi);
-                    panel[q * rows + r] = pair(lo, hi);
-                }
-                rowsum[i] = sum;
-            }
-        }
-        Ok(PackedA { m, kq, data, rowsum })
-    }
-
     /// Packs 8-bit rows: `a(i, p) = a[i·k + p]` minus the zero point of row
     /// `i` (`za[i]`, or `za[0]` for all rows when `za` has one element).
     /// Each row is widened into pairs ([`row_pairs`], SIMD when active) and
@@ -105,6 +80,36 @@ impl PackedA {
                     }
                 }
             }
+        }
+        Ok(PackedA { m, kq, data, rowsum })
+    }
+
+    /// Packs an operand given transposed: `a(i, p) = at[p·m + i]` (row `p`
+    /// of `at` holds column `p` of A, as a convolution's taps lie), minus
+    /// one zero point `z`. Full panels take SIMD128 when active: two 4-byte
+    /// loads (a k-pair of four rows) widen, shift and interleave into the
+    /// panel's four words in one step.
+    pub fn from_columns(at: &[u8], signed: bool, m: usize, k: usize, z: i32) -> Result<PackedA, GemmError> {
+        if at.len() < m * k {
+            return Err(GemmError::BadShape);
+        }
+        let kq = div_ceil(k, 2);
+        let mut data = try_zeroed::<u32>(m.checked_mul(kq).ok_or(GemmError::OutOfMemory)?)?;
+        let mut rowsum = try_zeroed::<i32>(m)?;
+        let simd = crate::simd::active();
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            let panel = &mut data[i0 * kq..(i0 + rows) * kq];
+            let sums = &mut rowsum[i0..i0 + rows];
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                if simd && rows == MR {
+                    columns_panel4_simd(at, m, k, i0, signed, z, panel, sums);
+                    continue;
+                }
+            }
+            let _ = simd;
+            columns_panel_scalar(at, m, k, i0, rows, signed, z, panel, sums, 0);
         }
         Ok(PackedA { m, kq, data, rowsum })
     }
@@ -181,6 +186,56 @@ impl PackedB {
         let base = self.panel_start(g, jp);
         &self.data[base + q0 * NR * 2..base + (q0 + len) * NR * 2]
     }
+}
+
+/// The scalar packing of one panel (`rows` rows from `i0`) of a transposed
+/// operand ([`PackedA::from_columns`]), from pair `q0` on, adding to `sums`.
+#[allow(clippy::too_many_arguments)]
+fn columns_panel_scalar(at: &[u8], m: usize, k: usize, i0: usize, rows: usize, signed: bool, z: i32, panel: &mut [u32], sums: &mut [i32], q0: usize) {
+    let widen = |v: u8| if signed { v as i8 as i32 } else { v as i32 } - z;
+    for q in q0..div_ceil(k, 2) {
+        for r in 0..rows {
+            let lo = widen(at[2 * q * m + i0 + r]);
+            let hi = if 2 * q + 1 < k { widen(at[(2 * q + 1) * m + i0 + r]) } else { 0 };
+            sums[r] = sums[r].wrapping_add(lo + hi);
+            panel[q * rows + r] = pair(lo, hi);
+        }
+    }
+}
+
+/// SIMD128 twin of [`columns_panel_scalar`] for a full panel: per k-pair,
+/// the four rows' bytes of tap `2q` and of tap `2q + 1` (4 + 4 bytes) are
+/// widened to i16, shifted by `z` and interleaved into the four words; the
+/// row sums add the pairs lane by lane. An odd last tap goes through the
+/// scalar path.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(clippy::too_many_arguments)]
+fn columns_panel4_simd(at: &[u8], m: usize, k: usize, i0: usize, signed: bool, z: i32, panel: &mut [u32], sums: &mut [i32]) {
+    use core::arch::wasm32::*;
+    let full = k / 2;
+    if i0 + MR > m || at.len() < m * k || panel.len() < MR * div_ceil(k, 2) || sums.len() < MR {
+        return; // unreachable: from_columns passes whole panels
+    }
+    let zv = i16x8_splat(z as i16);
+    let mut acc = i32x4_splat(0);
+    let base = at.as_ptr();
+    for q in 0..full {
+        // SAFETY: (2q + 1)·m + i0 + 4 ≤ (k − 1)·m + m ≤ at.len(), and the
+        // panel holds 4·kq ≥ 4q + 4 words.
+        unsafe {
+            let v = v128_load32_zero(base.add(2 * q * m + i0) as *const u32);
+            let v = v128_load32_lane::<1>(v, base.add((2 * q + 1) * m + i0) as *const u32);
+            let w = i16x8_sub(if signed { i16x8_extend_low_i8x16(v) } else { u16x8_extend_low_u8x16(v) }, zv);
+            let words = i16x8_shuffle::<0, 4, 1, 5, 2, 6, 3, 7>(w, w);
+            acc = i32x4_add(acc, i32x4_extadd_pairwise_i16x8(words));
+            v128_store(panel.as_mut_ptr().add(q * MR) as *mut v128, words);
+        }
+    }
+    sums[0] = i32x4_extract_lane::<0>(acc);
+    sums[1] = i32x4_extract_lane::<1>(acc);
+    sums[2] = i32x4_extract_lane::<2>(acc);
+    sums[3] = i32x4_extract_lane::<3>(acc);
+    columns_panel_scalar(at, m, k, i0, MR, signed, z, panel, sums, full);
 }
 
 /// Widens one row of 8-bit values minus `z` into i16 pairs (`out[q]` =
@@ -331,6 +386,20 @@ mod tests {
         assert_eq!(p.rowsum, vec![3, 747]);
         let s = PackedA::from_rows(&[0x80, 0x7f], true, 1, 2, &[-128]).unwrap();
         assert_eq!(s.data, vec![pair(0, 255)]);
+    }
+
+    #[test]
+    fn transposed_operands_pack_like_rows() {
+        // m = 6 (a full panel and a short one), k = 7 (odd), both signs.
+        let (m, k) = (6, 7);
+        let a: Vec<u8> = (0..m * k).map(|v| (v * 37 + 11) as u8).collect();
+        let at: Vec<u8> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
+        for (signed, z) in [(false, 131), (true, -3)] {
+            let rows = PackedA::from_rows(&a, signed, m, k, &[z]).unwrap();
+            let cols = PackedA::from_columns(&at, signed, m, k, z).unwrap();
+            assert_eq!((cols.data, cols.rowsum), (rows.data, rows.rowsum));
+        }
+        assert!(PackedA::from_columns(&at[1..], false, m, k, 0).is_err());
     }
 
     #[test]
