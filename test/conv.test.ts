@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { convInteger, qlinearConv, setSimdEnabled } from '../ts/index.js';
+import { convInteger, LowbitError, packConvWeights, PackedConvWeights, packWeights, qlinearConv, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
 import { convIntegerRef, randomInts, type ConvRefGeometry } from './reference/gemm.js';
 
@@ -115,3 +115,54 @@ describe('qlinearConv', () => {
     expect(errorCode(() => qlinearConv(x, 1, 0, w, [1, 2, 3], 0, 1, 0))).toBe('INVALID_SHAPE');
   });
 });
+
+describe('packConvWeights', () => {
+  it('gives both convolutions the results of unpacked weights, for every geometry, reused across calls', () => {
+    let seed = 500;
+    for (const { x: xs, w: ws, g } of GEOMETRIES) {
+      for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
+        const w = { data: typed(tw, randomInts(ws.reduce((a, b) => a * b), ...RANGE[tw], seed++)), shape: ws };
+        using packed = packConvWeights(w, { group: g.group });
+        expect([packed.shape, packed.group, packed.dtype]).toEqual([ws, g.group, tw]);
+        const zw = typed(tw, randomInts(ws[0]!, ...RANGE[tw], seed++));
+        for (let call = 0; call < 2; call++) {
+          const x = { data: typed(tx, randomInts(xs.reduce((a, b) => a * b), ...RANGE[tx], seed++)), shape: xs };
+          expect(convInteger(x, packed, 3, zw, g)).toEqual(convInteger(x, w, 3, zw, g));
+          // the packed group is the default
+          const { group: _, ...rest } = g;
+          expect(convInteger(x, packed, 3, zw, rest)).toEqual(convInteger(x, w, 3, zw, g));
+          const bias = Int32Array.from(randomInts(ws[0]!, -5000, 5000, seed++));
+          const q = (weights: typeof w | PackedConvWeights) => qlinearConv(x, 0.05, 7, weights, 0.01, zw, 0.3, 11, bias, { ...g, requantize: 'fixedpoint' });
+          expect(q(packed)).toEqual(q(w));
+        }
+      }
+    }
+  });
+
+  it('rejects what does not fit with typed errors', () => {
+    const x = { data: new Uint8Array(2 * 4 * 4), shape: [1, 2, 4, 4] };
+    const w = { data: new Int8Array(4 * 1 * 9), shape: [4, 1, 3, 3] };
+    const packed = packConvWeights(w, { group: 2 });
+    expect(convInteger(x, packed).shape).toEqual([1, 4, 2, 2]);
+    expect(errorCode(() => convInteger(x, packed, 0, 0, { group: 1 }))).toBe('INVALID_ARGUMENT'); // packed for 2
+    expect(errorCode(() => convInteger({ data: new Uint8Array(3 * 16), shape: [1, 3, 4, 4] }, packed))).toBe('INVALID_ARGUMENT'); // 3 channels, 2 groups
+    expect(errorCode(() => packConvWeights(w, { group: 3 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => packConvWeights(w, { group: 1.5 }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => packConvWeights({ data: new Int8Array(9), shape: [1, 9] }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => packConvWeights({ data: new Int8Array(0), shape: [1, 1, 0, 3] }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => packConvWeights({ data: new Float32Array(9), shape: [1, 1, 3, 3] } as never))).toBe('INVALID_DTYPE');
+    // matmul weights are not conv weights
+    using matrix = packWeights({ data: new Int8Array(4), shape: [2, 2] });
+    expect(errorCode(() => convInteger(x, matrix as never))).not.toBe('no error');
+    packed.dispose();
+    expect(packed.disposed).toBe(true);
+    try {
+      convInteger(x, packed);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as LowbitError).code).toBe('DISPOSED');
+      expect((e as LowbitError).message).toMatch(/PackedConvWeights that was already disposed/);
+    }
+  });
+});
+

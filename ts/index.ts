@@ -69,6 +69,7 @@ export { type Requantize } from './ops/outputStage.js';
 export { convInteger } from './ops/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
 export { type Conv2dOptions } from './ops/convGeometry.js';
+export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/packConvWeights.js';
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data
 export * as autograd from './autograd/index.js';

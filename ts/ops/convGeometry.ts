@@ -7,8 +7,8 @@ import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
-import { packInt8 } from './packWeights.js';
-import { show } from '../tensor.js';
+import { packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
+import { ownedHandle } from '../wasm/owned.js';
 import { optionsObject } from '../validate.js';
 
 /** Attributes of a 2-D convolution, as ONNX names them. */
@@ -49,15 +49,21 @@ function ints(v: unknown, len: number, min: number, name: string, fallback: numb
   return v as number[];
 }
 
-/** Checks `x` `[N, C, H, W]`, `w` `[M, C/group, kH, kW]` and the options; computes the output size. */
-export function planConv(x: Int8Tensor, w: Int8Tensor, options: Conv2dOptions | undefined, op: string): ConvPlan {
+/**
+ * Checks `x` `[N, C, H, W]`, weights of shape `wShape` `[M, C/group, kH, kW]`
+ * and the options; computes the output size. Weights packed for a group
+ * (`packedGroup`) set the default group, and a different one is refused.
+ */
+export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv2dOptions | undefined, op: string, packedGroup?: number): ConvPlan {
   const o = optionsObject(options, op);
   if (x.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W], got [${x.shape.join(', ')}]`);
-  if (w.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${w.shape.join(', ')}]`);
+  if (wShape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${wShape.join(', ')}]`);
   const [batch, channels, h, wd] = x.shape as [number, number, number, number];
-  const [m, cg, kh, kw] = w.shape as [number, number, number, number];
-  const group = o.group ?? 1;
-  if (!Number.isSafeInteger(group) || group < 1) throw new LowbitError('INVALID_ARGUMENT', `group must be an integer ≥ 1, got ${show(group)}`);
+  const [m, cg, kh, kw] = wShape as [number, number, number, number];
+  const group = readGroup(o.group ?? packedGroup);
+  if (packedGroup !== undefined && group !== packedGroup) {
+    throw new LowbitError('INVALID_ARGUMENT', `${op}: group ${group} differs from the group the weights were packed for (${packedGroup}); pass that group to packConvWeights or omit it here`);
+  }
   if (channels % group !== 0 || m % group !== 0) {
     throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the input channels (${channels}) and the output channels (${m})`);
   }
@@ -78,17 +84,18 @@ export function planConv(x: Int8Tensor, w: Int8Tensor, options: Conv2dOptions | 
 
 /**
  * Runs a planned convolution: weights packed per group (transposed, so the
- * GEMM is pixels × output channels), each image's taps gathered into A,
+ * GEMM is pixels × output channels; here, unless packed already by
+ * {@link packConvWeights}), each image's taps gathered into A,
  * then the output stage stores NCHW. Returns int32 sums, or the stage's
  * int8 outputs.
  */
-export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string): Int32Array | Uint8Array | Int8Array {
+export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string): Int32Array | Uint8Array | Int8Array {
   const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
   const pixels = oh * ow;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
   if (batch * m * pixels === 0) return new OutArray(0);
-  const k = (channels / group) * kh * kw;
-  const handle = packInt8(w.data, w.dtype, k, m / group, 1, k, group, (m / group) * k);
+  const packed = w instanceof PackedConvWeights;
+  const handle = packed ? ownedHandle(w, 'w') : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
   try {
     return withScope((scope) => {
       const xPtr = scope.copyIn(x.data);
@@ -112,6 +119,6 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor, zx: number, zw: Int32A
       return result;
     });
   } finally {
-    kernel('lowbit_packed_b_free')(handle);
+    if (!packed) kernel('lowbit_packed_b_free')(handle);
   }
 }

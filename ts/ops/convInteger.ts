@@ -1,5 +1,6 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { ZeroPointArg } from './args.js';
+import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
 import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
 import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
 
@@ -8,8 +9,8 @@ import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
  * in int32 with wrap-around. `x` is `[N, C, H, W]`, `w` `[M, C/group, kH,
  * kW]`, each uint8 or int8; `xZeroPoint` is per tensor, `wZeroPoint` per
  * tensor or per output channel; padding pads `x − xZeroPoint` with zeros.
- * Runs as a GEMM over an implicit im2col (the taps are gathered straight
- * into the packed operand).
+ * Runs as a GEMM over the im2col (each tap's row copied from the input,
+ * then packed). `w` may be weights packed once by {@link packConvWeights}.
  *
  * @example
  * ```ts
@@ -23,16 +24,16 @@ import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
  */
 export function convInteger(
   x: TensorLike<Uint8Array | Int8Array>,
-  w: TensorLike<Uint8Array | Int8Array>,
+  w: TensorLike<Uint8Array | Int8Array> | PackedConvWeights,
   xZeroPoint?: ZeroPointArg,
   wZeroPoint?: ZeroPointArg,
   options?: Conv2dOptions,
 ): Tensor<Int32Array> {
   const tx = toInt8Tensor(x, 'x');
-  const tw = toInt8Tensor(w, 'w');
-  const plan = planConv(tx, tw, options, 'convInteger');
+  const tw = readConvWeights(w);
+  const plan = planConv(tx, tw.shape, options, 'convInteger', tw.packedGroup);
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
-  const data = runConvInt8(tx, tw, zx, zw, plan, undefined, 'convInteger') as Int32Array;
+  const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger') as Int32Array;
   return { data, shape: [plan.batch, plan.m, plan.oh, plan.ow] };
 }

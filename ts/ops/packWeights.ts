@@ -2,6 +2,7 @@ import { LowbitError } from '../errors.js';
 import { describe, toTensor, type TensorLike } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
+import { ownedHandle, WasmOwned } from '../wasm/owned.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { type ZeroPointArg } from './args.js';
 import { optionsObject } from '../validate.js';
@@ -15,24 +16,6 @@ export interface PackWeightsOptions {
 /** The element types {@link packWeights} packs: 8-bit for the integer ops, float32 for the float ones. */
 export type PackedDType = Int8DType | 'float32';
 
-interface PackedState {
-  handle: number;
-  /** The export that frees `handle`. */
-  free: string;
-}
-
-const registry = new FinalizationRegistry<PackedState>((state) => {
-  if (state.handle === 0) return;
-  try {
-    kernel(state.free)(state.handle);
-  } catch {
-    // the module is gone; nothing to free
-  }
-  state.handle = 0;
-});
-
-const states = new WeakMap<PackedMatrix, PackedState>();
-
 /**
  * Weights `[K, N]` packed once into wasm memory in the layout a GEMM
  * micro-kernel reads, for many products. 8-bit weights (`dtype` `'uint8'` /
@@ -43,7 +26,7 @@ const states = new WeakMap<PackedMatrix, PackedState>();
  * It owns wasm memory: call `dispose()` (or declare it with `using`) when
  * done; a FinalizationRegistry frees forgotten ones eventually.
  */
-export class PackedMatrix<D extends PackedDType = PackedDType> {
+export class PackedMatrix<D extends PackedDType = PackedDType> extends WasmOwned {
   /** Rows (the shared dimension). */
   readonly k: number;
   /** Columns (outputs). */
@@ -55,32 +38,11 @@ export class PackedMatrix<D extends PackedDType = PackedDType> {
 
   /** @internal Use {@link packWeights}. */
   constructor(handle: number, k: number, n: number, dtype: D, zeroPoint: Int32Array) {
+    super(handle, dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free');
     this.k = k;
     this.n = n;
     this.dtype = dtype;
     this.zeroPoint = zeroPoint;
-    const state = { handle, free: dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free' };
-    states.set(this, state);
-    registry.register(this, state, this);
-  }
-
-  /** True once {@link PackedMatrix.dispose} ran. */
-  get disposed(): boolean {
-    return states.get(this)!.handle === 0;
-  }
-
-  /** Frees the wasm memory; the matrix cannot be used afterwards. Calling it twice is harmless. */
-  dispose(): void {
-    const state = states.get(this)!;
-    if (state.handle === 0) return;
-    registry.unregister(this);
-    kernel(state.free)(state.handle);
-    state.handle = 0;
-  }
-
-  /** Same as {@link PackedMatrix.dispose}, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 
@@ -90,15 +52,12 @@ export class PackedMatrix<D extends PackedDType = PackedDType> {
  * other kind.
  */
 export function packedHandle(p: PackedMatrix, name: string, kind: 'int8' | 'float32'): number {
-  const state = states.get(p);
-  if (state === undefined || state.handle === 0) {
-    throw new LowbitError('DISPOSED', `${name} is a PackedMatrix that was already disposed; pack the weights again`);
-  }
+  const handle = ownedHandle(p, name);
   if ((p.dtype === 'float32') !== (kind === 'float32')) {
     const wanted = kind === 'float32' ? 'a Float32Array (float32)' : 'a Uint8Array or Int8Array (uint8 / int8)';
     throw new LowbitError('INVALID_DTYPE', `${name} is a PackedMatrix of ${p.dtype} weights; this op needs weights packed from ${wanted}`);
   }
-  return state.handle;
+  return handle;
 }
 
 /**

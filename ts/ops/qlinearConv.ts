@@ -1,6 +1,7 @@
 import { LowbitError } from '../errors.js';
 import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { ScaleArg, ZeroPointArg } from './args.js';
+import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
 import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { readRequantize, type Requantize } from './outputStage.js';
@@ -17,7 +18,8 @@ export interface QLinearConvOptions extends Conv2dOptions {
  * bias) · (xScale·wScale/yScale) + zy))` with the ONNX reference's
  * arithmetic (see {@link qlinearMatmul}). Weight scale and zero point are per
  * tensor or per output channel; `bias` is int32, one per output channel.
- * The output type is `yZeroPoint`'s when typed, else x's.
+ * The output type is `yZeroPoint`'s when typed, else x's. `w` may be
+ * weights packed once by {@link packConvWeights}.
  *
  * @example
  * ```ts
@@ -33,7 +35,7 @@ export function qlinearConv(
   x: TensorLike<Uint8Array | Int8Array>,
   xScale: ScaleArg,
   xZeroPoint: ZeroPointArg | undefined,
-  w: TensorLike<Uint8Array | Int8Array>,
+  w: TensorLike<Uint8Array | Int8Array> | PackedConvWeights,
   wScale: ScaleArg,
   wZeroPoint: ZeroPointArg | undefined,
   yScale: ScaleArg,
@@ -42,8 +44,8 @@ export function qlinearConv(
   options?: QLinearConvOptions,
 ): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
   const tx = toInt8Tensor(x, 'x');
-  const tw = toInt8Tensor(w, 'w');
-  const plan = planConv(tx, tw, options, 'qlinearConv');
+  const tw = readConvWeights(w);
+  const plan = planConv(tx, tw.shape, options, 'qlinearConv', tw.packedGroup);
   const requantize = readRequantize(options?.requantize);
   const sx = readScale(xScale, 1, 'xScale', 'per tensor');
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
@@ -60,6 +62,6 @@ export function qlinearConv(
     b = t.data;
   }
   const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
-  const data = runConvInt8(tx, tw, zx, zw, plan, stage, 'qlinearConv') as Uint8Array | Int8Array;
+  const data = runConvInt8(tx, tw.w, zx, zw, plan, stage, 'qlinearConv') as Uint8Array | Int8Array;
   return { data, shape: [plan.batch, plan.m, plan.oh, plan.ow], dtype };
 }

@@ -1,0 +1,96 @@
+// Convolution weights packed once, for the integer convolutions.
+import { LowbitError } from '../errors.js';
+import { show, type TensorLike } from '../tensor.js';
+import { WasmOwned } from '../wasm/owned.js';
+import { toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
+import { packInt8 } from './packWeights.js';
+import { optionsObject } from '../validate.js';
+
+/** A `group` option: an integer ≥ 1 (default 1), else `INVALID_ARGUMENT`. */
+export function readGroup(group: unknown): number {
+  if (group === undefined) return 1;
+  if (!Number.isSafeInteger(group) || (group as number) < 1) throw new LowbitError('INVALID_ARGUMENT', `group must be an integer ≥ 1, got ${show(group)}`);
+  return group as number;
+}
+
+/** Options of {@link packConvWeights}. */
+export interface PackConvWeightsOptions {
+  /** The channel groups the weights serve (ONNX `group`); it must divide M. Default 1. */
+  group?: number;
+}
+
+/**
+ * Convolution weights `[M, C/group, kH, kW]` packed once into wasm memory
+ * for `convInteger` and `qlinearConv`, which accept it in place of `w`
+ * (their zero point and scales are still passed per call).
+ *
+ * It owns wasm memory: call `dispose()` (or declare it with `using`) when
+ * done; a FinalizationRegistry frees forgotten ones eventually.
+ */
+export class PackedConvWeights extends WasmOwned {
+  /** `[M, C/group, kH, kW]`. */
+  readonly shape: readonly [number, number, number, number];
+  /** The channel groups they were packed for. */
+  readonly group: number;
+  /** The element type of the weights. */
+  readonly dtype: Int8DType;
+
+  /** @internal Use {@link packConvWeights}. */
+  constructor(handle: number, shape: readonly [number, number, number, number], group: number, dtype: Int8DType) {
+    super(handle, 'lowbit_packed_b_free');
+    this.shape = shape;
+    this.group = group;
+    this.dtype = dtype;
+  }
+}
+
+/**
+ * Packs the weights of a 2-D integer convolution (`[M, C/group, kH, kW]`,
+ * uint8 or int8) once, per group and transposed as the convolution's GEMM
+ * reads them, for layers run many times: {@link convInteger} and
+ * {@link qlinearConv} otherwise pack `w` on every call (on a 512 → 512 3×3
+ * layer over 7 × 7 pixels, half of the call). `dispose()` it when done.
+ *
+ * @example
+ * ```ts
+ * const w = packConvWeights({ data: new Int8Array([1, 1, 1, 1]), shape: [1, 1, 2, 2] });
+ * const y = convInteger({ data: new Uint8Array([1, 2, 3, 4]), shape: [1, 1, 2, 2] }, w, 0, 0, { pads: [1, 1, 1, 1], strides: [2, 2] });
+ * // y.data Int32Array [1, 2, 3, 4]
+ * w.dispose();
+ * ```
+ */
+export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?: PackConvWeightsOptions): PackedConvWeights {
+  const o = optionsObject(options, 'packConvWeights');
+  const t = toInt8Tensor(w, 'w');
+  if (t.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `packConvWeights needs w of shape [M, C/group, kH, kW], got [${t.shape.join(', ')}]`);
+  const shape = t.shape as [number, number, number, number];
+  const group = readGroup(o.group);
+  if (shape[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${shape[0]})`);
+  if (shape[2] < 1 || shape[3] < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, shape, group), shape, group, t.dtype);
+}
+
+/**
+ * Packs `[M, C/group, kH, kW]` weights per group, transposed (B(p, j) is
+ * tap `p` of output channel `j`), into a wasm handle for `lowbit_conv_i8`.
+ */
+export function packConvInt8(data: Int8Tensor['data'], dtype: Int8DType, [m, cg, kh, kw]: readonly number[], group: number): number {
+  const k = cg! * kh! * kw!;
+  return packInt8(data, dtype, k, m! / group, 1, k, group, (m! / group) * k);
+}
+
+/** The `w` of a convolution: a tensor, or weights packed by {@link packConvWeights}. */
+export interface ConvWeights {
+  w: Int8Tensor | PackedConvWeights;
+  shape: readonly number[];
+  dtype: Int8DType;
+  /** The group the weights were packed for, if packed. */
+  packedGroup: number | undefined;
+}
+
+/** Reads the `w` argument of a convolution. */
+export function readConvWeights(w: unknown): ConvWeights {
+  if (w instanceof PackedConvWeights) return { w, shape: w.shape, dtype: w.dtype, packedGroup: w.group };
+  const t = toInt8Tensor(w, 'w');
+  return { w: t, shape: t.shape, dtype: t.dtype, packedGroup: undefined };
+}
