@@ -76,15 +76,27 @@ function tensorProto(t: OnnxInitializer): Message {
   return m.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
+/** Integer node attributes (ONNX AttributeProto INT and INTS), e.g. `{ group: 2, pads: [1, 1, 1, 1] }`. */
+export type OnnxAttributes = Record<string, number | readonly number[]>;
+
+function attribute(name: string, v: number | readonly number[]): Message {
+  const m = new Message().string(1, name);
+  if (typeof v === 'number') return m.int(3, v).int(20, 2); // i, type INT
+  for (const x of v) m.int(8, x); // ints
+  return m.int(20, 7); // type INTS
+}
+
 /**
  * The bytes of an ONNX model (IR 8, opset 13) holding one node `opType`
- * with the given inputs (graph inputs or initializers) and outputs.
+ * with the given inputs (graph inputs or initializers), outputs and
+ * integer attributes.
  */
-export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: OnnxInitializer[], outputs: OnnxValue[]): Uint8Array {
+export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: OnnxInitializer[], outputs: OnnxValue[], attributes: OnnxAttributes = {}): Uint8Array {
   const node = new Message();
   for (const v of [...inputs, ...initializers]) node.string(1, v.name);
   for (const v of outputs) node.string(2, v.name);
   node.string(3, `${opType}_0`).string(4, opType);
+  for (const [name, v] of Object.entries(attributes)) node.message(5, attribute(name, v));
   const graph = new Message().message(1, node).string(2, 'bench');
   for (const t of initializers) graph.message(5, tensorProto(t));
   for (const v of inputs) graph.message(11, valueInfo(v));

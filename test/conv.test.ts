@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { convInteger, LowbitError, packConvWeights, PackedConvWeights, packWeights, qlinearConv, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
-import { convIntegerRef, randomInts, type ConvRefGeometry } from './reference/gemm.js';
+import { convIntegerRef, randomInts, requantizeRef, type ConvRefGeometry } from './reference/gemm.js';
 
 type T8 = 'uint8' | 'int8';
 const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
@@ -19,6 +19,12 @@ const GEOMETRIES: Array<{ x: number[]; w: number[]; g: ConvRefGeometry }> = [
   { x: [1, 5, 6, 7], w: [5, 1, 3, 3], g: { pads: [1, 1, 1, 1], strides: [2, 2], dilations: [1, 1], group: 5 } },
   { x: [1, 17, 4, 4], w: [17, 17, 1, 1], g: { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1], group: 1 } },
   { x: [1, 3, 16, 15], w: [2, 3, 7, 7], g: { pads: [3, 3, 3, 3], strides: [4, 4], dilations: [2, 2], group: 1 } },
+  // one input channel per group (the direct depthwise path): column strides 1, 2 (SIMD) and 3,
+  // two outputs per channel, one input channel with eight outputs, rows past 8 columns
+  { x: [2, 4, 9, 21], w: [8, 1, 3, 3], g: { pads: [1, 2, 0, 1], strides: [1, 1], dilations: [2, 2], group: 4 } },
+  { x: [1, 3, 11, 37], w: [3, 1, 5, 5], g: { pads: [2, 2, 2, 2], strides: [2, 2], dilations: [1, 1], group: 3 } },
+  { x: [1, 2, 5, 30], w: [2, 1, 1, 3], g: { pads: [0, 1, 0, 1], strides: [1, 3], dilations: [1, 1], group: 2 } },
+  { x: [1, 1, 12, 12], w: [8, 1, 3, 3], g: { pads: [1, 1, 1, 1], strides: [1, 1], dilations: [1, 1], group: 1 } },
 ];
 
 describe('convInteger', () => {
@@ -104,6 +110,30 @@ describe('qlinearConv', () => {
   it('fixed-point requantization stays within one unit', () => {
     for (const c of fixture.cases) {
       run(c, 'fixedpoint').data.forEach((v, i) => expect(Math.abs(v - c.y[i]!)).toBeLessThanOrEqual(1));
+    }
+  });
+
+  it('matches the reference with per-channel bias, scales and zero points over every geometry (dense and depthwise)', () => {
+    let seed = 900;
+    for (const { x: xs, w: ws, g } of GEOMETRIES) {
+      const m = ws[0]!;
+      const x = randomInts(xs.reduce((a, b) => a * b), 0, 255, seed++);
+      const w = randomInts(ws.reduce((a, b) => a * b), -128, 127, seed++);
+      const zw = randomInts(m, -128, 127, seed++);
+      const bias = randomInts(m, -20000, 20000, seed++);
+      const wScale = Float32Array.from(randomInts(m, 1, 50, seed++), (v) => v / 4000);
+      const [sx, sy, zx, zy] = [0.05, 0.4, 131, 17];
+      const acc = convIntegerRef(x, xs, w, ws, zx, (o) => zw[o]!, g);
+      const pixels = acc.shape[2]! * acc.shape[3]!;
+      const want = Array.from(acc.data, (v, i) => {
+        const o = Math.floor(i / pixels) % m;
+        return requantizeRef((v + bias[o]!) | 0, Math.fround(Math.fround(sx * wScale[o]!) / sy), zy, 0, 255);
+      });
+      for (const simd of [true, false]) {
+        setSimdEnabled(simd);
+        const y = qlinearConv({ data: Uint8Array.from(x), shape: xs }, sx, zx, { data: Int8Array.from(w), shape: ws }, wScale, Int8Array.from(zw), sy, zy, Int32Array.from(bias), g);
+        expect(Array.from(y.data), `x ${xs} w ${ws} simd ${simd}`).toEqual(want);
+      }
     }
   });
 

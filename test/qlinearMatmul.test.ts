@@ -176,15 +176,18 @@ describe('the SIMD output stage', () => {
     );
   });
 
-  it('gives the scalar bytes in the transposed layout of qlinearConv', () => {
+  it('gives the scalar bytes in the layouts of qlinearConv (transposed GEMM sums, channel-major depthwise sums)', () => {
     // 5 output channels (a SIMD block and a scalar column), extreme biases, both stages
-    const x = { data: Uint8Array.from(randomInts(2 * 3 * 4 * 4, 0, 255, 1)), shape: [2, 3, 4, 4] };
-    const w = { data: Int8Array.from(randomInts(5 * 3 * 2 * 2, -128, 127, 2)), shape: [5, 3, 2, 2] };
+    const x = { data: Uint8Array.from(randomInts(2 * 5 * 4 * 4, 0, 255, 1)), shape: [2, 5, 4, 4] };
     const bias = Int32Array.of(2 ** 31 - 1, -(2 ** 31), 123456789, -5, 0);
-    for (const requantize of ['float', 'fixedpoint'] as const) {
-      for (const wScale of [[0.01, 0.02, 1, 3, 2 ** -40], [1e30, 1e-30, 0.5, 0.25, 7]]) {
-        const [simd, scalar] = bothPaths(() => qlinearConv(x, 0.05, 128, w, wScale, 0, 0.1, 100, bias, { pads: [1, 0, 1, 0], requantize }));
-        expect(simd).toEqual(scalar);
+    const dense = { data: Int8Array.from(randomInts(5 * 5 * 2 * 2, -128, 127, 2)), shape: [5, 5, 2, 2] };
+    const depthwise = { data: Int8Array.from(randomInts(5 * 1 * 3 * 3, -128, 127, 3)), shape: [5, 1, 3, 3] };
+    for (const [w, group] of [[dense, 1], [depthwise, 5]] as const) {
+      for (const requantize of ['float', 'fixedpoint'] as const) {
+        for (const wScale of [[0.01, 0.02, 1, 3, 2 ** -40], [1e30, 1e-30, 0.5, 0.25, 7]]) {
+          const [simd, scalar] = bothPaths(() => qlinearConv(x, 0.05, 128, w, wScale, 0, 0.1, 100, bias, { pads: [1, 0, 1, 0], group, requantize }));
+          expect(simd).toEqual(scalar);
+        }
       }
     }
   });

@@ -7,7 +7,7 @@ import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
-import { packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
+import { depthwiseWeights, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
 import { ownedHandle } from '../wasm/owned.js';
 import { optionsObject } from '../validate.js';
 
@@ -83,42 +83,46 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
 }
 
 /**
- * Runs a planned convolution: weights packed per group (transposed, so the
- * GEMM is pixels × output channels; here, unless packed already by
- * {@link packConvWeights}), each image's taps gathered into A,
- * then the output stage stores NCHW. Returns int32 sums, or the stage's
- * int8 outputs.
+ * Runs a planned convolution and returns int32 sums, or the stage's int8
+ * outputs. Groups of one input channel each (depthwise) run directly
+ * (`lowbit_conv_depthwise_i8`: a GEMM's weight panels would be mostly
+ * empty); the others as a GEMM: weights packed per group (transposed, so
+ * the GEMM is pixels × output channels; here, unless packed already by
+ * {@link packConvWeights}), each image's im2col packed into A, then the
+ * output stage stores NCHW.
  */
 export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string): Int32Array | Uint8Array | Int8Array {
   const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
   const pixels = oh * ow;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
   if (batch * m * pixels === 0) return new OutArray(0);
+  const depthwise = channels === group;
   const packed = w instanceof PackedConvWeights;
-  const handle = packed ? ownedHandle(w, 'w') : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
+  const weightBytes = depthwise ? (packed ? depthwiseWeights(w, 'w') : w.data) : undefined;
+  const handle = depthwise ? 0 : packed ? ownedHandle(w, 'w') : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
+  const signed = (t: { dtype: string }) => (t.dtype === 'int8' ? 1 : 0);
   try {
     return withScope((scope) => {
       const xPtr = scope.copyIn(x.data);
+      const wPtr = weightBytes === undefined ? 0 : scope.copyIn(weightBytes);
       const zwPtr = scope.copyIn(zw);
       const accPtr = scope.allocArray(Int32Array, pixels * m);
       const outPtr = scope.allocArray(OutArray, pixels * m);
       const output = prepareStage(scope, stage, op);
       const result = newResultArray(OutArray as typeof Int32Array, batch * m * pixels, op);
-      const conv = kernel('lowbit_conv_i8');
+      const geometry = scope.copyIn(Uint32Array.of(h, wd, kh, kw, plan.strides[0], plan.strides[1], plan.dilations[0], plan.dilations[1], plan.pads[0], plan.pads[1], oh, ow));
       const image = channels * h * wd;
       for (let n = 0; n < batch; n++) {
-        const status = conv(
-          xPtr + n * image, image, x.dtype === 'int8' ? 1 : 0, zx, handle, zwPtr, zw.length,
-          h, wd, kh, kw, plan.strides[0], plan.strides[1], plan.dilations[0], plan.dilations[1], plan.pads[0], plan.pads[1], oh, ow,
-          accPtr,
-        );
+        const status = depthwise
+          ? kernel('lowbit_conv_depthwise_i8')(xPtr + n * image, image, signed(x), zx, wPtr, weightBytes!.length, signed(w), zwPtr, zw.length, channels, m, geometry, accPtr)
+          : kernel('lowbit_conv_i8')(xPtr + n * image, image, signed(x), zx, handle, zwPtr, zw.length, geometry, accPtr);
         checkGemmStatus(status, op);
-        output.run(accPtr, pixels, m, outPtr, true);
+        output.run(accPtr, pixels, m, outPtr, depthwise ? 'channels' : 'transposed');
         result.set(view(OutArray as typeof Int32Array, outPtr, m * pixels), n * m * pixels);
       }
       return result;
     });
   } finally {
-    if (!packed) kernel('lowbit_packed_b_free')(handle);
+    if (handle !== 0 && !packed) kernel('lowbit_packed_b_free')(handle);
   }
 }

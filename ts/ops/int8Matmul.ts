@@ -66,7 +66,7 @@ export function runInt8Matmul(
           }
         }
         checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
-        output?.run(accPtr, m, n, outPtr, false);
+        output?.run(accPtr, m, n, outPtr, 'rows');
         const out = view(OutArray as typeof Int32Array, outPtr, count);
         if (batches.length === 1) return newResultArray(OutArray as typeof Int32Array, out, op);
         result ??= newResultArray(OutArray as typeof Int32Array, batches.length * count, op);

@@ -35,22 +35,33 @@ export function readRequantize(v: unknown): Requantize {
   return v;
 }
 
+/**
+ * Where the stage reads `m × n` accumulators and writes its outputs:
+ * `'rows'` both row-major (element `(i, j)` at `i·n + j`); `'transposed'`
+ * outputs at `j·m + i` (a GEMM's pixels × channels stored NCHW);
+ * `'channels'` both at `j·m + i` (a depthwise convolution's NCHW sums).
+ * Column `j` picks the per-column bias and multiplier either way.
+ */
+export type StageLayout = 'rows' | 'transposed' | 'channels';
+
+const LAYOUT_CODE: Record<StageLayout, number> = { rows: 0, transposed: 1, channels: 2 };
+
 /** Parameters copied into wasm memory once per op call. */
 export interface PreparedStage {
-  run(accPtr: number, m: number, n: number, outPtr: number, transposed: boolean): void;
+  run(accPtr: number, m: number, n: number, outPtr: number, layout: StageLayout): void;
 }
 
 /**
  * Copies a stage's parameters into `scope` and returns a runner over
  * accumulator blocks; with no stage, the runner stores the int32 values
- * (optionally transposed).
+ * (in the given layout).
  */
 export function prepareStage(scope: WasmScope, stage: Int8OutputStage | undefined, op: string): PreparedStage {
   const out = kernel('lowbit_gemm_output');
   if (stage === undefined) {
     return {
-      run: (accPtr, m, n, outPtr, transposed) =>
-        checkGemmStatus(out(accPtr, m, n, 0, 0, 0, 0, 0, 0, 0, 0, transposed ? 1 : 0, 2, outPtr), op),
+      run: (accPtr, m, n, outPtr, layout) =>
+        checkGemmStatus(out(accPtr, m, n, 0, 0, 0, 0, 0, 0, 0, 0, LAYOUT_CODE[layout], 2, outPtr), op),
     };
   }
   const { min, max } = intTypeInfo(stage.dtype);
@@ -61,7 +72,7 @@ export function prepareStage(scope: WasmScope, stage: Int8OutputStage | undefine
   const lo = stage.relu === true ? Math.max(min, stage.zeroPoint) : min;
   const kind = stage.dtype === 'uint8' ? 0 : 1;
   return {
-    run: (accPtr, m, n, outPtr, transposed) =>
-      checkGemmStatus(out(accPtr, m, n, biasPtr, biasLen, multPtr, stage.mult.length, mode, stage.zeroPoint, lo, max, transposed ? 1 : 0, kind, outPtr), op),
+    run: (accPtr, m, n, outPtr, layout) =>
+      checkGemmStatus(out(accPtr, m, n, biasPtr, biasLen, multPtr, stage.mult.length, mode, stage.zeroPoint, lo, max, LAYOUT_CODE[layout], kind, outPtr), op),
   };
 }

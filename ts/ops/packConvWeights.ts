@@ -1,7 +1,7 @@
 // Convolution weights packed once, for the integer convolutions.
 import { LowbitError } from '../errors.js';
 import { show, type TensorLike } from '../tensor.js';
-import { WasmOwned } from '../wasm/owned.js';
+import { ownedHandle, WasmOwned } from '../wasm/owned.js';
 import { toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { packInt8 } from './packWeights.js';
 import { optionsObject } from '../validate.js';
@@ -36,12 +36,22 @@ export class PackedConvWeights extends WasmOwned {
   readonly dtype: Int8DType;
 
   /** @internal Use {@link packConvWeights}. */
-  constructor(handle: number, shape: readonly [number, number, number, number], group: number, dtype: Int8DType) {
+  constructor(handle: number, shape: readonly [number, number, number, number], group: number, dtype: Int8DType, depthwise: Uint8Array | Int8Array | undefined) {
     super(handle, 'lowbit_packed_b_free');
     this.shape = shape;
     this.group = group;
     this.dtype = dtype;
+    if (depthwise !== undefined) rawWeights.set(this, depthwise);
   }
+}
+
+/** The weights as given, kept for depthwise layers (one input channel per group), which read them unpacked. */
+const rawWeights = new WeakMap<PackedConvWeights, Uint8Array | Int8Array>();
+
+/** The unpacked bytes of depthwise weights (`[M, 1, kH, kW]`), checked live. */
+export function depthwiseWeights(w: PackedConvWeights, name: string): Uint8Array | Int8Array {
+  ownedHandle(w, name);
+  return rawWeights.get(w)!;
 }
 
 /**
@@ -67,7 +77,9 @@ export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?:
   const group = readGroup(o.group);
   if (shape[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${shape[0]})`);
   if (shape[2] < 1 || shape[3] < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
-  return new PackedConvWeights(packConvInt8(t.data, t.dtype, shape, group), shape, group, t.dtype);
+  // one input channel per group: the convolution runs depthwise, on the weights as they are
+  const depthwise = shape[1] === 1 ? t.data.slice() : undefined;
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, shape, group), shape, group, t.dtype, depthwise);
 }
 
 /**

@@ -202,14 +202,31 @@ pub unsafe extern "C" fn lowbit_matmul_i8(
     status(PackedA::from_rows(a, a_signed != 0, m, k, za).and_then(|pa| int8::gemm_i32(&pa, b, 0, zb, c, b.n, 0)))
 }
 
+/// A convolution's geometry from 12 values in wasm memory: `[h, w, kh, kw,
+/// sh, sw, dh, dw, pad_t, pad_l, oh, ow]`, with `channels` input channels
+/// per group; `None` for a zero kernel size or stride.
+///
+/// # Safety
+/// `g` must address 12 readable `usize`.
+unsafe fn read_geometry(g: *const usize, channels: usize) -> Option<Geometry> {
+    // SAFETY: the caller's contract.
+    let v = unsafe { slice_in(g, 12) };
+    if v.len() != 12 {
+        return None; // a null pointer
+    }
+    let geo = Geometry { channels, h: v[0], w: v[1], kh: v[2], kw: v[3], sh: v[4], sw: v[5], dh: v[6], dw: v[7], pad_t: v[8], pad_l: v[9], oh: v[10], ow: v[11] };
+    (geo.kh > 0 && geo.kw > 0 && geo.sh > 0 && geo.sw > 0).then(|| geo)
+}
+
 /// One image of a 2-D convolution (ONNX ConvInteger core): `x` is `C × H ×
 /// W` bytes, `packed` the weights packed per group (`k = C/group · kH · kW`,
 /// `n = M/group`, read transposed), `zb` one zero point or one per output
-/// channel. Writes `c` as `(oH · oW) × M` int32: pixels × channels.
+/// channel, `geometry` as [`read_geometry`] reads it. Writes `c` as
+/// `(oH · oW) × M` int32: pixels × channels.
 ///
 /// # Safety
-/// Buffers must hold their stated lengths, `c` holds `oH · oW · M` int32 and
-/// `packed` is a live handle.
+/// Buffers must hold their stated lengths, `geometry` 12 values, `c`
+/// `oH · oW · M` int32, and `packed` is a live handle.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn lowbit_conv_i8(
@@ -220,32 +237,24 @@ pub unsafe extern "C" fn lowbit_conv_i8(
     packed: *const PackedB,
     zb: *const i32,
     zb_len: usize,
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pad_t: usize,
-    pad_l: usize,
-    oh: usize,
-    ow: usize,
+    geometry: *const usize,
     c: *mut i32,
 ) -> i32 {
-    if packed.is_null() || kh == 0 || kw == 0 {
+    if packed.is_null() {
         return GemmError::BadShape.code();
     }
     // SAFETY: the caller passes valid buffers and a live handle.
     let (x, b, zb) = unsafe { (slice_in(x, x_len), &*packed, slice_in(zb, zb_len)) };
-    let taps = kh * kw;
-    if b.k % taps != 0 || !(zb.len() == 1 || zb.len() >= b.groups * b.n) {
+    // SAFETY: geometry addresses 12 values.
+    let geo = match unsafe { read_geometry(geometry, 0) } {
+        Some(geo) if b.k % (geo.kh * geo.kw) == 0 => Geometry { channels: b.k / (geo.kh * geo.kw), ..geo },
+        _ => return GemmError::BadShape.code(),
+    };
+    if !(zb.len() == 1 || zb.len() >= b.groups * b.n) {
         return GemmError::BadShape.code();
     }
-    let geo = Geometry { channels: b.k / taps, h, w, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow };
     let channels_out = b.groups * b.n;
-    let size = match (oh * ow).checked_mul(channels_out) {
+    let size = match (geo.oh * geo.ow).checked_mul(channels_out) {
         Some(size) => size,
         None => return GemmError::BadShape.code(),
     };
@@ -261,11 +270,54 @@ pub unsafe extern "C" fn lowbit_conv_i8(
     0
 }
 
+/// A convolution whose groups read one input channel each (depthwise, `m`
+/// output channels over `channels` inputs), computed directly into `acc`
+/// (`m · oh · ow` int32, channel-major): `x` one image `channels × h × w`
+/// (int8 when `x_signed != 0`), `w` the weights `m × kh × kw` (int8 when
+/// `w_signed != 0`), `zw` one zero point or one per output channel,
+/// `geometry` as [`read_geometry`] reads it.
+///
+/// # Safety
+/// Buffers must hold their stated lengths, `geometry` 12 values; `acc`
+/// holds `m · oh · ow` int32.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn lowbit_conv_depthwise_i8(
+    x: *const u8,
+    x_len: usize,
+    x_signed: u32,
+    za: i32,
+    w: *const u8,
+    w_len: usize,
+    w_signed: u32,
+    zw: *const i32,
+    zw_len: usize,
+    channels: usize,
+    m: usize,
+    geometry: *const usize,
+    acc: *mut i32,
+) -> i32 {
+    // SAFETY: geometry addresses 12 values.
+    let geo = match unsafe { read_geometry(geometry, channels) } {
+        Some(geo) => geo,
+        None => return GemmError::BadShape.code(),
+    };
+    let size = match m.checked_mul(geo.oh).and_then(|v| v.checked_mul(geo.ow)) {
+        Some(size) => size,
+        None => return GemmError::BadShape.code(),
+    };
+    // SAFETY: the caller passes valid buffers of the stated lengths.
+    let (x, w, zw, acc) = unsafe { (slice_in(x, x_len), slice_in(w, w_len), slice_in(zw, zw_len), slice_out(acc, size)) };
+    status(conv::depthwise(x, x_signed != 0, za, w, w_signed != 0, zw, &geo, m, acc))
+}
+
 /// The output pipeline (`crate::gemm::int8::output`) over `m × n` int32
 /// accumulators: `+ bias[j]`, then `mode` 0 = keep int32, 1 = ONNX float
 /// requantization by `mult[j]`, 2 = fixed point from `mult[j]`; `+ zy`,
-/// clamp to `[lo, hi]`. Stores `out` (kind 0 = uint8, 1 = int8, 2 = int32)
-/// row-major, or transposed (`n × m`) when `transposed != 0`.
+/// clamp to `[lo, hi]`. Stores `out` (kind 0 = uint8, 1 = int8, 2 = int32).
+/// `layout` 0: `acc` and `out` row-major (`i·n + j`); 1: `out` transposed
+/// (`j·m + i`); 2: both channel-major (`j·m + i`, the NCHW of a depthwise
+/// convolution).
 ///
 /// # Safety
 /// Buffers must hold their stated lengths; `out` holds `m · n` elements.
@@ -283,7 +335,7 @@ pub unsafe extern "C" fn lowbit_gemm_output(
     zy: i32,
     lo: i32,
     hi: i32,
-    transposed: u32,
+    layout: u32,
     out_kind: u32,
     out: *mut u8,
 ) -> i32 {
@@ -294,7 +346,7 @@ pub unsafe extern "C" fn lowbit_gemm_output(
     // SAFETY: the caller passes valid buffers of the stated lengths.
     let (acc, bias, mult) = unsafe { (slice_in(acc, size), slice_in(bias, bias_len), slice_in(mult, mult_len)) };
     let per_column = |len: usize| len == 1 || len >= n;
-    if (!bias.is_empty() && !per_column(bias.len())) || (mode != 0 && !per_column(mult.len())) || mode > 2 || out_kind > 2 {
+    if (!bias.is_empty() && !per_column(bias.len())) || (mode != 0 && !per_column(mult.len())) || mode > 2 || out_kind > 2 || layout > 2 {
         return GemmError::BadShape.code();
     }
     let fixed: Vec<(i32, i32)> = if mode == 2 { mult.iter().map(|&v| output::quantize_multiplier(v)).collect() } else { Vec::new() };
@@ -304,10 +356,11 @@ pub unsafe extern "C" fn lowbit_gemm_output(
         _ => Requant::FixedPoint(&fixed),
     };
     let stage = Stage { bias, requant, zy, lo, hi };
-    let t = transposed != 0;
+    let t = layout == 1;
     // SAFETY: out holds m · n elements of the kind's size, not aliased by the inputs.
     let ok = unsafe {
         match out_kind {
+            _ if layout == 2 => output::run_channel_major(&stage, acc, m, n, slice_out(out, size * if out_kind == 2 { 4 } else { 1 }), out_kind),
             0 | 1 => output::run_8bit(&stage, acc, m, n, t, slice_out(out, size), out_kind == 1),
             _ => output::run(&stage, acc, m, n, t, slice_out(out as *mut i32, size), |v| v),
         }

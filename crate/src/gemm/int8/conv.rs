@@ -102,6 +102,136 @@ fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [u8]) {
     }
 }
 
+/// Values a SIMD step may read past the last output column of a plane row
+/// (8 outputs at column stride 2).
+const PLANE_SLACK: usize = 16;
+
+/// A convolution whose groups each read one input channel (`C/group = 1`:
+/// depthwise, with `m / C` output channels per input channel), computed
+/// directly rather than as a GEMM whose panels would be mostly empty: for
+/// each output channel `o` (input channel `o / (m / C)`), the sum over the
+/// `kH·kW` taps of `(x − za)·(w − zw[o])` in int32 with wrap-around, read
+/// from a zero-padded i16 copy of the input plane. `w` holds `m · kH · kW`
+/// bytes; `acc` is channel-major, `acc[o·oH·oW + oy·oW + ox]`. With SIMD128
+/// active and a column stride of 1 or 2, eight outputs of a row at a time
+/// (`i32x4.extmul_*_i16x8_s`; products ≤ 255² and wrapping sums, so the
+/// same values as the scalar loop).
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise(x: &[u8], x_signed: bool, za: i32, w: &[u8], w_signed: bool, zw: &[i32], geo: &Geometry, m: usize, acc: &mut [i32]) -> Result<(), GemmError> {
+    let (channels, taps, pixels) = (geo.channels, geo.kh * geo.kw, geo.oh * geo.ow);
+    let plane_in = geo.h * geo.w;
+    if channels == 0 || m % channels != 0 || x.len() < channels * plane_in || w.len() < m * taps || !(zw.len() == 1 || zw.len() >= m) || acc.len() < m * pixels {
+        return Err(GemmError::BadShape);
+    }
+    if pixels == 0 {
+        return Ok(());
+    }
+    let widen = |v: u8, signed: bool| if signed { v as i8 as i32 } else { v as i32 };
+    // the padded plane: every row and column some output reads, plus slack
+    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
+    let cols = (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 + PLANE_SLACK;
+    let mut plane = try_zeroed::<i16>(rows.checked_mul(cols).ok_or(GemmError::OutOfMemory)?)?;
+    let simd = crate::simd::active() && (geo.sw == 1 || geo.sw == 2);
+    let per_input = m / channels;
+    let mut wv = try_zeroed::<i16>(taps)?;
+    for o in 0..m {
+        let c = o / per_input;
+        if o % per_input == 0 {
+            for (r, prow) in plane.chunks_exact_mut(cols).enumerate() {
+                let y = r as isize - geo.pad_t as isize;
+                let inside = y >= 0 && (y as usize) < geo.h;
+                for (col, v) in prow.iter_mut().enumerate() {
+                    let xx = col as isize - geo.pad_l as isize;
+                    *v = if inside && xx >= 0 && (xx as usize) < geo.w { (widen(x[c * plane_in + y as usize * geo.w + xx as usize], x_signed) - za) as i16 } else { 0 };
+                }
+            }
+        }
+        let z = if zw.len() == 1 { zw[0] } else { zw[o] };
+        for (t, v) in wv.iter_mut().enumerate() {
+            *v = (widen(w[o * taps + t], w_signed) - z) as i16;
+        }
+        let out = &mut acc[o * pixels..(o + 1) * pixels];
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            if simd {
+                depthwise_rows_simd(&plane, cols, &wv, geo, out);
+                continue;
+            }
+        }
+        let _ = simd;
+        depthwise_rows_scalar(&plane, cols, &wv, geo, out);
+    }
+    Ok(())
+}
+
+/// The plain depthwise loop over one output channel (see [`depthwise`]).
+fn depthwise_rows_scalar(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry, out: &mut [i32]) {
+    for oy in 0..geo.oh {
+        for ox in 0..geo.ow {
+            let mut sum = 0i32;
+            for ky in 0..geo.kh {
+                let row = &plane[(oy * geo.sh + ky * geo.dh) * cols..];
+                for kx in 0..geo.kw {
+                    sum = sum.wrapping_add(row[ox * geo.sw + kx * geo.dw] as i32 * wv[ky * geo.kw + kx] as i32);
+                }
+            }
+            out[oy * geo.ow + ox] = sum;
+        }
+    }
+}
+
+/// SIMD128 twin of [`depthwise_rows_scalar`] for column strides 1 and 2:
+/// eight outputs of a row per step, each tap one 8-lane load (two loads and
+/// an even-lane shuffle at stride 2) and two widening multiply-adds.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn depthwise_rows_simd(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry, out: &mut [i32]) {
+    use core::arch::wasm32::*;
+    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
+    if plane.len() < rows * cols || out.len() < geo.oh * geo.ow || cols < (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 + PLANE_SLACK {
+        return; // unreachable: depthwise sizes the plane
+    }
+    let base = plane.as_ptr();
+    for oy in 0..geo.oh {
+        for ox0 in (0..geo.ow).step_by(8) {
+            let (mut lo, mut hi) = (i32x4_splat(0), i32x4_splat(0));
+            for ky in 0..geo.kh {
+                let row = (oy * geo.sh + ky * geo.dh) * cols + ox0 * geo.sw;
+                for kx in 0..geo.kw {
+                    // SAFETY: the step reads plane[row + kx·dw .. + 8·sw]; with
+                    // ox0 < ow that ends within the row's slack (checked above).
+                    let v = unsafe {
+                        let p = base.add(row + kx * geo.dw);
+                        if geo.sw == 1 {
+                            v128_load(p as *const v128)
+                        } else {
+                            let (a, b) = (v128_load(p as *const v128), v128_load(p.add(8) as *const v128));
+                            i16x8_shuffle::<0, 2, 4, 6, 8, 10, 12, 14>(a, b)
+                        }
+                    };
+                    let t = i16x8_splat(wv[ky * geo.kw + kx]);
+                    lo = i32x4_add(lo, i32x4_extmul_low_i16x8(v, t));
+                    hi = i32x4_add(hi, i32x4_extmul_high_i16x8(v, t));
+                }
+            }
+            let at = oy * geo.ow + ox0;
+            if ox0 + 8 <= geo.ow {
+                // SAFETY: at + 8 ≤ oH·oW ≤ out.len() (checked above).
+                unsafe {
+                    v128_store(out.as_mut_ptr().add(at) as *mut v128, lo);
+                    v128_store(out.as_mut_ptr().add(at + 4) as *mut v128, hi);
+                }
+            } else {
+                let tile = [lo, hi];
+                // SAFETY: tile is 8 i32s.
+                let tile: [i32; 8] = unsafe { core::mem::transmute(tile) };
+                for (o, v) in out[at..oy * geo.ow + geo.ow].iter_mut().zip(tile) {
+                    *o = v;
+                }
+            }
+        }
+    }
+}
+
 /// `dst.copy_from_slice(src)` for the short runs of an im2col row. In wasm
 /// a slice copy or fill of unknown length is a `memory.copy` /
 /// `memory.fill`, a call out of the module that costs more than moving a
@@ -243,6 +373,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn depthwise_matches_the_definition() {
+        // 3 input channels, 2 outputs each, stride 2 × 1, dilation 1 × 2, asymmetric padding
+        let geo = Geometry { channels: 3, h: 5, w: 9, kh: 3, kw: 2, sh: 2, sw: 1, dh: 1, dw: 2, pad_t: 1, pad_l: 2, oh: 3, ow: 11 };
+        let m = 6;
+        let x: Vec<u8> = (0..3 * 5 * 9).map(|v| (v * 29 + 3) as u8).collect();
+        let w: Vec<u8> = (0..m * 6).map(|v| (v * 71 + 5) as u8).collect();
+        let zw: Vec<i32> = (0..m as i32).map(|o| o * 9 - 20).collect();
+        for (xs, ws, za) in [(false, true, 131), (true, false, -7)] {
+            let val = |v: u8, s: bool| if s { v as i8 as i32 } else { v as i32 };
+            let mut acc = vec![0i32; m * geo.oh * geo.ow];
+            depthwise(&x, xs, za, &w, ws, &zw, &geo, m, &mut acc).unwrap();
+            for o in 0..m {
+                for oy in 0..geo.oh {
+                    for ox in 0..geo.ow {
+                        let mut want = 0i32;
+                        for ky in 0..geo.kh {
+                            for kx in 0..geo.kw {
+                                let y = (oy * geo.sh + ky * geo.dh) as isize - geo.pad_t as isize;
+                                let xx = (ox * geo.sw + kx * geo.dw) as isize - geo.pad_l as isize;
+                                if y < 0 || y >= geo.h as isize || xx < 0 || xx >= geo.w as isize {
+                                    continue;
+                                }
+                                let a = val(x[(o / 2) * 45 + y as usize * 9 + xx as usize], xs) - za;
+                                want = want.wrapping_add(a * (val(w[o * 6 + ky * 2 + kx], ws) - zw[o]));
+                            }
+                        }
+                        assert_eq!(acc[(o * geo.oh + oy) * geo.ow + ox], want, "o {o} ({oy}, {ox})");
+                    }
+                }
+            }
+        }
+        let mut acc = vec![0i32; 1];
+        assert_eq!(depthwise(&x, false, 0, &w, false, &zw, &geo, m, &mut acc), Err(GemmError::BadShape));
     }
 }
 

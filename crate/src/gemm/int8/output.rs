@@ -188,6 +188,50 @@ pub fn run_8bit(stage: &Stage, acc: &[i32], m: usize, n: usize, transposed: bool
     run(stage, acc, m, n, transposed, out, store)
 }
 
+/// Column `j`'s parameter as a one-element slice (a per-tensor or empty slice as it is).
+fn column<T>(v: &[T], j: usize) -> &[T] {
+    if v.len() <= 1 {
+        v
+    } else {
+        &v[j..j + 1]
+    }
+}
+
+/// Runs the pipeline over accumulators stored channel-major (`acc[j·m + i]`
+/// for channel `j` of `n`, pixel `i` of `m`), into outputs in the same
+/// layout (NCHW for one image): one row-major pass per channel with that
+/// channel's parameters (per tensor, so the SIMD pass loads them once).
+/// `out_kind` 0 = uint8, 1 = int8, 2 = int32 as in [`run`].
+pub fn run_channel_major(stage: &Stage, acc: &[i32], m: usize, n: usize, out: &mut [u8], out_kind: u32) -> bool {
+    let width = if out_kind == 2 { 4 } else { 1 };
+    if acc.len() < m * n || out.len() < m * n * width {
+        return false;
+    }
+    for j in 0..n {
+        let requant = match stage.requant {
+            Requant::None => Requant::None,
+            Requant::Float(mult) => Requant::Float(column(mult, j)),
+            Requant::FixedPoint(fixed) => Requant::FixedPoint(column(fixed, j)),
+        };
+        let row = Stage { bias: column(stage.bias, j), requant, zy: stage.zy, lo: stage.lo, hi: stage.hi };
+        let (a, o) = (&acc[j * m..(j + 1) * m], &mut out[j * m * width..(j + 1) * m * width]);
+        let ok = match out_kind {
+            0 | 1 => run_8bit(&row, a, 1, m, false, o, out_kind == 1),
+            _ => {
+                // int32 bytes, little-endian as wasm memory holds them
+                for (i, &v) in a.iter().enumerate() {
+                    o[4 * i..4 * i + 4].copy_from_slice(&apply(&row, v, 0).to_le_bytes());
+                }
+                true
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
 /// A stage's parameters in the form the SIMD pass loads them: per-column
 /// values spread over all `n` columns, four loaded at a time.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -206,6 +250,9 @@ struct SimdColumns {
     mask: Vec<i32>,
     /// Whether any column shifts left (then the shifted values saturate to i32).
     any_left: bool,
+    /// Whether every parameter is per tensor: the vectors then hold 4 equal
+    /// values and every block loads them at column 0.
+    uniform: bool,
     /// The output zero point and clamp range.
     zy: i32,
     lo: i32,
@@ -218,8 +265,15 @@ impl SimdColumns {
     /// a column whose left shift is 31 (a multiplier ≥ 2^30, which the
     /// 32-bit lane multiply cannot express): the scalar pass takes those.
     fn new(stage: &Stage, n: usize) -> Option<SimdColumns> {
+        let uniform = stage.bias.len() <= 1
+            && match stage.requant {
+                Requant::None => true,
+                Requant::Float(mult) => mult.len() == 1,
+                Requant::FixedPoint(fixed) => fixed.len() == 1,
+            };
+        let n = if uniform { 4 } else { n };
         let bias = (0..n).map(|j| if stage.bias.is_empty() { 0 } else { col(stage.bias, j) }).collect();
-        let mut c = SimdColumns { bias, mult: Vec::new(), m0: Vec::new(), pow_left: Vec::new(), inv_pow_right: Vec::new(), mask: Vec::new(), any_left: false, zy: stage.zy, lo: stage.lo, hi: stage.hi };
+        let mut c = SimdColumns { bias, mult: Vec::new(), m0: Vec::new(), pow_left: Vec::new(), inv_pow_right: Vec::new(), mask: Vec::new(), any_left: false, uniform, zy: stage.zy, lo: stage.lo, hi: stage.hi };
         match stage.requant {
             Requant::None => return None,
             Requant::Float(mult) => {
@@ -252,14 +306,15 @@ impl SimdColumns {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd_rows<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], m: usize, n: usize, transposed: bool, out: &mut [u8]) {
     let columns = if FIXED { c.m0.len().min(c.mask.len()).min(c.pow_left.len()).min(c.inv_pow_right.len()) } else { c.mult.len() };
-    if acc.len() < m * n || out.len() < m * n || c.bias.len() < n || columns < n {
+    let width = if c.uniform { 4 } else { n };
+    if acc.len() < m * n || out.len() < m * n || c.bias.len() < width || columns < width {
         return; // unreachable: run_8bit and SimdColumns::new size them
     }
     for i in 0..m {
         for j in (0..n / 4 * 4).step_by(4) {
             let at = if transposed { (j * m + i, m) } else { (i * n + j, 1) };
-            // SAFETY: i < m and j + 4 ≤ n, checked against the lengths above.
-            unsafe { simd_block::<SIGNED, FIXED>(c, acc, i * n + j, j, out, at) };
+            // SAFETY: i < m and j + 4 ≤ n (or 4 for uniform parameters), checked against the lengths above.
+            unsafe { simd_block::<SIGNED, FIXED>(c, acc, i * n + j, if c.uniform { 0 } else { j }, out, at) };
         }
     }
 }
