@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
-import { createGemmPool, matmulF32, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
+import { createGemmPool, matmulF32, matmulInteger, packConvWeights, packWeights, qlinearConv, qlinearMatmul } from '../ts/index.js';
 import { assertSameValues, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './main.js';
@@ -168,6 +168,66 @@ async function qlinearSuite(shapes: Shape[]): Promise<void> {
   printTable(table);
 }
 
+/** A convolution layer: input channels, square input size, output channels, square kernel, group, stride. */
+type ConvLayer = [c: number, h: number, m: number, k: number, group: number, stride: number];
+
+const CONV_LAYERS: ConvLayer[] = [
+  [3, 224, 32, 3, 1, 2], // a first layer
+  [64, 56, 64, 3, 1, 1], // a ResNet 3×3
+  [256, 28, 64, 1, 1, 1], // a 1×1 bottleneck
+  [512, 7, 512, 3, 1, 1], // a deep 3×3 with few pixels
+  [64, 56, 64, 3, 64, 1], // a MobileNet depthwise 3×3
+];
+
+/**
+ * QLinearConv u8 · s8 → u8 (NCHW, one image, "same" padding) against
+ * onnxruntime-web, weights as initializers there and packed by
+ * packConvWeights here; outputs compared, differences counted.
+ */
+async function convSuite(layers: ConvLayer[]): Promise<void> {
+  console.log('\n### QLinearConv uint8 · int8 → uint8 (weights prepacked, per-tensor scales)\n');
+  const table = [['layer', 'engine', 'ms', 'GOPS', 'lowbit speed-up']];
+  for (const [c, h, m, k, group, stride] of layers) {
+    const pad = (k - 1) >> 1;
+    const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
+    const name = `${c}→${m} ${k}×${k}${group > 1 ? ` g${group}` : ''}${stride > 1 ? ` s${stride}` : ''} @${h}²`;
+    const x = bytes(c * h * h, false, 1) as Uint8Array;
+    const w = bytes(m * (c / group) * k * k, true, 2) as Int8Array;
+    const [sx, zx, sw, zy] = [0.02, 128, 0.005, 120];
+    const sy = (sx * sw * Math.sqrt((c / group) * k * k) * 128 * 74) / 100;
+    const scalar = (n: string, type: OnnxElemType, v: number) => ({ name: n, type, shape: [], data: type === 'float' ? Float32Array.of(v) : type === 'uint8' ? Uint8Array.of(v) : Int8Array.of(v) });
+    const model = oneNodeModel(
+      'QLinearConv',
+      [{ name: 'X', type: 'uint8', shape: [1, c, h, h] }],
+      [
+        scalar('x_scale', 'float', sx), scalar('x_zero_point', 'uint8', zx),
+        { name: 'W', type: 'int8', shape: [m, c / group, k, k], data: w }, scalar('w_scale', 'float', sw), scalar('w_zero_point', 'int8', 0),
+        scalar('y_scale', 'float', sy), scalar('y_zero_point', 'uint8', zy),
+      ],
+      [{ name: 'Y', type: 'uint8', shape: [1, m, oh, oh] }],
+      { group, pads: [pad, pad, pad, pad], strides: [stride, stride] },
+    );
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    const packed = packConvWeights({ data: w, shape: [m, c / group, k, k] }, { group });
+    const options = { group, pads: [pad, pad, pad, pad], strides: [stride, stride] };
+    const lowbit = () => qlinearConv({ data: x, shape: [1, c, h, h] }, sx, zx, packed, sw, 0, sy, Uint8Array.of(zy), undefined, options).data;
+    const onnx = async () => (await session.run({ X: new ort.Tensor('uint8', x, [1, c, h, h]) })).Y!.data as Uint8Array;
+    const ours = lowbit();
+    const theirs = await onnx();
+    assertSameValues(theirs, ours, `onnxruntime ${name}`, 1);
+    let differ = 0;
+    for (let i = 0; i < ours.length; i++) if (ours[i] !== theirs[i]) differ++;
+    console.log(`${name}: ${differ} of ${ours.length} outputs differ by one from onnxruntime-web's`);
+    const opCount = 2 * m * oh * oh * (c / group) * k * k;
+    const times = await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]);
+    const ourMs = times.get('lowbit')!;
+    for (const [engine, ms] of times) table.push([name, engine, ms.toFixed(3), (opCount / ms / 1e6).toFixed(1), engine === 'lowbit' ? '' : `${(ms / ourMs).toFixed(2)}×`]);
+    packed.dispose();
+    await session.release();
+  }
+  printTable(table);
+}
+
 async function floatSuite(shapes: Shape[]): Promise<void> {
   console.log('\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call)\n');
   const require = createRequire(import.meta.url);
@@ -246,6 +306,7 @@ export const gemmBench: BenchSuite = {
     if (only === undefined || only === 'u8') await int8Suite(false, pick(SHAPES), process.env.GEMM_JS !== '0');
     if (only === undefined || only === 's8') await int8Suite(true, pick([[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]]), false);
     if (only === undefined || only === 'qlinear') await qlinearSuite(pick([[64, 64, 64], [256, 256, 256], [512, 512, 512], [1, 4096, 4096], [16, 1024, 4096]]));
+    if (only === undefined || only === 'conv') await convSuite(CONV_LAYERS);
     if (only === undefined || only === 'f32') await floatSuite(pick(SHAPES.slice(0, 4)));
     if (only === undefined || only === 'pool') await poolSuite(pick(SHAPES));
   },
