@@ -11,6 +11,7 @@
 
 use super::PackedA;
 use crate::gemm::{try_zeroed, GemmError};
+use core::mem::MaybeUninit;
 
 /// The shape of one convolution (per group).
 #[derive(Clone, Copy, Debug)]
@@ -53,9 +54,13 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
         return Err(GemmError::BadShape);
     }
     let (m, k) = (geo.oh * geo.ow, geo.channels * geo.kh * geo.kw);
-    let mut at = try_zeroed::<u8>(m.checked_mul(k).ok_or(GemmError::OutOfMemory)?)?;
+    let size = m.checked_mul(k).ok_or(GemmError::OutOfMemory)?;
+    let mut at = Vec::<u8>::new();
+    at.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
     // the zero point's own byte: a padded tap then contributes za − za = 0
-    im2col_t(&x[g * geo.channels * plane..], geo, za as u8, &mut at);
+    im2col_t(&x[g * geo.channels * plane..], geo, za as u8, &mut at.spare_capacity_mut()[..size]);
+    // SAFETY: im2col_t writes every byte of its m × k output.
+    unsafe { at.set_len(size) };
     PackedA::from_columns(&at, signed, m, k, za)
 }
 
@@ -63,7 +68,7 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
 /// holds, for each output pixel `(oy, ox)` in order, the input byte the tap
 /// reads there, or `pad` where it falls in the padding. With unit column
 /// stride the bytes of one output row are one slice of an input row.
-fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [u8]) {
+fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [MaybeUninit<u8>]) {
     let (h, w) = (geo.h as isize, geo.w as isize);
     let plane = geo.h * geo.w;
     let m = geo.oh * geo.ow;
@@ -92,7 +97,7 @@ fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [u8]) {
                     } else {
                         for (ox, v) in out.iter_mut().enumerate() {
                             let xx = x0 + (ox * geo.sw) as isize;
-                            *v = if xx < 0 || xx >= w { pad } else { src[xx as usize] };
+                            v.write(if xx < 0 || xx >= w { pad } else { src[xx as usize] });
                         }
                     }
                 }
@@ -238,30 +243,34 @@ fn depthwise_rows_simd(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry, o
 /// few dozen bytes; with SIMD128 these move them in 16-, 8-, 4- or 1-byte
 /// pieces instead, the last piece of each size overlapping.
 #[inline(always)]
-fn copy(dst: &mut [u8], src: &[u8]) {
+fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         if src.len() == dst.len() {
-            let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+            let (d, s) = (dst.as_mut_ptr() as *mut u8, src.as_ptr());
             // SAFETY: s and d address dst.len() bytes each.
             unsafe { move_bytes(d, dst.len(), |at, width| read_piece(s.add(at), width)) };
             return;
         }
     }
-    dst.copy_from_slice(src);
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
 }
 
 /// `dst.fill(v)` for the padding of an im2col row (see [`copy`]).
 #[inline(always)]
-fn fill(dst: &mut [u8], v: u8) {
+fn fill(dst: &mut [MaybeUninit<u8>], v: u8) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         let splat = core::arch::wasm32::u8x16_splat(v);
         // SAFETY: dst addresses dst.len() bytes.
-        unsafe { move_bytes(dst.as_mut_ptr(), dst.len(), |_, _| splat) };
+        unsafe { move_bytes(dst.as_mut_ptr() as *mut u8, dst.len(), |_, _| splat) };
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    dst.iter_mut().for_each(|d| *d = v);
+    dst.iter_mut().for_each(|d| {
+        d.write(v);
+    });
 }
 
 /// The `width` bytes (16, 8, 4 or 1) at `p` in the low lanes of a vector.
