@@ -73,7 +73,7 @@ export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?:
   const o = optionsObject(options, 'packConvWeights');
   const t = toInt8Tensor(w, 'w');
   if (t.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `packConvWeights needs w of shape [M, C/group, kH, kW], got [${t.shape.join(', ')}]`);
-  const shape = t.shape as [number, number, number, number];
+  const shape = Object.freeze([...t.shape]) as readonly [number, number, number, number]; // a copy: the caller may reuse its array
   const group = readGroup(o.group);
   if (shape[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${shape[0]})`);
   if (shape[2] < 1 || shape[3] < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
