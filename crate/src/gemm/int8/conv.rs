@@ -53,15 +53,58 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
     if x.len() < (g + 1) * geo.channels * plane {
         return Err(GemmError::BadShape);
     }
+    let image = &x[g * geo.channels * plane..];
+    if geo.sw == 1 {
+        return pack_padded(image, signed, geo, za);
+    }
     let (m, k) = (geo.oh * geo.ow, geo.channels * geo.kh * geo.kw);
     let size = m.checked_mul(k).ok_or(GemmError::OutOfMemory)?;
     let mut at = Vec::<u8>::new();
     at.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
     // the zero point's own byte: a padded tap then contributes za − za = 0
-    im2col_t(&x[g * geo.channels * plane..], geo, za as u8, &mut at.spare_capacity_mut()[..size]);
+    im2col_t(image, geo, za as u8, &mut at.spare_capacity_mut()[..size]);
     // SAFETY: im2col_t writes every byte of its m × k output.
     unsafe { at.set_len(size) };
     PackedA::from_columns(&at, signed, m, k, za)
+}
+
+/// [`pack_image`] at unit column stride: the group's channels are copied
+/// once into planes padded with the zero point's byte, `rows × cols` each,
+/// so that every tap of every pixel lies inside, and the taps are gathered
+/// from them ([`PackedA::from_taps`]): the four pixels of a panel in one
+/// output row read four consecutive bytes per tap.
+fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<PackedA, GemmError> {
+    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
+    let cols = (geo.ow - 1) + (geo.kw - 1) * geo.dw + 1;
+    let plane = rows * cols;
+    let size = geo.channels.checked_mul(plane).ok_or(GemmError::OutOfMemory)?;
+    let mut padded = Vec::<u8>::new();
+    padded.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
+    let pad = za as u8;
+    // input columns pad_l.. of a padded row hold x columns 0..w
+    let (lo, hi) = (geo.pad_l.min(cols), (geo.pad_l + geo.w).min(cols));
+    for (r, dst) in padded.spare_capacity_mut()[..size].chunks_exact_mut(cols).enumerate() {
+        let (c, y) = (r / rows, (r % rows) as isize - geo.pad_t as isize);
+        if y < 0 || y as usize >= geo.h || lo >= hi {
+            fill(dst, pad);
+            continue;
+        }
+        let src = &image[(c * geo.h + y as usize) * geo.w..][..geo.w];
+        fill(&mut dst[..lo], pad);
+        copy(&mut dst[lo..hi], &src[..hi - lo]);
+        fill(&mut dst[hi..], pad);
+    }
+    // SAFETY: the rows above cover all channels × rows × cols bytes.
+    unsafe { padded.set_len(size) };
+    let mut taps = Vec::with_capacity(geo.channels * geo.kh * geo.kw);
+    for c in 0..geo.channels {
+        for ky in 0..geo.kh {
+            for kx in 0..geo.kw {
+                taps.push(c * plane + ky * geo.dh * cols + kx * geo.dw);
+            }
+        }
+    }
+    PackedA::from_taps(&padded, signed, geo.oh * geo.ow, &taps, za, |i| (i / geo.ow) * geo.sh * cols + i % geo.ow)
 }
 
 /// The im2col of one group, transposed: row `p` of `at` (tap `(c, ky, kx)`)

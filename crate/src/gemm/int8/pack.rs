@@ -87,11 +87,23 @@ impl PackedA {
 
     /// Packs an operand given transposed: `a(i, p) = at[p·m + i]` (row `p`
     /// of `at` holds column `p` of A, as a convolution's taps lie), minus
-    /// one zero point `z`. Full panels take SIMD128 when active: two 4-byte
-    /// loads (a k-pair of four rows) widen, shift and interleave into the
-    /// panel's four words in one step.
+    /// one zero point `z`: [`PackedA::from_taps`] with row `i` at `i` and
+    /// column `p` at `p·m`.
     pub fn from_columns(at: &[u8], signed: bool, m: usize, k: usize, z: i32) -> Result<PackedA, GemmError> {
-        if at.len() < m * k {
+        let taps: Vec<usize> = (0..k).map(|p| p * m).collect();
+        PackedA::from_taps(at, signed, m, &taps, z, |i| i)
+    }
+
+    /// Packs an operand gathered from `src`: `a(i, p) = src[row(i) +
+    /// taps[p]]` minus one zero point `z`, for `k = taps.len()` columns (a
+    /// convolution's pixels and kernel taps over an image, or a transposed
+    /// matrix). Panels whose four rows start at consecutive bytes take
+    /// SIMD128 when active: two 4-byte loads (a k-pair of four rows) widen,
+    /// shift and interleave into the panel's four words in one step.
+    pub fn from_taps<R: Fn(usize) -> usize>(src: &[u8], signed: bool, m: usize, taps: &[usize], z: i32, row: R) -> Result<PackedA, GemmError> {
+        let k = taps.len();
+        let last_tap = taps.iter().copied().max().unwrap_or(0);
+        if m > 0 && k > 0 && (0..m).any(|i| row(i) + last_tap >= src.len()) {
             return Err(GemmError::BadShape);
         }
         let kq = div_ceil(k, 2);
@@ -107,15 +119,19 @@ impl PackedA {
             let rows = MR.min(m - i0);
             let panel = &mut words[i0 * kq..(i0 + rows) * kq];
             let sums = &mut rowsum[i0..i0 + rows];
+            let mut starts = [0usize; MR];
+            for (r, s) in starts.iter_mut().enumerate().take(rows) {
+                *s = row(i0 + r);
+            }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             {
-                if simd && rows == MR {
-                    columns_panel4_simd(at, m, k, i0, signed, z, panel, sums);
+                if simd && rows == MR && starts[3] == starts[0] + 3 && starts[1] == starts[0] + 1 && starts[2] == starts[0] + 2 {
+                    taps_panel4_simd(src, starts[0], taps, signed, z, panel, sums);
                     continue;
                 }
             }
             let _ = simd;
-            columns_panel_scalar(at, m, k, i0, rows, signed, z, panel, sums, 0);
+            taps_panel_scalar(src, &starts[..rows], taps, signed, z, panel, sums, 0);
         }
         // SAFETY: the panels cover 0..size, and each writes all its rows × kq words.
         unsafe { data.set_len(size) };
@@ -196,43 +212,44 @@ impl PackedB {
     }
 }
 
-/// The scalar packing of one panel (`rows` rows from `i0`) of a transposed
-/// operand ([`PackedA::from_columns`]), from pair `q0` on, adding to `sums`.
+/// The scalar packing of one panel ([`PackedA::from_taps`]; row `r` of the
+/// panel starts at `starts[r]`), from pair `q0` on, adding to `sums`.
 #[allow(clippy::too_many_arguments)]
-fn columns_panel_scalar(at: &[u8], m: usize, k: usize, i0: usize, rows: usize, signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32], q0: usize) {
+fn taps_panel_scalar(src: &[u8], starts: &[usize], taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32], q0: usize) {
     let widen = |v: u8| if signed { v as i8 as i32 } else { v as i32 } - z;
+    let (k, rows) = (taps.len(), starts.len());
     for q in q0..div_ceil(k, 2) {
-        for r in 0..rows {
-            let lo = widen(at[2 * q * m + i0 + r]);
-            let hi = if 2 * q + 1 < k { widen(at[(2 * q + 1) * m + i0 + r]) } else { 0 };
+        for (r, &start) in starts.iter().enumerate() {
+            let lo = widen(src[start + taps[2 * q]]);
+            let hi = if 2 * q + 1 < k { widen(src[start + taps[2 * q + 1]]) } else { 0 };
             sums[r] = sums[r].wrapping_add(lo + hi);
             panel[q * rows + r].write(pair(lo, hi));
         }
     }
 }
 
-/// SIMD128 twin of [`columns_panel_scalar`] for a full panel: per k-pair,
-/// the four rows' bytes of tap `2q` and of tap `2q + 1` (4 + 4 bytes) are
-/// widened to i16, shifted by `z` and interleaved into the four words; the
-/// row sums add the pairs lane by lane. An odd last tap goes through the
-/// scalar path.
+/// SIMD128 twin of [`taps_panel_scalar`] for a full panel whose rows start
+/// at `start..start + 4`: per k-pair, the four rows' bytes of tap `2q` and
+/// of tap `2q + 1` (4 + 4 bytes) are widened to i16, shifted by `z` and
+/// interleaved into the four words; the row sums add the pairs lane by
+/// lane. An odd last tap goes through the scalar path.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[allow(clippy::too_many_arguments)]
-fn columns_panel4_simd(at: &[u8], m: usize, k: usize, i0: usize, signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32]) {
+fn taps_panel4_simd(src: &[u8], start: usize, taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32]) {
     use core::arch::wasm32::*;
-    let full = k / 2;
-    if i0 + MR > m || at.len() < m * k || panel.len() < MR * div_ceil(k, 2) || sums.len() < MR {
-        return; // unreachable: from_columns passes whole panels
+    let (k, full) = (taps.len(), taps.len() / 2);
+    let last_tap = taps.iter().copied().max().unwrap_or(0);
+    if start + 3 + last_tap >= src.len() || panel.len() < MR * div_ceil(k, 2) || sums.len() < MR {
+        return; // unreachable: from_taps checks every row against src
     }
     let zv = i16x8_splat(z as i16);
     let mut acc = i32x4_splat(0);
-    let base = at.as_ptr();
+    let base = src.as_ptr().wrapping_add(start);
     for q in 0..full {
-        // SAFETY: (2q + 1)·m + i0 + 4 ≤ (k − 1)·m + m ≤ at.len(), and the
-        // panel holds 4·kq ≥ 4q + 4 words.
+        // SAFETY: start + tap + 4 ≤ start + 3 + last_tap + 1 ≤ src.len(), and
+        // the panel holds 4·kq ≥ 4q + 4 words.
         unsafe {
-            let v = v128_load32_zero(base.add(2 * q * m + i0) as *const u32);
-            let v = v128_load32_lane::<1>(v, base.add((2 * q + 1) * m + i0) as *const u32);
+            let v = v128_load32_zero(base.add(taps[2 * q]) as *const u32);
+            let v = v128_load32_lane::<1>(v, base.add(taps[2 * q + 1]) as *const u32);
             let w = i16x8_sub(if signed { i16x8_extend_low_i8x16(v) } else { u16x8_extend_low_u8x16(v) }, zv);
             let words = i16x8_shuffle::<0, 4, 1, 5, 2, 6, 3, 7>(w, w);
             acc = i32x4_add(acc, i32x4_extadd_pairwise_i16x8(words));
@@ -243,7 +260,7 @@ fn columns_panel4_simd(at: &[u8], m: usize, k: usize, i0: usize, signed: bool, z
     sums[1] = i32x4_extract_lane::<1>(acc);
     sums[2] = i32x4_extract_lane::<2>(acc);
     sums[3] = i32x4_extract_lane::<3>(acc);
-    columns_panel_scalar(at, m, k, i0, MR, signed, z, panel, sums, full);
+    taps_panel_scalar(src, &[start, start + 1, start + 2, start + 3], taps, signed, z, panel, sums, full);
 }
 
 /// Widens one row of 8-bit values minus `z` into i16 pairs (`out[q]` =
