@@ -19,6 +19,9 @@ const GEOMETRIES: Array<{ x: number[]; w: number[]; g: ConvRefGeometry }> = [
   { x: [1, 5, 6, 7], w: [5, 1, 3, 3], g: { pads: [1, 1, 1, 1], strides: [2, 2], dilations: [1, 1], group: 5 } },
   { x: [1, 17, 4, 4], w: [17, 17, 1, 1], g: { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1], group: 1 } },
   { x: [1, 3, 16, 15], w: [2, 3, 7, 7], g: { pads: [3, 3, 3, 3], strides: [4, 4], dilations: [2, 2], group: 1 } },
+  // column stride 2 over rows wide enough for whole 4-pixel panels (the padded gather at stride 2)
+  { x: [1, 3, 10, 23], w: [5, 3, 3, 3], g: { pads: [1, 1, 1, 1], strides: [2, 2], dilations: [1, 1], group: 1 } },
+  { x: [2, 4, 8, 19], w: [6, 2, 2, 3], g: { pads: [0, 2, 1, 1], strides: [1, 2], dilations: [2, 2], group: 2 } },
   // one input channel per group (the direct depthwise path): column strides 1, 2 (SIMD) and 3,
   // two outputs per channel, one input channel with eight outputs, rows past 8 columns
   { x: [2, 4, 9, 21], w: [8, 1, 3, 3], g: { pads: [1, 2, 0, 1], strides: [1, 1], dilations: [2, 2], group: 4 } },

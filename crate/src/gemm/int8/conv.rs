@@ -54,7 +54,7 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
         return Err(GemmError::BadShape);
     }
     let image = &x[g * geo.channels * plane..];
-    if geo.sw == 1 {
+    if geo.sw <= 2 {
         return pack_padded(image, signed, geo, za);
     }
     let (m, k) = (geo.oh * geo.ow, geo.channels * geo.kh * geo.kw);
@@ -68,18 +68,19 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
     PackedA::from_columns(&at, signed, m, k, za)
 }
 
-/// [`pack_image`] at unit column stride: the group's channels are copied
-/// once into planes padded with the zero point's byte, `rows × cols` each,
-/// so that every tap of every pixel lies inside, and the taps are gathered
-/// from them ([`PackedA::from_taps`]): the four pixels of a panel in one
-/// output row read four consecutive bytes per tap.
+/// [`pack_image`] at column strides 1 and 2: the group's channels are
+/// copied once into planes padded with the zero point's byte, `rows × cols`
+/// each, so that every tap of every pixel lies inside, and the taps are
+/// gathered from them ([`PackedA::from_taps`]): the four pixels of a panel
+/// in one output row read four bytes 1 or 2 apart per tap (one spare byte
+/// at the end for the 8-byte loads of stride 2).
 fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<PackedA, GemmError> {
     let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
-    let cols = (geo.ow - 1) + (geo.kw - 1) * geo.dw + 1;
+    let cols = (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1;
     let plane = rows * cols;
     let size = geo.channels.checked_mul(plane).ok_or(GemmError::OutOfMemory)?;
     let mut padded = Vec::<u8>::new();
-    padded.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
+    padded.try_reserve_exact(size + 1).map_err(|_| GemmError::OutOfMemory)?;
     let pad = za as u8;
     // input columns pad_l.. of a padded row hold x columns 0..w
     let (lo, hi) = (geo.pad_l.min(cols), (geo.pad_l + geo.w).min(cols));
@@ -94,8 +95,9 @@ fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<Pa
         copy(&mut dst[lo..hi], &src[..hi - lo]);
         fill(&mut dst[hi..], pad);
     }
-    // SAFETY: the rows above cover all channels × rows × cols bytes.
-    unsafe { padded.set_len(size) };
+    padded.spare_capacity_mut()[size].write(pad);
+    // SAFETY: the rows above cover all channels × rows × cols bytes, and the spare one is written.
+    unsafe { padded.set_len(size + 1) };
     let mut taps = Vec::with_capacity(geo.channels * geo.kh * geo.kw);
     for c in 0..geo.channels {
         for ky in 0..geo.kh {
@@ -104,7 +106,7 @@ fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<Pa
             }
         }
     }
-    PackedA::from_taps(&padded, signed, geo.oh * geo.ow, &taps, za, |i| (i / geo.ow) * geo.sh * cols + i % geo.ow)
+    PackedA::from_taps(&padded, signed, geo.oh * geo.ow, &taps, za, |i| (i / geo.ow) * geo.sh * cols + (i % geo.ow) * geo.sw)
 }
 
 /// The im2col of one group, transposed: row `p` of `at` (tap `(c, ky, kx)`)

@@ -97,9 +97,11 @@ impl PackedA {
     /// Packs an operand gathered from `src`: `a(i, p) = src[row(i) +
     /// taps[p]]` minus one zero point `z`, for `k = taps.len()` columns (a
     /// convolution's pixels and kernel taps over an image, or a transposed
-    /// matrix). Panels whose four rows start at consecutive bytes take
-    /// SIMD128 when active: two 4-byte loads (a k-pair of four rows) widen,
-    /// shift and interleave into the panel's four words in one step.
+    /// matrix). Panels whose four rows start 1 or 2 bytes apart take
+    /// SIMD128 when active: two loads (a k-pair of four rows; 8 bytes and an
+    /// even-byte shuffle at 2 apart, which reads one byte past the fourth
+    /// row's, so `src` must hold it) widen, shift and interleave into the
+    /// panel's four words in one step.
     pub fn from_taps<R: Fn(usize) -> usize>(src: &[u8], signed: bool, m: usize, taps: &[usize], z: i32, row: R) -> Result<PackedA, GemmError> {
         let k = taps.len();
         let last_tap = taps.iter().copied().max().unwrap_or(0);
@@ -125,8 +127,13 @@ impl PackedA {
             }
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             {
-                if simd && rows == MR && starts[3] == starts[0] + 3 && starts[1] == starts[0] + 1 && starts[2] == starts[0] + 2 {
-                    taps_panel4_simd(src, starts[0], taps, signed, z, panel, sums);
+                let apart = |d: usize| (1..MR).all(|r| starts[r] == starts[0] + r * d);
+                if simd && rows == MR && apart(1) {
+                    taps_panel4_simd::<1>(src, starts[0], taps, signed, z, panel, sums);
+                    continue;
+                }
+                if simd && rows == MR && apart(2) && starts[0] + 2 * MR + last_tap <= src.len() {
+                    taps_panel4_simd::<2>(src, starts[0], taps, signed, z, panel, sums);
                     continue;
                 }
             }
@@ -229,27 +236,34 @@ fn taps_panel_scalar(src: &[u8], starts: &[usize], taps: &[usize], signed: bool,
 }
 
 /// SIMD128 twin of [`taps_panel_scalar`] for a full panel whose rows start
-/// at `start..start + 4`: per k-pair, the four rows' bytes of tap `2q` and
-/// of tap `2q + 1` (4 + 4 bytes) are widened to i16, shifted by `z` and
+/// `STEP` bytes apart from `start` (1 or 2): per k-pair, the four rows'
+/// bytes of tap `2q` and of tap `2q + 1` (4 + 4 bytes; at `STEP` 2, 8 + 8
+/// bytes and an even-byte shuffle) are widened to i16, shifted by `z` and
 /// interleaved into the four words; the row sums add the pairs lane by
 /// lane. An odd last tap goes through the scalar path.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn taps_panel4_simd(src: &[u8], start: usize, taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32]) {
+fn taps_panel4_simd<const STEP: usize>(src: &[u8], start: usize, taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32]) {
     use core::arch::wasm32::*;
     let (k, full) = (taps.len(), taps.len() / 2);
     let last_tap = taps.iter().copied().max().unwrap_or(0);
-    if start + 3 + last_tap >= src.len() || panel.len() < MR * div_ceil(k, 2) || sums.len() < MR {
-        return; // unreachable: from_taps checks every row against src
+    if start + STEP * MR + last_tap > src.len() || panel.len() < MR * div_ceil(k, 2) || sums.len() < MR || !(STEP == 1 || STEP == 2) {
+        return; // unreachable: from_taps checks the rows (and the byte past them) against src
     }
     let zv = i16x8_splat(z as i16);
     let mut acc = i32x4_splat(0);
     let base = src.as_ptr().wrapping_add(start);
     for q in 0..full {
-        // SAFETY: start + tap + 4 ≤ start + 3 + last_tap + 1 ≤ src.len(), and
-        // the panel holds 4·kq ≥ 4q + 4 words.
+        // SAFETY: start + tap + 4·STEP ≤ start + 4·STEP + last_tap ≤ src.len(),
+        // and the panel holds 4·kq ≥ 4q + 4 words.
         unsafe {
-            let v = v128_load32_zero(base.add(taps[2 * q]) as *const u32);
-            let v = v128_load32_lane::<1>(v, base.add(taps[2 * q + 1]) as *const u32);
+            let v = if STEP == 1 {
+                let v = v128_load32_zero(base.add(taps[2 * q]) as *const u32);
+                v128_load32_lane::<1>(v, base.add(taps[2 * q + 1]) as *const u32)
+            } else {
+                let v = v128_load64_zero(base.add(taps[2 * q]) as *const u64);
+                let v = v128_load64_lane::<1>(v, base.add(taps[2 * q + 1]) as *const u64);
+                i8x16_shuffle::<0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0>(v, v)
+            };
             let w = i16x8_sub(if signed { i16x8_extend_low_i8x16(v) } else { u16x8_extend_low_u8x16(v) }, zv);
             let words = i16x8_shuffle::<0, 4, 1, 5, 2, 6, 3, 7>(w, w);
             acc = i32x4_add(acc, i32x4_extadd_pairwise_i16x8(words));
@@ -260,7 +274,7 @@ fn taps_panel4_simd(src: &[u8], start: usize, taps: &[usize], signed: bool, z: i
     sums[1] = i32x4_extract_lane::<1>(acc);
     sums[2] = i32x4_extract_lane::<2>(acc);
     sums[3] = i32x4_extract_lane::<3>(acc);
-    taps_panel_scalar(src, &[start, start + 1, start + 2, start + 3], taps, signed, z, panel, sums, full);
+    taps_panel_scalar(src, &[start, start + STEP, start + 2 * STEP, start + 3 * STEP], taps, signed, z, panel, sums, full);
 }
 
 /// Widens one row of 8-bit values minus `z` into i16 pairs (`out[q]` =
