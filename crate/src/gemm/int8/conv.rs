@@ -1,13 +1,14 @@
 //! 2-D convolution (NCHW) as a GEMM over the im2col: for one image and one
 //! group, row `i` of A is output pixel `(oy, ox)` and column `p` is kernel
 //! tap `(c, ky, kx)`, so `A(i, p) = x[c, oy·sh + ky·dh − pad_t, ox·sw +
-//! kx·dw − pad_l]`. The im2col is laid out transposed (a row per tap, which
-//! for unit column stride is one slice of an input row per output row),
-//! padding with the input zero point's byte (so a padded tap contributes
-//! `x_zp − x_zp = 0`, as the ONNX reference pads `x − x_zp` with zeros), then
-//! packed by [`PackedA::from_columns`]. B is the weights `[M, C/group, kH,
-//! kW]` read transposed, so the GEMM yields pixels × output channels and the
-//! output stage stores NCHW.
+//! kx·dw − pad_l]`. Padding holds the input zero point's byte, so a padded
+//! tap contributes `x_zp − x_zp = 0`, as the ONNX reference pads `x − x_zp`
+//! with zeros. At column strides 1 and 2 the taps are gathered straight
+//! from a padded copy of the image ([`PackedA::from_taps`]); at other
+//! strides a transposed im2col (a row per tap) is built first. B is the
+//! weights `[M, C/group, kH, kW]` read transposed, so the GEMM yields pixels
+//! × output channels and the output stage stores NCHW. Groups of one input
+//! channel (depthwise) skip the GEMM: [`depthwise`].
 
 use super::PackedA;
 use crate::gemm::{try_zeroed, GemmError};

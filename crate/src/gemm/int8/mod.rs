@@ -9,7 +9,7 @@
 //!   correction `− zb(j)·Σ_k (a(i, k) − za(i))`;
 //! - [`output`]: the output pipeline (bias, requantization in float or fixed
 //!   point, clamp / ReLU, layout);
-//! - [`conv`]: 2-D convolution as a GEMM over the im2col, laid out transposed and packed into A.
+//! - [`conv`]: 2-D convolution as a GEMM over the im2col gathered into A, and depthwise directly.
 
 pub mod conv;
 pub mod kernel;
