@@ -221,7 +221,7 @@ unsafe fn read_geometry(g: *const usize, channels: usize) -> Option<Geometry> {
 /// One image of a 2-D convolution (ONNX ConvInteger core): `x` is `C × H ×
 /// W` bytes, `packed` the weights packed per group (`k = C/group · kH · kW`,
 /// `n = M/group`, read transposed), `zb` one zero point or one per output
-/// channel, `geometry` as [`read_geometry`] reads it. Writes `c` as
+/// channel, `geometry` the 12 values `read_geometry` reads. Writes `c` as
 /// `(oH · oW) × M` int32: pixels × channels.
 ///
 /// # Safety
@@ -275,7 +275,7 @@ pub unsafe extern "C" fn lowbit_conv_i8(
 /// (`m · oh · ow` int32, channel-major): `x` one image `channels × h × w`
 /// (int8 when `x_signed != 0`), `w` the weights `m × kh × kw` (int8 when
 /// `w_signed != 0`), `zw` one zero point or one per output channel,
-/// `geometry` as [`read_geometry`] reads it.
+/// `geometry` the 12 values `read_geometry` reads.
 ///
 /// # Safety
 /// Buffers must hold their stated lengths, `geometry` 12 values; `acc`
