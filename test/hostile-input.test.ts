@@ -56,6 +56,7 @@ const functions: Record<string, (...args: never[]) => unknown> = {
   bestFractionLength: lowbit.bestFractionLength,
   matmulInteger: lowbit.matmulInteger,
   packWeights: lowbit.packWeights,
+  packConvWeights: lowbit.packConvWeights,
   qlinearMatmul: lowbit.qlinearMatmul,
   gemmI8: lowbit.gemmI8,
   convInteger: lowbit.convInteger,
@@ -82,7 +83,19 @@ describe('hostile input', () => {
 
   const t2 = () => new lowbit.autograd.Tensor(new Float32Array([1, 2]), [1, 2]);
   const observed = () => new lowbit.HistogramObserver().observe(new Float32Array([1, -2, 3]));
+  // packed once, when a test first runs (after init)
+  let packed: { f32: lowbit.PackedMatrix<'float32'>; conv: lowbit.PackedConvWeights; depthwise: lowbit.PackedConvWeights } | undefined;
+  const weights = () =>
+    (packed ??= {
+      f32: lowbit.packWeights({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] }),
+      conv: lowbit.packConvWeights({ data: new Int8Array(2 * 2 * 4), shape: [2, 2, 2, 2] }),
+      depthwise: lowbit.packConvWeights({ data: new Int8Array(2 * 9), shape: [2, 1, 3, 3] }, { group: 2 }),
+    });
   const classes: Record<string, (a: never, b: never) => unknown> = {
+    'matmulF32 (packed float weights)': (a) => lowbit.matmulF32(a, weights().f32),
+    'gemmF32 (packed float weights)': (a, b) => lowbit.gemmF32({ ...(b as object), a, b: weights().f32 }),
+    'convInteger (packed weights)': (a, b) => lowbit.convInteger(a, weights().conv, undefined, undefined, b),
+    'qlinearConv (packed depthwise weights)': (a, b) => lowbit.qlinearConv(a, 1, 0, weights().depthwise, 1, 0, 1, 0, undefined, b),
     'HistogramObserver.observe': (a, b) => new lowbit.HistogramObserver(a).observe(b),
     'MinMaxObserver.observe': (a, b) => new lowbit.MinMaxObserver(a).observe(b),
     'HistogramObserver.fromJSON': (a) => lowbit.HistogramObserver.fromJSON(a),
