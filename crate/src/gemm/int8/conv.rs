@@ -55,6 +55,9 @@ pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> 
         return Err(GemmError::BadShape);
     }
     let image = &x[g * geo.channels * plane..];
+    if geo.oh == 0 || geo.ow == 0 {
+        return PackedA::from_columns(&[], signed, 0, geo.channels * geo.kh * geo.kw, za);
+    }
     if geo.sw <= 2 {
         return pack_padded(image, signed, geo, za);
     }
@@ -464,6 +467,15 @@ mod tests {
         }
         let mut acc = vec![0i32; 1];
         assert_eq!(depthwise(&x, false, 0, &w, false, &zw, &geo, m, &mut acc), Err(GemmError::BadShape));
+    }
+
+    #[test]
+    fn no_output_pixels_pack_nothing() {
+        let geo = Geometry { channels: 2, h: 3, w: 3, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, pad_t: 0, pad_l: 0, oh: 0, ow: 1 };
+        let a = pack_image(&[0u8; 18], false, &geo, 0, 0).unwrap();
+        assert_eq!((a.m, a.data.len()), (0, 0));
+        let mut acc = [0i32; 0];
+        assert_eq!(depthwise(&[0u8; 18], false, 0, &[0u8; 18], false, &[0], &geo, 2, &mut acc), Ok(()));
     }
 }
 
