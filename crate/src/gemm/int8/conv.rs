@@ -115,8 +115,8 @@ fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<Pa
 
 /// The im2col of one group, transposed: row `p` of `at` (tap `(c, ky, kx)`)
 /// holds, for each output pixel `(oy, ox)` in order, the input byte the tap
-/// reads there, or `pad` where it falls in the padding. With unit column
-/// stride the bytes of one output row are one slice of an input row.
+/// reads there, or `pad` where it falls in the padding. For column strides
+/// of 3 and more ([`pack_padded`] takes 1 and 2).
 fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [MaybeUninit<u8>]) {
     let (h, w) = (geo.h as isize, geo.w as isize);
     let plane = geo.h * geo.w;
@@ -136,18 +136,9 @@ fn im2col_t(x: &[u8], geo: &Geometry, pad: u8, at: &mut [MaybeUninit<u8>]) {
                         continue;
                     }
                     let src = &x[c * plane + y as usize * geo.w..c * plane + (y as usize + 1) * geo.w];
-                    if geo.sw == 1 {
-                        // output columns whose input column x0 + ox lies in 0..w
-                        let lo = (-x0).clamp(0, geo.ow as isize) as usize;
-                        let hi = (w - x0).clamp(lo as isize, geo.ow as isize) as usize;
-                        fill(&mut out[..lo], pad);
-                        copy(&mut out[lo..hi], &src[(x0 + lo as isize) as usize..(x0 + hi as isize) as usize]);
-                        fill(&mut out[hi..], pad);
-                    } else {
-                        for (ox, v) in out.iter_mut().enumerate() {
-                            let xx = x0 + (ox * geo.sw) as isize;
-                            v.write(if xx < 0 || xx >= w { pad } else { src[xx as usize] });
-                        }
+                    for (ox, v) in out.iter_mut().enumerate() {
+                        let xx = x0 + (ox * geo.sw) as isize;
+                        v.write(if xx < 0 || xx >= w { pad } else { src[xx as usize] });
                     }
                 }
                 p += 1;
@@ -286,7 +277,7 @@ fn depthwise_rows_simd(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry, o
     }
 }
 
-/// `dst.copy_from_slice(src)` for the short runs of an im2col row. In wasm
+/// `dst.copy_from_slice(src)` for the short runs of a padded row. In wasm
 /// a slice copy or fill of unknown length is a `memory.copy` /
 /// `memory.fill`, a call out of the module that costs more than moving a
 /// few dozen bytes; with SIMD128 these move them in 16-, 8-, 4- or 1-byte
@@ -307,7 +298,7 @@ fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     }
 }
 
-/// `dst.fill(v)` for the padding of an im2col row (see [`copy`]).
+/// `dst.fill(v)` for the padding of a row (see [`copy`]).
 #[inline(always)]
 fn fill(dst: &mut [MaybeUninit<u8>], v: u8) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
