@@ -305,16 +305,39 @@ impl SimdColumns {
 /// The SIMD pass over the first `n − n mod 4` columns of every row.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn simd_rows<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], m: usize, n: usize, transposed: bool, out: &mut [u8]) {
+    use core::arch::wasm32::*;
     let columns = if FIXED { c.m0.len().min(c.mask.len()).min(c.pow_left.len()).min(c.inv_pow_right.len()) } else { c.mult.len() };
     let width = if c.uniform { 4 } else { n };
     if acc.len() < m * n || out.len() < m * n || c.bias.len() < width || columns < width {
         return; // unreachable: run_8bit and SimdColumns::new size them
     }
-    for i in 0..m {
+    let col = |j: usize| if c.uniform { 0 } else { j };
+    // transposed: blocks of 4 rows × 4 columns, turned so that each column's
+    // 4 outputs (consecutive in the output) leave in one 4-byte store
+    let first = if transposed { m / 4 * 4 } else { 0 };
+    for i in (0..first).step_by(4) {
+        for j in (0..n / 4 * 4).step_by(4) {
+            // SAFETY: i + 4 ≤ m and j + 4 ≤ n (or 4 for uniform parameters), checked above;
+            // the stores write out[(j + t)·m + i .. + 4] for t < 4, inside m·n.
+            unsafe {
+                let y = |r: usize| simd_values::<FIXED>(c, acc, (i + r) * n + j, col(j));
+                let w01 = i16x8_narrow_i32x4(y(0), y(1));
+                let w23 = i16x8_narrow_i32x4(y(2), y(3));
+                let b = if SIGNED { i8x16_narrow_i16x8(w01, w23) } else { u8x16_narrow_i16x8(w01, w23) };
+                let t = i8x16_shuffle::<0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15>(b, b);
+                let p = out.as_mut_ptr();
+                v128_store32_lane::<0>(t, p.add(j * m + i) as *mut u32);
+                v128_store32_lane::<1>(t, p.add((j + 1) * m + i) as *mut u32);
+                v128_store32_lane::<2>(t, p.add((j + 2) * m + i) as *mut u32);
+                v128_store32_lane::<3>(t, p.add((j + 3) * m + i) as *mut u32);
+            }
+        }
+    }
+    for i in first..m {
         for j in (0..n / 4 * 4).step_by(4) {
             let at = if transposed { (j * m + i, m) } else { (i * n + j, 1) };
             // SAFETY: i < m and j + 4 ≤ n (or 4 for uniform parameters), checked against the lengths above.
-            unsafe { simd_block::<SIGNED, FIXED>(c, acc, i * n + j, if c.uniform { 0 } else { j }, out, at) };
+            unsafe { simd_block::<SIGNED, FIXED>(c, acc, i * n + j, col(j), out, at) };
         }
     }
 }
@@ -340,21 +363,9 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], a: usize, j: usize, out: &mut [u8], at: (usize, usize)) {
     use core::arch::wasm32::*;
     let (o, step) = at;
-    // SAFETY: the caller's contract; v128 loads need no alignment.
+    // SAFETY: the caller's contract.
     unsafe {
-        let x = i32x4_add(v128_load(acc.as_ptr().add(a) as *const v128), v128_load(c.bias.as_ptr().add(j) as *const v128));
-        let y = if FIXED {
-            let (zy, lo, hi) = (i32x4_splat(c.zy), i32x4_splat(c.lo - c.zy), i32x4_splat(c.hi - c.zy));
-            i32x4_add(i32x4_max(i32x4_min(fixed_point4(c, x, j), hi), lo), zy)
-        } else {
-            let (zy, lo, hi, magic) = (f64x2_splat(c.zy as f64), f64x2_splat(c.lo as f64), f64x2_splat(c.hi as f64), f64x2_splat(ROUND_MAGIC));
-            let half = |v: v128, k: usize| {
-                let m = v128_load(c.mult.as_ptr().add(j + k) as *const v128);
-                let v = f64x2_add(f64x2_mul(f64x2_convert_low_i32x4(v), m), zy);
-                f64x2_add(f64x2_pmin(hi, f64x2_pmax(lo, v)), magic)
-            };
-            i32x4_shuffle::<0, 2, 4, 6>(half(x, 0), half(i32x4_shuffle::<2, 3, 2, 3>(x, x), 2))
-        };
+        let y = simd_values::<FIXED>(c, acc, a, j);
         // y lies in [lo, hi], inside the output type: the saturating narrows are exact.
         let w = i16x8_narrow_i32x4(y, y);
         let b = if SIGNED { i8x16_narrow_i16x8(w, w) } else { u8x16_narrow_i16x8(w, w) };
@@ -366,6 +377,33 @@ unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc
             v128_store8_lane::<1>(b, p.add(step));
             v128_store8_lane::<2>(b, p.add(2 * step));
             v128_store8_lane::<3>(b, p.add(3 * step));
+        }
+    }
+}
+
+/// Stages 1–3 of [`simd_block`] for the accumulators at `acc[a..a + 4]`
+/// (columns `j..j + 4`): the four outputs as i32 lanes in `[lo, hi]`.
+///
+/// # Safety
+/// `acc[a..a + 4]` and columns `j..j + 4` of `c` must exist.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn simd_values<const FIXED: bool>(c: &SimdColumns, acc: &[i32], a: usize, j: usize) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    // SAFETY: the caller's contract; v128 loads need no alignment.
+    unsafe {
+        let x = i32x4_add(v128_load(acc.as_ptr().add(a) as *const v128), v128_load(c.bias.as_ptr().add(j) as *const v128));
+        if FIXED {
+            let (zy, lo, hi) = (i32x4_splat(c.zy), i32x4_splat(c.lo - c.zy), i32x4_splat(c.hi - c.zy));
+            i32x4_add(i32x4_max(i32x4_min(fixed_point4(c, x, j), hi), lo), zy)
+        } else {
+            let (zy, lo, hi, magic) = (f64x2_splat(c.zy as f64), f64x2_splat(c.lo as f64), f64x2_splat(c.hi as f64), f64x2_splat(ROUND_MAGIC));
+            let half = |v: v128, k: usize| {
+                let m = v128_load(c.mult.as_ptr().add(j + k) as *const v128);
+                let v = f64x2_add(f64x2_mul(f64x2_convert_low_i32x4(v), m), zy);
+                f64x2_add(f64x2_pmin(hi, f64x2_pmax(lo, v)), magic)
+            };
+            i32x4_shuffle::<0, 2, 4, 6>(half(x, 0), half(i32x4_shuffle::<2, 3, 2, 3>(x, x), 2))
         }
     }
 }
