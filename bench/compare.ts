@@ -71,3 +71,10 @@ export function assertSameValues(a: ArrayLike<number>, b: ArrayLike<number>, wha
     if (!ok) throw new Error(`${what}: element ${i} is ${a[i]} vs ${b[i]}`);
   }
 }
+
+/** How many elements of `a` and `b` differ. */
+export function countDifferent(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+  return differ;
+}

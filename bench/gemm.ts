@@ -12,10 +12,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Bench } from 'tinybench';
 import { createGemmPool, matmulF32, matmulInteger, packConvWeights, packWeights, qlinearConv, qlinearMatmul } from '../ts/index.js';
-import { assertSameValues, lcg, printTable } from './compare.js';
+import { assertSameValues, countDifferent, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './main.js';
-import { oneNodeModel, type OnnxElemType } from './onnxModel.js';
+import { oneNodeModel, qlinearInitializers } from './onnxModel.js';
 
 type Shape = [m: number, k: number, n: number];
 const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
@@ -141,15 +141,10 @@ async function qlinearSuite(shapes: Shape[]): Promise<void> {
     // y_scale from the accumulators' spread (√k · 128 · 74 for these bytes), so that outputs use the uint8 range
     const yScale = (sa * sb * Math.sqrt(k) * 128 * 74) / 100;
     const packed = packWeights({ data: b, shape: [k, n] });
-    const scalar = (name: string, type: OnnxElemType, v: number) => ({ name, type, shape: [], data: type === 'float' ? Float32Array.of(v) : type === 'uint8' ? Uint8Array.of(v) : Int8Array.of(v) });
     const model = oneNodeModel(
       'QLinearMatMul',
       [{ name: 'A', type: 'uint8', shape: [m, k] }],
-      [
-        scalar('a_scale', 'float', sa), scalar('a_zero_point', 'uint8', za),
-        { name: 'B', type: 'int8', shape: [k, n], data: b }, scalar('b_scale', 'float', sb), scalar('b_zero_point', 'int8', 0),
-        scalar('y_scale', 'float', yScale), scalar('y_zero_point', 'uint8', zy),
-      ],
+      qlinearInitializers(sa, za, { shape: [k, n], data: b }, sb, yScale, zy),
       [{ name: 'Y', type: 'uint8', shape: [m, n] }],
     );
     const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
@@ -158,9 +153,7 @@ async function qlinearSuite(shapes: Shape[]): Promise<void> {
     const ours = lowbit();
     const theirs = await onnx();
     assertSameValues(theirs, ours, `onnxruntime ${label(shape)}`, 1);
-    let differ = 0;
-    for (let i = 0; i < ours.length; i++) if (ours[i] !== theirs[i]) differ++;
-    console.log(`${label(shape)}: ${differ} of ${ours.length} outputs differ by one from onnxruntime-web's`);
+    console.log(`${label(shape)}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
     table.push(...rows(shape, await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], shape)));
     packed.dispose();
     await session.release();
@@ -195,15 +188,10 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
     const w = bytes(m * (c / group) * k * k, true, 2) as Int8Array;
     const [sx, zx, sw, zy] = [0.02, 128, 0.005, 120];
     const sy = (sx * sw * Math.sqrt((c / group) * k * k) * 128 * 74) / 100;
-    const scalar = (n: string, type: OnnxElemType, v: number) => ({ name: n, type, shape: [], data: type === 'float' ? Float32Array.of(v) : type === 'uint8' ? Uint8Array.of(v) : Int8Array.of(v) });
     const model = oneNodeModel(
       'QLinearConv',
       [{ name: 'X', type: 'uint8', shape: [1, c, h, h] }],
-      [
-        scalar('x_scale', 'float', sx), scalar('x_zero_point', 'uint8', zx),
-        { name: 'W', type: 'int8', shape: [m, c / group, k, k], data: w }, scalar('w_scale', 'float', sw), scalar('w_zero_point', 'int8', 0),
-        scalar('y_scale', 'float', sy), scalar('y_zero_point', 'uint8', zy),
-      ],
+      qlinearInitializers(sx, zx, { shape: [m, c / group, k, k], data: w }, sw, sy, zy),
       [{ name: 'Y', type: 'uint8', shape: [1, m, oh, oh] }],
       { group, pads: [pad, pad, pad, pad], strides: [stride, stride] },
     );
@@ -215,9 +203,7 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
     const ours = lowbit();
     const theirs = await onnx();
     assertSameValues(theirs, ours, `onnxruntime ${name}`, 1);
-    let differ = 0;
-    for (let i = 0; i < ours.length; i++) if (ours[i] !== theirs[i]) differ++;
-    console.log(`${name}: ${differ} of ${ours.length} outputs differ by one from onnxruntime-web's`);
+    console.log(`${name}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
     const opCount = 2 * m * oh * oh * (c / group) * k * k;
     const times = await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]);
     const ourMs = times.get('lowbit')!;

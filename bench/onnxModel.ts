@@ -108,3 +108,22 @@ export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: 
     .message(8, new Message().string(1, '').int(2, 13))
     .encode();
 }
+
+/**
+ * The initializers that follow the input of a QLinearMatMul or QLinearConv
+ * node, in ONNX's order: the input's scale and uint8 zero point, int8
+ * weights with their scale and zero point 0, the output's scale and uint8
+ * zero point (all per tensor).
+ */
+export function qlinearInitializers(inScale: number, inZero: number, weights: { shape: readonly number[]; data: Int8Array }, weightScale: number, outScale: number, outZero: number): OnnxInitializer[] {
+  const scale = (name: string, v: number): OnnxInitializer => ({ name, type: 'float', shape: [], data: Float32Array.of(v) });
+  return [
+    scale('in_scale', inScale),
+    { name: 'in_zero_point', type: 'uint8', shape: [], data: Uint8Array.of(inZero) },
+    { name: 'W', type: 'int8', shape: weights.shape, data: weights.data },
+    scale('w_scale', weightScale),
+    { name: 'w_zero_point', type: 'int8', shape: [], data: Int8Array.of(0) },
+    scale('out_scale', outScale),
+    { name: 'out_zero_point', type: 'uint8', shape: [], data: Uint8Array.of(outZero) },
+  ];
+}
