@@ -61,22 +61,22 @@ impl PackedF32 {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
-                let at = Self::block_start(k, jc, nc, pc);
-                pack_b(&b, pc, kc, jc, nc, &mut data[at..at + div_ceil(nc, NR) * NR * kc]);
+                pack_b(&b, pc, kc, jc, nc, &mut data[Self::block_range(k, jc, nc, pc, kc)]);
             }
         }
         Ok(PackedF32 { k, n, data })
     }
 
-    /// Where block `(jc, pc)` (width `nc`) starts in `data`.
-    fn block_start(k: usize, jc: usize, nc: usize, pc: usize) -> usize {
-        jc * k + pc * div_ceil(nc, NR) * NR
+    /// Where block `(jc, pc)`, `nc` columns wide and `kc` deep, lies in `data`.
+    fn block_range(k: usize, jc: usize, nc: usize, pc: usize, kc: usize) -> core::ops::Range<usize> {
+        let width = div_ceil(nc, NR) * NR;
+        let at = jc * k + pc * width;
+        at..at + width * kc
     }
 
     /// The panels of block `(jc, pc)`, `nc` columns wide and `kc` deep.
     fn block(&self, jc: usize, nc: usize, pc: usize, kc: usize) -> &[f32] {
-        let at = Self::block_start(self.k, jc, nc, pc);
-        &self.data[at..at + div_ceil(nc, NR) * NR * kc]
+        &self.data[Self::block_range(self.k, jc, nc, pc, kc)]
     }
 }
 
@@ -352,6 +352,11 @@ mod tests {
         c
     }
 
+    /// The `cols × rows` transpose of a row-major `rows × cols` matrix.
+    fn transposed(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        (0..rows * cols).map(|x| v[(x % rows) * cols + x / rows]).collect()
+    }
+
     fn values(len: usize, seed: u32) -> Vec<f32> {
         let mut s = seed;
         (0..len)
@@ -383,8 +388,7 @@ mod tests {
         let (m, n, k) = (7, 13, 300);
         let a = values(m * k, 3);
         let b = values(k * n, 4);
-        let at: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
-        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let (at, bt) = (transposed(&a, m, k), transposed(&b, k, n));
         let mut c = vec![f32::NAN; m * n];
         gemm(m, n, k, Strided { data: &at, rs: 1, cs: m }, Rhs::View(Strided { data: &bt, rs: 1, cs: k }), None, &mut c).unwrap();
         for (got, want) in c.iter().zip(naive(m, n, k, &a, &b)) {
@@ -423,7 +427,7 @@ mod tests {
         let (m, n, k) = (6, 530, 300);
         let a = values(m * k, 5);
         let b = values(k * n, 6);
-        let bt: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+        let bt = transposed(&b, k, n);
         let bias = values(n, 7);
         let av = Strided { data: &a[..], rs: k, cs: 1 };
         let bias = Some(Strided { data: &bias[..], rs: 0, cs: 1 });
