@@ -45,49 +45,39 @@ pub struct Geometry {
     pub ow: usize,
 }
 
-/// Packs the im2col of channels `channels·g ..` of one image `x` (`C × H × W`
-/// bytes, int8 when `signed`) minus the zero point `za`: the taps are laid
-/// out transposed first ([`im2col_t`], row copies), then packed by
-/// [`PackedA::from_columns`].
-pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> Result<PackedA, GemmError> {
-    let plane = geo.h * geo.w;
-    if x.len() < (g + 1) * geo.channels * plane {
-        return Err(GemmError::BadShape);
+impl Geometry {
+    /// The rows and columns of the padded input that the outputs read (from
+    /// the padding's top-left corner); needs `oh, ow ≥ 1`.
+    fn reach(&self) -> (usize, usize) {
+        ((self.oh - 1) * self.sh + (self.kh - 1) * self.dh + 1, (self.ow - 1) * self.sw + (self.kw - 1) * self.dw + 1)
     }
-    let image = &x[g * geo.channels * plane..];
-    if geo.oh == 0 || geo.ow == 0 {
-        return PackedA::from_columns(&[], signed, 0, geo.channels * geo.kh * geo.kw, za);
-    }
-    if geo.sw <= 2 {
-        return pack_padded(image, signed, geo, za);
-    }
-    let (m, k) = (geo.oh * geo.ow, geo.channels * geo.kh * geo.kw);
-    let size = m.checked_mul(k).ok_or(GemmError::OutOfMemory)?;
-    let mut at = Vec::<u8>::new();
-    at.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
-    // the zero point's own byte: a padded tap then contributes za − za = 0
-    im2col_t(image, geo, za as u8, &mut at.spare_capacity_mut()[..size]);
-    // SAFETY: im2col_t writes every byte of its m × k output.
-    unsafe { at.set_len(size) };
-    PackedA::from_columns(&at, signed, m, k, za)
 }
 
-/// [`pack_image`] at column strides 1 and 2: the group's channels are
-/// copied once into planes padded with the zero point's byte, `rows × cols`
-/// each, so that every tap of every pixel lies inside, and the taps are
-/// gathered from them ([`PackedA::from_taps`]): the four pixels of a panel
-/// in one output row read four bytes 1 or 2 apart per tap (one spare byte
-/// at the end for the 8-byte loads of stride 2).
-fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<PackedA, GemmError> {
-    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
-    let cols = (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1;
-    let plane = rows * cols;
-    let size = geo.channels.checked_mul(plane).ok_or(GemmError::OutOfMemory)?;
+/// The zero point `za` as the byte that stands for it in the input (`Err`
+/// when it lies outside the input's type): padding holds it, so that a
+/// padded tap contributes `za − za = 0`.
+fn pad_byte(za: i32, signed: bool) -> Result<u8, GemmError> {
+    let (lo, hi) = if signed { (-128, 127) } else { (0, 255) };
+    if za < lo || za > hi {
+        return Err(GemmError::BadShape);
+    }
+    Ok(za as u8)
+}
+
+/// The group's channels of one image copied into planes padded with `pad`:
+/// every row and column the outputs read ([`Geometry::reach`]) plus `slack`
+/// padding columns per row. Returns the bytes and the row length.
+fn padded_planes(image: &[u8], geo: &Geometry, pad: u8, slack: usize) -> Result<(Vec<u8>, usize), GemmError> {
+    let (rows, reach) = geo.reach();
+    let cols = reach + slack;
+    let size = geo.channels.checked_mul(rows).and_then(|v| v.checked_mul(cols)).ok_or(GemmError::OutOfMemory)?;
+    if image.len() < geo.channels * geo.h * geo.w {
+        return Err(GemmError::BadShape);
+    }
     let mut padded = Vec::<u8>::new();
-    padded.try_reserve_exact(size + 1).map_err(|_| GemmError::OutOfMemory)?;
-    let pad = za as u8;
-    // input columns pad_l.. of a padded row hold x columns 0..w
-    let (lo, hi) = (geo.pad_l.min(cols), (geo.pad_l + geo.w).min(cols));
+    padded.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
+    // padded columns pad_l.. hold input columns 0..w
+    let (lo, hi) = (geo.pad_l.min(cols), (geo.pad_l + geo.w).min(reach));
     for (r, dst) in padded.spare_capacity_mut()[..size].chunks_exact_mut(cols).enumerate() {
         let (c, y) = (r / rows, (r % rows) as isize - geo.pad_t as isize);
         if y < 0 || y as usize >= geo.h || lo >= hi {
@@ -99,9 +89,47 @@ fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32) -> Result<Pa
         copy(&mut dst[lo..hi], &src[..hi - lo]);
         fill(&mut dst[hi..], pad);
     }
-    padded.spare_capacity_mut()[size].write(pad);
-    // SAFETY: the rows above cover all channels × rows × cols bytes, and the spare one is written.
-    unsafe { padded.set_len(size + 1) };
+    // SAFETY: the rows above cover all channels × rows × cols bytes.
+    unsafe { padded.set_len(size) };
+    Ok((padded, cols))
+}
+
+/// Packs the im2col of channels `channels·g ..` of one image `x` (`C × H × W`
+/// bytes, int8 when `signed`) minus the zero point `za`: gathered from
+/// padded planes at column strides 1 and 2 ([`pack_padded`]), else laid
+/// out transposed first ([`im2col_t`]) and packed by
+/// [`PackedA::from_columns`].
+pub fn pack_image(x: &[u8], signed: bool, geo: &Geometry, g: usize, za: i32) -> Result<PackedA, GemmError> {
+    let plane = geo.h * geo.w;
+    if x.len() < (g + 1) * geo.channels * plane {
+        return Err(GemmError::BadShape);
+    }
+    let image = &x[g * geo.channels * plane..];
+    if geo.oh == 0 || geo.ow == 0 {
+        return PackedA::from_columns(&[], signed, 0, geo.channels * geo.kh * geo.kw, za);
+    }
+    let pad = pad_byte(za, signed)?;
+    if geo.sw <= 2 {
+        return pack_padded(image, signed, geo, za, pad);
+    }
+    let (m, k) = (geo.oh * geo.ow, geo.channels * geo.kh * geo.kw);
+    let size = m.checked_mul(k).ok_or(GemmError::OutOfMemory)?;
+    let mut at = Vec::<u8>::new();
+    at.try_reserve_exact(size).map_err(|_| GemmError::OutOfMemory)?;
+    im2col_t(image, geo, pad, &mut at.spare_capacity_mut()[..size]);
+    // SAFETY: im2col_t writes every byte of its m × k output.
+    unsafe { at.set_len(size) };
+    PackedA::from_columns(&at, signed, m, k, za)
+}
+
+/// [`pack_image`] at column strides 1 and 2: the taps are gathered from
+/// the group's padded planes ([`padded_planes`], so that every tap of every
+/// pixel lies inside) by [`PackedA::from_taps`]: the four pixels of a panel
+/// in one output row read four bytes 1 or 2 apart per tap (one slack column
+/// per row for the 8-byte loads of stride 2, which read one byte past).
+fn pack_padded(image: &[u8], signed: bool, geo: &Geometry, za: i32, pad: u8) -> Result<PackedA, GemmError> {
+    let (padded, cols) = padded_planes(image, geo, pad, 1)?;
+    let plane = geo.reach().0 * cols;
     let mut taps = Vec::with_capacity(geo.channels * geo.kh * geo.kw);
     for c in 0..geo.channels {
         for ky in 0..geo.kh {
@@ -156,7 +184,8 @@ const PLANE_SLACK: usize = 16;
 /// directly rather than as a GEMM whose panels would be mostly empty: for
 /// each output channel `o` (input channel `o / (m / C)`), the sum over the
 /// `kH·kW` taps of `(x − za)·(w − zw[o])` in int32 with wrap-around, read
-/// from a zero-padded i16 copy of the input plane. `w` holds `m · kH · kW`
+/// from an i16 copy of the input plane minus `za` ([`padded_planes`], so
+/// the padding holds zeros). `w` holds `m · kH · kW`
 /// bytes; `acc` is channel-major, `acc[o·oH·oW + oy·oW + ox]`. With SIMD128
 /// active and a column stride of 1 or 2, eight outputs of a row at a time
 /// (`i32x4.extmul_*_i16x8_s`; products ≤ 255² and wrapping sums, so the
@@ -172,23 +201,17 @@ pub fn depthwise(x: &[u8], x_signed: bool, za: i32, w: &[u8], w_signed: bool, zw
         return Ok(());
     }
     let widen = |v: u8, signed: bool| if signed { v as i8 as i32 } else { v as i32 };
-    // the padded plane: every row and column some output reads, plus slack
-    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
-    let cols = (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 + PLANE_SLACK;
-    let mut plane = try_zeroed::<i16>(rows.checked_mul(cols).ok_or(GemmError::OutOfMemory)?)?;
+    let (bytes, cols) = padded_planes(x, geo, pad_byte(za, x_signed)?, PLANE_SLACK)?;
+    let size = geo.reach().0 * cols;
+    let mut plane = try_zeroed::<i16>(size)?;
     let simd = crate::simd::active() && (geo.sw == 1 || geo.sw == 2);
     let per_input = m / channels;
     let mut wv = try_zeroed::<i16>(taps)?;
     for o in 0..m {
         let c = o / per_input;
         if o % per_input == 0 {
-            for (r, prow) in plane.chunks_exact_mut(cols).enumerate() {
-                let y = r as isize - geo.pad_t as isize;
-                let inside = y >= 0 && (y as usize) < geo.h;
-                for (col, v) in prow.iter_mut().enumerate() {
-                    let xx = col as isize - geo.pad_l as isize;
-                    *v = if inside && xx >= 0 && (xx as usize) < geo.w { (widen(x[c * plane_in + y as usize * geo.w + xx as usize], x_signed) - za) as i16 } else { 0 };
-                }
+            for (v, &b) in plane.iter_mut().zip(&bytes[c * size..(c + 1) * size]) {
+                *v = (widen(b, x_signed) - za) as i16;
             }
         }
         let z = if zw.len() == 1 { zw[0] } else { zw[o] };
@@ -231,8 +254,8 @@ fn depthwise_rows_scalar(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry,
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn depthwise_rows_simd(plane: &[i16], cols: usize, wv: &[i16], geo: &Geometry, out: &mut [i32]) {
     use core::arch::wasm32::*;
-    let rows = (geo.oh - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
-    if plane.len() < rows * cols || out.len() < geo.oh * geo.ow || cols < (geo.ow - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1 + PLANE_SLACK {
+    let (rows, reach) = geo.reach();
+    if plane.len() < rows * cols || out.len() < geo.oh * geo.ow || cols < reach + PLANE_SLACK {
         return; // unreachable: depthwise sizes the plane
     }
     let base = plane.as_ptr();
