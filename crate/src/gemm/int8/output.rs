@@ -14,7 +14,7 @@
 //! 3. `+ zy` (after the fixed-point multiply), then clamp to `[lo, hi]` (the type's range, raised to `zy` for
 //!    a fused ReLU);
 //! 4. store row-major, or transposed (convolutions compute pixels × channels
-//!    and store NCHW).
+//!    and store NCHW), or channel-major in and out (depthwise convolutions).
 //!
 //! [`apply`] is the plain per-element reference; [`run_8bit`] runs 8-bit
 //! outputs four columns at a time in SIMD128 with the same results (the
@@ -145,17 +145,18 @@ pub fn run<T, F: Fn(i32) -> T>(stage: &Stage, acc: &[i32], m: usize, n: usize, t
     if acc.len() < m * n || out.len() < m * n {
         return false;
     }
+    run_columns(stage, acc, m, n, 0, transposed, out, store);
+    true
+}
+
+/// [`run`] over columns `j0..n` only (callers check the lengths).
+#[allow(clippy::too_many_arguments)]
+fn run_columns<T, F: Fn(i32) -> T>(stage: &Stage, acc: &[i32], m: usize, n: usize, j0: usize, transposed: bool, out: &mut [T], store: F) {
     for i in 0..m {
-        for j in 0..n {
-            let y = store(apply(stage, acc[i * n + j], j));
-            if transposed {
-                out[j * m + i] = y;
-            } else {
-                out[i * n + j] = y;
-            }
+        for j in j0..n {
+            out[if transposed { j * m + i } else { i * n + j }] = store(apply(stage, acc[i * n + j], j));
         }
     }
-    true
 }
 
 /// Runs the pipeline into 8-bit outputs (`signed`: int8, else uint8) like
@@ -175,12 +176,7 @@ pub fn run_8bit(stage: &Stage, acc: &[i32], m: usize, n: usize, transposed: bool
                     (true, true) => simd_rows::<true, true>,
                 };
                 rows(&columns, acc, m, n, transposed, out);
-                let full = n / 4 * 4;
-                for i in 0..m {
-                    for j in full..n {
-                        out[if transposed { j * m + i } else { i * n + j }] = store(apply(stage, acc[i * n + j], j));
-                    }
-                }
+                run_columns(stage, acc, m, n, n / 4 * 4, transposed, out, store);
                 return true;
             }
         }
@@ -348,13 +344,8 @@ fn simd_rows<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32]
 const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 
 /// Outputs of columns `j..j + 4` of one row from the accumulators at
-/// `acc[a..a + 4]`: stages 1–3 exactly as [`apply`] computes them, then
-/// narrowed to bytes (int8 when `SIGNED`) and stored at `out[o]`,
-/// `out[o + step]`, … (`at = (o, step)`). `FIXED` picks the fixed-point
-/// stage ([`fixed_point4`]); else the float stage: `acc · M + zy` in f64
-/// (finite: the multipliers are), clamped to `[lo, hi]`, then rounded
-/// ties-to-even by [`ROUND_MAGIC`] (rounding commutes with a clamp to
-/// integers).
+/// `acc[a..a + 4]` ([`simd_values`]), narrowed to bytes (int8 when
+/// `SIGNED`) and stored at `out[o]`, `out[o + step]`, … (`at = (o, step)`).
 ///
 /// # Safety
 /// `acc[a..a + 4]`, columns `j..j + 4` of `c` and `out[o + 3·step]` must exist.
@@ -381,8 +372,12 @@ unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc
     }
 }
 
-/// Stages 1–3 of [`simd_block`] for the accumulators at `acc[a..a + 4]`
-/// (columns `j..j + 4`): the four outputs as i32 lanes in `[lo, hi]`.
+/// Stages 1–3, exactly as [`apply`] computes them, for the accumulators
+/// at `acc[a..a + 4]` (columns `j..j + 4`): the four outputs as i32 lanes
+/// in `[lo, hi]`. `FIXED` picks the fixed-point stage ([`fixed_point4`]);
+/// else the float stage: `acc · M + zy` in f64 (finite: the multipliers
+/// are), clamped to `[lo, hi]`, then rounded ties-to-even by
+/// [`ROUND_MAGIC`] (rounding commutes with a clamp to integers).
 ///
 /// # Safety
 /// `acc[a..a + 4]` and columns `j..j + 4` of `c` must exist.
