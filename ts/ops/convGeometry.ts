@@ -7,7 +7,7 @@ import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
-import { depthwiseWeights, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
+import { convWeightShape, depthwiseWeights, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
 import { ownedHandle } from '../wasm/owned.js';
 import { optionsObject } from '../validate.js';
 
@@ -57,9 +57,8 @@ function ints(v: unknown, len: number, min: number, name: string, fallback: numb
 export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv2dOptions | undefined, op: string, packedGroup?: number): ConvPlan {
   const o = optionsObject(options, op);
   if (x.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W], got [${x.shape.join(', ')}]`);
-  if (wShape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${wShape.join(', ')}]`);
+  const [m, cg, kh, kw] = convWeightShape(wShape, op);
   const [batch, channels, h, wd] = x.shape as [number, number, number, number];
-  const [m, cg, kh, kw] = wShape as [number, number, number, number];
   const group = readGroup(o.group ?? packedGroup);
   if (packedGroup !== undefined && group !== packedGroup) {
     throw new LowbitError('INVALID_ARGUMENT', `${op}: group ${group} differs from the group the weights were packed for (${packedGroup}); pass that group to packConvWeights or omit it here`);
@@ -70,7 +69,6 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   if (cg !== channels / group) {
     throw new LowbitError('INVALID_SHAPE', `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`);
   }
-  if (kh < 1 || kw < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${kh} × ${kw}`);
   const pads = ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'];
   const strides = ints(o.strides, 2, 1, 'strides', [1, 1]) as ConvPlan['strides'];
   const dilations = ints(o.dilations, 2, 1, 'dilations', [1, 1]) as ConvPlan['dilations'];

@@ -13,6 +13,13 @@ export function readGroup(group: unknown): number {
   return group as number;
 }
 
+/** Checks convolution weights' shape `[M, C/group, kH, kW]` (4-D, a kernel of at least 1 × 1) for `op`. */
+export function convWeightShape(shape: readonly number[], op: string): readonly [number, number, number, number] {
+  if (shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${shape.join(', ')}]`);
+  if (shape[2]! < 1 || shape[3]! < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
+  return shape as readonly [number, number, number, number];
+}
+
 /** Options of {@link packConvWeights}. */
 export interface PackConvWeightsOptions {
   /** The channel groups the weights serve (ONNX `group`); it must divide M. Default 1. */
@@ -72,11 +79,9 @@ export function depthwiseWeights(w: PackedConvWeights, name: string): Uint8Array
 export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?: PackConvWeightsOptions): PackedConvWeights {
   const o = optionsObject(options, 'packConvWeights');
   const t = toInt8Tensor(w, 'w');
-  if (t.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `packConvWeights needs w of shape [M, C/group, kH, kW], got [${t.shape.join(', ')}]`);
-  const shape = Object.freeze([...t.shape]) as readonly [number, number, number, number]; // a copy: the caller may reuse its array
+  const shape = Object.freeze([...convWeightShape(t.shape, 'packConvWeights')] as const); // a copy: the caller may reuse its array
   const group = readGroup(o.group);
   if (shape[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${shape[0]})`);
-  if (shape[2] < 1 || shape[3] < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
   // one input channel per group: the convolution runs depthwise, on the weights as they are
   const depthwise = shape[1] === 1 ? t.data.slice() : undefined;
   return new PackedConvWeights(packConvInt8(t.data, t.dtype, shape, group), shape, group, t.dtype, depthwise);
