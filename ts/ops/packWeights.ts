@@ -66,10 +66,19 @@ export function packedHandle(p: PackedMatrix, name: string, kind: 'int8' | 'floa
  * {@link packWeights} and, transposed and grouped, by the convolutions.
  */
 export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: number, n: number, rs: number, cs: number, groups = 1, groupStride = 0): number {
+  const what = `${groups > 1 ? `${groups} × ` : ''}${k} × ${n} weights`;
+  return packInWasm(data, what, (ptr) => kernel('lowbit_packed_b_new')(ptr, data.length, k, n, rs, cs, groups, groupStride, dtype === 'int8' ? 1 : 0));
+}
+
+/**
+ * Copies `data` into wasm memory for `pack` (which returns a handle, or 0
+ * when memory ran out) and frees the copy after; 0 becomes a `WASM_FAILURE`
+ * about packing `what`.
+ */
+function packInWasm(data: Uint8Array | Int8Array | Float32Array, what: string, pack: (ptr: number) => number): number {
   return withScope((scope) => {
-    const ptr = scope.copyIn(data);
-    const handle = kernel('lowbit_packed_b_new')(ptr, data.length, k, n, rs, cs, groups, groupStride, dtype === 'int8' ? 1 : 0);
-    if (handle === 0) throw new LowbitError('WASM_FAILURE', `out of wasm memory packing ${groups > 1 ? `${groups} × ` : ''}${k} × ${n} weights`);
+    const handle = pack(scope.copyIn(data));
+    if (handle === 0) throw new LowbitError('WASM_FAILURE', `out of wasm memory packing ${what}`);
     return handle;
   });
 }
@@ -123,12 +132,7 @@ export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>
 
 /** Packs row-major `k × n` floats into a wasm handle for `lowbit_gemm_f32`. */
 function packFloat32(data: Float32Array, k: number, n: number): number {
-  return withScope((scope) => {
-    const ptr = scope.copyIn(data);
-    const handle = kernel('lowbit_packed_f32_new')(ptr, data.length, k, n, n, 1);
-    if (handle === 0) throw new LowbitError('WASM_FAILURE', `out of wasm memory packing ${k} × ${n} float weights`);
-    return handle;
-  });
+  return packInWasm(data, `${k} × ${n} float weights`, (ptr) => kernel('lowbit_packed_f32_new')(ptr, data.length, k, n, n, 1));
 }
 
 /** `[K, N]` of 2-D weights; any other rank is an `INVALID_SHAPE` of `op`. */
