@@ -89,7 +89,7 @@ const HEADER = ['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up'];
 
 async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Promise<void> {
   const aType = aSigned ? 'int8' : 'uint8';
-  console.log(`\n### MatMulInteger ${aType} · int8 (B prepacked, per-tensor zero points)\n`);
+  console.log(`\n### MatMulInteger ${aType} · int8 (B prepacked, per-tensor zero points; lowbit once more writing into a reused \`out\`)\n`);
   const table = [HEADER];
   for (const shape of shapes) {
     const [m, k, n] = shape;
@@ -109,10 +109,13 @@ async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Pr
     );
     const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
     const lowbit = () => matmulInteger({ data: a, shape: [m, k] }, packed, za).data;
+    const out = new Int32Array(m * n);
+    const intoOut = () => matmulInteger({ data: a, shape: [m, k] }, packed, za, undefined, { out }).data;
     const onnx = async () => (await session.run({ A: new ort.Tensor(aType, a, [m, k]) })).Y!.data as Int32Array;
     const want = lowbit();
     assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`);
-    const tasks: Task[] = [['lowbit', lowbit], ['onnxruntime-web', onnx]];
+    assertSameValues(intoOut(), want, `lowbit into out ${label(shape)}`);
+    const tasks: Task[] = [['lowbit', lowbit], ['lowbit, into `out`', intoOut], ['onnxruntime-web', onnx]];
     if (withJs) {
       assertSameValues(matmulIntegerJs(a, b, m, k, n, za, 0), want, `pure JS ${label(shape)}`);
       tasks.push(['pure JS', () => matmulIntegerJs(a, b, m, k, n, za, 0), ops(shape) > 1e8 ? 1 : undefined]);
@@ -215,7 +218,7 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
 }
 
 async function floatSuite(shapes: Shape[]): Promise<void> {
-  console.log('\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call)\n');
+  console.log('\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call, once writing into a reused `out`)\n');
   const require = createRequire(import.meta.url);
   setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`);
   await tf.setBackend('wasm');
@@ -230,6 +233,8 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     const packed = packWeights({ data: b, shape: [k, n] });
     const lowbit = () => matmulF32({ data: a, shape: [m, k] }, packed).data;
     const unpacked = () => matmulF32({ data: a, shape: [m, k] }, { data: b, shape: [k, n] }).data;
+    const out = new Float32Array(m * n);
+    const intoOut = () => matmulF32({ data: a, shape: [m, k] }, packed, { out }).data;
     const onnx = async () => (await session.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
     // tidy must return the tensor, not its data: tidy walks what it returns
     // looking for tensors, element by element for a typed array.
@@ -243,7 +248,8 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`, 1e-4);
     assertSameValues(tfjs() as Float32Array, want, `tfjs ${label(shape)}`, 1e-4);
     assertSameValues(unpacked(), want, `lowbit unpacked ${label(shape)}`);
-    const tasks: Task[] = [['lowbit', lowbit], ['lowbit, B packed per call', unpacked], ['onnxruntime-web', onnx], ['tfjs-backend-wasm', tfjs]];
+    assertSameValues(intoOut(), want, `lowbit into out ${label(shape)}`);
+    const tasks: Task[] = [['lowbit', lowbit], ['lowbit, B packed per call', unpacked], ['lowbit, into `out`', intoOut], ['onnxruntime-web', onnx], ['tfjs-backend-wasm', tfjs]];
     tasks.push(['pure JS', () => matmulF32Js(a, b, m, k, n), ops(shape) > 1e8 ? 1 : undefined]);
     table.push(...rows(shape, await timeTasks(tasks, shape)));
     packed.dispose();

@@ -155,6 +155,31 @@ describe('GemmPool', () => {
     expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5 }))).toBe('DISPOSED');
   });
 
+  it('writes into out as the single-thread ops do, on one slice and across threads', async () => {
+    for (const n of [5, 40]) {
+      const a = { data: Uint8Array.from(randomInts(6 * 30, 0, 255, n)), shape: [6, 30] };
+      const b = { data: Int8Array.from(randomInts(30 * n, -128, 127, n + 1)), shape: [30, n] };
+      const w = await pool.packWeights(b, { zeroPoint: 2 });
+      const sums = new Int32Array(6 * n).fill(9);
+      expect((await pool.matmulInteger(a, w, 128, { out: sums })).data).toBe(sums);
+      expect(Array.from(sums)).toEqual(Array.from(matmulInteger(a, b, 128, 2).data));
+      const y = new Uint8Array(6 * n).fill(9);
+      expect((await pool.gemmI8({ a, b: w, aZeroPoint: 128, outputScale: 0.002, outputZeroPoint: 100, out: y })).data).toBe(y);
+      expect(Array.from(y)).toEqual(Array.from(gemmI8({ a, b, aZeroPoint: 128, bZeroPoint: 2, outputScale: 0.002, outputZeroPoint: 100 }).data));
+      const q = new Uint8Array(6 * n).fill(9);
+      expect((await pool.qlinearMatmul(a, 0.02, 128, w, 0.01, undefined, 0.1, 128, { out: q })).data).toBe(q);
+      expect(Array.from(q)).toEqual(Array.from(qlinearMatmul(a, 0.02, 128, b, 0.01, 2, 0.1, 128).data));
+      expect(await errorCodeAsync(() => pool.matmulInteger(a, w, 128, { out: new Int32Array(6 * n + 1) }))).toBe('INVALID_SHAPE');
+      expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.1, out: new Int8Array(6 * n) as unknown as Uint8Array }))).toBe('INVALID_DTYPE');
+      const shared = new Uint8Array(6 * 30 + 6 * n);
+      shared.set(a.data);
+      const inShared = { data: shared.subarray(0, 6 * 30), shape: [6, 30] };
+      expect(await errorCodeAsync(() => pool.qlinearMatmul(inShared, 0.02, 128, w, 0.01, undefined, 0.1, 128, { out: shared.subarray(6 * 30 - 1, 6 * 30 - 1 + 6 * n) }))).toBe('INVALID_ARGUMENT');
+      expect((await pool.qlinearMatmul(inShared, 0.02, 128, w, 0.01, undefined, 0.1, 128, { out: shared.subarray(6 * 30) })).data).toEqual(q);
+      w.dispose();
+    }
+  });
+
   it('handles empty products as matmulInteger does', async () => {
     for (const [m, k, n] of [[2, 0, 20], [0, 5, 20], [2, 5, 0]] as const) {
       const b = { data: new Int8Array(k * n).fill(1), shape: [k, n] };

@@ -43,7 +43,7 @@ export {
   type FloatClass,
   type Float32Fields,
 } from './formats/ieee754.js';
-export { matmulF32, gemmF32, type GemmF32Args } from './ops/matmulF32.js';
+export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './ops/matmulF32.js';
 export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quantizeLinear.js';
 export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/dequantizeLinear.js';
 export { fakeQuantize, type FakeQuantizeOptions } from './ops/fakeQuantize.js';
@@ -60,13 +60,13 @@ export {
   type BestFractionLengthOptions,
   type FractionLengthSearch,
 } from './formats/fixed.js';
-export { matmulInteger } from './ops/matmulInteger.js';
+export { matmulInteger, type MatmulIntegerOptions } from './ops/matmulInteger.js';
 export { packWeights, PackedMatrix, type PackedDType, type PackWeightsOptions } from './ops/packWeights.js';
 export { type Int8DType } from './ops/gemmParams.js';
 export { qlinearMatmul, type QLinearMatmulOptions } from './ops/qlinearMatmul.js';
 export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';
 export { type Requantize } from './ops/outputStage.js';
-export { convInteger } from './ops/convInteger.js';
+export { convInteger, type ConvIntegerOptions } from './ops/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
 export { type Conv2dOptions } from './ops/convGeometry.js';
 export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/packConvWeights.js';

@@ -80,6 +80,11 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow };
 }
 
+/** The weights' array a convolution reads (packed weights hold none), for `readOut`'s overlap check. */
+export function convWeightData(w: Int8Tensor | PackedConvWeights): Int8Tensor['data'] | undefined {
+  return w instanceof PackedConvWeights ? undefined : w.data;
+}
+
 /**
  * Runs a planned convolution and returns int32 sums, or the stage's int8
  * outputs. Groups of one input channel each (depthwise) run directly
@@ -87,13 +92,13 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
  * empty); the others as a GEMM: weights packed per group (transposed, so
  * the GEMM is pixels × output channels; here, unless packed already by
  * {@link packConvWeights}), each image's im2col packed into A, then the
- * output stage stores NCHW.
+ * output stage stores NCHW. The result goes into `out` when given.
  */
-export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string): Int32Array | Uint8Array | Int8Array {
+export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string, out?: Int32Array | Uint8Array | Int8Array): Int32Array | Uint8Array | Int8Array {
   const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
   const pixels = oh * ow;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  if (batch * m * pixels === 0) return new OutArray(0);
+  if (batch * m * pixels === 0) return out ?? new OutArray(0);
   const depthwise = channels === group;
   const packed = w instanceof PackedConvWeights;
   const weightBytes = depthwise ? (packed ? depthwiseWeights(w, 'w') : w.data) : undefined;
@@ -107,7 +112,7 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx
       const accPtr = scope.allocArray(Int32Array, pixels * m);
       const outPtr = scope.allocArray(OutArray, pixels * m);
       const output = prepareStage(scope, stage, op);
-      const result = newResultArray(OutArray as typeof Int32Array, batch * m * pixels, op);
+      const result = out ?? newResultArray(OutArray as typeof Int32Array, batch * m * pixels, op);
       const geometry = scope.copyIn(Uint32Array.of(h, wd, kh, kw, plan.strides[0], plan.strides[1], plan.dilations[0], plan.dilations[1], plan.pads[0], plan.pads[1], oh, ow));
       const image = channels * h * wd;
       for (let n = 0; n < batch; n++) {

@@ -1,8 +1,19 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { convWeightData, planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
 import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
+import { readOut } from './resultOut.js';
+
+/** Options of {@link convInteger}: the convolution's attributes and where the result goes. */
+export interface ConvIntegerOptions extends Conv2dOptions {
+  /**
+   * An `Int32Array` of the result's size (N·M·oH·oW) that receives the
+   * result (and is returned as its `data`) instead of a new array. It must
+   * not share memory with `x` or `w`.
+   */
+  out?: Int32Array;
+}
 
 /**
  * ONNX ConvInteger (2-D, NCHW): `conv(x − xZeroPoint, w − wZeroPoint)` summed
@@ -27,13 +38,15 @@ export function convInteger(
   w: TensorLike<Uint8Array | Int8Array> | PackedConvWeights,
   xZeroPoint?: ZeroPointArg,
   wZeroPoint?: ZeroPointArg,
-  options?: Conv2dOptions,
+  options?: ConvIntegerOptions,
 ): Tensor<Int32Array> {
   const tx = toInt8Tensor(x, 'x');
   const tw = readConvWeights(w);
   const plan = planConv(tx, tw.shape, options, 'convInteger', tw.packedGroup);
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
-  const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger') as Int32Array;
-  return { data, shape: [plan.batch, plan.m, plan.oh, plan.ow] };
+  const shape = [plan.batch, plan.m, plan.oh, plan.ow];
+  const out = readOut(options?.out, Int32Array, shape, { x: tx.data, w: convWeightData(tw.w) }, 'convInteger');
+  const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger', out) as Int32Array;
+  return { data, shape };
 }

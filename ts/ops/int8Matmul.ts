@@ -16,7 +16,7 @@ const align16 = (bytes: number): number => (bytes + 15) & ~15;
  * Runs every product of `plan`: A's matrices from `a`, B packed (or packed
  * here, per distinct batch matrix, and freed after), zero points `za` (1 or
  * M values) and `zb` (1 or N). Returns int32 sums, or the stage's int8
- * outputs.
+ * outputs, in `out` when given (checked by `readOut`).
  *
  * One wasm allocation holds the call's zero points, all of A, the
  * accumulators and the stage's output: small products are dominated by
@@ -30,11 +30,12 @@ export function runInt8Matmul(
   plan: MatmulPlan,
   stage: Int8OutputStage | undefined,
   op: string,
+  out?: Int32Array | Uint8Array | Int8Array,
 ): Int32Array | Uint8Array | Int8Array {
   const { m, k, n, batches } = plan;
   const count = m * n;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  if (batches.length * count === 0) return new OutArray(0);
+  if (batches.length * count === 0) return out ?? new OutArray(0);
   return withScope((scope) => {
     const temporary: number[] = [];
     try {
@@ -67,10 +68,10 @@ export function runInt8Matmul(
         }
         checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
         output?.run(accPtr, m, n, outPtr, 'rows');
-        const out = view(OutArray as typeof Int32Array, outPtr, count);
-        if (batches.length === 1) return newResultArray(OutArray as typeof Int32Array, out, op);
-        result ??= newResultArray(OutArray as typeof Int32Array, batches.length * count, op);
-        result.set(out, t * count);
+        const y = view(OutArray as typeof Int32Array, outPtr, count);
+        if (batches.length === 1 && out === undefined) return newResultArray(OutArray as typeof Int32Array, y, op);
+        result ??= out ?? newResultArray(OutArray as typeof Int32Array, batches.length * count, op);
+        result.set(y, t * count);
       }
       return result!;
     } finally {
@@ -78,6 +79,11 @@ export function runInt8Matmul(
       for (const h of temporary) free(h);
     }
   });
+}
+
+/** The arrays an int8 product reads, by name (packed weights hold none), for `readOut`'s overlap check. */
+export function operandData(a: Int8Tensor, b: Int8Tensor | PackedMatrix<Int8DType>): Record<string, unknown> {
+  return { a: a.data, b: b instanceof PackedMatrix ? undefined : b.data };
 }
 
 /** The right operand of an int8 product, read: packed or a tensor, its shape, type and zero point. */

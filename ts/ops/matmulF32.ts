@@ -5,9 +5,20 @@ import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { planMatmul } from './matmulShape.js';
 import { packedHandle, PackedMatrix } from './packWeights.js';
-import { requireObject } from '../validate.js';
+import { optionsObject, requireObject } from '../validate.js';
+import { readOut } from './resultOut.js';
 
 const F32 = Float32Array.BYTES_PER_ELEMENT;
+
+/** Options of {@link matmulF32}. */
+export interface MatmulF32Options {
+  /**
+   * A `Float32Array` of the result's size that receives the result (and is
+   * returned as its `data`) instead of a new array: for loops that run the
+   * same product again. It must not share memory with `a` or `b`.
+   */
+  out?: Float32Array;
+}
 
 /** The right operand of a float product: a tensor (`data`), or float32 weights packed once (`handle`). */
 interface FloatRhs {
@@ -30,7 +41,8 @@ function readFloatRhs(b: unknown, name: string): FloatRhs {
  * float32 in a fixed order, and NaN / ±Infinity propagate as IEEE-754 says.
  * `b` may be float32 weights packed once by {@link packWeights} (2-D
  * `[K, N]`), for products that reuse them: the same result, bit for bit,
- * without packing `b` on every call.
+ * without packing `b` on every call. `options.out` receives the result in
+ * place of a new array.
  *
  * @example
  * ```ts
@@ -39,11 +51,12 @@ function readFloatRhs(b: unknown, name: string): FloatRhs {
  * // c.shape [2, 2], c.data Float32Array [4, 5, 10, 11]
  * ```
  */
-export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array> | PackedMatrix<'float32'>): Tensor<Float32Array> {
+export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array> | PackedMatrix<'float32'>, options?: MatmulF32Options): Tensor<Float32Array> {
   const ta = toFloat32Tensor(a, 'a');
   const rhs = readFloatRhs(b, 'b');
   const { m, k, n, outShape, batches } = planMatmul(ta.shape, rhs.shape);
-  const out = newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
+  const given = readOut(optionsObject(options, 'matmulF32').out, Float32Array, outShape, { a: ta.data, b: rhs.data }, 'matmulF32');
+  const out = given ?? newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
@@ -74,6 +87,12 @@ export interface GemmF32Args {
    * `[]`, `[N]`, `[1, N]`, `[M, 1]` or `[M, N]`.
    */
   bias?: TensorLike<Float32Array>;
+  /**
+   * A `Float32Array` of the result's size (M·N) that receives the result
+   * (and is returned as its `data`) instead of a new array. It must not
+   * share memory with `a`, `b` or `bias`.
+   */
+  out?: Float32Array;
 }
 
 /**
@@ -113,7 +132,8 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   }
   const bias = args.bias === undefined ? undefined : toFloat32Tensor(args.bias, 'bias');
   const [biasRs, biasCs] = bias === undefined ? [0, 0] : biasStrides(bias.shape, m, n);
-  const out = newResultArray(Float32Array, m * n, 'gemmF32');
+  const given = readOut(args.out, Float32Array, [m, n], { a: ta.data, b: rhs.data, bias: bias?.data }, 'gemmF32');
+  const out = given ?? newResultArray(Float32Array, m * n, 'gemmF32');
   if (out.length === 0) return { data: out, shape: [m, n] };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);

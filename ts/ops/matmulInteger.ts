@@ -1,9 +1,21 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { type ZeroPointArg } from './args.js';
-import { readRhs, runInt8Matmul } from './int8Matmul.js';
+import { operandData, readRhs, runInt8Matmul } from './int8Matmul.js';
 import { planMatmul } from './matmulShape.js';
 import type { PackedMatrix } from './packWeights.js';
+import { readOut } from './resultOut.js';
+import { optionsObject } from '../validate.js';
+
+/** Options of {@link matmulInteger}. */
+export interface MatmulIntegerOptions {
+  /**
+   * An `Int32Array` of the result's size that receives the result (and is
+   * returned as its `data`) instead of a new array: for loops that run the
+   * same product again. It must not share memory with `a` or `b`.
+   */
+  out?: Int32Array;
+}
 
 /**
  * ONNX MatMulInteger: `(a − aZeroPoint) · (b − bZeroPoint)` summed in int32
@@ -12,7 +24,8 @@ import type { PackedMatrix } from './packWeights.js';
  * matmul (N-D stacks with broadcast leading dims, 1-D operands promoted).
  * Zero points are per tensor (a number), per row of `a` (M values) or per
  * column of `b` (N values). `b` may be a {@link PackedMatrix} from
- * {@link packWeights}, which carries its own zero point.
+ * {@link packWeights}, which carries its own zero point. `options.out`
+ * receives the result in place of a new array.
  *
  * @example
  * ```ts
@@ -29,11 +42,13 @@ export function matmulInteger(
   b: TensorLike<Uint8Array | Int8Array> | PackedMatrix<Int8DType>,
   aZeroPoint?: ZeroPointArg,
   bZeroPoint?: ZeroPointArg,
+  options?: MatmulIntegerOptions,
 ): Tensor<Int32Array> {
   const ta = toInt8Tensor(a, 'a');
   const rhs = readRhs(b, bZeroPoint);
   const plan = planMatmul(ta.shape, rhs.shape);
   const za = readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`);
-  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, undefined, 'matmulInteger') as Int32Array;
+  const out = readOut(optionsObject(options, 'matmulInteger').out, Int32Array, plan.outShape, operandData(ta, rhs.b), 'matmulInteger');
+  const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, undefined, 'matmulInteger', out) as Int32Array;
   return { data, shape: plan.outShape };
 }

@@ -11,7 +11,8 @@ import { type ScaleArg, type ZeroPointArg } from '../ops/args.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
 import { gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
 import { checkPackedZeroPoint } from '../ops/int8Matmul.js';
-import { matmulInteger } from '../ops/matmulInteger.js';
+import { matmulInteger, type MatmulIntegerOptions } from '../ops/matmulInteger.js';
+import { readOut } from '../ops/resultOut.js';
 import { readQLinearArgs, type QLinearMatmulOptions } from '../ops/qlinearMatmul.js';
 import { planMatmul } from '../ops/matmulShape.js';
 import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/packWeights.js';
@@ -235,7 +236,9 @@ export class GemmPool {
   /**
    * ONNX MatMulInteger of `a` (uint8 or int8, `[..., M, K]` or `[K]`) with
    * weights packed by this pool: the same checks, semantics and result as
-   * {@link matmulInteger}, computed across the pool's threads.
+   * {@link matmulInteger}, computed across the pool's threads. `options.out`
+   * receives the result as in {@link matmulInteger} (leave it alone until
+   * the promise settles).
    *
    * @example
    * ```ts
@@ -247,15 +250,16 @@ export class GemmPool {
    * await pool.dispose();
    * ```
    */
-  async matmulInteger(a: TensorLike<Uint8Array | Int8Array>, b: PooledWeights, aZeroPoint?: ZeroPointArg): Promise<Tensor<Int32Array>> {
+  async matmulInteger(a: TensorLike<Uint8Array | Int8Array>, b: PooledWeights, aZeroPoint?: ZeroPointArg, options?: MatmulIntegerOptions): Promise<Tensor<Int32Array>> {
     this.assertWeights(b, 'matmulInteger');
     const ta = toInt8Tensor(a, 'a');
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
+    const out = readOut(optionsObject(options, 'GemmPool.matmulInteger').out, Int32Array, plan.outShape, { a: ta.data }, 'GemmPool.matmulInteger');
     const data = await this.product(b, ta, Int32Array, {
       local: (packed) => matmulInteger(ta, packed, za).data,
       remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
-    });
+    }, out);
     return { data, shape: plan.outShape };
   }
 
@@ -281,10 +285,11 @@ export class GemmPool {
       requantize: g.requantize,
     });
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
+    const out = readOut(args.out, ArrayType, g.plan.outShape, { a: g.a.data, bias: g.bias }, 'GemmPool.gemmI8');
     const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w) }).data,
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
-    });
+    }, out);
     return { data, shape: g.plan.outShape, dtype: g.a.dtype };
   }
 
@@ -330,23 +335,25 @@ export class GemmPool {
       requantize: q.requantize,
     });
     const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
+    const out = readOut(options?.out, ArrayType, q.plan.outShape, { a: ta.data }, 'GemmPool.qlinearMatmul');
     const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w) => qlinearMatmulSlice(ta, packed, argsOf(j0, w)).data,
       remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
-    });
+    }, out);
     return { data, shape: q.plan.outShape, dtype: q.dtype };
   }
 
   /**
    * Runs one product slice by slice: the workers' (`remote` builds each
    * request) and the calling thread's (`local`), then joins the columns of
-   * the `rows × n` result.
+   * the `rows × n` result (into `out` when given).
    */
   private async product<T extends Int32Array | Int8Array | Uint8Array>(
     b: PooledWeights,
     a: Tensor<Uint8Array | Int8Array>,
     ArrayType: ResultArrayType<T>,
     run: { local: (packed: PackedMatrix<Int8DType>, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
+    out: T | undefined,
   ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
     // structured clone copies a view's whole buffer: send a compact copy of a view into a larger one
@@ -361,16 +368,16 @@ export class GemmPool {
       await settled; // the workers' replies, collected before rethrowing
       throw err;
     }
-    if (remote.length === 0) return mine;
+    if (remote.length === 0) return out === undefined ? mine : (out.set(mine), out);
     const replies = await Promise.all(pending);
     const parts = [{ data: mine, j0: 0, width: localWidth }, ...remote.map(({ j0, width }, t) => ({ data: replies[t]!.data as T, j0, width }))];
     const n = b.n;
     const rows = mine.length / localWidth;
-    const out = newResultArray(ArrayType, rows * n, 'GemmPool');
+    const result = out ?? newResultArray(ArrayType, rows * n, 'GemmPool');
     for (const { data, j0, width } of parts) {
-      for (let r = 0; r < rows; r++) out.set(data.subarray(r * width, (r + 1) * width), r * n + j0);
+      for (let r = 0; r < rows; r++) result.set(data.subarray(r * width, (r + 1) * width), r * n + j0);
     }
-    return out;
+    return result;
   }
 
   private assertWeights(b: unknown, op: string): asserts b is PooledWeights {
