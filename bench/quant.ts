@@ -3,7 +3,7 @@
 // with the same ONNX semantics (float32 division, round half to even,
 // saturation, NaN check) and against onnxruntime-web's QuantizeLinear /
 // DequantizeLinear (one-node models, wasm backend, one thread), in one run,
-// printing the ratios. All give identical results (checked before timing).
+// printing the ratios; once more with both sides writing into reused arrays. All give identical results (checked before timing).
 import * as ort from 'onnxruntime-web';
 import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
 import { oneNodeModel } from './onnxModel.js';
@@ -42,8 +42,7 @@ function rint(v: number): number {
 }
 
 /** Pure-JS baseline: uint8 QuantizeLinear, per-tensor. */
-function quantizeBaseline(x: Float32Array, scale: number, zp: number): Uint8Array {
-  const out = new Uint8Array(x.length);
+function quantizeBaseline(x: Float32Array, scale: number, zp: number, out = new Uint8Array(x.length)): Uint8Array {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v !== v) throw new Error(`NaN at ${i}`);
@@ -54,15 +53,13 @@ function quantizeBaseline(x: Float32Array, scale: number, zp: number): Uint8Arra
 }
 
 /** Pure-JS baseline: uint8 DequantizeLinear, per-tensor. */
-function dequantizeBaseline(q: Uint8Array, scale: number, zp: number): Float32Array {
-  const out = new Float32Array(q.length);
+function dequantizeBaseline(q: Uint8Array, scale: number, zp: number, out = new Float32Array(q.length)): Float32Array {
   for (let i = 0; i < q.length; i++) out[i] = (q[i]! - zp) * scale;
   return out;
 }
 
 /** Pure-JS baseline: uint8 fake quantization, per-tensor. */
-function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number): Float32Array {
-  const out = new Float32Array(x.length);
+function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number, out = new Float32Array(x.length)): Float32Array {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
     if (v !== v) throw new Error(`NaN at ${i}`);
@@ -89,6 +86,7 @@ export const quantBench: BenchSuite = {
       assertSameValues(quantizeBaseline(x, SCALE, ZP), q, 'quantizeLinear');
       assertSameValues(dequantizeBaseline(q, SCALE, ZP), dequantizeLinear(q, SCALE, ZP).data, 'dequantizeLinear');
       assertSameValues(fakeQuantizeBaseline(x, SCALE, ZP), fakeQuantize(x, SCALE, ZP).data, 'fakeQuantize');
+      const [codes, values] = [new Uint8Array(n), new Float32Array(n)];
       const peer = await ortSessions(n);
       assertSameValues(await peer.quantize(x), q, 'onnxruntime-web QuantizeLinear');
       assertSameValues(await peer.dequantize(q), dequantizeLinear(q, SCALE, ZP).data, 'onnxruntime-web DequantizeLinear');
@@ -96,6 +94,9 @@ export const quantBench: BenchSuite = {
         ['quantizeLinear', () => quantizeBaseline(x, SCALE, ZP), () => quantizeLinear(x, SCALE, ZP), () => peer.quantize(x)],
         ['dequantizeLinear', () => dequantizeBaseline(q, SCALE, ZP), () => dequantizeLinear(q, SCALE, ZP), () => peer.dequantize(q)],
         ['fakeQuantize', () => fakeQuantizeBaseline(x, SCALE, ZP), () => fakeQuantize(x, SCALE, ZP)],
+        // both sides writing into arrays they reuse (lowbit's `out` option): no allocation per call
+        ['quantizeLinear into out', () => quantizeBaseline(x, SCALE, ZP, codes), () => quantizeLinear(x, SCALE, ZP, { out: codes })],
+        ['dequantizeLinear into out', () => dequantizeBaseline(q, SCALE, ZP, values), () => dequantizeLinear(q, SCALE, ZP, { out: values })],
       ];
       const big = n >= 1 << 24;
       rows.push(...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 }, PEER)));

@@ -80,11 +80,6 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow };
 }
 
-/** The weights' array a convolution reads (packed weights hold none), for `readOut`'s overlap check. */
-export function convWeightData(w: Int8Tensor | PackedConvWeights): Int8Tensor['data'] | undefined {
-  return w instanceof PackedConvWeights ? undefined : w.data;
-}
-
 /**
  * Runs a planned convolution and returns int32 sums, or the stage's int8
  * outputs. Groups of one input channel each (depthwise) run directly

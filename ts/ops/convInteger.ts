@@ -1,7 +1,7 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { convWeightData, planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
 import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
 import { readOut } from './resultOut.js';
 
@@ -9,8 +9,8 @@ import { readOut } from './resultOut.js';
 export interface ConvIntegerOptions extends Conv2dOptions {
   /**
    * An `Int32Array` of the result's size (N·M·oH·oW) that receives the
-   * result (and is returned as its `data`) instead of a new array. It must
-   * not share memory with `x` or `w`.
+   * result (and is returned as its `data`) instead of a new array. Every
+   * input is read before it is written, so it may share memory with them.
    */
   out?: Int32Array;
 }
@@ -46,7 +46,7 @@ export function convInteger(
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
   const shape = [plan.batch, plan.m, plan.oh, plan.ow];
-  const out = readOut(options?.out, Int32Array, shape, { x: tx.data, w: convWeightData(tw.w) }, 'convInteger');
+  const out = readOut(options?.out, Int32Array, shape, 'convInteger');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger', out) as Int32Array;
   return { data, shape };
 }

@@ -5,11 +5,18 @@ import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
 import { channelParams, checkStatus, kernelIntType, type ScaleArg, type ZeroPointArg } from './args.js';
 import { optionsObject } from '../validate.js';
+import { readOut } from './resultOut.js';
 
 /** Options of {@link dequantizeLinear}. */
 export interface DequantizeLinearOptions {
   /** The axis per-axis scales run along (default 1, negative counts from the end). Ignored per-tensor. */
   axis?: number;
+  /**
+   * A `Float32Array` of x's length that receives the values (and is
+   * returned as the result's `data`) instead of a new array: a fresh 4 MB
+   * array costs more than the kernel itself.
+   */
+  out?: Float32Array;
 }
 
 /** An integer tensor, optionally naming its dtype (needed to read an Int8Array as int4, say). */
@@ -51,14 +58,15 @@ export function dequantizeLinear(
   if (info.bits === 4) assertCodesInRange(t.data as IntArray, info.min, info.max, dtype);
   const p = channelParams(t.shape, scale, zeroPoint, opts.axis, info.min, info.max, dtype);
   const n = t.data.length;
+  const out = readOut(opts.out, Float32Array, t.shape, 'dequantizeLinear');
   const data = withScope((scope) => {
     const pq = scope.copyIn(t.data as IntArray);
     const ps = scope.copyIn(p.scales);
     const pz = scope.copyIn(p.zeroPoints);
-    const out = scope.allocArray(Float32Array, n);
+    const py = scope.allocArray(Float32Array, n);
     const { outer, axisLen, inner } = p.layout;
-    checkStatus(kernel('lowbit_dequantize')(pq, kernelIntType(dtype), outer, axisLen, inner, ps, pz, out), 'x');
-    return scope.copyOutInto(out, new Float32Array(n));
+    checkStatus(kernel('lowbit_dequantize')(pq, kernelIntType(dtype), outer, axisLen, inner, ps, pz, py), 'x');
+    return scope.copyOutInto(py, out ?? new Float32Array(n));
   });
   return { data, shape: t.shape };
 }

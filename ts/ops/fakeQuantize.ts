@@ -3,6 +3,7 @@ import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
 import { channelParams, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
 import { quantRange } from '../formats/affine.js';
 import { optionsObject } from '../validate.js';
+import { readOut } from './resultOut.js';
 
 /** Options of {@link fakeQuantize}: the integer grid as a dtype, or as bits and signedness. */
 export interface FakeQuantizeOptions {
@@ -16,6 +17,12 @@ export interface FakeQuantizeOptions {
   signed?: boolean;
   /** Drop the lowest code (int8: −127…127). Default `false`. */
   narrowRange?: boolean;
+  /**
+   * A `Float32Array` of x's length that receives the values (and is
+   * returned as the result's `data`) instead of a new array; it may be x's
+   * own data (in place).
+   */
+  out?: Float32Array;
 }
 
 /**
@@ -48,10 +55,11 @@ export function fakeQuantize(
   const range = quantRange({ dtype, bits, signed, narrowRange });
   const typeName = dtype ?? `${signed === false ? 'unsigned' : 'signed'} ${bits}-bit`;
   const p = channelParams(t.shape, scale, zeroPoint, opts.axis, range.qmin, range.qmax, typeName);
-  return { data: runFakeQuantize(t.data, p, range.qmin, range.qmax), shape: t.shape };
+  const out = readOut(opts.out, Float32Array, t.shape, 'fakeQuantize');
+  return { data: runFakeQuantize(t.data, p, range.qmin, range.qmax, out), shape: t.shape };
 }
 
-/** Runs the fake-quantize kernel on already checked arguments. */
-export function runFakeQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number): Float32Array {
-  return runChannelKernel('lowbit_fake_quantize', x, p, qmin, qmax, new Float32Array(x.length));
+/** Runs the fake-quantize kernel on already checked arguments, into `out` (checked) or a new array. */
+export function runFakeQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number, out?: Float32Array): Float32Array {
+  return runChannelKernel('lowbit_fake_quantize', x, p, qmin, qmax, out ?? new Float32Array(x.length));
 }

@@ -2,7 +2,7 @@ import { LowbitError } from '../errors.js';
 import { toTensor, describe, type Tensor, type TensorLike } from '../tensor.js';
 import { readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { type ScaleArg, type ZeroPointArg } from './args.js';
-import { operandData, readRhs, runInt8Matmul } from './int8Matmul.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { readOut } from './resultOut.js';
 import { planMatmul, type MatmulPlan } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
@@ -35,7 +35,8 @@ export interface GemmI8Args {
   /**
    * An array of a's type and the output's size that receives the result
    * (and is returned as its `data`) instead of a new array: for inference
-   * loops. It must not share memory with `a`, `b` or `bias`.
+   * loops. Every input is read before it is written, so it may share memory
+   * with them.
    */
   out?: Int8Array | Uint8Array;
 }
@@ -65,7 +66,7 @@ export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dty
   if (rhs.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D b [K, N], got shape [${rhs.shape.join(', ')}]`);
   const g = readGemmI8Args(args, rhs.shape[0]!, rhs.shape[1]!);
   const stage = { mult: g.outputScale, requantize: g.requantize, bias: g.bias, zeroPoint: g.outputZeroPoint, dtype: g.a.dtype, relu: g.relu };
-  const out = readOut(args.out, g.a.dtype === 'uint8' ? Uint8Array : Int8Array, g.plan.outShape, { ...operandData(g.a, rhs.b), bias: g.bias }, 'gemmI8');
+  const out = readOut(args.out, g.a.dtype === 'uint8' ? Uint8Array : Int8Array, g.plan.outShape, 'gemmI8');
   const data = runInt8Matmul(g.a, rhs.b, g.aZeroPoint, rhs.zb, g.plan, stage, 'gemmI8', out) as Int8Array | Uint8Array;
   return { data, shape: g.plan.outShape, dtype: g.a.dtype };
 }

@@ -16,7 +16,8 @@ const align16 = (bytes: number): number => (bytes + 15) & ~15;
  * Runs every product of `plan`: A's matrices from `a`, B packed (or packed
  * here, per distinct batch matrix, and freed after), zero points `za` (1 or
  * M values) and `zb` (1 or N). Returns int32 sums, or the stage's int8
- * outputs, in `out` when given (checked by `readOut`).
+ * outputs, in `out` when given (checked by `readOut`; every input is read
+ * before it is written).
  *
  * One wasm allocation holds the call's zero points, all of A, the
  * accumulators and the stage's output: small products are dominated by
@@ -51,21 +52,23 @@ export function runInt8Matmul(
       const output = stage === undefined ? undefined : prepareStage(scope, stage, op);
       const matmul = kernel('lowbit_matmul_i8');
       const signed = a.dtype === 'int8' ? 1 : 0;
+      // an unpacked B is packed once per distinct matrix of the batch (all before any output is
+      // written, so that `out` may share memory with the inputs) and freed at the end
       const handles = new Map<number, number>();
+      const handleOf = batches.map(([, bOff]) => {
+        if (b instanceof PackedMatrix) return packedHandle(b, 'b', 'int8');
+        let h = handles.get(bOff);
+        if (h === undefined) {
+          h = packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
+          temporary.push(h);
+          handles.set(bOff, h);
+        }
+        return h;
+      });
       let result: Int32Array | Uint8Array | Int8Array | undefined;
       for (let t = 0; t < batches.length; t++) {
-        const [aOff, bOff] = batches[t]!;
-        let h: number;
-        if (b instanceof PackedMatrix) h = packedHandle(b, 'b', 'int8');
-        else {
-          // an unpacked B is packed once per distinct matrix of the batch and freed at the end
-          const cached = handles.get(bOff);
-          h = cached ?? packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
-          if (cached === undefined) {
-            temporary.push(h);
-            handles.set(bOff, h);
-          }
-        }
+        const [aOff] = batches[t]!;
+        const h = handleOf[t]!;
         checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
         output?.run(accPtr, m, n, outPtr, 'rows');
         const y = view(OutArray as typeof Int32Array, outPtr, count);
@@ -79,11 +82,6 @@ export function runInt8Matmul(
       for (const h of temporary) free(h);
     }
   });
-}
-
-/** The arrays an int8 product reads, by name (packed weights hold none), for `readOut`'s overlap check. */
-export function operandData(a: Int8Tensor, b: Int8Tensor | PackedMatrix<Int8DType>): Record<string, unknown> {
-  return { a: a.data, b: b instanceof PackedMatrix ? undefined : b.data };
 }
 
 /** The right operand of an int8 product, read: packed or a tensor, its shape, type and zero point. */

@@ -15,7 +15,8 @@ export interface MatmulF32Options {
   /**
    * A `Float32Array` of the result's size that receives the result (and is
    * returned as its `data`) instead of a new array: for loops that run the
-   * same product again. It must not share memory with `a` or `b`.
+   * same product again. Every input is read before it is written, so it may
+   * share memory with them.
    */
   out?: Float32Array;
 }
@@ -55,7 +56,7 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
   const ta = toFloat32Tensor(a, 'a');
   const rhs = readFloatRhs(b, 'b');
   const { m, k, n, outShape, batches } = planMatmul(ta.shape, rhs.shape);
-  const given = readOut(optionsObject(options, 'matmulF32').out, Float32Array, outShape, { a: ta.data, b: rhs.data }, 'matmulF32');
+  const given = readOut(optionsObject(options, 'matmulF32').out, Float32Array, outShape, 'matmulF32');
   const out = given ?? newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
@@ -89,8 +90,8 @@ export interface GemmF32Args {
   bias?: TensorLike<Float32Array>;
   /**
    * A `Float32Array` of the result's size (M·N) that receives the result
-   * (and is returned as its `data`) instead of a new array. It must not
-   * share memory with `a`, `b` or `bias`.
+   * (and is returned as its `data`) instead of a new array. Every input
+   * is read before it is written, so it may share memory with them.
    */
   out?: Float32Array;
 }
@@ -132,7 +133,7 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   }
   const bias = args.bias === undefined ? undefined : toFloat32Tensor(args.bias, 'bias');
   const [biasRs, biasCs] = bias === undefined ? [0, 0] : biasStrides(bias.shape, m, n);
-  const given = readOut(args.out, Float32Array, [m, n], { a: ta.data, b: rhs.data, bias: bias?.data }, 'gemmF32');
+  const given = readOut(args.out, Float32Array, [m, n], 'gemmF32');
   const out = given ?? newResultArray(Float32Array, m * n, 'gemmF32');
   if (out.length === 0) return { data: out, shape: [m, n] };
   withScope((scope) => {

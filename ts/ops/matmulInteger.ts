@@ -1,7 +1,7 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { type ZeroPointArg } from './args.js';
-import { operandData, readRhs, runInt8Matmul } from './int8Matmul.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { planMatmul } from './matmulShape.js';
 import type { PackedMatrix } from './packWeights.js';
 import { readOut } from './resultOut.js';
@@ -12,7 +12,8 @@ export interface MatmulIntegerOptions {
   /**
    * An `Int32Array` of the result's size that receives the result (and is
    * returned as its `data`) instead of a new array: for loops that run the
-   * same product again. It must not share memory with `a` or `b`.
+   * same product again. Every input is read before it is written, so it may
+   * share memory with them.
    */
   out?: Int32Array;
 }
@@ -48,7 +49,7 @@ export function matmulInteger(
   const rhs = readRhs(b, bZeroPoint);
   const plan = planMatmul(ta.shape, rhs.shape);
   const za = readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`);
-  const out = readOut(optionsObject(options, 'matmulInteger').out, Int32Array, plan.outShape, operandData(ta, rhs.b), 'matmulInteger');
+  const out = readOut(optionsObject(options, 'matmulInteger').out, Int32Array, plan.outShape, 'matmulInteger');
   const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, undefined, 'matmulInteger', out) as Int32Array;
   return { data, shape: plan.outShape };
 }

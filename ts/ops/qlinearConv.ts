@@ -2,7 +2,7 @@ import { LowbitError } from '../errors.js';
 import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { ScaleArg, ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { convWeightData, planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
 import { readOut } from './resultOut.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { readRequantize, type Requantize } from './outputStage.js';
@@ -15,7 +15,8 @@ export interface QLinearConvOptions extends Conv2dOptions {
   /**
    * An array of the output's type (`Uint8Array` or `Int8Array`) and size
    * (N·M·oH·oW) that receives the result (and is returned as its `data`)
-   * instead of a new array. It must not share memory with `x`, `w` or `bias`.
+   * instead of a new array. Every input is read before it is written, so it
+   * may share memory with them.
    */
   out?: Uint8Array | Int8Array;
 }
@@ -70,7 +71,7 @@ export function qlinearConv(
   }
   const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
   const shape = [plan.batch, plan.m, plan.oh, plan.ow];
-  const out = readOut(options?.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, { x: tx.data, w: convWeightData(tw.w), bias: b }, 'qlinearConv');
+  const out = readOut(options?.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, 'qlinearConv');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, stage, 'qlinearConv', out) as Uint8Array | Int8Array;
   return { data, shape, dtype };
 }

@@ -1,7 +1,7 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { type ScaleArg, type ZeroPointArg } from './args.js';
-import { operandData, readRhs, runInt8Matmul } from './int8Matmul.js';
+import { readRhs, runInt8Matmul } from './int8Matmul.js';
 import { readOut } from './resultOut.js';
 import { planMatmul, type MatmulPlan } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
@@ -19,7 +19,8 @@ export interface QLinearMatmulOptions {
   /**
    * An array of the output's type (`Uint8Array` or `Int8Array`) and size
    * that receives the result (and is returned as its `data`) instead of a
-   * new array. It must not share memory with `a` or `b`.
+   * new array. Every input is read before it is written, so it may share
+   * memory with them.
    */
   out?: Uint8Array | Int8Array;
 }
@@ -69,7 +70,7 @@ export function qlinearMatmul(
   const q = readQLinearArgs(ta, rhs.shape, aScale, aZeroPoint, bScale, yScale, yZeroPoint, options);
   const mult = requantMultipliers(q.aScale, q.bScale, q.yScale);
   const stage = { mult, requantize: q.requantize, zeroPoint: q.yZeroPoint, dtype: q.dtype };
-  const out = readOut(options?.out, q.dtype === 'uint8' ? Uint8Array : Int8Array, q.plan.outShape, operandData(ta, rhs.b), 'qlinearMatmul');
+  const out = readOut(options?.out, q.dtype === 'uint8' ? Uint8Array : Int8Array, q.plan.outShape, 'qlinearMatmul');
   const data = runInt8Matmul(ta, rhs.b, q.aZeroPoint, rhs.zb, q.plan, stage, 'qlinearMatmul', out) as Uint8Array | Int8Array;
   return { data, shape: q.plan.outShape, dtype: q.dtype };
 }

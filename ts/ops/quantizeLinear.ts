@@ -2,6 +2,7 @@ import { intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
 import { toFloat32Tensor, type TensorLike } from '../tensor.js';
 import { channelParams, kernelIntType, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
 import { optionsObject } from '../validate.js';
+import { readOut } from './resultOut.js';
 
 /** An integer tensor with its dtype: what {@link quantizeLinear} returns. 4-bit dtypes are held unpacked, one value per element. */
 export interface QuantizedTensor<T extends IntArray = IntArray> {
@@ -19,6 +20,12 @@ export interface QuantizeLinearOptions {
   axis?: number;
   /** The output type when the zero point is not a typed array (default `'uint8'`). */
   dtype?: IntDType;
+  /**
+   * An array of the output type's array type (int4 / uint4: `Int8Array` /
+   * `Uint8Array`) and x's length that receives the codes (and is returned
+   * as the result's `data`) instead of a new array.
+   */
+  out?: IntArray;
 }
 
 /**
@@ -55,12 +62,16 @@ export function quantizeLinear(
   const dtype = resolveDType(zeroPoint, opts.dtype);
   const info = intTypeInfo(dtype);
   const params = channelParams(t.shape, scale, zeroPoint, opts.axis, info.min, info.max, dtype);
-  const data = runQuantize(t.data, params, info.min, info.max, dtype);
+  const out = readOut(opts.out, info.ArrayType, t.shape, 'quantizeLinear');
+  const data = runQuantize(t.data, params, info.min, info.max, dtype, out);
   return { data, shape: t.shape, dtype };
 }
 
-/** Runs the quantize kernel on already checked arguments (shared with the ops and formats built on it). */
-export function runQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number, dtype: IntDType): IntArray {
+/**
+ * Runs the quantize kernel on already checked arguments (shared with the ops
+ * and formats built on it), into `out` (checked) or a new array.
+ */
+export function runQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number, dtype: IntDType, out?: IntArray): IntArray {
   const { ArrayType } = intTypeInfo(dtype);
-  return runChannelKernel('lowbit_quantize', x, p, qmin, qmax, new ArrayType(x.length), [kernelIntType(dtype)]);
+  return runChannelKernel('lowbit_quantize', x, p, qmin, qmax, out ?? new ArrayType(x.length), [kernelIntType(dtype)]);
 }

@@ -255,7 +255,7 @@ export class GemmPool {
     const ta = toInt8Tensor(a, 'a');
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
-    const out = readOut(optionsObject(options, 'GemmPool.matmulInteger').out, Int32Array, plan.outShape, { a: ta.data }, 'GemmPool.matmulInteger');
+    const out = readOut(optionsObject(options, 'GemmPool.matmulInteger').out, Int32Array, plan.outShape, 'GemmPool.matmulInteger');
     const data = await this.product(b, ta, Int32Array, {
       local: (packed) => matmulInteger(ta, packed, za).data,
       remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
@@ -285,7 +285,7 @@ export class GemmPool {
       requantize: g.requantize,
     });
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
-    const out = readOut(args.out, ArrayType, g.plan.outShape, { a: g.a.data, bias: g.bias }, 'GemmPool.gemmI8');
+    const out = readOut(args.out, ArrayType, g.plan.outShape, 'GemmPool.gemmI8');
     const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w) }).data,
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
@@ -335,7 +335,7 @@ export class GemmPool {
       requantize: q.requantize,
     });
     const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
-    const out = readOut(options?.out, ArrayType, q.plan.outShape, { a: ta.data }, 'GemmPool.qlinearMatmul');
+    const out = readOut(options?.out, ArrayType, q.plan.outShape, 'GemmPool.qlinearMatmul');
     const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w) => qlinearMatmulSlice(ta, packed, argsOf(j0, w)).data,
       remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
