@@ -17,9 +17,8 @@
 // Works on the text form through wabt (Debian package wabt); without it the
 // module is left as it is.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { withText } from './wabt.mjs';
 
 const LOAD = /^(\s*)(v128\.load(?:8x8_[su]|16x4_[su]|32x2_[su]|(?:8|16|32|64)_splat|(?:32|64)_zero))( offset=(\d+))?( align=\d+)?$/;
 
@@ -48,20 +47,10 @@ export function foldText(wat) {
 
 /** Folds the SIMD load offsets of the module at `path` in place; returns how many, or null without wabt. */
 export function foldSimdOffsets(path) {
-  const dir = mkdtempSync(join(tmpdir(), 'lowbit-fold-'));
-  try {
-    const wat = join(dir, 'module.wat');
-    try {
-      execFileSync('wasm2wat', ['--enable-all', path, '-o', wat]);
-    } catch (err) {
-      if (err.code === 'ENOENT') return null;
-      throw err;
-    }
+  return withText(path, (wat) => {
     const { text, folded } = foldText(readFileSync(wat, 'utf8'));
     writeFileSync(wat, text);
     execFileSync('wat2wasm', ['--enable-all', wat, '-o', path]);
     return folded;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -4,7 +4,7 @@
  * Everything public is re-exported here; `await init()` once before any op.
  * @packageDocumentation
  */
-export { init, isInitialized, wasmInfo, setSimdEnabled } from './wasm/module.js';
+export { init, isInitialized, wasmInfo, setSimdEnabled, type InitOptions } from './wasm/module.js';
 export { LowbitError, type LowbitErrorCode } from './errors.js';
 export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './dtypes.js';
 export { type Tensor, type TensorLike } from './tensor.js';

@@ -1,6 +1,6 @@
 import { LowbitError } from '../errors.js';
 import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
+import { kernel, type InitOptions } from '../wasm/module.js';
 import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import { planMatmul } from './matmulShape.js';
@@ -39,7 +39,9 @@ function readFloatRhs(b: unknown, name: string): FloatRhs {
  * [K, N] → [M, N]`; N-D operands are stacks of matrices whose leading dims
  * broadcast; a 1-D `a` is a row and a 1-D `b` a column (their promoted dim
  * is dropped from the result). Runs the SIMD128 GEMM; sums are formed in
- * float32 in a fixed order, and NaN / ±Infinity propagate as IEEE-754 says.
+ * float32 in a fixed order (with fused multiply-adds where relaxed SIMD is
+ * on: {@link InitOptions.relaxedSimd}), and NaN / ±Infinity propagate as
+ * IEEE-754 says.
  * `b` may be float32 weights packed once by {@link packWeights} (2-D
  * `[K, N]`), for products that reuse them: the same result, bit for bit,
  * without packing `b` on every call. `options.out` receives the result in
