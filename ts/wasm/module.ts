@@ -41,6 +41,11 @@ const RELAXED_PROBE = new Uint8Array([
   253, 133, 2, 11,
 ]);
 
+/** Whether this engine runs relaxed SIMD (validates `f32x4.relaxed_madd`). */
+export function relaxedSimdAvailable(): boolean {
+  return typeof WebAssembly !== 'undefined' && WebAssembly.validate(RELAXED_PROBE);
+}
+
 /**
  * Applies the relaxed-SIMD patch (build-wasm.mjs) to the module's bytes in
  * place; false, leaving them as they are, if any run does not match.
@@ -91,7 +96,7 @@ export function init(options?: InitOptions): Promise<void> {
       throw new LowbitError('WASM_FAILURE', 'this JavaScript engine has no WebAssembly support; lowbit needs it');
     }
     const bytes = decodeBase64(WASM_BASE64);
-    const fused = relaxed && WebAssembly.validate(RELAXED_PROBE) && applyRelaxedPatch(bytes);
+    const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes);
     const module = await WebAssembly.compile(bytes);
     const instance = await WebAssembly.instantiate(module, {});
     exportsCache = instance.exports as unknown as LowbitExports;
