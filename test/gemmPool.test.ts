@@ -2,6 +2,8 @@
 // matmulInteger's to the bit, for every slice layout (fewer columns than
 // threads, widths off the panel grid), zero-point kind, sign and rank of A;
 // bad arguments and disposed objects are typed errors.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
@@ -258,6 +260,16 @@ describe('GemmPool', () => {
     expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: new URL('./no-such-worker.js', import.meta.url) }))).toBe('WORKER_FAILURE');
     expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: 'not a url' }))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => createGemmPool({ threads: 2, workerUrl: 42 as never }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('starts its workers in a Node started with V8 flags (which a worker may not be given)', () => {
+    const index = JSON.stringify(join(__dirname, '..', 'ts', 'index.js'));
+    const script = `const l = await import(${index}); await l.init(); const pool = await l.createGemmPool({ threads: 2 });
+      const w = await pool.packWeights({ data: new Int8Array(4 * 20).fill(-1), shape: [4, 20] });
+      const y = await pool.matmulInteger({ data: new Uint8Array([1, 2, 3, 4]), shape: [1, 4] }, w);
+      console.log(JSON.stringify([pool.threads, y.data[0], y.data[19]])); await pool.dispose();`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=2048', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: join(__dirname, '..') });
+    expect(JSON.parse(out)).toEqual([2, -10, -10]);
   });
 
   it('computes on the calling thread alone with threads: 1', async () => {

@@ -35,6 +35,12 @@ function nodeFlags(): string[] {
   return nodeProcess()?.execArgv ?? [];
 }
 
+/** Node's flags that decide how modules load (`--import tsx`, `--conditions` …), with their values. */
+function moduleFlags(flags: string[]): string[] {
+  const named = ['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C'];
+  return flags.filter((flag, i) => named.includes(flag.split('=')[0]!) || (named.includes(flags[i - 1]!) && !flags[i - 1]!.includes('=')));
+}
+
 interface NodeWorker {
   postMessage(message: unknown, transfer?: readonly unknown[]): void;
   on(event: string, listener: (arg: never) => void): void;
@@ -57,9 +63,19 @@ export async function spawnWorker(url: URL): Promise<WorkerEndpoint> {
     const { Worker } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as NodeWorkerThreads;
     // Workers inherit the parent's Node flags; `--input-type` (of `node -e`) would stop them loading a file.
     const execArgv = nodeFlags().filter((flag, i, all) => !flag.startsWith('--input-type') && all[i - 1] !== '--input-type');
-    const worker = url.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, execArgv })
-      : new Worker(url, { execArgv });
+    const start = (flags: string[]) =>
+      url.pathname.endsWith('.ts')
+        ? new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(url.href)}))`, { eval: true, execArgv: flags })
+        : new Worker(url, { execArgv: flags });
+    let worker: NodeWorker;
+    try {
+      worker = start(execArgv);
+    } catch (err) {
+      // V8 flags (`--experimental-wasm-relaxed-simd`, `--no-liftoff` …) are refused in a worker's
+      // execArgv; they apply to every thread of the process anyway. Keep what loads modules.
+      if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+      worker = start(moduleFlags(execArgv));
+    }
     worker.unref();
     return {
       post: (message, transfer) => worker.postMessage(message, transfer),
