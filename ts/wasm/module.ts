@@ -23,7 +23,7 @@ export interface InitOptions {
    * Use relaxed SIMD's fused multiply-add in the float GEMM (`matmulF32`,
    * `gemmF32`, the autograd's products) where the engine has it (Chrome ≥
    * 114, Node ≥ 22; Node 20 with `--experimental-wasm-relaxed-simd`).
-   * Default true: about a third faster on x86 with FMA, and each product
+   * Default true: 10–35% faster on x86 with FMA, and each product
    * is added with one rounding instead of two, so float results differ in
    * their last bits from an engine without it. `false` keeps the unfused
    * arithmetic, the same bits on every engine. Integer ops are exact either
