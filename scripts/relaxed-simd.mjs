@@ -80,6 +80,7 @@ export function relaxedText(wat) {
     const fuse = found.some((s) => s.splat);
     let i = start;
     for (const s of fuse ? found : []) {
+      if (s.start < i) continue; // a site whose operands hold the one before (nested): left as it is
       out.push(...lines.slice(i, s.start), ...s.lines);
       i = s.end + 1;
       sites++;

@@ -46,6 +46,14 @@ describe('the relaxed-SIMD rewrite', () => {
     expect(relaxedText(writesAcc).sites).toBe(0);
     const unknown = ['(module', '  (func (;0;)', ...kernelSite.map((l) => l.replace('local.get 17', 'call 3')), ')'].join('\n');
     expect(relaxedText(unknown).sites).toBe(0);
+    // acc + (acc2 + s·b)·c: the inner site is fused; the outer one, whose operand holds it, stays as it is
+    const nested = ['(module', '  (func (;0;)', '    local.get 9', '    local.get 8', '    local.get 1', '    v128.load32_splat', '    local.get 2',
+      '    f32x4.mul', '    f32x4.add', '    local.get 3', '    f32x4.mul', '    f32x4.add', '    local.set 9)', ')'].join('\n');
+    const fused = relaxedText(nested);
+    expect(fused.sites).toBe(1);
+    expect(fused.text.split('\n').map((l) => l.trim()).slice(2, -1)).toEqual([
+      'local.get 9', 'local.get 1', 'v128.load32_splat', 'local.get 2', 'local.get 8', 'nop', 'nop', 'nop', 'f32x4.relaxed_madd', 'local.get 3', 'f32x4.mul', 'f32x4.add', 'local.set 9)',
+    ]);
   });
 
   it('ships a patch that applies to the shipped module', () => {
