@@ -2,8 +2,9 @@
 // fuses exactly the GEMM kernels' multiply-adds, the shipped patch applies to
 // the shipped module, and an engine with relaxed SIMD (Node 20 with
 // --experimental-wasm-relaxed-simd, in a child process) runs the fused float
-// GEMM to float32 accuracy, while `init({ relaxedSimd: false })` there gives
-// the plain module's results bit for bit.
+// GEMM to float32 accuracy and every op with specified float arithmetic
+// (output stages, quantization) bit for bit as without it, while
+// `init({ relaxedSimd: false })` there gives the plain module's results.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,7 @@ describe('the fused float GEMM in an engine with relaxed SIMD', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, 'run.mts');
   writeFileSync(script, `
-    import { init, matmulF32, gemmF32, packWeights, wasmInfo } from ${JSON.stringify(join(__dirname, '..', 'ts', 'index.js'))};
+    import { init, matmulF32, gemmF32, packWeights, wasmInfo, qlinearMatmul, gemmI8, qlinearConv, quantizeLinear, dequantizeLinear, fakeQuantize } from ${JSON.stringify(join(__dirname, '..', 'ts', 'index.js'))};
     await init(process.argv[2] === 'off' ? { relaxedSimd: false } : undefined);
     let s = 7;
     const values = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5);
@@ -99,10 +100,24 @@ describe('the fused float GEMM in an engine with relaxed SIMD', () => {
       }
       results.push(Array.from(y), Array.from(z));
     }
-    console.log(JSON.stringify({ relaxed: wasmInfo().relaxedSimd, worst, results }));
+    // the ops whose float arithmetic is specified (ONNX output stages, quantization): same bits with or without relaxed SIMD
+    const bytes = (n: number) => Uint8Array.from(values(n), (v) => Math.floor((v + 0.5) * 256));
+    const codes = (n: number) => Int8Array.from(values(n), (v) => Math.floor(v * 256));
+    const [qa, qb] = [{ data: bytes(37 * 70), shape: [37, 70] }, { data: codes(70 * 29), shape: [70, 29] }];
+    const x = values(999).map((v) => v * 40);
+    const exact = [
+      qlinearMatmul(qa, 0.02, 128, qb, values(29).map((v) => 0.01 + Math.abs(v) / 50), 0, 0.3, 120).data,
+      gemmI8({ a: qa, b: qb, aZeroPoint: 131, outputScale: 0.0031, outputZeroPoint: 7, bias: Int32Array.from(codes(29)) }).data,
+      gemmI8({ a: qa, b: qb, aZeroPoint: 131, outputScale: 0.0031, requantize: 'fixedpoint' }).data,
+      qlinearConv({ data: bytes(2 * 3 * 9 * 9), shape: [2, 3, 9, 9] }, 0.05, 128, { data: codes(4 * 3 * 9), shape: [4, 3, 3, 3] }, 0.01, 0, 0.4, 100, undefined, { pads: [1, 1, 1, 1] }).data,
+      quantizeLinear(x, 0.07, 3, { dtype: 'int8' }).data,
+      dequantizeLinear(Int8Array.from(codes(999)), 0.013, -5).data,
+      fakeQuantize(x, 0.11, 0, { bits: 4 }).data,
+    ].map((d) => Array.from(d));
+    console.log(JSON.stringify({ relaxed: wasmInfo().relaxedSimd, worst, results, exact }));
   `);
   const run = (flags: string[], arg = '') =>
-    JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', script, arg], { encoding: 'utf8', cwd: join(__dirname, '..') })) as { relaxed: boolean; worst: number; results: number[][] };
+    JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', script, arg], { encoding: 'utf8', cwd: join(__dirname, '..') })) as { relaxed: boolean; worst: number; results: number[][]; exact: number[][] };
 
   it('fuses where the engine has relaxed SIMD, to float32 accuracy; relaxedSimd: false gives the plain results bit for bit', () => {
     // Node 20 needs the flag; from Node 22 relaxed SIMD is on by default
@@ -115,5 +130,7 @@ describe('the fused float GEMM in an engine with relaxed SIMD', () => {
     for (const r of [fused, off, plain]) expect(r.worst).toBeLessThan(1030 * 2 ** -24);
     expect(off.results).toEqual(plain.results);
     expect(fused.results).not.toEqual(plain.results); // one rounding per multiply-add instead of two
+    expect(fused.exact).toEqual(plain.exact); // output stages and quantization ops are not fused
+    expect(fused.exact.every((d) => d.length > 0 && new Set(d).size > 3)).toBe(true);
   });
 });
