@@ -38,7 +38,9 @@ export function runInt8Matmul(
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
   if (batches.length * count === 0) return out ?? new OutArray(0);
   return withScope((scope) => {
-    const temporary: number[] = [];
+    // an unpacked B is packed once per distinct matrix of the batch (by offset; all before any
+    // output is written, so that `out` may share memory with the inputs) and freed at the end
+    const handles = new Map<number, number>();
     try {
       const zbAt = align16(za.byteLength);
       const aAt = zbAt + align16(zb.byteLength);
@@ -52,15 +54,11 @@ export function runInt8Matmul(
       const output = stage === undefined ? undefined : prepareStage(scope, stage, op);
       const matmul = kernel('lowbit_matmul_i8');
       const signed = a.dtype === 'int8' ? 1 : 0;
-      // an unpacked B is packed once per distinct matrix of the batch (all before any output is
-      // written, so that `out` may share memory with the inputs) and freed at the end
-      const handles = new Map<number, number>();
       const handleOf = batches.map(([, bOff]) => {
         if (b instanceof PackedMatrix) return packedHandle(b, 'b', 'int8');
         let h = handles.get(bOff);
         if (h === undefined) {
           h = packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
-          temporary.push(h);
           handles.set(bOff, h);
         }
         return h;
@@ -79,7 +77,7 @@ export function runInt8Matmul(
       return result!;
     } finally {
       const free = kernel('lowbit_packed_b_free');
-      for (const h of temporary) free(h);
+      for (const h of handles.values()) free(h);
     }
   });
 }
