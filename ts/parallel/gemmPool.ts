@@ -256,8 +256,8 @@ export class GemmPool {
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
     const out = readOut(optionsObject(options, 'GemmPool.matmulInteger').out, Int32Array, plan.outShape, 'GemmPool.matmulInteger');
-    const data = await this.product(b, ta, Int32Array, {
-      local: (packed) => matmulInteger(ta, packed, za).data,
+    const data = await this.product<Int32Array>(b, ta, Int32Array, {
+      local: (packed, _j0, _w, into) => matmulInteger(ta, packed, za, undefined, { out: into }).data,
       remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
     }, out);
     return { data, shape: plan.outShape };
@@ -287,7 +287,7 @@ export class GemmPool {
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
     const out = readOut(args.out, ArrayType, g.plan.outShape, 'GemmPool.gemmI8');
     const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
-      local: (packed, j0, w) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w) }).data,
+      local: (packed, j0, w, into) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w), out: into }).data,
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
     }, out);
     return { data, shape: g.plan.outShape, dtype: g.a.dtype };
@@ -337,7 +337,7 @@ export class GemmPool {
     const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
     const out = readOut(options?.out, ArrayType, q.plan.outShape, 'GemmPool.qlinearMatmul');
     const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
-      local: (packed, j0, w) => qlinearMatmulSlice(ta, packed, argsOf(j0, w)).data,
+      local: (packed, j0, w, into) => qlinearMatmulSlice(ta, packed, argsOf(j0, w), into).data,
       remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
     }, out);
     return { data, shape: q.plan.outShape, dtype: q.dtype };
@@ -346,13 +346,14 @@ export class GemmPool {
   /**
    * Runs one product slice by slice: the workers' (`remote` builds each
    * request) and the calling thread's (`local`), then joins the columns of
-   * the `rows × n` result (into `out` when given).
+   * the `rows × n` result (into `out` when given; with no workers' slices
+   * the calling thread's is the whole result and `local` writes `out`).
    */
   private async product<T extends Int32Array | Int8Array | Uint8Array>(
     b: PooledWeights,
     a: Tensor<Uint8Array | Int8Array>,
     ArrayType: ResultArrayType<T>,
-    run: { local: (packed: PackedMatrix<Int8DType>, j0: number, width: number) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
+    run: { local: (packed: PackedMatrix<Int8DType>, j0: number, width: number, into: T | undefined) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
     out: T | undefined,
   ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
@@ -363,12 +364,12 @@ export class GemmPool {
     const settled = Promise.allSettled(pending);
     let mine: T;
     try {
-      mine = run.local(local, 0, localWidth);
+      mine = run.local(local, 0, localWidth, remote.length === 0 ? out : undefined);
     } catch (err) {
       await settled; // the workers' replies, collected before rethrowing
       throw err;
     }
-    if (remote.length === 0) return out === undefined ? mine : (out.set(mine), out);
+    if (remote.length === 0) return mine;
     const replies = await Promise.all(pending);
     const parts = [{ data: mine, j0: 0, width: localWidth }, ...remote.map(({ j0, width }, t) => ({ data: replies[t]!.data as T, j0, width }))];
     const n = b.n;
