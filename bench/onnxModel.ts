@@ -76,12 +76,13 @@ function tensorProto(t: OnnxInitializer): Message {
   return m.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
-/** Integer node attributes (ONNX AttributeProto INT and INTS), e.g. `{ group: 2, pads: [1, 1, 1, 1] }`. */
-export type OnnxAttributes = Record<string, number | readonly number[]>;
+/** Node attributes (ONNX AttributeProto INT, INTS and STRING), e.g. `{ group: 2, pads: [1, 1, 1, 1], auto_pad: 'VALID' }`. */
+export type OnnxAttributes = Record<string, number | readonly number[] | string>;
 
-function attribute(name: string, v: number | readonly number[]): Message {
+function attribute(name: string, v: number | readonly number[] | string): Message {
   const m = new Message().string(1, name);
   if (typeof v === 'number') return m.int(3, v).int(20, 2); // i, type INT
+  if (typeof v === 'string') return m.string(4, v).int(20, 3); // s, type STRING
   for (const x of v) m.int(8, x); // ints
   return m.int(20, 7); // type INTS
 }
@@ -89,7 +90,7 @@ function attribute(name: string, v: number | readonly number[]): Message {
 /**
  * The bytes of an ONNX model (IR 8, opset 13) holding one node `opType`
  * with the given inputs (graph inputs or initializers), outputs and
- * integer attributes.
+ * attributes.
  */
 export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: OnnxInitializer[], outputs: OnnxValue[], attributes: OnnxAttributes = {}): Uint8Array {
   const node = new Message();

@@ -69,6 +69,35 @@ describe('convInteger', () => {
     expect(errorCode(() => convInteger(x, w, [1, 2]))).toBe('INVALID_SHAPE'); // x zero point is per tensor
     expect(errorCode(() => convInteger({ data: new Float32Array(32), shape: [1, 2, 4, 4] } as never, w))).toBe('INVALID_DTYPE');
     expect(errorCode(() => convInteger(x, w, 0, 0, 'same' as never))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { autoPad: 'SAME' as never }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { autoPad: 'SAME_UPPER', pads: [1, 1, 1, 1] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(3 * 2 * 25), shape: [3, 2, 5, 5] }, 0, 0, { autoPad: 'VALID' }))).toBe('INVALID_SHAPE');
+  });
+
+  it('autoPad pads as ONNX auto_pad says: SAME keeps ceil(input / stride), the odd unit after (UPPER) or before (LOWER)', () => {
+    // [input, kernel, stride, dilation] per dimension → [before, after] padding for SAME_UPPER
+    const cases: Array<{ x: number[]; w: number[]; strides: number[]; dilations: number[]; upper: number[] }> = [
+      { x: [1, 1, 5, 5], w: [1, 1, 4, 4], strides: [1, 1], dilations: [1, 1], upper: [1, 1, 2, 2] }, // total 3
+      { x: [1, 2, 7, 8], w: [3, 2, 3, 3], strides: [2, 2], dilations: [1, 1], upper: [1, 0, 1, 1] }, // totals 2, 1
+      { x: [1, 1, 6, 9], w: [2, 1, 3, 2], strides: [1, 3], dilations: [2, 1], upper: [2, 0, 2, 0] }, // totals 4, 0 (clamped from −1)
+      { x: [2, 3, 5, 5], w: [3, 1, 3, 3], strides: [3, 2], dilations: [1, 2], upper: [0, 2, 1, 2] }, // depthwise, totals 1, 4
+    ];
+    let seed = 900;
+    for (const c of cases) {
+      const group = c.x[1]! / c.w[1]!;
+      const x = { data: Uint8Array.from(randomInts(c.x.reduce((a, b) => a * b), 0, 255, seed++)), shape: c.x };
+      const w = { data: Int8Array.from(randomInts(c.w.reduce((a, b) => a * b), -128, 127, seed++)), shape: c.w };
+      const [t, l, b, r] = c.upper as [number, number, number, number];
+      const lower = [b, r, t, l]; // the odd unit moves to the front: before and after swap
+      for (const [autoPad, pads] of [['SAME_UPPER', c.upper], ['SAME_LOWER', lower], ['VALID', [0, 0, 0, 0]]] as const) {
+        const g = { strides: c.strides, dilations: c.dilations, group };
+        const y = convInteger(x, w, 7, -3, { autoPad, ...g });
+        const want = convIntegerRef(Array.from(x.data), c.x, Array.from(w.data), c.w, 7, () => -3, { pads, ...g } as ConvRefGeometry);
+        if (autoPad !== 'VALID') expect(y.shape.slice(2)).toEqual([Math.ceil(c.x[2]! / c.strides[0]!), Math.ceil(c.x[3]! / c.strides[1]!)]);
+        expect(y.shape, `${autoPad} x ${c.x}`).toEqual(want.shape);
+        expect(Array.from(y.data), `${autoPad} x ${c.x}`).toEqual(Array.from(want.data));
+      }
+    }
   });
 
   it('returns an empty result for an empty batch', () => {

@@ -22,8 +22,8 @@ const tensors = fc.oneof(
   fc.record({ data: arrays, shape: shapes, dtype: fc.constantFrom('int4', 'uint4', 'int8', 'float32', 'bogus') }),
 );
 const options = fc.dictionary(
-  fc.constantFrom('axis', 'dtype', 'bits', 'symmetric', 'signed', 'narrowRange', 'unsigned', 'min', 'max', 'metric', 'pads', 'strides', 'dilations', 'group', 'requantize', 'zeroPoint', 'bins', 'mode', 'startBin', 'stride', 'frac', 'a', 'b', 'out'),
-  fc.oneof(numbers, arrays, fc.constantFrom('int4', 'uint8', 'l1', 'fixedpoint', 'float', 'abs', 'bogus', true, false, null, undefined), fc.array(numbers, { maxLength: 4 })),
+  fc.constantFrom('axis', 'dtype', 'bits', 'symmetric', 'signed', 'narrowRange', 'unsigned', 'min', 'max', 'metric', 'pads', 'autoPad', 'strides', 'dilations', 'group', 'requantize', 'zeroPoint', 'bins', 'mode', 'startBin', 'stride', 'frac', 'a', 'b', 'out'),
+  fc.oneof(numbers, arrays, fc.constantFrom('int4', 'uint8', 'l1', 'fixedpoint', 'float', 'abs', 'bogus', 'SAME_UPPER', 'VALID', true, false, null, undefined), fc.array(numbers, { maxLength: 4 })),
 );
 const hostile = fc.oneof(numbers, arrays, shapes, tensors, options, fc.constantFrom(undefined, null, 'x', {}, [], () => 1, Symbol('s')));
 

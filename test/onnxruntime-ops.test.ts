@@ -1,11 +1,12 @@
-// quantizeLinear / dequantizeLinear / dynamicQuantizeLinear against
+// quantizeLinear / dequantizeLinear / dynamicQuantizeLinear and convInteger's autoPad against
 // onnxruntime-web (its CPU wasm kernels) running one-node ONNX models built
 // in memory (bench/onnxModel.ts), on the same inputs: every code and every
 // float32 bit must agree.
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from '../ts/index.js';
-import { oneNodeModel, type OnnxElemType } from '../bench/onnxModel.js';
+import { convInteger, dequantizeLinear, dynamicQuantizeLinear, quantizeLinear, type AutoPad } from '../ts/index.js';
+import { oneNodeModel, type OnnxAttributes, type OnnxElemType } from '../bench/onnxModel.js';
+import { randomInts } from './reference/gemm.js';
 
 beforeAll(() => {
   ort.env.wasm.numThreads = 1;
@@ -16,8 +17,9 @@ async function runOne(
   input: { type: OnnxElemType; data: Float32Array | Uint8Array | Int8Array; shape: number[] },
   initializers: { name: string; type: OnnxElemType; shape: number[]; data: Float32Array | Uint8Array | Int8Array }[],
   outputs: { name: string; type: OnnxElemType; shape: number[] }[],
+  attributes: OnnxAttributes = {},
 ): Promise<Record<string, ort.Tensor>> {
-  const model = oneNodeModel(op, [{ name: 'x', type: input.type, shape: input.shape }], initializers, outputs);
+  const model = oneNodeModel(op, [{ name: 'x', type: input.type, shape: input.shape }], initializers, outputs, attributes);
   const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
   const ortType = input.type === 'float' ? 'float32' : input.type;
   return session.run({ x: new ort.Tensor(ortType, input.data, input.shape) }) as Promise<Record<string, ort.Tensor>>;
@@ -104,5 +106,29 @@ describe('agreement with onnxruntime-web', () => {
     expect(ours.scale).toBe(Math.fround(1 / 255));
     expect(ours.zeroPoint).toBe((theirs.y_zero_point!.data as Uint8Array)[0]);
     expect(Array.from(ours.y.data)).toEqual(Array.from(theirs.y!.data as Uint8Array));
+  });
+
+  it('ConvInteger with auto_pad SAME_UPPER, SAME_LOWER and VALID: the same shapes and sums', async () => {
+    const geometries = [
+      { x: [1, 2, 7, 8], w: [3, 2, 4, 3], strides: [2, 2], dilations: [1, 1] },
+      { x: [1, 1, 6, 9], w: [2, 1, 3, 2], strides: [1, 3], dilations: [2, 1] },
+      { x: [2, 3, 5, 5], w: [4, 3, 2, 2], strides: [3, 2], dilations: [1, 2] },
+    ];
+    let seed = 40;
+    for (const g of geometries) {
+      const x = Uint8Array.from(randomInts(g.x.reduce((a, b) => a * b), 0, 255, seed++));
+      const w = Uint8Array.from(randomInts(g.w.reduce((a, b) => a * b), 0, 255, seed++));
+      for (const autoPad of ['SAME_UPPER', 'SAME_LOWER', 'VALID'] as AutoPad[]) {
+        // onnxruntime refuses dilations with SAME_* ("Dilation not supported"); lowbit follows the
+        // ONNX formula with the dilated kernel (test/conv.test.ts checks it against explicit pads)
+        const dilations = autoPad === 'VALID' ? g.dilations : [1, 1];
+        const ours = convInteger({ data: x, shape: g.x }, { data: w, shape: g.w }, 9, 130, { autoPad, strides: g.strides, dilations });
+        const theirs = await runOne('ConvInteger', { type: 'uint8', data: x, shape: g.x },
+          [{ name: 'w', type: 'uint8', shape: g.w, data: w }, { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(9) }, { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(130) }],
+          [{ name: 'y', type: 'int32', shape: ours.shape }], { auto_pad: autoPad, strides: g.strides, dilations });
+        expect(theirs.y!.dims, `${autoPad} x ${g.x}`).toEqual(ours.shape);
+        expect(Array.from(ours.data), `${autoPad} x ${g.x}`).toEqual(Array.from(theirs.y!.data as Int32Array));
+      }
+    }
   });
 });

@@ -10,11 +10,24 @@ import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { convWeightShape, depthwiseWeights, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
 import { ownedHandle } from '../wasm/owned.js';
 import { optionsObject } from '../validate.js';
+import { show } from '../tensor.js';
+
+/**
+ * ONNX `auto_pad`: `'NOTSET'` takes `pads` as given; `'VALID'` pads
+ * nothing; `'SAME_UPPER'` and `'SAME_LOWER'` pad so that each output
+ * dimension is `ceil(input / stride)`, half the padding before and half
+ * after, the odd unit after (`UPPER`) or before (`LOWER`).
+ */
+export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
+
+const AUTO_PADS: readonly AutoPad[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
 
 /** Attributes of a 2-D convolution, as ONNX names them. */
 export interface Conv2dOptions {
-  /** `[top, left, bottom, right]` zero padding (of `x − xZeroPoint`). Default `[0, 0, 0, 0]`. */
+  /** `[top, left, bottom, right]` zero padding (of `x − xZeroPoint`). Default `[0, 0, 0, 0]`; only with `autoPad` `'NOTSET'`. */
   pads?: readonly number[];
+  /** How the padding is chosen (ONNX `auto_pad`). Default `'NOTSET'`: `pads`. */
+  autoPad?: AutoPad;
   /** `[rows, columns]`. Default `[1, 1]`. */
   strides?: readonly number[];
   /** `[rows, columns]`. Default `[1, 1]`. */
@@ -50,6 +63,24 @@ function ints(v: unknown, len: number, min: number, name: string, fallback: numb
 }
 
 /**
+ * The `[top, left, bottom, right]` padding `autoPad` chooses for an
+ * `h × w` input (ONNX `auto_pad`; `'NOTSET'` is the caller's `pads`).
+ */
+function autoPads(autoPad: Exclude<AutoPad, 'NOTSET'>, input: [number, number], kernel: [number, number], strides: [number, number], dilations: [number, number]): ConvPlan['pads'] {
+  const begin: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const span = dilations[i]! * (kernel[i]! - 1) + 1;
+    const out = Math.ceil(input[i]! / strides[i]!);
+    const total = autoPad === 'VALID' ? 0 : Math.max(0, (out - 1) * strides[i]! + span - input[i]!);
+    const before = autoPad === 'SAME_LOWER' ? Math.ceil(total / 2) : Math.floor(total / 2);
+    begin.push(before);
+    end.push(total - before);
+  }
+  return [begin[0]!, begin[1]!, end[0]!, end[1]!];
+}
+
+/**
  * Checks `x` `[N, C, H, W]`, weights of shape `wShape` `[M, C/group, kH, kW]`
  * and the options; computes the output size. Weights packed for a group
  * (`packedGroup`) set the default group, and a different one is refused.
@@ -69,9 +100,18 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   if (cg !== channels / group) {
     throw new LowbitError('INVALID_SHAPE', `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`);
   }
-  const pads = ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'];
   const strides = ints(o.strides, 2, 1, 'strides', [1, 1]) as ConvPlan['strides'];
   const dilations = ints(o.dilations, 2, 1, 'dilations', [1, 1]) as ConvPlan['dilations'];
+  const autoPad = o.autoPad ?? 'NOTSET';
+  if (!AUTO_PADS.includes(autoPad)) {
+    throw new LowbitError('INVALID_ARGUMENT', `autoPad must be one of ${AUTO_PADS.map((a) => `'${a}'`).join(', ')}, got ${show(autoPad)}`);
+  }
+  if (autoPad !== 'NOTSET' && o.pads !== undefined) {
+    throw new LowbitError('INVALID_ARGUMENT', `pads and autoPad '${autoPad}' were both given: ONNX takes one or the other (pads only with autoPad 'NOTSET')`);
+  }
+  const pads = autoPad === 'NOTSET'
+    ? (ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'])
+    : autoPads(autoPad, [h, wd], [kh, kw], strides, dilations);
   const oh = Math.floor((h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
   const ow = Math.floor((wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
   if (oh < 1 || ow < 1) {
