@@ -228,3 +228,65 @@ describe('packConvWeights', () => {
   });
 });
 
+
+describe('1-D convolutions (NCW)', () => {
+  afterEach(() => setSimdEnabled(true));
+
+  // [N, C, W], [M, C/group, kW], attributes per axis
+  const CASES = [
+    { x: [2, 3, 40], w: [5, 3, 3], pads: [1, 1], strides: [1], dilations: [1], group: 1 },
+    { x: [1, 4, 33], w: [6, 2, 4], pads: [0, 3], strides: [2], dilations: [2], group: 2 },
+    { x: [1, 6, 50], w: [6, 1, 5], pads: [2, 2], strides: [1], dilations: [1], group: 6 }, // depthwise
+    { x: [3, 2, 9], w: [4, 2, 1], pads: [0, 0], strides: [3], dilations: [1], group: 1 },
+  ];
+
+  it('equal a 2-D convolution over one row, for convInteger, qlinearConv and packed weights (SIMD and scalar)', () => {
+    let seed = 700;
+    for (const c of CASES) {
+      const x = { data: Uint8Array.from(randomInts(c.x.reduce((a, b) => a * b), 0, 255, seed++)), shape: c.x };
+      const w = { data: Int8Array.from(randomInts(c.w.reduce((a, b) => a * b), -128, 127, seed++)), shape: c.w };
+      const zw = Int8Array.from(randomInts(c.w[0]!, -128, 127, seed++));
+      const x2 = { data: x.data, shape: [c.x[0]!, c.x[1]!, 1, c.x[2]!] };
+      const w2 = { data: w.data, shape: [c.w[0]!, c.w[1]!, 1, c.w[2]!] };
+      const g = { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group };
+      const g2 = { pads: [0, c.pads[0]!, 0, c.pads[1]!], strides: [1, c.strides[0]!], dilations: [1, c.dilations[0]!], group: c.group };
+      const want = convIntegerRef(Array.from(x.data), x2.shape, Array.from(w.data), w2.shape, 9, (m) => zw[m]!, g2);
+      const [n, m, , ow] = want.shape as [number, number, number, number];
+      const bias = Int32Array.from(randomInts(m, -3000, 3000, seed++));
+      using packed = packConvWeights(w, { group: c.group });
+      expect(packed.shape).toEqual(c.w);
+      for (const simd of [true, false]) {
+        setSimdEnabled(simd);
+        for (const weights of [w, packed]) {
+          const y = convInteger(x, weights, 9, zw, g);
+          expect(y.shape).toEqual([n, m, ow]);
+          expect(Array.from(y.data), `x ${c.x} w ${c.w} simd ${simd}`).toEqual(Array.from(want.data));
+          const q = qlinearConv(x, 0.05, 9, weights, 0.01, zw, 0.3, 11, bias, g);
+          const q2 = qlinearConv(x2, 0.05, 9, w2, 0.01, zw, 0.3, 11, bias, g2);
+          expect(q.shape).toEqual([n, m, ow]);
+          expect(Array.from(q.data)).toEqual(Array.from(q2.data));
+        }
+      }
+      for (const autoPad of ['SAME_UPPER', 'SAME_LOWER', 'VALID'] as const) {
+        const y = convInteger(x, w, 9, zw, { autoPad, strides: c.strides, dilations: c.dilations, group: c.group });
+        const y2 = convInteger(x2, w2, 9, zw, { autoPad, strides: g2.strides, dilations: g2.dilations, group: c.group });
+        expect(y.shape).toEqual([y2.shape[0], y2.shape[1], y2.shape[3]]);
+        expect(Array.from(y.data)).toEqual(Array.from(y2.data));
+      }
+    }
+  });
+
+  it('rejects 2-D attributes, mixed ranks and empty kernels with typed errors', () => {
+    const x = { data: new Uint8Array(2 * 10), shape: [1, 2, 10] };
+    const w = { data: new Int8Array(3 * 2 * 3), shape: [3, 2, 3] };
+    expect(convInteger(x, w).shape).toEqual([1, 3, 8]);
+    expect(errorCode(() => convInteger(x, w, 0, 0, { pads: [1, 1, 1, 1] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { strides: [1, 1] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, w, 0, 0, { dilations: [2, 2] }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(18), shape: [3, 2, 1, 3] }))).toBe('INVALID_SHAPE'); // 2-D w, 1-D x
+    expect(errorCode(() => convInteger({ data: new Uint8Array(20), shape: [1, 2, 1, 10] }, w))).toBe('INVALID_SHAPE'); // 1-D w, 2-D x
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(0), shape: [3, 2, 0] }))).toBe('INVALID_SHAPE');
+    expect(errorCode(() => convInteger(x, { data: new Int8Array(3 * 2 * 11), shape: [3, 2, 11] }))).toBe('INVALID_SHAPE'); // longer than x
+    expect(errorCode(() => convInteger({ data: new Uint8Array(10), shape: [1, 10] }, w))).toBe('INVALID_SHAPE');
+  });
+});

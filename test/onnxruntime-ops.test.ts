@@ -108,11 +108,13 @@ describe('agreement with onnxruntime-web', () => {
     expect(Array.from(ours.y.data)).toEqual(Array.from(theirs.y!.data as Uint8Array));
   });
 
-  it('ConvInteger with auto_pad SAME_UPPER, SAME_LOWER and VALID: the same shapes and sums', async () => {
+  it('ConvInteger 2-D and 1-D with auto_pad SAME_UPPER, SAME_LOWER and VALID: the same shapes and sums', async () => {
     const geometries = [
       { x: [1, 2, 7, 8], w: [3, 2, 4, 3], strides: [2, 2], dilations: [1, 1] },
       { x: [1, 1, 6, 9], w: [2, 1, 3, 2], strides: [1, 3], dilations: [2, 1] },
       { x: [2, 3, 5, 5], w: [4, 3, 2, 2], strides: [3, 2], dilations: [1, 2] },
+      { x: [2, 3, 21], w: [4, 3, 4], strides: [2], dilations: [3] },
+      { x: [1, 2, 10], w: [5, 2, 3], strides: [3], dilations: [1] },
     ];
     let seed = 40;
     for (const g of geometries) {
@@ -121,7 +123,7 @@ describe('agreement with onnxruntime-web', () => {
       for (const autoPad of ['SAME_UPPER', 'SAME_LOWER', 'VALID'] as AutoPad[]) {
         // onnxruntime refuses dilations with SAME_* ("Dilation not supported"); lowbit follows the
         // ONNX formula with the dilated kernel (test/conv.test.ts checks it against explicit pads)
-        const dilations = autoPad === 'VALID' ? g.dilations : [1, 1];
+        const dilations = autoPad === 'VALID' ? g.dilations : g.dilations.map(() => 1);
         const ours = convInteger({ data: x, shape: g.x }, { data: w, shape: g.w }, 9, 130, { autoPad, strides: g.strides, dilations });
         const theirs = await runOne('ConvInteger', { type: 'uint8', data: x, shape: g.x },
           [{ name: 'w', type: 'uint8', shape: g.w, data: w }, { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(9) }, { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(130) }],
@@ -130,5 +132,18 @@ describe('agreement with onnxruntime-web', () => {
         expect(Array.from(ours.data), `${autoPad} x ${g.x}`).toEqual(Array.from(theirs.y!.data as Int32Array));
       }
     }
+  });
+
+  it('ConvInteger 1-D with explicit pads and a group: the same sums', async () => {
+    const x = Uint8Array.from(randomInts(2 * 4 * 17, 0, 255, 60));
+    const w = Uint8Array.from(randomInts(6 * 2 * 3, 0, 255, 61));
+    const attributes = { pads: [2, 1], strides: [2], dilations: [2], group: 2 };
+    const ours = convInteger({ data: x, shape: [2, 4, 17] }, { data: w, shape: [6, 2, 3] }, 200, 3, attributes);
+    const theirs = await runOne('ConvInteger', { type: 'uint8', data: x, shape: [2, 4, 17] },
+      [{ name: 'w', type: 'uint8', shape: [6, 2, 3], data: w }, { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(200) }, { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(3) }],
+      [{ name: 'y', type: 'int32', shape: ours.shape }], attributes);
+    expect(ours.shape).toEqual([2, 6, 8]);
+    expect(theirs.y!.dims).toEqual(ours.shape);
+    expect(Array.from(ours.data)).toEqual(Array.from(theirs.y!.data as Int32Array));
   });
 });

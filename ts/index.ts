@@ -68,7 +68,7 @@ export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';
 export { type Requantize } from './ops/outputStage.js';
 export { convInteger, type ConvIntegerOptions } from './ops/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
-export { type AutoPad, type Conv2dOptions } from './ops/convGeometry.js';
+export { type AutoPad, type ConvOptions } from './ops/convGeometry.js';
 export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/packConvWeights.js';
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data

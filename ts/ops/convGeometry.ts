@@ -1,6 +1,7 @@
-// Shapes and attributes of the 2-D integer convolutions (ONNX ConvInteger /
-// QLinearConv, NCHW): options checked, output size computed, and the engine
-// that runs one image and group at a time through the packed int8 GEMM.
+// Shapes and attributes of the 1-D and 2-D integer convolutions (ONNX
+// ConvInteger / QLinearConv, NCW and NCHW): options checked, output size
+// computed, and the engine that runs one image and group at a time through
+// the packed int8 GEMM.
 import { LowbitError } from '../errors.js';
 import { kernel } from '../wasm/module.js';
 import { newResultArray, view, withScope } from '../wasm/memory.js';
@@ -22,15 +23,22 @@ export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
 
 const AUTO_PADS: readonly AutoPad[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
 
-/** Attributes of a 2-D convolution, as ONNX names them. */
-export interface Conv2dOptions {
-  /** `[top, left, bottom, right]` zero padding (of `x − xZeroPoint`). Default `[0, 0, 0, 0]`; only with `autoPad` `'NOTSET'`. */
+/**
+ * Attributes of a 1-D or 2-D convolution, as ONNX names them: one entry per
+ * spatial axis (2-D: rows, then columns; 1-D: the one axis).
+ */
+export interface ConvOptions {
+  /**
+   * Zero padding (of `x − xZeroPoint`): every axis's start, then every
+   * axis's end, so 2-D `[top, left, bottom, right]` and 1-D `[start, end]`.
+   * Default none; only with `autoPad` `'NOTSET'`.
+   */
   pads?: readonly number[];
   /** How the padding is chosen (ONNX `auto_pad`). Default `'NOTSET'`: `pads`. */
   autoPad?: AutoPad;
-  /** `[rows, columns]`. Default `[1, 1]`. */
+  /** 2-D `[rows, columns]`, 1-D `[step]`. Default 1 on every axis. */
   strides?: readonly number[];
-  /** `[rows, columns]`. Default `[1, 1]`. */
+  /** 2-D `[rows, columns]`, 1-D `[dilation]`. Default 1 on every axis. */
   dilations?: readonly number[];
   /** Channel groups; input and output channels must both divide by it. Default 1. */
   group?: number;
@@ -52,6 +60,8 @@ export interface ConvPlan {
   dilations: [number, number];
   oh: number;
   ow: number;
+  /** The result's shape: `[N, M, oH, oW]`, or `[N, M, oW]` for a 1-D convolution. */
+  outShape: number[];
 }
 
 function ints(v: unknown, len: number, min: number, name: string, fallback: number[]): number[] {
@@ -81,15 +91,22 @@ function autoPads(autoPad: Exclude<AutoPad, 'NOTSET'>, input: [number, number], 
 }
 
 /**
- * Checks `x` `[N, C, H, W]`, weights of shape `wShape` `[M, C/group, kH, kW]`
- * and the options; computes the output size. Weights packed for a group
- * (`packedGroup`) set the default group, and a different one is refused.
+ * Checks `x` (`[N, C, H, W]`, or `[N, C, W]` for 1-D), weights of shape
+ * `wShape` (`[M, C/group, kH, kW]`, or `[M, C/group, kW]`) and the options;
+ * computes the output size. A 1-D convolution runs as a 2-D one over a
+ * single row. Weights packed for a group (`packedGroup`) set the default
+ * group, and a different one is refused.
  */
-export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv2dOptions | undefined, op: string, packedGroup?: number): ConvPlan {
+export function planConv(x: Int8Tensor, wShape: readonly number[], options: ConvOptions | undefined, op: string, packedGroup?: number): ConvPlan {
   const o = optionsObject(options, op);
-  if (x.shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W], got [${x.shape.join(', ')}]`);
+  const rank = x.shape.length;
+  if (rank !== 4 && rank !== 3) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W] (or [N, C, W] for 1-D), got [${x.shape.join(', ')}]`);
+  if (wShape.length !== rank) {
+    throw new LowbitError('INVALID_SHAPE', `w has ${wShape.length} dimensions but x has ${rank}: expected w of shape ${rank === 4 ? '[M, C/group, kH, kW]' : '[M, C/group, kW]'}`);
+  }
+  const oneD = rank === 3;
   const [m, cg, kh, kw] = convWeightShape(wShape, op);
-  const [batch, channels, h, wd] = x.shape as [number, number, number, number];
+  const [batch, channels, h, wd] = (oneD ? [x.shape[0], x.shape[1], 1, x.shape[2]] : x.shape) as [number, number, number, number];
   const group = readGroup(o.group ?? packedGroup);
   if (packedGroup !== undefined && group !== packedGroup) {
     throw new LowbitError('INVALID_ARGUMENT', `${op}: group ${group} differs from the group the weights were packed for (${packedGroup}); pass that group to packConvWeights or omit it here`);
@@ -100,8 +117,11 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   if (cg !== channels / group) {
     throw new LowbitError('INVALID_SHAPE', `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`);
   }
-  const strides = ints(o.strides, 2, 1, 'strides', [1, 1]) as ConvPlan['strides'];
-  const dilations = ints(o.dilations, 2, 1, 'dilations', [1, 1]) as ConvPlan['dilations'];
+  // 1-D attributes become those of one row: no padding, stride or dilation across rows
+  const axes = oneD ? 1 : 2;
+  const perAxis = (v: number[]) => (oneD ? [1, v[0]!] : v) as [number, number];
+  const strides = perAxis(ints(o.strides, axes, 1, 'strides', [1, 1]));
+  const dilations = perAxis(ints(o.dilations, axes, 1, 'dilations', [1, 1]));
   const autoPad = o.autoPad ?? 'NOTSET';
   if (!AUTO_PADS.includes(autoPad)) {
     throw new LowbitError('INVALID_ARGUMENT', `autoPad must be one of ${AUTO_PADS.map((a) => `'${a}'`).join(', ')}, got ${show(autoPad)}`);
@@ -109,15 +129,20 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], options: Conv
   if (autoPad !== 'NOTSET' && o.pads !== undefined) {
     throw new LowbitError('INVALID_ARGUMENT', `pads and autoPad '${autoPad}' were both given: ONNX takes one or the other (pads only with autoPad 'NOTSET')`);
   }
-  const pads = autoPad === 'NOTSET'
-    ? (ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'])
-    : autoPads(autoPad, [h, wd], [kh, kw], strides, dilations);
+  let pads: ConvPlan['pads'];
+  if (autoPad !== 'NOTSET') pads = autoPads(autoPad, [h, wd], [kh, kw], strides, dilations);
+  else if (oneD) {
+    const [start, end] = ints(o.pads, 2, 0, 'pads ([start, end])', [0, 0]) as [number, number];
+    pads = [0, start, 0, end];
+  } else pads = ints(o.pads, 4, 0, 'pads ([top, left, bottom, right])', [0, 0, 0, 0]) as ConvPlan['pads'];
   const oh = Math.floor((h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0]) + 1;
   const ow = Math.floor((wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1]) + 1;
   if (oh < 1 || ow < 1) {
-    throw new LowbitError('INVALID_SHAPE', `the ${kh} × ${kw} kernel (dilations ${dilations.join(', ')}) does not fit the padded ${h} × ${wd} input`);
+    const taps = oneD ? `${kw}-tap kernel (dilation ${dilations[1]})` : `${kh} × ${kw} kernel (dilations ${dilations.join(', ')})`;
+    throw new LowbitError('INVALID_SHAPE', `the ${taps} does not fit the padded ${oneD ? `${wd}-long` : `${h} × ${wd}`} input`);
   }
-  return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow };
+  const outShape = oneD ? [batch, m, ow] : [batch, m, oh, ow];
+  return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow, outShape };
 }
 
 /**

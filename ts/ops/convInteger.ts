@@ -1,14 +1,14 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
 import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
 import { readOut } from './resultOut.js';
 
 /** Options of {@link convInteger}: the convolution's attributes and where the result goes. */
-export interface ConvIntegerOptions extends Conv2dOptions {
+export interface ConvIntegerOptions extends ConvOptions {
   /**
-   * An `Int32Array` of the result's size (N·M·oH·oW) that receives the
+   * An `Int32Array` of the result's size (N·M·oH·oW, or N·M·oW in 1-D) that receives the
    * result (and is returned as its `data`) instead of a new array. Every
    * input is read before it is written, so it may share memory with them.
    */
@@ -16,10 +16,11 @@ export interface ConvIntegerOptions extends Conv2dOptions {
 }
 
 /**
- * ONNX ConvInteger (2-D, NCHW): `conv(x − xZeroPoint, w − wZeroPoint)` summed
- * in int32 with wrap-around. `x` is `[N, C, H, W]`, `w` `[M, C/group, kH,
- * kW]`, each uint8 or int8; `xZeroPoint` is per tensor, `wZeroPoint` per
- * tensor or per output channel; padding pads `x − xZeroPoint` with zeros.
+ * ONNX ConvInteger (2-D NCHW, or 1-D NCW): `conv(x − xZeroPoint, w −
+ * wZeroPoint)` summed in int32 with wrap-around. `x` is `[N, C, H, W]`, `w`
+ * `[M, C/group, kH, kW]` (1-D: `[N, C, W]` and `[M, C/group, kW]`), each
+ * uint8 or int8; `xZeroPoint` is per tensor, `wZeroPoint` per tensor or
+ * per output channel; padding pads `x − xZeroPoint` with zeros.
  * Runs as a GEMM over the im2col (each tap's row copied from the input,
  * then packed). `w` may be weights packed once by {@link packConvWeights}.
  *
@@ -45,7 +46,7 @@ export function convInteger(
   const plan = planConv(tx, tw.shape, options, 'convInteger', tw.packedGroup);
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
-  const shape = [plan.batch, plan.m, plan.oh, plan.ow];
+  const shape = plan.outShape;
   const out = readOut(options?.out, Int32Array, shape, 'convInteger');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger', out) as Int32Array;
   return { data, shape };

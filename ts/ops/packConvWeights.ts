@@ -13,11 +13,18 @@ export function readGroup(group: unknown): number {
   return group as number;
 }
 
-/** Checks convolution weights' shape `[M, C/group, kH, kW]` (4-D, a kernel of at least 1 × 1) for `op`. */
+/**
+ * Checks convolution weights' shape for `op`: `[M, C/group, kH, kW]`, or
+ * `[M, C/group, kW]` for 1-D (a kernel of at least one tap on each axis),
+ * and returns it as 2-D (a 1-D kernel is one row: kH = 1).
+ */
 export function convWeightShape(shape: readonly number[], op: string): readonly [number, number, number, number] {
-  if (shape.length !== 4) throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW], got [${shape.join(', ')}]`);
-  if (shape[2]! < 1 || shape[3]! < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must be at least 1 × 1, got ${shape[2]} × ${shape[3]}`);
-  return shape as readonly [number, number, number, number];
+  if (shape.length !== 4 && shape.length !== 3) {
+    throw new LowbitError('INVALID_SHAPE', `${op} needs w of shape [M, C/group, kH, kW] (or [M, C/group, kW] for 1-D), got [${shape.join(', ')}]`);
+  }
+  const [m, cg, kh, kw] = (shape.length === 3 ? [shape[0], shape[1], 1, shape[2]] : shape) as [number, number, number, number];
+  if (kh < 1 || kw < 1) throw new LowbitError('INVALID_SHAPE', `the kernel must have at least one tap on each axis, got [${shape.slice(2).join(', ')}]`);
+  return [m, cg, kh, kw];
 }
 
 /** Options of {@link packConvWeights}. */
@@ -35,15 +42,15 @@ export interface PackConvWeightsOptions {
  * done; a FinalizationRegistry frees forgotten ones eventually.
  */
 export class PackedConvWeights extends WasmOwned {
-  /** `[M, C/group, kH, kW]`. */
-  readonly shape: readonly [number, number, number, number];
+  /** `[M, C/group, kH, kW]`, or `[M, C/group, kW]` for a 1-D convolution. */
+  readonly shape: readonly number[];
   /** The channel groups they were packed for. */
   readonly group: number;
   /** The element type of the weights. */
   readonly dtype: Int8DType;
 
   /** @internal Use {@link packConvWeights}. */
-  constructor(handle: number, shape: readonly [number, number, number, number], group: number, dtype: Int8DType, depthwise: Uint8Array | Int8Array | undefined) {
+  constructor(handle: number, shape: readonly number[], group: number, dtype: Int8DType, depthwise: Uint8Array | Int8Array | undefined) {
     super(handle, 'lowbit_packed_b_free');
     this.shape = shape;
     this.group = group;
@@ -62,9 +69,9 @@ export function depthwiseWeights(w: PackedConvWeights, name: string): Uint8Array
 }
 
 /**
- * Packs the weights of a 2-D integer convolution (`[M, C/group, kH, kW]`,
- * uint8 or int8) once, per group and transposed as the convolution's GEMM
- * reads them, for layers run many times: {@link convInteger} and
+ * Packs the weights of a 1-D or 2-D integer convolution (`[M, C/group, kH,
+ * kW]` or `[M, C/group, kW]`, uint8 or int8) once, per group and
+ * transposed as the convolution's GEMM reads them, for layers run many times: {@link convInteger} and
  * {@link qlinearConv} otherwise pack `w` on every call (on a 512 → 512 3×3
  * layer over 7 × 7 pixels, half of the call). `dispose()` it when done.
  *
@@ -79,12 +86,13 @@ export function depthwiseWeights(w: PackedConvWeights, name: string): Uint8Array
 export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?: PackConvWeightsOptions): PackedConvWeights {
   const o = optionsObject(options, 'packConvWeights');
   const t = toInt8Tensor(w, 'w');
-  const shape = Object.freeze([...convWeightShape(t.shape, 'packConvWeights')] as const); // a copy: the caller may reuse its array
+  const dims = convWeightShape(t.shape, 'packConvWeights');
   const group = readGroup(o.group);
-  if (shape[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${shape[0]})`);
+  if (dims[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${dims[0]})`);
   // one input channel per group: the convolution runs depthwise, on the weights as they are
-  const depthwise = shape[1] === 1 ? t.data.slice() : undefined;
-  return new PackedConvWeights(packConvInt8(t.data, t.dtype, shape, group), shape, group, t.dtype, depthwise);
+  const depthwise = dims[1] === 1 ? t.data.slice() : undefined;
+  const shape = Object.freeze([...t.shape]); // a copy: the caller may reuse its array
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), shape, group, t.dtype, depthwise);
 }
 
 /**

@@ -2,19 +2,19 @@ import { LowbitError } from '../errors.js';
 import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { ScaleArg, ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { planConv, runConvInt8, type Conv2dOptions } from './convGeometry.js';
+import { planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
 import { readOut } from './resultOut.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import { requantMultipliers } from './qlinearMatmul.js';
 
 /** Options of {@link qlinearConv}: the convolution's attributes and the output stage. */
-export interface QLinearConvOptions extends Conv2dOptions {
+export interface QLinearConvOptions extends ConvOptions {
   /** `'float'` (default, ONNX reference, bit-exact) or `'fixedpoint'` (integer-only, within one unit). */
   requantize?: Requantize;
   /**
    * An array of the output's type (`Uint8Array` or `Int8Array`) and size
-   * (N·M·oH·oW) that receives the result (and is returned as its `data`)
+   * (N·M·oH·oW, or N·M·oW in 1-D) that receives the result (and is returned as its `data`)
    * instead of a new array. Every input is read before it is written, so it
    * may share memory with them.
    */
@@ -22,9 +22,9 @@ export interface QLinearConvOptions extends Conv2dOptions {
 }
 
 /**
- * ONNX QLinearConv (2-D, NCHW): `y = saturate(rint((conv(x − zx, w − zw) +
- * bias) · (xScale·wScale/yScale) + zy))` with the ONNX reference's
- * arithmetic (see {@link qlinearMatmul}). Weight scale and zero point are per
+ * ONNX QLinearConv (2-D NCHW, or 1-D NCW, shapes as in {@link convInteger}):
+ * `y = saturate(rint((conv(x − zx, w − zw) + bias) · (xScale·wScale/yScale)
+ * + zy))` with the ONNX reference's arithmetic (see {@link qlinearMatmul}). Weight scale and zero point are per
  * tensor or per output channel; `bias` is int32, one per output channel.
  * The output type is `yZeroPoint`'s when typed, else x's. `w` may be
  * weights packed once by {@link packConvWeights}.
@@ -70,7 +70,7 @@ export function qlinearConv(
     b = t.data;
   }
   const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
-  const shape = [plan.batch, plan.m, plan.oh, plan.ow];
+  const shape = plan.outShape;
   const out = readOut(options?.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, 'qlinearConv');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, stage, 'qlinearConv', out) as Uint8Array | Int8Array;
   return { data, shape, dtype };
