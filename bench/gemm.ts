@@ -164,8 +164,12 @@ async function qlinearSuite(shapes: Shape[]): Promise<void> {
   printTable(table);
 }
 
-/** A convolution layer: input channels, square input size, output channels, square kernel, group, stride. */
-type ConvLayer = [c: number, h: number, m: number, k: number, group: number, stride: number];
+/**
+ * A convolution layer: input channels, input size, output channels, kernel
+ * size, group, stride, and its spatial axes (2: square input and kernel, the
+ * default; 1: NCW).
+ */
+type ConvLayer = [c: number, h: number, m: number, k: number, group: number, stride: number, axes?: 1 | 2];
 
 const CONV_LAYERS: ConvLayer[] = [
   [3, 224, 32, 3, 1, 2], // a first layer
@@ -173,41 +177,46 @@ const CONV_LAYERS: ConvLayer[] = [
   [256, 28, 64, 1, 1, 1], // a 1×1 bottleneck
   [512, 7, 512, 3, 1, 1], // a deep 3×3 with few pixels
   [64, 56, 64, 3, 64, 1], // a MobileNet depthwise 3×3
+  [80, 400, 256, 3, 1, 1, 1], // a 1-D layer over 400 audio frames
+  [256, 400, 256, 31, 256, 1, 1], // a Conformer-style depthwise 1-D, 31 taps
 ];
 
 /**
- * QLinearConv u8 · s8 → u8 (NCHW, one image, "same" padding) against
- * onnxruntime-web, weights as initializers there and packed by
+ * QLinearConv u8 · s8 → u8 (NCHW or NCW, one image, "same" padding)
+ * against onnxruntime-web, weights as initializers there and packed by
  * packConvWeights here; outputs compared, differences counted.
  */
 async function convSuite(layers: ConvLayer[]): Promise<void> {
   console.log('\n### QLinearConv uint8 · int8 → uint8 (weights prepacked, per-tensor scales)\n');
   const table = [['layer', 'engine', 'ms', 'GOPS', 'lowbit speed-up']];
-  for (const [c, h, m, k, group, stride] of layers) {
+  for (const [c, h, m, k, group, stride, axes = 2] of layers) {
+    const perAxis = (v: number) => (axes === 1 ? [v] : [v, v]);
     const pad = (k - 1) >> 1;
     const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
-    const name = `${c}→${m} ${k}×${k}${group > 1 ? ` g${group}` : ''}${stride > 1 ? ` s${stride}` : ''} @${h}²`;
-    const x = bytes(c * h * h, false, 1) as Uint8Array;
-    const w = bytes(m * (c / group) * k * k, true, 2) as Int8Array;
+    const size = (v: number) => (axes === 1 ? `${v}` : `${v}²`);
+    const name = `${c}→${m} ${axes === 1 ? `k${k} 1-D` : `${k}×${k}`}${group > 1 ? ` g${group}` : ''}${stride > 1 ? ` s${stride}` : ''} @${size(h)}`;
+    const [xShape, wShape] = [[1, c, ...perAxis(h)], [m, c / group, ...perAxis(k)]];
+    const x = bytes(c * h ** axes, false, 1) as Uint8Array;
+    const w = bytes(m * (c / group) * k ** axes, true, 2) as Int8Array;
     const [sx, zx, sw, zy] = [0.02, 128, 0.005, 120];
-    const sy = (sx * sw * Math.sqrt((c / group) * k * k) * 128 * 74) / 100;
+    const sy = (sx * sw * Math.sqrt((c / group) * k ** axes) * 128 * 74) / 100;
+    const options = { group, pads: [...perAxis(pad), ...perAxis(pad)], strides: perAxis(stride) };
     const model = oneNodeModel(
       'QLinearConv',
-      [{ name: 'X', type: 'uint8', shape: [1, c, h, h] }],
-      qlinearInitializers(sx, zx, { shape: [m, c / group, k, k], data: w }, sw, sy, zy),
-      [{ name: 'Y', type: 'uint8', shape: [1, m, oh, oh] }],
-      { group, pads: [pad, pad, pad, pad], strides: [stride, stride] },
+      [{ name: 'X', type: 'uint8', shape: xShape }],
+      qlinearInitializers(sx, zx, { shape: wShape, data: w }, sw, sy, zy),
+      [{ name: 'Y', type: 'uint8', shape: [1, m, ...perAxis(oh)] }],
+      options,
     );
     const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
-    const packed = packConvWeights({ data: w, shape: [m, c / group, k, k] }, { group });
-    const options = { group, pads: [pad, pad, pad, pad], strides: [stride, stride] };
-    const lowbit = () => qlinearConv({ data: x, shape: [1, c, h, h] }, sx, zx, packed, sw, 0, sy, Uint8Array.of(zy), undefined, options).data;
-    const onnx = async () => (await session.run({ X: new ort.Tensor('uint8', x, [1, c, h, h]) })).Y!.data as Uint8Array;
+    const packed = packConvWeights({ data: w, shape: wShape }, { group });
+    const lowbit = () => qlinearConv({ data: x, shape: xShape }, sx, zx, packed, sw, 0, sy, Uint8Array.of(zy), undefined, options).data;
+    const onnx = async () => (await session.run({ X: new ort.Tensor('uint8', x, xShape) })).Y!.data as Uint8Array;
     const ours = lowbit();
     const theirs = await onnx();
     assertSameValues(theirs, ours, `onnxruntime ${name}`, 1);
     console.log(`${name}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
-    const opCount = 2 * m * oh * oh * (c / group) * k * k;
+    const opCount = 2 * m * oh ** axes * (c / group) * k ** axes;
     const times = await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]);
     const ourMs = times.get('lowbit')!;
     for (const [engine, ms] of times) table.push([name, engine, ms.toFixed(3), (opCount / ms / 1e6).toFixed(1), engine === 'lowbit' ? '' : `${(ms / ourMs).toFixed(2)}×`]);
