@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { convInteger, LowbitError, packConvWeights, PackedConvWeights, packWeights, qlinearConv, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
+import { wasmExports } from '../ts/wasm/module.js';
 import { convIntegerRef, randomInts, requantizeRef, type ConvRefGeometry } from './reference/gemm.js';
 
 type T8 = 'uint8' | 'int8';
@@ -224,6 +225,20 @@ describe('packConvWeights', () => {
     } catch (e) {
       expect((e as LowbitError).code).toBe('DISPOSED');
       expect((e as LowbitError).message).toMatch(/PackedConvWeights that was already disposed/);
+    }
+    const dense = packConvWeights({ data: new Int8Array(3 * 2 * 9), shape: [3, 2, 3, 3] });
+    dense.dispose();
+    expect(errorCode(() => convInteger(x, dense))).toBe('DISPOSED');
+  });
+
+  it('dispose() gives the memory back, dense and depthwise', () => {
+    const memory = () => wasmExports().memory.buffer.byteLength;
+    for (const shape of [[4096, 1, 32, 32], [64, 64, 32, 32]]) { // 4 MiB of depthwise bytes, of GEMM panels
+      const w = { data: new Int8Array(shape.reduce((a, b) => a * b)), shape };
+      packConvWeights(w).dispose(); // the heap grows once
+      const before = memory();
+      for (let i = 0; i < 30; i++) packConvWeights(w).dispose();
+      expect(memory() - before, `shape ${shape}`).toBeLessThan(8 * 2 ** 20); // 30 leaked copies would be 120+ MiB
     }
   });
 });

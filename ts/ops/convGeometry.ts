@@ -8,7 +8,7 @@ import { newResultArray, view, withScope } from '../wasm/memory.js';
 import { checkGemmStatus } from './gemmStatus.js';
 import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
-import { convWeightShape, depthwiseWeights, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
+import { convWeightShape, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
 import { ownedHandle } from '../wasm/owned.js';
 import { optionsObject } from '../validate.js';
 import { show } from '../tensor.js';
@@ -161,13 +161,14 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx
   if (batch * m * pixels === 0) return out ?? new OutArray(0);
   const depthwise = channels === group;
   const packed = w instanceof PackedConvWeights;
-  const weightBytes = depthwise ? (packed ? depthwiseWeights(w, 'w') : w.data) : undefined;
-  const handle = depthwise ? 0 : packed ? ownedHandle(w, 'w') : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
+  // packed weights: GEMM panels (a handle), or for depthwise the bytes as given (a pointer)
+  const handle = packed ? ownedHandle(w, 'w') : depthwise ? 0 : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
   const signed = (t: { dtype: string }) => (t.dtype === 'int8' ? 1 : 0);
   try {
     return withScope((scope) => {
       const xPtr = scope.copyIn(x.data);
-      const wPtr = weightBytes === undefined ? 0 : scope.copyIn(weightBytes);
+      const wPtr = !depthwise ? 0 : packed ? handle : scope.copyIn(w.data);
+      const wLength = m * kh * kw;
       const zwPtr = scope.copyIn(zw);
       const accPtr = scope.allocArray(Int32Array, pixels * m);
       const outPtr = scope.allocArray(OutArray, pixels * m);
@@ -177,7 +178,7 @@ export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx
       const image = channels * h * wd;
       for (let n = 0; n < batch; n++) {
         const status = depthwise
-          ? kernel('lowbit_conv_depthwise_i8')(xPtr + n * image, image, signed(x), zx, wPtr, weightBytes!.length, signed(w), zwPtr, zw.length, channels, m, geometry, accPtr)
+          ? kernel('lowbit_conv_depthwise_i8')(xPtr + n * image, image, signed(x), zx, wPtr, wLength, signed(w), zwPtr, zw.length, channels, m, geometry, accPtr)
           : kernel('lowbit_conv_i8')(xPtr + n * image, image, signed(x), zx, handle, zwPtr, zw.length, geometry, accPtr);
         checkGemmStatus(status, op);
         output.run(accPtr, pixels, m, outPtr, depthwise ? 'channels' : 'transposed');

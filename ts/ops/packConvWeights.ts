@@ -1,7 +1,9 @@
 // Convolution weights packed once, for the integer convolutions.
 import { LowbitError } from '../errors.js';
 import { show, type TensorLike } from '../tensor.js';
-import { ownedHandle, WasmOwned } from '../wasm/owned.js';
+import { kernel } from '../wasm/module.js';
+import { withScope } from '../wasm/memory.js';
+import { WasmOwned } from '../wasm/owned.js';
 import { toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
 import { packInt8 } from './packWeights.js';
 import { optionsObject } from '../validate.js';
@@ -34,9 +36,9 @@ export interface PackConvWeightsOptions {
 }
 
 /**
- * Convolution weights `[M, C/group, kH, kW]` packed once into wasm memory
- * for `convInteger` and `qlinearConv`, which accept it in place of `w`
- * (their zero point and scales are still passed per call).
+ * Convolution weights `[M, C/group, kH, kW]` (or `[M, C/group, kW]`) packed
+ * once into wasm memory for `convInteger` and `qlinearConv`, which accept it
+ * in place of `w` (their zero point and scales are still passed per call).
  *
  * It owns wasm memory: call `dispose()` (or declare it with `using`) when
  * done; a FinalizationRegistry frees forgotten ones eventually.
@@ -49,31 +51,27 @@ export class PackedConvWeights extends WasmOwned {
   /** The element type of the weights. */
   readonly dtype: Int8DType;
 
-  /** @internal Use {@link packConvWeights}. */
-  constructor(handle: number, shape: readonly number[], group: number, dtype: Int8DType, depthwise: Uint8Array | Int8Array | undefined) {
-    super(handle, 'lowbit_packed_b_free');
+  /**
+   * @internal Use {@link packConvWeights}. `handle` is the GEMM panels'
+   * handle, or for depthwise weights (one input channel per group) the
+   * address of their bytes as given; `free` releases it.
+   */
+  constructor(handle: number, free: (handle: number) => void, shape: readonly number[], group: number, dtype: Int8DType) {
+    super(handle, free);
     this.shape = shape;
     this.group = group;
     this.dtype = dtype;
-    if (depthwise !== undefined) rawWeights.set(this, depthwise);
   }
-}
-
-/** The weights as given, kept for depthwise layers (one input channel per group), which read them unpacked. */
-const rawWeights = new WeakMap<PackedConvWeights, Uint8Array | Int8Array>();
-
-/** The unpacked bytes of depthwise weights (`[M, 1, kH, kW]`), checked live. */
-export function depthwiseWeights(w: PackedConvWeights, name: string): Uint8Array | Int8Array {
-  ownedHandle(w, name);
-  return rawWeights.get(w)!;
 }
 
 /**
  * Packs the weights of a 1-D or 2-D integer convolution (`[M, C/group, kH,
  * kW]` or `[M, C/group, kW]`, uint8 or int8) once, per group and
- * transposed as the convolution's GEMM reads them, for layers run many times: {@link convInteger} and
- * {@link qlinearConv} otherwise pack `w` on every call (on a 512 → 512 3×3
- * layer over 7 × 7 pixels, half of the call). `dispose()` it when done.
+ * transposed as the convolution's GEMM reads them (depthwise weights, one
+ * input channel per group, as they are), for layers run many times:
+ * {@link convInteger} and {@link qlinearConv} otherwise pack `w` on every
+ * call (on a 512 → 512 3×3 layer over 7 × 7 pixels, half of the call).
+ * `dispose()` it when done.
  *
  * @example
  * ```ts
@@ -89,10 +87,18 @@ export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?:
   const dims = convWeightShape(t.shape, 'packConvWeights');
   const group = readGroup(o.group);
   if (dims[0] % group !== 0) throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the output channels (${dims[0]})`);
-  // one input channel per group: the convolution runs depthwise, on the weights as they are
-  const depthwise = dims[1] === 1 ? t.data.slice() : undefined;
   const shape = Object.freeze([...t.shape]); // a copy: the caller may reuse its array
-  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), shape, group, t.dtype, depthwise);
+  if (dims[1] === 1) {
+    // one input channel per group: the convolution runs depthwise, on the weights as they are
+    const [ptr, size] = withScope((scope) => {
+      const at = scope.copyIn(t.data);
+      return [at, scope.release(at)] as const;
+    });
+    const free = kernel('lowbit_free');
+    return new PackedConvWeights(ptr, (h) => free(h, size), shape, group, t.dtype);
+  }
+  const free = kernel('lowbit_packed_b_free');
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), (h) => free(h), shape, group, t.dtype);
 }
 
 /**

@@ -60,6 +60,16 @@ export class WasmScope {
     return target;
   }
 
+  /**
+   * Takes the buffer at `ptr` out of the scope, so that it outlives it, and
+   * returns its allocated size (free it with `lowbit_free(ptr, size)`).
+   */
+  release(ptr: number): number {
+    const at = this.owned.findIndex(([p]) => p === ptr);
+    if (at < 0) throw new LowbitError('WASM_FAILURE', `no buffer at ${ptr} in this scope`);
+    return this.owned.splice(at, 1)[0]![1];
+  }
+
   /** Frees every buffer of this scope. */
   dispose(): void {
     const free = kernel('lowbit_free');

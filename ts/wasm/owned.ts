@@ -1,18 +1,17 @@
 // wasm memory owned by a JS object (packed weights): freed by dispose(), by
 // `using`, or, if forgotten, eventually by a FinalizationRegistry.
 import { LowbitError } from '../errors.js';
-import { kernel } from './module.js';
 
 interface OwnedState {
   handle: number;
-  /** The export that frees `handle`. */
-  free: string;
+  /** Frees `handle` (a call into the module that made it). */
+  free: (handle: number) => void;
 }
 
 const registry = new FinalizationRegistry<OwnedState>((state) => {
   if (state.handle === 0) return;
   try {
-    kernel(state.free)(state.handle);
+    state.free(state.handle);
   } catch {
     // the module is gone; nothing to free
   }
@@ -27,8 +26,8 @@ const states = new WeakMap<WasmOwned, OwnedState>();
  * FinalizationRegistry frees forgotten ones eventually.
  */
 export abstract class WasmOwned {
-  /** @internal `handle` is freed by the export `free`. */
-  protected constructor(handle: number, free: string) {
+  /** @internal `handle` is freed by `free` (which must not refer to the new object). */
+  protected constructor(handle: number, free: (handle: number) => void) {
     const state = { handle, free };
     states.set(this, state);
     registry.register(this, state, this);
@@ -44,7 +43,7 @@ export abstract class WasmOwned {
     const state = states.get(this)!;
     if (state.handle === 0) return;
     registry.unregister(this);
-    kernel(state.free)(state.handle);
+    state.free(state.handle);
     state.handle = 0;
   }
 
