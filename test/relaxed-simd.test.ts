@@ -1,7 +1,8 @@
 // The relaxed-SIMD float kernel: the build's rewrite (scripts/relaxed-simd.mjs)
 // fuses exactly the GEMM kernels' multiply-adds, the shipped patch applies to
-// the shipped module, and an engine with relaxed SIMD (Node 20 with
-// --experimental-wasm-relaxed-simd, in a child process) runs the fused float
+// the shipped module, the module in use is the fused one wherever the engine
+// allows (Node ≥ 22: npm test's second pass), and an engine with relaxed SIMD
+// (Node 20 with --experimental-wasm-relaxed-simd, in a child process) runs the fused float
 // GEMM to float32 accuracy and every op with specified float arithmetic
 // (output stages, quantization) bit for bit as without it, while
 // `init({ relaxedSimd: false })` there gives the plain module's results.
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { relaxedText } from '../scripts/relaxed-simd.mjs';
-import { init } from '../ts/index.js';
+import { init, wasmInfo } from '../ts/index.js';
 import { RELAXED_SIMD_PATCH, WASM_BASE64 } from '../ts/wasm/module.generated.js';
 import { relaxedSimdAvailable } from '../ts/wasm/module.js';
 import { errorCode } from './errorCode.js';
@@ -75,6 +76,11 @@ describe('the relaxed-SIMD rewrite', () => {
     // the setup's init() asked for the default (true)
     expect(errorCode(() => init({ relaxedSimd: false }))).toBe('INVALID_ARGUMENT');
     expect(errorCode(() => void init({ relaxedSimd: true }))).toBe('no error');
+  });
+
+  it('runs the fused kernel in this process where the engine has relaxed SIMD: every Node from 22 on (the second pass of npm test)', () => {
+    expect(wasmInfo().relaxedSimd).toBe(relaxedSimdAvailable());
+    if (Number(process.versions.node.split('.')[0]) >= 22) expect(wasmInfo().relaxedSimd).toBe(true);
   });
 });
 
