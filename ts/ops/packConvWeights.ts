@@ -97,8 +97,7 @@ export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?:
     const free = kernel('lowbit_free');
     return new PackedConvWeights(ptr, (h) => free(h, size), shape, group, t.dtype);
   }
-  const free = kernel('lowbit_packed_b_free');
-  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), (h) => free(h), shape, group, t.dtype);
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), kernel('lowbit_packed_b_free'), shape, group, t.dtype);
 }
 
 /**

@@ -38,8 +38,7 @@ export class PackedMatrix<D extends PackedDType = PackedDType> extends WasmOwned
 
   /** @internal Use {@link packWeights}. */
   constructor(handle: number, k: number, n: number, dtype: D, zeroPoint: Int32Array) {
-    const free = kernel(dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free');
-    super(handle, (h) => free(h));
+    super(handle, kernel(dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free'));
     this.k = k;
     this.n = n;
     this.dtype = dtype;
