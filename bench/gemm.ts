@@ -58,7 +58,8 @@ type Task = [engine: string, fn: () => unknown, rounds?: number];
  */
 async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Map<string, number>> {
   const heavy = ops(shape) > 1e9;
-  const rounds = heavy ? 3 : 5;
+  // GEMM_ROUNDS=N: more interleaved rounds, so that each engine's best median comes from a quiet moment
+  const rounds = Number(process.env.GEMM_ROUNDS) || (heavy ? 3 : 5);
   const best = new Map<string, number>(tasks.map(([engine]) => [engine, Infinity]));
   for (let round = 0; round < rounds; round++) {
     const bench = new Bench({ now, time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
