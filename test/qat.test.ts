@@ -152,21 +152,22 @@ describe('prepareQAT', () => {
 });
 
 describe('exportQuantized and integer-only inference', () => {
-  for (const [name, make, shape, config] of [
+  // signed: the test's inputs (uniform in [−1, 1] instead of positive), not an option of prepareQAT
+  for (const [name, make, shape, config, signed = false] of [
     ['MLP W8A8', mlp, [16, 12], { weightBits: 8, activationBits: 8 }],
     ['MLP W2A2 LSQ weights', mlp, [16, 12], { weightBits: 2, activationBits: 2, weightQuantizer: 'lsq' }],
     ['CNN W4A4', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4 }],
     ['CNN W8A4 LSQ activations', cnn, [16, 1, 6, 6], { weightBits: 8, activationBits: 4, activationQuantizer: 'lsq' }],
     // signed inputs: the first layer's LSQ is signed (int8 codes), the next unsigned (uint8)
-    ['MLP W8A8 LSQ activations, signed input', mlp, [16, 12], { weightBits: 8, activationBits: 8, activationQuantizer: 'lsq', signedInput: true }],
+    ['MLP W8A8 LSQ activations, signed input', mlp, [16, 12], { weightBits: 8, activationBits: 8, activationQuantizer: 'lsq' }, true],
     // PACT by default, but the first layer sees negatives and gets a signed LSQ (int8 codes)
-    ['CNN W4A4, signed input', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4, signedInput: true }],
-    ['CNN W2A2, 8-bit signed input', cnn, [16, 1, 6, 6], { weightBits: 2, activationBits: 2, inputBits: 8, signedInput: true }],
+    ['CNN W4A4, signed input', cnn, [16, 1, 6, 6], { weightBits: 4, activationBits: 4 }, true],
+    ['CNN W2A2, 8-bit signed input', cnn, [16, 1, 6, 6], { weightBits: 2, activationBits: 2, inputBits: 8 }, true],
   ] as const) {
     it(`${name}: integer weights are rint(w / scale) and outputs match fake quantization`, () => {
       manualSeed(11);
       const model = make();
-      const data = (): Tensor => ('signedInput' in config ? Tensor.uniform([...shape], -1, 1) : positive([...shape]));
+      const data = (): Tensor => (signed ? Tensor.uniform([...shape], -1, 1) : positive([...shape]));
       prepareQAT(model, { ...config, calibrationData: [data()] });
       model.eval();
       const q = exportQuantized(model);

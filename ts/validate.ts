@@ -53,21 +53,44 @@ export function normalizeAxis(axis: number, rank: number, name = 'axis'): number
   return axis < 0 ? axis + rank : axis;
 }
 
-/** Throws `INVALID_ARGUMENT` unless `opts` is undefined or an object. */
-export function optionsObject<T extends object>(opts: T | undefined, op: string): Partial<T> {
+/**
+ * The names an options (or arguments) object may hold: each key of `T` mapped
+ * to `true`. Written as an object literal, the compiler checks that the list
+ * names every option of `T` and nothing else.
+ */
+export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
+
+/** The first key of `given` that `names` lacks, if any. */
+function unknownName(given: object, names: object): string | undefined {
+  return Object.keys(given).find((key) => !Object.prototype.hasOwnProperty.call(names, key));
+}
+
+const list = (names: object) => Object.keys(names).join(', ');
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `opts` is undefined or an object whose
+ * keys are all in `names` (a misspelled option would otherwise be ignored
+ * and the op run with its default).
+ */
+export function optionsObject<T extends object>(opts: T | undefined, op: string, names: OptionNames<T>): Partial<T> {
   if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) {
     throw new LowbitError('INVALID_ARGUMENT', `${op} options must be an object, got ${show(opts)}`);
   }
+  const unknown = unknownName(opts, names);
+  if (unknown !== undefined) throw new LowbitError('INVALID_ARGUMENT', `${op} has no option '${unknown}'; its options are ${list(names)}`);
   return opts;
 }
 
 /**
- * Throws `INVALID_ARGUMENT` unless `v` is an object: for arguments passed by
- * name, which (unlike options) are required. `expected` says what the call
- * takes, e.g. "gemmI8 takes an object { a, b, outputScale, … }".
+ * Throws `INVALID_ARGUMENT` unless `v` is an object whose keys are all in
+ * `names`: for arguments passed by name, which (unlike options) are
+ * required. `expected` says what the call takes, e.g. "gemmI8 takes an
+ * object { a, b, outputScale, … }".
  */
-export function requireObject<T extends object>(v: T | undefined, expected: string): T {
+export function requireObject<T extends object>(v: T | undefined, expected: string, names: OptionNames<T>): T {
   if (typeof v !== 'object' || v === null) throw new LowbitError('INVALID_ARGUMENT', `${expected}, got ${show(v)}`);
+  const unknown = unknownName(v, names);
+  if (unknown !== undefined) throw new LowbitError('INVALID_ARGUMENT', `${expected}: '${unknown}' is none of its fields (${list(names)})`);
   return v;
 }

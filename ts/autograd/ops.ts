@@ -287,7 +287,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   assertTensor(x, 'conv2d', 'input x');
   assertTensor(weight, 'conv2d', 'weight');
   if (bias !== undefined) assertTensor(bias, 'conv2d', 'bias');
-  const { stride = 1, padding: pad = 0 } = optionsObject(options, 'conv2d');
+  const { stride = 1, padding: pad = 0 } = optionsObject(options, 'conv2d', { stride: true, padding: true });
   if (!Number.isInteger(stride) || stride < 1) throw new LowbitError('INVALID_ARGUMENT', `conv2d stride must be an integer ≥ 1, got ${show(stride)}`);
   if (!Number.isInteger(pad) || pad < 0) throw new LowbitError('INVALID_ARGUMENT', `conv2d padding must be an integer ≥ 0, got ${show(pad)}`);
   assertRank(x, 4, 'conv2d', 'input x [N, C, H, W]');
@@ -339,7 +339,7 @@ export interface MaxPool2dOptions {
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   assertTensor(x, 'maxPool2d', 'input x');
   // kernelSize and stride are checked just below.
-  const { kernelSize: k, stride: s = k } = optionsObject(options, 'maxPool2d') as MaxPool2dOptions;
+  const { kernelSize: k, stride: s = k } = optionsObject(options, 'maxPool2d', { kernelSize: true, stride: true }) as MaxPool2dOptions;
   if (!Number.isInteger(k) || k < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d kernelSize must be an integer ≥ 1, got ${show(k)}`);
   if (!Number.isInteger(s) || s < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d stride must be an integer ≥ 1, got ${show(s)}`);
   assertRank(x, 4, 'maxPool2d', 'input x [N, C, H, W]');

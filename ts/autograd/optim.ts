@@ -47,7 +47,7 @@ export class SGD extends Optimizer {
   private readonly velocity = new Map<Tensor, Float32Array>();
 
   constructor(params: Tensor[], options: SGDOptions) {
-    const { lr, momentum = 0, weightDecay = 0 } = optionsObject(options, 'SGD');
+    const { lr, momentum = 0, weightDecay = 0 } = optionsObject(options, 'SGD', { lr: true, momentum: true, weightDecay: true });
     super(params, lr as number); // checked there: the learning rate is required
     assertInInterval(momentum, 0, 1, 'SGD momentum');
     assertInInterval(weightDecay, 0, Infinity, 'SGD weightDecay');
@@ -93,7 +93,7 @@ export class Adam extends Optimizer {
   private readonly moments = new Map<Tensor, [Float32Array, Float32Array]>();
 
   constructor(params: Tensor[], options: AdamOptions = {}) {
-    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = optionsObject(options, 'Adam');
+    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = optionsObject(options, 'Adam', { lr: true, betas: true, eps: true, weightDecay: true });
     super(params, lr);
     if (!Array.isArray(betas) || betas.length !== 2) throw new LowbitError('INVALID_ARGUMENT', `Adam betas must be two numbers in [0, 1), got ${show(betas)}`);
     assertInInterval(betas[0], 0, 1, 'Adam betas[0]');

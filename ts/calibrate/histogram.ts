@@ -1,9 +1,9 @@
 import { LowbitError } from '../errors.js';
-import { assertIntInRange, optionsObject } from '../validate.js';
+import { assertIntInRange, optionsObject, type OptionNames } from '../validate.js';
 import { kernel } from '../wasm/module.js';
 import { view, withScope } from '../wasm/memory.js';
 import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
-import { affineResult, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
+import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 import { entropySweep, mseSweep } from './sweeps.js';
 import { show } from '../tensor.js';
 
@@ -47,6 +47,9 @@ export interface MseOptions extends QuantTypeOptions {
   /** Step between candidates, in bins. Default 1. */
   stride?: number;
 }
+
+/** The names of {@link EntropyOptions} and {@link MseOptions} (the same). */
+const SWEEP_NAMES: OptionNames<EntropyOptions & MseOptions> = { ...QUANT_TYPE_NAMES, startBin: true, stride: true };
 
 /** The result of {@link HistogramObserver.entropy}: the range and the whole KL curve. */
 export interface EntropyResult extends CalibrationResult {
@@ -151,7 +154,7 @@ export class HistogramObserver {
   private ptr: number;
 
   constructor(options: HistogramObserverOptions = {}) {
-    optionsObject(options, 'HistogramObserver');
+    optionsObject(options, 'HistogramObserver', { bins: true, mode: true, exactLimit: true });
     const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = options;
     assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');
@@ -289,7 +292,7 @@ export class HistogramObserver {
    * or [min, max] in `'signed'` mode).
    */
   max(options?: QuantTypeOptions): CalibrationResult {
-    const { bits, unsigned } = quantType(options);
+    const { bits, unsigned } = quantType(options, 'HistogramObserver.max', QUANT_TYPE_NAMES);
     const { amax, min, max } = this.nonZeroRange();
     return this.mode === 'signed' ? affineResult('max', min, max, bits, unsigned) : symmetricResult('max', amax, bits, unsigned);
   }
@@ -305,7 +308,7 @@ export class HistogramObserver {
    * its bin's upper edge. Returns the whole curve too.
    */
   entropy(options: EntropyOptions = {}): EntropyResult {
-    const { bits, unsigned } = quantType(options);
+    const { bits, unsigned } = quantType(options, 'HistogramObserver.entropy', SWEEP_NAMES);
     const { startBin, stride } = sweepOptions(options, this.bins, 1);
     const hist = this.absHistogram();
     const levels = 2 ** (unsigned ? bits : bits - 1);
@@ -327,7 +330,7 @@ export class HistogramObserver {
     if (typeof p !== 'number' || !(p > 0 && p <= 100)) {
       throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(p)}`);
     }
-    const { bits, unsigned } = quantType(options);
+    const { bits, unsigned } = quantType(options, 'HistogramObserver.percentile', QUANT_TYPE_NAMES);
     this.nonZeroRange();
     const h = this.live();
     const quantile = kernel('lowbit_hist_quantile');
@@ -344,7 +347,7 @@ export class HistogramObserver {
    * whole curve too.
    */
   mse(options: MseOptions = {}): MseResult {
-    const { bits, unsigned } = quantType(options);
+    const { bits, unsigned } = quantType(options, 'HistogramObserver.mse', SWEEP_NAMES);
     const { startBin, stride } = sweepOptions(options, this.bins, 0);
     const hist = this.absHistogram();
     const qmax = 2 ** (unsigned ? bits : bits - 1) - 1;

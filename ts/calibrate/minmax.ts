@@ -4,7 +4,7 @@ import { sizeOf, show } from '../tensor.js';
 import { kernel } from '../wasm/module.js';
 import { withScope } from '../wasm/memory.js';
 import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
-import { affineResult, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
+import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 
 /** Options of {@link MinMaxObserver}. */
 export interface MinMaxObserverOptions {
@@ -44,7 +44,7 @@ export class MinMaxObserver {
   private maxs: Float64Array | undefined;
 
   constructor(options: MinMaxObserverOptions = {}) {
-    optionsObject(options, 'MinMaxObserver');
+    optionsObject(options, 'MinMaxObserver', { perChannelAxis: true, averagingConstant: true });
     const { perChannelAxis, averagingConstant } = options;
     if (perChannelAxis !== undefined && !Number.isInteger(perChannelAxis)) {
       throw new LowbitError('INVALID_ARGUMENT', `perChannelAxis must be an integer, got ${show(perChannelAxis)}`);
@@ -124,7 +124,7 @@ export class MinMaxObserver {
   }
 
   private channel(k: number, options: MinMaxResultOptions | undefined): CalibrationResult {
-    const { bits, unsigned } = quantType(options);
+    const { bits, unsigned } = quantType(options, 'MinMaxObserver result', { ...QUANT_TYPE_NAMES, symmetric: true });
     const symmetric = options?.symmetric ?? false;
     if (typeof symmetric !== 'boolean') {
       throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${show(symmetric)}`);

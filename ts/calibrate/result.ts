@@ -1,6 +1,6 @@
 import { chooseQParams } from '../formats/affine.js';
 import { LowbitError } from '../errors.js';
-import { assertIntInRange, optionsObject } from '../validate.js';
+import { assertIntInRange, optionsObject, type OptionNames } from '../validate.js';
 import { show } from '../tensor.js';
 
 /** How a calibration result's range was chosen. */
@@ -52,9 +52,12 @@ export interface QuantTypeOptions {
   unsigned?: boolean;
 }
 
-/** Checked `bits` and `unsigned` with their defaults. */
-export function quantType(options: QuantTypeOptions | undefined): { bits: number; unsigned: boolean } {
-  const o = optionsObject(options, 'the calibration method');
+/** The names of {@link QuantTypeOptions}, for methods whose options extend it. */
+export const QUANT_TYPE_NAMES: OptionNames<QuantTypeOptions> = { bits: true, unsigned: true };
+
+/** Checked options of calibration method `op` (whose option names are `names`): `bits` and `unsigned` with their defaults. */
+export function quantType<T extends QuantTypeOptions>(options: T | undefined, op: string, names: OptionNames<T>): { bits: number; unsigned: boolean } {
+  const o = optionsObject(options, op, names);
   const bits = o.bits ?? 8;
   assertIntInRange(bits, 2, 16, 'bits');
   const unsigned = o.unsigned ?? false;

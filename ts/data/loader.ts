@@ -42,7 +42,7 @@ export class DataLoader implements Iterable<Batch> {
   readonly length: number;
 
   constructor(private readonly options: DataLoaderOptions) {
-    const t = toTensor(optionsObject(options, 'DataLoader').inputs, 'inputs');
+    const t = toTensor(optionsObject(options, 'DataLoader', { inputs: true, labels: true, batchSize: true, shuffle: true, scale: true, shift: true, dropLast: true, exampleShape: true }).inputs, 'inputs');
     if (t.shape.length < 1 || t.shape[0] === 0) throw new LowbitError('EMPTY_INPUT', 'DataLoader needs at least one example');
     this.length = t.shape[0]!;
     this.data = t.data;

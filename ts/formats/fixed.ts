@@ -164,7 +164,7 @@ export interface FractionLengthSearch {
  *   2–32 (2–31 unsigned) or an unknown metric.
  */
 export function bestFractionLength(values: TensorLike<Float32Array>, bits: number, options: BestFractionLengthOptions = {}): FractionLengthSearch {
-  const { metric = 'l2', signed = true } = optionsObject(options, 'bestFractionLength');
+  const { metric = 'l2', signed = true } = optionsObject(options, 'bestFractionLength', { metric: true, signed: true });
   if (metric !== 'l1' && metric !== 'l2') {
     throw new LowbitError('INVALID_ARGUMENT', `metric must be 'l1' or 'l2', got ${show(metric)}`);
   }

@@ -10,7 +10,7 @@ import type { Int8Tensor } from './gemmParams.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { convWeightShape, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
 import { ownedHandle } from '../wasm/owned.js';
-import { optionsObject } from '../validate.js';
+import { optionsObject, type OptionNames } from '../validate.js';
 import { show } from '../tensor.js';
 
 /**
@@ -43,6 +43,9 @@ export interface ConvOptions {
   /** Channel groups; input and output channels must both divide by it. Default 1. */
   group?: number;
 }
+
+/** The names of {@link ConvOptions}, which the convolutions' options extend. */
+export const CONV_OPTION_NAMES: OptionNames<ConvOptions> = { pads: true, autoPad: true, strides: true, dilations: true, group: true };
 
 /** A checked convolution: input, weights, attributes and output size. */
 export interface ConvPlan {
@@ -94,11 +97,12 @@ function autoPads(autoPad: Exclude<AutoPad, 'NOTSET'>, input: [number, number], 
  * Checks `x` (`[N, C, H, W]`, or `[N, C, W]` for 1-D), weights of shape
  * `wShape` (`[M, C/group, kH, kW]`, or `[M, C/group, kW]`) and the options;
  * computes the output size. A 1-D convolution runs as a 2-D one over a
- * single row. Weights packed for a group (`packedGroup`) set the default
- * group, and a different one is refused.
+ * single row. `names` are the op's option names (the attributes' and its
+ * own). Weights packed for a group (`packedGroup`) set the default group,
+ * and a different one is refused.
  */
-export function planConv(x: Int8Tensor, wShape: readonly number[], options: ConvOptions | undefined, op: string, packedGroup?: number): ConvPlan {
-  const o = optionsObject(options, op);
+export function planConv<O extends ConvOptions>(x: Int8Tensor, wShape: readonly number[], options: O | undefined, names: OptionNames<O>, op: string, packedGroup?: number): ConvPlan {
+  const o = optionsObject(options, op, names);
   const rank = x.shape.length;
   if (rank !== 4 && rank !== 3) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W] (or [N, C, W] for 1-D), got [${x.shape.join(', ')}]`);
   if (wShape.length !== rank) {

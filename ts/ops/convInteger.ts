@@ -1,7 +1,7 @@
 import type { Tensor, TensorLike } from '../tensor.js';
 import type { ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
+import { CONV_OPTION_NAMES, planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
 import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
 import { readOut } from './resultOut.js';
 
@@ -43,7 +43,7 @@ export function convInteger(
 ): Tensor<Int32Array> {
   const tx = toInt8Tensor(x, 'x');
   const tw = readConvWeights(w);
-  const plan = planConv(tx, tw.shape, options, 'convInteger', tw.packedGroup);
+  const plan = planConv(tx, tw.shape, options, { ...CONV_OPTION_NAMES, out: true }, 'convInteger', tw.packedGroup);
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
   const shape = plan.outShape;

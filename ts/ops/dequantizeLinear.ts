@@ -48,7 +48,7 @@ export function dequantizeLinear(
   zeroPoint?: ZeroPointArg,
   options?: DequantizeLinearOptions,
 ): Tensor<Float32Array> {
-  const opts = optionsObject(options, 'dequantizeLinear');
+  const opts = optionsObject(options, 'dequantizeLinear', { axis: true, out: true });
   const t = toTensor(x, 'x');
   const dtype = quantizedDType(x, t.data);
   const info = intTypeInfo(dtype);

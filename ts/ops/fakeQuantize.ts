@@ -48,7 +48,7 @@ export function fakeQuantize(
   zeroPoint: ZeroPointArg,
   options?: FakeQuantizeOptions,
 ): Tensor<Float32Array> {
-  const opts = optionsObject(options, 'fakeQuantize');
+  const opts = optionsObject(options, 'fakeQuantize', { axis: true, dtype: true, bits: true, signed: true, narrowRange: true, out: true });
   const t = toFloat32Tensor(x, 'x');
   const { bits, signed, narrowRange } = opts;
   const dtype = bits === undefined ? resolveDType(zeroPoint, opts.dtype) : opts.dtype;

@@ -7,7 +7,7 @@ import { readOut } from './resultOut.js';
 import { planMatmul, type MatmulPlan } from './matmulShape.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
-import { requireObject } from '../validate.js';
+import { requireObject, type OptionNames } from '../validate.js';
 
 /** Arguments of {@link gemmI8}. */
 export interface GemmI8Args {
@@ -41,6 +41,11 @@ export interface GemmI8Args {
   out?: Int8Array | Uint8Array;
 }
 
+/** The names of {@link GemmI8Args} (also taken by `GemmPool.gemmI8`). */
+export const GEMM_I8_FIELDS: OptionNames<GemmI8Args> = {
+  a: true, b: true, bias: true, aZeroPoint: true, bZeroPoint: true, outputScale: true, outputZeroPoint: true, relu: true, requantize: true, out: true,
+};
+
 /**
  * The fused int8 layer: `y = clamp(requant((a − za)·(b − zb) + bias) + zy)`,
  * one pass, for integer-only inference. Per-channel weights come in as
@@ -61,7 +66,7 @@ export interface GemmI8Args {
  * ```
  */
 export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
-  requireObject(args, 'gemmI8 takes an object { a, b, outputScale, … }');
+  requireObject(args, 'gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
   const rhs = readRhs(args.b, args.bZeroPoint);
   if (rhs.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D b [K, N], got shape [${rhs.shape.join(', ')}]`);
   const g = readGemmI8Args(args, rhs.shape[0]!, rhs.shape[1]!);

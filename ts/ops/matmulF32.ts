@@ -58,7 +58,7 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
   const ta = toFloat32Tensor(a, 'a');
   const rhs = readFloatRhs(b, 'b');
   const { m, k, n, outShape, batches } = planMatmul(ta.shape, rhs.shape);
-  const given = readOut(optionsObject(options, 'matmulF32').out, Float32Array, outShape, 'matmulF32');
+  const given = readOut(optionsObject(options, 'matmulF32', { out: true }).out, Float32Array, outShape, 'matmulF32');
   const out = given ?? newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
@@ -115,7 +115,7 @@ export interface GemmF32Args {
  * ```
  */
 export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
-  requireObject(args, 'gemmF32 takes an object { a, b, transA?, transB?, bias? }');
+  requireObject(args, 'gemmF32 takes an object { a, b, transA?, transB?, bias?, out? }', { a: true, b: true, transA: true, transB: true, bias: true, out: true });
   const ta = toFloat32Tensor(args.a, 'a');
   const rhs = readFloatRhs(args.b, 'b');
   const transA = flag(args.transA, 'transA');

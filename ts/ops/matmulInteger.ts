@@ -49,7 +49,7 @@ export function matmulInteger(
   const rhs = readRhs(b, bZeroPoint);
   const plan = planMatmul(ta.shape, rhs.shape);
   const za = readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`);
-  const out = readOut(optionsObject(options, 'matmulInteger').out, Int32Array, plan.outShape, 'matmulInteger');
+  const out = readOut(optionsObject(options, 'matmulInteger', { out: true }).out, Int32Array, plan.outShape, 'matmulInteger');
   const data = runInt8Matmul(ta, rhs.b, za, rhs.zb, plan, undefined, 'matmulInteger', out) as Int32Array;
   return { data, shape: plan.outShape };
 }

@@ -82,7 +82,7 @@ export class PackedConvWeights extends WasmOwned {
  * ```
  */
 export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?: PackConvWeightsOptions): PackedConvWeights {
-  const o = optionsObject(options, 'packConvWeights');
+  const o = optionsObject(options, 'packConvWeights', { group: true });
   const t = toInt8Tensor(w, 'w');
   const dims = convWeightShape(t.shape, 'packConvWeights');
   const group = readGroup(o.group);

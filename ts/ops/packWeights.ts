@@ -116,7 +116,7 @@ export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>
 export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>, options?: PackWeightsOptions): PackedMatrix {
   const t = toTensor(b, 'b');
   if (t.data instanceof Float32Array) {
-    const { zeroPoint } = optionsObject(options, 'packWeights');
+    const { zeroPoint } = optionsObject(options, 'packWeights', { zeroPoint: true });
     if (zeroPoint !== undefined) {
       throw new LowbitError('INVALID_ARGUMENT', 'packWeights: float32 weights have no zero point; omit zeroPoint (it applies to uint8 / int8 weights)');
     }
@@ -154,7 +154,7 @@ export interface Weights {
 
 /** Checks the arguments of `op` (a `packWeights`): 2-D 8-bit weights and a zero point per tensor or per column. */
 export function readWeights(b: TensorLike<Uint8Array | Int8Array>, options: PackWeightsOptions | undefined, op: string): Weights {
-  const { zeroPoint: zp } = optionsObject(options, op);
+  const { zeroPoint: zp } = optionsObject(options, op, { zeroPoint: true });
   const t = toInt8Tensor(b, 'b');
   const [k, n] = matrixShape(t.shape, op);
   const zeroPoint = readZeroPoint(zp, t.dtype, n, 'zeroPoint', `one per column of b, N = ${n}`);

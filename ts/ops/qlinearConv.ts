@@ -2,7 +2,7 @@ import { LowbitError } from '../errors.js';
 import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
 import type { ScaleArg, ZeroPointArg } from './args.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
+import { CONV_OPTION_NAMES, planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
 import { readOut } from './resultOut.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
 import { readRequantize, type Requantize } from './outputStage.js';
@@ -53,7 +53,7 @@ export function qlinearConv(
 ): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
   const tx = toInt8Tensor(x, 'x');
   const tw = readConvWeights(w);
-  const plan = planConv(tx, tw.shape, options, 'qlinearConv', tw.packedGroup);
+  const plan = planConv(tx, tw.shape, options, { ...CONV_OPTION_NAMES, requantize: true, out: true }, 'qlinearConv', tw.packedGroup);
   const requantize = readRequantize(options?.requantize);
   const sx = readScale(xScale, 1, 'xScale', 'per tensor');
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;

@@ -99,7 +99,7 @@ export function readQLinearArgs(
   yZeroPoint: unknown,
   options: QLinearMatmulOptions | undefined,
 ): QLinearArgs {
-  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul').requantize);
+  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul', { requantize: true, out: true }).requantize);
   const plan = planMatmul(ta.shape, rhsShape);
   const dtype = outputDType(yZeroPoint, ta.dtype, 'yZeroPoint');
   return {

@@ -57,7 +57,7 @@ export function quantizeLinear(
   zeroPoint?: ZeroPointArg,
   options?: QuantizeLinearOptions,
 ): QuantizedTensor {
-  const opts = optionsObject(options, 'quantizeLinear');
+  const opts = optionsObject(options, 'quantizeLinear', { axis: true, dtype: true, out: true });
   const t = toFloat32Tensor(x, 'x');
   const dtype = resolveDType(zeroPoint, opts.dtype);
   const info = intTypeInfo(dtype);

@@ -9,7 +9,7 @@ import { init } from '../wasm/module.js';
 import { newResultArray, type ResultArrayType } from '../wasm/memory.js';
 import { type ScaleArg, type ZeroPointArg } from '../ops/args.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
-import { gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
+import { GEMM_I8_FIELDS, gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
 import { checkPackedZeroPoint } from '../ops/int8Matmul.js';
 import { matmulInteger, type MatmulIntegerOptions } from '../ops/matmulInteger.js';
 import { readOut } from '../ops/resultOut.js';
@@ -255,7 +255,7 @@ export class GemmPool {
     const ta = toInt8Tensor(a, 'a');
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
-    const out = readOut(optionsObject(options, 'GemmPool.matmulInteger').out, Int32Array, plan.outShape, 'GemmPool.matmulInteger');
+    const out = readOut(optionsObject(options, 'GemmPool.matmulInteger', { out: true }).out, Int32Array, plan.outShape, 'GemmPool.matmulInteger');
     const data = await this.product<Int32Array>(b, ta, Int32Array, {
       local: (packed, _j0, _w, into) => matmulInteger(ta, packed, za, undefined, { out: into }).data,
       remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
@@ -269,7 +269,7 @@ export class GemmPool {
    * taken): the same checks, semantics and result, across the pool's threads.
    */
   async gemmI8(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'> & { b: PooledWeights }): Promise<Tensor<Int8Array | Uint8Array> & { dtype: Int8DType }> {
-    requireObject(args, 'GemmPool.gemmI8 takes an object { a, b, outputScale, … }');
+    requireObject(args, 'GemmPool.gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
     this.assertWeights(args.b, 'gemmI8');
     if ((args as GemmI8Args).bZeroPoint !== undefined) {
       throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.gemmI8 takes no bZeroPoint: pooled weights carry the zero point they were packed with');
@@ -408,7 +408,7 @@ export class GemmPool {
  * start (for example a page whose Content-Security-Policy forbids workers).
  */
 export async function createGemmPool(options?: GemmPoolOptions): Promise<GemmPool> {
-  const { threads, workerUrl: where } = optionsObject(options, 'createGemmPool');
+  const { threads, workerUrl: where } = optionsObject(options, 'createGemmPool', { threads: true, workerUrl: true });
   if (threads !== undefined) assertIntInRange(threads, 1, 64, 'threads');
   const url = where === undefined ? defaultWorkerUrl() : toUrl(where);
   const count = threads ?? Math.min(8, await hardwareThreads());

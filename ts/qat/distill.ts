@@ -23,7 +23,7 @@ export interface DistillationOptions {
  */
 export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, labels: ArrayLike<number>, options: DistillationOptions = {}): Tensor {
   assertTensor(teacherLogits, 'distillationLoss', 'teacherLogits');
-  const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss');
+  const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss', { temperature: true, alpha: true });
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${show(alpha)}`);
   const ce = crossEntropy(studentLogits, labels);
   const kl = klDivergence(studentLogits, teacherLogits.detach(), T);
@@ -50,14 +50,14 @@ export interface DistillationStepArgs extends DistillationOptions {
  * backward, optimizer step. Returns the loss.
  */
 export function distillationStep(args: DistillationStepArgs): number {
-  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }');
+  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }', { student: true, teacher: true, optimizer: true, x: true, y: true, temperature: true, alpha: true });
   for (const [name, v, type] of [['student', student, Module], ['teacher', teacher, Module], ['optimizer', optimizer, Optimizer]] as const) {
     if (!(v instanceof type)) throw new LowbitError('INVALID_ARGUMENT', `distillationStep: ${name} must be ${type === Module ? 'an nn.Module' : 'an optimizer (optim.SGD or optim.Adam)'}, got ${describe(v)}`);
   }
   teacher.eval();
   const teacherLogits = noGrad(() => teacher.forward(x));
   optimizer.zeroGrad();
-  let loss = distillationLoss(student.forward(x), teacherLogits, y, args);
+  let loss = distillationLoss(student.forward(x), teacherLogits, y, { temperature: args.temperature, alpha: args.alpha });
   const penalty = pactPenalty(student);
   if (penalty !== null) loss = add(loss, penalty);
   loss.backward();

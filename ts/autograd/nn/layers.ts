@@ -123,7 +123,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
     super();
-    optionsObject(options, 'Linear');
+    optionsObject(options, 'Linear', { bias: true });
     checkPositiveInt(inFeatures, 'Linear inFeatures');
     checkPositiveInt(outFeatures, 'Linear outFeatures');
     checkWeightCount([outFeatures, inFeatures], 'Linear weight');
@@ -160,7 +160,7 @@ export class Conv2d extends Module {
     checkPositiveInt(outChannels, 'Conv2d outChannels');
     checkPositiveInt(kernelSize, 'Conv2d kernelSize');
     checkWeightCount([outChannels, inChannels, kernelSize, kernelSize], 'Conv2d weight');
-    const { stride = 1, padding = 0 } = optionsObject(options, 'Conv2d');
+    const { stride = 1, padding = 0 } = optionsObject(options, 'Conv2d', { stride: true, padding: true, bias: true });
     checkPositiveInt(stride, 'Conv2d stride');
     assertIntInRange(padding, 0, 2 ** 24, 'Conv2d padding');
     this.stride = stride;
