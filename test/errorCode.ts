@@ -22,3 +22,15 @@ export async function errorCodeAsync(f: () => Promise<unknown>): Promise<string>
   }
   return 'no error';
 }
+
+/** The message of the LowbitError with `code` that `f` throws; fails the test if `f` throws anything else or nothing. */
+export function errorMessage(f: () => unknown, code: string): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(LowbitError);
+    expect((e as LowbitError).code).toBe(code);
+    return (e as LowbitError).message;
+  }
+  throw new Error(`expected a LowbitError ${code}, got no error`);
+}
