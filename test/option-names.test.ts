@@ -58,6 +58,10 @@ describe('unknown option names', () => {
     expect(refusal(() => h.percentile(99, { symmetric: true } as never))).toContain("'symmetric'");
   });
 
+  it('init checks its one option', () => {
+    expect(refusal(() => lowbit.init({ relaxedSIMD: false } as never))).toContain("'relaxedSIMD'");
+  });
+
   it('GemmPool and createGemmPool check theirs', async () => {
     await expect(lowbit.createGemmPool({ thread: 2 } as never)).rejects.toThrow(/'thread'.*threads/);
   });

@@ -1,4 +1,5 @@
 import { LowbitError } from '../errors.js';
+import { optionsObject } from '../validate.js';
 import { RELAXED_SIMD_PATCH, WASM_BASE64 } from './module.generated.js';
 
 /** A wasm export that takes and returns numbers (pointers are byte offsets). */
@@ -79,10 +80,7 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
  * ```
  */
 export function init(options?: InitOptions): Promise<void> {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new LowbitError('INVALID_ARGUMENT', `init options must be an object, got ${options === null ? 'null' : typeof options}`);
-  }
-  const relaxed = options?.relaxedSimd ?? true;
+  const relaxed = optionsObject(options, 'init', { relaxedSimd: true }).relaxedSimd ?? true;
   if (typeof relaxed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `relaxedSimd must be a boolean, got ${typeof relaxed}`);
   if (pending !== undefined) {
     if (options?.relaxedSimd !== undefined && relaxed !== relaxedAsked) {
