@@ -5,7 +5,7 @@
 // wasm memory before it writes `out`, so `out` may be one of them (in place).
 import type { IntArray } from '../dtypes.js';
 import { LowbitError } from '../errors.js';
-import { describe } from '../tensor.js';
+import { describe, sizeOf } from '../tensor.js';
 
 /**
  * Checks an op's `out` option: `undefined`, or an array of the result's
@@ -17,7 +17,7 @@ export function readOut<C extends abstract new (...args: never[]) => IntArray | 
   if (!(out instanceof ArrayType)) {
     throw new LowbitError('INVALID_DTYPE', `${op}: out must be an ${ArrayType.name} (the result's type), got ${describe(out)}`);
   }
-  const length = shape.reduce((p, d) => p * d, 1);
+  const length = sizeOf(shape);
   if (out.length !== length) {
     throw new LowbitError('INVALID_SHAPE', `${op}: out holds ${out.length} elements but the result [${shape.join(', ')}] has ${length}`);
   }
