@@ -8,9 +8,10 @@ import { readOut } from './resultOut.js';
 /** Options of {@link convInteger}: the convolution's attributes and where the result goes. */
 export interface ConvIntegerOptions extends ConvOptions {
   /**
-   * An `Int32Array` of the result's size (N·M·oH·oW, or N·M·oW in 1-D) that receives the
-   * result (and is returned as its `data`) instead of a new array. Every
-   * input is read before it is written, so it may share memory with them.
+   * An `Int32Array` of the result's size (N·M·oH·oW, or N·M·oW in 1-D)
+   * that receives the result (and is returned as its `data`) instead of a
+   * new array. Every input is read before it is written, so it may share
+   * memory with them.
    */
   out?: Int32Array;
 }

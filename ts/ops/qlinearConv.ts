@@ -14,9 +14,9 @@ export interface QLinearConvOptions extends ConvOptions {
   requantize?: Requantize;
   /**
    * An array of the output's type (`Uint8Array` or `Int8Array`) and size
-   * (N·M·oH·oW, or N·M·oW in 1-D) that receives the result (and is returned as its `data`)
-   * instead of a new array. Every input is read before it is written, so it
-   * may share memory with them.
+   * (N·M·oH·oW, or N·M·oW in 1-D) that receives the result (and is returned
+   * as its `data`) instead of a new array. Every input is read before it is
+   * written, so it may share memory with them.
    */
   out?: Uint8Array | Int8Array;
 }
@@ -24,10 +24,10 @@ export interface QLinearConvOptions extends ConvOptions {
 /**
  * ONNX QLinearConv (2-D NCHW, or 1-D NCW, shapes as in {@link convInteger}):
  * `y = saturate(rint((conv(x − zx, w − zw) + bias) · (xScale·wScale/yScale)
- * + zy))` with the ONNX reference's arithmetic (see {@link qlinearMatmul}). Weight scale and zero point are per
- * tensor or per output channel; `bias` is int32, one per output channel.
- * The output type is `yZeroPoint`'s when typed, else x's. `w` may be
- * weights packed once by {@link packConvWeights}.
+ * + zy))` with the ONNX reference's arithmetic (see {@link qlinearMatmul}).
+ * Weight scale and zero point are per tensor or per output channel; `bias`
+ * is int32, one per output channel. The output type is `yZeroPoint`'s when
+ * typed, else x's. `w` may be weights packed once by {@link packConvWeights}.
  *
  * @example
  * ```ts
