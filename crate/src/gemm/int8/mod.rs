@@ -36,8 +36,8 @@ const NCP: usize = 64;
 
 /// Rows from which the SIMD driver widens each B segment to i16 once for
 /// all row panels of a block, instead of in every step of every tile: at
-/// 16 rows (4 panels) the extra pass cost 6% (16×1024×4096), from 64 it
-/// saves 5–20%.
+/// 16 rows (4 panels) the extra pass cost 6–13% (16×1024×4096, measured
+/// in two sessions), from 64 it saves 5–20%.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const WIDEN_ROWS: usize = 32;
 
