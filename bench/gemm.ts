@@ -4,7 +4,8 @@
 // and lowbit's GemmPool (worker threads) against one thread.
 // Every engine's time includes copying A in and the result out. Results are
 // checked equal before timing. Times are CPU time, the best of several
-// interleaved rounds (see timeTasks); on a shared machine read the ratios.
+// interleaved rounds (see timeTasks); on a shared machine read the ratios,
+// the paired ones (round by round) most of all.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -50,13 +51,18 @@ const cpuNow = (): number => {
 /** An engine to time: its name, one call, and in how many rounds it runs (default all). */
 type Task = [engine: string, fn: () => unknown, rounds?: number];
 
+/** Each engine's median ms per call in every round, in round order (only the rounds it ran). */
+type Timing = Map<string, number[]>;
+
 /**
  * Times the tasks of one shape: several rounds, each a tinybench Bench over
- * all engines, and keeps each engine's best round median. The machine is
+ * all engines, and records each engine's median per round. The machine is
  * shared; rounds interleave the engines so that a noisy moment hits them
- * alike, and the best round is the least disturbed one.
+ * alike: the best round is the least disturbed one ({@link speedRows}'
+ * times), and a ratio taken within each round compares two engines timed
+ * a second apart, whatever state the machine was in (its paired ratio).
  */
-async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Map<string, number>> {
+async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Timing> {
   const heavy = ops(shape) > 1e9;
   // A 64³ product takes ~15–60 µs, a few steps of the CPU clock's 1 µs: each
   // sample runs a batch of calls (at least ~2·10⁷ operations), timed as one.
@@ -72,9 +78,9 @@ async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow
       for (let i = 0; i < batch; i++) fn();
     };
   };
-  // GEMM_ROUNDS=N: more interleaved rounds, so that each engine's best median comes from a quiet moment
+  // GEMM_ROUNDS=N: more interleaved rounds (best medians from quieter moments, more pairs)
   const rounds = Number(process.env.GEMM_ROUNDS) || (heavy ? 3 : 5);
-  const best = new Map<string, number>(tasks.map(([engine]) => [engine, Infinity]));
+  const timing: Timing = new Map(tasks.map(([engine]) => [engine, []]));
   for (let round = 0; round < rounds; round++) {
     const bench = new Bench({ now, time: heavy ? 300 : 150, iterations: heavy ? 2 : 5, warmupIterations: round === 0 ? 2 : 1, warmupTime: 0 });
     for (const [engine, fn, limit] of tasks) if (round < (limit ?? rounds)) bench.add(engine, batched(fn));
@@ -82,25 +88,46 @@ async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow
     for (const task of bench.tasks) {
       const r = task.result as { latency?: { p50?: number; mean: number } } | undefined;
       const ms = r?.latency?.p50 ?? r?.latency?.mean ?? NaN;
-      best.set(task.name, Math.min(best.get(task.name)!, ms / batch));
+      timing.get(task.name)!.push(ms / batch);
     }
   }
-  return best;
+  return timing;
 }
 
-/** Rows: shape, engine, ms, GOPS, lowbit's speed-up over the engine. */
-function rows(shape: Shape, times: Map<string, number>): string[][] {
-  const ours = times.get('lowbit')!;
-  return [...times].map(([engine, ms]) => [
-    label(shape),
-    engine,
-    ms.toFixed(3),
-    (ops(shape) / ms / 1e6).toFixed(1),
-    engine === 'lowbit' ? '' : `${(ms / ours).toFixed(2)}×`,
-  ]);
+const median = (v: number[]): number => {
+  const s = [...v].sort((x, y) => x - y);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
+/**
+ * Table rows of one timed case: name, engine, best ms, GOPS at that time,
+ * then `reference`'s speed-up against the engine (`engine ms / reference ms`;
+ * with `inverse`, the engine's against the reference): from the best times,
+ * and paired, the median over rounds of the ratio within each round (an
+ * engine that skipped rounds pairs with the reference's first ones).
+ */
+function speedRows(name: string, opCount: number, timing: Timing, reference: string, inverse = false): string[][] {
+  const ref = timing.get(reference)!;
+  const ratio = (ms: number, refMs: number) => (inverse ? refMs / ms : ms / refMs);
+  return [...timing].map(([engine, times]) => {
+    const best = Math.min(...times);
+    const own = engine === reference;
+    return [
+      name,
+      engine,
+      best.toFixed(3),
+      (opCount / best / 1e6).toFixed(1),
+      own ? '' : `${ratio(best, Math.min(...ref)).toFixed(2)}×`,
+      own ? '' : `${median(times.map((ms, r) => ratio(ms, ref[r]!))).toFixed(2)}×`,
+    ];
+  });
 }
 
-const HEADER = ['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up'];
+/** {@link speedRows} for a product shape against lowbit. */
+const rows = (shape: Shape, timing: Timing): string[][] => speedRows(label(shape), ops(shape), timing, 'lowbit');
+
+const HEADER = ['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up', 'paired'];
 
 async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Promise<void> {
   const aType = aSigned ? 'int8' : 'uint8';
@@ -203,7 +230,7 @@ const CONV_LAYERS: ConvLayer[] = [
  */
 async function convSuite(layers: ConvLayer[]): Promise<void> {
   console.log('\n### QLinearConv uint8 · int8 → uint8 (weights prepacked, per-tensor scales)\n');
-  const table = [['layer', 'engine', 'ms', 'GOPS', 'lowbit speed-up']];
+  const table = [['layer', ...HEADER.slice(1)]];
   for (const [c, h, m, k, group, stride, axes = 2] of layers) {
     const perAxis = (v: number) => (axes === 1 ? [v] : [v, v]);
     const pad = (k - 1) >> 1;
@@ -232,9 +259,7 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
     assertSameValues(theirs, ours, `onnxruntime ${name}`, 1);
     console.log(`${name}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
     const opCount = 2 * m * oh ** axes * (c / group) * k ** axes;
-    const times = await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]);
-    const ourMs = times.get('lowbit')!;
-    for (const [engine, ms] of times) table.push([name, engine, ms.toFixed(3), (opCount / ms / 1e6).toFixed(1), engine === 'lowbit' ? '' : `${(ms / ourMs).toFixed(2)}×`]);
+    table.push(...speedRows(name, opCount, await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]), 'lowbit'));
     packed.dispose();
     await session.release();
   }
@@ -290,7 +315,7 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
 async function poolSuite(shapes: Shape[]): Promise<void> {
   const pool = await createGemmPool();
   console.log(`\n### MatMulInteger uint8 · int8 on ${pool.threads} threads (GemmPool) vs 1 (wall-clock time)\n`);
-  const table = [['shape', 'engine', 'ms', 'GOPS', 'pool speed-up']];
+  const table = [['shape', 'engine', 'ms', 'GOPS', 'pool speed-up', 'paired']];
   for (const shape of shapes) {
     const [m, k, n] = shape;
     const a = { data: bytes(m * k, false, 1), shape: [m, k] };
@@ -300,9 +325,8 @@ async function poolSuite(shapes: Shape[]): Promise<void> {
     const single = () => matmulInteger(a, packed, 131).data;
     const parallel = async () => (await pool.matmulInteger(a, pooled, 131)).data;
     assertSameValues(await parallel(), single(), `GemmPool ${label(shape)}`);
-    const times = await timeTasks([['1 thread', single], [`GemmPool, ${pool.threads} threads`, parallel]], shape, () => performance.now());
-    const one = times.get('1 thread')!;
-    for (const [engine, ms] of times) table.push([label(shape), engine, ms.toFixed(3), (ops(shape) / ms / 1e6).toFixed(1), engine === '1 thread' ? '' : `${(one / ms).toFixed(2)}×`]);
+    const timing = await timeTasks([['1 thread', single], [`GemmPool, ${pool.threads} threads`, parallel]], shape, () => performance.now());
+    table.push(...speedRows(label(shape), ops(shape), timing, '1 thread', true));
     packed.dispose();
     pooled.dispose();
   }
