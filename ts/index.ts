@@ -72,8 +72,11 @@ export { type AutoPad, type ConvOptions } from './ops/convGeometry.js';
 export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/packConvWeights.js';
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data
+/** The autograd: a float32 `Tensor` that records operations, computes gradients, and its differentiable ops. */
 export * as autograd from './autograd/index.js';
+/** Layers over the autograd (`Linear`, `Conv2d`, `Sequential`, …) and their quantization-aware versions. */
 export * as nn from './autograd/nn/index.js';
+/** Optimizers (`SGD`, `Adam`) that update parameters in place from their gradients, and learning-rate schedules. */
 export * as optim from './autograd/optim.js';
 export { fakeQuantSTE, type FakeQuantParams } from './autograd/fakequant.js';
 export { prepareQAT, type QATConfig } from './qat/prepare.js';

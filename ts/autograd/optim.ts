@@ -1,5 +1,8 @@
-// Optimizers update parameters in place from their gradients; schedules
-// give the learning rate for a step.
+/**
+ * Optimizers update parameters in place from their gradients; schedules
+ * give the learning rate for a step.
+ * @module
+ */
 import { LowbitError } from '../errors.js';
 import { Tensor, assertTensor } from './tensor.js';
 import { show } from '../tensor.js';

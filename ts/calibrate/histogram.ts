@@ -53,6 +53,7 @@ const SWEEP_NAMES: OptionNames<EntropyOptions & MseOptions> = { ...QUANT_TYPE_NA
 
 /** The result of {@link HistogramObserver.entropy}: the range and the whole KL curve. */
 export interface EntropyResult extends CalibrationResult {
+  /** The method that chose the range. */
   method: 'entropy';
   /** Each candidate threshold (an upper bin edge). */
   thresholds: Float64Array;
@@ -62,6 +63,7 @@ export interface EntropyResult extends CalibrationResult {
 
 /** The result of {@link HistogramObserver.mse}: the range and the whole error curve. */
 export interface MseResult extends CalibrationResult {
+  /** The method that chose the range. */
   method: 'mse';
   /** Each candidate threshold (a bin centre). */
   thresholds: Float64Array;
@@ -81,15 +83,21 @@ export interface AbsHistogram {
 
 /** A saved {@link HistogramObserver} (plain JSON), for {@link HistogramObserver.fromJSON}. */
 export interface HistogramState {
+  /** Marks the object as a saved histogram. */
   format: 'lowbit.histogram';
+  /** The layout of this object (1 today). */
   version: 1;
+  /** The observer's {@link HistogramObserver.bins}. */
   bins: number;
+  /** The observer's {@link HistogramObserver.mode}. */
   mode: HistogramMode;
+  /** The observer's {@link HistogramObserver.exactLimit}. */
   exactLimit: number;
   /** Values observed. */
   count: number;
-  /** Smallest and largest value observed (0 when none). */
+  /** Smallest value observed (0 when none). */
   min: number;
+  /** Largest value observed (0 when none). */
   max: number;
   /** The values themselves, while the observer is exact. */
   values?: number[];

@@ -28,7 +28,9 @@ export interface DataLoaderOptions {
 
 /** One mini-batch: float32 inputs [B, …] and their labels. */
 export interface Batch {
+  /** The inputs, [B, …example shape]. */
   x: Tensor;
+  /** Their labels, B values. */
   y: Int32Array;
 }
 
@@ -66,6 +68,7 @@ export class DataLoader implements Iterable<Batch> {
     return dropLast === true ? Math.floor(this.length / batchSize) : Math.ceil(this.length / batchSize);
   }
 
+  /** The epoch's batches, in this epoch's order (shuffled anew per epoch when `shuffle` is set). */
   *[Symbol.iterator](): Iterator<Batch> {
     const order = Int32Array.from({ length: this.length }, (_, i) => i);
     if (this.options.shuffle === true) {

@@ -38,8 +38,9 @@ export interface DistillationStepArgs extends DistillationOptions {
   teacher: Module;
   /** The student's optimizer. */
   optimizer: Optimizer;
-  /** One batch: inputs and labels. */
+  /** One batch's inputs. */
   x: Tensor;
+  /** Its labels (class indices), one per example. */
   y: ArrayLike<number>;
 }
 

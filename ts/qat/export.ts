@@ -17,16 +17,21 @@ import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from '../autogr
 
 /** How a layer's input is quantized: q = saturate(rint(x / scale)), zero point 0. */
 export interface ActivationQParams {
+  /** The step between codes. */
   scale: number;
+  /** Bits per code (2–8). */
   bits: number;
+  /** Signed codes (int8 storage, symmetric range) or unsigned (uint8 storage, from 0). */
   signed: boolean;
 }
 
 /** An exported linear or convolution layer. */
 export interface QuantizedWeightLayer {
+  /** A fully connected layer or a 2-D convolution. */
   kind: 'linear' | 'conv2d';
   /** Integer weights, [out, in] or [out, in, kh, kw], in int8 storage. */
   weight: Int8Array;
+  /** The shape of `weight`. */
   weightShape: number[];
   /** One scale per output channel: w ≈ weight · weightScale[c]. */
   weightScale: Float32Array;
@@ -34,7 +39,9 @@ export interface QuantizedWeightLayer {
   bias: Int32Array;
   /** The quantization of this layer's input. */
   input: ActivationQParams;
+  /** The convolution's stride on both axes (1 for linear layers). */
   stride: number;
+  /** The convolution's zero padding on each side of both axes (0 for linear layers). */
   padding: number;
 }
 
