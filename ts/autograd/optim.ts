@@ -45,7 +45,9 @@ export interface SGDOptions {
 
 /** Stochastic gradient descent with momentum and weight decay (PyTorch's update rule). */
 export class SGD extends Optimizer {
+  /** Momentum factor ({@link SGDOptions.momentum}). */
   readonly momentum: number;
+  /** L2 penalty ({@link SGDOptions.weightDecay}). */
   readonly weightDecay: number;
   private readonly velocity = new Map<Tensor, Float32Array>();
 
@@ -89,8 +91,11 @@ export interface AdamOptions {
 
 /** Adam (Kingma & Ba), with PyTorch's update rule. */
 export class Adam extends Optimizer {
+  /** Decay rates of the first and second moment estimates ({@link AdamOptions.betas}). */
   readonly betas: [number, number];
+  /** Added to the denominator ({@link AdamOptions.eps}). */
   readonly eps: number;
+  /** L2 penalty ({@link AdamOptions.weightDecay}). */
   readonly weightDecay: number;
   private t = 0;
   private readonly moments = new Map<Tensor, [Float32Array, Float32Array]>();

@@ -9,7 +9,9 @@ import { assertIntInRange, optionsObject } from '../../validate.js';
 
 /** A saved tensor: float32 data and its shape. */
 export interface StateTensor {
+  /** The values, row-major. */
   data: Float32Array;
+  /** The dimensions. */
   shape: number[];
 }
 
@@ -151,7 +153,9 @@ export class Conv2d extends Module {
   weight: Tensor;
   /** Bias [outChannels], or undefined. */
   bias: Tensor | undefined;
+  /** Step between output positions, on both axes. */
   readonly stride: number;
+  /** Zeros added on each side of both spatial axes. */
   readonly padding: number;
 
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dLayerOptions = {}) {

@@ -14,7 +14,9 @@ import { show } from '../../tensor.js';
 
 /** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */
 export interface ObservedRange {
+  /** Smallest input value seen. */
   min: number;
+  /** Largest input value seen. */
   max: number;
   /** Mean of |x| over everything seen. */
   meanAbs: number;
@@ -287,7 +289,9 @@ export class QuantLinear extends QuantLayer {
 
 /** A Conv2d layer with fake-quantized weights (per output channel) and input. */
 export class QuantConv2d extends QuantLayer {
+  /** The source convolution's stride. */
   readonly stride: number;
+  /** The source convolution's padding. */
   readonly padding: number;
 
   constructor(source: Conv2d, config: QuantLayerConfig) {
