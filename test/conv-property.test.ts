@@ -6,11 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { convInteger, packConvWeights, setSimdEnabled } from '../ts/index.js';
-import { convIntegerRef, randomInts } from './reference/gemm.js';
-
-type T8 = 'uint8' | 'int8';
-const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
-const typed = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
+import { convIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 
 /** One spatial axis: kernel, dilation, stride, pads and an input long enough for one output. */
 const axis = fc
@@ -44,10 +40,10 @@ describe('convInteger over random geometries', () => {
         const h = g.axes === 2 ? g.h : { k: 1, d: 1, s: 1, before: 0, after: 0, size: 1 };
         const refX = [g.batch, c, h.size, g.w.size];
         const refW = [m, g.inPerGroup, h.k, g.w.k];
-        const x = randomInts(refX.reduce((a, b) => a * b), ...RANGE[g.xType], g.seed);
-        const w = randomInts(refW.reduce((a, b) => a * b), ...RANGE[g.wType], g.seed + 1);
-        const zx = randomInts(1, ...RANGE[g.xType], g.seed + 2)[0]!;
-        const zw = randomInts(g.perChannel ? m : 1, ...RANGE[g.wType], g.seed + 3);
+        const x = randomInts(refX.reduce((a, b) => a * b), ...RANGE8[g.xType], g.seed);
+        const w = randomInts(refW.reduce((a, b) => a * b), ...RANGE8[g.wType], g.seed + 1);
+        const zx = randomInts(1, ...RANGE8[g.xType], g.seed + 2)[0]!;
+        const zw = randomInts(g.perChannel ? m : 1, ...RANGE8[g.wType], g.seed + 3);
         const want = convIntegerRef(x, refX, w, refW, zx, (oc) => zw[zw.length === 1 ? 0 : oc]!, {
           pads: [h.before, g.w.before, h.after, g.w.after],
           strides: [h.s, g.w.s],
@@ -55,15 +51,15 @@ describe('convInteger over random geometries', () => {
           group: g.group,
         });
         const twoD = g.axes === 2;
-        const xTensor = { data: typed(g.xType, x), shape: twoD ? refX : [g.batch, c, g.w.size] };
-        const wTensor = { data: typed(g.wType, w), shape: twoD ? refW : [m, g.inPerGroup, g.w.k] };
+        const xTensor = { data: typed8(g.xType, x), shape: twoD ? refX : [g.batch, c, g.w.size] };
+        const wTensor = { data: typed8(g.wType, w), shape: twoD ? refW : [m, g.inPerGroup, g.w.k] };
         const options = twoD
           ? { pads: [h.before, g.w.before, h.after, g.w.after], strides: [h.s, g.w.s], dilations: [h.d, g.w.d], group: g.group }
           : { pads: [g.w.before, g.w.after], strides: [g.w.s], dilations: [g.w.d], group: g.group };
         setSimdEnabled(g.simd);
         const weights = g.packed ? packConvWeights(wTensor, { group: g.group }) : wTensor;
         try {
-          const y = convInteger(xTensor, weights, zx, typed(g.wType, zw), options);
+          const y = convInteger(xTensor, weights, zx, typed8(g.wType, zw), options);
           expect(y.shape).toEqual(twoD ? want.shape : [want.shape[0], want.shape[1], want.shape[3]]);
           expect(Array.from(y.data)).toEqual(Array.from(want.data));
         } finally {

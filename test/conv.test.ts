@@ -7,11 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { convInteger, LowbitError, packConvWeights, PackedConvWeights, packWeights, qlinearConv, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
 import { wasmExports } from '../ts/wasm/module.js';
-import { convIntegerRef, randomInts, requantizeRef, type ConvRefGeometry } from './reference/gemm.js';
-
-type T8 = 'uint8' | 'int8';
-const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
-const typed = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
+import { convIntegerRef, type ConvRefGeometry, randomInts, RANGE8, requantizeRef, type T8, typed8 } from './reference/gemm.js';
 
 const GEOMETRIES: Array<{ x: number[]; w: number[]; g: ConvRefGeometry }> = [
   { x: [1, 1, 5, 5], w: [1, 1, 3, 3], g: { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1], group: 1 } },
@@ -39,14 +35,14 @@ describe('convInteger', () => {
     for (const { x: xs, w: ws, g } of GEOMETRIES) {
       for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
         for (const perChannel of [false, true]) {
-          const x = randomInts(xs.reduce((a, b) => a * b), ...RANGE[tx], seed++);
-          const w = randomInts(ws.reduce((a, b) => a * b), ...RANGE[tw], seed++);
-          const zx = randomInts(1, ...RANGE[tx], seed++)[0]!;
-          const zw = randomInts(perChannel ? ws[0]! : 1, ...RANGE[tw], seed++);
+          const x = randomInts(xs.reduce((a, b) => a * b), ...RANGE8[tx], seed++);
+          const w = randomInts(ws.reduce((a, b) => a * b), ...RANGE8[tw], seed++);
+          const zx = randomInts(1, ...RANGE8[tx], seed++)[0]!;
+          const zw = randomInts(perChannel ? ws[0]! : 1, ...RANGE8[tw], seed++);
           const want = convIntegerRef(x, xs, w, ws, zx, (m) => zw[zw.length === 1 ? 0 : m]!, g);
           for (const simd of [true, false]) {
             setSimdEnabled(simd);
-            const y = convInteger({ data: typed(tx, x), shape: xs }, { data: typed(tw, w), shape: ws }, zx, typed(tw, zw), g);
+            const y = convInteger({ data: typed8(tx, x), shape: xs }, { data: typed8(tw, w), shape: ws }, zx, typed8(tw, zw), g);
             expect(y.shape).toEqual(want.shape);
             expect(Array.from(y.data), `x ${xs} w ${ws} ${tx}·${tw} simd ${simd}`).toEqual(Array.from(want.data));
           }
@@ -121,9 +117,9 @@ describe('qlinearConv', () => {
 
   const run = (c: ConvCase, requantize: 'float' | 'fixedpoint') =>
     qlinearConv(
-      { data: typed(c.xType, c.x), shape: c.xShape }, c.xScale, typed(c.xType, [c.xZeroPoint]),
-      { data: typed(c.wType, c.w), shape: c.wShape }, Float32Array.from(c.wScale), typed(c.wType, c.wZeroPoint),
-      c.yScale, typed(c.yType, [c.yZeroPoint]),
+      { data: typed8(c.xType, c.x), shape: c.xShape }, c.xScale, typed8(c.xType, [c.xZeroPoint]),
+      { data: typed8(c.wType, c.w), shape: c.wShape }, Float32Array.from(c.wScale), typed8(c.wType, c.wZeroPoint),
+      c.yScale, typed8(c.yType, [c.yZeroPoint]),
       c.bias === null ? undefined : Int32Array.from(c.bias),
       { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group, requantize },
     );
@@ -184,12 +180,12 @@ describe('packConvWeights', () => {
     let seed = 500;
     for (const { x: xs, w: ws, g } of GEOMETRIES) {
       for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
-        const w = { data: typed(tw, randomInts(ws.reduce((a, b) => a * b), ...RANGE[tw], seed++)), shape: ws };
+        const w = { data: typed8(tw, randomInts(ws.reduce((a, b) => a * b), ...RANGE8[tw], seed++)), shape: ws };
         using packed = packConvWeights(w, { group: g.group });
         expect([packed.shape, packed.group, packed.dtype]).toEqual([ws, g.group, tw]);
-        const zw = typed(tw, randomInts(ws[0]!, ...RANGE[tw], seed++));
+        const zw = typed8(tw, randomInts(ws[0]!, ...RANGE8[tw], seed++));
         for (let call = 0; call < 2; call++) {
-          const x = { data: typed(tx, randomInts(xs.reduce((a, b) => a * b), ...RANGE[tx], seed++)), shape: xs };
+          const x = { data: typed8(tx, randomInts(xs.reduce((a, b) => a * b), ...RANGE8[tx], seed++)), shape: xs };
           expect(convInteger(x, packed, 3, zw, g)).toEqual(convInteger(x, w, 3, zw, g));
           // the packed group is the default
           const { group: _, ...rest } = g;
@@ -242,7 +238,6 @@ describe('packConvWeights', () => {
     }
   });
 });
-
 
 describe('1-D convolutions (NCW)', () => {
   afterEach(() => setSimdEnabled(true));

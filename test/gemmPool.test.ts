@@ -8,13 +8,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
 import { errorCodeAsync } from './errorCode.js';
-import { randomInts } from './reference/gemm.js';
+import { randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 import { WorkerSlot } from '../ts/parallel/gemmPool.js';
 import type { WorkerEndpoint } from '../ts/parallel/endpoint.js';
-
-type T8 = 'uint8' | 'int8';
-const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
-const make = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
 
 describe('GemmPool', () => {
   let pool: GemmPool;
@@ -33,11 +29,11 @@ describe('GemmPool', () => {
     // n = 5: one slice; 17: two (16 + 1); 40: three (16, 16, 8); 50: three (24, 24, 2)
     for (const [m, k, n] of [[3, 7, 5], [4, 33, 17], [9, 64, 40], [2, 300, 50]] as const) {
       for (const [ta, tb] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
-        const a = { data: make(ta, randomInts(m * k, ...RANGE[ta], m + k)), shape: [m, k] };
-        const b = { data: make(tb, randomInts(k * n, ...RANGE[tb], n)), shape: [k, n] };
-        const zaRow = randomInts(m, ...RANGE[ta], 5);
-        const zbCol = make(tb, randomInts(n, ...RANGE[tb], 6));
-        for (const [za, zb] of [[undefined, undefined], [zaRow[0], zbCol[1]], [make(ta, zaRow), zbCol]] as const) {
+        const a = { data: typed8(ta, randomInts(m * k, ...RANGE8[ta], m + k)), shape: [m, k] };
+        const b = { data: typed8(tb, randomInts(k * n, ...RANGE8[tb], n)), shape: [k, n] };
+        const zaRow = randomInts(m, ...RANGE8[ta], 5);
+        const zbCol = typed8(tb, randomInts(n, ...RANGE8[tb], 6));
+        for (const [za, zb] of [[undefined, undefined], [zaRow[0], zbCol[1]], [typed8(ta, zaRow), zbCol]] as const) {
           const w = await pool.packWeights(b, { zeroPoint: zb });
           const got = await pool.matmulInteger(a, w, za);
           const want = matmulInteger(a, b, za, zb);
@@ -75,7 +71,7 @@ describe('GemmPool', () => {
     const scales = Float32Array.from(randomInts(n, 1, 100, 13), (v) => v / 40000);
     const bias = Int32Array.from(randomInts(n, -5000, 5000, 14));
     for (const dtype of ['uint8', 'int8'] as const) {
-      const a = { data: make(dtype, randomInts(m * k, ...RANGE[dtype], 15)), shape: [m, k] };
+      const a = { data: typed8(dtype, randomInts(m * k, ...RANGE8[dtype], 15)), shape: [m, k] };
       for (const outputScale of [scales, 0.0007]) {
         for (const b of [bias, Int32Array.of(-300), undefined]) {
           for (const relu of [false, true]) {
@@ -99,12 +95,12 @@ describe('GemmPool', () => {
   it('runs qlinearMatmul with the same result for every scale, zero-point and output kind', async () => {
     const [m, k, n] = [5, 37, 50]; // three slices: 24, 24, 2 columns
     for (const tb of ['int8', 'uint8'] as const) {
-      const wData = make(tb, randomInts(k * n, ...RANGE[tb], 21));
-      for (const zb of [undefined, tb === 'int8' ? -3 : 130, make(tb, randomInts(n, tb === 'int8' ? -4 : 120, tb === 'int8' ? 4 : 136, 22))]) {
+      const wData = typed8(tb, randomInts(k * n, ...RANGE8[tb], 21));
+      for (const zb of [undefined, tb === 'int8' ? -3 : 130, typed8(tb, randomInts(n, tb === 'int8' ? -4 : 120, tb === 'int8' ? 4 : 136, 22))]) {
         const pooled = await pool.packWeights({ data: wData, shape: [k, n] }, { zeroPoint: zb });
         const b = { data: wData, shape: [k, n] };
         for (const ta of ['uint8', 'int8'] as const) {
-          const a = { data: make(ta, randomInts(m * k, ...RANGE[ta], 23)), shape: [m, k] };
+          const a = { data: typed8(ta, randomInts(m * k, ...RANGE8[ta], 23)), shape: [m, k] };
           const za = ta === 'uint8' ? 128 : -5;
           for (const bScale of [0.003, Float32Array.from(randomInts(n, 1, 90, 24), (v) => v / 10000)]) {
             for (const yZeroPoint of [undefined, 7, Uint8Array.of(120), Int8Array.of(-20)]) {

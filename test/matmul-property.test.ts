@@ -6,11 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { matmulInteger, packWeights, setSimdEnabled } from '../ts/index.js';
-import { matmulIntegerRef, randomInts } from './reference/gemm.js';
-
-type T8 = 'uint8' | 'int8';
-const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
-const typed = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
+import { matmulIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 
 const product = fc.record({
   m: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 28, max: 80 })),
@@ -32,19 +28,19 @@ describe('matmulInteger over random shapes', () => {
     fc.assert(
       fc.property(product, (p) => {
         const { m, k, n } = p;
-        const a = randomInts(m * k, ...RANGE[p.aType], p.seed);
-        const b = randomInts(k * n, ...RANGE[p.bType], p.seed + 1);
-        const za = p.aZeroPoint === 'none' ? undefined : randomInts(p.aZeroPoint === 'row' ? m : 1, ...RANGE[p.aType], p.seed + 2);
-        const zb = p.bZeroPoint === 'none' ? undefined : randomInts(p.bZeroPoint === 'column' ? n : 1, ...RANGE[p.bType], p.seed + 3);
+        const a = randomInts(m * k, ...RANGE8[p.aType], p.seed);
+        const b = randomInts(k * n, ...RANGE8[p.bType], p.seed + 1);
+        const za = p.aZeroPoint === 'none' ? undefined : randomInts(p.aZeroPoint === 'row' ? m : 1, ...RANGE8[p.aType], p.seed + 2);
+        const zb = p.bZeroPoint === 'none' ? undefined : randomInts(p.bZeroPoint === 'column' ? n : 1, ...RANGE8[p.bType], p.seed + 3);
         const at = (z: number[] | undefined, i: number) => (z === undefined ? 0 : z[z.length === 1 ? 0 : i]!);
         const want = matmulIntegerRef(m, n, k, a, b, (i) => at(za, i), (j) => at(zb, j));
-        const zaArg = za === undefined ? undefined : za.length === 1 ? za[0] : typed(p.aType, za);
-        const zbArg = zb === undefined ? undefined : zb.length === 1 ? zb[0] : typed(p.bType, zb);
-        const B = { data: typed(p.bType, b), shape: [k, n] };
+        const zaArg = za === undefined ? undefined : za.length === 1 ? za[0] : typed8(p.aType, za);
+        const zbArg = zb === undefined ? undefined : zb.length === 1 ? zb[0] : typed8(p.bType, zb);
+        const B = { data: typed8(p.bType, b), shape: [k, n] };
         setSimdEnabled(p.simd);
         const packed = p.packed ? packWeights(B, { zeroPoint: zbArg }) : undefined;
         try {
-          const y = packed === undefined ? matmulInteger({ data: typed(p.aType, a), shape: [m, k] }, B, zaArg, zbArg) : matmulInteger({ data: typed(p.aType, a), shape: [m, k] }, packed, zaArg);
+          const y = packed === undefined ? matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, B, zaArg, zbArg) : matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, packed, zaArg);
           expect(y.shape).toEqual([m, n]);
           expect(Array.from(y.data)).toEqual(Array.from(want));
         } finally {

@@ -4,29 +4,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LowbitError, matmulInteger, packWeights, PackedMatrix, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
-import { matmulIntegerRef, randomInts } from './reference/gemm.js';
+import { matmulIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 
 const SIZES = [1, 2, 3, 7, 15, 16, 17, 63, 255];
-type T8 = 'uint8' | 'int8';
-const RANGE: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
-const make = (t: T8, v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
 type ZpKind = 'none' | 'tensor' | 'row' | 'column' | 'both';
 const KINDS: ZpKind[] = ['none', 'tensor', 'row', 'column', 'both'];
 
 function runCase(m: number, k: number, n: number, ta: T8, tb: T8, kind: ZpKind, seed: number): void {
-  const a = randomInts(m * k, ...RANGE[ta], seed);
-  const b = randomInts(k * n, ...RANGE[tb], seed + 1);
-  const zaRow = randomInts(m, ...RANGE[ta], seed + 2);
-  const zbCol = randomInts(n, ...RANGE[tb], seed + 3);
+  const a = randomInts(m * k, ...RANGE8[ta], seed);
+  const b = randomInts(k * n, ...RANGE8[tb], seed + 1);
+  const zaRow = randomInts(m, ...RANGE8[ta], seed + 2);
+  const zbCol = randomInts(n, ...RANGE8[tb], seed + 3);
   const za = kind === 'tensor' || kind === 'both' ? [zaRow[0]!] : kind === 'row' ? zaRow : undefined;
   const zb = kind === 'tensor' ? [zbCol[0]!] : kind === 'column' || kind === 'both' ? zbCol : undefined;
   const zaOf = (i: number) => (za === undefined ? 0 : za[za.length === 1 ? 0 : i]!);
   const zbOf = (j: number) => (zb === undefined ? 0 : zb[zb.length === 1 ? 0 : j]!);
   const want = matmulIntegerRef(m, n, k, a, b, zaOf, zbOf);
-  const A = { data: make(ta, a), shape: [m, k] };
-  const B = { data: make(tb, b), shape: [k, n] };
-  const zaArg = za === undefined ? undefined : za.length === 1 ? za[0] : make(ta, za);
-  const zbArg = zb === undefined ? undefined : zb.length === 1 ? zb[0] : make(tb, zb);
+  const A = { data: typed8(ta, a), shape: [m, k] };
+  const B = { data: typed8(tb, b), shape: [k, n] };
+  const zaArg = za === undefined ? undefined : za.length === 1 ? za[0] : typed8(ta, za);
+  const zbArg = zb === undefined ? undefined : zb.length === 1 ? zb[0] : typed8(tb, zb);
   setSimdEnabled(false);
   const scalar = matmulInteger(A, B, zaArg, zbArg);
   setSimdEnabled(true);
@@ -90,8 +87,8 @@ describe('matmulInteger', () => {
       ['int8', -128, 127, 'int8', 127, -128],
     ];
     for (const [ta, av, za, tb, bv, zb] of cases) {
-      const a = { data: make(ta, new Array(2 * k).fill(av)), shape: [2, k] };
-      const b = { data: make(tb, new Array(k * 3).fill(bv)), shape: [k, 3] };
+      const a = { data: typed8(ta, new Array(2 * k).fill(av)), shape: [2, k] };
+      const b = { data: typed8(tb, new Array(k * 3).fill(bv)), shape: [k, 3] };
       const want = Number(BigInt.asIntN(32, BigInt((av - za) * (bv - zb)) * BigInt(k)));
       expect(want).not.toBe((av - za) * (bv - zb) * k); // it does wrap
       for (const simd of [false, true]) {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gemmI8, packWeights, qlinearConv, qlinearMatmul, setSimdEnabled } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
 import { bothPaths } from './helpers/simdPaths.js';
-import { matmulIntegerRef, randomInts, requantizeRef } from './reference/gemm.js';
+import { matmulIntegerRef, randomInts, requantizeRef, typed8 } from './reference/gemm.js';
 
 interface Case {
   m: number; k: number; n: number;
@@ -20,17 +20,16 @@ interface Case {
   y: number[];
 }
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gemm_qlinear.json'), 'utf8')) as { cases: Case[] };
-const typed = (t: 'uint8' | 'int8', v: number[]) => (t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v));
 
 function run(c: Case, requantize: 'float' | 'fixedpoint', packed = false) {
-  const b = { data: typed(c.bType, c.b), shape: [c.k, c.n] };
-  const bz = typed(c.bType, c.bZeroPoint);
+  const b = { data: typed8(c.bType, c.b), shape: [c.k, c.n] };
+  const bz = typed8(c.bType, c.bZeroPoint);
   const w = packed ? packWeights(b, { zeroPoint: bz }) : b;
   try {
     return qlinearMatmul(
-      { data: typed(c.aType, c.a), shape: [c.m, c.k] }, c.aScale, typed(c.aType, [c.aZeroPoint]),
+      { data: typed8(c.aType, c.a), shape: [c.m, c.k] }, c.aScale, typed8(c.aType, [c.aZeroPoint]),
       w, Float32Array.from(c.bScale), packed ? undefined : bz,
-      c.yScale, typed(c.yType, [c.yZeroPoint]),
+      c.yScale, typed8(c.yType, [c.yZeroPoint]),
       { requantize },
     );
   } finally {

@@ -1,6 +1,17 @@
 // Pure-JS references for the GEMM ops: plain triple loops, written for
 // clarity, never for speed. Every lowbit GEMM result is checked against one.
 
+/** The name of an 8-bit integer type. */
+export type T8 = 'uint8' | 'int8';
+
+/** Each 8-bit type's values, `[min, max]` (for {@link randomInts}). */
+export const RANGE8: Record<T8, [number, number]> = { uint8: [0, 255], int8: [-128, 127] };
+
+/** `v` as an array of the 8-bit type `t`. */
+export function typed8(t: T8, v: number[]): Uint8Array | Int8Array {
+  return t === 'uint8' ? Uint8Array.from(v) : Int8Array.from(v);
+}
+
 /** `a (m × k) · b (k × n)` in float64, with element accessors (so transposes are free). */
 export function matmulF64(
   m: number,
