@@ -7,7 +7,7 @@ import { Module } from '../autograd/nn/layers.js';
 import { pactPenalty } from '../autograd/nn/quant.js';
 import { Optimizer } from '../autograd/optim.js';
 import { describe, show } from '../tensor.js';
-import { optionsObject, requireObject } from '../validate.js';
+import { optionsObject, requireObject, type OptionNames } from '../validate.js';
 
 /** Options of {@link distillationLoss}. */
 export interface DistillationOptions {
@@ -17,13 +17,16 @@ export interface DistillationOptions {
   alpha?: number;
 }
 
+/** The names of {@link DistillationOptions} (which {@link DistillationStepArgs} extends). */
+const DISTILLATION_OPTION_NAMES: OptionNames<DistillationOptions> = { temperature: true, alpha: true };
+
 /**
  * α·CE(student, labels) + (1 − α)·T²·KL(softmax(teacher/T) ‖ softmax(student/T)).
  * The teacher's logits are treated as constants.
  */
 export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, labels: ArrayLike<number>, options: DistillationOptions = {}): Tensor {
   assertTensor(teacherLogits, 'distillationLoss', 'teacherLogits');
-  const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss', { temperature: true, alpha: true });
+  const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss', DISTILLATION_OPTION_NAMES);
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${show(alpha)}`);
   const ce = crossEntropy(studentLogits, labels);
   const kl = klDivergence(studentLogits, teacherLogits.detach(), T);
@@ -51,7 +54,7 @@ export interface DistillationStepArgs extends DistillationOptions {
  * backward, optimizer step. Returns the loss.
  */
 export function distillationStep(args: DistillationStepArgs): number {
-  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }', { student: true, teacher: true, optimizer: true, x: true, y: true, temperature: true, alpha: true });
+  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }', { ...DISTILLATION_OPTION_NAMES, student: true, teacher: true, optimizer: true, x: true, y: true });
   for (const [name, v, type] of [['student', student, Module], ['teacher', teacher, Module], ['optimizer', optimizer, Optimizer]] as const) {
     if (!(v instanceof type)) throw new LowbitError('INVALID_ARGUMENT', `distillationStep: ${name} must be ${type === Module ? 'an nn.Module' : 'an optimizer (optim.SGD or optim.Adam)'}, got ${describe(v)}`);
   }
