@@ -3,7 +3,7 @@
 // first write them), in one run, printing the ratio. Both produce identical codes
 // (checked before timing).
 import { float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../ts/index.js';
-import { roundHalfEven } from '../ts/formats/rounding.js';
+import { roundHalfEven } from '../ts/base/rounding.js';
 import { assertSameValues, compareHeader, comparePairs, lcg, printTable, type Pair } from './compare.js';
 import type { BenchSuite } from './main.js';
 

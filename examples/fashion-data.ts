@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIdx } from '../ts/data/idx.js';
-import type { NumericArray } from '../ts/dtypes.js';
-import type { Tensor } from '../ts/tensor.js';
+import type { NumericArray } from '../ts/base/dtypes.js';
+import type { Tensor } from '../ts/base/tensor.js';
 
 export const FASHION_DIR = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LowbitError } from '../ts/errors.js';
+import { LowbitError } from '../ts/base/errors.js';
 import * as ag from '../ts/autograd/index.js';
 import { Tensor } from '../ts/autograd/index.js';
 import { gradCheck } from './helpers/gradcheck.js';

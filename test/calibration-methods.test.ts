@@ -1,7 +1,8 @@
 // max, percentile and MSE calibration, min/max observers, and the SIMD128
 // kernels against their scalar twins.
 import { afterEach, describe, expect, it } from 'vitest';
-import { HistogramObserver, MinMaxObserver, calibrate, chooseQParams, setSimdEnabled } from '../ts/index.js';
+import { HistogramObserver, MinMaxObserver, calibrate, chooseQParams } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { referenceMse } from './reference/entropy.js';
 import { distributions, rng } from './reference/distributions.js';
 

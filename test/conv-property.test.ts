@@ -5,7 +5,8 @@
 // conv.test.ts name the cases someone thought of; this draws the rest.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { convInteger, packConvWeights, setSimdEnabled } from '../ts/index.js';
+import { convInteger, packConvWeights } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { convIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 
 /** One spatial axis: kernel, dilation, stride, pads and an input long enough for one output. */

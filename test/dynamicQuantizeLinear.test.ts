@@ -2,7 +2,8 @@
 // random inputs, the constant-input cases, and its errors.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dynamicQuantizeLinear, setSimdEnabled } from '../ts/index.js';
+import { dynamicQuantizeLinear } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { expectLowbitError } from './expect-error.js';
 import { dynamicQuantizeRef } from './reference/quant.js';
 

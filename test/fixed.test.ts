@@ -2,7 +2,8 @@
 // pure-JS references, and bestFractionLength against an exhaustive search.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bestFractionLength, fixedRange, fixedStep, fromFixed, setSimdEnabled, toFixed } from '../ts/index.js';
+import { bestFractionLength, fixedRange, fixedStep, fromFixed, toFixed } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { expectLowbitError } from './expect-error.js';
 import { fixedErrorRef, quantizeRef } from './reference/quant.js';
 

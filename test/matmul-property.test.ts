@@ -5,7 +5,8 @@
 // edge sizes; this draws the combinations between them.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { matmulInteger, packWeights, setSimdEnabled } from '../ts/index.js';
+import { matmulInteger, packWeights } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { matmulIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 
 const product = fc.record({

@@ -1,7 +1,8 @@
 // matmulF32 / gemmF32 against a float64 pure-JS reference, SIMD against
 // scalar (bit-identical), shapes across the kernel's tile and block edges.
 import { afterEach, describe, expect, it } from 'vitest';
-import { gemmF32, matmulF32, matmulInteger, packWeights, setSimdEnabled } from '../ts/index.js';
+import { gemmF32, matmulF32, matmulInteger, packWeights } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorCode } from './errorCode.js';
 import { matmulF64, randomF32 } from './reference/gemm.js';
 

@@ -2,7 +2,8 @@
 // kind and sign combination, against the pure-JS reference (int32 wrap as
 // the ONNX reference), the SIMD kernels against the scalar ones.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LowbitError, matmulInteger, packWeights, PackedMatrix, setSimdEnabled } from '../ts/index.js';
+import { LowbitError, matmulInteger, packWeights, PackedMatrix } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorCode } from './errorCode.js';
 import { matmulIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LowbitError } from '../ts/errors.js';
+import { LowbitError } from '../ts/base/errors.js';
 import { Tensor, manualSeed, crossEntropy, mseLoss } from '../ts/autograd/index.js';
 import * as nn from '../ts/autograd/nn/index.js';
 import { Adam, SGD, cosineSchedule, stepSchedule } from '../ts/autograd/optim.js';

@@ -4,16 +4,8 @@
 // ±Infinity, per-tensor and per-axis.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  dequantizeLinear,
-  fakeQuantize,
-  INT_DTYPES,
-  intTypeInfo,
-  quantizeLinear,
-  setSimdEnabled,
-  type IntArray,
-  type IntDType,
-} from '../ts/index.js';
+import { dequantizeLinear, fakeQuantize, INT_DTYPES, intTypeInfo, quantizeLinear, type IntArray, type IntDType } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 import { expectLowbitError } from './expect-error.js';
 import { bothPaths } from './helpers/simdPaths.js';
 import { dequantizeRef, fakeQuantizeRef, quantizeRef, type RefParams } from './reference/quant.js';

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear, setSimdEnabled, type IntDType } from '../ts/index.js';
+import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear, type IntDType } from '../ts/index.js';
+import { setSimdEnabled } from '../ts/wasm/module.js';
 
 interface QuantCase {
   dtype: IntDType;

@@ -4,10 +4,10 @@
  * Everything public is re-exported here; `await init()` once before any op.
  * @packageDocumentation
  */
-export { init, isInitialized, wasmInfo, setSimdEnabled, type InitOptions } from './wasm/module.js';
-export { LowbitError, type LowbitErrorCode } from './errors.js';
-export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './dtypes.js';
-export { type Tensor, type TensorLike } from './tensor.js';
+export { init, isInitialized, wasmInfo, type InitOptions } from './wasm/module.js';
+export { LowbitError, type LowbitErrorCode } from './base/errors.js';
+export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './base/dtypes.js';
+export { type Tensor, type TensorLike } from './base/tensor.js';
 export {
   HistogramObserver,
   type HistogramObserverOptions,
@@ -23,15 +23,9 @@ export { MinMaxObserver, type MinMaxObserverOptions, type MinMaxResultOptions } 
 export { calibrate, type CalibrateOptions, type HistogramMethod } from './calibrate/calibrate.js';
 export { type CalibrationResult, type CalibrationMethod, type QuantTypeOptions } from './calibrate/result.js';
 export { type CalibrationInput } from './calibrate/data.js';
-export {
-  chooseQParams,
-  quantRange,
-  type QParams,
-  type QParamsOptions,
-  type IntRange,
-  type IntRangeSpec,
-} from './formats/affine.js';
-export { sqnr, mse, maxAbsError, cosine } from './metrics.js';
+export { quantRange, type IntRange, type IntRangeSpec } from './base/ranges.js';
+export { chooseQParams, type QParams, type QParamsOptions } from './formats/affine.js';
+export { sqnr, mse, maxAbsError, cosine } from './base/metrics.js';
 export {
   float32ToBits,
   bitsToFloat32,
@@ -43,13 +37,13 @@ export {
   type FloatClass,
   type Float32Fields,
 } from './formats/ieee754.js';
-export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './ops/matmulF32.js';
-export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quantizeLinear.js';
-export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/dequantizeLinear.js';
-export { fakeQuantize, type FakeQuantizeOptions } from './ops/fakeQuantize.js';
-export { type ScaleArg, type ZeroPointArg } from './ops/args.js';
-export { dynamicQuantizeLinear, type DynamicQuantized } from './ops/dynamicQuantizeLinear.js';
-export { pack4, unpack4 } from './ops/pack4.js';
+export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './ops/gemm/matmulF32.js';
+export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quant/quantizeLinear.js';
+export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/quant/dequantizeLinear.js';
+export { fakeQuantize, type FakeQuantizeOptions } from './ops/quant/fakeQuantize.js';
+export { type ScaleArg, type ZeroPointArg } from './ops/quant/channels.js';
+export { dynamicQuantizeLinear, type DynamicQuantized } from './ops/quant/dynamicQuantizeLinear.js';
+export { pack4, unpack4 } from './ops/quant/pack4.js';
 export {
   toFixed,
   fromFixed,
@@ -60,16 +54,16 @@ export {
   type BestFractionLengthOptions,
   type FractionLengthSearch,
 } from './formats/fixed.js';
-export { matmulInteger, type MatmulIntegerOptions } from './ops/matmulInteger.js';
-export { packWeights, PackedMatrix, type PackedDType, type PackWeightsOptions } from './ops/packWeights.js';
-export { type Int8DType } from './ops/gemmParams.js';
-export { qlinearMatmul, type QLinearMatmulOptions } from './ops/qlinearMatmul.js';
-export { gemmI8, type GemmI8Args } from './ops/gemmI8.js';
-export { type Requantize } from './ops/outputStage.js';
-export { convInteger, type ConvIntegerOptions } from './ops/convInteger.js';
-export { qlinearConv, type QLinearConvOptions } from './ops/qlinearConv.js';
-export { type AutoPad, type ConvOptions } from './ops/convGeometry.js';
-export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/packConvWeights.js';
+export { matmulInteger, type MatmulIntegerOptions } from './ops/gemm/matmulInteger.js';
+export { packWeights, PackedMatrix, type PackedDType, type PackWeightsOptions } from './ops/gemm/packWeights.js';
+export { type Int8DType } from './ops/gemm/operands.js';
+export { qlinearMatmul, type QLinearMatmulOptions } from './ops/gemm/qlinearMatmul.js';
+export { gemmI8, type GemmI8Args } from './ops/gemm/gemmI8.js';
+export { type Requantize } from './ops/gemm/outputStage.js';
+export { convInteger, type ConvIntegerOptions } from './ops/conv/convInteger.js';
+export { qlinearConv, type QLinearConvOptions } from './ops/conv/qlinearConv.js';
+export { type AutoPad, type ConvOptions } from './ops/conv/plan.js';
+export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/conv/packConvWeights.js';
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data
 /** The autograd: a float32 `Tensor` that records operations, computes gradients, and its differentiable ops. */

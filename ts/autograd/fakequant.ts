@@ -2,15 +2,15 @@
 // PACT's learned clipping level and LSQ's learned step size. Forward passes
 // are the wasm fakeQuantize kernel (quantize→dequantize, ONNX rounding);
 // backward passes state their estimators in a few lines.
-import { LowbitError } from '../errors.js';
-import { assertIntInRange, requireObject } from '../validate.js';
-import { quantRange } from '../formats/affine.js';
-import { roundHalfEven } from '../formats/rounding.js';
-import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/args.js';
-import { runFakeQuantize } from '../ops/fakeQuantize.js';
+import { LowbitError } from '../base/errors.js';
+import { assertIntInRange, requireObject } from '../base/validate.js';
+import { quantRange } from '../base/ranges.js';
+import { roundHalfEven } from '../base/rounding.js';
+import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
+import { runFakeQuantize } from '../ops/quant/fakeQuantize.js';
 import { alloc } from './precision.js';
 import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
-import { show } from '../tensor.js';
+import { show } from '../base/tensor.js';
 
 /** Quantization parameters for {@link fakeQuantSTE}. */
 export interface FakeQuantParams {

@@ -4,7 +4,7 @@
 // [pixels, taps] layout of integer inference. Padding taps are skipped (they
 // stay zero in a fresh array), and each (tap, image, output row) copies one
 // run of valid columns, so no bounds test sits in the inner loop.
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../base/errors.js';
 
 /** The geometry of a convolution over an [N, C, H, W] input with a KH×KW kernel. */
 export interface ConvGeometry {

@@ -1,6 +1,6 @@
 // The matrix product every autograd op calls: the wasm SIMD128 GEMM for
 // float32, a plain loop for the float64 reference of the gradient checks.
-import { gemmF32 } from '../ops/matmulF32.js';
+import { gemmF32 } from '../ops/gemm/matmulF32.js';
 import { alloc, isFloat64 } from './precision.js';
 
 /**

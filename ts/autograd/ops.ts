@@ -1,9 +1,9 @@
 // Differentiable operations on autograd tensors. Each op computes its result
 // and states its backward in a few lines: given ∂loss/∂out (out.grad), add
 // ∂loss/∂input into each input's grad.
-import { LowbitError } from '../errors.js';
-import { sizeOf, show } from '../tensor.js';
-import { optionsObject } from '../validate.js';
+import { LowbitError } from '../base/errors.js';
+import { sizeOf, show } from '../base/tensor.js';
+import { optionsObject } from '../base/validate.js';
 import { col2im, convGeometry, im2col, swapLeadingAxes } from './im2col.js';
 import { gemm } from './kernels.js';
 import { alloc } from './precision.js';

@@ -3,10 +3,10 @@
  * give the learning rate for a step.
  * @module
  */
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../base/errors.js';
 import { Tensor, assertTensor } from './tensor.js';
-import { show } from '../tensor.js';
-import { assertInInterval, assertPositiveFinite, optionsObject } from '../validate.js';
+import { show } from '../base/tensor.js';
+import { assertInInterval, assertPositiveFinite, optionsObject } from '../base/validate.js';
 
 function checkLr(lr: number): void {
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new LowbitError('INVALID_ARGUMENT', `learning rate must be a finite number ≥ 0, got ${show(lr)}`);

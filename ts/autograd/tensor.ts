@@ -1,8 +1,8 @@
 // The autograd Tensor: a Float32Array with a shape, an optional gradient, and
 // (when it was made by an op on tensors that need gradients) the closure that
 // pushes its gradient back to its inputs, micrograd style.
-import { LowbitError } from '../errors.js';
-import { describe, sizeOf } from '../tensor.js';
+import { LowbitError } from '../base/errors.js';
+import { describe, sizeOf } from '../base/tensor.js';
 import { alloc, isFloat64 } from './precision.js';
 import { random, randn } from './random.js';
 

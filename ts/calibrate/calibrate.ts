@@ -1,8 +1,8 @@
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../base/errors.js';
 import type { CalibrationInput } from './data.js';
 import { HistogramObserver, type HistogramMode } from './histogram.js';
 import type { CalibrationResult } from './result.js';
-import { optionsObject } from '../validate.js';
+import { optionsObject } from '../base/validate.js';
 
 /** The methods {@link calibrate} offers. */
 export type HistogramMethod = 'max' | 'entropy' | 'percentile' | 'mse';

@@ -1,11 +1,18 @@
-import { LowbitError } from '../errors.js';
-import { assertIntInRange, optionsObject, type OptionNames } from '../validate.js';
-import { kernel } from '../wasm/module.js';
+// The histogram observer: calibration data streamed into a histogram in
+// wasm memory, and the ranges chosen from it (max, entropy, percentile, MSE).
+import { LowbitError } from '../base/errors.js';
+import { assertIntInRange, optionsObject, type OptionNames } from '../base/validate.js';
+import { QuantileKind } from '../wasm/codes.js';
+import type { Handle } from '../wasm/exports.js';
 import { view, withScope } from '../wasm/memory.js';
-import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
+import { wasmExports } from '../wasm/module.js';
+import { ownedHandle, WasmOwned } from '../wasm/owned.js';
+import { checkStatus } from '../wasm/status.js';
+import { HistLoadArgs, HistNewArgs, readField, writeArgs } from '../wasm/structs.js';
+import { readBatch, type CalibrationInput } from './data.js';
 import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 import { entropySweep, mseSweep } from './sweeps.js';
-import { show } from '../tensor.js';
+import { show } from '../base/tensor.js';
 
 /** What a {@link HistogramObserver} records: `|x|` only, or x with its sign. */
 export type HistogramMode = 'abs' | 'signed';
@@ -113,14 +120,6 @@ export interface HistogramState {
   };
 }
 
-const registry = new FinalizationRegistry<number>((ptr) => {
-  try {
-    kernel('lowbit_hist_free')(ptr);
-  } catch {
-    // The module is gone; nothing to free.
-  }
-});
-
 interface Info {
   count: number;
   min: number;
@@ -152,14 +151,13 @@ interface Info {
  * obs.dispose();
  * ```
  */
-export class HistogramObserver {
+export class HistogramObserver extends WasmOwned {
   /** Bins of the histogram the methods sweep. */
   readonly bins: number;
   /** What is recorded: |x| or x with its sign. */
   readonly mode: HistogramMode;
   /** How many values are kept for an exact histogram (see {@link HistogramObserverOptions.exactLimit}). */
   readonly exactLimit: number;
-  private ptr: number;
 
   constructor(options: HistogramObserverOptions = {}) {
     optionsObject(options, 'HistogramObserver', { bins: true, mode: true, exactLimit: true });
@@ -169,24 +167,24 @@ export class HistogramObserver {
     if (mode !== 'abs' && mode !== 'signed') {
       throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${JSON.stringify(mode)}`);
     }
+    const ex = wasmExports();
+    const args = writeArgs(HistNewArgs, { bins, signed: mode === 'signed' ? 1 : 0, exactLimit });
+    checkStatus(ex.lowbit_hist_new(args), `a histogram of ${bins} bins`);
+    super(readField(HistNewArgs, args, 'handle'), ex.lowbit_hist_free);
     this.bins = bins;
     this.mode = mode;
     this.exactLimit = exactLimit;
-    this.ptr = kernel('lowbit_hist_new')(bins, mode === 'signed' ? 1 : 0, exactLimit);
-    if (this.ptr === 0) throw new LowbitError('WASM_FAILURE', `could not allocate a histogram of ${bins} bins`);
-    registry.register(this, this.ptr, this);
   }
 
-  private live(): number {
-    if (this.ptr === 0) throw new LowbitError('DISPOSED', 'this HistogramObserver was disposed; create a new one');
-    return this.ptr;
+  private live(): Handle {
+    return ownedHandle(this, 'this observer', 'create a new one');
   }
 
   private info(): Info {
     const h = this.live();
     return withScope((scope) => {
       const out = scope.allocArray(Float64Array, 8);
-      kernel('lowbit_hist_info')(h, out);
+      wasmExports().lowbit_hist_info(h, out);
       const v = scope.copyOut(Float64Array, out, 8);
       return { count: v[0]!, min: v[1]!, max: v[2]!, range: v[3]!, fineBins: v[4]!, exact: v[7] === 1 };
     });
@@ -214,22 +212,22 @@ export class HistogramObserver {
     const { data } = readBatch(x, 'calibration data');
     if (data.length === 0) return this;
     // In the exact regime the batch is copied once, straight into the kept values.
-    const spare = kernel('lowbit_hist_spare')(h, data.length);
+    const ex = wasmExports();
+    const spare = ex.lowbit_hist_spare(h, data.length);
     let status: number;
     if (spare !== 0) {
       view(Float32Array, spare, data.length).set(data);
-      status = kernel('lowbit_hist_observe_written')(h, data.length);
+      status = ex.lowbit_hist_observe_written(h, data.length);
     } else {
-      status = withScope((scope) => kernel('lowbit_hist_observe')(h, scope.copyIn(data), data.length));
+      status = withScope((scope) => ex.lowbit_hist_observe(h, scope.copyIn(data), data.length));
     }
-    if (status === 1) throwNonFinite(data, 'calibration data');
-    if (status !== 0) throw new LowbitError('WASM_FAILURE', `observing ${data.length} values failed with status ${status}`);
+    checkStatus(status, 'HistogramObserver.observe', { name: 'calibration data', data });
     return this;
   }
 
   /** Forgets every observation. */
   reset(): void {
-    kernel('lowbit_hist_reset')(this.live());
+    wasmExports().lowbit_hist_reset(this.live());
   }
 
   /**
@@ -247,23 +245,8 @@ export class HistogramObserver {
       );
     }
     if (other === this) throw new LowbitError('INVALID_ARGUMENT', 'cannot merge a histogram into itself');
-    const status = kernel('lowbit_hist_merge')(this.live(), other.live());
-    if (status !== 0) throw new LowbitError('WASM_FAILURE', `merging histograms failed with status ${status}`);
+    checkStatus(wasmExports().lowbit_hist_merge(this.live(), other.live()), 'HistogramObserver.merge');
     return this;
-  }
-
-  /** Frees the wasm memory; the observer cannot be used afterwards. */
-  dispose(): void {
-    if (this.ptr !== 0) {
-      registry.unregister(this);
-      kernel('lowbit_hist_free')(this.ptr);
-      this.ptr = 0;
-    }
-  }
-
-  /** Same as {@link HistogramObserver.dispose}, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 
   /** The observed extremes, or an error when there is nothing to calibrate. */
@@ -289,7 +272,7 @@ export class HistogramObserver {
     const h = this.live();
     const counts = withScope((scope) => {
       const out = scope.allocArray(Float64Array, this.bins);
-      kernel('lowbit_hist_abs')(h, out, this.bins);
+      wasmExports().lowbit_hist_abs(h, out, this.bins);
       return scope.copyOut(Float64Array, out, this.bins);
     });
     return { counts, binWidth: amax / this.bins, amax };
@@ -341,11 +324,11 @@ export class HistogramObserver {
     const { bits, unsigned } = quantType(options, 'HistogramObserver.percentile', QUANT_TYPE_NAMES);
     this.nonZeroRange();
     const h = this.live();
-    const quantile = kernel('lowbit_hist_quantile');
+    const quantile = (kind: QuantileKind) => wasmExports().lowbit_hist_quantile(h, p / 100, kind);
     if (this.mode === 'signed') {
-      return affineResult('percentile', quantile(h, p / 100, 2), quantile(h, p / 100, 1), bits, unsigned);
+      return affineResult('percentile', quantile(QuantileKind.Lower), quantile(QuantileKind.Upper), bits, unsigned);
     }
-    return symmetricResult('percentile', quantile(h, p / 100, 0), bits, unsigned);
+    return symmetricResult('percentile', quantile(QuantileKind.Abs), bits, unsigned);
   }
 
   /**
@@ -385,13 +368,13 @@ export class HistogramObserver {
       max: info.max,
     };
     if (info.exact) {
-      const values = withScope((scope) => scope.copyOut(Float32Array, kernel('lowbit_hist_raw')(h), info.count));
+      const values = withScope((scope) => scope.copyOut(Float32Array, wasmExports().lowbit_hist_raw(h), info.count));
       return { ...state, values: Array.from(values) };
     }
     const length = info.fineBins * (this.mode === 'signed' ? 2 : 1);
     const fine = withScope((scope) => {
       const out = scope.allocArray(Float64Array, length);
-      kernel('lowbit_hist_fine')(h, out);
+      wasmExports().lowbit_hist_fine(h, out);
       return scope.copyOut(Float64Array, out, length);
     });
     const index: number[] = [];
@@ -445,9 +428,10 @@ export class HistogramObserver {
         if (!Number.isInteger(i) || i < 0 || i >= length) bad(`fine index ${show(i)} out of range`);
         counts[i] = fine!.count[k]!;
       });
-      const status = withScope((scope) =>
-        kernel('lowbit_hist_load')(obs.live(), scope.copyIn(counts), length, fine!.range, state.min, state.max, state.count),
-      );
+      const status = withScope((scope) => {
+        const args = { hist: obs.live(), counts: scope.copyIn(counts), len: length, range: fine!.range, min: state.min, max: state.max, count: state.count };
+        return wasmExports().lowbit_hist_load(writeArgs(HistLoadArgs, args));
+      });
       if (status !== 0) bad('the counts, extremes and range do not agree');
       return obs;
     } catch (e) {

@@ -1,9 +1,11 @@
-import { LowbitError } from '../errors.js';
-import { normalizeAxis, optionsObject } from '../validate.js';
-import { sizeOf, show } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
+import { LowbitError } from '../base/errors.js';
+import { normalizeAxis, optionsObject } from '../base/validate.js';
+import { sizeOf, show } from '../base/tensor.js';
+import { wasmExports } from '../wasm/module.js';
+import { checkStatus } from '../wasm/status.js';
+import { MinMaxChannelsArgs, writeArgs } from '../wasm/structs.js';
 import { withScope } from '../wasm/memory.js';
-import { readBatch, throwNonFinite, type CalibrationInput } from './data.js';
+import { readBatch, type CalibrationInput } from './data.js';
 import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 
 /** Options of {@link MinMaxObserver}. */
@@ -84,9 +86,8 @@ export class MinMaxObserver {
     const [lo, hi] = withScope((scope) => {
       const mins = scope.allocArray(Float32Array, channels);
       const maxs = scope.allocArray(Float32Array, channels);
-      const status = kernel('lowbit_minmax_channels')(scope.copyIn(data), outer, channels, inner, mins, maxs);
-      if (status === 1) throwNonFinite(data, 'calibration data');
-      if (status !== 0) throw new LowbitError('WASM_FAILURE', `min/max kernel failed with status ${status}`);
+      const args = writeArgs(MinMaxChannelsArgs, { x: scope.copyIn(data), outer, channels, inner, mins, maxs });
+      checkStatus(wasmExports().lowbit_minmax_channels(args), 'MinMaxObserver.observe', { name: 'calibration data', data });
       return [Float64Array.from(scope.copyOut(Float32Array, mins, channels)), Float64Array.from(scope.copyOut(Float32Array, maxs, channels))];
     });
     if (this.mins === undefined || this.maxs === undefined) {

@@ -1,7 +1,7 @@
 import { chooseQParams } from '../formats/affine.js';
-import { LowbitError } from '../errors.js';
-import { assertIntInRange, optionsObject, type OptionNames } from '../validate.js';
-import { show } from '../tensor.js';
+import { LowbitError } from '../base/errors.js';
+import { assertIntInRange, optionsObject, type OptionNames } from '../base/validate.js';
+import { show } from '../base/tensor.js';
 
 /** How a calibration result's range was chosen. */
 export type CalibrationMethod = 'max' | 'entropy' | 'percentile' | 'mse' | 'minmax';

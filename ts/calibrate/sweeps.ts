@@ -1,6 +1,9 @@
-import { LowbitError } from '../errors.js';
-import { kernel } from '../wasm/module.js';
+// The threshold sweeps of entropy and MSE calibration, run in wasm over a
+// histogram's counts.
 import { withScope } from '../wasm/memory.js';
+import { wasmExports } from '../wasm/module.js';
+import { checkStatus } from '../wasm/status.js';
+import { readField, SweepArgs, writeArgs } from '../wasm/structs.js';
 
 /** One candidate per threshold: where the sweep looked and what it found. */
 export interface Sweep {
@@ -11,13 +14,12 @@ export interface Sweep {
 }
 
 /** Runs a sweep export over `counts` with `n` candidates. */
-function sweep(name: string, counts: Float64Array, param: number, startBin: number, stride: number, n: number): Sweep {
+function sweep(name: 'lowbit_calib_entropy' | 'lowbit_calib_mse', counts: Float64Array, levels: number, start: number, stride: number, n: number): Sweep {
   return withScope((scope) => {
-    const h = scope.copyIn(counts);
-    const out = scope.allocArray(Float64Array, n);
-    const index = kernel(name)(h, counts.length, param, startBin, stride, out);
-    if (index < 0) throw new LowbitError('WASM_FAILURE', `${name} refused ${counts.length} bins from ${startBin} by ${stride}`);
-    return { index, values: scope.copyOut(Float64Array, out, n) };
+    const scores = scope.allocArray(Float64Array, n);
+    const args = writeArgs(SweepArgs, { hist: scope.copyIn(counts), bins: counts.length, levels, start, stride, scores });
+    checkStatus(wasmExports()[name](args), `${name} over ${counts.length} bins from ${start} by ${stride}`);
+    return { index: readField(SweepArgs, args, 'chosen'), values: scope.copyOut(Float64Array, scores, n) };
   });
 }
 

@@ -1,9 +1,9 @@
 // The IDX file format of MNIST and Fashion-MNIST (LeCun et al.), gzipped or
 // not: a 4-byte magic (0, 0, type, rank), `rank` big-endian u32 dims, then
 // the elements big-endian.
-import { LowbitError } from '../errors.js';
-import type { NumericArray } from '../dtypes.js';
-import { sizeOf, type Tensor } from '../tensor.js';
+import { LowbitError } from '../base/errors.js';
+import type { NumericArray } from '../base/dtypes.js';
+import { sizeOf, type Tensor } from '../base/tensor.js';
 
 const TYPES: Record<number, [string, (n: number) => NumericArray, number]> = {
   0x08: ['uint8', (n) => new Uint8Array(n), 1],

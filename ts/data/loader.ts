@@ -1,8 +1,8 @@
 // Mini-batches over an in-memory data set.
-import { LowbitError } from '../errors.js';
-import type { NumericArray } from '../dtypes.js';
-import { show, sizeOf, toTensor, type TensorLike } from '../tensor.js';
-import { optionsObject } from '../validate.js';
+import { LowbitError } from '../base/errors.js';
+import type { NumericArray } from '../base/dtypes.js';
+import { show, sizeOf, toTensor, type TensorLike } from '../base/tensor.js';
+import { optionsObject } from '../base/validate.js';
 import { random } from '../autograd/random.js';
 import { Tensor } from '../autograd/tensor.js';
 

@@ -1,12 +1,15 @@
-import type { IntArray, IntDType } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { toFloat32Tensor, describe, show, type TensorLike } from '../tensor.js';
-import { assertIntInRange, optionsObject } from '../validate.js';
-import { checkStatus, type ChannelParams } from '../ops/args.js';
-import { runQuantize } from '../ops/quantizeLinear.js';
-import { dequantizeLinear } from '../ops/dequantizeLinear.js';
-import { kernel } from '../wasm/module.js';
+import type { IntArray, IntDType } from '../base/dtypes.js';
+import { LowbitError } from '../base/errors.js';
+import { toFloat32Tensor, describe, show, type TensorLike } from '../base/tensor.js';
+import { assertIntInRange, optionsObject } from '../base/validate.js';
+import type { ChannelParams } from '../ops/quant/channels.js';
+import { runQuantize } from '../ops/quant/quantizeLinear.js';
+import { dequantizeLinear } from '../ops/quant/dequantizeLinear.js';
+import { ErrorMetric } from '../wasm/codes.js';
 import { view, withScope } from '../wasm/memory.js';
+import { wasmExports } from '../wasm/module.js';
+import { checkStatus } from '../wasm/status.js';
+import { QuantErrorArgs, readField, writeArgs } from '../wasm/structs.js';
 
 /**
  * A binary fixed-point format: `bits`-bit integers `q` standing for
@@ -173,9 +176,9 @@ export function bestFractionLength(values: TensorLike<Float32Array>, bits: numbe
   if (x.length === 0) throw new LowbitError('EMPTY_INPUT', 'bestFractionLength needs at least one value');
   return withScope((scope) => {
     const px = scope.copyIn(x);
-    // 8 bytes: min and max (two f32) from the reduction, then each summed error (one f64).
-    const pm = scope.alloc(8);
-    checkStatus(kernel('lowbit_min_max')(px, x.length, pm), 'values');
+    const pm = scope.allocArray(Float32Array, 2);
+    const ex = wasmExports();
+    checkStatus(ex.lowbit_min_max(px, x.length, pm), 'bestFractionLength', 'values');
     const [lo, hi] = view(Float32Array, pm, 2);
     if (!Number.isFinite(lo!) || !Number.isFinite(hi!)) {
       const i = x.findIndex((v) => !Number.isFinite(v));
@@ -193,8 +196,9 @@ export function bestFractionLength(values: TensorLike<Float32Array>, bits: numbe
     const candidates: { frac: number; error: number }[] = [];
     const clampFrac = (fl: number) => Math.min(64, Math.max(-64, fl));
     for (let frac = clampFrac(fl0 - bits); frac <= clampFrac(fl0 + bits); frac++) {
-      checkStatus(kernel('lowbit_quant_error')(px, x.length, 2 ** -frac, 0, qmin, qmax, metric === 'l1' ? 0 : 1, pm), 'values');
-      candidates.push({ frac, error: view(Float64Array, pm, 1)[0]! });
+      const args = writeArgs(QuantErrorArgs, { x: px, n: x.length, scale: 2 ** -frac, zeroPoint: 0, qmin, qmax, metric: metric === 'l1' ? ErrorMetric.L1 : ErrorMetric.L2 });
+      checkStatus(ex.lowbit_quant_error(args), 'bestFractionLength', 'values');
+      candidates.push({ frac, error: readField(QuantErrorArgs, args, 'error') });
     }
     const best = candidates.reduce((a, b) => (b.error < a.error ? b : a));
     return { frac: best.frac, error: best.error, candidates };

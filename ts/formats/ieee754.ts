@@ -1,5 +1,5 @@
-import { LowbitError } from '../errors.js';
-import { describe, show } from '../tensor.js';
+import { LowbitError } from '../base/errors.js';
+import { describe, show } from '../base/tensor.js';
 
 // One shared 4-byte scratch buffer, viewed as a float and as its bits.
 const scratchF32 = new Float32Array(1);

@@ -2,20 +2,20 @@
 // wasm std has no atomics, so workers cannot share memory: each holds its
 // own lowbit instance and its own slice of the weights (packed once), and
 // every product sends A to the workers and their columns back.
-import { LowbitError } from '../errors.js';
-import type { Tensor, TensorLike } from '../tensor.js';
-import { assertIntInRange, optionsObject, requireObject } from '../validate.js';
+import { LowbitError } from '../base/errors.js';
+import type { Tensor, TensorLike } from '../base/tensor.js';
+import { assertIntInRange, optionsObject, requireObject } from '../base/validate.js';
 import { init } from '../wasm/module.js';
 import { newResultArray, type ResultArrayType } from '../wasm/memory.js';
-import { type ScaleArg, type ZeroPointArg } from '../ops/args.js';
-import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemmParams.js';
-import { GEMM_I8_FIELDS, gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemmI8.js';
-import { checkPackedZeroPoint } from '../ops/int8Matmul.js';
-import { matmulInteger, type MatmulIntegerOptions } from '../ops/matmulInteger.js';
-import { readOut } from '../ops/resultOut.js';
-import { readQLinearArgs, type QLinearMatmulOptions } from '../ops/qlinearMatmul.js';
-import { planMatmul } from '../ops/matmulShape.js';
-import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/packWeights.js';
+import { type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemm/operands.js';
+import { GEMM_I8_FIELDS, gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemm/gemmI8.js';
+import { checkPackedZeroPoint } from '../ops/gemm/int8Driver.js';
+import { matmulInteger, type MatmulIntegerOptions } from '../ops/gemm/matmulInteger.js';
+import { readOut } from '../ops/out.js';
+import { readQLinearArgs, type QLinearMatmulOptions } from '../ops/gemm/qlinearMatmul.js';
+import { planMatmul } from '../ops/gemm/matmulPlan.js';
+import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/gemm/packWeights.js';
 import { hardwareThreads, spawnWorker, type WorkerEndpoint } from './endpoint.js';
 import type { Int8Payload, QLinearPayload, Reply, Request, StagePayload } from './protocol.js';
 import { qlinearMatmulSlice } from './qlinearSlice.js';

@@ -1,8 +1,8 @@
 // The messages between a GemmPool and its workers. Every request carries an
 // id; the worker answers each with the same id, in order.
-import type { LowbitErrorCode } from '../errors.js';
-import type { Int8DType } from '../ops/gemmParams.js';
-import type { Requantize } from '../ops/outputStage.js';
+import type { LowbitErrorCode } from '../base/errors.js';
+import type { Int8DType } from '../ops/gemm/operands.js';
+import type { Requantize } from '../ops/gemm/outputStage.js';
 
 /** 8-bit data as it crosses to a worker (structured clone copies it). */
 export interface Int8Payload {

@@ -1,9 +1,9 @@
 // qlinearMatmul on one column slice of a GemmPool's weights, from the values
 // the pool sends for it: the calling thread and the workers run this same call.
-import type { Tensor, TensorLike } from '../tensor.js';
-import type { PackedMatrix } from '../ops/packWeights.js';
-import type { Int8DType } from '../ops/gemmParams.js';
-import { qlinearMatmul } from '../ops/qlinearMatmul.js';
+import type { Tensor, TensorLike } from '../base/tensor.js';
+import type { PackedMatrix } from '../ops/gemm/packWeights.js';
+import type { Int8DType } from '../ops/gemm/operands.js';
+import { qlinearMatmul } from '../ops/gemm/qlinearMatmul.js';
 import type { QLinearPayload } from './protocol.js';
 
 /** {@link qlinearMatmul} of `a` with the slice `b` (packed with its zero point) and the slice's values `p`, into `out` if given. */

@@ -2,11 +2,11 @@
 // packed into it, and one product per request. The pool checked every
 // argument already; what can still fail here (wasm out of memory) is sent
 // back as the LowbitError it is.
-import { LowbitError } from '../errors.js';
-import { gemmI8 } from '../ops/gemmI8.js';
-import { matmulInteger } from '../ops/matmulInteger.js';
-import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
-import type { Int8DType } from '../ops/gemmParams.js';
+import { LowbitError } from '../base/errors.js';
+import { gemmI8 } from '../ops/gemm/gemmI8.js';
+import { matmulInteger } from '../ops/gemm/matmulInteger.js';
+import { packWeights, type PackedMatrix } from '../ops/gemm/packWeights.js';
+import type { Int8DType } from '../ops/gemm/operands.js';
 import { init } from '../wasm/module.js';
 import { workerScope } from './endpoint.js';
 import { qlinearMatmulSlice } from './qlinearSlice.js';

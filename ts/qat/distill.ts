@@ -1,13 +1,13 @@
 // Knowledge distillation (Apprentice, Mishra & Marr 2017; Hinton et al. 2015):
 // a quantized student learns from the labels and from an FP32 teacher.
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../base/errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
 import { Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
 import { Module } from '../autograd/nn/layers.js';
 import { pactPenalty } from '../autograd/nn/quant.js';
 import { Optimizer } from '../autograd/optim.js';
-import { describe, show } from '../tensor.js';
-import { optionsObject, requireObject, type OptionNames } from '../validate.js';
+import { describe, show } from '../base/tensor.js';
+import { optionsObject, requireObject, type OptionNames } from '../base/validate.js';
 
 /** Options of {@link distillationLoss}. */
 export interface DistillationOptions {

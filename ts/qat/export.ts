@@ -1,15 +1,15 @@
 // Exporting a trained QAT model to integers, and running it with integer
 // arithmetic only: int8 weights, int32 accumulators and biases, and a
 // requantization of each layer's accumulators to the next layer's input.
-import { LowbitError } from '../errors.js';
-import { toFloat32Tensor, type Tensor as PlainTensor, type TensorLike } from '../tensor.js';
-import { roundHalfEven } from '../formats/rounding.js';
-import { channelParams } from '../ops/args.js';
-import { runQuantize } from '../ops/quantizeLinear.js';
-import { matmulInteger } from '../ops/matmulInteger.js';
-import { gemmI8 } from '../ops/gemmI8.js';
-import { packWeights, type PackedMatrix } from '../ops/packWeights.js';
-import type { Int8DType } from '../ops/gemmParams.js';
+import { LowbitError } from '../base/errors.js';
+import { toFloat32Tensor, type Tensor as PlainTensor, type TensorLike } from '../base/tensor.js';
+import { roundHalfEven } from '../base/rounding.js';
+import { channelParams } from '../ops/quant/channels.js';
+import { runQuantize } from '../ops/quant/quantizeLinear.js';
+import { matmulInteger } from '../ops/gemm/matmulInteger.js';
+import { gemmI8 } from '../ops/gemm/gemmI8.js';
+import { packWeights, type PackedMatrix } from '../ops/gemm/packWeights.js';
+import type { Int8DType } from '../ops/gemm/operands.js';
 import { intRange } from '../autograd/fakequant.js';
 import { convGeometry, im2col, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';

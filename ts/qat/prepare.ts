@@ -1,8 +1,8 @@
 // prepareQAT: swap float layers for quantization-aware ones and initialise
 // their quantizers from a calibration pass.
-import { LowbitError } from '../errors.js';
-import { describe } from '../tensor.js';
-import { assertIntInRange, requireObject } from '../validate.js';
+import { LowbitError } from '../base/errors.js';
+import { describe } from '../base/tensor.js';
+import { assertIntInRange, requireObject } from '../base/validate.js';
 import { noGrad, type Tensor } from '../autograd/tensor.js';
 import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
 import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from '../autograd/nn/quant.js';

@@ -1,5 +1,10 @@
-import { LowbitError } from '../errors.js';
-import { kernel, wasmExports } from './module.js';
+// Buffers in wasm memory: a scope per call that copies inputs in, results
+// out and frees everything at its end; views that are made fresh because
+// memory growth detaches old ones.
+import { LowbitError } from '../base/errors.js';
+import type { Ptr } from './exports.js';
+import { wasmExports } from './module.js';
+import { writeStruct, type StructDef, type StructInput } from './structs.js';
 
 type AnyTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 type TypedArrayType<T extends AnyTypedArray> = { new (buffer: ArrayBuffer, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
@@ -27,12 +32,17 @@ export class WasmScope {
       throw new LowbitError('WASM_FAILURE', `a wasm buffer of ${bytes} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB (split the work into smaller products or batches)`);
     }
     const size = Math.max(bytes, MIN_ALLOC);
-    const ptr = kernel('lowbit_alloc')(size);
+    const ptr = wasmExports().lowbit_alloc(size);
     if (ptr === 0) {
       throw new LowbitError('WASM_FAILURE', `wasm memory allocation of ${bytes} bytes failed (the 4 GiB wasm32 heap is exhausted)`);
     }
     this.owned.push([ptr, size]);
     return ptr;
+  }
+
+  /** Allocates a `def` struct holding `values` (for structs that must outlive one call's arguments). */
+  struct<D extends StructDef<string, string>>(def: D, values: StructInput<D>): Ptr {
+    return writeStruct(def, this.alloc(def.size), values);
   }
 
   /** Allocates room for `length` elements of `ArrayType`. */
@@ -72,8 +82,8 @@ export class WasmScope {
 
   /** Frees every buffer of this scope. */
   dispose(): void {
-    const free = kernel('lowbit_free');
-    for (const [ptr, size] of this.owned) free(ptr, size);
+    const { lowbit_free } = wasmExports();
+    for (const [ptr, size] of this.owned) lowbit_free(ptr, size);
     this.owned.length = 0;
   }
 }

@@ -1,15 +1,9 @@
-import { LowbitError } from '../errors.js';
-import { optionsObject } from '../validate.js';
+// Loading lowbit's wasm module (embedded as base64, no file or network
+// access) and handing out its typed exports.
+import { LowbitError } from '../base/errors.js';
+import { optionsObject } from '../base/validate.js';
+import { ADDRESS_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
 import { RELAXED_SIMD_PATCH, WASM_BASE64 } from './module.generated.js';
-
-/** A wasm export that takes and returns numbers (pointers are byte offsets). */
-export type Kernel = (...args: number[]) => number;
-
-/** The raw exports of lowbit's wasm module. */
-export interface LowbitExports {
-  readonly memory: WebAssembly.Memory;
-  readonly [name: string]: Kernel | WebAssembly.Memory;
-}
 
 let exportsCache: LowbitExports | undefined;
 let pending: Promise<void> | undefined;
@@ -97,7 +91,7 @@ export function init(options?: InitOptions): Promise<void> {
     const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes);
     const module = await WebAssembly.compile(bytes);
     const instance = await WebAssembly.instantiate(module, {});
-    exportsCache = instance.exports as unknown as LowbitExports;
+    exportsCache = typedExports(instance.exports);
     relaxedInUse = fused;
   })();
   pending.catch(() => {
@@ -119,11 +113,29 @@ export function wasmExports(): LowbitExports {
   return exportsCache;
 }
 
-/** One exported function of the module by name. */
-export function kernel(name: string): Kernel {
-  const fn = wasmExports()[name];
-  if (typeof fn !== 'function') throw new LowbitError('WASM_FAILURE', `the wasm module has no export ${name}`);
-  return fn;
+/**
+ * The instance's exports as {@link LowbitExports}, after checking that each
+ * function of the table is there with its parameter count; addresses that
+ * wasm returns as signed i32 are read unsigned.
+ */
+function typedExports(raw: WebAssembly.Exports): LowbitExports {
+  for (const [name, arity] of Object.entries(EXPORT_ARITY)) {
+    const fn = raw[name];
+    if (typeof fn !== 'function' || fn.length !== arity) {
+      throw new LowbitError('WASM_FAILURE', `the wasm module does not match this build of lowbit: ${name} is ${typeof fn === 'function' ? `a function of ${fn.length} parameters, expected ${arity}` : 'missing'}`);
+    }
+  }
+  const typed: Record<string, unknown> = { ...raw };
+  for (const name of ADDRESS_RESULTS) {
+    const fn = raw[name] as (...args: number[]) => number;
+    typed[name] = (...args: number[]) => fn(...args) >>> 0;
+  }
+  return typed as unknown as LowbitExports;
+}
+
+/** Whether `name` is an export of the table (for tests that list them). */
+export function isExportName(name: string): name is ExportName {
+  return Object.hasOwn(EXPORT_ARITY, name);
 }
 
 /**
@@ -132,7 +144,7 @@ export function kernel(name: string): Kernel {
  * {@link InitOptions.relaxedSimd}).
  */
 export function wasmInfo(): { simdCompiled: boolean; simdEnabled: boolean; relaxedSimd: boolean } {
-  const compiled = kernel('lowbit_simd_compiled')() === 1;
+  const compiled = wasmExports().lowbit_simd_compiled() === 1;
   return { simdCompiled: compiled, simdEnabled: compiled && simdOn, relaxedSimd: relaxedInUse && compiled && simdOn };
 }
 
@@ -140,10 +152,10 @@ let simdOn = true;
 
 /**
  * Switches between the SIMD128 kernels (default) and their scalar twins.
- * Results are identical either way; this exists so tests and benchmarks can
- * compare the two paths.
+ * Results are identical either way; not part of the public API: tests and
+ * benchmarks use it to compare the two paths.
  */
 export function setSimdEnabled(enabled: boolean): void {
-  kernel('lowbit_set_simd')(enabled ? 1 : 0);
+  wasmExports().lowbit_set_simd(enabled ? 1 : 0);
   simdOn = enabled;
 }

@@ -1,6 +1,6 @@
 // wasm memory owned by a JS object (packed weights): freed by dispose(), by
 // `using`, or, if forgotten, eventually by a FinalizationRegistry.
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../base/errors.js';
 
 interface OwnedState {
   handle: number;
@@ -53,11 +53,14 @@ export abstract class WasmOwned {
   }
 }
 
-/** The wasm handle of a live owner; throws `DISPOSED` after dispose(). `name` names it in the error. */
-export function ownedHandle(owner: WasmOwned, name: string): number {
+/**
+ * The wasm handle of a live owner; throws `DISPOSED` after dispose(). `name`
+ * names it in the error, `remedy` says what to do instead.
+ */
+export function ownedHandle(owner: WasmOwned, name: string, remedy = 'pack the weights again'): number {
   const state = states.get(owner);
   if (state === undefined || state.handle === 0) {
-    throw new LowbitError('DISPOSED', `${name} is a ${owner.constructor.name} that was already disposed; pack the weights again`);
+    throw new LowbitError('DISPOSED', `${name} is a ${owner.constructor.name} that was already disposed; ${remedy}`);
   }
   return state.handle;
 }

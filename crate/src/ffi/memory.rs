@@ -1,6 +1,6 @@
 //! Allocation for the TypeScript side: it asks for byte buffers here, writes
 //! inputs into them, calls a kernel, reads results and frees them. Also the
-//! switch between SIMD and scalar kernels.
+//! switch between SIMD and scalar kernels (for the tests that compare them).
 
 use std::alloc::{alloc, dealloc, Layout};
 

@@ -1,9 +1,23 @@
-//! The C-ABI surface: every `#[no_mangle] extern "C"` export, one file per
-//! area. Exports take pointers and lengths into wasm linear memory, build
-//! slices, call a safe kernel and return a status code (0 = ok) where the
-//! kernel can refuse.
+//! The C-ABI surface: every `#[no_mangle] extern "C"` export and all the
+//! `unsafe` code that turns wasm-memory addresses into slices, one file per
+//! area, nothing else.
+//!
+//! The boundary's conventions (mirrored by `ts/wasm/` on the TypeScript side):
+//! - a fallible export returns a [`codes::Status`]; results besides the
+//!   status are written into its argument struct;
+//! - an export with more than a few arguments takes one `#[repr(C)]`
+//!   struct in wasm memory (`…Args`, declared beside the export and, with the
+//!   same field names, in `ts/wasm/structs.ts`);
+//! - numbers with a meaning (element types, modes, layouts) are the enums of
+//!   [`codes`], shared by name with `ts/wasm/codes.ts`;
+//! - objects the module owns (packed weights, histograms) are handles,
+//!   freed by their `…_free` export.
 
 pub mod calib;
+pub mod codes;
+pub mod conv;
 pub mod gemm;
+pub mod hist;
 pub mod memory;
 pub mod quant;
+mod raw;

@@ -1,182 +1,146 @@
-//! Exports for [`crate::quant`]: quantize, dequantize, fake-quantize, the
-//! min/max reduction and the quantization-error sum.
+//! Exports for [`crate::quant`]: quantize, dequantize and fake-quantize per
+//! channel, the min/max reduction and the quantization-error sum.
 //!
-//! Layouts are `outer × axis_len × inner`; `scales` (f32) and `zero_points`
-//! (f64 holding integers, so unsigned 32-bit codes fit) have `axis_len`
-//! entries. `qmin`/`qmax` are f64 holding integers.
-//!
-//! Status codes: [`OK`] (−1) when done, [`INVALID`] (−2) when the arguments
-//! were refused, and `i ≥ 0` when element `i` is the first NaN of the input.
+//! Tensors are laid out `outer × axis_len × inner`; `scales` (f32) and
+//! `zero_points` (f64 holding integers, so unsigned 32-bit codes fit) have
+//! `axis_len` entries. A NaN input gives [`Status::NanInput`] with its index.
 
+use super::codes::{Code, ErrorMetric, IntType, Status};
+use super::raw::{args, finish, slice, slice_mut};
 use crate::quant::{self, Layout, Metric, QInt, QParams, QuantErrorOrNaN};
 
-/// Done.
-pub const OK: i32 = -1;
-/// Arguments refused (bad lengths, range, scale, zero point or type code).
-pub const INVALID: i32 = -2;
+/// The arguments of the per-channel kernels (`lowbit_quantize`,
+/// `lowbit_dequantize`, `lowbit_fake_quantize`).
+#[repr(C)]
+pub struct ChannelArgs {
+    /// The input: f32 (quantize, fake-quantize) or `int_type` codes (dequantize).
+    pub input: *const u8,
+    /// The output: `int_type` codes (quantize) or f32 (dequantize, fake-quantize).
+    pub output: *mut u8,
+    /// The integer side's element type ([`IntType`]; fake-quantize ignores it).
+    pub int_type: u32,
+    /// Elements before the axis.
+    pub outer: usize,
+    /// Channels along the axis (1 per tensor).
+    pub axis_len: usize,
+    /// Elements after the axis.
+    pub inner: usize,
+    /// One f32 scale per channel.
+    pub scales: *const f32,
+    /// One zero point per channel.
+    pub zero_points: *const f64,
+    /// Smallest code (integer-valued; dequantize ignores it).
+    pub qmin: f64,
+    /// Largest code.
+    pub qmax: f64,
+}
 
-/// Integer element types by code: 0 i8, 1 u8, 2 i16, 3 u16, 4 i32.
-const I8: u32 = 0;
-const U8: u32 = 1;
-const I16: u32 = 2;
-const U16: u32 = 3;
-const I32: u32 = 4;
+impl ChannelArgs {
+    /// The layout, its element count and the per-channel parameters.
+    ///
+    /// # Safety
+    /// `scales` and `zero_points` must hold `axis_len` values.
+    unsafe fn read(&self) -> Result<(Layout, usize, &[f32], &[f64]), i32> {
+        let layout = Layout { outer: self.outer, axis_len: self.axis_len, inner: self.inner };
+        let n = layout.len().ok_or(Status::InvalidArgument.code())?;
+        // SAFETY: the caller's contract.
+        let (s, z) = unsafe { (slice(self.scales, self.axis_len), slice(self.zero_points, self.axis_len)) };
+        Ok((layout, n, s, z))
+    }
 
-/// A slice over `n` elements at `p` (empty when `n == 0`, whatever `p` is).
-///
-/// # Safety
-/// For `n > 0`, `p` must be aligned and valid for `n` reads for `'a`.
-unsafe fn slice<'a, T>(p: *const T, n: usize) -> &'a [T] {
-    if n == 0 || p.is_null() {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `p` is valid for `n` elements.
-        unsafe { core::slice::from_raw_parts(p, n) }
+    /// The quantization parameters (scales, zero points, range).
+    ///
+    /// # Safety
+    /// As [`ChannelArgs::read`].
+    unsafe fn params(&self) -> Result<(Layout, usize, QParams), i32> {
+        // SAFETY: forwarded.
+        let (layout, n, s, z) = unsafe { self.read() }?;
+        let p = QParams::new(s, z, self.qmin, self.qmax).map_err(|_| Status::InvalidArgument.code())?;
+        Ok((layout, n, p))
     }
 }
 
-/// A mutable slice over `n` elements at `p` (empty when `n == 0`).
-///
-/// # Safety
-/// For `n > 0`, `p` must be aligned, valid for `n` writes and not aliased.
-unsafe fn slice_mut<'a, T>(p: *mut T, n: usize) -> &'a mut [T] {
-    if n == 0 || p.is_null() {
-        &mut []
-    } else {
-        // SAFETY: the caller guarantees `p` is valid and unaliased for `n` elements.
-        unsafe { core::slice::from_raw_parts_mut(p, n) }
-    }
+fn int_type(code: u32) -> Result<IntType, i32> {
+    IntType::from_u32(code).ok_or(Status::InvalidArgument.code())
 }
 
-fn status(r: Result<Option<usize>, quant::QuantError>) -> i32 {
+/// A kernel's result: `Some(i)` is the index of the first NaN.
+fn nan_status(r: Result<Option<usize>, quant::QuantError>) -> Result<(), i32> {
     match r {
-        Ok(None) => OK,
-        Ok(Some(i)) => i32::try_from(i).unwrap_or(INVALID),
-        Err(_) => INVALID,
+        Ok(None) => Ok(()),
+        Ok(Some(i)) => Err(Status::NanInput.at(i)),
+        Err(_) => Err(Status::InvalidArgument.code()),
     }
 }
 
-fn layout(outer: usize, axis_len: usize, inner: usize) -> Option<(Layout, usize)> {
-    let l = Layout { outer, axis_len, inner };
-    l.len().map(|n| (l, n))
-}
-
-/// Quantizes `x` (`outer·axis_len·inner` f32) into `out`, whose element
-/// type is `out_type` (0 i8, 1 u8, 2 i16, 3 u16, 4 i32):
+/// Quantizes `input` (f32) into `output` (`int_type` codes):
 /// `clamp(rint(x / scale) + zp, qmin, qmax)` per channel.
 ///
 /// # Safety
-/// Pointers must be valid for their lengths and `out` must not overlap the inputs.
+/// `args` must address a [`ChannelArgs`] whose buffers hold their lengths;
+/// `output` must not overlap the inputs.
 #[no_mangle]
-pub unsafe extern "C" fn lowbit_quantize(
-    x: *const f32,
-    outer: usize,
-    axis_len: usize,
-    inner: usize,
-    scales: *const f32,
-    zero_points: *const f64,
-    qmin: f64,
-    qmax: f64,
-    out: *mut u8,
-    out_type: u32,
-) -> i32 {
-    let (l, n) = match layout(outer, axis_len, inner) {
-        Some(v) => v,
-        None => return INVALID,
-    };
-    // SAFETY: the caller guarantees the buffers; lengths follow the layout.
-    let (x, s, z) = unsafe { (slice(x, n), slice(scales, axis_len), slice(zero_points, axis_len)) };
-    let p = match QParams::new(s, z, qmin, qmax) {
-        Ok(p) => p,
-        Err(_) => return INVALID,
-    };
-    unsafe fn run<T: QInt + quant::Store>(x: &[f32], l: Layout, p: &QParams, out: *mut u8, n: usize) -> i32 {
+pub unsafe extern "C" fn lowbit_quantize(args_ptr: *mut ChannelArgs) -> i32 {
+    unsafe fn run<T: QInt + quant::Store>(x: &[f32], l: Layout, p: &QParams, out: *mut u8, n: usize) -> Result<(), i32> {
         // SAFETY: forwarded from the caller; allocations are 16-aligned.
-        status(quant::quantize(x, l, p, unsafe { slice_mut(out as *mut T, n) }))
+        nan_status(quant::quantize(x, l, p, unsafe { slice_mut(out as *mut T, n) }))
     }
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match out_type {
-            I8 => run::<i8>(x, l, &p, out, n),
-            U8 => run::<u8>(x, l, &p, out, n),
-            I16 => run::<i16>(x, l, &p, out, n),
-            U16 => run::<u16>(x, l, &p, out, n),
-            I32 => run::<i32>(x, l, &p, out, n),
-            _ => INVALID,
-        }
-    }
+    // SAFETY: the caller's contract, throughout.
+    finish(unsafe {
+        args(args_ptr).and_then(|a| {
+            let (l, n, p) = a.params()?;
+            let x = slice(a.input as *const f32, n);
+            match int_type(a.int_type)? {
+                IntType::I8 => run::<i8>(x, l, &p, a.output, n),
+                IntType::U8 => run::<u8>(x, l, &p, a.output, n),
+                IntType::I16 => run::<i16>(x, l, &p, a.output, n),
+                IntType::U16 => run::<u16>(x, l, &p, a.output, n),
+                IntType::I32 => run::<i32>(x, l, &p, a.output, n),
+            }
+        })
+    })
 }
 
-/// Dequantizes `q` (element type `in_type`, codes as for
-/// [`lowbit_quantize`]) into `out` (f32): `(q − zp) · scale` per channel.
+/// Dequantizes `input` (`int_type` codes) into `output` (f32): `(q − zp) · scale` per channel.
 ///
 /// # Safety
-/// Pointers must be valid for their lengths and `out` must not overlap the inputs.
+/// As [`lowbit_quantize`].
 #[no_mangle]
-pub unsafe extern "C" fn lowbit_dequantize(
-    q: *const u8,
-    in_type: u32,
-    outer: usize,
-    axis_len: usize,
-    inner: usize,
-    scales: *const f32,
-    zero_points: *const f64,
-    out: *mut f32,
-) -> i32 {
-    let (l, n) = match layout(outer, axis_len, inner) {
-        Some(v) => v,
-        None => return INVALID,
-    };
-    // SAFETY: the caller guarantees the buffers.
-    let (s, z, o) = unsafe { (slice(scales, axis_len), slice(zero_points, axis_len), slice_mut(out, n)) };
-    unsafe fn run<T: QInt + quant::Load>(q: *const u8, n: usize, l: Layout, s: &[f32], z: &[f64], o: &mut [f32]) -> i32 {
+pub unsafe extern "C" fn lowbit_dequantize(args_ptr: *mut ChannelArgs) -> i32 {
+    unsafe fn run<T: QInt + quant::Load>(q: *const u8, n: usize, l: Layout, s: &[f32], z: &[f64], o: &mut [f32]) -> Result<(), i32> {
         // SAFETY: forwarded from the caller.
-        match quant::dequantize(unsafe { slice(q as *const T, n) }, l, s, z, o) {
-            Ok(()) => OK,
-            Err(_) => INVALID,
-        }
+        quant::dequantize(unsafe { slice(q as *const T, n) }, l, s, z, o).map_err(|_| Status::InvalidArgument.code())
     }
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        match in_type {
-            I8 => run::<i8>(q, n, l, s, z, o),
-            U8 => run::<u8>(q, n, l, s, z, o),
-            I16 => run::<i16>(q, n, l, s, z, o),
-            U16 => run::<u16>(q, n, l, s, z, o),
-            I32 => run::<i32>(q, n, l, s, z, o),
-            _ => INVALID,
-        }
-    }
+    // SAFETY: the caller's contract, throughout.
+    finish(unsafe {
+        args(args_ptr).and_then(|a| {
+            let (l, n, s, z) = a.read()?;
+            let o = slice_mut(a.output as *mut f32, n);
+            match int_type(a.int_type)? {
+                IntType::I8 => run::<i8>(a.input, n, l, s, z, o),
+                IntType::U8 => run::<u8>(a.input, n, l, s, z, o),
+                IntType::I16 => run::<i16>(a.input, n, l, s, z, o),
+                IntType::U16 => run::<u16>(a.input, n, l, s, z, o),
+                IntType::I32 => run::<i32>(a.input, n, l, s, z, o),
+            }
+        })
+    })
 }
 
-/// Fake-quantizes `x` into `out` (both f32):
+/// Fake-quantizes `input` into `output` (both f32):
 /// `(clamp(rint(x / scale) + zp, qmin, qmax) − zp) · scale` per channel.
 ///
 /// # Safety
-/// Pointers must be valid for their lengths; `out` may equal `x` only if
-/// the caller accepts an in-place update.
+/// As [`lowbit_quantize`]; `output` may equal `input` (an in-place update).
 #[no_mangle]
-pub unsafe extern "C" fn lowbit_fake_quantize(
-    x: *const f32,
-    outer: usize,
-    axis_len: usize,
-    inner: usize,
-    scales: *const f32,
-    zero_points: *const f64,
-    qmin: f64,
-    qmax: f64,
-    out: *mut f32,
-) -> i32 {
-    let (l, n) = match layout(outer, axis_len, inner) {
-        Some(v) => v,
-        None => return INVALID,
-    };
-    // SAFETY: the caller guarantees the buffers.
-    let (x, s, z, o) = unsafe { (slice(x, n), slice(scales, axis_len), slice(zero_points, axis_len), slice_mut(out, n)) };
-    match QParams::new(s, z, qmin, qmax) {
-        Ok(p) => status(quant::fake_quantize(x, l, &p, o)),
-        Err(_) => INVALID,
-    }
+pub unsafe extern "C" fn lowbit_fake_quantize(args_ptr: *mut ChannelArgs) -> i32 {
+    // SAFETY: the caller's contract, throughout.
+    finish(unsafe {
+        args(args_ptr).and_then(|a| {
+            let (l, n, p) = a.params()?;
+            nan_status(quant::fake_quantize(slice(a.input as *const f32, n), l, &p, slice_mut(a.output as *mut f32, n)))
+        })
+    })
 }
 
 /// Writes the smallest and largest of `n` f32 at `x` to `out[0]`, `out[1]`
@@ -188,88 +152,109 @@ pub unsafe extern "C" fn lowbit_fake_quantize(
 pub unsafe extern "C" fn lowbit_min_max(x: *const f32, n: usize, out: *mut f32) -> i32 {
     // SAFETY: the caller guarantees the buffers.
     let (x, o) = unsafe { (slice(x, n), slice_mut(out, 2)) };
-    if o.len() != 2 {
-        return INVALID;
-    }
-    match quant::min_max(x) {
-        Ok((lo, hi)) => {
-            o[0] = lo;
-            o[1] = hi;
-            OK
+    match (quant::min_max(x), o) {
+        (Ok((lo, hi)), [a, b]) => {
+            *a = lo;
+            *b = hi;
+            Status::Ok.code()
         }
-        Err(i) => i32::try_from(i).unwrap_or(INVALID),
+        (Err(i), _) => Status::NanInput.at(i),
+        _ => Status::InvalidArgument.code(),
     }
 }
 
-/// Writes to `out[0]` the summed error (`metric` 0: Σ|x − x̂|, 1: Σ(x − x̂)²)
-/// between `x` and its fake-quantized self with one scale and zero point.
+/// The arguments of `lowbit_quant_error`.
+#[repr(C)]
+pub struct QuantErrorArgs {
+    /// The values.
+    pub x: *const f32,
+    /// How many.
+    pub n: usize,
+    /// One scale.
+    pub scale: f32,
+    /// One zero point (integer-valued).
+    pub zero_point: f64,
+    /// Smallest code.
+    pub qmin: f64,
+    /// Largest code.
+    pub qmax: f64,
+    /// [`ErrorMetric`].
+    pub metric: u32,
+    /// Output: the summed error.
+    pub error: f64,
+}
+
+/// Sums the error (`metric`) between `x` and its fake-quantized self with
+/// one scale and zero point, into `error`.
 ///
 /// # Safety
-/// `x` valid for `n` reads, `out` for 1 write.
+/// `args` must address a [`QuantErrorArgs`] whose `x` holds `n` values.
 #[no_mangle]
-pub unsafe extern "C" fn lowbit_quant_error(
-    x: *const f32,
-    n: usize,
-    scale: f32,
-    zero_point: f64,
-    qmin: f64,
-    qmax: f64,
-    metric: u32,
-    out: *mut f64,
-) -> i32 {
-    // SAFETY: the caller guarantees the buffers.
-    let (x, o) = unsafe { (slice(x, n), slice_mut(out, 1)) };
-    let metric = match metric {
-        0 => Metric::L1,
-        1 => Metric::L2,
-        _ => return INVALID,
-    };
-    let p = match QParams::new(&[scale], &[zero_point], qmin, qmax) {
-        Ok(p) => p,
-        Err(_) => return INVALID,
-    };
-    match (quant::quant_error(x, &p, metric), o.first_mut()) {
-        (Ok(e), Some(slot)) => {
-            *slot = e;
-            OK
-        }
-        (Err(QuantErrorOrNaN::NaN(i)), _) => i32::try_from(i).unwrap_or(INVALID),
-        _ => INVALID,
-    }
+pub unsafe extern "C" fn lowbit_quant_error(args_ptr: *mut QuantErrorArgs) -> i32 {
+    // SAFETY: the caller's contract, throughout.
+    finish(unsafe {
+        args(args_ptr).and_then(|a| {
+            let metric = match ErrorMetric::from_u32(a.metric).ok_or(Status::InvalidArgument.code())? {
+                ErrorMetric::L1 => Metric::L1,
+                ErrorMetric::L2 => Metric::L2,
+            };
+            let p = QParams::new(&[a.scale], &[a.zero_point], a.qmin, a.qmax).map_err(|_| Status::InvalidArgument.code())?;
+            match quant::quant_error(slice(a.x, a.n), &p, metric) {
+                Ok(e) => {
+                    a.error = e;
+                    Ok(())
+                }
+                Err(QuantErrorOrNaN::NaN(i)) => Err(Status::NanInput.at(i)),
+                Err(_) => Err(Status::InvalidArgument.code()),
+            }
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::codes::lowbit_status_detail;
+
+    fn channel(input: *const u8, output: *mut u8, int_type: IntType, n: usize, scale: &[f32; 1], zp: &[f64; 1], qmin: f64, qmax: f64) -> ChannelArgs {
+        ChannelArgs { input, output, int_type: int_type as u32, outer: 1, axis_len: 1, inner: n, scales: scale.as_ptr(), zero_points: zp.as_ptr(), qmin, qmax }
+    }
 
     #[test]
     fn quantize_export_writes_each_type() {
         let x = [-1.5f32, 0.25, 2.5, 300.0, -300.0];
         let mut out = [0u8; 5];
-        let r = unsafe { lowbit_quantize(x.as_ptr(), 1, 1, 5, [0.5f32].as_ptr(), [10.0f64].as_ptr(), 0.0, 255.0, out.as_mut_ptr(), U8) };
-        assert_eq!(r, OK);
+        let mut a = channel(x.as_ptr() as *const u8, out.as_mut_ptr(), IntType::U8, 5, &[0.5], &[10.0], 0.0, 255.0);
+        assert_eq!(unsafe { lowbit_quantize(&mut a) }, 0);
         assert_eq!(out, [7, 10, 15, 255, 0]);
         let mut o16 = [0i16; 5];
-        let r = unsafe { lowbit_quantize(x.as_ptr(), 1, 1, 5, [0.5f32].as_ptr(), [0.0f64].as_ptr(), -32768.0, 32767.0, o16.as_mut_ptr() as *mut u8, I16) };
-        assert_eq!(r, OK);
+        let mut a = channel(x.as_ptr() as *const u8, o16.as_mut_ptr() as *mut u8, IntType::I16, 5, &[0.5], &[0.0], -32768.0, 32767.0);
+        assert_eq!(unsafe { lowbit_quantize(&mut a) }, 0);
         assert_eq!(o16, [-3, 0, 5, 600, -600]);
-        let bad = unsafe { lowbit_quantize(x.as_ptr(), 1, 1, 5, [0.5f32].as_ptr(), [0.0f64].as_ptr(), 0.0, 255.0, out.as_mut_ptr(), 9) };
-        assert_eq!(bad, INVALID);
+        a.int_type = 9;
+        assert_eq!(unsafe { lowbit_quantize(&mut a) }, Status::InvalidArgument.code());
+        assert_eq!(unsafe { lowbit_quantize(core::ptr::null_mut()) }, Status::InvalidArgument.code());
+        let nan = [1.0f32, f32::NAN];
+        let mut a = channel(nan.as_ptr() as *const u8, out.as_mut_ptr(), IntType::U8, 2, &[0.5], &[0.0], 0.0, 255.0);
+        assert_eq!(unsafe { lowbit_quantize(&mut a) }, Status::NanInput.code());
+        assert_eq!(lowbit_status_detail(), 1);
     }
 
     #[test]
-    fn dequantize_and_min_max_exports() {
+    fn dequantize_min_max_and_error_exports() {
         let q = [0u8, 10, 255];
         let mut out = [0f32; 3];
-        let r = unsafe { lowbit_dequantize(q.as_ptr(), U8, 1, 1, 3, [0.5f32].as_ptr(), [10.0f64].as_ptr(), out.as_mut_ptr()) };
-        assert_eq!(r, OK);
+        let mut a = channel(q.as_ptr(), out.as_mut_ptr() as *mut u8, IntType::U8, 3, &[0.5], &[10.0], 0.0, 0.0);
+        assert_eq!(unsafe { lowbit_dequantize(&mut a) }, 0);
         assert_eq!(out, [-5.0, 0.0, 122.5]);
         let mut mm = [0f32; 2];
-        assert_eq!(unsafe { lowbit_min_max([2.0f32, -3.0, 1.0].as_ptr(), 3, mm.as_mut_ptr()) }, OK);
+        assert_eq!(unsafe { lowbit_min_max([2.0f32, -3.0, 1.0].as_ptr(), 3, mm.as_mut_ptr()) }, 0);
         assert_eq!(mm, [-3.0, 2.0]);
-        assert_eq!(unsafe { lowbit_min_max([2.0f32, f32::NAN].as_ptr(), 2, mm.as_mut_ptr()) }, 1);
-        let mut e = [0f64];
-        assert_eq!(unsafe { lowbit_quant_error([1.0f32, 2.0].as_ptr(), 2, 1.0, 0.0, -1.0, 1.0, 0, e.as_mut_ptr()) }, OK);
-        assert_eq!(e[0], 1.0);
+        assert_eq!(unsafe { lowbit_min_max([2.0f32, f32::NAN].as_ptr(), 2, mm.as_mut_ptr()) }, Status::NanInput.code());
+        assert_eq!(lowbit_status_detail(), 1);
+        let x = [1.0f32, 2.0];
+        let mut e = QuantErrorArgs { x: x.as_ptr(), n: 2, scale: 1.0, zero_point: 0.0, qmin: -1.0, qmax: 1.0, metric: ErrorMetric::L1 as u32, error: 0.0 };
+        assert_eq!(unsafe { lowbit_quant_error(&mut e) }, 0);
+        assert_eq!(e.error, 1.0);
     }
 }

@@ -1,11 +1,11 @@
 // Layers: modules hold parameters (tensors that need gradients), buffers
 // (state that is saved but not trained) and child modules, found by looking
 // at their own fields, so a layer is just a class with fields and forward().
-import { LowbitError } from '../../errors.js';
+import { LowbitError } from '../../base/errors.js';
 import { conv2d, flatten, linear, maxPool2d, relu } from '../ops.js';
 import { Tensor } from '../tensor.js';
-import { show } from '../../tensor.js';
-import { assertIntInRange, optionsObject } from '../../validate.js';
+import { show } from '../../base/tensor.js';
+import { assertIntInRange, optionsObject } from '../../base/validate.js';
 
 /** A saved tensor: float32 data and its shape. */
 export interface StateTensor {

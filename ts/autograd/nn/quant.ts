@@ -1,16 +1,16 @@
 // Quantization-aware layers: learned activation quantizers (PACT, LSQ) and
 // Linear / Conv2d twins whose weights and inputs are fake-quantized.
-import { LowbitError } from '../../errors.js';
-import { assertIntInRange } from '../../validate.js';
+import { LowbitError } from '../../base/errors.js';
+import { assertIntInRange } from '../../base/validate.js';
 import { chooseQParams } from '../../formats/affine.js';
 import { MinMaxObserver } from '../../calibrate/minmax.js';
-import { roundHalfEven } from '../../formats/rounding.js';
+import { roundHalfEven } from '../../base/rounding.js';
 import { fakeQuantSTE, intRange, lsq, pact, pactScale } from '../fakequant.js';
 import { alloc } from '../precision.js';
 import { add, conv2d, linear, mul } from '../ops.js';
 import { Tensor, accumulateGrad } from '../tensor.js';
 import { Conv2d, Linear, Module } from './layers.js';
-import { show } from '../../tensor.js';
+import { show } from '../../base/tensor.js';
 
 /** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */
 export interface ObservedRange {

@@ -1,6 +1,6 @@
 // Saving and loading a StateDict as JSON text or as compact binary.
-import { LowbitError } from '../../errors.js';
-import { sizeOf } from '../../tensor.js';
+import { LowbitError } from '../../base/errors.js';
+import { sizeOf } from '../../base/tensor.js';
 import type { StateDict } from './layers.js';
 
 /** A StateDict as JSON text (numbers as arrays; exact for float32). */

@@ -20,6 +20,17 @@
 //! outputs four columns at a time in SIMD128 with the same results (the
 //! branches of the scalar rounding become lane arithmetic: 2.5–5× faster).
 
+/// The type the stage stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutType {
+    /// uint8.
+    U8,
+    /// int8.
+    I8,
+    /// int32.
+    I32,
+}
+
 /// How accumulators become outputs (stage 2).
 pub enum Requant<'a> {
     /// Keep the int32 sums (no zero point, no clamp).
@@ -197,9 +208,9 @@ fn column<T>(v: &[T], j: usize) -> &[T] {
 /// for channel `j` of `n`, pixel `i` of `m`), into outputs in the same
 /// layout (NCHW for one image): one row-major pass per channel with that
 /// channel's parameters (per tensor, so the SIMD pass loads them once).
-/// `out_kind` 0 = uint8, 1 = int8, 2 = int32 as in [`run`].
-pub fn run_channel_major(stage: &Stage, acc: &[i32], m: usize, n: usize, out: &mut [u8], out_kind: u32) -> bool {
-    let width = if out_kind == 2 { 4 } else { 1 };
+/// `out` holds the outputs' bytes (int32 little-endian, as wasm memory holds them).
+pub fn run_channel_major(stage: &Stage, acc: &[i32], m: usize, n: usize, out: &mut [u8], out_type: OutType) -> bool {
+    let width = if out_type == OutType::I32 { 4 } else { 1 };
     if acc.len() < m * n || out.len() < m * n * width {
         return false;
     }
@@ -211,9 +222,9 @@ pub fn run_channel_major(stage: &Stage, acc: &[i32], m: usize, n: usize, out: &m
         };
         let row = Stage { bias: column(stage.bias, j), requant, zy: stage.zy, lo: stage.lo, hi: stage.hi };
         let (a, o) = (&acc[j * m..(j + 1) * m], &mut out[j * m * width..(j + 1) * m * width]);
-        let ok = match out_kind {
-            0 | 1 => run_8bit(&row, a, 1, m, false, o, out_kind == 1),
-            _ => {
+        let ok = match out_type {
+            OutType::U8 | OutType::I8 => run_8bit(&row, a, 1, m, false, o, out_type == OutType::I8),
+            OutType::I32 => {
                 // int32 bytes, little-endian as wasm memory holds them
                 for (i, &v) in a.iter().enumerate() {
                     o[4 * i..4 * i + 4].copy_from_slice(&apply(&row, v, 0).to_le_bytes());

@@ -1,9 +1,10 @@
-import type { Tensor, TensorLike } from '../tensor.js';
-import type { ZeroPointArg } from './args.js';
+import type { Tensor, TensorLike } from '../../base/tensor.js';
+import type { ZeroPointArg } from '../quant/channels.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { CONV_OPTION_NAMES, planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
-import { readZeroPoint, toInt8Tensor } from './gemmParams.js';
-import { readOut } from './resultOut.js';
+import { runConvInt8 } from './engine.js';
+import { CONV_OPTION_NAMES, planConv, type ConvOptions } from './plan.js';
+import { readZeroPoint, toInt8Tensor } from '../gemm/operands.js';
+import { readOut } from '../out.js';
 
 /** Options of {@link convInteger}: the convolution's attributes and where the result goes. */
 export interface ConvIntegerOptions extends ConvOptions {

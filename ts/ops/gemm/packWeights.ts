@@ -1,11 +1,17 @@
-import { LowbitError } from '../errors.js';
-import { describe, toTensor, type TensorLike } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
-import { withScope } from '../wasm/memory.js';
-import { ownedHandle, WasmOwned } from '../wasm/owned.js';
-import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
-import { type ZeroPointArg } from './args.js';
-import { optionsObject } from '../validate.js';
+// Weights packed once into wasm memory for many products: 8-bit panels for
+// the integer GEMM and convolutions, cache blocks for the float GEMM.
+import { LowbitError } from '../../base/errors.js';
+import { describe, toTensor, type TensorLike } from '../../base/tensor.js';
+import { IntType } from '../../wasm/codes.js';
+import type { Handle } from '../../wasm/exports.js';
+import { withScope } from '../../wasm/memory.js';
+import { wasmExports } from '../../wasm/module.js';
+import { ownedHandle, WasmOwned } from '../../wasm/owned.js';
+import { checkStatus } from '../../wasm/status.js';
+import { PackArgs, readField, writeArgs, type StructInput } from '../../wasm/structs.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType } from './operands.js';
+import { type ZeroPointArg } from '../quant/channels.js';
+import { optionsObject } from '../../base/validate.js';
 
 /** Options of {@link packWeights}. */
 export interface PackWeightsOptions {
@@ -38,7 +44,8 @@ export class PackedMatrix<D extends PackedDType = PackedDType> extends WasmOwned
 
   /** @internal Use {@link packWeights}. */
   constructor(handle: number, k: number, n: number, dtype: D, zeroPoint: Int32Array) {
-    super(handle, kernel(dtype === 'float32' ? 'lowbit_packed_f32_free' : 'lowbit_packed_b_free'));
+    const ex = wasmExports();
+    super(handle, dtype === 'float32' ? ex.lowbit_packed_f32_free : ex.lowbit_packed_i8_free);
     this.k = k;
     this.n = n;
     this.dtype = dtype;
@@ -65,21 +72,26 @@ export function packedHandle(p: PackedMatrix, name: string, kind: 'int8' | 'floa
  * at `g·groupStride + p·rs + j·cs` of `data`) into a wasm handle. Used by
  * {@link packWeights} and, transposed and grouped, by the convolutions.
  */
-export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: number, n: number, rs: number, cs: number, groups = 1, groupStride = 0): number {
+export function packInt8(data: Uint8Array | Int8Array, dtype: Int8DType, k: number, n: number, rs: number, cs: number, groups = 1, groupStride = 0): Handle {
   const what = `${groups > 1 ? `${groups} × ` : ''}${k} × ${n} weights`;
-  return packInWasm(data, what, (ptr) => kernel('lowbit_packed_b_new')(ptr, data.length, k, n, rs, cs, groups, groupStride, dtype === 'int8' ? 1 : 0));
+  const intType = dtype === 'int8' ? IntType.I8 : IntType.U8;
+  return packInWasm('lowbit_packed_i8_new', data, { k, n, rs, cs, groups, groupStride, intType }, what);
 }
 
 /**
- * Copies `data` into wasm memory for `pack` (which returns a handle, or 0
- * when memory ran out) and frees the copy after; 0 becomes a `WASM_FAILURE`
- * about packing `what`.
+ * Copies `data` into wasm memory, packs it with `pack` (the rest of the
+ * {@link PackArgs} in `layout`) and frees the copy; returns the handle.
  */
-function packInWasm(data: Uint8Array | Int8Array | Float32Array, what: string, pack: (ptr: number) => number): number {
+function packInWasm(
+  pack: 'lowbit_packed_i8_new' | 'lowbit_packed_f32_new',
+  data: Uint8Array | Int8Array | Float32Array,
+  layout: Omit<StructInput<typeof PackArgs>, 'b' | 'bLen'>,
+  what: string,
+): Handle {
   return withScope((scope) => {
-    const handle = pack(scope.copyIn(data));
-    if (handle === 0) throw new LowbitError('WASM_FAILURE', `out of wasm memory packing ${what}`);
-    return handle;
+    const args = writeArgs(PackArgs, { b: scope.copyIn(data), bLen: data.length, ...layout });
+    checkStatus(wasmExports()[pack](args), `packing ${what}`);
+    return readField(PackArgs, args, 'handle');
   });
 }
 
@@ -131,8 +143,8 @@ export function packWeights(b: TensorLike<Uint8Array | Int8Array | Float32Array>
 }
 
 /** Packs row-major `k × n` floats into a wasm handle for `lowbit_gemm_f32`. */
-function packFloat32(data: Float32Array, k: number, n: number): number {
-  return packInWasm(data, `${k} × ${n} float weights`, (ptr) => kernel('lowbit_packed_f32_new')(ptr, data.length, k, n, n, 1));
+function packFloat32(data: Float32Array, k: number, n: number): Handle {
+  return packInWasm('lowbit_packed_f32_new', data, { k, n, rs: n, cs: 1, groups: 1, groupStride: 0, intType: IntType.I8 }, `${k} × ${n} float weights`);
 }
 
 /** `[K, N]` of 2-D weights; any other rank is an `INVALID_SHAPE` of `op`. */

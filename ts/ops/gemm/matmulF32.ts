@@ -1,12 +1,14 @@
-import { LowbitError } from '../errors.js';
-import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
-import { kernel, type InitOptions } from '../wasm/module.js';
-import { newResultArray, view, withScope } from '../wasm/memory.js';
-import { checkGemmStatus } from './gemmStatus.js';
-import { planMatmul } from './matmulShape.js';
+import { LowbitError } from '../../base/errors.js';
+import { toFloat32Tensor, type Tensor, type TensorLike } from '../../base/tensor.js';
+import type { Handle } from '../../wasm/exports.js';
+import { newResultArray, view, withScope } from '../../wasm/memory.js';
+import { wasmExports, type InitOptions } from '../../wasm/module.js';
+import { checkStatus } from '../../wasm/status.js';
+import { GemmF32Args, writeArgs } from '../../wasm/structs.js';
+import { planMatmul } from './matmulPlan.js';
 import { packedHandle, PackedMatrix } from './packWeights.js';
-import { optionsObject, requireObject } from '../validate.js';
-import { readOut } from './resultOut.js';
+import { optionsObject, requireObject } from '../../base/validate.js';
+import { readOut } from '../out.js';
 
 const F32 = Float32Array.BYTES_PER_ELEMENT;
 
@@ -25,7 +27,8 @@ export interface MatmulF32Options {
 interface FloatRhs {
   shape: number[];
   data: Float32Array | undefined;
-  handle: number;
+  /** Packed weights, or 0. */
+  handle: Handle;
 }
 
 function readFloatRhs(b: unknown, name: string): FloatRhs {
@@ -66,9 +69,12 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
     const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
     const bLength = rhs.data === undefined ? 0 : k * n;
     const pc = scope.allocArray(Float32Array, m * n);
-    const gemm = kernel('lowbit_gemm_f32');
+    const { lowbit_gemm_f32 } = wasmExports();
+    const noBias = { bias: 0, biasLen: 0, biasRs: 0, biasCs: 0 };
     batches.forEach(([aOff, bOff], t) => {
-      checkGemmStatus(gemm(m, n, k, pa + aOff * F32, m * k, k, 1, pb + bOff * F32, bLength, n, 1, rhs.handle, 0, 0, 0, 0, pc), 'matmulF32');
+      const a = { a: pa + aOff * F32, aLen: m * k, aRs: k, aCs: 1 };
+      const b = { b: pb + bOff * F32, bLen: bLength, bRs: n, bCs: 1, packed: rhs.handle };
+      checkStatus(lowbit_gemm_f32(writeArgs(GemmF32Args, { m, n, k, ...a, ...b, ...noBias, c: pc })), 'matmulF32');
       out.set(view(Float32Array, pc, m * n), t * m * n);
     });
   });
@@ -143,14 +149,14 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
     const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const pc = scope.allocArray(Float32Array, m * n);
-    const status = kernel('lowbit_gemm_f32')(
+    const args = writeArgs(GemmF32Args, {
       m, n, k,
-      pa, ta.data.length, transA ? 1 : k, transA ? m : 1,
-      pb, rhs.data?.length ?? 0, transB ? 1 : n, transB ? k : 1, rhs.handle,
-      pbias, bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
-      pc,
-    );
-    checkGemmStatus(status, 'gemmF32');
+      a: pa, aLen: ta.data.length, aRs: transA ? 1 : k, aCs: transA ? m : 1,
+      b: pb, bLen: rhs.data?.length ?? 0, bRs: transB ? 1 : n, bCs: transB ? k : 1, packed: rhs.handle,
+      bias: pbias, biasLen: bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
+      c: pc,
+    });
+    checkStatus(wasmExports().lowbit_gemm_f32(args), 'gemmF32');
     out.set(view(Float32Array, pc, m * n));
   });
   return { data: out, shape: [m, n] };

@@ -1,12 +1,13 @@
-import { LowbitError } from '../errors.js';
-import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
-import type { ScaleArg, ZeroPointArg } from './args.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe, toTensor, type Tensor, type TensorLike } from '../../base/tensor.js';
+import type { ScaleArg, ZeroPointArg } from '../quant/channels.js';
 import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
-import { CONV_OPTION_NAMES, planConv, runConvInt8, type ConvOptions } from './convGeometry.js';
-import { readOut } from './resultOut.js';
-import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
-import { readRequantize, type Requantize } from './outputStage.js';
-import { requantMultipliers } from './qlinearMatmul.js';
+import { runConvInt8 } from './engine.js';
+import { CONV_OPTION_NAMES, planConv, type ConvOptions } from './plan.js';
+import { readOut } from '../out.js';
+import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from '../gemm/operands.js';
+import { readRequantize, type Requantize } from '../gemm/outputStage.js';
+import { requantMultipliers } from '../gemm/qlinearMatmul.js';
 
 /** Options of {@link qlinearConv}: the convolution's attributes and the output stage. */
 export interface QLinearConvOptions extends ConvOptions {

@@ -1,11 +1,9 @@
-import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { describe, toTensor, type Tensor, type TensorLike } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
-import { withScope } from '../wasm/memory.js';
-import { channelParams, checkStatus, kernelIntType, type ScaleArg, type ZeroPointArg } from './args.js';
-import { optionsObject } from '../validate.js';
-import { readOut } from './resultOut.js';
+import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../../base/dtypes.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe, toTensor, type Tensor, type TensorLike } from '../../base/tensor.js';
+import { channelParams, intTypeCode, runChannelKernel, type ScaleArg, type ZeroPointArg } from './channels.js';
+import { optionsObject } from '../../base/validate.js';
+import { readOut } from '../out.js';
 
 /** Options of {@link dequantizeLinear}. */
 export interface DequantizeLinearOptions {
@@ -57,17 +55,8 @@ export function dequantizeLinear(
   }
   if (info.bits === 4) assertCodesInRange(t.data as IntArray, info.min, info.max, dtype);
   const p = channelParams(t.shape, scale, zeroPoint, opts.axis, info.min, info.max, dtype);
-  const n = t.data.length;
-  const out = readOut(opts.out, Float32Array, t.shape, 'dequantizeLinear');
-  const data = withScope((scope) => {
-    const pq = scope.copyIn(t.data as IntArray);
-    const ps = scope.copyIn(p.scales);
-    const pz = scope.copyIn(p.zeroPoints);
-    const py = scope.allocArray(Float32Array, n);
-    const { outer, axisLen, inner } = p.layout;
-    checkStatus(kernel('lowbit_dequantize')(pq, kernelIntType(dtype), outer, axisLen, inner, ps, pz, py), 'x');
-    return scope.copyOutInto(py, out ?? new Float32Array(n));
-  });
+  const out = readOut(opts.out, Float32Array, t.shape, 'dequantizeLinear') ?? new Float32Array(t.data.length);
+  const data = runChannelKernel('lowbit_dequantize', t.data as IntArray, p, info.min, info.max, intTypeCode(dtype), out, 'dequantizeLinear');
   return { data, shape: t.shape };
 }
 

@@ -1,12 +1,14 @@
-// Convolution weights packed once, for the integer convolutions.
-import { LowbitError } from '../errors.js';
-import { show, type TensorLike } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
-import { withScope } from '../wasm/memory.js';
-import { WasmOwned } from '../wasm/owned.js';
-import { toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
-import { packInt8 } from './packWeights.js';
-import { optionsObject } from '../validate.js';
+// Convolution weights packed once, for the integer convolutions; the
+// checks of their shape and group.
+import { LowbitError } from '../../base/errors.js';
+import { show, type TensorLike } from '../../base/tensor.js';
+import type { Handle } from '../../wasm/exports.js';
+import { wasmExports } from '../../wasm/module.js';
+import { withScope } from '../../wasm/memory.js';
+import { WasmOwned } from '../../wasm/owned.js';
+import { toInt8Tensor, type Int8DType, type Int8Tensor } from '../gemm/operands.js';
+import { packInt8 } from '../gemm/packWeights.js';
+import { optionsObject } from '../../base/validate.js';
 
 /** A `group` option: an integer ≥ 1 (default 1), else `INVALID_ARGUMENT`. */
 export function readGroup(group: unknown): number {
@@ -94,17 +96,17 @@ export function packConvWeights(w: TensorLike<Uint8Array | Int8Array>, options?:
       const at = scope.copyIn(t.data);
       return [at, scope.release(at)] as const;
     });
-    const free = kernel('lowbit_free');
-    return new PackedConvWeights(ptr, (h) => free(h, size), shape, group, t.dtype);
+    const { lowbit_free } = wasmExports();
+    return new PackedConvWeights(ptr, (h) => lowbit_free(h, size), shape, group, t.dtype);
   }
-  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), kernel('lowbit_packed_b_free'), shape, group, t.dtype);
+  return new PackedConvWeights(packConvInt8(t.data, t.dtype, dims, group), wasmExports().lowbit_packed_i8_free, shape, group, t.dtype);
 }
 
 /**
  * Packs `[M, C/group, kH, kW]` weights per group, transposed (B(p, j) is
  * tap `p` of output channel `j`), into a wasm handle for `lowbit_conv_i8`.
  */
-export function packConvInt8(data: Int8Tensor['data'], dtype: Int8DType, [m, cg, kh, kw]: readonly number[], group: number): number {
+export function packConvInt8(data: Int8Tensor['data'], dtype: Int8DType, [m, cg, kh, kw]: readonly number[], group: number): Handle {
   const k = cg! * kh! * kw!;
   return packInt8(data, dtype, k, m! / group, 1, k, group, (m! / group) * k);
 }

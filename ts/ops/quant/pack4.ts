@@ -1,6 +1,6 @@
-import { LowbitError } from '../errors.js';
-import { describe } from '../tensor.js';
-import { assertIntInRange } from '../validate.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe } from '../../base/tensor.js';
+import { assertIntInRange } from '../../base/validate.js';
 
 /**
  * Packs 4-bit values two per byte in ONNX's int4/uint4 layout: element

@@ -1,8 +1,8 @@
-import { intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
-import { toFloat32Tensor, type TensorLike } from '../tensor.js';
-import { channelParams, kernelIntType, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
-import { optionsObject } from '../validate.js';
-import { readOut } from './resultOut.js';
+import { intTypeInfo, type IntArray, type IntDType } from '../../base/dtypes.js';
+import { toFloat32Tensor, type TensorLike } from '../../base/tensor.js';
+import { channelParams, intTypeCode, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './channels.js';
+import { optionsObject } from '../../base/validate.js';
+import { readOut } from '../out.js';
 
 /** An integer tensor with its dtype: what {@link quantizeLinear} returns. 4-bit dtypes are held unpacked, one value per element. */
 export interface QuantizedTensor<T extends IntArray = IntArray> {
@@ -73,5 +73,5 @@ export function quantizeLinear(
  */
 export function runQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number, dtype: IntDType, out?: IntArray): IntArray {
   const { ArrayType } = intTypeInfo(dtype);
-  return runChannelKernel('lowbit_quantize', x, p, qmin, qmax, out ?? new ArrayType(x.length), [kernelIntType(dtype)]);
+  return runChannelKernel('lowbit_quantize', x, p, qmin, qmax, intTypeCode(dtype), out ?? new ArrayType(x.length), 'quantizeLinear');
 }

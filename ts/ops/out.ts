@@ -3,9 +3,9 @@
 // again (a fresh typed array costs microseconds to milliseconds, and garbage
 // for the collector, on every call). Every op reads all of its inputs into
 // wasm memory before it writes `out`, so `out` may be one of them (in place).
-import type { IntArray } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { describe, sizeOf } from '../tensor.js';
+import type { IntArray } from '../base/dtypes.js';
+import { LowbitError } from '../base/errors.js';
+import { describe, sizeOf } from '../base/tensor.js';
 
 /**
  * Checks an op's `out` option: `undefined`, or an array of the result's

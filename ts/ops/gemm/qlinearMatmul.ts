@@ -1,12 +1,12 @@
-import type { Tensor, TensorLike } from '../tensor.js';
-import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
-import { type ScaleArg, type ZeroPointArg } from './args.js';
-import { readRhs, runInt8Matmul } from './int8Matmul.js';
-import { readOut } from './resultOut.js';
-import { planMatmul, type MatmulPlan } from './matmulShape.js';
+import type { Tensor, TensorLike } from '../../base/tensor.js';
+import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './operands.js';
+import { type ScaleArg, type ZeroPointArg } from '../quant/channels.js';
+import { readRhs, runInt8Matmul } from './int8Driver.js';
+import { readOut } from '../out.js';
+import { planMatmul, type MatmulPlan } from './matmulPlan.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
-import { optionsObject } from '../validate.js';
+import { optionsObject } from '../../base/validate.js';
 
 /** Options of {@link qlinearMatmul}. */
 export interface QLinearMatmulOptions {

@@ -1,11 +1,14 @@
 // The int8 output pipeline as the TS layer drives it: parameters of the
 // `lowbit_gemm_output` export (crate/src/gemm/int8/output.rs).
-import { intTypeInfo } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { kernel } from '../wasm/module.js';
-import type { WasmScope } from '../wasm/memory.js';
-import { checkGemmStatus } from './gemmStatus.js';
-import type { Int8DType } from './gemmParams.js';
+import { intTypeInfo } from '../../base/dtypes.js';
+import { LowbitError } from '../../base/errors.js';
+import { IntType, OutputLayout, Requant } from '../../wasm/codes.js';
+import type { Ptr } from '../../wasm/exports.js';
+import type { WasmScope } from '../../wasm/memory.js';
+import { wasmExports } from '../../wasm/module.js';
+import { checkStatus } from '../../wasm/status.js';
+import { OutputStageArgs, writeArgs, type StructInput } from '../../wasm/structs.js';
+import type { Int8DType } from './operands.js';
 
 /** How int32 accumulators become int8 outputs. */
 export type Requantize = 'float' | 'fixedpoint';
@@ -44,11 +47,11 @@ export function readRequantize(v: unknown): Requantize {
  */
 export type StageLayout = 'rows' | 'transposed' | 'channels';
 
-const LAYOUT_CODE: Record<StageLayout, number> = { rows: 0, transposed: 1, channels: 2 };
+const LAYOUT_CODE: Record<StageLayout, OutputLayout> = { rows: OutputLayout.Rows, transposed: OutputLayout.Transposed, channels: OutputLayout.Channels };
 
 /** Parameters copied into wasm memory once per op call. */
 export interface PreparedStage {
-  run(accPtr: number, m: number, n: number, outPtr: number, layout: StageLayout): void;
+  run(accPtr: Ptr, m: number, n: number, outPtr: Ptr, layout: StageLayout): void;
 }
 
 /**
@@ -57,22 +60,26 @@ export interface PreparedStage {
  * (in the given layout).
  */
 export function prepareStage(scope: WasmScope, stage: Int8OutputStage | undefined, op: string): PreparedStage {
-  const out = kernel('lowbit_gemm_output');
+  type Fixed = Omit<StructInput<typeof OutputStageArgs>, 'acc' | 'm' | 'n' | 'layout' | 'out'>;
+  let fixed: Fixed;
   if (stage === undefined) {
-    return {
-      run: (accPtr, m, n, outPtr, layout) =>
-        checkGemmStatus(out(accPtr, m, n, 0, 0, 0, 0, 0, 0, 0, 0, LAYOUT_CODE[layout], 2, outPtr), op),
+    fixed = { bias: 0, biasLen: 0, mult: 0, multLen: 0, requant: Requant.None, zy: 0, lo: 0, hi: 0, outType: IntType.I32 };
+  } else {
+    const { min, max } = intTypeInfo(stage.dtype);
+    fixed = {
+      bias: stage.bias === undefined ? 0 : scope.copyIn(stage.bias),
+      biasLen: stage.bias === undefined ? 0 : stage.bias.length,
+      mult: scope.copyIn(stage.mult),
+      multLen: stage.mult.length,
+      requant: stage.requantize === 'float' ? Requant.Float : Requant.FixedPoint,
+      zy: stage.zeroPoint,
+      lo: stage.relu === true ? Math.max(min, stage.zeroPoint) : min,
+      hi: max,
+      outType: stage.dtype === 'uint8' ? IntType.U8 : IntType.I8,
     };
   }
-  const { min, max } = intTypeInfo(stage.dtype);
-  const multPtr = scope.copyIn(stage.mult);
-  const biasPtr = stage.bias === undefined ? 0 : scope.copyIn(stage.bias);
-  const biasLen = stage.bias === undefined ? 0 : stage.bias.length;
-  const mode = stage.requantize === 'float' ? 1 : 2;
-  const lo = stage.relu === true ? Math.max(min, stage.zeroPoint) : min;
-  const kind = stage.dtype === 'uint8' ? 0 : 1;
+  const { lowbit_gemm_output } = wasmExports();
   return {
-    run: (accPtr, m, n, outPtr, layout) =>
-      checkGemmStatus(out(accPtr, m, n, biasPtr, biasLen, multPtr, stage.mult.length, mode, stage.zeroPoint, lo, max, LAYOUT_CODE[layout], kind, outPtr), op),
+    run: (acc, m, n, out, layout) => checkStatus(lowbit_gemm_output(writeArgs(OutputStageArgs, { ...fixed, acc, m, n, out, layout: LAYOUT_CODE[layout] })), op),
   };
 }

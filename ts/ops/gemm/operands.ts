@@ -1,9 +1,9 @@
 // Argument readers shared by the 8-bit GEMM and convolution ops: the 8-bit
 // operand tensors, zero points (per tensor, per row of A, per column of B or
 // per output channel) and scales.
-import { dtypeOfArray, intTypeInfo } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { describe, show, toTensor, type Tensor } from '../tensor.js';
+import { dtypeOfArray, intTypeInfo } from '../../base/dtypes.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe, show, toTensor, type Tensor } from '../../base/tensor.js';
 
 /** The element types of the 8-bit GEMM operands. */
 export type Int8DType = 'int8' | 'uint8';

@@ -1,11 +1,14 @@
 // The engine behind matmulInteger, qlinearMatmul and gemmI8: N-D batches of
 // (A − za)·(B − zb) on packed weights, then the output stage.
-import { LowbitError } from '../errors.js';
-import { kernel } from '../wasm/module.js';
-import { newResultArray, view, withScope } from '../wasm/memory.js';
-import { checkGemmStatus } from './gemmStatus.js';
-import { readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
-import type { MatmulPlan } from './matmulShape.js';
+import { LowbitError } from '../../base/errors.js';
+import { IntType } from '../../wasm/codes.js';
+import type { Handle } from '../../wasm/exports.js';
+import { newResultArray, view, withScope } from '../../wasm/memory.js';
+import { wasmExports } from '../../wasm/module.js';
+import { checkStatus } from '../../wasm/status.js';
+import { MatmulI8Args, writeArgs } from '../../wasm/structs.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './operands.js';
+import type { MatmulPlan } from './matmulPlan.js';
 import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { packInt8, packedHandle, PackedMatrix } from './packWeights.js';
 
@@ -40,7 +43,8 @@ export function runInt8Matmul(
   return withScope((scope) => {
     // an unpacked B is packed once per distinct matrix of the batch (by offset; all before any
     // output is written, so that `out` may share memory with the inputs) and freed at the end
-    const handles = new Map<number, number>();
+    const handles = new Map<number, Handle>();
+    const ex = wasmExports();
     try {
       const zbAt = align16(za.byteLength);
       const aAt = zbAt + align16(zb.byteLength);
@@ -52,8 +56,7 @@ export function runInt8Matmul(
       view(Int32Array, zbPtr, zb.length).set(zb);
       view(Uint8Array, aPtr, a.data.length).set(a.data as Uint8Array);
       const output = stage === undefined ? undefined : prepareStage(scope, stage, op);
-      const matmul = kernel('lowbit_matmul_i8');
-      const signed = a.dtype === 'int8' ? 1 : 0;
+      const aType = a.dtype === 'int8' ? IntType.I8 : IntType.U8;
       const handleOf = batches.map(([, bOff]) => {
         if (b instanceof PackedMatrix) return packedHandle(b, 'b', 'int8');
         let h = handles.get(bOff);
@@ -66,8 +69,8 @@ export function runInt8Matmul(
       let result: Int32Array | Uint8Array | Int8Array | undefined;
       for (let t = 0; t < batches.length; t++) {
         const [aOff] = batches[t]!;
-        const h = handleOf[t]!;
-        checkGemmStatus(matmul(aPtr + aOff, m * k, signed, m, k, zaPtr, za.length, h, zbPtr, zb.length, accPtr), op);
+        const args = { a: aPtr + aOff, aLen: m * k, aType, m, k, za: zaPtr, zaLen: za.length, packed: handleOf[t]!, zb: zbPtr, zbLen: zb.length, c: accPtr };
+        checkStatus(ex.lowbit_matmul_i8(writeArgs(MatmulI8Args, args)), op);
         output?.run(accPtr, m, n, outPtr, 'rows');
         const y = view(OutArray as typeof Int32Array, outPtr, count);
         if (batches.length === 1 && out === undefined) return newResultArray(OutArray as typeof Int32Array, y, op);
@@ -76,8 +79,7 @@ export function runInt8Matmul(
       }
       return result!;
     } finally {
-      const free = kernel('lowbit_packed_b_free');
-      for (const h of handles.values()) free(h);
+      for (const h of handles.values()) ex.lowbit_packed_i8_free(h);
     }
   });
 }

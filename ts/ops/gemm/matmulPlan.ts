@@ -1,4 +1,4 @@
-import { LowbitError } from '../errors.js';
+import { LowbitError } from '../../base/errors.js';
 
 /**
  * How an N-D matmul (numpy / ONNX MatMul semantics) splits into 2-D

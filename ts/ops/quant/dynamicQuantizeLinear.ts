@@ -1,9 +1,11 @@
-import { LowbitError } from '../errors.js';
-import { roundHalfEven } from '../formats/rounding.js';
-import { toFloat32Tensor, type TensorLike } from '../tensor.js';
-import { kernel } from '../wasm/module.js';
-import { view, withScope } from '../wasm/memory.js';
-import { checkStatus, kernelIntType } from './args.js';
+import { LowbitError } from '../../base/errors.js';
+import { roundHalfEven } from '../../base/rounding.js';
+import { toFloat32Tensor, type TensorLike } from '../../base/tensor.js';
+import { IntType } from '../../wasm/codes.js';
+import { view, withScope } from '../../wasm/memory.js';
+import { wasmExports } from '../../wasm/module.js';
+import { checkStatus } from '../../wasm/status.js';
+import { callChannelKernel } from './channels.js';
 import type { QuantizedTensor } from './quantizeLinear.js';
 
 /** What {@link dynamicQuantizeLinear} returns: uint8 codes and the parameters it chose. */
@@ -52,7 +54,7 @@ export function dynamicQuantizeLinear(x: TensorLike<Float32Array>): DynamicQuant
   return withScope((scope) => {
     const px = scope.copyIn(t.data);
     const pm = scope.allocArray(Float32Array, 2);
-    checkStatus(kernel('lowbit_min_max')(px, n, pm), 'x');
+    checkStatus(wasmExports().lowbit_min_max(px, n, pm), 'dynamicQuantizeLinear');
     const [lo, hi] = view(Float32Array, pm, 2);
     const max = f32(Math.max(0, hi!));
     const min = f32(Math.min(0, lo!));
@@ -66,10 +68,9 @@ export function dynamicQuantizeLinear(x: TensorLike<Float32Array>): DynamicQuant
     }
     const scale = f32((max === min ? 1 : range) / 255);
     const zeroPoint = roundHalfEven(Math.min(255, Math.max(0, f32(0 - f32(min / scale)))));
-    const ps = scope.copyIn(Float32Array.of(scale));
-    const pz = scope.copyIn(Float64Array.of(zeroPoint));
     const out = scope.allocArray(Uint8Array, n);
-    checkStatus(kernel('lowbit_quantize')(px, 1, 1, n, ps, pz, 0, 255, out, kernelIntType('uint8')), 'x');
+    const perTensor = { layout: { outer: 1, axisLen: 1, inner: n }, scales: Float32Array.of(scale), zeroPoints: Float64Array.of(zeroPoint) };
+    callChannelKernel('lowbit_quantize', px, out, perTensor, 0, 255, IntType.U8, scope, 'dynamicQuantizeLinear');
     const data = scope.copyOutInto(out, new Uint8Array(n));
     return { y: { data, shape: t.shape, dtype: 'uint8' }, scale, zeroPoint };
   });

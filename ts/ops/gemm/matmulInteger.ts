@@ -1,11 +1,11 @@
-import type { Tensor, TensorLike } from '../tensor.js';
-import { readZeroPoint, toInt8Tensor, type Int8DType } from './gemmParams.js';
-import { type ZeroPointArg } from './args.js';
-import { readRhs, runInt8Matmul } from './int8Matmul.js';
-import { planMatmul } from './matmulShape.js';
+import type { Tensor, TensorLike } from '../../base/tensor.js';
+import { readZeroPoint, toInt8Tensor, type Int8DType } from './operands.js';
+import { type ZeroPointArg } from '../quant/channels.js';
+import { readRhs, runInt8Matmul } from './int8Driver.js';
+import { planMatmul } from './matmulPlan.js';
 import type { PackedMatrix } from './packWeights.js';
-import { readOut } from './resultOut.js';
-import { optionsObject } from '../validate.js';
+import { readOut } from '../out.js';
+import { optionsObject } from '../../base/validate.js';
 
 /** Options of {@link matmulInteger}. */
 export interface MatmulIntegerOptions {

@@ -1,12 +1,16 @@
 // Argument normalisation shared by the element-wise quantization ops: scale /
 // zero point / axis → per-channel arrays and an `outer × axisLen × inner`
-// layout, the dtype rule, and the wasm status codes.
-import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../dtypes.js';
-import { LowbitError } from '../errors.js';
-import { describe, sizeOf, show } from '../tensor.js';
-import { normalizeAxis } from '../validate.js';
-import { withScope } from '../wasm/memory.js';
-import { kernel } from '../wasm/module.js';
+// layout, the dtype rule, and the call of the per-channel kernels.
+import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../../base/dtypes.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe, sizeOf, show } from '../../base/tensor.js';
+import { normalizeAxis } from '../../base/validate.js';
+import { IntType } from '../../wasm/codes.js';
+import type { Ptr } from '../../wasm/exports.js';
+import { withScope, type WasmScope } from '../../wasm/memory.js';
+import { wasmExports } from '../../wasm/module.js';
+import { checkStatus } from '../../wasm/status.js';
+import { ChannelArgs, writeArgs } from '../../wasm/structs.js';
 
 /** A scale argument: one number (per-tensor) or one per slice along `axis` (per-axis). */
 export type ScaleArg = number | Float32Array | readonly number[];
@@ -30,12 +34,19 @@ export interface ChannelParams {
   zeroPoints: Float64Array;
 }
 
-/** Integer element type codes of the wasm kernels. */
-const KERNEL_INT_TYPE: Record<IntDType, number> = { int4: 0, uint4: 1, int8: 0, uint8: 1, int16: 2, uint16: 3, int32: 4 };
+const INT_TYPE: Record<IntDType, IntType> = {
+  int4: IntType.I8,
+  uint4: IntType.U8,
+  int8: IntType.I8,
+  uint8: IntType.U8,
+  int16: IntType.I16,
+  uint16: IntType.U16,
+  int32: IntType.I32,
+};
 
-/** The wasm kernels' code for the container of `dtype` (4-bit types are held in 8-bit arrays). */
-export function kernelIntType(dtype: IntDType): number {
-  return KERNEL_INT_TYPE[dtype];
+/** The wasm kernels' {@link IntType} for the container of `dtype` (4-bit types are held in 8-bit arrays). */
+export function intTypeCode(dtype: IntDType): IntType {
+  return INT_TYPE[dtype];
 }
 
 /**
@@ -126,35 +137,39 @@ export function channelParams(
   return { layout: { outer, axisLen: channels, inner }, scales, zeroPoints };
 }
 
-/** Wasm status codes: −1 done, −2 arguments refused, i ≥ 0 first NaN at index i. */
-export function checkStatus(status: number, name: string): void {
-  if (status === -1) return;
-  if (status >= 0) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${status}; quantization needs numbers (±Infinity saturates)`);
-  throw new LowbitError('WASM_FAILURE', `the wasm kernel refused its arguments (status ${status}); this is a lowbit bug, please report it`);
+/** The per-channel kernels, which all take a {@link ChannelArgs} struct. */
+export type ChannelKernel = 'lowbit_quantize' | 'lowbit_dequantize' | 'lowbit_fake_quantize';
+
+/**
+ * Calls a per-channel kernel on buffers already in wasm memory: `input` and
+ * `output` hold the layout's elements (floats on the float side, `intType`
+ * codes on the integer side). `op` names the call in errors.
+ */
+export function callChannelKernel(name: ChannelKernel, input: Ptr, output: Ptr, p: ChannelParams, qmin: number, qmax: number, intType: IntType, scope: WasmScope, op: string): void {
+  const { outer, axisLen, inner } = p.layout;
+  const args = { input, output, intType, outer, axisLen, inner, scales: scope.copyIn(p.scales), zeroPoints: scope.copyIn(p.zeroPoints), qmin, qmax };
+  checkStatus(wasmExports()[name](writeArgs(ChannelArgs, args)), op);
 }
 
 /**
- * Runs an element-wise channel kernel: copies `x` and the channel parameters
- * into wasm memory, calls `name(x, outer, axisLen, inner, scales,
- * zeroPoints, qmin, qmax, out, ...extra)`, checks its status and copies the
- * output into `result`.
+ * Runs a per-channel kernel on `input`: copies it and the channel
+ * parameters into wasm memory, calls `name` and copies the output into
+ * `result`.
  */
 export function runChannelKernel<T extends IntArray | Float32Array>(
-  name: string,
-  x: Float32Array,
+  name: ChannelKernel,
+  input: IntArray | Float32Array,
   p: ChannelParams,
   qmin: number,
   qmax: number,
+  intType: IntType,
   result: T,
-  extra: readonly number[] = [],
+  op: string,
 ): T {
   return withScope((scope) => {
-    const px = scope.copyIn(x);
-    const ps = scope.copyIn(p.scales);
-    const pz = scope.copyIn(p.zeroPoints);
-    const out = scope.alloc(result.byteLength);
-    const { outer, axisLen, inner } = p.layout;
-    checkStatus(kernel(name)(px, outer, axisLen, inner, ps, pz, qmin, qmax, out, ...extra), 'x');
-    return scope.copyOutInto(out, result);
+    const inPtr = scope.copyIn(input);
+    const outPtr = scope.alloc(result.byteLength);
+    callChannelKernel(name, inPtr, outPtr, p, qmin, qmax, intType, scope, op);
+    return scope.copyOutInto(outPtr, result);
   });
 }

@@ -1,17 +1,11 @@
 // Shapes and attributes of the 1-D and 2-D integer convolutions (ONNX
-// ConvInteger / QLinearConv, NCW and NCHW): options checked, output size
-// computed, and the engine that runs one image and group at a time through
-// the packed int8 GEMM.
-import { LowbitError } from '../errors.js';
-import { kernel } from '../wasm/module.js';
-import { newResultArray, view, withScope } from '../wasm/memory.js';
-import { checkGemmStatus } from './gemmStatus.js';
-import type { Int8Tensor } from './gemmParams.js';
-import { prepareStage, type Int8OutputStage } from './outputStage.js';
-import { convWeightShape, packConvInt8, PackedConvWeights, readGroup } from './packConvWeights.js';
-import { ownedHandle } from '../wasm/owned.js';
-import { optionsObject, type OptionNames } from '../validate.js';
-import { show } from '../tensor.js';
+// ConvInteger / QLinearConv, NCW and NCHW): options checked, padding chosen
+// and the output size computed.
+import { LowbitError } from '../../base/errors.js';
+import { show } from '../../base/tensor.js';
+import { optionsObject, type OptionNames } from '../../base/validate.js';
+import type { Int8Tensor } from '../gemm/operands.js';
+import { convWeightShape, readGroup } from './packConvWeights.js';
 
 /**
  * ONNX `auto_pad`: `'NOTSET'` takes `pads` as given; `'VALID'` pads
@@ -149,48 +143,3 @@ export function planConv<O extends ConvOptions>(x: Int8Tensor, wShape: readonly 
   return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow, outShape };
 }
 
-/**
- * Runs a planned convolution and returns int32 sums, or the stage's int8
- * outputs. Groups of one input channel each (depthwise) run directly
- * (`lowbit_conv_depthwise_i8`: a GEMM's weight panels would be mostly
- * empty); the others as a GEMM: weights packed per group (transposed, so
- * the GEMM is pixels × output channels; here, unless packed already by
- * {@link packConvWeights}), each image's im2col packed into A, then the
- * output stage stores NCHW. The result goes into `out` when given.
- */
-export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string, out?: Int32Array | Uint8Array | Int8Array): Int32Array | Uint8Array | Int8Array {
-  const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
-  const pixels = oh * ow;
-  const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  if (batch * m * pixels === 0) return out ?? new OutArray(0);
-  const depthwise = channels === group;
-  const packed = w instanceof PackedConvWeights;
-  // packed weights: GEMM panels (a handle), or for depthwise the bytes as given (a pointer)
-  const handle = packed ? ownedHandle(w, 'w') : depthwise ? 0 : packConvInt8(w.data, w.dtype, [m, channels / group, kh, kw], group);
-  const signed = (t: { dtype: string }) => (t.dtype === 'int8' ? 1 : 0);
-  try {
-    return withScope((scope) => {
-      const xPtr = scope.copyIn(x.data);
-      const wPtr = !depthwise ? 0 : packed ? handle : scope.copyIn(w.data);
-      const wLength = m * kh * kw;
-      const zwPtr = scope.copyIn(zw);
-      const accPtr = scope.allocArray(Int32Array, pixels * m);
-      const outPtr = scope.allocArray(OutArray, pixels * m);
-      const output = prepareStage(scope, stage, op);
-      const result = out ?? newResultArray(OutArray as typeof Int32Array, batch * m * pixels, op);
-      const geometry = scope.copyIn(Uint32Array.of(h, wd, kh, kw, plan.strides[0], plan.strides[1], plan.dilations[0], plan.dilations[1], plan.pads[0], plan.pads[1], oh, ow));
-      const image = channels * h * wd;
-      for (let n = 0; n < batch; n++) {
-        const status = depthwise
-          ? kernel('lowbit_conv_depthwise_i8')(xPtr + n * image, image, signed(x), zx, wPtr, wLength, signed(w), zwPtr, zw.length, channels, m, geometry, accPtr)
-          : kernel('lowbit_conv_i8')(xPtr + n * image, image, signed(x), zx, handle, zwPtr, zw.length, geometry, accPtr);
-        checkGemmStatus(status, op);
-        output.run(accPtr, pixels, m, outPtr, depthwise ? 'channels' : 'transposed');
-        result.set(view(OutArray as typeof Int32Array, outPtr, m * pixels), n * m * pixels);
-      }
-      return result;
-    });
-  } finally {
-    if (handle !== 0 && !packed) kernel('lowbit_packed_b_free')(handle);
-  }
-}

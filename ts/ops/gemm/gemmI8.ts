@@ -1,13 +1,13 @@
-import { LowbitError } from '../errors.js';
-import { toTensor, describe, type Tensor, type TensorLike } from '../tensor.js';
-import { readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './gemmParams.js';
-import { type ScaleArg, type ZeroPointArg } from './args.js';
-import { readRhs, runInt8Matmul } from './int8Matmul.js';
-import { readOut } from './resultOut.js';
-import { planMatmul, type MatmulPlan } from './matmulShape.js';
+import { LowbitError } from '../../base/errors.js';
+import { toTensor, describe, type Tensor, type TensorLike } from '../../base/tensor.js';
+import { readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './operands.js';
+import { type ScaleArg, type ZeroPointArg } from '../quant/channels.js';
+import { readRhs, runInt8Matmul } from './int8Driver.js';
+import { readOut } from '../out.js';
+import { planMatmul, type MatmulPlan } from './matmulPlan.js';
 import { readRequantize, type Requantize } from './outputStage.js';
 import type { PackedMatrix } from './packWeights.js';
-import { requireObject, type OptionNames } from '../validate.js';
+import { requireObject, type OptionNames } from '../../base/validate.js';
 
 /** Arguments of {@link gemmI8}. */
 export interface GemmI8Args {

@@ -1,9 +1,10 @@
-import type { IntDType } from '../dtypes.js';
-import { toFloat32Tensor, type Tensor, type TensorLike } from '../tensor.js';
-import { channelParams, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './args.js';
-import { quantRange } from '../formats/affine.js';
-import { optionsObject } from '../validate.js';
-import { readOut } from './resultOut.js';
+import type { IntDType } from '../../base/dtypes.js';
+import { toFloat32Tensor, type Tensor, type TensorLike } from '../../base/tensor.js';
+import { channelParams, resolveDType, runChannelKernel, type ChannelParams, type ScaleArg, type ZeroPointArg } from './channels.js';
+import { quantRange } from '../../base/ranges.js';
+import { optionsObject } from '../../base/validate.js';
+import { readOut } from '../out.js';
+import { IntType } from '../../wasm/codes.js';
 
 /** Options of {@link fakeQuantize}: the integer grid as a dtype, or as bits and signedness. */
 export interface FakeQuantizeOptions {
@@ -61,5 +62,5 @@ export function fakeQuantize(
 
 /** Runs the fake-quantize kernel on already checked arguments, into `out` (checked) or a new array. */
 export function runFakeQuantize(x: Float32Array, p: ChannelParams, qmin: number, qmax: number, out?: Float32Array): Float32Array {
-  return runChannelKernel('lowbit_fake_quantize', x, p, qmin, qmax, out ?? new Float32Array(x.length));
+  return runChannelKernel('lowbit_fake_quantize', x, p, qmin, qmax, IntType.I32, out ?? new Float32Array(x.length), 'fakeQuantize');
 }
