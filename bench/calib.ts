@@ -11,7 +11,7 @@ import { entropySweep, mseSweep } from '../ts/calibrate/sweeps.js';
 import { referenceAbsHistogram, referenceEntropy, referenceMse } from '../test/reference/entropy.js';
 import { distributions } from '../test/reference/distributions.js';
 import { printTable } from './compare.js';
-import type { BenchSuite } from './main.js';
+import type { BenchSuite } from './suite.js';
 
 const N = 1_000_000;
 

@@ -5,7 +5,7 @@
 import { float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../ts/index.js';
 import { roundHalfEven } from '../ts/base/rounding.js';
 import { assertSameValues, compareHeader, comparePairs, lcg, printTable, type Pair } from './compare.js';
-import type { BenchSuite } from './main.js';
+import type { BenchSuite } from './suite.js';
 
 /** Pure-JS baseline: float32 → float16 codes by float64 arithmetic. */
 function float32ToFloat16Baseline(x: Float32Array): Uint16Array {

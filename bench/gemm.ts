@@ -15,8 +15,8 @@ import { Bench } from 'tinybench';
 import { createGemmPool, matmulF32, matmulInteger, packConvWeights, packWeights, qlinearConv, qlinearMatmul } from '../ts/index.js';
 import { assertSameValues, countDifferent, lcg, printTable } from './compare.js';
 import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
-import type { BenchSuite } from './main.js';
-import { oneNodeModel, qlinearInitializers } from './onnxModel.js';
+import type { BenchSuite } from './suite.js';
+import { oneNodeModel, qlinearInitializers } from '../test/helpers/onnxModel.js';
 
 type Shape = [m: number, k: number, n: number];
 const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];

@@ -7,12 +7,7 @@ import { gemmBench } from './gemm.js';
 import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
-
-/** A benchmark suite: a name and a function that runs and prints it. */
-export interface BenchSuite {
-  name: string;
-  run(): Promise<void>;
-}
+import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
   // Each capability adds its entry here, in this order:

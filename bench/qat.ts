@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { DataLoader, autograd, nn, optim, prepareQAT, readIdx } from '../ts/index.js';
 import { printTable } from './compare.js';
-import type { BenchSuite } from './main.js';
+import type { BenchSuite } from './suite.js';
 
 const SIZES = [784, 256, 128, 10];
 const BATCH = 128;

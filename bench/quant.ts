@@ -6,9 +6,9 @@
 // printing the ratios; once more with both sides writing into reused arrays. All give identical results (checked before timing).
 import * as ort from 'onnxruntime-web';
 import { dequantizeLinear, fakeQuantize, quantizeLinear } from '../ts/index.js';
-import { oneNodeModel } from './onnxModel.js';
+import { oneNodeModel } from '../test/helpers/onnxModel.js';
 import { assertSameValues, compareHeader, comparePairs, lcg, printTable, type Pair } from './compare.js';
-import type { BenchSuite } from './main.js';
+import type { BenchSuite } from './suite.js';
 
 const SCALE = Math.fround(0.02);
 const ZP = 128;

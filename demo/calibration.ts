@@ -2,7 +2,7 @@
 // (TensorRT's KL), percentile and MSE; the SQNR each range gives at 8 and 4
 // bits, and the histogram with the chosen thresholds marked.
 import { HistogramObserver, fakeQuantize, sqnr, type CalibrationResult } from '../ts/index.js';
-import type { DemoSection } from './main.js';
+import type { DemoSection } from './section.js';
 import { table } from './table.js';
 
 /**

@@ -13,7 +13,7 @@ import {
   sqnr,
 } from '../ts/index.js';
 import { demoWeights } from './data.js';
-import type { DemoSection } from './main.js';
+import type { DemoSection } from './section.js';
 import { table } from './table.js';
 
 const hex = (v: number, digits: number) => `0x${v.toString(16).toUpperCase().padStart(digits, '0')}`;

@@ -3,7 +3,7 @@
 // speed-up, on built-in weights.
 import { dequantizeLinear, dynamicQuantizeLinear, gemmF32, gemmI8, matmulF32, packWeights, sqnr } from '../ts/index.js';
 import { demoWeights } from './data.js';
-import type { DemoSection } from './main.js';
+import type { DemoSection } from './section.js';
 import { table } from './table.js';
 
 /**

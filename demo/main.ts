@@ -6,12 +6,7 @@ import { gemmDemo } from './gemm.js';
 import { opsDemo } from './ops.js';
 import { calibrationDemo } from './calibration.js';
 import { qatDemo } from './qat.js';
-
-/** A demo section: a title and a function that prints its part. */
-export interface DemoSection {
-  title: string;
-  run(): void | Promise<void>;
-}
+import type { DemoSection } from './section.js';
 
 const sections: DemoSection[] = [
   // Each capability adds its entry here, in this order:

@@ -13,7 +13,7 @@ import {
   toFixed,
 } from '../ts/index.js';
 import { demoWeights } from './data.js';
-import type { DemoSection } from './main.js';
+import type { DemoSection } from './section.js';
 import { table } from './table.js';
 
 /** How many values fall outside [lo, hi] (and so saturate). */

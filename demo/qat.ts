@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataLoader, autograd, distillationStep, exportQuantized, nn, optim, prepareQAT, readIdx } from '../ts/index.js';
-import type { DemoSection } from './main.js';
+import type { DemoSection } from './section.js';
 import { table } from './table.js';
 
 const DEBIAN = '/usr/share/datasets/fashion-mnist';

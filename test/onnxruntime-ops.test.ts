@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convInteger, dequantizeLinear, dynamicQuantizeLinear, quantizeLinear, type AutoPad } from '../ts/index.js';
-import { oneNodeModel, type OnnxAttributes, type OnnxElemType } from '../bench/onnxModel.js';
+import { oneNodeModel, type OnnxAttributes, type OnnxElemType } from './helpers/onnxModel.js';
 import { randomInts } from './reference/gemm.js';
 
 beforeAll(() => {

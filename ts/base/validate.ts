@@ -1,17 +1,7 @@
+// Checks of arguments shared by every layer: finite values, integers in a
+// range, axes, and option objects that refuse names a call does not have.
 import { LowbitError } from './errors.js';
 import { show } from './tensor.js';
-
-/** Index of the first NaN in `data`, or -1. */
-export function firstNaN(data: ArrayLike<number>): number {
-  for (let i = 0; i < data.length; i++) if (data[i] !== data[i]) return i;
-  return -1;
-}
-
-/** Throws `NAN_INPUT` naming the first NaN of `data`. */
-export function assertNoNaN(data: ArrayLike<number>, name: string): void {
-  const i = firstNaN(data);
-  if (i >= 0) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${i}; quantization needs numbers`);
-}
 
 /** Throws `NAN_INPUT` / `NON_FINITE` for the first NaN or ±Infinity of `data`. */
 export function assertFinite(data: ArrayLike<number>, name: string): void {

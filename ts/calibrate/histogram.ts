@@ -9,10 +9,10 @@ import { wasmExports } from '../wasm/module.js';
 import { ownedHandle, WasmOwned } from '../wasm/owned.js';
 import { checkStatus } from '../wasm/status.js';
 import { HistLoadArgs, HistNewArgs, readField, writeArgs } from '../wasm/structs.js';
-import { readBatch, type CalibrationInput } from './data.js';
+import type { CalibrationInput } from './data.js';
 import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 import { entropySweep, mseSweep } from './sweeps.js';
-import { show } from '../base/tensor.js';
+import { show, toFloat32Tensor } from '../base/tensor.js';
 
 /** What a {@link HistogramObserver} records: `|x|` only, or x with its sign. */
 export type HistogramMode = 'abs' | 'signed';
@@ -209,7 +209,7 @@ export class HistogramObserver extends WasmOwned {
    */
   observe(x: CalibrationInput): this {
     const h = this.live();
-    const { data } = readBatch(x, 'calibration data');
+    const { data } = toFloat32Tensor(x, 'calibration data');
     if (data.length === 0) return this;
     // In the exact regime the batch is copied once, straight into the kept values.
     const ex = wasmExports();

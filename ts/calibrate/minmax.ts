@@ -1,11 +1,11 @@
 import { LowbitError } from '../base/errors.js';
 import { normalizeAxis, optionsObject } from '../base/validate.js';
-import { sizeOf, show } from '../base/tensor.js';
+import { show, sizeOf, toFloat32Tensor } from '../base/tensor.js';
 import { wasmExports } from '../wasm/module.js';
 import { checkStatus } from '../wasm/status.js';
 import { MinMaxChannelsArgs, writeArgs } from '../wasm/structs.js';
 import { withScope } from '../wasm/memory.js';
-import { readBatch, type CalibrationInput } from './data.js';
+import type { CalibrationInput } from './data.js';
 import { affineResult, QUANT_TYPE_NAMES, quantType, symmetricResult, type CalibrationResult, type QuantTypeOptions } from './result.js';
 
 /** Options of {@link MinMaxObserver}. */
@@ -67,7 +67,7 @@ export class MinMaxObserver {
    *   axis or a changed channel count.
    */
   observe(x: CalibrationInput): this {
-    const { data, shape } = readBatch(x, 'calibration data');
+    const { data, shape } = toFloat32Tensor(x, 'calibration data');
     let outer = 1;
     let channels = 1;
     let inner = data.length;
