@@ -1,6 +1,13 @@
 import { LowbitError } from '../errors.js';
 import { optionsObject } from '../validate.js';
-import { RELAXED_SIMD_PATCH, WASM_BASE64 } from './module.generated.js';
+
+/**
+ * The module's bytes and relaxed-SIMD patch (scripts/build-wasm.mjs), loaded
+ * by init() alone. A dynamic import, so that the published package holds
+ * them once (dist/wasm.js, see tsup.config.ts) for its ESM and CJS builds
+ * and its worker script alike, instead of a copy in each.
+ */
+type Generated = typeof import('./module.generated.js');
 
 /** A wasm export that takes and returns numbers (pointers are byte offsets). */
 export type Kernel = (...args: number[]) => number;
@@ -51,8 +58,8 @@ export function relaxedSimdAvailable(): boolean {
  * Applies the relaxed-SIMD patch (build-wasm.mjs) to the module's bytes in
  * place; false, leaving them as they are, if any run does not match.
  */
-function applyRelaxedPatch(bytes: Uint8Array): boolean {
-  const runs = RELAXED_SIMD_PATCH.map(([at, plain, relaxed]) => [at, decodeBase64(plain), decodeBase64(relaxed)] as const);
+function applyRelaxedPatch(bytes: Uint8Array, patch: Generated['RELAXED_SIMD_PATCH']): boolean {
+  const runs = patch.map(([at, plain, relaxed]) => [at, decodeBase64(plain), decodeBase64(relaxed)] as const);
   if (runs.length === 0 || !runs.every(([at, plain]) => plain.every((v, i) => bytes[at + i] === v))) return false;
   for (const [at, , relaxed] of runs) bytes.set(relaxed, at);
   return true;
@@ -93,8 +100,9 @@ export function init(options?: InitOptions): Promise<void> {
     if (typeof WebAssembly === 'undefined') {
       throw new LowbitError('WASM_FAILURE', 'this JavaScript engine has no WebAssembly support; lowbit needs it');
     }
+    const { WASM_BASE64, RELAXED_SIMD_PATCH } = await import('./module.generated.js');
     const bytes = decodeBase64(WASM_BASE64);
-    const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes);
+    const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes, RELAXED_SIMD_PATCH);
     const module = await WebAssembly.compile(bytes);
     const instance = await WebAssembly.instantiate(module, {});
     exportsCache = instance.exports as unknown as LowbitExports;
