@@ -30,8 +30,21 @@ export type LowbitErrorCode =
   | 'WORKER_FAILURE';
 
 /**
+ * Marks a LowbitError for {@link LowbitError}'s `instanceof`: a registered
+ * symbol, the same in every copy of lowbit loaded in one JavaScript realm.
+ */
+const LOWBIT_ERROR = Symbol.for('lowbit.LowbitError');
+
+/**
  * The one error type lowbit throws for bad input. `code` says what kind of
  * mistake it is; the message says what was wrong and what was expected.
+ *
+ * `e instanceof LowbitError` holds for a LowbitError thrown by any copy of
+ * lowbit: the package's ESM build (`import`) and its CommonJS build
+ * (`require`) are two module instances with a class each, and an app that
+ * loads both (a dependency requires lowbit while the app imports it) still
+ * sees one error type. (The rest is not shared: each copy loads its own wasm
+ * module and needs its own `await init()`.)
  *
  * @example
  * ```ts
@@ -44,9 +57,20 @@ export class LowbitError extends Error {
   /** What kind of mistake this is. */
   readonly code: LowbitErrorCode;
 
-  constructor(code: LowbitErrorCode, message: string) {
-    super(message);
+  /**
+   * @param code - what kind of mistake
+   * @param message - what was wrong and what was expected
+   * @param options - `cause`: the lower-level error this one explains
+   */
+  constructor(code: LowbitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'LowbitError';
     this.code = code;
+    Object.defineProperty(this, LOWBIT_ERROR, { value: true });
+  }
+
+  /** True for a LowbitError of any copy of lowbit (see the class's notes). */
+  static override [Symbol.hasInstance](value: unknown): value is LowbitError {
+    return typeof value === 'object' && value !== null && (value as { [LOWBIT_ERROR]?: unknown })[LOWBIT_ERROR] === true;
   }
 }
