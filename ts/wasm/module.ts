@@ -75,10 +75,40 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
+ * Compiles and instantiates the module's bytes. A refusal (a page whose
+ * Content-Security-Policy lacks 'wasm-unsafe-eval', an engine without
+ * SIMD128) becomes a `WASM_FAILURE` saying what the page or engine needs.
+ */
+async function instantiate(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Instance> {
+  try {
+    const module = await WebAssembly.compile(bytes);
+    return await WebAssembly.instantiate(module, {});
+  } catch (err) {
+    throw new LowbitError('WASM_FAILURE', compileFailure(err), { cause: err });
+  }
+}
+
+/** The message of a failed compile: the engine's reason and what fixes it. */
+function compileFailure(err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  // engines word a CSP refusal differently; each names the policy, 'unsafe-eval' or CSP
+  if (/content.security.policy|unsafe-eval|\bCSP\b/i.test(reason)) {
+    return `the page's Content-Security-Policy does not let lowbit compile its wasm module: its script-src directive must allow 'wasm-unsafe-eval' (for example script-src 'self' 'wasm-unsafe-eval'). The browser said: ${reason}`;
+  }
+  return `lowbit's wasm module could not be compiled: ${reason}. lowbit needs WebAssembly SIMD128 (Chrome and Edge ≥ 91, Firefox ≥ 89, Safari ≥ 16.4, Node ≥ 16.4), and on a page whose Content-Security-Policy sets script-src, 'wasm-unsafe-eval' in it`;
+}
+
+/**
  * Compiles and instantiates lowbit's wasm module (embedded in the package, no
  * file or network access). Call once before any op; later calls return the
  * same promise, so it is safe to call from every entry point (a later call
  * asking for another `relaxedSimd` than the first is an `INVALID_ARGUMENT`).
+ *
+ * Rejects with a `WASM_FAILURE` where the module cannot be compiled: on a web
+ * page whose Content-Security-Policy sets `script-src` (or `default-src`)
+ * without `'wasm-unsafe-eval'`, and on engines without WebAssembly SIMD128.
+ * The package's ESM and CommonJS builds are separate copies: an app that
+ * loads both initializes each.
  *
  * @example
  * ```ts
@@ -103,8 +133,7 @@ export function init(options?: InitOptions): Promise<void> {
     const { WASM_BASE64, RELAXED_SIMD_PATCH } = await import('./module.generated.js');
     const bytes = decodeBase64(WASM_BASE64);
     const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes, RELAXED_SIMD_PATCH);
-    const module = await WebAssembly.compile(bytes);
-    const instance = await WebAssembly.instantiate(module, {});
+    const instance = await instantiate(bytes);
     exportsCache = instance.exports as unknown as LowbitExports;
     relaxedInUse = fused;
   })();
