@@ -13,8 +13,10 @@
  * - `EMPTY_INPUT`: a tensor with no elements where some are needed.
  * - `DISPOSED`: an object whose wasm memory was already freed.
  * - `WASM_FAILURE`: out of memory (a wasm32 heap holds at most 4 GiB; a
- *   result array the engine cannot allocate) or the wasm module refused
- *   (status code).
+ *   result array the engine cannot allocate), the wasm module refused
+ *   (status code), or `init()` could not compile the module (a page whose
+ *   Content-Security-Policy lacks `'wasm-unsafe-eval'`, an engine without
+ *   WebAssembly SIMD128).
  * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
  */
 export type LowbitErrorCode =
