@@ -28,6 +28,9 @@ export default defineConfig([
     clean: ['!wasm.js'], // everything but the other config's output: the two build at once
     shims: true, // import.meta.url in the CommonJS build (GemmPool finds worker.js by it)
     treeshake: true,
+    // the code both entries use sits in one chunk per format (for CommonJS tsup
+    // calls this experimental; test/package.test.ts runs both entries of both)
+    splitting: true,
     esbuildPlugins: [wasmOnce],
   },
   {
