@@ -99,8 +99,9 @@ function compileFailure(err: unknown): string {
 }
 
 /**
- * Compiles and instantiates lowbit's wasm module (embedded in the package, no
- * file or network access). Call once before any op; later calls return the
+ * Compiles and instantiates lowbit's wasm module (embedded in the package as
+ * a JavaScript module, `dist/wasm.js`, which this imports: no `.wasm` file to
+ * serve, no fetch, nothing for a bundler to configure). Call once before any op; later calls return the
  * same promise, so it is safe to call from every entry point (a later call
  * asking for another `relaxedSimd` than the first is an `INVALID_ARGUMENT`).
  *
