@@ -101,9 +101,10 @@ function compileFailure(err: unknown): string {
 /**
  * Compiles and instantiates lowbit's wasm module (embedded in the package as
  * a JavaScript module, `dist/wasm.js`, which this imports: no `.wasm` file to
- * serve, no fetch, nothing for a bundler to configure). Call once before any op; later calls return the
- * same promise, so it is safe to call from every entry point (a later call
- * asking for another `relaxedSimd` than the first is an `INVALID_ARGUMENT`).
+ * serve, no fetch, nothing for a bundler to configure). Call once before any
+ * op; later calls return the same promise, so it is safe to call from every
+ * entry point (a later call asking for another `relaxedSimd` than the first
+ * is an `INVALID_ARGUMENT`).
  *
  * Rejects with a `WASM_FAILURE` where the module cannot be compiled: on a web
  * page whose Content-Security-Policy sets `script-src` (or `default-src`)
