@@ -13,8 +13,10 @@
  * - `EMPTY_INPUT`: a tensor with no elements where some are needed.
  * - `DISPOSED`: an object whose wasm memory was already freed.
  * - `WASM_FAILURE`: out of memory (a wasm32 heap holds at most 4 GiB; a
- *   result array the engine cannot allocate) or the wasm module refused
- *   (status code).
+ *   result array the engine cannot allocate), the wasm module refused
+ *   (status code), or `init()` could not compile the module (a page whose
+ *   Content-Security-Policy lacks `'wasm-unsafe-eval'`, an engine without
+ *   WebAssembly SIMD128).
  * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
  */
 export type LowbitErrorCode =
@@ -30,8 +32,21 @@ export type LowbitErrorCode =
   | 'WORKER_FAILURE';
 
 /**
+ * Marks a LowbitError for {@link LowbitError}'s `instanceof`: a registered
+ * symbol, the same in every copy of lowbit loaded in one JavaScript realm.
+ */
+const LOWBIT_ERROR = Symbol.for('lowbit.LowbitError');
+
+/**
  * The one error type lowbit throws for bad input. `code` says what kind of
  * mistake it is; the message says what was wrong and what was expected.
+ *
+ * `e instanceof LowbitError` holds for a LowbitError thrown by any copy of
+ * lowbit: the package's ESM build (`import`) and its CommonJS build
+ * (`require`) are two module instances with a class each, and an app that
+ * loads both (a dependency requires lowbit while the app imports it) still
+ * sees one error type. (The rest is not shared: each copy loads its own wasm
+ * module and needs its own `await init()`.)
  *
  * @example
  * ```ts
@@ -44,9 +59,20 @@ export class LowbitError extends Error {
   /** What kind of mistake this is. */
   readonly code: LowbitErrorCode;
 
-  constructor(code: LowbitErrorCode, message: string) {
-    super(message);
+  /**
+   * @param code - what kind of mistake
+   * @param message - what was wrong and what was expected
+   * @param options - `cause`: the lower-level error this one explains
+   */
+  constructor(code: LowbitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'LowbitError';
     this.code = code;
+    Object.defineProperty(this, LOWBIT_ERROR, { value: true });
+  }
+
+  /** True for a LowbitError of any copy of lowbit (see the class's notes). */
+  static override [Symbol.hasInstance](value: unknown): value is LowbitError {
+    return typeof value === 'object' && value !== null && (value as { [LOWBIT_ERROR]?: unknown })[LOWBIT_ERROR] === true;
   }
 }

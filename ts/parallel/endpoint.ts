@@ -2,9 +2,17 @@
 // (module Web Workers): post a message, hear replies and failures, let the
 // process exit while the worker is idle, terminate.
 
+/**
+ * The buffers a message hands over instead of copying: only the buffers of
+ * arrays lowbit itself allocated (plain ArrayBuffers) are ever moved. Named
+ * here rather than as the DOM's `Transferable`, so that the package's .d.ts
+ * stays valid in Node-only projects whose `lib` has no DOM.
+ */
+export type Transfer = ArrayBufferLike[];
+
 /** The pool's side of one worker. */
 export interface WorkerEndpoint {
-  post(message: unknown, transfer?: Transferable[]): void;
+  post(message: unknown, transfer?: Transfer): void;
   /** Replies go to `onMessage`; a worker that fails to load or dies goes to `onFailure`. */
   listen(onMessage: (message: unknown) => void, onFailure: (reason: string) => void): void;
   /** While busy, a Node worker keeps the process alive; idle, it does not. */
@@ -15,7 +23,7 @@ export interface WorkerEndpoint {
 /** The worker's side: its incoming messages and how it answers. */
 export interface WorkerScope {
   onMessage(handler: (message: unknown) => void): void;
-  post(message: unknown, transfer?: Transferable[]): void;
+  post(message: unknown, transfer?: Transfer): void;
 }
 
 // Held in variables so that browser bundlers leave the Node-only imports alone.
@@ -92,7 +100,7 @@ export async function spawnWorker(url: URL): Promise<WorkerEndpoint> {
   }
   const worker = new Worker(url, { type: 'module', name: 'lowbit-gemm-pool' });
   return {
-    post: (message, transfer) => worker.postMessage(message, transfer ?? []),
+    post: (message, transfer) => worker.postMessage(message, (transfer ?? []) as ArrayBuffer[]),
     listen(onMessage, onFailure) {
       worker.addEventListener('message', (e) => onMessage(e.data));
       worker.addEventListener('error', (e) => onFailure(e.message || 'the worker script failed to load'));
@@ -109,7 +117,7 @@ export async function workerScope(): Promise<WorkerScope> {
     if (parentPort === null) throw new Error('lowbit: the GEMM worker script runs only as a worker');
     return { onMessage: (h) => parentPort.on('message', h), post: (m, t) => parentPort.postMessage(m, t) };
   }
-  const scope = globalThis as unknown as { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; postMessage(m: unknown, t?: Transferable[]): void };
+  const scope = globalThis as unknown as { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; postMessage(m: unknown, t?: Transfer): void };
   return { onMessage: (h) => scope.addEventListener('message', (e) => h(e.data)), post: (m, t) => scope.postMessage(m, t ?? []) };
 }
 

@@ -16,7 +16,7 @@ import { readOut } from '../ops/out.js';
 import { readQLinearArgs, type QLinearMatmulOptions } from '../ops/gemm/qlinearMatmul.js';
 import { planMatmul } from '../ops/gemm/matmulPlan.js';
 import { packWeights, readWeights, type PackedMatrix, type PackWeightsOptions } from '../ops/gemm/packWeights.js';
-import { hardwareThreads, spawnWorker, type WorkerEndpoint } from './endpoint.js';
+import { hardwareThreads, spawnWorker, type Transfer, type WorkerEndpoint } from './endpoint.js';
 import type { Int8Payload, QLinearPayload, Reply, Request, StagePayload } from './protocol.js';
 import { qlinearMatmulSlice } from './qlinearSlice.js';
 
@@ -56,7 +56,7 @@ export class WorkerSlot {
     );
   }
 
-  request(ask: Ask, transfer?: Transferable[]): Promise<Reply> {
+  request(ask: Ask, transfer?: Transfer): Promise<Reply> {
     if (this.failure !== undefined) return Promise.reject(workerFailure(this.failure));
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {

@@ -8,7 +8,7 @@ import { matmulInteger } from '../ops/gemm/matmulInteger.js';
 import { packWeights, type PackedMatrix } from '../ops/gemm/packWeights.js';
 import type { Int8DType } from '../ops/gemm/operands.js';
 import { init } from '../wasm/module.js';
-import { workerScope } from './endpoint.js';
+import { workerScope, type Transfer } from './endpoint.js';
 import { qlinearMatmulSlice } from './qlinearSlice.js';
 import type { Reply, Request } from './protocol.js';
 
@@ -16,7 +16,7 @@ const ready = init();
 const weights = new Map<number, PackedMatrix<Int8DType>>();
 let nextHandle = 1;
 
-function serve(req: Request): [Reply, Transferable[]] {
+function serve(req: Request): [Reply, Transfer] {
   switch (req.op) {
     case 'ping':
       return [{ id: req.id }, []];

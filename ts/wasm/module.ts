@@ -3,7 +3,14 @@
 import { LowbitError } from '../base/errors.js';
 import { optionsObject } from '../base/validate.js';
 import { ADDRESS_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
-import { RELAXED_SIMD_PATCH, WASM_BASE64 } from './module.generated.js';
+
+/**
+ * The module's bytes and relaxed-SIMD patch (scripts/build-wasm.mjs), loaded
+ * by init() alone. A dynamic import, so that the published package holds
+ * them once (dist/wasm.js, see tsup.config.ts) for its ESM and CJS builds
+ * and its worker script alike, instead of a copy in each.
+ */
+type Generated = typeof import('./module.generated.js');
 
 let exportsCache: LowbitExports | undefined;
 let pending: Promise<void> | undefined;
@@ -45,8 +52,8 @@ export function relaxedSimdAvailable(): boolean {
  * Applies the relaxed-SIMD patch (build-wasm.mjs) to the module's bytes in
  * place; false, leaving them as they are, if any run does not match.
  */
-function applyRelaxedPatch(bytes: Uint8Array): boolean {
-  const runs = RELAXED_SIMD_PATCH.map(([at, plain, relaxed]) => [at, decodeBase64(plain), decodeBase64(relaxed)] as const);
+function applyRelaxedPatch(bytes: Uint8Array, patch: Generated['RELAXED_SIMD_PATCH']): boolean {
+  const runs = patch.map(([at, plain, relaxed]) => [at, decodeBase64(plain), decodeBase64(relaxed)] as const);
   if (runs.length === 0 || !runs.every(([at, plain]) => plain.every((v, i) => bytes[at + i] === v))) return false;
   for (const [at, , relaxed] of runs) bytes.set(relaxed, at);
   return true;
@@ -62,10 +69,42 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Compiles and instantiates lowbit's wasm module (embedded in the package, no
- * file or network access). Call once before any op; later calls return the
- * same promise, so it is safe to call from every entry point (a later call
- * asking for another `relaxedSimd` than the first is an `INVALID_ARGUMENT`).
+ * Compiles and instantiates the module's bytes. A refusal (a page whose
+ * Content-Security-Policy lacks 'wasm-unsafe-eval', an engine without
+ * SIMD128) becomes a `WASM_FAILURE` saying what the page or engine needs.
+ */
+async function instantiate(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Instance> {
+  try {
+    const module = await WebAssembly.compile(bytes);
+    return await WebAssembly.instantiate(module, {});
+  } catch (err) {
+    throw new LowbitError('WASM_FAILURE', compileFailure(err), { cause: err });
+  }
+}
+
+/** The message of a failed compile: the engine's reason and what fixes it. */
+function compileFailure(err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  // engines word a CSP refusal differently; each names the policy, 'unsafe-eval' or CSP
+  if (/content.security.policy|unsafe-eval|\bCSP\b/i.test(reason)) {
+    return `the page's Content-Security-Policy does not let lowbit compile its wasm module: its script-src directive must allow 'wasm-unsafe-eval' (for example script-src 'self' 'wasm-unsafe-eval'). The browser said: ${reason}`;
+  }
+  return `lowbit's wasm module could not be compiled: ${reason}. lowbit needs WebAssembly SIMD128 (Chrome and Edge ≥ 91, Firefox ≥ 89, Safari ≥ 16.4, Node ≥ 16.4), and on a page whose Content-Security-Policy sets script-src, 'wasm-unsafe-eval' in it`;
+}
+
+/**
+ * Compiles and instantiates lowbit's wasm module (embedded in the package as
+ * a JavaScript module, `dist/wasm.js`, which this imports: no `.wasm` file to
+ * serve, no fetch, nothing for a bundler to configure). Call once before any
+ * op; later calls return the same promise, so it is safe to call from every
+ * entry point (a later call asking for another `relaxedSimd` than the first
+ * is an `INVALID_ARGUMENT`).
+ *
+ * Rejects with a `WASM_FAILURE` where the module cannot be compiled: on a web
+ * page whose Content-Security-Policy sets `script-src` (or `default-src`)
+ * without `'wasm-unsafe-eval'`, and on engines without WebAssembly SIMD128.
+ * The package's ESM and CommonJS builds are separate copies: an app that
+ * loads both initializes each.
  *
  * @example
  * ```ts
@@ -87,10 +126,10 @@ export function init(options?: InitOptions): Promise<void> {
     if (typeof WebAssembly === 'undefined') {
       throw new LowbitError('WASM_FAILURE', 'this JavaScript engine has no WebAssembly support; lowbit needs it');
     }
+    const { WASM_BASE64, RELAXED_SIMD_PATCH } = await import('./module.generated.js');
     const bytes = decodeBase64(WASM_BASE64);
-    const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes);
-    const module = await WebAssembly.compile(bytes);
-    const instance = await WebAssembly.instantiate(module, {});
+    const fused = relaxed && relaxedSimdAvailable() && applyRelaxedPatch(bytes, RELAXED_SIMD_PATCH);
+    const instance = await instantiate(bytes);
     exportsCache = typedExports(instance.exports);
     relaxedInUse = fused;
   })();
