@@ -8,6 +8,13 @@ interface OwnedState {
   free: (handle: number) => void;
 }
 
+declare global {
+  interface SymbolConstructor {
+    /** The method `using` calls (TypeScript's ESNext.Disposable lib and Node's types declare it too; the declarations merge). */
+    readonly dispose: unique symbol;
+  }
+}
+
 const registry = new FinalizationRegistry<OwnedState>((state) => {
   if (state.handle === 0) return;
   try {
