@@ -1,48 +1,74 @@
-// Central finite differences in float64 against the autograd's analytic
-// gradients: every op runs in float64 (withFloat64), the loss is a random
-// weighted sum of the op's output, so every output element matters.
-import { Tensor } from '../../ts/autograd/tensor.js';
-import { withFloat64 } from '../../ts/autograd/precision.js';
+// The autograd's gradient check, micrograd style: an expression over the ops
+// runs on lowbit's float32 autograd and on the independent float64
+// reference (test/reference/autograd.ts). Lowbit's values must match the
+// reference's, and its analytic gradients the reference's central
+// differences (precise in float64). The loss is a fixed weighted sum of the
+// output, so every output element matters.
+import * as ag from '../../ts/autograd/index.js';
+import { Tensor } from '../../ts/autograd/index.js';
+import { reference, type AutogradOps, type RefTensor } from '../reference/autograd.js';
 
-export interface GradCheckResult {
+/** lowbit's autograd, checked to have the signatures of {@link AutogradOps}. */
+const lowbit: AutogradOps<Tensor> = ag;
+
+/** An expression over the autograd ops, run on both lowbit and the reference. */
+export type OpExpression = <T>(ops: AutogradOps<T>, inputs: T[]) => T;
+
+/** The largest error of one comparison and where it was. */
+export interface Discrepancy {
+  /** max |lowbit − reference| / max(1, |reference|) (Infinity for a NaN). */
   maxError: number;
   worst: string;
 }
 
+/** What {@link gradCheck} measured. */
+export interface GradCheckResult {
+  /** lowbit's float32 output against the float64 reference's. */
+  forward: Discrepancy;
+  /** lowbit's analytic gradients against central differences of the reference. */
+  grad: Discrepancy;
+}
+
+function track(d: Discrepancy, got: number, want: number, where: string): void {
+  const diff = Math.abs(got - want) / Math.max(1, Math.abs(want));
+  const err = Number.isNaN(diff) ? Infinity : diff; // a NaN on either side is the largest error
+  if (err > d.maxError) {
+    d.maxError = err;
+    d.worst = `${where}: lowbit ${got}, reference ${want}`;
+  }
+}
+
 /**
- * Checks ∂L/∂inputs for L = Σ w ⊙ f(inputs) (w fixed random weights).
- * Returns the largest |analytic − numeric| / max(1, |numeric|).
+ * Checks `f` on `inputs` (rounded to float32 first, so that both sides see
+ * the same numbers): its forward values, and ∂L/∂inputs for
+ * L = Σ w ⊙ f(inputs) with fixed weights w. `eps` is the reference's
+ * finite-difference step.
  */
-export function gradCheck(f: (inputs: Tensor[]) => Tensor, inputs: Array<{ data: number[]; shape: number[] }>, eps = 1e-6): GradCheckResult {
-  return withFloat64(() => {
-    const ts = inputs.map((t) => new Tensor(t.data, t.shape, true));
-    const out0 = f(ts);
-    const w = Array.from({ length: out0.size }, (_, i) => Math.sin(i * 1.7 + 0.3) + 1.1);
-    const loss = (outT: Tensor) => {
-      let s = 0;
-      for (let i = 0; i < outT.size; i++) s += w[i]! * outT.data[i]!;
-      return s;
-    };
-    out0.backward(Float64Array.from(w) as unknown as Float32Array);
-    let maxError = 0;
-    let worst = '';
-    ts.forEach((t, ti) => {
-      for (let i = 0; i < t.size; i++) {
-        const orig = t.data[i]!;
-        t.data[i] = orig + eps;
-        const up = loss(f(ts));
-        t.data[i] = orig - eps;
-        const down = loss(f(ts));
-        t.data[i] = orig;
-        const numeric = (up - down) / (2 * eps);
-        const analytic = t.grad?.[i] ?? 0;
-        const err = Math.abs(analytic - numeric) / Math.max(1, Math.abs(numeric));
-        if (err > maxError) {
-          maxError = err;
-          worst = `input ${ti}[${i}]: analytic ${analytic}, numeric ${numeric}`;
-        }
-      }
-    });
-    return { maxError, worst };
+export function gradCheck(f: OpExpression, inputs: Array<{ data: number[]; shape: number[] }>, eps = 1e-6): GradCheckResult {
+  const data32 = inputs.map((t) => Float32Array.from(t.data));
+  const ts = data32.map((d, i) => new Tensor(d.slice(), inputs[i]!.shape, true));
+  const refs: RefTensor[] = data32.map((d, i) => ({ data: Float64Array.from(d), shape: [...inputs[i]!.shape] }));
+
+  const out = f(lowbit, ts);
+  const want = f(reference, refs);
+  if (out.shape.join() !== want.shape.join()) throw new Error(`lowbit's shape [${out.shape}] is not the reference's [${want.shape}]`);
+  const forward: Discrepancy = { maxError: 0, worst: 'no output' };
+  for (let i = 0; i < want.data.length; i++) track(forward, out.data[i]!, want.data[i]!, `output[${i}]`);
+
+  const w = Float32Array.from({ length: out.size }, (_, i) => Math.sin(i * 1.7 + 0.3) + 1.1);
+  const loss = (r: RefTensor) => r.data.reduce((s, v, i) => s + w[i]! * v, 0);
+  out.backward(w);
+  const grad: Discrepancy = { maxError: 0, worst: 'no input' };
+  refs.forEach((r, ti) => {
+    for (let i = 0; i < r.data.length; i++) {
+      const orig = r.data[i]!;
+      r.data[i] = orig + eps;
+      const up = loss(f(reference, refs));
+      r.data[i] = orig - eps;
+      const down = loss(f(reference, refs));
+      r.data[i] = orig;
+      track(grad, ts[ti]!.grad?.[i] ?? 0, (up - down) / (2 * eps), `∂L/∂input ${ti}[${i}]`);
+    }
   });
+  return { forward, grad };
 }

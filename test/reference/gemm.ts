@@ -100,11 +100,11 @@ export interface ConvRefGeometry {
 }
 
 /**
- * ONNX ConvInteger as a direct loop (no im2col): `x` `[N, C, H, W]`, `w`
- * `[M, C/group, kH, kW]`, `(x − zx)` padded with zeros, `(w − zw[m])`,
- * int32 wrap-around. Returns the flat `[N, M, oH, oW]` data and its shape.
+ * A convolution (ONNX Conv without bias) as a direct loop in float64 (no
+ * im2col): `x` `[N, C, H, W]`, `w` `[M, C/group, kH, kW]`, `x` padded with
+ * zeros. Returns the flat `[N, M, oH, oW]` data and its shape.
  */
-export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], zx: number, zw: (m: number) => number, g: ConvRefGeometry): { data: Int32Array; shape: number[] } {
+export function convF64Ref(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], g: ConvRefGeometry): { data: Float64Array; shape: number[] } {
   const [n, c, h, wd] = xShape as [number, number, number, number];
   const [m, cg, kh, kw] = wShape as [number, number, number, number];
   const [pt, pl, pb, pr] = g.pads as [number, number, number, number];
@@ -113,7 +113,7 @@ export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayL
   const oh = Math.floor((h + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
   const ow = Math.floor((wd + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   const mg = m / g.group;
-  const out = new Int32Array(n * m * oh * ow);
+  const out = new Float64Array(n * m * oh * ow);
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < m; oc++) {
       const grp = Math.floor(oc / mg);
@@ -126,9 +126,7 @@ export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayL
                 const iy = y * sh + ky * dh - pt;
                 const ix = xo * sw + kx * dw - pl;
                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                const xv = x[((b * c + grp * cg + ci) * h + iy) * wd + ix]! - zx;
-                const wv = w[((oc * cg + ci) * kh + ky) * kw + kx]! - zw(oc);
-                s = (s + Math.imul(xv, wv)) | 0;
+                s += x[((b * c + grp * cg + ci) * h + iy) * wd + ix]! * w[((oc * cg + ci) * kh + ky) * kw + kx]!;
               }
             }
           }
@@ -138,4 +136,18 @@ export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayL
     }
   }
   return { data: out, shape: [n, m, oh, ow] };
+}
+
+/**
+ * ONNX ConvInteger as a direct loop (no im2col): {@link convF64Ref} of
+ * `(x − zx)` (padded with zeros) and `(w − zw[m])`, with int32 wrap-around.
+ * Returns the flat `[N, M, oH, oW]` data and its shape.
+ */
+export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], zx: number, zw: (m: number) => number, g: ConvRefGeometry): { data: Int32Array; shape: number[] } {
+  const perFilter = wShape[1]! * wShape[2]! * wShape[3]!;
+  const xc = Array.from(x, (v) => v - zx);
+  const wc = Array.from(w, (v, i) => v - zw(Math.floor(i / perFilter)));
+  const { data, shape } = convF64Ref(xc, xShape, wc, wShape, g);
+  // Every sum is an integer far below 2^53, so exact; Int32Array.from keeps it modulo 2^32, as int32 arithmetic would.
+  return { data: Int32Array.from(data), shape };
 }

@@ -8,7 +8,6 @@ import { quantRange } from '../base/ranges.js';
 import { roundHalfEven } from '../base/rounding.js';
 import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
 import { runFakeQuantize } from '../ops/quant/fakeQuantize.js';
-import { alloc } from './precision.js';
 import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
 import { show } from '../base/tensor.js';
 
@@ -51,7 +50,7 @@ export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
     const g = o.grad!;
     const d = x.data;
     const { outer, axisLen, inner } = p.layout;
-    const dx = alloc(x.size);
+    const dx = new Float32Array(x.size);
     let i = 0;
     for (let b = 0; b < outer; b++)
       for (let c = 0; c < axisLen; c++) {
@@ -95,7 +94,7 @@ export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
   return Tensor.fromOp(y, [...x.shape], [x, alpha], (o) => {
     const g = o.grad!;
     const d = x.data;
-    const dx = alloc(x.size);
+    const dx = new Float32Array(x.size);
     let da = 0;
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
@@ -107,7 +106,7 @@ export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
     }
     if (x.requiresGrad) accumulateGrad(x, dx);
     if (alpha.requiresGrad) {
-      const ga = alloc(1);
+      const ga = new Float32Array(1);
       ga[0] = da;
       accumulateGrad(alpha, ga);
     }
@@ -143,8 +142,8 @@ export function lsq(x: Tensor, step: Tensor, options: LSQOptions): Tensor {
   return Tensor.fromOp(y, [...x.shape], [x, step], (o) => {
     const g = o.grad!;
     const d = x.data;
-    const dx = alloc(x.size);
-    const ds = alloc(step.size);
+    const dx = new Float32Array(x.size);
+    const ds = new Float32Array(step.size);
     for (let i = 0; i < d.length; i++) {
       const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
       const v = d[i]! / p.scales[c]!;

@@ -29,7 +29,7 @@ export function convGeometry(N: number, C: number, H: number, W: number, KH: num
   return { N, C, H, W, KH, KW, stride, pad, Ho, Wo };
 }
 
-type Numbers = Float32Array | Float64Array | Int8Array | Uint8Array;
+type Numbers = Float32Array | Int8Array | Uint8Array;
 
 /**
  * The valid runs of a convolution: for tap t = (c·KH + kh)·KW + kw and
@@ -84,7 +84,7 @@ export function im2col<T extends Numbers>(src: ArrayLike<number>, g: ConvGeometr
 }
 
 /** col2im, the adjoint of {@link im2col}: dst[input element] += cols[entry] over every entry that reads it. */
-export function col2im<T extends Float32Array | Float64Array>(cols: ArrayLike<number>, g: ConvGeometry, dst: T, tapStride: number, pixelStride: number): T {
+export function col2im(cols: ArrayLike<number>, g: ConvGeometry, dst: Float32Array, tapStride: number, pixelStride: number): Float32Array {
   const r = runs(g);
   const s = g.stride;
   for (let q = 0; q < r.length; q += 4) {
@@ -101,7 +101,7 @@ export function col2im<T extends Float32Array | Float64Array>(cols: ArrayLike<nu
  * out[b][a][·] = src[a][b][·] for src [A, B, inner]: swaps the two leading
  * axes, copying runs of `inner` elements ([O, N, HW] ↔ [N, O, HW]).
  */
-export function swapLeadingAxes<T extends Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array>(src: T, A: number, B: number, inner: number, out: T): T {
+export function swapLeadingAxes<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(src: T, A: number, B: number, inner: number, out: T): T {
   for (let a = 0; a < A; a++)
     for (let b = 0; b < B; b++) {
       const from = (a * B + b) * inner;

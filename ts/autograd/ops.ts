@@ -6,7 +6,6 @@ import { sizeOf, show } from '../base/tensor.js';
 import { optionsObject } from '../base/validate.js';
 import { col2im, convGeometry, im2col, swapLeadingAxes } from './im2col.js';
 import { gemm } from './kernels.js';
-import { alloc } from './precision.js';
 import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
 
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -18,7 +17,7 @@ function assertRank(x: Tensor, rank: number, op: string, what: string): void {
 }
 
 function scalarTensor(v: number): Tensor {
-  const d = alloc(1);
+  const d = new Float32Array(1);
   d[0] = v;
   return new Tensor(d, []);
 }
@@ -70,7 +69,7 @@ function broadcastIndex(outShape: readonly number[], inShape: readonly number[])
 
 /** Sums `g` (laid out as `idx` maps) back onto an input of `size` elements. */
 function reduceTo(g: Float32Array, idx: Int32Array | null, size: number, sign = 1): Float32Array {
-  const r = alloc(size);
+  const r = new Float32Array(size);
   if (idx === null) for (let i = 0; i < g.length; i++) r[i] = sign * g[i]!;
   else for (let i = 0; i < g.length; i++) r[idx[i]!]! += sign * g[i]!;
   return r;
@@ -84,7 +83,7 @@ function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul'): 
   const ia = broadcastIndex(shape, a.shape);
   const ib = broadcastIndex(shape, bt.shape);
   const n = sizeOf(shape);
-  const out = alloc(n);
+  const out = new Float32Array(n);
   const ad = a.data;
   const bd = bt.data;
   for (let i = 0; i < n; i++) {
@@ -96,12 +95,12 @@ function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul'): 
     const g = o.grad!;
     if (op === 'mul') {
       if (a.requiresGrad) {
-        const ga = alloc(n);
+        const ga = new Float32Array(n);
         for (let i = 0; i < n; i++) ga[i] = g[i]! * bd[ib === null ? i : ib[i]!]!;
         accumulateGrad(a, reduceTo(ga, ia, a.size));
       }
       if (bt.requiresGrad) {
-        const gb = alloc(n);
+        const gb = new Float32Array(n);
         for (let i = 0; i < n; i++) gb[i] = g[i]! * ad[ia === null ? i : ia[i]!]!;
         accumulateGrad(bt, reduceTo(gb, ib, bt.size));
       }
@@ -134,10 +133,10 @@ function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
     let s = 0;
     for (let i = 0; i < x.size; i++) s += x.data[i]!;
     const scale = mean ? 1 / x.size : 1;
-    const out = alloc(1);
+    const out = new Float32Array(1);
     out[0] = s * scale;
     return Tensor.fromOp(out, [], [x], (o) => {
-      const g = alloc(x.size);
+      const g = new Float32Array(x.size);
       g.fill(o.grad![0]! * scale);
       accumulateGrad(x, g);
     });
@@ -151,13 +150,13 @@ function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
   const len = x.shape[ax]!;
   const inner = sizeOf(x.shape.slice(ax + 1));
   const scale = mean ? 1 / len : 1;
-  const out = alloc(outer * inner);
+  const out = new Float32Array(outer * inner);
   for (let o = 0; o < outer; o++)
     for (let l = 0; l < len; l++)
       for (let i = 0; i < inner; i++) out[o * inner + i]! += x.data[(o * len + l) * inner + i]! * scale;
   const shape = x.shape.filter((_, i) => i !== ax);
   return Tensor.fromOp(out, shape, [x], (t) => {
-    const g = alloc(x.size);
+    const g = new Float32Array(x.size);
     const og = t.grad!;
     for (let o = 0; o < outer; o++)
       for (let l = 0; l < len; l++)
@@ -209,11 +208,11 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
 /** max(x, 0) elementwise. */
 export function relu(x: Tensor): Tensor {
   assertTensor(x, 'relu', 'x');
-  const out = alloc(x.size);
+  const out = new Float32Array(x.size);
   const d = x.data;
   for (let i = 0; i < out.length; i++) out[i] = d[i]! > 0 ? d[i]! : 0;
   return Tensor.fromOp(out, [...x.shape], [x], (o) => {
-    const g = alloc(x.size);
+    const g = new Float32Array(x.size);
     const og = o.grad!;
     for (let i = 0; i < g.length; i++) g[i] = d[i]! > 0 ? og[i]! : 0;
     accumulateGrad(x, g);
@@ -240,7 +239,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 
 /** Column sums of a rows×cols matrix. */
 function columnSums(g: Float32Array, rows: number, cols: number): Float32Array {
-  const s = alloc(cols);
+  const s = new Float32Array(cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) s[c]! += g[r * cols + c]!;
   return s;
 }
@@ -304,21 +303,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2d
   const ck = C * KH * KW;
   // im2col as [taps (c, kh, kw), pixels (n, oh, ow)], so that W [O, taps] · cols
   // is [O, N, HW]: NCHW after swapping its two leading axes (contiguous runs).
-  const cols = im2col(x.data, g, alloc(ck * pixels), pixels, 1);
+  const cols = im2col(x.data, g, new Float32Array(ck * pixels), pixels, 1);
   const yOn = gemm(weight.data, cols, O, pixels, ck, false, false, bias?.data, true);
-  const y = swapLeadingAxes(yOn, O, N, hw, alloc(yOn.length));
+  const y = swapLeadingAxes(yOn, O, N, hw, new Float32Array(yOn.length));
   const parents = bias === undefined ? [x, weight] : [x, weight, bias];
   return Tensor.fromOp(y, [N, O, g.Ho, g.Wo], parents, (out) => {
-    const gOn = swapLeadingAxes(out.grad!, N, O, hw, alloc(O * pixels)); // [O, N·HW]
+    const gOn = swapLeadingAxes(out.grad!, N, O, hw, new Float32Array(O * pixels)); // [O, N·HW]
     if (weight.requiresGrad) accumulateGrad(weight, gemm(gOn, cols, O, ck, pixels, false, true));
     if (bias?.requiresGrad) accumulateGrad(bias, rowSums(gOn, O, pixels));
-    if (x.requiresGrad) accumulateGrad(x, col2im(gemm(weight.data, gOn, ck, pixels, O, true, false), g, alloc(x.size), pixels, 1));
+    if (x.requiresGrad) accumulateGrad(x, col2im(gemm(weight.data, gOn, ck, pixels, O, true, false), g, new Float32Array(x.size), pixels, 1));
   });
 }
 
 /** Row sums of a rows×cols matrix. */
 function rowSums(g: Float32Array, rows: number, cols: number): Float32Array {
-  const s = alloc(rows);
+  const s = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     let acc = 0;
     for (let c = r * cols; c < (r + 1) * cols; c++) acc += g[c]!;
@@ -347,7 +346,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const Ho = Math.floor((H - k) / s) + 1;
   const Wo = Math.floor((W - k) / s) + 1;
   if (Ho < 1 || Wo < 1) throw new LowbitError('INVALID_SHAPE', `maxPool2d: a ${k}×${k} window does not fit a ${H}×${W} input`);
-  const out = alloc(N * C * Ho * Wo);
+  const out = new Float32Array(N * C * Ho * Wo);
   const arg = new Int32Array(out.length);
   const d = x.data;
   for (let nc = 0, o = 0; nc < N * C; nc++)
@@ -367,7 +366,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
         arg[o] = bi;
       }
   return Tensor.fromOp(out, [N, C, Ho, Wo], [x], (t) => {
-    const g = alloc(x.size);
+    const g = new Float32Array(x.size);
     const og = t.grad!;
     for (let o = 0; o < og.length; o++) g[arg[o]!]! += og[o]!;
     accumulateGrad(x, g);
@@ -378,7 +377,7 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
 
 /** Row-wise log-softmax of a rows×cols matrix of `x / temperature`. */
 function logSoftmaxRows(x: Float32Array, rows: number, cols: number, temperature = 1): Float32Array {
-  const out = alloc(rows * cols);
+  const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let m = -Infinity;
@@ -404,7 +403,7 @@ export function logSoftmax(x: Tensor): Tensor {
   const y = logSoftmaxRows(x.data, rows, cols);
   return Tensor.fromOp(y, [...x.shape], [x], (o) => {
     const g = o.grad!;
-    const dx = alloc(x.size);
+    const dx = new Float32Array(x.size);
     for (let r = 0; r < rows; r++) {
       const b = r * cols;
       let s = 0;
@@ -434,11 +433,11 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor 
   const ls = logSoftmaxRows(logits.data, rows, cols);
   let loss = 0;
   for (let r = 0; r < rows; r++) loss -= ls[r * cols + labels[r]!]!;
-  const out = alloc(1);
+  const out = new Float32Array(1);
   out[0] = loss / rows;
   return Tensor.fromOp(out, [], [logits], (o) => {
     const scale = o.grad![0]! / rows;
-    const dx = alloc(logits.size);
+    const dx = new Float32Array(logits.size);
     for (let i = 0; i < dx.length; i++) dx[i] = Math.exp(ls[i]!) * scale;
     for (let r = 0; r < rows; r++) dx[r * cols + labels[r]!]! -= scale;
     accumulateGrad(logits, dx);
@@ -455,11 +454,11 @@ export function mseLoss(a: Tensor, b: Tensor): Tensor {
   if (a.size === 0) throw new LowbitError('EMPTY_INPUT', 'mseLoss of empty tensors');
   let s = 0;
   for (let i = 0; i < a.size; i++) s += (a.data[i]! - b.data[i]!) ** 2;
-  const out = alloc(1);
+  const out = new Float32Array(1);
   out[0] = s / a.size;
   return Tensor.fromOp(out, [], [a, b], (o) => {
     const scale = (2 * o.grad![0]!) / a.size;
-    const d = alloc(a.size);
+    const d = new Float32Array(a.size);
     for (let i = 0; i < d.length; i++) d[i] = (a.data[i]! - b.data[i]!) * scale;
     if (a.requiresGrad) accumulateGrad(a, d);
     if (b.requiresGrad) accumulateGrad(b, d.map((v) => -v));
@@ -483,7 +482,7 @@ export function klDivergence(studentLogits: Tensor, teacherLogits: Tensor, tempe
   const [rows, cols] = rowsCols(studentLogits, 'klDivergence');
   const lq = logSoftmaxRows(studentLogits.data, rows, cols, temperature);
   const lp = logSoftmaxRows(teacherLogits.data, rows, cols, temperature);
-  const rowKL = alloc(rows);
+  const rowKL = new Float32Array(rows);
   let total = 0;
   for (let r = 0; r < rows; r++) {
     let s = 0;
@@ -491,17 +490,17 @@ export function klDivergence(studentLogits: Tensor, teacherLogits: Tensor, tempe
     rowKL[r] = s;
     total += s;
   }
-  const out = alloc(1);
+  const out = new Float32Array(1);
   out[0] = total / rows;
   return Tensor.fromOp(out, [], [studentLogits, teacherLogits], (o) => {
     const scale = o.grad![0]! / (rows * temperature);
     if (studentLogits.requiresGrad) {
-      const d = alloc(lq.length);
+      const d = new Float32Array(lq.length);
       for (let i = 0; i < d.length; i++) d[i] = (Math.exp(lq[i]!) - Math.exp(lp[i]!)) * scale;
       accumulateGrad(studentLogits, d);
     }
     if (teacherLogits.requiresGrad) {
-      const d = alloc(lq.length);
+      const d = new Float32Array(lq.length);
       for (let i = 0; i < d.length; i++) d[i] = Math.exp(lp[i]!) * (lp[i]! - lq[i]! - rowKL[Math.floor(i / cols)]!) * scale;
       accumulateGrad(teacherLogits, d);
     }

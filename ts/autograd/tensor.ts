@@ -3,7 +3,6 @@
 // pushes its gradient back to its inputs, micrograd style.
 import { LowbitError } from '../base/errors.js';
 import { describe, sizeOf } from '../base/tensor.js';
-import { alloc, isFloat64 } from './precision.js';
 import { random, randn } from './random.js';
 
 let gradEnabled = true;
@@ -53,8 +52,8 @@ export class Tensor {
     if (shape !== undefined && !Array.isArray(shape)) {
       throw new LowbitError('INVALID_SHAPE', `a Tensor's shape must be an array of non-negative integers, got ${describe(shape)}`);
     }
-    // Float32Array data is wrapped as is; anything else is copied to float32 (float64 inside withFloat64).
-    const arr = data instanceof Float32Array || (isFloat64() && data instanceof Float64Array) ? (data as Float32Array) : copyToStorage(data);
+    // Float32Array data is wrapped as is; anything else is copied to float32.
+    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     const s = shape === undefined ? [arr.length] : [...shape];
     for (const d of s) {
       if (!Number.isSafeInteger(d) || d < 0) throw new LowbitError('INVALID_SHAPE', `tensor shape must hold non-negative integers, got [${s.join(', ')}]`);
@@ -83,19 +82,19 @@ export class Tensor {
 
   /** A tensor of zeros. */
   static zeros(shape: readonly number[], requiresGrad = false): Tensor {
-    return new Tensor(alloc(sizeOf(shape)), shape, requiresGrad);
+    return new Tensor(new Float32Array(sizeOf(shape)), shape, requiresGrad);
   }
 
   /** A tensor of uniform numbers in [lo, hi) from the seedable source ({@link manualSeed}). */
   static uniform(shape: readonly number[], lo: number, hi: number, requiresGrad = false): Tensor {
-    const d = alloc(sizeOf(shape));
+    const d = new Float32Array(sizeOf(shape));
     for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * random();
     return new Tensor(d, shape, requiresGrad);
   }
 
   /** A tensor of standard normal numbers from the seedable source. */
   static randn(shape: readonly number[], requiresGrad = false): Tensor {
-    const d = alloc(sizeOf(shape));
+    const d = new Float32Array(sizeOf(shape));
     for (let i = 0; i < d.length; i++) d[i] = randn();
     return new Tensor(d, shape, requiresGrad);
   }
@@ -151,7 +150,7 @@ export class Tensor {
         order.push(node);
       }
     }
-    const seed = alloc(this.data.length);
+    const seed = new Float32Array(this.data.length);
     if (grad === undefined) seed.fill(1);
     else seed.set(grad);
     accumulateGrad(this, seed);
@@ -162,12 +161,6 @@ export class Tensor {
     // Intermediate results drop their gradients and closures' hold on them.
     for (const node of order) if (node.backwardFn !== null) node.grad = null;
   }
-}
-
-function copyToStorage(data: ArrayLike<number>): Float32Array {
-  const arr = alloc(data.length);
-  for (let i = 0; i < data.length; i++) arr[i] = data[i]!;
-  return arr;
 }
 
 /** @internal Throws `INVALID_ARGUMENT` unless `x` is an autograd {@link Tensor}. */

@@ -6,7 +6,6 @@ import { chooseQParams } from '../../formats/affine.js';
 import { MinMaxObserver } from '../../calibrate/minmax.js';
 import { roundHalfEven } from '../../base/rounding.js';
 import { fakeQuantSTE, intRange, lsq, pact, pactScale } from '../fakequant.js';
-import { alloc } from '../precision.js';
 import { add, conv2d, linear, mul } from '../ops.js';
 import { Tensor, accumulateGrad } from '../tensor.js';
 import { Conv2d, Linear, Module } from './layers.js';
@@ -240,7 +239,7 @@ export abstract class QuantLayer extends Module {
     if (b === undefined || this.calibrating) return b;
     const inScale = this.actQuant.qparams().scale as number;
     const ints = accumulatorBias(b.data, inScale, ws);
-    const y = alloc(b.size);
+    const y = new Float32Array(b.size);
     for (let c = 0; c < y.length; c++) y[c] = ints[c]! * inScale * ws[c]!;
     return Tensor.fromOp(y, [...b.shape], [b], (o) => accumulateGrad(b, o.grad!));
   }
