@@ -16,6 +16,15 @@
  *   result array the engine cannot allocate) or the wasm module refused
  *   (status code).
  * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
+ * - `INVALID_FILE`: bytes that are not a file of the expected format: a
+ *   truncated or non-ONNX model, a .npy file with a bad header, external
+ *   data shorter than its tensor (the message names the file).
+ * - `INVALID_MODEL`: a well-formed ONNX file whose content is inconsistent:
+ *   a tensor whose data does not fit its dims, a node in a domain the model
+ *   imports no opset for, an external-data location outside the model's
+ *   folder (the message names the tensor or node).
+ * - `IO_ERROR`: a file (an ONNX model's external data) could not be read or
+ *   written; the message names it and carries the cause.
  */
 export type LowbitErrorCode =
   | 'NOT_INITIALIZED'
@@ -27,7 +36,10 @@ export type LowbitErrorCode =
   | 'EMPTY_INPUT'
   | 'DISPOSED'
   | 'WASM_FAILURE'
-  | 'WORKER_FAILURE';
+  | 'WORKER_FAILURE'
+  | 'INVALID_FILE'
+  | 'INVALID_MODEL'
+  | 'IO_ERROR';
 
 /**
  * The one error type lowbit throws for bad input. `code` says what kind of
