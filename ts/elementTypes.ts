@@ -2,7 +2,7 @@
 // type's name, width and the typed array that holds it, and the one
 // little-endian byte codec both file formats use.
 import { LowbitError } from './errors.js';
-import { describe } from './tensor.js';
+import { describe, show, sizeOf } from './tensor.js';
 
 /**
  * The typed array that holds each element type. float16 and bfloat16 are
@@ -116,13 +116,28 @@ export function toLittleEndian(data: ElementArrays[ElementType], bigEndianHost =
 }
 
 /**
- * Throws `INVALID_DTYPE` unless `data` is the typed array that holds
- * `dtype` (a Uint16Array for float16, a BigInt64Array for int64 …).
- * `name` names the tensor in the message.
+ * Checks a {@link TypedTensor} before it is written: `dtype` one of
+ * `allowed`, `data` the typed array that holds it (a Uint16Array for
+ * float16, a BigInt64Array for int64 …), `shape` non-negative integers
+ * whose product is `data.length`, bool values 0 or 1. `what` names the
+ * tensor in messages.
+ *
+ * @throws LowbitError `INVALID_DTYPE`, `INVALID_SHAPE` or `INVALID_ARGUMENT`.
  */
-export function assertElementArray(dtype: ElementType, data: unknown, name: string): void {
-  const { ArrayType } = ELEMENT_TYPES[dtype];
-  if (!(data instanceof ArrayType)) {
-    throw new LowbitError('INVALID_DTYPE', `${name}: ${dtype} data must be a ${ArrayType.name}, got ${describe(data)}`);
+export function checkTypedTensor(tensor: unknown, allowed: readonly ElementType[], what: string): asserts tensor is TypedTensor {
+  const { dtype, shape, data } = (typeof tensor === 'object' && tensor !== null ? tensor : {}) as { dtype?: unknown; shape?: unknown; data?: unknown };
+  if (typeof dtype !== 'string' || !allowed.includes(dtype as ElementType)) {
+    throw new LowbitError('INVALID_DTYPE', `${what}: unknown dtype ${show(dtype)}; expected one of ${allowed.join(', ')}`);
+  }
+  const { ArrayType } = ELEMENT_TYPES[dtype as ElementType];
+  if (!(data instanceof ArrayType)) throw new LowbitError('INVALID_DTYPE', `${what}: ${dtype} data must be a ${ArrayType.name}, got ${describe(data)}`);
+  const length = (data as ArrayLike<unknown>).length;
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0) || sizeOf(shape) !== length) {
+    const shown = Array.isArray(shape) ? `[${shape.map(show).join(', ')}]` : show(shape);
+    throw new LowbitError('INVALID_SHAPE', `${what}: shape ${shown} must be non-negative integers whose product is data.length (${length})`);
+  }
+  if (dtype === 'bool') {
+    const i = (data as Uint8Array).findIndex((v) => v > 1);
+    if (i >= 0) throw new LowbitError('INVALID_ARGUMENT', `${what}: bool data holds ${(data as Uint8Array)[i]} at index ${i}; expected 0 or 1`);
   }
 }

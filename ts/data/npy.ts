@@ -4,8 +4,8 @@
 // elements. Numeric and bool dtypes, little-endian; Fortran-order files are
 // read into C order.
 import { LowbitError } from '../errors.js';
-import { assertElementArray, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../elementTypes.js';
-import { describe, show, sizeOf } from '../tensor.js';
+import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../elementTypes.js';
+import { describe, sizeOf } from '../tensor.js';
 
 /** The element types a .npy file can hold here: numpy's bool, integer and float dtypes. */
 export type NpyDType = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64';
@@ -25,6 +25,7 @@ const CODES: Readonly<Record<NpyDType, string>> = {
   float32: 'f4',
   float64: 'f8',
 };
+const NPY_DTYPES = Object.keys(CODES) as NpyDType[];
 const BY_CODE = new Map(Object.entries(CODES).map(([dtype, code]) => [code, dtype as NpyDType]));
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -111,19 +112,8 @@ export function readNpy(bytes: Uint8Array, options: ReadNpyOptions = {}): TypedT
  *   `INVALID_ARGUMENT` for bool values other than 0 and 1.
  */
 export function writeNpy(tensor: TypedTensor<NpyDType>): Uint8Array {
-  const { dtype, shape, data } = tensor ?? ({} as Partial<TypedTensor<NpyDType>>);
-  if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(CODES, dtype)) {
-    throw new LowbitError('INVALID_DTYPE', `writeNpy: unknown dtype ${show(dtype)}; expected one of ${Object.keys(CODES).join(', ')}`);
-  }
-  assertElementArray(dtype, data, 'writeNpy');
-  const array = data as ElementArrays[NpyDType];
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0) || sizeOf(shape) !== array.length) {
-    throw new LowbitError('INVALID_SHAPE', `writeNpy: shape ${show(shape)} must be non-negative integers whose product is data.length (${array.length})`);
-  }
-  if (dtype === 'bool') {
-    const i = (array as Uint8Array).findIndex((v) => v > 1);
-    if (i >= 0) throw new LowbitError('INVALID_ARGUMENT', `writeNpy: bool data holds ${array[i]} at index ${i}; expected 0 or 1`);
-  }
+  checkTypedTensor(tensor, NPY_DTYPES, 'writeNpy');
+  const { dtype, shape, data } = tensor;
   const descr = `${CODES[dtype].endsWith('1') ? '|' : '<'}${CODES[dtype]}`;
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
@@ -132,7 +122,7 @@ export function writeNpy(tensor: TypedTensor<NpyDType>): Uint8Array {
   let prefix = 10;
   if (padded(dict, prefix) > 0xffff) [major, prefix] = [2, 12];
   const headerLength = padded(dict, prefix);
-  const body = toLittleEndian(array);
+  const body = toLittleEndian(data);
   const out = new Uint8Array(prefix + headerLength + body.length);
   out.set(MAGIC);
   out[6] = major;
