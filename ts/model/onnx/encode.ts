@@ -2,9 +2,10 @@
 // then the fields written straight into one buffer of exactly that size.
 // The bytes equal @bufbuild/protobuf's toBinary (fields in number order,
 // unknown fields last), but each weight is copied once: toBinary grows its
-// buffer by doubling and shifts every long message to fit its length prefix,
-// which for a 400 MB model took 5.1 s and 825 MB of resident memory on this
-// machine against 0.4 s and one output buffer here.
+// buffer by doubling and shifts every long message to fit its length prefix.
+// On a 400 MB model (this machine, 5 alternating rounds) toBinary took
+// 2.2–3.5 s (median 2.4 s) and 764 MB on top of the model; this encoder
+// 0.69–0.97 s (median 0.71 s) and 380 MB, the output itself.
 import { ScalarType, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { LowbitError } from '../../errors.js';
 import { ModelProtoSchema, type ModelProto } from './proto.js';

@@ -47,9 +47,11 @@ const label = (t: TensorProto, where?: string) => where ?? `tensor ${JSON.string
  * location must be a relative path inside the model's folder (no `..`, not
  * absolute), the length what the tensor's dims need.
  *
- * @throws LowbitError `INVALID_MODEL` naming the tensor otherwise.
+ * @throws LowbitError `INVALID_MODEL` naming the tensor otherwise;
+ *   `INVALID_ARGUMENT` for a tensor held in the model.
  */
 export function externalDataInfo(t: TensorProto, where?: string): ExternalDataInfo {
+  if (!isExternal(t)) throw new LowbitError('INVALID_ARGUMENT', `${label(t, where)} is not stored as external data`);
   const entries = new Map(t.externalData.map((e) => [e.key, e.value]));
   const location = entries.get('location');
   const bad = (what: string) => new LowbitError('INVALID_MODEL', `${label(t, where)} is stored as external data, but ${what}`);
