@@ -52,6 +52,15 @@ describe('readNpy', () => {
     expect(asStrings(readNpy(shifted.subarray(3)))).toEqual(expected['f8.npy']!.values);
   });
 
+  it('reads a Node Buffer that views a larger pool at an odd offset (as fs gives)', () => {
+    for (const name of ['f8.npy', 'i2.npy', 'f2.npy']) {
+      const bytes = file(name);
+      const buf = Buffer.from(new ArrayBuffer(bytes.length + 5), 5, bytes.length);
+      buf.set(bytes);
+      expect(asStrings(readNpy(buf))).toEqual(expected[name]!.values);
+    }
+  });
+
   it('refuses big-endian data and dtypes it does not hold, naming the file and the dtype', () => {
     expect(errorMessage(() => readNpy(file('big_endian.npy'), { source: 'be.npy' }), 'INVALID_DTYPE')).toMatch(/be\.npy: big-endian data \(>f4\)/);
     expect(errorMessage(() => readNpy(file('complex.npy'), { source: 'c.npy' }), 'INVALID_DTYPE')).toMatch(/c\.npy: dtype "<c8" is not supported/);

@@ -203,7 +203,7 @@ describe('the two-pass encoder against toBinary (property)', () => {
       fc.property(arb, ([schema, m]) => {
         expect(encodeMessage(schema, m)).toEqual(toBinary(schema, m));
       }),
-      { numRuns: 600 },
+      { numRuns: 150 },
     );
   });
 });

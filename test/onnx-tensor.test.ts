@@ -49,6 +49,14 @@ describe('dtypes.onnx: every type, raw_data and typed fields, as onnxruntime rea
     expect(readTensor(tensors.get('scalar')!)).toEqual({ dtype: 'int64', shape: [], data: BigInt64Array.of(7n) });
   });
 
+  it('reads the same from a Node Buffer that views a larger pool at an odd offset (as fs gives)', () => {
+    const bytes = fixture('dtypes.onnx');
+    const buf = Buffer.from(new ArrayBuffer(bytes.length + 7), 7, bytes.length);
+    buf.set(bytes);
+    const fromBuffer = decodeModel(buf).graph!.initializer;
+    fromBuffer.forEach((t, i) => expect(readTensor(t), t.name).toEqual(readTensor(model.graph!.initializer[i]!)));
+  });
+
   it('reads known values: extremes of the integer types, bfloat16 bits', () => {
     expect(Array.from(readTensor(tensors.get('t_int64')!).data as BigInt64Array)).toEqual([-(2n ** 63n), 2n ** 63n - 1n, 0n, 1n, 3074457345618258602n, -1317624576693539402n]);
     expect(Array.from(readTensor(tensors.get('t_uint64')!).data as BigUint64Array)).toEqual([0n, 2n ** 64n - 1n, 0n, 1n, 6148914691236517205n, 5n]);

@@ -96,8 +96,11 @@ export function swapBytes(bytes: Uint8Array, width: number): void {
 export function fromLittleEndian<E extends ElementType>(dtype: E, bytes: Uint8Array, count: number, bigEndianHost = HOST_BIG_ENDIAN): ElementArrays[E] {
   const { bits, ArrayType } = ELEMENT_TYPES[dtype];
   if (bits % 8 !== 0) throw new LowbitError('INVALID_DTYPE', `fromLittleEndian: ${dtype} is not byte-aligned`);
-  const copy = bytes.slice(0, count * (bits / 8));
-  if (copy.length !== count * (bits / 8)) throw new LowbitError('INVALID_SHAPE', `${count} ${dtype} elements need ${count * (bits / 8)} bytes, got ${bytes.length}`);
+  const length = count * (bits / 8);
+  if (bytes.length < length) throw new LowbitError('INVALID_SHAPE', `${count} ${dtype} elements need ${length} bytes, got ${bytes.length}`);
+  // A copy into a buffer of its own (a Node Buffer's slice() would be a view into a shared pool).
+  const copy = new Uint8Array(length);
+  copy.set(bytes.subarray(0, length));
   if (bigEndianHost) swapBytes(copy, bits / 8);
   return new ArrayType(copy.buffer) as ElementArrays[E];
 }
