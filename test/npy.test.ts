@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readNpy, writeNpy, type NpyDType, type TypedTensor } from '../ts/index.js';
+import { LowbitError, readNpy, writeNpy, type NpyDType, type TypedTensor } from '../ts/index.js';
 import { ELEMENT_TYPES, fromLittleEndian, swapBytes, toLittleEndian } from '../ts/elementTypes.js';
 import { errorCode, errorMessage } from './errorCode.js';
 
@@ -94,6 +94,42 @@ describe('readNpy', () => {
     // A header dict with Python 2 long dims and keys in another order still reads.
     const ok = header("{'shape': (2L,), 'fortran_order': False, 'descr': '|u1'}\n");
     expect(readNpy(Uint8Array.from([...ok, 7, 9]))).toEqual({ dtype: 'uint8', shape: [2], data: Uint8Array.of(7, 9) });
+  });
+});
+
+describe('readNpy on hostile bytes (property)', () => {
+  it('returns a tensor whose data fits its shape, or throws a LowbitError', () => {
+    const dict = fc.record({
+      descr: fc.constantFrom("'<f4'", "'|u1'", "'>i8'", "'<c8'", "'<f'", "''", '3', "[('x', '<f4')]"),
+      fortran: fc.constantFrom('False', 'True', '0', "'no'"),
+      shape: fc.array(fc.oneof(fc.nat(6), fc.constant(2 ** 53), fc.constant(-1)), { maxLength: 3 }).map((d) => `(${d.join(', ')}${d.length === 1 ? ',' : ''})`),
+    });
+    const files = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.tuple(dict, fc.integer({ min: 1, max: 4 }), fc.uint8Array({ maxLength: 64 }), fc.nat(3)).map(([d, version, body, cut]) => {
+        const text = `{'descr': ${d.descr}, 'fortran_order': ${d.fortran}, 'shape': ${d.shape}, }\n`;
+        const prefix = version === 1 ? 10 : 12;
+        const out = new Uint8Array(prefix + text.length + body.length);
+        out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
+        const dv = new DataView(out.buffer);
+        if (version === 1) dv.setUint16(8, text.length + cut, true);
+        else dv.setUint32(8, text.length + cut, true);
+        for (let i = 0; i < text.length; i++) out[prefix + i] = text.charCodeAt(i);
+        out.set(body, prefix + text.length);
+        return out;
+      }),
+    );
+    fc.assert(
+      fc.property(files, (bytes) => {
+        try {
+          const t = readNpy(bytes);
+          expect(t.data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
+        } catch (e) {
+          expect(e).toBeInstanceOf(LowbitError);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -29,7 +29,8 @@ function sink(location = 'out.onnx.data') {
   const chunks: Uint8Array[] = [];
   return {
     location,
-    write: (c: Uint8Array) => void chunks.push(c.slice()),
+    /** The externalData option that writes here. */
+    options: { location, write: (c: Uint8Array) => void chunks.push(c.slice()) },
     chunks,
     bytes: () => {
       const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -96,7 +97,7 @@ describe('writing external data', () => {
     const source = fixture('external_inline.onnx');
     const model = decodeModel(source);
     const out = sink();
-    const bytes = await writeModel(model, { externalData: out });
+    const bytes = await writeModel(model, { externalData: out.options });
     expect(encodeModel(model)).toEqual(source); // the model is left as it was
     const written = decodeModel(bytes);
     const t = tensorsOf(written);
@@ -114,7 +115,7 @@ describe('writing external data', () => {
   it('moves an external model to a new data file, reading each tensor once', async () => {
     const reader = fileReader(FIXTURES);
     const out = sink('moved.bin');
-    const bytes = await writeModel(decodeModel(fixture('external.onnx')), { readExternal: reader, externalData: { ...out, threshold: 100 } });
+    const bytes = await writeModel(decodeModel(fixture('external.onnx')), { readExternal: reader, externalData: { ...out.options, threshold: 100 } });
     expect(reader.calls).toEqual([['external.onnx.data', 0, 8192], ['external.onnx.data', 8192, 4096]]);
     // b1 (256 bytes) now passes the threshold too, b2 (64 bytes) does not.
     const moved = [...tensorsOf(decodeModel(bytes)).values()];
@@ -135,7 +136,7 @@ describe('writing external data', () => {
       { '': 13 },
     );
     const out = sink();
-    const bytes = await writeModel(model, { externalData: out });
+    const bytes = await writeModel(model, { externalData: out.options });
     const offsets = [...tensorsOf(decodeModel(bytes)).values()].map((t) => externalDataInfo(t).offset);
     expect(offsets).toEqual([0, 4096]);
     expect(out.chunks.map((c) => c.length)).toEqual([1200, 4096 - 1200, 1_200_000]);
@@ -151,10 +152,10 @@ describe('writing external data', () => {
       { '': 13 },
     );
     const kept = sink();
-    expect(decodeModel(await writeModel(model, { externalData: kept })).graph!.node[0]!.attribute[0]!.t!.rawData.length).toBe(2048);
+    expect(decodeModel(await writeModel(model, { externalData: kept.options })).graph!.node[0]!.attribute[0]!.t!.rawData.length).toBe(2048);
     expect(kept.chunks).toEqual([]);
     const moved = sink();
-    const bytes = await writeModel(model, { externalData: { ...moved, attributes: true } });
+    const bytes = await writeModel(model, { externalData: { ...moved.options, attributes: true } });
     expect(isExternal(decodeModel(bytes).graph!.node[0]!.attribute[0]!.t!)).toBe(true);
     const x = { x: { type: 'float32' as const, data: floats(512, 12), dims: [512] } };
     expectSameOutputs(await runNode(encodeModel(model), x), await runNode(saveBeside('attrs.onnx', bytes, { location: moved.location, bytes: moved.bytes() }), x));
@@ -193,14 +194,16 @@ describe('bad external data', () => {
     expect(await errorCodeAsync(() => loadTensor(t, (() => [1, 2]) as never))).toBe('INVALID_ARGUMENT');
 
     const model = makeModel(makeGraph('g', [makeNode('Identity', ['w'], ['y'])], [], [makeValueInfo('y', 'float32', [2])], [t]), { '': 13 });
-    expect(await errorCodeAsync(() => writeModel(model, { externalData: sink() }))).toBe('INVALID_ARGUMENT'); // w must move and there is no reader
+    expect(await errorCodeAsync(() => writeModel(model, { externalData: sink().options }))).toBe('INVALID_ARGUMENT'); // w must move and there is no reader
     const failing = await throwsAsync(() => writeModel(model, { readExternal: reader, externalData: { location: 'o.bin', write: () => Promise.reject(new Error('disk full')), threshold: 0 } }));
     expect([failing.code, failing.message]).toEqual(['IO_ERROR', 'writing graph/initializer["w"] to "o.bin" failed: disk full']);
     expect(await errorCodeAsync(() => writeModel(model, { externalData: { location: '', write: () => {} } }))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => writeModel(model, { externalData: { location: 'o', write: () => {}, threshold: -1 } }))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => writeModel(model, { readExternal: 'dir' as never }))).toBe('INVALID_ARGUMENT');
+    expect((await throwsAsync(() => writeModel(model, { external: {} } as never))).message).toBe("writeModel has no option 'external'; its options are readExternal, externalData");
+    expect((await throwsAsync(() => writeModel(model, { externalData: { location: 'o', write: () => {}, thresh: 1 } } as never))).message).toMatch(/'thresh' is none of its fields/);
     // A tensor below the threshold is inlined from the old file.
-    const inlined = decodeModel(await writeModel(model, { readExternal: reader, externalData: sink() }));
+    const inlined = decodeModel(await writeModel(model, { readExternal: reader, externalData: sink().options }));
     expect(readTensor(inlined.graph!.initializer[0]!)).toEqual({ dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) });
   });
 

@@ -138,6 +138,7 @@ describe('files that are not ONNX models', () => {
     expect(errorMessage(() => decodeModel(encodeModel(noOpsets)), 'INVALID_FILE')).toMatch(/IR version 8 and no opset_import/);
     expect(errorCode(() => decodeModel(new Uint8Array(0)))).toBe('INVALID_FILE');
     expect(errorCode(() => decodeModel([8, 1] as never))).toBe('INVALID_DTYPE');
+    expect(errorMessage(() => decodeModel(fixture('mlp.onnx'), { name: 'x' } as never), 'INVALID_ARGUMENT')).toBe("decodeModel has no option 'name'; its options are source");
   });
 });
 

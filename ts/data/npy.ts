@@ -6,6 +6,7 @@
 import { LowbitError } from '../errors.js';
 import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../elementTypes.js';
 import { describe, sizeOf } from '../tensor.js';
+import { optionsObject } from '../validate.js';
 
 /** The element types a .npy file can hold here: numpy's bool, integer and float dtypes. */
 export type NpyDType = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64';
@@ -56,8 +57,8 @@ export interface ReadNpyOptions {
  *   big-endian data and dtypes not listed above (complex, strings, objects,
  *   structured records, datetimes). Messages name `options.source`.
  */
-export function readNpy(bytes: Uint8Array, options: ReadNpyOptions = {}): TypedTensor<NpyDType> {
-  const source = options.source ?? 'the .npy data';
+export function readNpy(bytes: Uint8Array, options?: ReadNpyOptions): TypedTensor<NpyDType> {
+  const source = optionsObject(options, 'readNpy', { source: true }).source ?? 'the .npy data';
   if (!(bytes instanceof Uint8Array)) throw new LowbitError('INVALID_DTYPE', `readNpy needs the file as a Uint8Array, got ${describe(bytes)}`);
   const bad = (what: string) => new LowbitError('INVALID_FILE', `${source}: ${what}`);
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('not a .npy file (it does not start with the magic "\\x93NUMPY")');

@@ -4,6 +4,7 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { LowbitError } from '../../errors.js';
 import { describe } from '../../tensor.js';
+import { optionsObject } from '../../validate.js';
 import { ModelProtoSchema, type ModelProto } from './proto.js';
 
 /** Options of {@link decodeModel}. */
@@ -26,8 +27,8 @@ const RECURSION_LIMIT = 400;
  *   are not a protobuf message (truncated, random, text) or not an ONNX model
  *   (no IR version, no graph, or no opset import); `INVALID_DTYPE` unless `bytes` is a Uint8Array.
  */
-export function decodeModel(bytes: Uint8Array, options: DecodeModelOptions = {}): ModelProto {
-  const source = options.source ?? 'the model';
+export function decodeModel(bytes: Uint8Array, options?: DecodeModelOptions): ModelProto {
+  const source = optionsObject(options, 'decodeModel', { source: true }).source ?? 'the model';
   if (!(bytes instanceof Uint8Array)) throw new LowbitError('INVALID_DTYPE', `decodeModel needs the model as a Uint8Array, got ${describe(bytes)}`);
   if (bytes.length === 0) throw new LowbitError('INVALID_FILE', `${source} is empty, not an ONNX model`);
   let model: ModelProto;

@@ -8,7 +8,7 @@ import { clearField, create, isFieldSet } from '@bufbuild/protobuf';
 import { LowbitError } from '../../errors.js';
 import type { TypedTensor } from '../../elementTypes.js';
 import { describe, show } from '../../tensor.js';
-import { assertIntInRange } from '../../validate.js';
+import { assertIntInRange, optionsObject, requireObject } from '../../validate.js';
 import { encodeModel } from './encode.js';
 import { DataLocation, StringStringEntryProtoSchema, TensorProtoSchema, shallowCopy, type ModelProto, type TensorProto } from './proto.js';
 import { isExternal, makeTensor, readTensor, tensorByteLength } from './tensor.js';
@@ -139,10 +139,11 @@ export interface WriteModelOptions {
  *   tensor to move without `readExternal`; `IO_ERROR` when reading or
  *   writing fails; `INVALID_MODEL` when the model stays past 2 GiB.
  */
-export async function writeModel(model: ModelProto, options: WriteModelOptions = {}): Promise<Uint8Array> {
-  const { readExternal, externalData } = options;
+export async function writeModel(model: ModelProto, options?: WriteModelOptions): Promise<Uint8Array> {
+  const { readExternal, externalData } = optionsObject(options, 'writeModel', { readExternal: true, externalData: true });
   if (readExternal !== undefined && typeof readExternal !== 'function') throw new LowbitError('INVALID_ARGUMENT', `writeModel: readExternal must be a function, got ${show(readExternal)}`);
   if (externalData !== undefined) {
+    requireObject(externalData, 'writeModel: externalData takes { location, write, threshold?, attributes? }', { location: true, write: true, threshold: true, attributes: true });
     if (typeof externalData.location !== 'string' || externalData.location === '' || typeof externalData.write !== 'function') {
       throw new LowbitError('INVALID_ARGUMENT', 'writeModel: externalData needs a location (the data file name) and a write(chunk) function');
     }

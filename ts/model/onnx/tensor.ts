@@ -16,6 +16,7 @@ import {
 } from '../../elementTypes.js';
 import { pack4, unpack4 } from '../../ops/pack4.js';
 import { show, sizeOf } from '../../tensor.js';
+import { optionsObject } from '../../validate.js';
 import { DataLocation, DataType, TensorProtoSchema, type TensorProto } from './proto.js';
 
 /** The ONNX data type of each element type. */
@@ -85,6 +86,14 @@ export function tensorByteLength(t: TensorProto, where?: string): number {
   return storedByteLength(tensorElementType(t, where), sizeOf(tensorShape(t, where)));
 }
 
+/** Options of {@link readTensor}. */
+export interface ReadTensorOptions {
+  /** Names the tensor in error messages (its path, e.g. from `modelTensors`). */
+  where?: string;
+  /** The tensor's bytes, for a tensor stored as external data. */
+  external?: Uint8Array;
+}
+
 /**
  * Reads a tensor's values into a fresh typed array (see {@link TypedTensor}
  * for the array of each type), from raw_data or from the typed field its
@@ -96,15 +105,15 @@ export function tensorByteLength(t: TensorProto, where?: string): number {
  *   `INVALID_ARGUMENT` for an external tensor without `external` bytes.
  *   Messages name the tensor (`where`, e.g. its path from `modelTensors`).
  */
-export function readTensor(t: TensorProto, options: { where?: string; external?: Uint8Array } = {}): TypedTensor {
-  const { where } = options;
+export function readTensor(t: TensorProto, options?: ReadTensorOptions): TypedTensor {
+  const { where, external } = optionsObject(options, 'readTensor', { where: true, external: true });
   const dtype = tensorElementType(t, where);
   const shape = tensorShape(t, where);
   const count = sizeOf(shape);
   if (t.segment !== undefined) throw new LowbitError('INVALID_MODEL', `${label(t, where)} is a segment of a larger tensor, which lowbit does not read`);
   let raw: Uint8Array | undefined;
   if (isExternal(t)) {
-    raw = options.external;
+    raw = external;
     if (raw === undefined) throw new LowbitError('INVALID_ARGUMENT', `${label(t, where)} is stored as external data; read it with loadTensor and an external data reader`);
   } else if (isFieldSet(t, TensorProtoSchema.field.rawData)) raw = t.rawData;
   const data = raw !== undefined ? fromRaw(dtype, raw, count, t, where) : fromTypedField(dtype, t, count, where);
