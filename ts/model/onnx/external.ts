@@ -12,7 +12,7 @@ import { assertIntInRange, optionsObject, requireObject } from '../../validate.j
 import { encodeModel } from './encode.js';
 import { DataLocation, StringStringEntryProtoSchema, TensorProtoSchema, shallowCopy, type ModelProto, type TensorProto } from './proto.js';
 import { isExternal, makeTensor, readTensor, tensorByteLength } from './tensor.js';
-import { modelGraphs, modelTensors, type TensorSite } from './walk.js';
+import { modelTensors, type TensorSite } from './walk.js';
 
 /**
  * Reads `length` bytes at `offset` of the external data file `location`
@@ -116,7 +116,7 @@ export interface WriteModelOptions {
     write: (chunk: Uint8Array) => void | Promise<void>;
     /** Tensors of at least this many bytes go to the data file (default 1024, as onnx). */
     threshold?: number;
-    /** Also move tensors held in node attributes (Constant `value` …); default false, as onnx. */
+    /** Also move tensors held in node attributes (Constant `value` …) and sparse tensors; default false, as onnx. */
     attributes?: boolean;
   };
 }
@@ -149,19 +149,13 @@ export async function writeModel(model: ModelProto, options?: WriteModelOptions)
     }
     if (externalData.threshold !== undefined) assertIntInRange(externalData.threshold, 0, Number.MAX_SAFE_INTEGER, 'externalData.threshold');
   }
-  const attributeTensors = new Set<TensorProto>();
-  if (externalData !== undefined && externalData.attributes !== true) {
-    const initializers = new Set<TensorProto>();
-    for (const { graph } of modelGraphs(model)) for (const t of graph.initializer) initializers.add(t);
-    for (const { tensor } of modelTensors(model)) if (!initializers.has(tensor)) attributeTensors.add(tensor);
-  }
   // Phase 1 (async): stream the data file and prepare each changed tensor. The model is not touched yet.
   const changes: [TensorSite, TensorProto][] = [];
   let offset = 0;
   for (const site of modelTensors(model)) {
     const { tensor, path } = site;
     const external = isExternal(tensor);
-    if (externalData === undefined || attributeTensors.has(tensor)) {
+    if (externalData === undefined || (site.kind !== 'initializer' && externalData.attributes !== true)) {
       if (external && readExternal !== undefined) changes.push([site, inlined(tensor, await fetchExternal(tensor, readExternal, path))]);
       continue;
     }

@@ -3,6 +3,7 @@
 // counting a node whose subgraph (an If branch, a Loop body) reads the name
 // from the outer scope. A snapshot: rebuild it after editing the graph.
 import type { GraphProto, NodeProto, TensorProto } from './proto.js';
+import { nodeSubgraphs } from './walk.js';
 
 /** A node reading a value: at input `input`, or (`input: -1`) inside one of its subgraphs. */
 export interface ValueUse {
@@ -81,9 +82,4 @@ export function outerNames(graph: GraphProto): Set<string> {
   const outer = new Set<string>();
   for (const name of read) if (name !== '' && !defined.has(name)) outer.add(name);
   return outer;
-}
-
-/** The subgraphs held by a node's attributes. */
-export function nodeSubgraphs(node: NodeProto): GraphProto[] {
-  return node.attribute.flatMap((a) => (a.g !== undefined ? [a.g, ...a.graphs] : a.graphs));
 }

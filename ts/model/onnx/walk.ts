@@ -22,6 +22,8 @@ export interface TensorSite {
   readonly tensor: TensorProto;
   /** Where it sits, e.g. `graph/initializer["fc.weight"]`, `graph/node["c0"]/value`. */
   readonly path: string;
+  /** An initializer of a graph, a tensor in a node attribute, or the values / indices of a sparse tensor. */
+  readonly kind: 'initializer' | 'attribute' | 'sparse';
   /** Puts `t` in this tensor's slot (the same initializer index or attribute). */
   replace(t: TensorProto): void;
 }
@@ -57,9 +59,19 @@ function subgraphsOf(attribute: AttributeProto): [GraphProto, string][] {
   return out;
 }
 
-/** The main graph and every subgraph under it, parents before children. */
+/** The subgraphs a node's attributes hold. */
+export function nodeSubgraphs(node: NodeProto): GraphProto[] {
+  return node.attribute.flatMap((a) => subgraphsOf(a).map(([g]) => g));
+}
+
+/** The main graph and every subgraph under it, parents before children (not the training-info graphs). */
 export function* modelGraphs(model: ModelProto): Generator<GraphSite> {
   if (model.graph !== undefined) yield* graphTree(model.graph, 'graph');
+}
+
+/** modelGraphs, then the graphs of training_info (initialization and algorithm) and theirs. */
+function* everyGraph(model: ModelProto): Generator<GraphSite> {
+  yield* modelGraphs(model);
   for (const [i, info] of model.trainingInfo.entries()) {
     if (info.initialization !== undefined) yield* graphTree(info.initialization, `training_info[${i}]/initialization`);
     if (info.algorithm !== undefined) yield* graphTree(info.algorithm, `training_info[${i}]/algorithm`);
@@ -79,11 +91,11 @@ export function* graphTree(graph: GraphProto, path: string, owner?: GraphSite['o
 /**
  * Every TensorProto in a model, wherever it sits: initializers and sparse
  * initializers of every graph and subgraph, tensors in node attributes
- * (Constant `value`, ConstantOfShape …), and those in the nodes of local
- * functions.
+ * (Constant `value`, ConstantOfShape …), those in the nodes of local
+ * functions and in training-info graphs.
  */
 export function* modelTensors(model: ModelProto): Generator<TensorSite> {
-  for (const site of modelGraphs(model)) yield* graphTensors(site);
+  for (const site of everyGraph(model)) yield* graphTensors(site);
   for (const f of model.functions) {
     const path = `function[${quote(f.domain ? `${f.domain}.${f.name}` : f.name)}]`;
     for (const a of f.attributeProto) yield* attributeTensors(a, `${path}/attribute_proto`);
@@ -98,7 +110,7 @@ export function* modelTensors(model: ModelProto): Generator<TensorSite> {
 
 /** The tensors of one graph (not of its subgraphs): initializers, sparse initializers, node attributes. */
 function* graphTensors({ graph, path }: GraphSite): Generator<TensorSite> {
-  for (const [i, t] of graph.initializer.entries()) yield { tensor: t, path: `${path}/initializer[${quote(t.name)}]`, replace: (n) => void (graph.initializer[i] = n) };
+  for (const [i, t] of graph.initializer.entries()) yield { tensor: t, path: `${path}/initializer[${quote(t.name)}]`, kind: 'initializer', replace: (n) => void (graph.initializer[i] = n) };
   for (const [i, s] of graph.sparseInitializer.entries()) yield* sparseTensors(s, `${path}/sparse_initializer[${i}]`);
   yield* nodeTensors(graph.node, path);
 }
@@ -111,15 +123,15 @@ function* nodeTensors(nodes: NodeProto[], graphPath: string): Generator<TensorSi
 
 function* attributeTensors(a: AttributeProto, path: string): Generator<TensorSite> {
   const at = `${path}/${a.name}`;
-  if (a.t !== undefined) yield { tensor: a.t, path: at, replace: (n) => void (a.t = n) };
-  for (const [j, t] of a.tensors.entries()) yield { tensor: t, path: `${at}[${j}]`, replace: (n) => void (a.tensors[j] = n) };
+  if (a.t !== undefined) yield { tensor: a.t, path: at, kind: 'attribute', replace: (n) => void (a.t = n) };
+  for (const [j, t] of a.tensors.entries()) yield { tensor: t, path: `${at}[${j}]`, kind: 'attribute', replace: (n) => void (a.tensors[j] = n) };
   if (a.sparseTensor !== undefined) yield* sparseTensors(a.sparseTensor, at);
   for (const [j, s] of a.sparseTensors.entries()) yield* sparseTensors(s, `${at}[${j}]`);
 }
 
 function* sparseTensors(s: SparseTensorProto, path: string): Generator<TensorSite> {
-  if (s.values !== undefined) yield { tensor: s.values, path: `${path}/values`, replace: (n) => void (s.values = n) };
-  if (s.indices !== undefined) yield { tensor: s.indices, path: `${path}/indices`, replace: (n) => void (s.indices = n) };
+  if (s.values !== undefined) yield { tensor: s.values, path: `${path}/values`, kind: 'sparse', replace: (n) => void (s.values = n) };
+  if (s.indices !== undefined) yield { tensor: s.indices, path: `${path}/indices`, kind: 'sparse', replace: (n) => void (s.indices = n) };
 }
 
 /** The Constant attributes that hold a number or a tensor of numbers. */
