@@ -65,6 +65,8 @@ const functions: Record<string, (...args: never[]) => unknown> = {
   qlinearConv: lowbit.qlinearConv,
   calibrate: lowbit.calibrate,
   intTypeInfo: lowbit.intTypeInfo,
+  readNpy: lowbit.readNpy,
+  writeNpy: lowbit.writeNpy,
 };
 
 describe('hostile input', () => {

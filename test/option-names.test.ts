@@ -37,6 +37,7 @@ const CASES: Array<[string, () => unknown, string, string]> = [
   ['autograd.conv2d', () => autograd.conv2d(new autograd.Tensor(new Float32Array(16), [1, 1, 4, 4]), new autograd.Tensor(new Float32Array(4), [1, 1, 2, 2]), undefined, { pad: 1 } as never), 'pad', 'padding'],
   ['nn.Linear', () => new nn.Linear(2, 2, { biases: false } as never), 'biases', 'bias'],
   ['optim.SGD', () => new optim.SGD([], { lr: 0.1, momentun: 0.9 } as never), 'momentun', 'momentum'],
+  ['readNpy', () => lowbit.readNpy(new Uint8Array(0), { name: 'x.npy' } as never), 'name', 'source'],
   ['fakeQuantSTE', () => lowbit.fakeQuantSTE(new autograd.Tensor([1, 2], [2]), { scale: 0.5, zero: 1 } as never), 'zero', 'zeroPoint'],
 ];
 

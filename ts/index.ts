@@ -78,3 +78,5 @@ export { distillationLoss, distillationStep, type DistillationOptions, type Dist
 export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWeightLayer, type ActivationQParams } from './qat/export.js';
 export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
+export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
+export { type TypedTensor, type ElementType, type ElementArrays } from './elementTypes.js';

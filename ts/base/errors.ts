@@ -18,6 +18,15 @@
  *   Content-Security-Policy lacks `'wasm-unsafe-eval'`, an engine without
  *   WebAssembly SIMD128).
  * - `WORKER_FAILURE`: a worker thread of a `GemmPool` could not start or died.
+ * - `INVALID_FILE`: bytes that are not a file of the expected format: a
+ *   truncated or non-ONNX model, a .npy file with a bad header, external
+ *   data shorter than its tensor (the message names the file).
+ * - `INVALID_MODEL`: a well-formed ONNX file whose content is inconsistent:
+ *   a tensor whose data does not fit its dims, a node in a domain the model
+ *   imports no opset for, an external-data location outside the model's
+ *   folder (the message names the tensor or node).
+ * - `IO_ERROR`: a file (an ONNX model's external data) could not be read or
+ *   written; the message names it and carries the cause.
  */
 export type LowbitErrorCode =
   | 'NOT_INITIALIZED'
@@ -29,7 +38,10 @@ export type LowbitErrorCode =
   | 'EMPTY_INPUT'
   | 'DISPOSED'
   | 'WASM_FAILURE'
-  | 'WORKER_FAILURE';
+  | 'WORKER_FAILURE'
+  | 'INVALID_FILE'
+  | 'INVALID_MODEL'
+  | 'IO_ERROR';
 
 /**
  * Marks a LowbitError for {@link LowbitError}'s `instanceof`: a registered
