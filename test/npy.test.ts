@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LowbitError, readNpy, writeNpy, type NpyDType, type TypedTensor } from '../ts/index.js';
-import { ELEMENT_TYPES, fromLittleEndian, swapBytes, toLittleEndian } from '../ts/elementTypes.js';
+import { ELEMENT_TYPES, fromLittleEndian, swapBytes, toLittleEndian } from '../ts/base/elementTypes.js';
 import { errorCode, errorMessage } from './errorCode.js';
 
 const dir = new URL('./fixtures/npy/', import.meta.url);

@@ -8,7 +8,7 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bfloat16ToFloat32 } from '../ts/index.js';
-import { ELEMENT_TYPES, type ElementType, type TypedTensor } from '../ts/elementTypes.js';
+import { ELEMENT_TYPES, type ElementType, type TypedTensor } from '../ts/base/elementTypes.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
 import { encodeMessage, encodeModel } from '../ts/model/onnx/encode.js';

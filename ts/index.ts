@@ -79,4 +79,4 @@ export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWei
 export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
 export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
-export { type TypedTensor, type ElementType, type ElementArrays } from './elementTypes.js';
+export { type TypedTensor, type ElementType, type ElementArrays } from './base/elementTypes.js';

@@ -3,10 +3,10 @@
 // 'fortran_order': False, 'shape': (2, 3), }) padded to 64 bytes, then the
 // elements. Numeric and bool dtypes, little-endian; Fortran-order files are
 // read into C order.
-import { LowbitError } from '../errors.js';
-import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../elementTypes.js';
-import { describe, sizeOf } from '../tensor.js';
-import { optionsObject } from '../validate.js';
+import { LowbitError } from '../base/errors.js';
+import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../base/elementTypes.js';
+import { describe, sizeOf } from '../base/tensor.js';
+import { optionsObject } from '../base/validate.js';
 
 /** The element types a .npy file can hold here: numpy's bool, integer and float dtypes. */
 export type NpyDType = 'bool' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float16' | 'float32' | 'float64';

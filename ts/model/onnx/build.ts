@@ -3,8 +3,8 @@
 // each attribute kind has its own maker and reader), value infos, graphs,
 // models.
 import { create } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
-import type { ElementType } from '../../elementTypes.js';
+import { LowbitError } from '../../base/errors.js';
+import type { ElementType } from '../../base/elementTypes.js';
 import {
   AttributeProtoSchema,
   AttributeType,

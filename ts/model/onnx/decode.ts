@@ -2,9 +2,9 @@
 // that is not an ONNX model (truncated, random bytes, JSON, another
 // protobuf) becomes a LowbitError naming it.
 import { fromBinary } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
-import { describe } from '../../tensor.js';
-import { optionsObject } from '../../validate.js';
+import { LowbitError } from '../../base/errors.js';
+import { describe } from '../../base/tensor.js';
+import { optionsObject } from '../../base/validate.js';
 import { ModelProtoSchema, type ModelProto } from './proto.js';
 
 /** Options of {@link decodeModel}. */

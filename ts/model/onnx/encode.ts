@@ -7,7 +7,7 @@
 // 2.2–3.5 s (median 2.4 s) and 764 MB on top of the model; this encoder
 // 0.69–0.97 s (median 0.71 s) and 380 MB, the output itself.
 import { ScalarType, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
+import { LowbitError } from '../../base/errors.js';
 import { ModelProtoSchema, type ModelProto } from './proto.js';
 
 /** protobuf's limit on one serialized message, and so on an .onnx file without external data. */

@@ -5,10 +5,10 @@
 // large tensor to a caller-supplied sink at aligned offsets, so neither side
 // ever holds the whole data file.
 import { clearField, create, isFieldSet } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
-import type { TypedTensor } from '../../elementTypes.js';
-import { describe, show } from '../../tensor.js';
-import { assertIntInRange, optionsObject, requireObject } from '../../validate.js';
+import { LowbitError } from '../../base/errors.js';
+import type { TypedTensor } from '../../base/elementTypes.js';
+import { describe, show } from '../../base/tensor.js';
+import { assertIntInRange, optionsObject, requireObject } from '../../base/validate.js';
 import { encodeModel } from './encode.js';
 import { DataLocation, StringStringEntryProtoSchema, TensorProtoSchema, shallowCopy, type ModelProto, type TensorProto } from './proto.js';
 import { isExternal, makeTensor, readTensor, tensorByteLength } from './tensor.js';

@@ -2,8 +2,8 @@
 // 'ai.onnx' are the same default domain), and the check that every node's
 // domain is imported (or is a local function's).
 import { create } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
-import { assertIntInRange } from '../../validate.js';
+import { LowbitError } from '../../base/errors.js';
+import { assertIntInRange } from '../../base/validate.js';
 import { OperatorSetIdProtoSchema, type ModelProto, type NodeProto } from './proto.js';
 import { modelGraphs, nodePath } from './walk.js';
 

@@ -3,7 +3,7 @@
 // two per byte, low nibble first) or from the typed fields (float_data,
 // int32_data, …), and building a tensor for writing (always raw_data).
 import { create, isFieldSet } from '@bufbuild/protobuf';
-import { LowbitError } from '../../errors.js';
+import { LowbitError } from '../../base/errors.js';
 import {
   checkTypedTensor,
   ELEMENT_TYPES,
@@ -13,10 +13,10 @@ import {
   type ElementArrays,
   type ElementType,
   type TypedTensor,
-} from '../../elementTypes.js';
-import { pack4, unpack4 } from '../../ops/pack4.js';
-import { show, sizeOf } from '../../tensor.js';
-import { optionsObject } from '../../validate.js';
+} from '../../base/elementTypes.js';
+import { pack4, unpack4 } from '../../ops/quant/pack4.js';
+import { show, sizeOf } from '../../base/tensor.js';
+import { optionsObject } from '../../base/validate.js';
 import { DataLocation, DataType, TensorProtoSchema, type TensorProto } from './proto.js';
 
 /** The ONNX data type of each element type. */

@@ -3,8 +3,8 @@
 // attributes, sparse tensors, function bodies) and every weight (initializers
 // and Constant nodes), each with a path that names its place, such as
 // graph/node["If_0"]/then_branch/initializer["w"].
-import { LowbitError } from '../../errors.js';
-import type { TypedTensor } from '../../elementTypes.js';
+import { LowbitError } from '../../base/errors.js';
+import type { TypedTensor } from '../../base/elementTypes.js';
 import { AttributeType, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type SparseTensorProto, type TensorProto } from './proto.js';
 import { readTensor } from './tensor.js';
 
