@@ -8,6 +8,7 @@
 //   npx tsx examples/train-fashion.ts --model mlp --mode w4a4 --epochs 2 --distill
 //   npx tsx examples/train-fashion.ts --model cnn --mode fp32 --epochs 3 --lr 2e-3 --standardize
 //   npx tsx examples/train-fashion.ts --model cnn --mode w2a2 --standardize --input-bits 8   # first layer's input at 8 bits
+//   npx tsx examples/train-fashion.ts --model mlp --mode w2a2 --pact-alpha-gradient step     # PACT's α gradient through its step too
 //
 // The FP32 run saves $OUT/<model>-fp32.lbst, which the QAT runs start from.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '128' },
     standardize: { type: 'boolean', default: false },
     'input-bits': { type: 'string' },
+    'pact-alpha-gradient': { type: 'string', default: 'paper' },
   },
 });
 const OUT = process.env.OUT ?? '/tmp/lowbit-qat';
@@ -53,6 +55,7 @@ const bits = BITS[args.mode!];
 const isCnn = args.model === 'cnn';
 const inputBits = args['input-bits'] === undefined ? undefined : Number(args['input-bits']);
 if (args.schedule !== 'cosine' && args.schedule !== 'constant') throw new Error('--schedule must be cosine or constant');
+const pactAlphaGradient = args['pact-alpha-gradient'] as 'paper' | 'step'; // prepareQAT checks it
 
 // 'mlp-wide' (784-1024-512-10) is a stronger FP32 teacher for --teacher.
 export function makeModel(name: string): nn.Sequential {
@@ -108,7 +111,7 @@ if (bits !== undefined) {
     teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
   const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })].slice(0, 8).map((b) => b.x);
-  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', calibrationData: calib, inputBits });
+  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', pactAlphaGradient, calibrationData: calib, inputBits });
   // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
   manualSeed(Number(args.seed) + 1000);
 }
@@ -146,7 +149,7 @@ for (let e = 0; e < epochs; e++) {
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits,
+  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits, pactAlphaGradient: bits === undefined ? undefined : pactAlphaGradient,
   distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
   testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
 };

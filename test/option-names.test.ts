@@ -39,6 +39,9 @@ const CASES: Array<[string, () => unknown, string, string]> = [
   ['optim.SGD', () => new optim.SGD([], { lr: 0.1, momentun: 0.9 } as never), 'momentun', 'momentum'],
   ['readNpy', () => lowbit.readNpy(new Uint8Array(0), { name: 'x.npy' } as never), 'name', 'source'],
   ['fakeQuantSTE', () => lowbit.fakeQuantSTE(new autograd.Tensor([1, 2], [2]), { scale: 0.5, zero: 1 } as never), 'zero', 'zeroPoint'],
+  ['autograd.pact', () => autograd.pact(new autograd.Tensor([1, 2], [2]), new autograd.Tensor([2], [1]), 4, { alphaGrad: 'step' } as never), 'alphaGrad', 'alphaGradient'],
+  ['nn.PACT', () => new nn.PACT(4, 6, 1e-4, { gradient: 'step' } as never), 'gradient', 'alphaGradient'],
+  ['prepareQAT', () => lowbit.prepareQAT(new nn.Sequential(new nn.Linear(2, 2)), { weightBits: 4, activationBits: 4, alphaGradient: 'step' } as never), 'alphaGradient', 'pactAlphaGradient'],
 ];
 
 describe('unknown option names', () => {

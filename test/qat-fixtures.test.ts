@@ -1,10 +1,10 @@
-// STE, PACT, LSQ and distillation gradients against PyTorch
-// (fixtures/qat_gradients.py → fixtures/qat_gradients.json).
+// STE, PACT (both α gradients), LSQ and distillation gradients against
+// PyTorch (fixtures/qat_gradients.py → fixtures/qat_gradients.json).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../ts/autograd/index.js';
-import { fakeQuantSTE, lsq, pact } from '../ts/autograd/fakequant.js';
+import { fakeQuantSTE, lsq, pact, type PACTAlphaGradient } from '../ts/autograd/fakequant.js';
 import { distillationLoss } from '../ts/qat/distill.js';
 
 type Case = Record<string, unknown> & { op: string; shape: number[] };
@@ -24,8 +24,19 @@ describe('gradients match PyTorch to 1e-5', () => {
     expect(new Set(cases.map((c) => c.op))).toEqual(new Set(['ste', 'pact', 'lsq', 'distill']));
   });
 
+  it('has PACT with both α gradients at 2, 4 and 8 bits, with ties and x = α', () => {
+    const pacts = cases.filter((c) => c.op === 'pact');
+    for (const alphaGradient of ['paper', 'step'])
+      for (const bits of [2, 4, 8]) {
+        const some = pacts.filter((c) => c.alphaGradient === alphaGradient && c.bits === bits);
+        const steps = some.map((c) => (c.alpha as number) / (2 ** bits - 1));
+        expect(some.some((c) => num(c, 'x').includes(c.alpha as number)), `${alphaGradient} ${bits}`).toBe(true);
+        expect(some.some((c, j) => num(c, 'x').some((v) => (v / steps[j]!) % 1 === 0.5)), `${alphaGradient} ${bits}`).toBe(true);
+      }
+  });
+
   cases.forEach((c, i) => {
-    it(`case ${i}: ${c.op} ${JSON.stringify({ shape: c.shape, bits: c.bits, signed: c.signed, axis: c.axis })}`, () => {
+    it(`case ${i}: ${c.op} ${JSON.stringify({ shape: c.shape, bits: c.bits, signed: c.signed, axis: c.axis, alphaGradient: c.alphaGradient })}`, () => {
       if (c.op === 'distill') {
         const s = new Tensor(Float32Array.from(num(c, 'student')), c.shape, true);
         const t = new Tensor(Float32Array.from(num(c, 'teacher')), c.shape);
@@ -42,7 +53,7 @@ describe('gradients match PyTorch to 1e-5', () => {
         y = fakeQuantSTE(x, { scale: num(c, 'scale'), zeroPoint: num(c, 'zeroPoint'), bits: c.bits as number, signed: c.signed as boolean, axis: c.axis as number | undefined });
       } else if (c.op === 'pact') {
         param = new Tensor([c.alpha as number], [1], true);
-        y = pact(x, param, c.bits as number);
+        y = pact(x, param, c.bits as number, { alphaGradient: c.alphaGradient as PACTAlphaGradient });
       } else {
         param = new Tensor(Float32Array.from(num(c, 'step')), [num(c, 'step').length], true);
         y = lsq(x, param, { bits: c.bits as number, signed: c.signed as boolean, axis: c.axis as number | undefined });

@@ -3,7 +3,7 @@ import { LowbitError } from '../ts/base/errors.js';
 import { Tensor, manualSeed, noGrad } from '../ts/autograd/index.js';
 import * as nn from '../ts/autograd/nn/index.js';
 import { LSQ, PACT, QuantConv2d, QuantLinear, pactPenalty } from '../ts/autograd/nn/quant.js';
-import { fakeQuantSTE } from '../ts/autograd/fakequant.js';
+import { fakeQuantSTE, pact } from '../ts/autograd/fakequant.js';
 import { Adam } from '../ts/autograd/optim.js';
 import { prepareQAT } from '../ts/qat/prepare.js';
 import { distillationLoss, distillationStep } from '../ts/qat/distill.js';
@@ -53,6 +53,51 @@ describe('fakeQuantSTE', () => {
     expect(() => fakeQuantSTE(x, { scale: 1, zeroPoint: 300, signed: false })).toThrow(/zeroPoint/);
     expect(() => fakeQuantSTE(x, { scale: [1, 1] })).toThrow(/axis 1 is out of range/);
     expect(() => fakeQuantSTE(x, { scale: [1, 1, 1], axis: 0 })).toThrow(/per-axis scale has 3 values/);
+  });
+});
+
+describe('PACT α gradient', () => {
+  // 2 bits, α = 2, step 2/3: x = 0.5 and 1.2 are 0.75 and 1.8 steps, rounded to 1 and 2; x = 2 and 3 clip to α
+  const alphaGrad = (alphaGradient?: 'paper' | 'step') => {
+    const alpha = new Tensor([2], [1], true);
+    const x = new Tensor([-1, 0.5, 1.2, 2, 3], [5], true);
+    const y = pact(x, alpha, 2, alphaGradient === undefined ? undefined : { alphaGradient });
+    expect(Array.from(y.data)).toEqual([0, f32(2 / 3), 2 * f32(2 / 3), 2, 2]);
+    y.backward(new Float32Array([1, 1, 1, 1, 0.5]));
+    expect(Array.from(x.grad!)).toEqual([0, 1, 1, 0, 0]);
+    return alpha.grad![0]!;
+  };
+
+  it("is the paper's by default: 1 where x ≥ α (x = α included), 0 below", () => {
+    expect(alphaGrad()).toBe(1.5);
+    expect(alphaGrad('paper')).toBe(1.5);
+  });
+
+  it("'step' adds (rint(x/s) − x/s)/(2^k − 1) inside the range", () => {
+    expect(alphaGrad('step')).toBeCloseTo(1.5 + (0.25 + 0.2) / 3, 6);
+  });
+
+  it('the PACT module and prepareQAT pass the choice on (default paper)', () => {
+    expect(new PACT(4).alphaGradient).toBe('paper');
+    for (const alphaGradient of ['paper', 'step'] as const) {
+      const m = new PACT(2, 2, 1e-4, { alphaGradient });
+      m.forward(new Tensor([-1, 0.5, 1.2, 2, 3], [5])).backward(new Float32Array([1, 1, 1, 1, 0.5]));
+      expect(m.alpha.grad![0]).toBeCloseTo(alphaGrad(alphaGradient), 6);
+      manualSeed(5);
+      const model = prepareQAT(mlp(), { weightBits: 4, activationBits: 4, pactAlphaGradient: alphaGradient, calibrationData: [positive([4, 12])] });
+      const quantizers = model.layers.flatMap((l) => (l instanceof QuantLinear ? [l.actQuant] : []));
+      expect(quantizers.map((q) => (q as PACT).alphaGradient)).toEqual([alphaGradient, alphaGradient]);
+    }
+  });
+
+  it('refuses other names, naming the two choices', () => {
+    const x = new Tensor([1], [1]);
+    const alpha = new Tensor([2], [1], true);
+    expect(() => pact(x, alpha, 2, { alphaGradient: 'lsq' as 'step' })).toThrow(/pact alphaGradient must be 'paper' or 'step', got "lsq"/);
+    expect(() => new PACT(2, 1, 1e-4, { alphaGradient: 'Paper' as 'paper' })).toThrow(/PACT alphaGradient must be 'paper' or 'step'/);
+    const model = mlp();
+    expect(() => prepareQAT(model, { weightBits: 4, activationBits: 4, pactAlphaGradient: 'ste' as 'step' })).toThrow(/pactAlphaGradient must be 'paper' or 'step'/);
+    expect(model.layers[1]).toBeInstanceOf(nn.Linear); // checked before any layer was swapped
   });
 });
 

@@ -3,7 +3,7 @@
 // are the wasm fakeQuantize kernel (quantize→dequantize, ONNX rounding);
 // backward passes state their estimators in a few lines.
 import { LowbitError } from '../base/errors.js';
-import { assertIntInRange, requireObject } from '../base/validate.js';
+import { assertIntInRange, optionsObject, requireObject, type OptionNames } from '../base/validate.js';
 import { quantRange } from '../base/ranges.js';
 import { roundHalfEven } from '../base/rounding.js';
 import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
@@ -77,15 +77,44 @@ export function pactScale(alpha: number, bits: number): number {
 }
 
 /**
- * PACT (Choi et al. 2018): y = clip(x, 0, α) = 0.5(|x| − |x − α| + α), then
- * yq = rint(y·(2^k − 1)/α)·α/(2^k − 1). ∂yq/∂x = 1 for 0 < x < α (STE), else
- * 0; ∂yq/∂α = 1 where x ≥ α and, inside the range, the STE term
- * (rint(y/s) − y/s)/(2^k − 1) with s = α/(2^k − 1).
+ * Which gradient PACT gives its clipping level α (see {@link pact}):
+ * - `'paper'`: Choi et al. 2018, eq. 3, with the straight-through estimate
+ *   ∂yq/∂y = 1: ∂yq/∂α = 1 where x ≥ α, else 0.
+ * - `'step'`: also differentiates through the step s = α/(2^k − 1), as LSQ
+ *   does for its step: adds (rint(x/s) − x/s)/(2^k − 1) for 0 < x < α.
  */
-export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
+export type PACTAlphaGradient = 'paper' | 'step';
+
+/** Options of {@link pact}. */
+export interface PACTOptions {
+  /** The gradient of α: `'paper'` (default) or `'step'`; see {@link PACTAlphaGradient}. */
+  alphaGradient?: PACTAlphaGradient;
+}
+
+/** @internal The names {@link PACTOptions} may hold. */
+export const PACT_OPTION_NAMES: OptionNames<PACTOptions> = { alphaGradient: true };
+
+/** @internal Checks a {@link PACTAlphaGradient} name (undefined: the default, 'paper'). */
+export function pactAlphaGradient(v: PACTAlphaGradient | undefined, what: string): PACTAlphaGradient {
+  if (v === undefined) return 'paper';
+  if (v !== 'paper' && v !== 'step') throw new LowbitError('INVALID_ARGUMENT', `${what} must be 'paper' or 'step', got ${show(v)}`);
+  return v;
+}
+
+/**
+ * PACT (Choi et al. 2018): y = clip(x, 0, α), then
+ * yq = rint(y/s)·s with the step s = α/(2^k − 1) (round half to even).
+ * Gradients, with the straight-through estimate ∂yq/∂y = 1:
+ * ∂yq/∂x = 1 for 0 < x < α, else 0; ∂yq/∂α = 1 where x ≥ α, else 0 (the
+ * paper's eq. 3). `alphaGradient: 'step'` adds (rint(x/s) − x/s)/(2^k − 1)
+ * to ∂yq/∂α for 0 < x < α (the derivative through s, as LSQ's); see
+ * {@link PACTAlphaGradient}.
+ */
+export function pact(x: Tensor, alpha: Tensor, bits: number, options?: PACTOptions): Tensor {
   assertTensor(x, 'pact', 'x');
   assertTensor(alpha, 'pact', 'alpha');
   const [, n] = intRange(bits, false);
+  const withStep = pactAlphaGradient(optionsObject(options, 'pact', PACT_OPTION_NAMES).alphaGradient, 'pact alphaGradient') === 'step';
   if (alpha.size !== 1) throw new LowbitError('INVALID_SHAPE', `pact: alpha must hold one number, got shape [${alpha.shape.join(', ')}]`);
   const a = alpha.data[0]!;
   if (!(a > 0 && a < Infinity)) throw new LowbitError('INVALID_ARGUMENT', `pact: alpha must be a finite number > 0, got ${show(a)}`);
@@ -101,7 +130,7 @@ export function pact(x: Tensor, alpha: Tensor, bits: number): Tensor {
       if (v >= a) da += g[i]!;
       else if (v > 0) {
         dx[i] = g[i]!;
-        da += (g[i]! * (roundHalfEven(v / s) - v / s)) / n;
+        if (withStep) da += (g[i]! * (roundHalfEven(v / s) - v / s)) / n;
       }
     }
     if (x.requiresGrad) accumulateGrad(x, dx);

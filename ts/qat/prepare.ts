@@ -35,7 +35,7 @@ export interface QATConfig extends QuantLayerConfig {
 export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
   if (!(model instanceof Module)) throw new LowbitError('INVALID_ARGUMENT', `prepareQAT needs an nn.Module (e.g. a Sequential), got ${describe(model)}`);
   requireObject(config, 'prepareQAT needs a config { weightBits, activationBits, calibrationData?, … }', {
-    calibrationData: true, inputBits: true, weightBits: true, activationBits: true, weightQuantizer: true, activationQuantizer: true,
+    calibrationData: true, inputBits: true, weightBits: true, activationBits: true, weightQuantizer: true, activationQuantizer: true, pactAlphaGradient: true,
   });
   if (model instanceof Linear || model instanceof Conv2d) {
     throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT swaps layers inside a container; wrap a single layer in a Sequential');
@@ -45,6 +45,7 @@ export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
     activationBits: config.activationBits,
     weightQuantizer: config.weightQuantizer,
     activationQuantizer: config.activationQuantizer,
+    pactAlphaGradient: config.pactAlphaGradient,
   };
   const inputConfig: QuantLayerConfig = { ...layerConfig, activationBits: config.inputBits ?? config.activationBits };
   // Check everything before the first layer is swapped, so a bad config leaves the model as it was.

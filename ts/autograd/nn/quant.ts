@@ -1,11 +1,11 @@
 // Quantization-aware layers: learned activation quantizers (PACT, LSQ) and
 // Linear / Conv2d twins whose weights and inputs are fake-quantized.
 import { LowbitError } from '../../base/errors.js';
-import { assertIntInRange } from '../../base/validate.js';
+import { assertIntInRange, optionsObject } from '../../base/validate.js';
 import { chooseQParams } from '../../formats/affine.js';
 import { MinMaxObserver } from '../../calibrate/minmax.js';
 import { roundHalfEven } from '../../base/rounding.js';
-import { fakeQuantSTE, intRange, lsq, pact, pactScale } from '../fakequant.js';
+import { PACT_OPTION_NAMES, fakeQuantSTE, intRange, lsq, pact, pactAlphaGradient, pactScale, type PACTAlphaGradient, type PACTOptions } from '../fakequant.js';
 import { add, conv2d, linear, mul } from '../ops.js';
 import { Tensor, accumulateGrad } from '../tensor.js';
 import { Conv2d, Linear, Module } from './layers.js';
@@ -37,23 +37,29 @@ function keepPositive(p: Tensor): void {
 
 /**
  * PACT activation quantizer (Choi et al. 2018): clip to [0, α] with α
- * learned, then k-bit unsigned fake quantization. {@link PACT.penalty} is the
- * paper's L2 regulariser on α.
+ * learned, then k-bit unsigned fake quantization (`autograd.pact`).
+ * {@link PACT.penalty} is the paper's L2 regulariser on α.
  */
 export class PACT extends Module {
   /** The learned clipping level α (one element). */
   alpha: Tensor;
+  /** The gradient α gets: `'paper'` (default) or `'step'` (see `autograd.pact`). */
+  readonly alphaGradient: PACTAlphaGradient;
 
-  /** `l2` is λ of the regulariser λ·α² (default 1e-4). */
-  constructor(readonly bits: number, alpha = 10, readonly l2 = 1e-4) {
+  /**
+   * `alpha` is α's initial value, `l2` λ of the regulariser λ·α² (default
+   * 1e-4); `options.alphaGradient` picks α's gradient (see `autograd.pact`).
+   */
+  constructor(readonly bits: number, alpha = 10, readonly l2 = 1e-4, options?: PACTOptions) {
     super();
     intRange(bits, false);
+    this.alphaGradient = pactAlphaGradient(optionsObject(options, 'PACT', PACT_OPTION_NAMES).alphaGradient, 'PACT alphaGradient');
     this.alpha = new Tensor([alpha], [1], true);
   }
 
   override forward(x: Tensor): Tensor {
     keepPositive(this.alpha);
-    return pact(x, this.alpha, this.bits);
+    return pact(x, this.alpha, this.bits, { alphaGradient: this.alphaGradient });
   }
 
   /** λ·α², to add to the loss. */
@@ -140,6 +146,12 @@ export interface QuantLayerConfig {
    * gets a signed LSQ quantizer instead: see {@link QuantLayer.initInputQuantizer}.
    */
   activationQuantizer?: 'pact' | 'lsq';
+  /**
+   * The gradient of the PACT quantizers' α: `'paper'` (default; Choi et al.
+   * 2018, eq. 3) or `'step'` (also through the step α/(2^k − 1)); see
+   * `autograd.pact`.
+   */
+  pactAlphaGradient?: PACTAlphaGradient;
 }
 
 /**
@@ -175,14 +187,15 @@ export function accumulatorBias(bias: Float32Array, inputScale: number, weightSc
  * @internal Checks a layer config (quantizer names and bit widths) and
  * returns the quantizers with their defaults.
  */
-export function checkLayerConfig(config: QuantLayerConfig): { aq: 'pact' | 'lsq'; wq: 'minmax' | 'lsq' } {
+export function checkLayerConfig(config: QuantLayerConfig): { aq: 'pact' | 'lsq'; wq: 'minmax' | 'lsq'; alphaGradient: PACTAlphaGradient } {
   const aq = config.activationQuantizer ?? 'pact';
+  const alphaGradient = pactAlphaGradient(config.pactAlphaGradient, 'pactAlphaGradient');
   const wq = config.weightQuantizer ?? 'minmax';
   if (aq !== 'pact' && aq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `activationQuantizer must be 'pact' or 'lsq', got ${show(aq)}`);
   if (wq !== 'minmax' && wq !== 'lsq') throw new LowbitError('INVALID_ARGUMENT', `weightQuantizer must be 'minmax' or 'lsq', got ${show(wq)}`);
   intRange(config.weightBits, true);
   intRange(config.activationBits, false);
-  return { aq, wq };
+  return { aq, wq, alphaGradient };
 }
 
 /** What QuantLinear and QuantConv2d share: weight and input fake quantization, and calibration. */
@@ -208,8 +221,8 @@ export abstract class QuantLayer extends Module {
     super();
     this.weight = source.weight;
     this.bias = source.bias;
-    const { aq, wq } = checkLayerConfig(config);
-    this.actQuant = aq === 'pact' ? new PACT(config.activationBits) : new LSQ(config.activationBits);
+    const { aq, wq, alphaGradient } = checkLayerConfig(config);
+    this.actQuant = aq === 'pact' ? new PACT(config.activationBits, undefined, undefined, { alphaGradient }) : new LSQ(config.activationBits);
     if (wq === 'lsq') {
       this.weightQuant = new LSQ(config.weightBits, { channels: this.weight.shape[0]! });
       this.weightQuant.initFromWeights(this.weight);
