@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { init } from '../ts/index.js';
 import { Tensor, crossEntropy, manualSeed, noGrad, add } from '../ts/autograd/index.js';
 import * as nn from '../ts/autograd/nn/index.js';
-import { pactPenalty } from '../ts/autograd/nn/quant.js';
+import { pactPenalty } from '../ts/qat/layers.js';
 import { Adam, cosineSchedule } from '../ts/autograd/optim.js';
 import { DataLoader } from '../ts/data/loader.js';
 import { prepareQAT } from '../ts/qat/prepare.js';

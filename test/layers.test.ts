@@ -24,6 +24,7 @@ const LAYERS: ReadonlyArray<readonly [rank: number, prefix: string]> = [
   [7, 'ts/model/'],
   [8, 'ts/cli/'],
   [8, 'ts/app/'],
+  [9, 'ts/api/'],
   [9, 'ts/index.ts'],
 ];
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../ts/autograd/index.js';
-import { fakeQuantSTE, lsq, pact, type PACTAlphaGradient } from '../ts/autograd/fakequant.js';
+import { fakeQuantSTE, lsq, pact, type PACTAlphaGradient } from '../ts/qat/fakeQuant.js';
 import { distillationLoss } from '../ts/qat/distill.js';
 
 type Case = Record<string, unknown> & { op: string; shape: number[] };

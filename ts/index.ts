@@ -67,12 +67,12 @@ export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from 
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data
 /** The autograd: a float32 `Tensor` that records operations, computes gradients, and its differentiable ops. */
-export * as autograd from './autograd/index.js';
+export * as autograd from './api/autograd.js';
 /** Layers over the autograd (`Linear`, `Conv2d`, `Sequential`, …) and their quantization-aware versions. */
-export * as nn from './autograd/nn/index.js';
+export * as nn from './api/nn.js';
 /** Optimizers (`SGD`, `Adam`) that update parameters in place from their gradients, and learning-rate schedules. */
 export * as optim from './autograd/optim.js';
-export { fakeQuantSTE, type FakeQuantParams } from './autograd/fakequant.js';
+export { fakeQuantSTE, type FakeQuantParams } from './qat/fakeQuant.js';
 export { prepareQAT, type QATConfig } from './qat/prepare.js';
 export { distillationLoss, distillationStep, type DistillationOptions, type DistillationStepArgs } from './qat/distill.js';
 export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWeightLayer, type ActivationQParams } from './qat/export.js';

@@ -25,4 +25,3 @@ export {
   type Conv2dOptions,
   type MaxPool2dOptions,
 } from './ops.js';
-export { pact, lsq, type LSQOptions, type PACTOptions, type PACTAlphaGradient } from './fakequant.js';

@@ -4,7 +4,7 @@ import { LowbitError } from '../base/errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
 import { Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
 import { Module } from '../autograd/nn/layers.js';
-import { pactPenalty } from '../autograd/nn/quant.js';
+import { pactPenalty } from './layers.js';
 import { Optimizer } from '../autograd/optim.js';
 import { describe, show } from '../base/tensor.js';
 import { optionsObject, requireObject, type OptionNames } from '../base/validate.js';

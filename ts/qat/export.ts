@@ -10,10 +10,10 @@ import { matmulInteger } from '../ops/gemm/matmulInteger.js';
 import { gemmI8 } from '../ops/gemm/gemmI8.js';
 import { packWeights, type PackedMatrix } from '../ops/gemm/packWeights.js';
 import type { Int8DType } from '../ops/gemm/operands.js';
-import { intRange } from '../autograd/fakequant.js';
+import { intRange } from './fakeQuant.js';
 import { convGeometry, im2col, transposeBatched } from '../autograd/im2col.js';
 import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
-import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from '../autograd/nn/quant.js';
+import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from './layers.js';
 
 /** How a layer's input is quantized: q = saturate(rint(x / scale)), zero point 0. */
 export interface ActivationQParams {

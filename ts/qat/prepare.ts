@@ -5,7 +5,7 @@ import { describe } from '../base/tensor.js';
 import { assertIntInRange, requireObject } from '../base/validate.js';
 import { noGrad, type Tensor } from '../autograd/tensor.js';
 import { Conv2d, Linear, Module, Sequential } from '../autograd/nn/layers.js';
-import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from '../autograd/nn/quant.js';
+import { QuantConv2d, QuantLayer, QuantLinear, checkLayerConfig, type QuantLayerConfig } from './layers.js';
 
 /** Options of {@link prepareQAT}. */
 export interface QATConfig extends QuantLayerConfig {

@@ -1,18 +1,7 @@
 /**
  * Layers for the autograd: modules with parameters, train/eval modes and
- * state dicts, plus the quantization-aware layers.
+ * state dicts.
  * @module
  */
 export { Module, Linear, Conv2d, ReLU, Flatten, MaxPool2d, Sequential, type StateDict, type StateTensor, type LayerOptions, type Conv2dLayerOptions } from './layers.js';
 export { stateDictToJSON, stateDictFromJSON, stateDictToBytes, stateDictFromBytes } from './state.js';
-export {
-  PACT,
-  LSQ,
-  QuantLayer,
-  QuantLinear,
-  QuantConv2d,
-  pactPenalty,
-  type LSQModuleOptions,
-  type QuantLayerConfig,
-  type ObservedRange,
-} from './quant.js';

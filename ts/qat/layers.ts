@@ -1,15 +1,15 @@
 // Quantization-aware layers: learned activation quantizers (PACT, LSQ) and
 // Linear / Conv2d twins whose weights and inputs are fake-quantized.
-import { LowbitError } from '../../base/errors.js';
-import { assertIntInRange, optionsObject } from '../../base/validate.js';
-import { chooseQParams } from '../../formats/affine.js';
-import { MinMaxObserver } from '../../calibrate/minmax.js';
-import { roundHalfEven } from '../../base/rounding.js';
-import { PACT_OPTION_NAMES, fakeQuantSTE, intRange, lsq, pact, pactAlphaGradient, pactScale, type PACTAlphaGradient, type PACTOptions } from '../fakequant.js';
-import { add, conv2d, linear, mul } from '../ops.js';
-import { Tensor, accumulateGrad } from '../tensor.js';
-import { Conv2d, Linear, Module } from './layers.js';
-import { show } from '../../base/tensor.js';
+import { LowbitError } from '../base/errors.js';
+import { assertIntInRange, optionsObject } from '../base/validate.js';
+import { chooseQParams } from '../formats/affine.js';
+import { MinMaxObserver } from '../calibrate/minmax.js';
+import { roundHalfEven } from '../base/rounding.js';
+import { PACT_OPTION_NAMES, fakeQuantSTE, intRange, lsq, pact, pactAlphaGradient, pactScale, type PACTAlphaGradient, type PACTOptions } from './fakeQuant.js';
+import { add, conv2d, linear, mul } from '../autograd/ops.js';
+import { Tensor, accumulateGrad } from '../autograd/tensor.js';
+import { Conv2d, Linear, Module } from '../autograd/nn/layers.js';
+import { show } from '../base/tensor.js';
 
 /** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */
 export interface ObservedRange {

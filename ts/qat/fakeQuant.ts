@@ -8,7 +8,7 @@ import { quantRange } from '../base/ranges.js';
 import { roundHalfEven } from '../base/rounding.js';
 import { channelParams, type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
 import { runFakeQuantize } from '../ops/quant/fakeQuantize.js';
-import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
+import { Tensor, accumulateGrad, assertTensor } from '../autograd/tensor.js';
 import { show } from '../base/tensor.js';
 
 /** Quantization parameters for {@link fakeQuantSTE}. */
