@@ -1,5 +1,6 @@
 // Every ```ts example in README.md and docs/*.md runs as written against the
-// built package, as the plain JavaScript a Node user would run: esbuild strips
+// built package (and every ```js one, as CommonJS where it calls require),
+// as the plain JavaScript a Node user would run: esbuild strips
 // the types (lowering nothing) and plain Node runs the result, so syntax that
 // Node 20 or 22 cannot parse fails here, not in a reader's hands. `using`
 // declarations are refused by name too, since Node 24 would parse them.
@@ -15,22 +16,24 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = join(__dirname, '..');
 const tmp = join(root, 'test', '.readme-examples');
 
-/** One ```ts block: the page it is on, its number there (from 1), the line its code starts on. */
+/** One ```ts or ```js block: the page it is on, its number there (from 1), the line its code starts on. */
 interface Example {
   page: string;
   index: number;
   line: number;
+  lang: 'ts' | 'js';
   code: string;
 }
 
-/** The ```ts blocks of a Markdown page (fences at the start of a line). */
+/** The ```ts and ```js blocks of a Markdown page (fences at the start of a line). */
 function examplesOf(page: string): Example[] {
   const text = readFileSync(join(root, page), 'utf8');
-  return [...text.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m, i) => ({
+  return [...text.matchAll(/^```(ts|js)\n([\s\S]*?)^```/gm)].map((m, i) => ({
     page,
     index: i + 1,
     line: text.slice(0, m.index).split('\n').length + 1,
-    code: m[1]!,
+    lang: m[1] as 'ts' | 'js',
+    code: m[2]!,
   }));
 }
 
@@ -98,7 +101,7 @@ describe('documentation examples', () => {
     const dir = join(tmp, 'types');
     mkdirSync(dir, { recursive: true });
     for (const page of pages) {
-      for (const ex of examplesOf(page)) writeFileSync(join(dir, `${page.replace(/[/.]/g, '-')}-${ex.index}.mts`), ex.code);
+      for (const ex of examplesOf(page).filter((e) => e.lang === 'ts')) writeFileSync(join(dir, `${page.replace(/[/.]/g, '-')}-${ex.index}.mts`), ex.code);
     }
     const compilerOptions = {
       target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'],
@@ -129,8 +132,9 @@ describe('documentation examples', () => {
           `${page}:${ex.line}: a \`using\` declaration is a syntax error in plain JavaScript on Node 20 and 22; write try { … } finally { x.dispose(); } and mention \`using\` in the prose`,
         ).toBe(false);
         // Types stripped, nothing lowered (target esnext): what runs is what the reader copies.
-        const js = transformSync(ex.code, { loader: 'ts', format: 'esm', target: 'esnext', sourcefile: `${page}:${ex.line}` }).code;
-        const file = join(tmp, `${page.replace(/[/.]/g, '-')}-${ex.index}.mjs`);
+        const js = ex.lang === 'ts' ? transformSync(ex.code, { loader: 'ts', format: 'esm', target: 'esnext', sourcefile: `${page}:${ex.line}` }).code : ex.code;
+        const commonJs = ex.lang === 'js' && /\brequire\(/.test(ex.code);
+        const file = join(tmp, `${page.replace(/[/.]/g, '-')}-${ex.index}.${commonJs ? 'cjs' : 'mjs'}`);
         writeFileSync(file, js);
         // Throws (failing the test) on a non-zero exit; stderr is shown. The
         // file lies inside the package, so `import … from 'lowbit'` resolves to
