@@ -60,7 +60,7 @@ for f in "$(npm config get globalconfig)" "$(npm config get userconfig)" /usr/lo
   [ -e "$f" ] && files+=("${f#/}")
 done
 tar -C / -cf - "${files[@]}" | tar -C "$ROOT" -xf -
-chroot "$ROOT" update-ca-certificates >/dev/null
+chroot "$ROOT" update-ca-certificates >/dev/null 2>&1
 echo "   $(chroot "$ROOT" node --version), npm $(chroot "$ROOT" npm --version 2>/dev/null), from $prefix"
 
 chroot_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -83,6 +83,7 @@ mount --bind /dev "$ROOT/dev"
 mount --bind /dev/pts "$ROOT/dev/pts"
 mount --bind /dev/shm "$ROOT/dev/shm"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+cp /etc/hosts "$ROOT/etc/hosts" # mmdebstrap writes none; without it `localhost` does not resolve
 
 # A login-like environment: nothing of this shell's leaks in.
 in_root() {

@@ -17,8 +17,9 @@
 // in ~/.cargo/bin instead of Debian's rustfmt and rust-clippy (1.63, like its
 // rustc).
 //
-// Command line: `node scripts/toolchain.mjs` prints the toolchain it picks, or
-// says why none qualifies and exits 1; `--missing-debian-packages` prints the
+// Command line: `node scripts/toolchain.mjs` prints the toolchain it picks and
+// the versions its `cargo fmt` and `cargo clippy` reach, or says why none
+// qualifies and exits 1; `--missing-debian-packages` prints the
 // Debian packages that the toolchain to be used still needs (space-separated;
 // nothing when another toolchain qualifies or LOWBIT_CARGO/LOWBIT_RUSTC are set).
 import { execFileSync } from 'node:child_process';
@@ -192,8 +193,12 @@ if (process.argv[1] && sameFile(process.argv[1], fileURLToPath(import.meta.url))
   } else {
     try {
       const { cargo, rustc, env, source } = findToolchain();
-      const version = output(rustc, ['--version'], { ...process.env, ...env });
-      console.log(`lowbit: Rust toolchain (${source}): ${cargo} with ${rustc}, ${version ?? 'version unknown'}`);
+      const runEnv = { ...process.env, ...env };
+      const version = (args) => output(cargo, args, runEnv) ?? 'not installed';
+      console.log(
+        `lowbit: Rust toolchain (${source}): ${cargo} with ${rustc}, ${output(rustc, ['--version'], runEnv) ?? 'version unknown'}; ` +
+          `cargo fmt: ${version(['fmt', '--version'])}; cargo clippy: ${version(['clippy', '--version'])}`,
+      );
     } catch (err) {
       console.error(err.message);
       process.exit(1);
