@@ -27,6 +27,8 @@
  *   folder (the message names the tensor or node).
  * - `IO_ERROR`: a file (an ONNX model's external data) could not be read or
  *   written; the message names it and carries the cause.
+ * - `ABORTED`: a long call was stopped by its `AbortSignal` (the error's
+ *   `cause` is the signal's reason).
  */
 export type LowbitErrorCode =
   | 'NOT_INITIALIZED'
@@ -41,7 +43,8 @@ export type LowbitErrorCode =
   | 'WORKER_FAILURE'
   | 'INVALID_FILE'
   | 'INVALID_MODEL'
-  | 'IO_ERROR';
+  | 'IO_ERROR'
+  | 'ABORTED';
 
 /**
  * Marks a LowbitError for {@link LowbitError}'s `instanceof`: a registered
