@@ -67,13 +67,13 @@ describe('models fetched from npm', () => {
     const session = await ort.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'] });
     const { samples } = readWav16(join(DIR, 'vad', 'speech-16k.wav'));
     const expected = readNpy(join(DIR, 'vad', 'silero_vad_v5-probs.npy')).data as Float32Array;
-    let state = new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]);
+    let state: ort.Tensor = new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]);
     const sr = new ort.Tensor('int64', BigInt64Array.from([16000n]), []);
     for (let f = 0; f < 40; f++) {
       const input = v5Input(samples, f);
       const out = await session.run({ input: new ort.Tensor('float32', input, [1, 576]), state, sr });
       expect(Math.abs((out.output!.data as Float32Array)[0]! - expected[f]!)).toBeLessThan(1e-4);
-      state = out.stateN as ort.Tensor;
+      state = out.stateN!;
     }
     // frames 20..39 fall in the first sentence (segments.json: speech from sample 9600)
     expect(Math.max(...expected.subarray(20, 40))).toBeGreaterThan(0.9);
