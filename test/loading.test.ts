@@ -34,7 +34,15 @@ describe('package loading', () => {
   describe('in headless Chromium', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await serveFolder(dist, '<!doctype html><title>lowbit</title><p>lowbit test page</p>');
+      // lowbit's two dependencies (the ONNX protobuf schema and its runtime) resolve through an import map,
+      // as on a page served without a bundler
+      const imports = {
+        '@bufbuild/protobuf': '/node_modules/@bufbuild/protobuf/dist/esm/index.js',
+        '@bufbuild/protobuf/codegenv2': '/node_modules/@bufbuild/protobuf/dist/esm/codegenv2/index.js',
+        'onnx-buf': '/node_modules/onnx-buf/dist/onnx_pb.js',
+      };
+      const page = `<!doctype html><title>lowbit</title><script type="importmap">${JSON.stringify({ imports })}</script><p>lowbit test page</p>`;
+      server = await serveFolder(join(dist, '..'), page);
     });
     afterAll(() => server.close());
 
@@ -43,7 +51,7 @@ describe('package loading', () => {
       try {
         const page = await browser.newPage();
         await page.goto(`${server.origin}/`);
-        const result = await page.evaluate(`(async () => { const lowbit = await import('/index.js'); ${CHECK} })()`);
+        const result = await page.evaluate(`(async () => { const lowbit = await import('/dist/index.js'); ${CHECK} })()`);
         expect(result).toEqual({ ...EXPECTED, relaxed: true });
       } finally {
         await browser.close();

@@ -80,3 +80,25 @@ export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
 export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
 export { type TypedTensor, type ElementType, type ElementArrays } from './base/elementTypes.js';
+// model: whole ONNX models
+export {
+  quantizeModel,
+  type QuantizeModelOptions,
+  type QuantizedModelResult,
+} from './model/quantizeModel.js';
+export { type QuantizationReport, type NodeReport, type TensorReport, type OutputReport } from './model/report.js';
+export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
+export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
+export {
+  loadRunner,
+  onnxRuntimeRunner,
+  type ModelRunner,
+  type ModelSession,
+  type RunnerKind,
+  type OnnxRuntimeModule,
+  type OnnxRuntimeSession,
+  type OnnxRuntimeTensor,
+} from './model/runner.js';
+export { type FeedTensor, type Feeds, type FeedSource, type FeedArray } from './model/feeds.js';
+export { type RangeMethod } from './model/calibration.js';
+export { type ProgressEvent, type ProgressCallback, type LongCallOptions } from './model/progress.js';
