@@ -14,7 +14,7 @@
 //! Kernels never panic on user input: the TypeScript layer validates first,
 //! and exports return status codes for anything else.
 
-#![cfg_attr(not(test), deny(unsafe_op_in_unsafe_fn))]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod calib;
 pub mod ffi;
