@@ -202,9 +202,7 @@ pub fn entropy_sweep_direct(hist: &[f64], levels: usize, start: usize, stride: u
         }
         let mut p: Vec<f64> = h[..i].to_vec();
         p[i - 1] += h[i..].iter().sum::<f64>();
-        let q: Vec<f64> = (0..i)
-            .map(|j| if h[j] != 0.0 { level_sum[level(j)] / level_nz[level(j)] } else { 0.0 })
-            .collect();
+        let q: Vec<f64> = (0..i).map(|j| if h[j] != 0.0 { level_sum[level(j)] / level_nz[level(j)] } else { 0.0 }).collect();
         let sp: f64 = p.iter().sum();
         let sq: f64 = q.iter().sum();
         let mut kl = 0f64;
@@ -238,8 +236,20 @@ mod tests {
                         0 => 1e6 * (-x * x * 40.0).exp(),
                         1 => 1e4 * (-x * 12.0).exp(),
                         2 => 50.0,
-                        3 => if j % 7 == 0 { 0.0 } else { 1e5 * (-x * 20.0).exp() },
-                        4 => if x > 0.6 && j % 13 != 0 { 0.0 } else { 3e3 * (1.0 - x) },
+                        3 => {
+                            if j % 7 == 0 {
+                                0.0
+                            } else {
+                                1e5 * (-x * 20.0).exp()
+                            }
+                        }
+                        4 => {
+                            if x > 0.6 && j % 13 != 0 {
+                                0.0
+                            } else {
+                                3e3 * (1.0 - x)
+                            }
+                        }
                         _ => 1e7 * (-x * 60.0).exp(),
                     };
                     (base * (0.8 + 0.4 * uniform(&mut seed))).floor()

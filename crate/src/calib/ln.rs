@@ -6,6 +6,7 @@
 /// logs of positive counts). `x = 2^e · m`, `m ∈ [√½, √2)`, and
 /// `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series (|s| < 0.172).
 #[inline]
+#[allow(clippy::excessive_precision)] // musl's constants, digit for digit (the f64 values are the same)
 pub fn ln(x: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
@@ -22,7 +23,9 @@ pub fn ln(x: f64) -> f64 {
     // musl's log coefficients (minimax for 2·atanh(s)/s − 2 − ...).
     let w = z * z;
     let t1 = w * (3.999_999_999_940_941_908e-1 + w * (2.222_219_843_214_978_396e-1 + w * 1.531_383_769_920_937_332e-1));
-    let t2 = z * (6.666_666_666_666_735_130e-1 + w * (2.857_142_874_366_239_149e-1 + w * (1.818_357_216_161_805_012e-1 + w * 1.479_819_860_511_658_591e-1)));
+    let t2 = z
+        * (6.666_666_666_666_735_130e-1
+            + w * (2.857_142_874_366_239_149e-1 + w * (1.818_357_216_161_805_012e-1 + w * 1.479_819_860_511_658_591e-1)));
     let r = t2 + t1;
     let hfsq = 0.5 * f * f;
     let dk = e as f64;

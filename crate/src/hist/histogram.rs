@@ -189,7 +189,6 @@ impl Histogram {
         self.count_extremes(mn, mx, len);
         Ok(())
     }
-
 }
 
 /// Minimum and maximum of `x` (non-empty) with the SIMD pass of

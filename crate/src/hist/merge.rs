@@ -49,7 +49,7 @@ impl Histogram {
     pub fn load(&mut self, counts: &[f64], range: f64, min: f32, max: f32, count: f64) -> Result<(), HistError> {
         self.reset();
         self.to_binned();
-        if counts.len() != self.counts.len() || !(min <= max) || !min.is_finite() || !max.is_finite() {
+        if counts.len() != self.counts.len() || !min.is_finite() || !max.is_finite() || min > max {
             return Err(HistError::Mismatch);
         }
         let amax = (min as f64).abs().max(max as f64);
@@ -59,7 +59,7 @@ impl Histogram {
         }
         let mut total = 0f64;
         for &c in counts {
-            if !(c >= 0.0) || c != c.floor() || c > 9.0e15 {
+            if c.is_nan() || c < 0.0 || c != c.floor() || c > 9.0e15 {
                 return Err(HistError::Mismatch);
             }
             total += c;

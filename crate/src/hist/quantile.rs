@@ -39,16 +39,10 @@ impl Histogram {
         let neg = move |k: i64| counts[(fine + k) as usize];
         let pos = move |k: i64| counts[k as usize];
         if upper {
-            let walk = (0..fine)
-                .rev()
-                .map(move |k| (neg(k), -k))
-                .chain((0..fine).map(move |k| (pos(k), k + 1)));
+            let walk = (0..fine).rev().map(move |k| (neg(k), -k)).chain((0..fine).map(move |k| (pos(k), k + 1)));
             self.quantile_walk(q, walk).min(self.max as f64)
         } else {
-            let walk = (0..fine)
-                .rev()
-                .map(move |k| (pos(k), k))
-                .chain((0..fine).map(move |k| (neg(k), -(k + 1))));
+            let walk = (0..fine).rev().map(move |k| (pos(k), k)).chain((0..fine).map(move |k| (neg(k), -(k + 1))));
             self.quantile_walk(q, walk).max(self.min as f64)
         }
     }

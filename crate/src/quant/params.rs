@@ -115,10 +115,7 @@ impl QParams {
     pub(super) fn f32_exact(&self) -> bool {
         self.qmin >= i32::MIN as i64
             && self.qmax <= i32::MAX as i64
-            && self
-                .zero_points
-                .iter()
-                .all(|&z| (self.qmin - z).abs() <= F32_EXACT && (self.qmax - z).abs() <= F32_EXACT)
+            && self.zero_points.iter().all(|&z| (self.qmin - z).abs() <= F32_EXACT && (self.qmax - z).abs() <= F32_EXACT)
     }
 
     /// Whether `layout` has one channel per scale and every slice holds it.

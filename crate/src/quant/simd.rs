@@ -78,7 +78,9 @@ pub trait Load: QInt {
 macro_rules! load8 {
     ($t:ty, $lo8:ident, $hi8:ident, $lo16:ident, $hi16:ident) => {
         impl Load for $t {
-            fn simd_dequantize_exact(_: &[i64]) -> bool { true }
+            fn simd_dequantize_exact(_: &[i64]) -> bool {
+                true
+            }
             #[inline(always)]
             unsafe fn load16(p: *const $t) -> [v128; 4] {
                 let v = unsafe { v128_load(p as *const v128) };
@@ -95,7 +97,9 @@ load8!(u8, u16x8_extend_low_u8x16, u16x8_extend_high_u8x16, u32x4_extend_low_u16
 macro_rules! load16 {
     ($t:ty, $lo16:ident, $hi16:ident) => {
         impl Load for $t {
-            fn simd_dequantize_exact(_: &[i64]) -> bool { true }
+            fn simd_dequantize_exact(_: &[i64]) -> bool {
+                true
+            }
             #[inline(always)]
             unsafe fn load16(p: *const $t) -> [v128; 4] {
                 let (a, b) = unsafe { (v128_load(p as *const v128), v128_load(p.add(8) as *const v128)) };
@@ -108,7 +112,9 @@ load16!(i16, i32x4_extend_low_i16x8, i32x4_extend_high_i16x8);
 load16!(u16, u32x4_extend_low_u16x8, u32x4_extend_high_u16x8);
 impl Load for i32 {
     // q − zp may overflow i32 unless zp = 0; i32 → f32 then rounds once, as the scalar path.
-    fn simd_dequantize_exact(zps: &[i64]) -> bool { zps.iter().all(|&z| z == 0) }
+    fn simd_dequantize_exact(zps: &[i64]) -> bool {
+        zps.iter().all(|&z| z == 0)
+    }
     #[inline(always)]
     unsafe fn load16(p: *const i32) -> [v128; 4] {
         unsafe {
@@ -153,12 +159,7 @@ impl Table {
     }
     #[inline(always)]
     fn splat(&self, c: usize) -> Lanes {
-        Lanes {
-            scale: f32x4_splat(self.scale[c]),
-            lo: f32x4_splat(self.lo[c]),
-            hi: f32x4_splat(self.hi[c]),
-            zp: i32x4_splat(self.zp[c]),
-        }
+        Lanes { scale: f32x4_splat(self.scale[c]), lo: f32x4_splat(self.lo[c]), hi: f32x4_splat(self.hi[c]), zp: i32x4_splat(self.zp[c]) }
     }
     /// The lanes of channels `c..c + 4`.
     ///
@@ -422,18 +423,10 @@ pub fn min_max(x: &[f32]) -> Result<(f32, f32), usize> {
     }
     let mut l = f32x4_extract_lane::<0>(lo);
     let mut h = f32x4_extract_lane::<0>(hi);
-    for v in [
-        f32x4_extract_lane::<1>(lo),
-        f32x4_extract_lane::<2>(lo),
-        f32x4_extract_lane::<3>(lo),
-    ] {
+    for v in [f32x4_extract_lane::<1>(lo), f32x4_extract_lane::<2>(lo), f32x4_extract_lane::<3>(lo)] {
         l = if v < l { v } else { l };
     }
-    for v in [
-        f32x4_extract_lane::<1>(hi),
-        f32x4_extract_lane::<2>(hi),
-        f32x4_extract_lane::<3>(hi),
-    ] {
+    for v in [f32x4_extract_lane::<1>(hi), f32x4_extract_lane::<2>(hi), f32x4_extract_lane::<3>(hi)] {
         h = if v > h { v } else { h };
     }
     let base = x.len() - rest.len();

@@ -170,7 +170,16 @@ pub fn panel_tiles<K: MicroKernels, const SIGNED: bool>(a: &PackedA, b: &PackedB
 /// into a tile, then [`store_part`] its `rows × cols` part at `at = (i0, j0)`.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-pub fn edge_tile<K: MicroKernels, const SIGNED: bool>(kqc: usize, a: &[u32], b: &[u8], rows: usize, cols: usize, out: &mut Dest, at: (usize, usize), add: bool) {
+pub fn edge_tile<K: MicroKernels, const SIGNED: bool>(
+    kqc: usize,
+    a: &[u32],
+    b: &[u8],
+    rows: usize,
+    cols: usize,
+    out: &mut Dest,
+    at: (usize, usize),
+    add: bool,
+) {
     let mut tile: Tile<MR> = [[0; NR]; MR];
     match rows {
         1 => tile[..1].copy_from_slice(&K::tile::<1, SIGNED>(kqc, a, b)),
@@ -269,8 +278,8 @@ mod tests {
             b[16 + 2 * j + 1] = j as u8;
         }
         let t = Scalar::tile::<1, false>(2, &a, &b);
-        for j in 0..NR {
-            assert_eq!(t[0][j], (j as i32 + 2) + (-6 + 4 * j as i32));
+        for (j, &v) in t[0].iter().enumerate() {
+            assert_eq!(v, (j as i32 + 2) + (-6 + 4 * j as i32));
         }
         // int8 reading of 0xFF is −1
         b[0] = 0xff;

@@ -255,7 +255,11 @@ fn widen(b: &[u8], signed: bool, out: &mut [i16]) {
         // SAFETY: i + 16 ≤ len ≤ both lengths.
         unsafe {
             let v = v128_load(b.as_ptr().add(i) as *const v128);
-            let (lo, hi) = if signed { (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)) } else { (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v)) };
+            let (lo, hi) = if signed {
+                (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v))
+            } else {
+                (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v))
+            };
             v128_store(out.as_mut_ptr().add(i) as *mut v128, lo);
             v128_store(out.as_mut_ptr().add(i + 8) as *mut v128, hi);
         }

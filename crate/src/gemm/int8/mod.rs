@@ -111,6 +111,7 @@ fn subtract_b_zero_points(a: &PackedA, n: usize, zb: &[i32], out: &mut Dest) {
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn reference(m: usize, n: usize, k: usize, a: &[u8], sa: bool, za: i32, b: &[u8], sb: bool, zb: &[i32]) -> Vec<i32> {
         let w = |v: u8, s: bool| if s { v as i8 as i32 } else { v as i32 };
         let mut c = vec![0i32; m * n];
