@@ -113,11 +113,7 @@ impl<K: MicroKernels> BlockKernel for Tiles<K> {
 
     fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
         for jp in blk.panels.clone() {
-            if b.signed {
-                panel_tiles::<K, true>(a, b, g, jp, blk, out);
-            } else {
-                panel_tiles::<K, false>(a, b, g, jp, blk, out);
-            }
+            panel_tiles::<K>(a, b, g, jp, blk, out);
         }
     }
 }
@@ -152,7 +148,16 @@ pub fn row_panels<K: MicroKernels>(a: &PackedA, b: &PackedB, g: usize, c: &mut [
 
 /// One panel column of a block with the micro-kernels `K`: full tiles
 /// straight into C, the others through [`edge_tile`].
-pub fn panel_tiles<K: MicroKernels, const SIGNED: bool>(a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
+pub fn panel_tiles<K: MicroKernels>(a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
+    if b.signed {
+        panel_tiles_of::<K, true>(a, b, g, jp, blk, out)
+    } else {
+        panel_tiles_of::<K, false>(a, b, g, jp, blk, out)
+    }
+}
+
+/// [`panel_tiles`] for B of one signedness.
+fn panel_tiles_of<K: MicroKernels, const SIGNED: bool>(a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
     let (q0, kqc) = (blk.pairs.start, blk.pairs.len());
     let bseg = b.segment(g, jp, q0, kqc);
     let (j0, cols, ldc) = (jp * NR, NR.min(b.n - jp * NR), out.ldc);
@@ -162,39 +167,43 @@ pub fn panel_tiles<K: MicroKernels, const SIGNED: bool>(a: &PackedA, b: &PackedB
         if rows == MR && cols == NR && K::tile_into::<SIGNED>(kqc, aseg, bseg, out.at(i0, j0), ldc, blk.adds()) {
             continue;
         }
-        edge_tile::<K, SIGNED>(kqc, aseg, bseg, rows, cols, out, (i0, j0), blk.adds());
+        edge_tile::<K>(blk, SIGNED, aseg, bseg, (rows, cols), out, (i0, j0));
     }
 }
 
-/// A tile the full-tile kernels do not take (fewer rows or columns): run
-/// into a tile, then [`store_part`] its `rows × cols` part at `at = (i0, j0)`.
-#[allow(clippy::too_many_arguments)]
+/// A tile of block `blk` the full-tile kernels do not take (`shape = (rows,
+/// cols)` with fewer rows or columns): run into a tile, then [`store_part`]
+/// its `rows × cols` part at `at = (i0, j0)`. `signed`: B's bytes are int8.
 #[inline(never)]
-pub fn edge_tile<K: MicroKernels, const SIGNED: bool>(
-    kqc: usize,
+pub fn edge_tile<K: MicroKernels>(
+    blk: &Block,
+    signed: bool,
     a: &[u32],
     b: &[u8],
-    rows: usize,
-    cols: usize,
+    shape: (usize, usize),
     out: &mut Dest,
     at: (usize, usize),
-    add: bool,
 ) {
+    let kqc = blk.pairs.len();
     let mut tile: Tile<MR> = [[0; NR]; MR];
-    match rows {
-        1 => tile[..1].copy_from_slice(&K::tile::<1, SIGNED>(kqc, a, b)),
-        2 => tile[..2].copy_from_slice(&K::tile::<2, SIGNED>(kqc, a, b)),
-        3 => tile[..3].copy_from_slice(&K::tile::<3, SIGNED>(kqc, a, b)),
-        _ => tile = K::tile::<MR, SIGNED>(kqc, a, b),
+    match (signed, shape.0) {
+        (false, 1) => tile[..1].copy_from_slice(&K::tile::<1, false>(kqc, a, b)),
+        (false, 2) => tile[..2].copy_from_slice(&K::tile::<2, false>(kqc, a, b)),
+        (false, 3) => tile[..3].copy_from_slice(&K::tile::<3, false>(kqc, a, b)),
+        (false, _) => tile = K::tile::<MR, false>(kqc, a, b),
+        (true, 1) => tile[..1].copy_from_slice(&K::tile::<1, true>(kqc, a, b)),
+        (true, 2) => tile[..2].copy_from_slice(&K::tile::<2, true>(kqc, a, b)),
+        (true, 3) => tile[..3].copy_from_slice(&K::tile::<3, true>(kqc, a, b)),
+        (true, _) => tile = K::tile::<MR, true>(kqc, a, b),
     }
-    store_part(&tile, rows, cols, out, at, add);
+    store_part(&tile, shape, out, at, blk.adds());
 }
 
 /// Stores (with `add`, adds, wrapping) the `rows × cols` part of `tile`
-/// into C at row `i0`, column `j0` (`at = (i0, j0)`).
+/// (`shape = (rows, cols)`) into C at row `i0`, column `j0` (`at = (i0, j0)`).
 #[inline(never)]
-fn store_part(tile: &Tile<MR>, rows: usize, cols: usize, out: &mut Dest, at: (usize, usize), add: bool) {
-    let (i0, j0) = at;
+fn store_part(tile: &Tile<MR>, shape: (usize, usize), out: &mut Dest, at: (usize, usize), add: bool) {
+    let ((rows, cols), (i0, j0)) = (shape, at);
     for (r, trow) in tile.iter().enumerate().take(rows) {
         let crow = &mut out.at(i0 + r, j0)[..cols];
         if add {

@@ -36,11 +36,10 @@ impl BlockKernel for SimdBlocks {
     }
 
     fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
-        match (self.wide.is_empty(), b.signed) {
-            (true, false) => blk.panels.clone().for_each(|jp| panel_tiles::<Simd, false>(a, b, g, jp, blk, out)),
-            (true, true) => blk.panels.clone().for_each(|jp| panel_tiles::<Simd, true>(a, b, g, jp, blk, out)),
-            (false, false) => self.widened::<false>(a, b, g, blk, out),
-            (false, true) => self.widened::<true>(a, b, g, blk, out),
+        if self.wide.is_empty() {
+            blk.panels.clone().for_each(|jp| panel_tiles::<Simd>(a, b, g, jp, blk, out));
+        } else {
+            self.widened(a, b, g, blk, out);
         }
     }
 }
@@ -48,8 +47,11 @@ impl BlockKernel for SimdBlocks {
 impl SimdBlocks {
     /// A block over widened B: two full panels at a time through
     /// [`into_wide2`], a last single full panel through [`into_wide`], and
-    /// whatever the full-tile kernels do not take as edge tiles over the bytes.
-    fn widened<const SIGNED: bool>(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
+    /// whatever the full-tile kernels do not take as edge tiles over the
+    /// bytes. (B's signedness stays a run-time flag here: one copy of this
+    /// loop and of the kernels wasm-opt inlines into it, which V8 compiles
+    /// to the faster hot loop.)
+    fn widened(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
         let (q0, kqc, add, ldc) = (blk.pairs.start, blk.pairs.len(), blk.adds(), out.ldc);
         let (w0, w1) = self.wide.split_at_mut(self.seg);
         let (w0, w1) = (&mut w0[..kqc * 2 * NR], &mut w1[..kqc * 2 * NR]);
@@ -57,8 +59,8 @@ impl SimdBlocks {
         while jp < blk.panels.end {
             let bseg = |t: usize| b.segment(g, jp + t, q0, kqc);
             if jp + 1 < blk.panels.end && (jp + 2) * NR <= b.n {
-                widen(bseg(0), SIGNED, w0);
-                widen(bseg(1), SIGNED, w1);
+                widen(bseg(0), b.signed, w0);
+                widen(bseg(1), b.signed, w1);
                 for i0 in blk.rows.clone().step_by(MR) {
                     let rows = MR.min(blk.rows.end - i0);
                     let aseg = a.segment(i0, rows, q0, kqc);
@@ -66,24 +68,24 @@ impl SimdBlocks {
                         continue;
                     }
                     for t in 0..2 {
-                        edge_tile::<Simd, SIGNED>(kqc, aseg, bseg(t), rows, NR, out, (i0, (jp + t) * NR), add);
+                        edge_tile::<Simd>(blk, b.signed, aseg, bseg(t), (rows, NR), out, (i0, (jp + t) * NR));
                     }
                 }
                 jp += 2;
             } else if (jp + 1) * NR <= b.n {
-                widen(bseg(0), SIGNED, w0);
+                widen(bseg(0), b.signed, w0);
                 for i0 in blk.rows.clone().step_by(MR) {
                     let rows = MR.min(blk.rows.end - i0);
                     let aseg = a.segment(i0, rows, q0, kqc);
                     if rows == MR && into_wide(kqc, aseg, w0, out.at(i0, jp * NR), ldc, add) {
                         continue;
                     }
-                    edge_tile::<Simd, SIGNED>(kqc, aseg, bseg(0), rows, NR, out, (i0, jp * NR), add);
+                    edge_tile::<Simd>(blk, b.signed, aseg, bseg(0), (rows, NR), out, (i0, jp * NR));
                 }
                 jp += 1;
             } else {
                 // The last panel, short of NR columns: nothing to gain from widening it.
-                panel_tiles::<Simd, SIGNED>(a, b, g, jp, blk, out);
+                panel_tiles::<Simd>(a, b, g, jp, blk, out);
                 jp += 1;
             }
         }
