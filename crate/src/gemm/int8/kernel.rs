@@ -8,15 +8,18 @@
 //! adds, so both give identical results.
 //!
 //! A **block kernel** ([`BlockKernel`]) computes one block the driver hands
-//! it (rows × panels × pairs) and the row-vector case (M = 1). [`Tiles`]
-//! covers a block tile by tile with any set of micro-kernels; the SIMD
-//! block kernel in `kernel_simd.rs` adds its own strategies (B widened once
-//! per block for tall A, two panels per pass). The driver picks one block
-//! kernel per call ([`SimdBlocks`] or [`ScalarBlocks`]) and never looks
-//! inside.
+//! it (rows × panels × pairs) and the row-vector case (M = 1).
+//! [`ScalarBlocks`] covers a block tile by tile ([`panel_tiles`], with any
+//! table of micro-kernels); the SIMD block kernel in `kernel_simd.rs` adds
+//! its own strategies (B widened once per block for tall A, two panels per
+//! pass). The driver picks one block kernel per call ([`SimdBlocks`] or
+//! [`ScalarBlocks`]) and never looks inside.
+//!
+//! The block code calls micro-kernels through a [`Kernels`] table of
+//! function pointers and its hot SIMD loops directly: that keeps the loop
+//! nest around the hot loop small in the final wasm (see [`Kernels`]).
 
 use super::{PackedA, PackedB, MR, NR};
-use core::marker::PhantomData;
 use core::ops::Range;
 
 /// A tile of accumulators: `R` rows of `NR` columns.
@@ -87,11 +90,69 @@ pub trait MicroKernels {
     fn gemv<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P>;
 }
 
-/// Blocks covered tile by tile with the micro-kernels `K`.
-pub struct Tiles<K>(PhantomData<K>);
+/// `R ≤ MR` rows of A times one B panel, into the first `R` rows of `out`.
+pub type TileFn = fn(kq: usize, a: &[u32], b: &[u8], out: &mut Tile<MR>);
+/// A full tile into C ([`MicroKernels::tile_into`]).
+pub type IntoFn = fn(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool;
+/// The row-vector kernel over `P ≤ MR` panels, into the first `P` rows of `out`.
+pub type GemvFn = fn(kq: usize, a: &[u32], b: &[u8], stride: usize, out: &mut Tile<MR>);
 
-/// The scalar block kernel.
-pub type ScalarBlocks = Tiles<Scalar>;
+/// One implementation's micro-kernels as function pointers, by `[signed
+/// B][rows or panels − 1]`. The block loops call through these on purpose:
+/// each kernel stays a wasm function of its own, which V8 compiles alone.
+/// (wasm-opt inlines every function that has one caller; with direct calls
+/// every kernel landed in the function holding the hot loop, and V8 spilled
+/// registers there: 9% more instructions at 512³.)
+pub struct Kernels {
+    /// [`MicroKernels::tile`].
+    pub tile: [[TileFn; MR]; 2],
+    /// [`MicroKernels::tile_into`].
+    pub tile_into: [IntoFn; 2],
+    /// [`MicroKernels::gemv`].
+    pub gemv: [[GemvFn; MR]; 2],
+}
+
+/// The [`Kernels`] table of a [`MicroKernels`] implementation (a macro, not
+/// a `const fn`: Rust 1.63 refuses `&mut` in the pointer types there).
+macro_rules! kernel_table {
+    ($k:ty) => {{
+        use $crate::gemm::int8::kernel::{gemv_fn, tile_fn, Kernels, MicroKernels};
+        Kernels {
+            tile: [
+                [tile_fn::<$k, 1, false>, tile_fn::<$k, 2, false>, tile_fn::<$k, 3, false>, tile_fn::<$k, 4, false>],
+                [tile_fn::<$k, 1, true>, tile_fn::<$k, 2, true>, tile_fn::<$k, 3, true>, tile_fn::<$k, 4, true>],
+            ],
+            tile_into: [<$k as MicroKernels>::tile_into::<false>, <$k as MicroKernels>::tile_into::<true>],
+            gemv: [
+                [gemv_fn::<$k, 1, false>, gemv_fn::<$k, 2, false>, gemv_fn::<$k, 3, false>, gemv_fn::<$k, 4, false>],
+                [gemv_fn::<$k, 1, true>, gemv_fn::<$k, 2, true>, gemv_fn::<$k, 3, true>, gemv_fn::<$k, 4, true>],
+            ],
+        }
+    }};
+}
+pub(super) use kernel_table;
+
+/// [`MicroKernels::tile`] into the first `R` rows of `out`.
+pub(super) fn tile_fn<K: MicroKernels, const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], out: &mut Tile<MR>) {
+    out[..R].copy_from_slice(&K::tile::<R, SIGNED>(kq, a, b));
+}
+
+/// [`MicroKernels::gemv`] into the first `P` rows of `out`.
+pub(super) fn gemv_fn<K: MicroKernels, const P: usize, const SIGNED: bool>(
+    kq: usize,
+    a: &[u32],
+    b: &[u8],
+    stride: usize,
+    out: &mut Tile<MR>,
+) {
+    out[..P].copy_from_slice(&K::gemv::<P, SIGNED>(kq, a, b, stride));
+}
+
+/// The scalar micro-kernels' table.
+pub static SCALAR: Kernels = kernel_table!(Scalar);
+
+/// The scalar block kernel: every block tile by tile.
+pub struct ScalarBlocks;
 
 /// The SIMD128 block kernel; where SIMD128 is not compiled in, the scalar
 /// one (never chosen there: `crate::simd::active()` is false).
@@ -102,42 +163,33 @@ pub use super::kernel_simd::SimdBlocks;
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub type SimdBlocks = ScalarBlocks;
 
-impl<K: MicroKernels> BlockKernel for Tiles<K> {
+impl BlockKernel for ScalarBlocks {
     fn new(_: usize, _: usize) -> Self {
-        Tiles(PhantomData)
+        ScalarBlocks
     }
 
     fn row(&mut self, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
-        row_panels::<K>(a, b, g, c)
+        row_panels(&SCALAR, a, b, g, c)
     }
 
     fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
         for jp in blk.panels.clone() {
-            panel_tiles::<K>(a, b, g, jp, blk, out);
+            panel_tiles(&SCALAR, a, b, g, jp, blk, out);
         }
     }
 }
 
-/// The row-vector product with the micro-kernels `K`: the weights stream
-/// once, up to `MR` panels at a time, over all of K.
-pub fn row_panels<K: MicroKernels>(a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
+/// The row-vector product with the kernels `k`: the weights stream once,
+/// up to `MR` panels at a time, over all of K.
+pub fn row_panels(k: &Kernels, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
     let (n, kq) = (b.n, b.kq);
     let stride = kq * NR * 2;
     let arow = a.segment(0, 1, 0, kq);
+    let gemvs = &k.gemv[b.signed as usize];
+    let mut tile: Tile<MR> = [[0; NR]; MR];
     for jp in (0..b.panels).step_by(MR) {
         let count = MR.min(b.panels - jp);
-        let bp = &b.data[b.panel_start(g, jp)..];
-        let mut tile: Tile<MR> = [[0; NR]; MR];
-        match (b.signed, count) {
-            (false, 1) => tile[..1].copy_from_slice(&K::gemv::<1, false>(kq, arow, bp, stride)),
-            (false, 2) => tile[..2].copy_from_slice(&K::gemv::<2, false>(kq, arow, bp, stride)),
-            (false, 3) => tile[..3].copy_from_slice(&K::gemv::<3, false>(kq, arow, bp, stride)),
-            (false, _) => tile = K::gemv::<4, false>(kq, arow, bp, stride),
-            (true, 1) => tile[..1].copy_from_slice(&K::gemv::<1, true>(kq, arow, bp, stride)),
-            (true, 2) => tile[..2].copy_from_slice(&K::gemv::<2, true>(kq, arow, bp, stride)),
-            (true, 3) => tile[..3].copy_from_slice(&K::gemv::<3, true>(kq, arow, bp, stride)),
-            (true, _) => tile = K::gemv::<4, true>(kq, arow, bp, stride),
-        }
+        gemvs[count - 1](kq, arow, &b.data[b.panel_start(g, jp)..], stride, &mut tile);
         for (t, trow) in tile.iter().enumerate().take(count) {
             let j0 = (jp + t) * NR;
             let cols = NR.min(n - j0);
@@ -146,67 +198,34 @@ pub fn row_panels<K: MicroKernels>(a: &PackedA, b: &PackedB, g: usize, c: &mut [
     }
 }
 
-/// One panel column of a block with the micro-kernels `K`: full tiles
-/// straight into C, the others through [`edge_tile`].
-pub fn panel_tiles<K: MicroKernels>(a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
-    if b.signed {
-        panel_tiles_of::<K, true>(a, b, g, jp, blk, out)
-    } else {
-        panel_tiles_of::<K, false>(a, b, g, jp, blk, out)
-    }
-}
-
-/// [`panel_tiles`] for B of one signedness.
-fn panel_tiles_of<K: MicroKernels, const SIGNED: bool>(a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
+/// One panel column of a block with the kernels `k`: full tiles straight
+/// into C, the others through [`edge_tile`].
+pub fn panel_tiles(k: &Kernels, a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
     let (q0, kqc) = (blk.pairs.start, blk.pairs.len());
     let bseg = b.segment(g, jp, q0, kqc);
     let (j0, cols, ldc) = (jp * NR, NR.min(b.n - jp * NR), out.ldc);
+    let into = k.tile_into[b.signed as usize];
     for i0 in blk.rows.clone().step_by(MR) {
         let rows = MR.min(blk.rows.end - i0);
         let aseg = a.segment(i0, rows, q0, kqc);
-        if rows == MR && cols == NR && K::tile_into::<SIGNED>(kqc, aseg, bseg, out.at(i0, j0), ldc, blk.adds()) {
+        if rows == MR && cols == NR && into(kqc, aseg, bseg, out.at(i0, j0), ldc, blk.adds()) {
             continue;
         }
-        edge_tile::<K>(blk, SIGNED, aseg, bseg, (rows, cols), out, (i0, j0));
+        edge_tile(k, blk, b.signed, aseg, bseg, (rows, cols), out, (i0, j0));
     }
 }
 
 /// A tile of block `blk` the full-tile kernels do not take (`shape = (rows,
-/// cols)` with fewer rows or columns): run into a tile, then [`store_part`]
+/// cols)` with fewer rows or columns): run into a tile, then store (or add)
 /// its `rows × cols` part at `at = (i0, j0)`. `signed`: B's bytes are int8.
-#[inline(never)]
-pub fn edge_tile<K: MicroKernels>(
-    blk: &Block,
-    signed: bool,
-    a: &[u32],
-    b: &[u8],
-    shape: (usize, usize),
-    out: &mut Dest,
-    at: (usize, usize),
-) {
-    let kqc = blk.pairs.len();
+#[allow(clippy::too_many_arguments)]
+pub fn edge_tile(k: &Kernels, blk: &Block, signed: bool, a: &[u32], b: &[u8], shape: (usize, usize), out: &mut Dest, at: (usize, usize)) {
     let mut tile: Tile<MR> = [[0; NR]; MR];
-    match (signed, shape.0) {
-        (false, 1) => tile[..1].copy_from_slice(&K::tile::<1, false>(kqc, a, b)),
-        (false, 2) => tile[..2].copy_from_slice(&K::tile::<2, false>(kqc, a, b)),
-        (false, 3) => tile[..3].copy_from_slice(&K::tile::<3, false>(kqc, a, b)),
-        (false, _) => tile = K::tile::<MR, false>(kqc, a, b),
-        (true, 1) => tile[..1].copy_from_slice(&K::tile::<1, true>(kqc, a, b)),
-        (true, 2) => tile[..2].copy_from_slice(&K::tile::<2, true>(kqc, a, b)),
-        (true, 3) => tile[..3].copy_from_slice(&K::tile::<3, true>(kqc, a, b)),
-        (true, _) => tile = K::tile::<MR, true>(kqc, a, b),
-    }
-    store_part(&tile, shape, out, at, blk.adds());
-}
-
-/// Stores (with `add`, adds, wrapping) the `rows × cols` part of `tile`
-/// (`shape = (rows, cols)`) into C at row `i0`, column `j0` (`at = (i0, j0)`).
-#[inline(never)]
-fn store_part(tile: &Tile<MR>, shape: (usize, usize), out: &mut Dest, at: (usize, usize), add: bool) {
+    k.tile[signed as usize][shape.0 - 1](blk.pairs.len(), a, b, &mut tile);
     let ((rows, cols), (i0, j0)) = (shape, at);
     for (r, trow) in tile.iter().enumerate().take(rows) {
         let crow = &mut out.at(i0 + r, j0)[..cols];
-        if add {
+        if blk.adds() {
             crow.iter_mut().zip(trow.iter()).for_each(|(o, v)| *o = o.wrapping_add(*v));
         } else {
             crow.copy_from_slice(&trow[..cols]);
@@ -229,7 +248,6 @@ fn hi(w: u32) -> i32 {
 
 impl MicroKernels for Scalar {
     /// `tile[r][j] = Σ_q lo(a)·b(2q, j) + hi(a)·b(2q+1, j)`.
-    #[inline(never)]
     fn tile<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
         let mut acc = [[0i32; NR]; R];
         let widen = |v: u8| if SIGNED { v as i8 as i32 } else { v as i32 };
@@ -245,7 +263,6 @@ impl MicroKernels for Scalar {
         acc
     }
 
-    #[inline(never)]
     fn tile_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
         if c.len() < (MR - 1) * ldc + NR {
             return false;
@@ -261,7 +278,6 @@ impl MicroKernels for Scalar {
     }
 
     /// The 1-row tile per panel.
-    #[inline(never)]
     fn gemv<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
         let mut out = [[0i32; NR]; P];
         for (t, row) in out.iter_mut().enumerate() {

@@ -4,7 +4,7 @@
 //! once per block and runs two panels per pass over it. Same results as
 //! the scalar kernels; the TypeScript suite runs both on the same inputs.
 
-use super::kernel::{edge_tile, panel_tiles, row_panels, Block, BlockKernel, Dest, MicroKernels, Tile};
+use super::kernel::{edge_tile, kernel_table, panel_tiles, row_panels, Block, BlockKernel, Dest, Kernels, MicroKernels, Tile};
 use super::{PackedA, PackedB, MR, NR};
 use core::arch::wasm32::*;
 
@@ -32,12 +32,12 @@ impl BlockKernel for SimdBlocks {
     }
 
     fn row(&mut self, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
-        row_panels::<Simd>(a, b, g, c)
+        row_panels(&SIMD, a, b, g, c)
     }
 
     fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
         if self.wide.is_empty() {
-            blk.panels.clone().for_each(|jp| panel_tiles::<Simd>(a, b, g, jp, blk, out));
+            blk.panels.clone().for_each(|jp| panel_tiles(&SIMD, a, b, g, jp, blk, out));
         } else {
             self.widened(a, b, g, blk, out);
         }
@@ -68,7 +68,7 @@ impl SimdBlocks {
                         continue;
                     }
                     for t in 0..2 {
-                        edge_tile::<Simd>(blk, b.signed, aseg, bseg(t), (rows, NR), out, (i0, (jp + t) * NR));
+                        edge_tile(&SIMD, blk, b.signed, aseg, bseg(t), (rows, NR), out, (i0, (jp + t) * NR));
                     }
                 }
                 jp += 2;
@@ -80,12 +80,12 @@ impl SimdBlocks {
                     if rows == MR && into_wide(kqc, aseg, w0, out.at(i0, jp * NR), ldc, add) {
                         continue;
                     }
-                    edge_tile::<Simd>(blk, b.signed, aseg, bseg(0), (rows, NR), out, (i0, jp * NR));
+                    edge_tile(&SIMD, blk, b.signed, aseg, bseg(0), (rows, NR), out, (i0, jp * NR));
                 }
                 jp += 1;
             } else {
                 // The last panel, short of NR columns: nothing to gain from widening it.
-                panel_tiles::<Simd>(a, b, g, jp, blk, out);
+                panel_tiles(&SIMD, a, b, g, jp, blk, out);
                 jp += 1;
             }
         }
@@ -95,6 +95,9 @@ impl SimdBlocks {
 /// The SIMD128 micro-kernels.
 pub struct Simd;
 
+/// The SIMD128 micro-kernels' table.
+pub static SIMD: Kernels = kernel_table!(Simd);
+
 impl MicroKernels for Simd {
     /// Per k-pair: B's 16 bytes arrive as two i16x8 vectors through
     /// `v128.load8x8_s/u` (V8: one `pmovsxbw` from memory each), columns
@@ -103,7 +106,6 @@ impl MicroKernels for Simd {
     /// four rows' pairs and lane shuffles, else `vbroadcastss` per row);
     /// `i32x4.dot_i16x8_s` (V8: `pmaddwd`) adds the two products of each
     /// column into its lane. `2R` accumulators.
-    #[inline(never)]
     fn tile<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
         let mut tile = [[0i32; NR]; R];
         if a.len() < kq * R || b.len() < kq * 2 * NR {
@@ -120,7 +122,6 @@ impl MicroKernels for Simd {
         tile
     }
 
-    #[inline(never)]
     fn tile_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
         if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
             return false;
@@ -132,7 +133,6 @@ impl MicroKernels for Simd {
     /// Each k-pair of A is splat once and used for `P` panels streamed side
     /// by side, so a 16-byte load of weights feeds two dot products and the
     /// `2P` accumulators hide the latency.
-    #[inline(never)]
     fn gemv<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
         let mut out = [[0i32; NR]; P];
         if a.len() < kq || kq * 2 * NR > stride || b.len() < (P - 1) * stride + kq * 2 * NR {
@@ -185,7 +185,6 @@ fn store_tile(acc: &[[v128; 2]; MR], c: &mut [i32], ldc: usize, add: bool) {
 }
 
 /// [`Simd::tile_into`] over a B segment already widened to i16 ([`widen`]).
-#[inline(never)]
 fn into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
     if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
         return false;
@@ -198,7 +197,6 @@ fn into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize, add: bo
 /// `b1` the next, at `c[NR..]`): the `MR × 2NR` region in two passes of
 /// two rows, each step one A load, two lane shuffles and four B loads for
 /// eight dot products (the single-panel tile needs four shuffles for eight).
-#[inline(never)]
 fn into_wide2(kq: usize, a: &[u32], b0: &[i16], b1: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
     if c.len() < (MR - 1) * ldc + 2 * NR || a.len() < kq * MR || b0.len() < kq * 2 * NR || b1.len() < kq * 2 * NR {
         return false;
