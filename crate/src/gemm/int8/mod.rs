@@ -70,6 +70,10 @@ pub fn gemm_i32(a: &PackedA, b: &PackedB, g: usize, zb: &[i32], c: &mut [i32], l
 /// The cache-blocked loop nest: depth blocks of `KQC` pairs, column blocks
 /// of `NCP` panels, row blocks of `MC` rows, each block handed to the
 /// kernel `K`. A single row streams the weights through [`BlockKernel::row`].
+///
+/// `K` is a type parameter, not a trait object, on purpose: the block
+/// kernel's loops then sit inside these three in the final wasm, and V8
+/// unrolls the hot loop more the deeper it is nested (BENCHMARKS.md, run 18).
 fn compute<K: BlockKernel>(a: &PackedA, b: &PackedB, g: usize, out: &mut Dest) {
     let (m, kq) = (a.m, b.kq);
     // Up to MR rows, one depth block spans all of K (each B byte is read once).
