@@ -96,15 +96,7 @@ pub enum Rhs<'a> {
 /// short (or packed weights are not `k × n`), and `OutOfMemory` when the
 /// packing buffers cannot be allocated. Packed weights give the same
 /// result, bit for bit, as the view they were packed from.
-pub fn gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Strided<f32>,
-    b: Rhs,
-    bias: Option<Strided<f32>>,
-    c: &mut [f32],
-) -> Result<(), GemmError> {
+pub fn gemm(m: usize, n: usize, k: usize, a: Strided<f32>, b: Rhs, bias: Option<Strided<f32>>, c: &mut [f32]) -> Result<(), GemmError> {
     let size = m.checked_mul(n).ok_or(GemmError::BadShape)?;
     let b_fits = match b {
         Rhs::View(v) => v.covers(k, n),

@@ -53,9 +53,7 @@ impl<'a, T: Copy> Strided<'a, T> {
         if rows == 0 || cols == 0 {
             return true;
         }
-        let last = (rows - 1)
-            .checked_mul(self.rs)
-            .and_then(|r| (cols - 1).checked_mul(self.cs).and_then(|c| r.checked_add(c)));
+        let last = (rows - 1).checked_mul(self.rs).and_then(|r| (cols - 1).checked_mul(self.cs).and_then(|c| r.checked_add(c)));
         matches!(last, Some(i) if i < self.data.len())
     }
 

@@ -191,10 +191,26 @@ const PLANE_SLACK: usize = 16;
 /// (`i32x4.extmul_*_i16x8_s`; products ≤ 255² and wrapping sums, so the
 /// same values as the scalar loop).
 #[allow(clippy::too_many_arguments)]
-pub fn depthwise(x: &[u8], x_signed: bool, za: i32, w: &[u8], w_signed: bool, zw: &[i32], geo: &Geometry, m: usize, acc: &mut [i32]) -> Result<(), GemmError> {
+pub fn depthwise(
+    x: &[u8],
+    x_signed: bool,
+    za: i32,
+    w: &[u8],
+    w_signed: bool,
+    zw: &[i32],
+    geo: &Geometry,
+    m: usize,
+    acc: &mut [i32],
+) -> Result<(), GemmError> {
     let (channels, taps, pixels) = (geo.channels, geo.kh * geo.kw, geo.oh * geo.ow);
     let plane_in = geo.h * geo.w;
-    if channels == 0 || m % channels != 0 || x.len() < channels * plane_in || w.len() < m * taps || !(zw.len() == 1 || zw.len() >= m) || acc.len() < m * pixels {
+    if channels == 0
+        || m % channels != 0
+        || x.len() < channels * plane_in
+        || w.len() < m * taps
+        || !(zw.len() == 1 || zw.len() >= m)
+        || acc.len() < m * pixels
+    {
         return Err(GemmError::BadShape);
     }
     if pixels == 0 {
@@ -439,7 +455,8 @@ mod tests {
             let x: Vec<u8> = (0..2 * channels * h * w).map(|v| (v * 53 + 7) as u8).collect();
             for (signed, za) in [(false, 200), (true, -100)] {
                 for g in 0..2 {
-                    let want = PackedA::from_rows(&im2col_naive(&x, &geo, g, za as u8), signed, oh * ow, channels * kh * kw, &[za]).unwrap();
+                    let want =
+                        PackedA::from_rows(&im2col_naive(&x, &geo, g, za as u8), signed, oh * ow, channels * kh * kw, &[za]).unwrap();
                     let got = pack_image(&x, signed, &geo, g, za).unwrap();
                     assert_eq!((got.data, got.rowsum), (want.data, want.rowsum), "{geo:?} g {g}");
                 }
@@ -492,4 +509,3 @@ mod tests {
         assert_eq!(depthwise(&[0u8; 18], false, 0, &[0u8; 18], false, &[0], &geo, 2, &mut acc), Ok(()));
     }
 }
-

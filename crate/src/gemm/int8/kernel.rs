@@ -1,12 +1,240 @@
-//! The 8-bit micro-kernels: one A panel (`R ≤ MR` rows of i16 pairs) times
-//! one B panel (`NR` columns of 8-bit pairs) → an `R × NR` tile of i32 sums
-//! over a range of k-pairs. Integer arithmetic with wrapping adds, so the
-//! scalar and SIMD kernels give identical results.
+//! The compute stage of the 8-bit GEMM: micro-kernels, and the block
+//! kernels that cover one cache block of the product with them.
+//!
+//! A **micro-kernel** multiplies one A panel (`R ≤ MR` rows of i16 pairs)
+//! by one B panel (`NR` columns of 8-bit pairs) into an `R × NR` tile of
+//! i32 sums over a range of k-pairs ([`MicroKernels`]: [`Scalar`] here, the
+//! SIMD128 twin in `kernel_simd.rs`). Integer arithmetic with wrapping
+//! adds, so both give identical results.
+//!
+//! A **block kernel** ([`BlockKernel`]) computes one block the driver hands
+//! it (rows × panels × pairs) and the row-vector case (M = 1).
+//! [`ScalarBlocks`] covers a block tile by tile ([`panel_tiles`], with any
+//! table of micro-kernels); the SIMD block kernel in `kernel_simd.rs` adds
+//! its own strategies (B widened once per block for tall A, two panels per
+//! pass). The driver picks one block kernel per call ([`SimdBlocks`] or
+//! [`ScalarBlocks`]) and never looks inside.
+//!
+//! The block code calls micro-kernels through a [`Kernels`] table of
+//! function pointers and its hot SIMD loops directly: that keeps the loop
+//! nest around the hot loop small in the final wasm (see [`Kernels`]).
 
-use super::{MR, NR};
+use super::{PackedA, PackedB, MR, NR};
+use core::ops::Range;
 
 /// A tile of accumulators: `R` rows of `NR` columns.
 pub type Tile<const R: usize> = [[i32; NR]; R];
+
+/// Where a product's results go: `C(i, j)` is `c[i · ldc + col0 + j]`.
+pub struct Dest<'a> {
+    /// The output matrix.
+    pub c: &'a mut [i32],
+    /// Distance between rows of C.
+    pub ldc: usize,
+    /// Column of C where the product's first column goes.
+    pub col0: usize,
+}
+
+impl Dest<'_> {
+    /// The part of C from row `i`, column `j` (of the product) on.
+    #[inline(always)]
+    pub(super) fn at(&mut self, i: usize, j: usize) -> &mut [i32] {
+        &mut self.c[i * self.ldc + self.col0 + j..]
+    }
+}
+
+/// One cache block of the product: `rows` of A (from a multiple of `MR`),
+/// B `panels` (of `NR` columns) and k-`pairs`. The block's sums are
+/// written into C when `pairs` starts at 0 and added (wrapping) otherwise.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// Rows of A and C.
+    pub rows: Range<usize>,
+    /// Panels of B (columns `NR · panels` of C).
+    pub panels: Range<usize>,
+    /// k-pairs.
+    pub pairs: Range<usize>,
+}
+
+impl Block {
+    /// Whether the block adds to C (an earlier depth block wrote it).
+    #[inline(always)]
+    pub(super) fn adds(&self) -> bool {
+        self.pairs.start > 0
+    }
+}
+
+/// Computes blocks of `A · B` for group `g` of `B` (see the module docs).
+pub trait BlockKernel {
+    /// A kernel for a product of `m` rows whose depth blocks hold at most
+    /// `depth` k-pairs (it may allocate scratch for blocks of that size).
+    fn new(m: usize, depth: usize) -> Self;
+    /// The product of a single row of A (M = 1) with all of B into `c`
+    /// (`b.n` values).
+    fn row(&mut self, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]);
+    /// The block `blk` of the product into C.
+    fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest);
+}
+
+/// The micro-kernels a block kernel is built from. `SIGNED` says whether
+/// B's bytes are int8 (else uint8).
+pub trait MicroKernels {
+    /// `R` rows of A times one B panel over `kq` pairs.
+    fn tile<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R>;
+    /// A full `MR × NR` tile written (or, with `add`, added with
+    /// wrap-around) straight into `c` at `c[r · ldc + j]`. Returns `false`,
+    /// writing nothing, when `c` is too short.
+    fn tile_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool;
+    /// The row-vector kernel: one A row times `P` consecutive B panels
+    /// (panel `t` at `b[t · stride ..]`), `P · NR` outputs.
+    fn gemv<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P>;
+}
+
+/// `R ≤ MR` rows of A times one B panel, into the first `R` rows of `out`.
+pub type TileFn = fn(kq: usize, a: &[u32], b: &[u8], out: &mut Tile<MR>);
+/// A full tile into C ([`MicroKernels::tile_into`]).
+pub type IntoFn = fn(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool;
+/// The row-vector kernel over `P ≤ MR` panels, into the first `P` rows of `out`.
+pub type GemvFn = fn(kq: usize, a: &[u32], b: &[u8], stride: usize, out: &mut Tile<MR>);
+
+/// One implementation's micro-kernels as function pointers, by `[signed
+/// B][rows or panels − 1]`. The block loops call through these on purpose:
+/// each kernel stays a wasm function of its own, which V8 compiles alone.
+/// (wasm-opt inlines every function that has one caller; with direct calls
+/// every kernel landed in the function holding the hot loop, and V8 spilled
+/// registers there: 9% more instructions at 512³.)
+pub struct Kernels {
+    /// [`MicroKernels::tile`].
+    pub tile: [[TileFn; MR]; 2],
+    /// [`MicroKernels::tile_into`].
+    pub tile_into: [IntoFn; 2],
+    /// [`MicroKernels::gemv`].
+    pub gemv: [[GemvFn; MR]; 2],
+}
+
+/// The [`Kernels`] table of a [`MicroKernels`] implementation (a macro, not
+/// a `const fn`: Rust 1.63 refuses `&mut` in the pointer types there).
+macro_rules! kernel_table {
+    ($k:ty) => {{
+        use $crate::gemm::int8::kernel::{gemv_fn, tile_fn, Kernels, MicroKernels};
+        Kernels {
+            tile: [
+                [tile_fn::<$k, 1, false>, tile_fn::<$k, 2, false>, tile_fn::<$k, 3, false>, tile_fn::<$k, 4, false>],
+                [tile_fn::<$k, 1, true>, tile_fn::<$k, 2, true>, tile_fn::<$k, 3, true>, tile_fn::<$k, 4, true>],
+            ],
+            tile_into: [<$k as MicroKernels>::tile_into::<false>, <$k as MicroKernels>::tile_into::<true>],
+            gemv: [
+                [gemv_fn::<$k, 1, false>, gemv_fn::<$k, 2, false>, gemv_fn::<$k, 3, false>, gemv_fn::<$k, 4, false>],
+                [gemv_fn::<$k, 1, true>, gemv_fn::<$k, 2, true>, gemv_fn::<$k, 3, true>, gemv_fn::<$k, 4, true>],
+            ],
+        }
+    }};
+}
+pub(super) use kernel_table;
+
+/// [`MicroKernels::tile`] into the first `R` rows of `out`.
+pub(super) fn tile_fn<K: MicroKernels, const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], out: &mut Tile<MR>) {
+    out[..R].copy_from_slice(&K::tile::<R, SIGNED>(kq, a, b));
+}
+
+/// [`MicroKernels::gemv`] into the first `P` rows of `out`.
+pub(super) fn gemv_fn<K: MicroKernels, const P: usize, const SIGNED: bool>(
+    kq: usize,
+    a: &[u32],
+    b: &[u8],
+    stride: usize,
+    out: &mut Tile<MR>,
+) {
+    out[..P].copy_from_slice(&K::gemv::<P, SIGNED>(kq, a, b, stride));
+}
+
+/// The scalar micro-kernels' table.
+pub static SCALAR: Kernels = kernel_table!(Scalar);
+
+/// The scalar block kernel: every block tile by tile.
+pub struct ScalarBlocks;
+
+/// The SIMD128 block kernel; where SIMD128 is not compiled in, the scalar
+/// one (never chosen there: `crate::simd::active()` is false).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use super::kernel_simd::SimdBlocks;
+/// The SIMD128 block kernel; where SIMD128 is not compiled in, the scalar
+/// one (never chosen there: `crate::simd::active()` is false).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub type SimdBlocks = ScalarBlocks;
+
+impl BlockKernel for ScalarBlocks {
+    fn new(_: usize, _: usize) -> Self {
+        ScalarBlocks
+    }
+
+    fn row(&mut self, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
+        row_panels(&SCALAR, a, b, g, c)
+    }
+
+    fn block(&mut self, a: &PackedA, b: &PackedB, g: usize, blk: &Block, out: &mut Dest) {
+        for jp in blk.panels.clone() {
+            panel_tiles(&SCALAR, a, b, g, jp, blk, out);
+        }
+    }
+}
+
+/// The row-vector product with the kernels `k`: the weights stream once,
+/// up to `MR` panels at a time, over all of K.
+pub fn row_panels(k: &Kernels, a: &PackedA, b: &PackedB, g: usize, c: &mut [i32]) {
+    let (n, kq) = (b.n, b.kq);
+    let stride = kq * NR * 2;
+    let arow = a.segment(0, 1, 0, kq);
+    let gemvs = &k.gemv[b.signed as usize];
+    let mut tile: Tile<MR> = [[0; NR]; MR];
+    for jp in (0..b.panels).step_by(MR) {
+        let count = MR.min(b.panels - jp);
+        gemvs[count - 1](kq, arow, &b.data[b.panel_start(g, jp)..], stride, &mut tile);
+        for (t, trow) in tile.iter().enumerate().take(count) {
+            let j0 = (jp + t) * NR;
+            let cols = NR.min(n - j0);
+            c[j0..j0 + cols].copy_from_slice(&trow[..cols]);
+        }
+    }
+}
+
+/// One panel column of a block with the kernels `k`: full tiles straight
+/// into C, the others through [`edge_tile`].
+pub fn panel_tiles(k: &Kernels, a: &PackedA, b: &PackedB, g: usize, jp: usize, blk: &Block, out: &mut Dest) {
+    let (q0, kqc) = (blk.pairs.start, blk.pairs.len());
+    let bseg = b.segment(g, jp, q0, kqc);
+    let (j0, cols, ldc) = (jp * NR, NR.min(b.n - jp * NR), out.ldc);
+    let into = k.tile_into[b.signed as usize];
+    for i0 in blk.rows.clone().step_by(MR) {
+        let rows = MR.min(blk.rows.end - i0);
+        let aseg = a.segment(i0, rows, q0, kqc);
+        if rows == MR && cols == NR && into(kqc, aseg, bseg, out.at(i0, j0), ldc, blk.adds()) {
+            continue;
+        }
+        edge_tile(k, blk, b.signed, aseg, bseg, (rows, cols), out, (i0, j0));
+    }
+}
+
+/// A tile of block `blk` the full-tile kernels do not take (`shape = (rows,
+/// cols)` with fewer rows or columns): run into a tile, then store (or add)
+/// its `rows × cols` part at `at = (i0, j0)`. `signed`: B's bytes are int8.
+#[allow(clippy::too_many_arguments)]
+pub fn edge_tile(k: &Kernels, blk: &Block, signed: bool, a: &[u32], b: &[u8], shape: (usize, usize), out: &mut Dest, at: (usize, usize)) {
+    let mut tile: Tile<MR> = [[0; NR]; MR];
+    k.tile[signed as usize][shape.0 - 1](blk.pairs.len(), a, b, &mut tile);
+    let ((rows, cols), (i0, j0)) = (shape, at);
+    for (r, trow) in tile.iter().enumerate().take(rows) {
+        let crow = &mut out.at(i0 + r, j0)[..cols];
+        if blk.adds() {
+            crow.iter_mut().zip(trow.iter()).for_each(|(o, v)| *o = o.wrapping_add(*v));
+        } else {
+            crow.copy_from_slice(&trow[..cols]);
+        }
+    }
+}
+
+/// The plain micro-kernels, the reference for the SIMD ones.
+pub struct Scalar;
 
 #[inline(always)]
 fn lo(w: u32) -> i32 {
@@ -18,313 +246,45 @@ fn hi(w: u32) -> i32 {
     (w >> 16) as u16 as i16 as i32
 }
 
-/// The plain kernel: `tile[r][j] = Σ_q lo(a)·b(2q, j) + hi(a)·b(2q+1, j)`.
-/// `SIGNED` says whether B's bytes are int8 (else uint8).
-pub fn scalar<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
-    let mut acc = [[0i32; NR]; R];
-    let widen = |v: u8| if SIGNED { v as i8 as i32 } else { v as i32 };
-    for (aq, bq) in a.chunks_exact(R).zip(b.chunks_exact(2 * NR)).take(kq) {
-        for r in 0..R {
-            let (a0, a1) = (lo(aq[r]), hi(aq[r]));
-            for j in 0..NR {
-                let dot = a0 * widen(bq[2 * j]) + a1 * widen(bq[2 * j + 1]);
-                acc[r][j] = acc[r][j].wrapping_add(dot);
-            }
-        }
-    }
-    acc
-}
-
-/// The SIMD128 kernel. Per k-pair: B's 16 bytes arrive as two i16x8 vectors
-/// through `v128.load8x8_s/u` (V8: one `pmovsxbw` from memory each), columns
-/// 0–3 and 4–7 with the two k values of a column side by side; per row a
-/// 32-bit splat of A's pair (for a full panel one 16-byte load of the four
-/// rows' pairs and lane shuffles, else `vbroadcastss` per row);
-/// `i32x4.dot_i16x8_s` (V8: `pmaddwd`) adds the two products of each column
-/// into its lane. `2R` accumulators.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
-    use core::arch::wasm32::*;
-    let mut tile = [[0i32; NR]; R];
-    if a.len() < kq * R || b.len() < kq * 2 * NR {
-        return tile; // unreachable: the driver passes whole segments
-    }
-    let acc = simd_acc::<R, SIGNED>(kq, a, b);
-    for (trow, vs) in tile.iter_mut().zip(acc.iter()) {
-        // SAFETY: each tile row holds NR = 8 i32s, two v128 stores.
-        unsafe {
-            v128_store(trow.as_mut_ptr() as *mut v128, vs[0]);
-            v128_store(trow.as_mut_ptr().add(4) as *mut v128, vs[1]);
-        }
-    }
-    tile
-}
-
-/// A full `MR × NR` tile written (or, with `add`, added with wrap-around)
-/// straight into `c` at `c[r · ldc + j]`: no tile copy in between.
-/// Returns `false`, writing nothing, when `c` is too short.
-pub fn scalar_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    if c.len() < (MR - 1) * ldc + NR {
-        return false;
-    }
-    let tile = scalar::<MR, SIGNED>(kq, a, b);
-    for (r, trow) in tile.iter().enumerate() {
-        let crow = &mut c[r * ldc..r * ldc + NR];
-        for (o, v) in crow.iter_mut().zip(trow.iter()) {
-            *o = if add { o.wrapping_add(*v) } else { *v };
-        }
-    }
-    true
-}
-
-/// SIMD128 twin of [`scalar_into`].
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
-        return false;
-    }
-    store_tile(&simd_acc::<MR, SIGNED>(kq, a, b), c, ldc, add);
-    true
-}
-
-/// Stores (with `add`: adds, wrapping) a full tile of accumulators into
-/// `c[r · ldc + j]`. Callers check `c.len() ≥ (MR − 1) · ldc + NR`.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn store_tile(acc: &[[core::arch::wasm32::v128; 2]; MR], c: &mut [i32], ldc: usize, add: bool) {
-    use core::arch::wasm32::*;
-    let pc = c.as_mut_ptr();
-    for (r, vs) in acc.iter().enumerate() {
-        // SAFETY: r · ldc + 8 ≤ (MR − 1) · ldc + NR ≤ c.len().
-        unsafe {
-            let p = pc.add(r * ldc) as *mut v128;
-            let q = pc.add(r * ldc + 4) as *mut v128;
-            if add {
-                v128_store(p, i32x4_add(v128_load(p), vs[0]));
-                v128_store(q, i32x4_add(v128_load(q), vs[1]));
-            } else {
-                v128_store(p, vs[0]);
-                v128_store(q, vs[1]);
-            }
-        }
-    }
-}
-
-/// [`simd_into`] over a B segment already widened to i16 ([`widen`]).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn simd_into_wide(kq: usize, a: &[u32], b: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    if c.len() < (MR - 1) * ldc + NR || a.len() < kq * MR || b.len() < kq * 2 * NR {
-        return false;
-    }
-    store_tile(&simd_acc_from::<MR, false, true>(kq, a, b.as_ptr() as *const u8), c, ldc, add);
-    true
-}
-
-/// Two full panels at once over widened B (`b0` the panel at `c[..]`,
-/// `b1` the next, at `c[NR..]`): the `MR × 2NR` region in two passes of
-/// two rows, each step one A load, two lane shuffles and four B loads for
-/// eight dot products (the single-panel tile needs four shuffles for eight).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn simd_into_wide2(kq: usize, a: &[u32], b0: &[i16], b1: &[i16], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    use core::arch::wasm32::*;
-    if c.len() < (MR - 1) * ldc + 2 * NR || a.len() < kq * MR || b0.len() < kq * 2 * NR || b1.len() < kq * 2 * NR {
-        return false;
-    }
-    #[inline(always)]
-    fn pass<const L: usize>(kq: usize, pa: *const u32, p0: *const i16, p1: *const i16) -> [[v128; 4]; 2] {
-        let zero = i32x4_splat(0);
-        let mut acc = [[zero; 4]; 2];
-        for q in 0..kq {
-            // SAFETY: the caller checked kq·MR words of A and kq·16 values per B panel.
-            unsafe {
-                let a4 = v128_load(pa.add(q * MR) as *const v128);
-                let (s0, s1) = if L == 0 {
-                    (i32x4_shuffle::<0, 0, 0, 0>(a4, a4), i32x4_shuffle::<1, 1, 1, 1>(a4, a4))
-                } else {
-                    (i32x4_shuffle::<2, 2, 2, 2>(a4, a4), i32x4_shuffle::<3, 3, 3, 3>(a4, a4))
-                };
-                let bs = [
-                    v128_load(p0.add(q * 16) as *const v128),
-                    v128_load(p0.add(q * 16 + 8) as *const v128),
-                    v128_load(p1.add(q * 16) as *const v128),
-                    v128_load(p1.add(q * 16 + 8) as *const v128),
-                ];
-                for t in 0..4 {
-                    acc[0][t] = i32x4_add(acc[0][t], i32x4_dot_i16x8(s0, bs[t]));
-                    acc[1][t] = i32x4_add(acc[1][t], i32x4_dot_i16x8(s1, bs[t]));
+impl MicroKernels for Scalar {
+    /// `tile[r][j] = Σ_q lo(a)·b(2q, j) + hi(a)·b(2q+1, j)`.
+    fn tile<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
+        let mut acc = [[0i32; NR]; R];
+        let widen = |v: u8| if SIGNED { v as i8 as i32 } else { v as i32 };
+        for (aq, bq) in a.chunks_exact(R).zip(b.chunks_exact(2 * NR)).take(kq) {
+            for r in 0..R {
+                let (a0, a1) = (lo(aq[r]), hi(aq[r]));
+                for j in 0..NR {
+                    let dot = a0 * widen(bq[2 * j]) + a1 * widen(bq[2 * j + 1]);
+                    acc[r][j] = acc[r][j].wrapping_add(dot);
                 }
             }
         }
         acc
     }
-    let pc = c.as_mut_ptr();
-    let (pa, p0, p1) = (a.as_ptr(), b0.as_ptr(), b1.as_ptr());
-    for half in 0..2 {
-        let acc = if half == 0 { pass::<0>(kq, pa, p0, p1) } else { pass::<2>(kq, pa, p0, p1) };
-        for (r2, vs) in acc.iter().enumerate() {
-            let r = 2 * half + r2;
-            for (t, v) in vs.iter().enumerate() {
-                // SAFETY: r · ldc + 4t + 4 ≤ (MR − 1) · ldc + 2NR ≤ c.len().
-                unsafe {
-                    let p = pc.add(r * ldc + 4 * t) as *mut v128;
-                    v128_store(p, if add { i32x4_add(v128_load(p), *v) } else { *v });
-                }
+
+    fn tile_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
+        if c.len() < (MR - 1) * ldc + NR {
+            return false;
+        }
+        let tile = Self::tile::<MR, SIGNED>(kq, a, b);
+        for (r, trow) in tile.iter().enumerate() {
+            let crow = &mut c[r * ldc..r * ldc + NR];
+            for (o, v) in crow.iter_mut().zip(trow.iter()) {
+                *o = if add { o.wrapping_add(*v) } else { *v };
             }
         }
+        true
     }
-    true
-}
 
-/// Widens a segment of packed B bytes to i16 (`out[i]` = `b[i]` as int8
-/// when `signed`, else as uint8), so a block of row panels can reuse it
-/// without widening in every step of every tile. `out` holds `b.len()` values.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn widen(b: &[u8], signed: bool, out: &mut [i16]) {
-    use core::arch::wasm32::*;
-    let len = b.len().min(out.len()) / 16 * 16;
-    for i in (0..len).step_by(16) {
-        // SAFETY: i + 16 ≤ len ≤ both lengths.
-        unsafe {
-            let v = v128_load(b.as_ptr().add(i) as *const v128);
-            let (lo, hi) = if signed { (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)) } else { (u16x8_extend_low_u8x16(v), u16x8_extend_high_u8x16(v)) };
-            v128_store(out.as_mut_ptr().add(i) as *mut v128, lo);
-            v128_store(out.as_mut_ptr().add(i + 8) as *mut v128, hi);
+    /// The 1-row tile per panel.
+    fn gemv<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
+        let mut out = [[0i32; NR]; P];
+        for (t, row) in out.iter_mut().enumerate() {
+            *row = Self::tile::<1, SIGNED>(kq, a, &b[t * stride..])[0];
         }
+        out
     }
-}
-
-/// Without SIMD128 compiled in, the SIMD entry point is the scalar one.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn simd_into<const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], c: &mut [i32], ldc: usize, add: bool) -> bool {
-    scalar_into::<SIGNED>(kq, a, b, c, ldc, add)
-}
-
-/// The SIMD accumulation loop: `2R` registers of column sums. Callers
-/// check `a.len() ≥ kq · R` and `b.len() ≥ 16 · kq`.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn simd_acc<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> [[core::arch::wasm32::v128; 2]; R] {
-    simd_acc_from::<R, SIGNED, false>(kq, a, b.as_ptr())
-}
-
-/// [`simd_acc`] over B bytes (`WIDE = false`: 16 bytes per k-pair, widened
-/// by the loads) or over B already widened to i16 (`WIDE = true`: 32 bytes
-/// per k-pair, plain loads: two fewer ALU operations per step). Callers
-/// check `a.len() ≥ kq · R` and that `b` holds `kq` pairs.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn simd_acc_from<const R: usize, const SIGNED: bool, const WIDE: bool>(kq: usize, a: &[u32], pb: *const u8) -> [[core::arch::wasm32::v128; 2]; R] {
-    use core::arch::wasm32::*;
-    #[inline(always)]
-    unsafe fn load_b<const SIGNED: bool, const WIDE: bool>(p: *const u8) -> (v128, v128) {
-        // SAFETY: the caller guarantees 16 (32 when WIDE) readable bytes at p.
-        unsafe {
-            if WIDE {
-                (v128_load(p as *const v128), v128_load(p.add(16) as *const v128))
-            } else if SIGNED {
-                (i16x8_load_extend_i8x8(p as *const i8), i16x8_load_extend_i8x8(p.add(8) as *const i8))
-            } else {
-                (u16x8_load_extend_u8x8(p), u16x8_load_extend_u8x8(p.add(8)))
-            }
-        }
-    }
-    let zero = i32x4_splat(0);
-    let mut acc = [[zero; 2]; R];
-    let pa = a.as_ptr();
-    let bstep = if WIDE { 32 } else { 16 };
-    #[inline(always)]
-    fn step4(acc: &mut [[v128; 2]], a4: v128, b0: v128, b1: v128) {
-        let lanes = [
-            i32x4_shuffle::<0, 0, 0, 0>(a4, a4),
-            i32x4_shuffle::<1, 1, 1, 1>(a4, a4),
-            i32x4_shuffle::<2, 2, 2, 2>(a4, a4),
-            i32x4_shuffle::<3, 3, 3, 3>(a4, a4),
-        ];
-        for (accr, av) in acc.iter_mut().zip(lanes.iter()) {
-            accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(*av, b0));
-            accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(*av, b1));
-        }
-    }
-    for q in 0..kq {
-        // SAFETY: q < kq: R words at pa + qR and 16 bytes at pb + 16q.
-        unsafe {
-            let (b0, b1) = load_b::<SIGNED, WIDE>(pb.add(q * bstep));
-            if R == 4 {
-                step4(&mut acc, v128_load(pa.add(q * 4) as *const v128), b0, b1);
-            } else {
-                for (r, accr) in acc.iter_mut().enumerate() {
-                    let av = v128_load32_splat(pa.add(q * R + r) as *const u32);
-                    accr[0] = i32x4_add(accr[0], i32x4_dot_i16x8(av, b0));
-                    accr[1] = i32x4_add(accr[1], i32x4_dot_i16x8(av, b1));
-                }
-            }
-        }
-    }
-    acc
-}
-
-/// The row-vector kernel (M = 1, a GEMV): one A row times `P` consecutive B
-/// panels (panel `t` at `b[t · stride ..]`), `P · NR` outputs. The scalar
-/// version runs the 1-row kernel per panel.
-pub fn gemv_scalar<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
-    let mut out = [[0i32; NR]; P];
-    for (t, row) in out.iter_mut().enumerate() {
-        *row = scalar::<1, SIGNED>(kq, a, &b[t * stride..])[0];
-    }
-    out
-}
-
-/// SIMD128 GEMV: each k-pair of A is splat once and used for `P` panels
-/// streamed side by side, so a 16-byte load of weights feeds two dot
-/// products and the `2P` accumulators hide the latency.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub fn gemv_simd<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
-    use core::arch::wasm32::*;
-    let mut out = [[0i32; NR]; P];
-    if a.len() < kq || kq * 2 * NR > stride || b.len() < (P - 1) * stride + kq * 2 * NR {
-        return out; // unreachable: the driver passes whole panels
-    }
-    let zero = i32x4_splat(0);
-    let mut acc = [[zero; 2]; P];
-    let (pa, pb) = (a.as_ptr(), b.as_ptr());
-    for q in 0..kq {
-        // SAFETY: q < kq ≤ a.len(), and panel t's pair q lies at
-        // t·stride + 16q + 16 ≤ (P−1)·stride + 16·kq ≤ b.len().
-        let av = unsafe { v128_load32_splat(pa.add(q) as *const u32) };
-        for (t, acct) in acc.iter_mut().enumerate() {
-            let p = unsafe { pb.add(t * stride + q * 16) };
-            // SAFETY: as above, 16 bytes at p.
-            let (b0, b1) = unsafe {
-                if SIGNED {
-                    (i16x8_load_extend_i8x8(p as *const i8), i16x8_load_extend_i8x8(p.add(8) as *const i8))
-                } else {
-                    (u16x8_load_extend_u8x8(p), u16x8_load_extend_u8x8(p.add(8)))
-                }
-            };
-            acct[0] = i32x4_add(acct[0], i32x4_dot_i16x8(av, b0));
-            acct[1] = i32x4_add(acct[1], i32x4_dot_i16x8(av, b1));
-        }
-    }
-    for (orow, vs) in out.iter_mut().zip(acc.iter()) {
-        // SAFETY: each output row holds NR = 8 i32s, two v128 stores.
-        unsafe {
-            v128_store(orow.as_mut_ptr() as *mut v128, vs[0]);
-            v128_store(orow.as_mut_ptr().add(4) as *mut v128, vs[1]);
-        }
-    }
-    out
-}
-
-/// Without SIMD128 compiled in, the SIMD GEMV is the scalar one.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn gemv_simd<const P: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8], stride: usize) -> Tile<P> {
-    gemv_scalar::<P, SIGNED>(kq, a, b, stride)
-}
-
-/// Without SIMD128 compiled in, the SIMD entry point is the scalar kernel.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub fn simd<const R: usize, const SIGNED: bool>(kq: usize, a: &[u32], b: &[u8]) -> Tile<R> {
-    scalar::<R, SIGNED>(kq, a, b)
 }
 
 #[cfg(test)]
@@ -342,13 +302,13 @@ mod tests {
             b[16 + 2 * j] = 2;
             b[16 + 2 * j + 1] = j as u8;
         }
-        let t = scalar::<1, false>(2, &a, &b);
-        for j in 0..NR {
-            assert_eq!(t[0][j], (j as i32 + 2) + (-6 + 4 * j as i32));
+        let t = Scalar::tile::<1, false>(2, &a, &b);
+        for (j, &v) in t[0].iter().enumerate() {
+            assert_eq!(v, (j as i32 + 2) + (-6 + 4 * j as i32));
         }
         // int8 reading of 0xFF is −1
         b[0] = 0xff;
-        assert_eq!(scalar::<1, true>(1, &a, &b)[0][0], -1 + 2);
-        assert_eq!(scalar::<1, false>(1, &a, &b)[0][0], 255 + 2);
+        assert_eq!(Scalar::tile::<1, true>(1, &a, &b)[0][0], -1 + 2);
+        assert_eq!(Scalar::tile::<1, false>(1, &a, &b)[0][0], 255 + 2);
     }
 }

@@ -82,7 +82,7 @@ pub fn rint(x: f64) -> f64 {
 /// `(M0, shift)`; shift > 0 is a left shift.
 pub fn quantize_multiplier(m: f32) -> (i32, i32) {
     let m = m as f64;
-    if !(m > 0.0) || !m.is_finite() {
+    if !m.is_finite() || m <= 0.0 {
         return (0, 0);
     }
     // frexp: m = q · 2^e with q in [0.5, 1)
@@ -280,7 +280,19 @@ impl SimdColumns {
             };
         let n = if uniform { 4 } else { n };
         let bias = (0..n).map(|j| if stage.bias.is_empty() { 0 } else { col(stage.bias, j) }).collect();
-        let mut c = SimdColumns { bias, mult: Vec::new(), m0: Vec::new(), pow_left: Vec::new(), inv_pow_right: Vec::new(), mask: Vec::new(), any_left: false, uniform, zy: stage.zy, lo: stage.lo, hi: stage.hi };
+        let mut c = SimdColumns {
+            bias,
+            mult: Vec::new(),
+            m0: Vec::new(),
+            pow_left: Vec::new(),
+            inv_pow_right: Vec::new(),
+            mask: Vec::new(),
+            any_left: false,
+            uniform,
+            zy: stage.zy,
+            lo: stage.lo,
+            hi: stage.hi,
+        };
         match stage.requant {
             Requant::None => return None,
             Requant::Float(mult) => {
@@ -362,7 +374,14 @@ const ROUND_MAGIC: f64 = 6_755_399_441_055_744.0;
 /// `acc[a..a + 4]`, columns `j..j + 4` of `c` and `out[o + 3·step]` must exist.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(c: &SimdColumns, acc: &[i32], a: usize, j: usize, out: &mut [u8], at: (usize, usize)) {
+unsafe fn simd_block<const SIGNED: bool, const FIXED: bool>(
+    c: &SimdColumns,
+    acc: &[i32],
+    a: usize,
+    j: usize,
+    out: &mut [u8],
+    at: (usize, usize),
+) {
     use core::arch::wasm32::*;
     let (o, step) = at;
     // SAFETY: the caller's contract.
@@ -403,7 +422,8 @@ unsafe fn simd_values<const FIXED: bool>(c: &SimdColumns, acc: &[i32], a: usize,
             let (zy, lo, hi) = (i32x4_splat(c.zy), i32x4_splat(c.lo - c.zy), i32x4_splat(c.hi - c.zy));
             i32x4_add(i32x4_max(i32x4_min(fixed_point4(c, x, j), hi), lo), zy)
         } else {
-            let (zy, lo, hi, magic) = (f64x2_splat(c.zy as f64), f64x2_splat(c.lo as f64), f64x2_splat(c.hi as f64), f64x2_splat(ROUND_MAGIC));
+            let (zy, lo, hi, magic) =
+                (f64x2_splat(c.zy as f64), f64x2_splat(c.lo as f64), f64x2_splat(c.hi as f64), f64x2_splat(ROUND_MAGIC));
             let half = |v: v128, k: usize| {
                 let m = v128_load(c.mult.as_ptr().add(j + k) as *const v128);
                 let v = f64x2_add(f64x2_mul(f64x2_convert_low_i32x4(v), m), zy);
@@ -428,7 +448,7 @@ unsafe fn fixed_point4(c: &SimdColumns, x: core::arch::wasm32::v128, j: usize) -
     // SAFETY (whole body): the caller's contract.
     unsafe {
         let load = |v: &[i32]| v128_load(v.as_ptr().add(j) as *const v128);
-        let low_words = |l: v128, h: v128| i32x4_shuffle::<0, 2, 4, 6>(l, h);
+        let low_words = i32x4_shuffle::<0, 2, 4, 6>;
         let s = if c.any_left {
             let pl = load(&c.pow_left);
             let (max, min) = (i64x2_splat(i32::MAX as i64), i64x2_splat(i32::MIN as i64));

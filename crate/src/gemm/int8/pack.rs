@@ -102,7 +102,14 @@ impl PackedA {
     /// even-byte shuffle at 2 apart, which reads one byte past the fourth
     /// row's, so `src` must hold it) widen, shift and interleave into the
     /// panel's four words in one step.
-    pub fn from_taps<R: Fn(usize) -> usize>(src: &[u8], signed: bool, m: usize, taps: &[usize], z: i32, row: R) -> Result<PackedA, GemmError> {
+    pub fn from_taps<R: Fn(usize) -> usize>(
+        src: &[u8],
+        signed: bool,
+        m: usize,
+        taps: &[usize],
+        z: i32,
+        row: R,
+    ) -> Result<PackedA, GemmError> {
         let k = taps.len();
         let last_tap = taps.iter().copied().max().unwrap_or(0);
         if m > 0 && k > 0 && (0..m).any(|i| row(i) + last_tap >= src.len()) {
@@ -175,7 +182,17 @@ pub struct PackedB {
 
 impl PackedB {
     /// Packs `groups` matrices; group `g`'s element `(p, j)` is `b[g·group_stride + p·rs + j·cs]`.
-    pub fn pack(b: &[u8], k: usize, n: usize, rs: usize, cs: usize, groups: usize, group_stride: usize, signed: bool) -> Result<PackedB, GemmError> {
+    #[allow(clippy::too_many_arguments)] // the export's arguments, one for one
+    pub fn pack(
+        b: &[u8],
+        k: usize,
+        n: usize,
+        rs: usize,
+        cs: usize,
+        groups: usize,
+        group_stride: usize,
+        signed: bool,
+    ) -> Result<PackedB, GemmError> {
         let kq = div_ceil(k, 2);
         let panels = div_ceil(n, NR);
         if groups == 0 {
@@ -185,11 +202,8 @@ impl PackedB {
         if !last.covers(k, n) && k > 0 && n > 0 {
             return Err(GemmError::BadShape);
         }
-        let size = groups
-            .checked_mul(panels)
-            .and_then(|x| x.checked_mul(kq))
-            .and_then(|x| x.checked_mul(NR * 2))
-            .ok_or(GemmError::OutOfMemory)?;
+        let size =
+            groups.checked_mul(panels).and_then(|x| x.checked_mul(kq)).and_then(|x| x.checked_mul(NR * 2)).ok_or(GemmError::OutOfMemory)?;
         let mut data = try_zeroed::<u8>(size)?;
         for g in 0..groups {
             let view = Strided { data: &b[g * group_stride..], rs, cs };
@@ -222,7 +236,16 @@ impl PackedB {
 /// The scalar packing of one panel ([`PackedA::from_taps`]; row `r` of the
 /// panel starts at `starts[r]`), from pair `q0` on, adding to `sums`.
 #[allow(clippy::too_many_arguments)]
-fn taps_panel_scalar(src: &[u8], starts: &[usize], taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32], q0: usize) {
+fn taps_panel_scalar(
+    src: &[u8],
+    starts: &[usize],
+    taps: &[usize],
+    signed: bool,
+    z: i32,
+    panel: &mut [MaybeUninit<u32>],
+    sums: &mut [i32],
+    q0: usize,
+) {
     let widen = |v: u8| if signed { v as i8 as i32 } else { v as i32 } - z;
     let (k, rows) = (taps.len(), starts.len());
     for q in q0..div_ceil(k, 2) {
@@ -242,7 +265,15 @@ fn taps_panel_scalar(src: &[u8], starts: &[usize], taps: &[usize], signed: bool,
 /// interleaved into the four words; the row sums add the pairs lane by
 /// lane. An odd last tap goes through the scalar path.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn taps_panel4_simd<const STEP: usize>(src: &[u8], start: usize, taps: &[usize], signed: bool, z: i32, panel: &mut [MaybeUninit<u32>], sums: &mut [i32]) {
+fn taps_panel4_simd<const STEP: usize>(
+    src: &[u8],
+    start: usize,
+    taps: &[usize],
+    signed: bool,
+    z: i32,
+    panel: &mut [MaybeUninit<u32>],
+    sums: &mut [i32],
+) {
     use core::arch::wasm32::*;
     let (k, full) = (taps.len(), taps.len() / 2);
     let last_tap = taps.iter().copied().max().unwrap_or(0);

@@ -1,5 +1,6 @@
-//! Threshold sweeps over a histogram of |x|: the TensorRT entropy (KL)
-//! calibration and the MSE sweep, plus per-channel min/max.
+//! The TensorRT entropy (KL) calibration: for each candidate threshold, the
+//! divergence between the clipped reference distribution and its quantized
+//! version, over a histogram of |x|.
 //!
 //! # The entropy sweep in O(levels) per candidate
 //!
@@ -29,12 +30,8 @@
 //! `Q` has none (`h[i−1] = 0` but `O > 0`, or `T_q = 0`) has divergence +∞.
 //! [`entropy_sweep_direct`] (tests) builds `P` and `Q` bin by bin and checks it.
 
-/// Why a sweep was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepError {
-    /// Empty histogram, no candidate, or a zero argument.
-    BadArguments,
-}
+use super::ln::ln;
+use super::SweepError;
 
 /// The candidates `start, start + stride, …` up to `last` (inclusive).
 pub fn candidate_count(start: usize, stride: usize, last: usize) -> usize {
@@ -168,34 +165,6 @@ fn xlnx(x: f64) -> f64 {
     }
 }
 
-/// Natural log of a positive normal `x`, within 1 ulp of `f64::ln` and
-/// several times faster in wasm (no special cases: the sweep only takes
-/// logs of positive counts). `x = 2^e · m`, `m ∈ [√½, √2)`, and
-/// `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series (|s| < 0.172).
-#[inline]
-pub fn ln(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-    let bits = x.to_bits();
-    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-    if m > core::f64::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
-    let f = m - 1.0;
-    let s = f / (2.0 + f);
-    let z = s * s;
-    // musl's log coefficients (minimax for 2·atanh(s)/s − 2 − ...).
-    let w = z * z;
-    let t1 = w * (3.999_999_999_940_941_908e-1 + w * (2.222_219_843_214_978_396e-1 + w * 1.531_383_769_920_937_332e-1));
-    let t2 = z * (6.666_666_666_666_735_130e-1 + w * (2.857_142_874_366_239_149e-1 + w * (1.818_357_216_161_805_012e-1 + w * 1.479_819_860_511_658_591e-1)));
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
-    let dk = e as f64;
-    s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
-}
-
 /// Index of the last minimum (`+∞` everywhere picks the last index).
 pub fn last_argmin(v: &[f64]) -> usize {
     let mut best = 0;
@@ -233,9 +202,7 @@ pub fn entropy_sweep_direct(hist: &[f64], levels: usize, start: usize, stride: u
         }
         let mut p: Vec<f64> = h[..i].to_vec();
         p[i - 1] += h[i..].iter().sum::<f64>();
-        let q: Vec<f64> = (0..i)
-            .map(|j| if h[j] != 0.0 { level_sum[level(j)] / level_nz[level(j)] } else { 0.0 })
-            .collect();
+        let q: Vec<f64> = (0..i).map(|j| if h[j] != 0.0 { level_sum[level(j)] / level_nz[level(j)] } else { 0.0 }).collect();
         let sp: f64 = p.iter().sum();
         let sq: f64 = q.iter().sum();
         let mut kl = 0f64;
@@ -251,88 +218,10 @@ pub fn entropy_sweep_direct(hist: &[f64], levels: usize, start: usize, stride: u
     Ok(last_argmin(&out[..n]))
 }
 
-/// MSE calibration over `hist` (counts of |x| over `[0, B)` in units of one
-/// bin): for each candidate `i = start + m·stride < B` the threshold is the
-/// centre `i + 0.5` of bin `i`, every bin's mass sits at its centre `c`, and
-/// `out[m]` is the mean of `(q(c) − c)²` with `q` the symmetric quantizer with
-/// `qmax` positive levels (`q(c) = min(rint(c·s), qmax) / s`, `s = qmax / (i + 0.5)`),
-/// in squared bin widths. Returns the first minimum, as pytorch-quantization's
-/// `_compute_amax_mse`.
-pub fn mse_sweep(hist: &[f64], qmax: u32, start: usize, stride: usize, out: &mut [f64]) -> Result<usize, SweepError> {
-    let b = hist.len();
-    if b == 0 {
-        return Err(SweepError::BadArguments);
-    }
-    let n = if stride == 0 || start >= b { 0 } else { (b - 1 - start) / stride + 1 };
-    if n == 0 || qmax == 0 || out.len() < n {
-        return Err(SweepError::BadArguments);
-    }
-    let total: f64 = hist.iter().sum();
-    if total <= 0.0 {
-        return Err(SweepError::BadArguments);
-    }
-    let nz: Vec<(f64, f64)> = hist.iter().enumerate().filter(|(_, &c)| c != 0.0).map(|(j, &c)| (j as f64 + 0.5, c)).collect();
-    let qm = qmax as f64;
-    let mut best = 0;
-    let mut best_v = f64::INFINITY;
-    for (m, slot) in out.iter_mut().take(n).enumerate() {
-        let i = start + m * stride;
-        let s = qm / (i as f64 + 0.5);
-        let mut acc = 0f64;
-        for &(c, cnt) in &nz {
-            let q = rint_nonneg(c * s).min(qm);
-            let e = q / s - c;
-            acc += cnt * e * e;
-        }
-        let v = acc / total;
-        *slot = v;
-        if v < best_v {
-            best_v = v;
-            best = m;
-        }
-    }
-    Ok(best)
-}
-
-/// Round half to even for 0 ≤ x < 2^52: adding 2^52 leaves no fraction bits
-/// and the addition rounds half to even (the default IEEE mode).
-#[inline(always)]
-pub fn rint_nonneg(x: f64) -> f64 {
-    const TWO_52: f64 = 4_503_599_627_370_496.0;
-    (x + TWO_52) - TWO_52
-}
-
-/// Per-channel minimum and maximum of `x` viewed as `[outer, channels, inner]`.
-/// `None` when `x` holds NaN or ±Infinity.
-pub fn min_max_channels(x: &[f32], outer: usize, channels: usize, inner: usize, mins: &mut [f32], maxs: &mut [f32]) -> Option<()> {
-    if x.len() != outer * channels * inner || mins.len() != channels || maxs.len() != channels || inner == 0 {
-        return None;
-    }
-    mins.iter_mut().for_each(|v| *v = f32::INFINITY);
-    maxs.iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
-    for o in 0..outer {
-        for c in 0..channels {
-            let start = (o * channels + c) * inner;
-            let (lo, hi) = crate::hist::min_max(&x[start..start + inner])?;
-            if lo < mins[c] {
-                mins[c] = lo;
-            }
-            if hi > maxs[c] {
-                maxs[c] = hi;
-            }
-        }
-    }
-    Some(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::uniform;
     use super::*;
-
-    fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
 
     /// Histograms of several shapes: smooth, with holes, with a far tail.
     fn histograms() -> Vec<Vec<f64>> {
@@ -347,11 +236,23 @@ mod tests {
                         0 => 1e6 * (-x * x * 40.0).exp(),
                         1 => 1e4 * (-x * 12.0).exp(),
                         2 => 50.0,
-                        3 => if j % 7 == 0 { 0.0 } else { 1e5 * (-x * 20.0).exp() },
-                        4 => if x > 0.6 && j % 13 != 0 { 0.0 } else { 3e3 * (1.0 - x) },
+                        3 => {
+                            if j % 7 == 0 {
+                                0.0
+                            } else {
+                                1e5 * (-x * 20.0).exp()
+                            }
+                        }
+                        4 => {
+                            if x > 0.6 && j % 13 != 0 {
+                                0.0
+                            } else {
+                                3e3 * (1.0 - x)
+                            }
+                        }
                         _ => 1e7 * (-x * 60.0).exp(),
                     };
-                    (base * (0.8 + 0.4 * lcg(&mut seed))).floor()
+                    (base * (0.8 + 0.4 * uniform(&mut seed))).floor()
                 })
                 .collect();
             out.push(h);
@@ -411,52 +312,5 @@ mod tests {
         assert!(entropy_sweep(&[1.0; 100], 128, 128, 1, &mut out).is_err());
         assert!(entropy_sweep(&[0.0; 300], 128, 128, 1, &mut out).is_err());
         assert!(entropy_sweep(&[1.0; 300], 128, 128, 0, &mut out).is_err());
-    }
-
-    #[test]
-    fn mse_sweep_matches_a_hand_count() {
-        // Two bins' worth of mass: at centre 0.5 (count 3) and 3.5 (count 1).
-        let h = [3.0, 0.0, 0.0, 1.0];
-        let mut out = vec![0.0; 4];
-        let m = mse_sweep(&h, 1, 0, 1, &mut out).unwrap();
-        // Threshold 3.5 with one level: 0.5 → rint(0.5/3.5)=0 → err 0.5; 3.5 exact.
-        assert!((out[3] - 3.0 * 0.25 / 4.0).abs() < 1e-15);
-        // Threshold 0.5: 0.5 exact; 3.5 clips to 0.5 → err 3.
-        assert!((out[0] - 9.0 / 4.0).abs() < 1e-15);
-        assert_eq!(m, 3);
-    }
-
-    #[test]
-    fn ln_is_within_an_ulp_of_std() {
-        let mut seed = 5;
-        let mut xs: Vec<f64> = (0..20000).map(|_| (lcg(&mut seed) * 120.0 - 60.0).exp2()).collect();
-        xs.extend((1..5000).map(|k| k as f64));
-        xs.extend([1.0, 2.0, core::f64::consts::SQRT_2, 9.007e15, f64::MIN_POSITIVE]);
-        for x in xs {
-            let (a, b) = (ln(x), x.ln());
-            assert!((a - b).abs() <= 2.0 * f64::EPSILON * b.abs().max(f64::MIN_POSITIVE), "ln({x}) = {a}, std {b}");
-        }
-    }
-
-    #[test]
-    fn rint_is_half_to_even() {
-        assert_eq!(rint_nonneg(0.5), 0.0);
-        assert_eq!(rint_nonneg(1.5), 2.0);
-        assert_eq!(rint_nonneg(2.5), 2.0);
-        assert_eq!(rint_nonneg(2.4), 2.0);
-        assert_eq!(rint_nonneg(2.6), 3.0);
-        assert_eq!(rint_nonneg(1e9 + 0.5), 1e9);
-        assert_eq!(rint_nonneg(0.0), 0.0);
-    }
-
-    #[test]
-    fn channel_extremes() {
-        // [outer 2, channels 3, inner 2]
-        let x: Vec<f32> = (0..12).map(|v| v as f32 - 6.0).collect();
-        let mut lo = vec![0.0; 3];
-        let mut hi = vec![0.0; 3];
-        min_max_channels(&x, 2, 3, 2, &mut lo, &mut hi).unwrap();
-        assert_eq!(lo, vec![-6.0, -4.0, -2.0]);
-        assert_eq!(hi, vec![1.0, 3.0, 5.0]);
     }
 }
