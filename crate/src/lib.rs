@@ -17,8 +17,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod calib;
-// ffi/ is being rewritten on another branch; it is formatted after that lands.
-#[rustfmt::skip]
 pub mod ffi;
 pub mod gemm;
 pub mod hist;

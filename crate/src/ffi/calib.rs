@@ -1,7 +1,7 @@
 //! Exports for calibration ([`crate::calib`]): the entropy and MSE threshold
 //! sweeps over a histogram's counts, and per-channel min/max.
 
-use super::codes::Status;
+use super::codes::{Status, INVALID};
 use super::raw::{args, finish, slice, slice_mut};
 use crate::calib;
 
@@ -33,7 +33,7 @@ impl SweepArgs {
     /// `hist` must hold `bins` f64 and `scores` `candidates`.
     unsafe fn buffers(&self, candidates: usize) -> Result<(&[f64], &mut [f64]), i32> {
         if candidates == 0 {
-            return Err(Status::InvalidArgument.code());
+            return Err(INVALID);
         }
         // SAFETY: the caller's contract.
         Ok(unsafe { (slice(self.hist, self.bins), slice_mut(self.scores, candidates)) })
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn lowbit_calib_entropy(args_ptr: *mut SweepArgs) -> i32 {
     finish(unsafe {
         args(args_ptr).and_then(|a| {
             let (h, out) = a.buffers(calib::candidate_count(a.start, a.stride, a.bins))?;
-            a.chosen = calib::entropy_sweep(h, a.levels as usize, a.start, a.stride, out).map_err(|_| Status::InvalidArgument.code())?;
+            a.chosen = calib::entropy_sweep(h, a.levels as usize, a.start, a.stride, out).map_err(|_| INVALID)?;
             Ok(())
         })
     })
@@ -69,7 +69,7 @@ pub unsafe extern "C" fn lowbit_calib_mse(args_ptr: *mut SweepArgs) -> i32 {
         args(args_ptr).and_then(|a| {
             let candidates = if a.bins == 0 || a.stride == 0 || a.start >= a.bins { 0 } else { (a.bins - 1 - a.start) / a.stride + 1 };
             let (h, out) = a.buffers(candidates)?;
-            a.chosen = calib::mse_sweep(h, a.levels, a.start, a.stride, out).map_err(|_| Status::InvalidArgument.code())?;
+            a.chosen = calib::mse_sweep(h, a.levels, a.start, a.stride, out).map_err(|_| INVALID)?;
             Ok(())
         })
     })
@@ -104,7 +104,7 @@ pub unsafe extern "C" fn lowbit_minmax_channels(args_ptr: *mut MinMaxChannelsArg
         args(args_ptr).and_then(|a| {
             let len = match a.outer.checked_mul(a.channels).and_then(|v| v.checked_mul(a.inner)) {
                 Some(v) if a.inner > 0 && a.channels > 0 => v,
-                _ => return Err(Status::InvalidArgument.code()),
+                _ => return Err(INVALID),
             };
             let (x, lo, hi) = (slice(a.x, len), slice_mut(a.mins, a.channels), slice_mut(a.maxs, a.channels));
             calib::min_max_channels(x, a.outer, a.channels, a.inner, lo, hi).ok_or_else(|| Status::NonFinite.at(usize::MAX))

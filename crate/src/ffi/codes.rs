@@ -123,6 +123,9 @@ thread_local! {
     static DETAIL: Cell<u32> = Cell::new(0);
 }
 
+/// [`Status::InvalidArgument`] as an export returns it.
+pub const INVALID: i32 = Status::InvalidArgument as i32;
+
 impl Status {
     /// The status as an export returns it.
     pub fn code(self) -> i32 {

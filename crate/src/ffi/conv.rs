@@ -1,7 +1,7 @@
 //! Exports for the 8-bit convolutions ([`crate::gemm::int8::conv`]): one
 //! image as a GEMM over packed weights, or depthwise directly.
 
-use super::codes::Status;
+use super::codes::INVALID;
 use super::gemm::{gemm_status, signed_8bit};
 use super::raw::{args, finish, slice, slice_mut};
 use crate::gemm::int8::conv::{self, Geometry};
@@ -41,11 +41,25 @@ impl ConvGeometry {
     /// The kernels' geometry with `channels` input channels per group;
     /// refused for a zero kernel size or stride.
     fn read(&self, channels: usize) -> Result<Geometry, i32> {
-        let g = Geometry { channels, h: self.h, w: self.w, kh: self.kh, kw: self.kw, sh: self.sh, sw: self.sw, dh: self.dh, dw: self.dw, pad_t: self.pad_t, pad_l: self.pad_l, oh: self.oh, ow: self.ow };
+        let g = Geometry {
+            channels,
+            h: self.h,
+            w: self.w,
+            kh: self.kh,
+            kw: self.kw,
+            sh: self.sh,
+            sw: self.sw,
+            dh: self.dh,
+            dw: self.dw,
+            pad_t: self.pad_t,
+            pad_l: self.pad_l,
+            oh: self.oh,
+            ow: self.ow,
+        };
         if g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 {
             Ok(g)
         } else {
-            Err(Status::InvalidArgument.code())
+            Err(INVALID)
         }
     }
 }
@@ -82,25 +96,26 @@ pub struct ConvI8Args {
 /// lengths, `acc` `oH · oW · M` int32, and `packed` is a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn lowbit_conv_i8(args_ptr: *mut ConvI8Args) -> i32 {
-    let bad = Status::InvalidArgument.code();
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|c| {
-            let b: &PackedB = c.packed.as_ref().ok_or(bad)?;
-            let geometry = c.geometry.as_ref().ok_or(bad)?;
+            let b: &PackedB = c.packed.as_ref().ok_or(INVALID)?;
+            let geometry = c.geometry.as_ref().ok_or(INVALID)?;
             let signed = signed_8bit(c.x_type)?;
-            let taps = geometry.kh.checked_mul(geometry.kw).filter(|&t| t > 0 && b.k % t == 0).ok_or(bad)?;
+            let taps = geometry.kh.checked_mul(geometry.kw).filter(|&t| t > 0 && b.k % t == 0).ok_or(INVALID)?;
             let geo = geometry.read(b.k / taps)?;
             let (x, zw) = (slice(c.x, c.x_len), slice(c.zw, c.zw_len));
             if !(zw.len() == 1 || zw.len() >= b.groups * b.n) {
-                return Err(bad);
+                return Err(INVALID);
             }
             let channels_out = b.groups * b.n;
-            let size = (geo.oh * geo.ow).checked_mul(channels_out).ok_or(bad)?;
+            let size = (geo.oh * geo.ow).checked_mul(channels_out).ok_or(INVALID)?;
             let acc = slice_mut(c.acc, size);
             for g in 0..b.groups {
                 let zwg = if zw.len() == 1 { zw } else { &zw[g * b.n..(g + 1) * b.n] };
-                conv::pack_image(x, signed, &geo, g, c.zx).and_then(|pa| int8::gemm_i32(&pa, b, g, zwg, acc, channels_out, g * b.n)).map_err(gemm_status)?;
+                conv::pack_image(x, signed, &geo, g, c.zx)
+                    .and_then(|pa| int8::gemm_i32(&pa, b, g, zwg, acc, channels_out, g * b.n))
+                    .map_err(gemm_status)?;
             }
             Ok(())
         })
@@ -147,13 +162,12 @@ pub struct DepthwiseI8Args {
 /// stated lengths; `acc` holds `m · oh · ow` int32.
 #[no_mangle]
 pub unsafe extern "C" fn lowbit_conv_depthwise_i8(args_ptr: *mut DepthwiseI8Args) -> i32 {
-    let bad = Status::InvalidArgument.code();
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|d| {
-            let geo = d.geometry.as_ref().ok_or(bad)?.read(d.channels)?;
+            let geo = d.geometry.as_ref().ok_or(INVALID)?.read(d.channels)?;
             let (x_signed, w_signed) = (signed_8bit(d.x_type)?, signed_8bit(d.w_type)?);
-            let size = d.m.checked_mul(geo.oh).and_then(|v| v.checked_mul(geo.ow)).ok_or(bad)?;
+            let size = d.m.checked_mul(geo.oh).and_then(|v| v.checked_mul(geo.ow)).ok_or(INVALID)?;
             let (x, w, zw, acc) = (slice(d.x, d.x_len), slice(d.w, d.w_len), slice(d.zw, d.zw_len), slice_mut(d.acc, size));
             conv::depthwise(x, x_signed, d.zx, w, w_signed, zw, &geo, d.m, acc).map_err(gemm_status)
         })

@@ -2,7 +2,7 @@
 //! GEMM, weights packed once (float and 8-bit), the 8-bit product and its
 //! output stage.
 
-use super::codes::{Code, IntType, OutputLayout, Requant as RequantCode, Status};
+use super::codes::{Code, IntType, OutputLayout, Requant as RequantCode, Status, INVALID};
 use super::raw::{args, finish, free_handle, into_handle, slice, slice_mut};
 use crate::gemm::f32::{self as gf32, PackedF32, Rhs};
 use crate::gemm::int8::output::{self, OutType, Requant, Stage};
@@ -23,7 +23,7 @@ pub(super) fn signed_8bit(code: u32) -> Result<bool, i32> {
     match IntType::from_u32(code) {
         Some(IntType::I8) => Ok(true),
         Some(IntType::U8) => Ok(false),
-        _ => Err(Status::InvalidArgument.code()),
+        _ => Err(INVALID),
     }
 }
 
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn lowbit_gemm_f32(args_ptr: *mut GemmF32Args) -> i32 {
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|g| {
-            let size = g.m.checked_mul(g.n).ok_or(Status::InvalidArgument.code())?;
+            let size = g.m.checked_mul(g.n).ok_or(INVALID)?;
             let (a, b, bias, c) = (slice(g.a, g.a_len), slice(g.b, g.b_len), slice(g.bias, g.bias_len), slice_mut(g.c, size));
             let bias = if g.bias_len == 0 { None } else { Some(Strided { data: bias, rs: g.bias_rs, cs: g.bias_cs }) };
             let b = match g.packed.as_ref() {
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn lowbit_packed_f32_new(args_ptr: *mut PackArgs) -> i32 {
     finish(unsafe {
         args(args_ptr).and_then(|p| {
             if p.groups != 1 {
-                return Err(Status::InvalidArgument.code());
+                return Err(INVALID);
             }
             let b = slice(p.b as *const f32, p.b_len);
             let packed = PackedF32::pack(Strided { data: b, rs: p.rs, cs: p.cs }, p.k, p.n).map_err(gemm_status)?;
@@ -215,12 +215,12 @@ pub unsafe extern "C" fn lowbit_matmul_i8(args_ptr: *mut MatmulI8Args) -> i32 {
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|g| {
-            let b = g.packed.as_ref().ok_or(Status::InvalidArgument.code())?;
+            let b = g.packed.as_ref().ok_or(INVALID)?;
             let signed = signed_8bit(g.a_type)?;
             if b.k != g.k {
-                return Err(Status::InvalidArgument.code());
+                return Err(INVALID);
             }
-            let size = g.m.checked_mul(b.n).ok_or(Status::InvalidArgument.code())?;
+            let size = g.m.checked_mul(b.n).ok_or(INVALID)?;
             let (a, za, zb, c) = (slice(g.a, g.a_len), slice(g.za, g.za_len), slice(g.zb, g.zb_len), slice_mut(g.c, size));
             PackedA::from_rows(a, signed, g.m, g.k, za).and_then(|pa| int8::gemm_i32(&pa, b, 0, zb, c, b.n, 0)).map_err(gemm_status)
         })
@@ -269,25 +269,25 @@ pub struct OutputStageArgs {
 /// stated lengths; `out` holds `m · n` elements of `out_type`.
 #[no_mangle]
 pub unsafe extern "C" fn lowbit_gemm_output(args_ptr: *mut OutputStageArgs) -> i32 {
-    let bad = Status::InvalidArgument.code();
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|s| {
-            let size = s.m.checked_mul(s.n).ok_or(bad)?;
+            let size = s.m.checked_mul(s.n).ok_or(INVALID)?;
             let (acc, bias, mult) = (slice(s.acc, size), slice(s.bias, s.bias_len), slice(s.mult, s.mult_len));
-            let code = RequantCode::from_u32(s.requant).ok_or(bad)?;
-            let layout = OutputLayout::from_u32(s.layout).ok_or(bad)?;
+            let code = RequantCode::from_u32(s.requant).ok_or(INVALID)?;
+            let layout = OutputLayout::from_u32(s.layout).ok_or(INVALID)?;
             let out_type = match IntType::from_u32(s.out_type) {
                 Some(IntType::U8) => OutType::U8,
                 Some(IntType::I8) => OutType::I8,
                 Some(IntType::I32) => OutType::I32,
-                _ => return Err(bad),
+                _ => return Err(INVALID),
             };
             let per_column = |len: usize| len == 1 || len >= s.n;
             if (!bias.is_empty() && !per_column(bias.len())) || (code != RequantCode::None && !per_column(mult.len())) {
-                return Err(bad);
+                return Err(INVALID);
             }
-            let fixed: Vec<(i32, i32)> = if code == RequantCode::FixedPoint { mult.iter().map(|&v| output::quantize_multiplier(v)).collect() } else { Vec::new() };
+            let fixed: Vec<(i32, i32)> =
+                if code == RequantCode::FixedPoint { mult.iter().map(|&v| output::quantize_multiplier(v)).collect() } else { Vec::new() };
             let requant = match code {
                 RequantCode::None => Requant::None,
                 RequantCode::Float => Requant::Float(mult),
@@ -304,7 +304,7 @@ pub unsafe extern "C" fn lowbit_gemm_output(args_ptr: *mut OutputStageArgs) -> i
             if ok {
                 Ok(())
             } else {
-                Err(bad)
+                Err(INVALID)
             }
         })
     })

@@ -2,7 +2,7 @@
 //! percentile and MSE calibrations read. A histogram lives in wasm memory
 //! behind a handle from `lowbit_hist_new`, freed by `lowbit_hist_free`.
 
-use super::codes::{Code, QuantileKind, Status};
+use super::codes::{Code, QuantileKind, Status, INVALID};
 use super::raw::{args, finish, free_handle, into_handle, slice, slice_mut};
 use crate::hist::{HistError, Histogram};
 
@@ -39,7 +39,7 @@ pub unsafe extern "C" fn lowbit_hist_new(args_ptr: *mut HistNewArgs) -> i32 {
     // SAFETY: the caller's contract.
     finish(unsafe { args(args_ptr) }.and_then(|a| {
         if a.bins == 0 || a.bins > MAX_BINS {
-            return Err(Status::InvalidArgument.code());
+            return Err(INVALID);
         }
         a.handle = into_handle(Histogram::new(a.bins as usize, a.signed != 0, a.exact_limit as usize)) as usize;
         Ok(())

@@ -5,7 +5,7 @@
 //! `zero_points` (f64 holding integers, so unsigned 32-bit codes fit) have
 //! `axis_len` entries. A NaN input gives [`Status::NanInput`] with its index.
 
-use super::codes::{Code, ErrorMetric, IntType, Status};
+use super::codes::{Code, ErrorMetric, IntType, Status, INVALID};
 use super::raw::{args, finish, slice, slice_mut};
 use crate::quant::{self, Layout, Metric, QInt, QParams, QuantErrorOrNaN};
 
@@ -35,14 +35,17 @@ pub struct ChannelArgs {
     pub qmax: f64,
 }
 
+/// A layout, its element count, and the per-channel scales and zero points.
+type Channels<'a> = (Layout, usize, &'a [f32], &'a [f64]);
+
 impl ChannelArgs {
     /// The layout, its element count and the per-channel parameters.
     ///
     /// # Safety
     /// `scales` and `zero_points` must hold `axis_len` values.
-    unsafe fn read(&self) -> Result<(Layout, usize, &[f32], &[f64]), i32> {
+    unsafe fn read(&self) -> Result<Channels<'_>, i32> {
         let layout = Layout { outer: self.outer, axis_len: self.axis_len, inner: self.inner };
-        let n = layout.len().ok_or(Status::InvalidArgument.code())?;
+        let n = layout.len().ok_or(INVALID)?;
         // SAFETY: the caller's contract.
         let (s, z) = unsafe { (slice(self.scales, self.axis_len), slice(self.zero_points, self.axis_len)) };
         Ok((layout, n, s, z))
@@ -55,13 +58,13 @@ impl ChannelArgs {
     unsafe fn params(&self) -> Result<(Layout, usize, QParams), i32> {
         // SAFETY: forwarded.
         let (layout, n, s, z) = unsafe { self.read() }?;
-        let p = QParams::new(s, z, self.qmin, self.qmax).map_err(|_| Status::InvalidArgument.code())?;
+        let p = QParams::new(s, z, self.qmin, self.qmax).map_err(|_| INVALID)?;
         Ok((layout, n, p))
     }
 }
 
 fn int_type(code: u32) -> Result<IntType, i32> {
-    IntType::from_u32(code).ok_or(Status::InvalidArgument.code())
+    IntType::from_u32(code).ok_or(INVALID)
 }
 
 /// A kernel's result: `Some(i)` is the index of the first NaN.
@@ -69,7 +72,7 @@ fn nan_status(r: Result<Option<usize>, quant::QuantError>) -> Result<(), i32> {
     match r {
         Ok(None) => Ok(()),
         Ok(Some(i)) => Err(Status::NanInput.at(i)),
-        Err(_) => Err(Status::InvalidArgument.code()),
+        Err(_) => Err(INVALID),
     }
 }
 
@@ -109,7 +112,7 @@ pub unsafe extern "C" fn lowbit_quantize(args_ptr: *mut ChannelArgs) -> i32 {
 pub unsafe extern "C" fn lowbit_dequantize(args_ptr: *mut ChannelArgs) -> i32 {
     unsafe fn run<T: QInt + quant::Load>(q: *const u8, n: usize, l: Layout, s: &[f32], z: &[f64], o: &mut [f32]) -> Result<(), i32> {
         // SAFETY: forwarded from the caller.
-        quant::dequantize(unsafe { slice(q as *const T, n) }, l, s, z, o).map_err(|_| Status::InvalidArgument.code())
+        quant::dequantize(unsafe { slice(q as *const T, n) }, l, s, z, o).map_err(|_| INVALID)
     }
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
@@ -194,18 +197,18 @@ pub unsafe extern "C" fn lowbit_quant_error(args_ptr: *mut QuantErrorArgs) -> i3
     // SAFETY: the caller's contract, throughout.
     finish(unsafe {
         args(args_ptr).and_then(|a| {
-            let metric = match ErrorMetric::from_u32(a.metric).ok_or(Status::InvalidArgument.code())? {
+            let metric = match ErrorMetric::from_u32(a.metric).ok_or(INVALID)? {
                 ErrorMetric::L1 => Metric::L1,
                 ErrorMetric::L2 => Metric::L2,
             };
-            let p = QParams::new(&[a.scale], &[a.zero_point], a.qmin, a.qmax).map_err(|_| Status::InvalidArgument.code())?;
+            let p = QParams::new(&[a.scale], &[a.zero_point], a.qmin, a.qmax).map_err(|_| INVALID)?;
             match quant::quant_error(slice(a.x, a.n), &p, metric) {
                 Ok(e) => {
                     a.error = e;
                     Ok(())
                 }
                 Err(QuantErrorOrNaN::NaN(i)) => Err(Status::NanInput.at(i)),
-                Err(_) => Err(Status::InvalidArgument.code()),
+                Err(_) => Err(INVALID),
             }
         })
     })
@@ -216,8 +219,29 @@ mod tests {
     use super::*;
     use crate::ffi::codes::lowbit_status_detail;
 
-    fn channel(input: *const u8, output: *mut u8, int_type: IntType, n: usize, scale: &[f32; 1], zp: &[f64; 1], qmin: f64, qmax: f64) -> ChannelArgs {
-        ChannelArgs { input, output, int_type: int_type as u32, outer: 1, axis_len: 1, inner: n, scales: scale.as_ptr(), zero_points: zp.as_ptr(), qmin, qmax }
+    #[allow(clippy::too_many_arguments)]
+    fn channel(
+        input: *const u8,
+        output: *mut u8,
+        int_type: IntType,
+        n: usize,
+        scale: &[f32; 1],
+        zp: &[f64; 1],
+        qmin: f64,
+        qmax: f64,
+    ) -> ChannelArgs {
+        ChannelArgs {
+            input,
+            output,
+            int_type: int_type as u32,
+            outer: 1,
+            axis_len: 1,
+            inner: n,
+            scales: scale.as_ptr(),
+            zero_points: zp.as_ptr(),
+            qmin,
+            qmax,
+        }
     }
 
     #[test]
@@ -253,7 +277,16 @@ mod tests {
         assert_eq!(unsafe { lowbit_min_max([2.0f32, f32::NAN].as_ptr(), 2, mm.as_mut_ptr()) }, Status::NanInput.code());
         assert_eq!(lowbit_status_detail(), 1);
         let x = [1.0f32, 2.0];
-        let mut e = QuantErrorArgs { x: x.as_ptr(), n: 2, scale: 1.0, zero_point: 0.0, qmin: -1.0, qmax: 1.0, metric: ErrorMetric::L1 as u32, error: 0.0 };
+        let mut e = QuantErrorArgs {
+            x: x.as_ptr(),
+            n: 2,
+            scale: 1.0,
+            zero_point: 0.0,
+            qmin: -1.0,
+            qmax: 1.0,
+            metric: ErrorMetric::L1 as u32,
+            error: 0.0,
+        };
         assert_eq!(unsafe { lowbit_quant_error(&mut e) }, 0);
         assert_eq!(e.error, 1.0);
     }

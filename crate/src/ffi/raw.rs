@@ -1,7 +1,7 @@
 //! Turning what the TypeScript side passes (addresses in wasm memory and
 //! lengths) into Rust references: the only conversions the exports need.
 
-use super::codes::Status;
+use super::codes::{Status, INVALID};
 
 /// A read-only slice of `len` elements at `ptr`; empty when `len == 0`
 /// (or `ptr` is null), whatever `ptr` is.
@@ -39,7 +39,7 @@ pub unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
 /// A non-null `ptr` must address a live, aligned `T` not written elsewhere during the call.
 pub unsafe fn args<'a, T>(ptr: *mut T) -> Result<&'a mut T, i32> {
     // SAFETY: the caller's contract.
-    unsafe { ptr.as_mut() }.ok_or(Status::InvalidArgument.code())
+    unsafe { ptr.as_mut() }.ok_or(INVALID)
 }
 
 /// Moves a value the module owns from now on (packed weights, a histogram)
