@@ -11,6 +11,7 @@ import { graphFacts } from './facts.js';
 import { feedBatches, type FeedSource } from './feeds.js';
 import { checkFeedsFit } from './inputs.js';
 import { decodeModel } from './onnx/decode.js';
+import { foldConstants } from './prepare/fold.js';
 import { encodeModel } from './onnx/encode.js';
 import { GraphIndex } from './onnx/graphIndex.js';
 import { NameSet } from './onnx/names.js';
@@ -177,6 +178,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   if (opset < 13) {
     throw new LowbitError('INVALID_MODEL', `${source} imports ONNX opset ${opset}; quantization needs opset 13 or later (per-channel DequantizeLinear)`);
   }
+  // weights an exporter reshapes or slices at run time become constants the quantizer can see
+  const { folded } = foldConstants(proto);
 
   if (mode === 'dynamic') {
     const weightType = weightTypeGiven ?? 'int8';
@@ -191,6 +194,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
         version: 1,
         mode,
         settings: { weightType, perChannel, reduceRange, ...filter },
+        prepared: { folded },
         sizes: { input: model.length, output: bytes.length },
         seconds: (Date.now() - started) / 1000,
         ...(peak > 0 && { peakMemory: peak }),
@@ -297,6 +301,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       version: 1,
       mode,
       settings: { format, method, ...(method === 'percentile' && { percentile }), ...settings, ...filter },
+      prepared: { folded },
       runner: runner.name,
       sizes: { input: model.length, output: bytes.length },
       calibration: { samples: calibration.samples, batches: calibration.batches, seconds: calibrationSeconds },

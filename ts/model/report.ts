@@ -50,6 +50,8 @@ export interface QuantizationReport {
   readonly version: 1;
   readonly mode: 'static' | 'dynamic';
   readonly settings: Readonly<Record<string, unknown>>;
+  /** What graph preparation did: nodes folded into constants, by op type. */
+  readonly prepared: { readonly folded: Readonly<Record<string, number>> };
   /** The runner that ran the models. */
   readonly runner?: string;
   /** Model bytes before and after. */

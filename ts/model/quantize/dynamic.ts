@@ -26,8 +26,16 @@ export interface DynamicSettings {
   readonly filter: NodeFilter;
 }
 
-/** The op types dynamic quantization rewrites. */
+/** The op types dynamic quantization rewrites into integer products. */
 export const DYNAMIC_OP_TYPES: readonly string[] = ['MatMul', 'Gemm', 'Conv'];
+
+/**
+ * Recurrent ops, whose weights W and R (`[directions, gates · hidden, …]`)
+ * are stored int8 per gate row behind a DequantizeLinear: no integer kernel
+ * runs them, but the model shrinks and the float op sees the weights as
+ * quantized.
+ */
+export const WEIGHT_ONLY_OP_TYPES: readonly string[] = ['LSTM', 'GRU', 'RNN'];
 
 /**
  * Weights stored for MatMulInteger / ConvInteger: per-channel scales with one
@@ -87,6 +95,43 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
     const dynamic = new Map<string, [string, string, string]>();
     const rewritten = new Map<NodeProto, NodeProto[]>();
     const before = new Map<NodeProto, NodeProto[]>();
+    // W and R of a recurrent op: int8 per row of gates, read through a DequantizeLinear
+    const storeWeightOnly = (node: NodeProto, label: string): true | string => {
+      const inputs = [1, 2].filter((i) => node.input[i] !== undefined && node.input[i] !== '');
+      const read: [number, Weight, TypedTensor][] = [];
+      for (const i of inputs) {
+        const weight = weights.get(node.input[i]!);
+        if (weight === undefined) return `its input ${i} is not a constant`;
+        let t: TypedTensor;
+        try {
+          t = readWeight(weight);
+        } catch (e) {
+          if (e instanceof LowbitError) return `its weights cannot be read: ${e.message}`;
+          throw e;
+        }
+        if (t.dtype !== 'float32' || t.shape.length !== 3) return `its weights are ${t.dtype} [${t.shape.join(', ')}], not float32 [directions, rows, columns]`;
+        read.push([i, weight, t]);
+      }
+      const dqs: NodeProto[] = [];
+      for (const [i, weight, t] of read) {
+        const name = node.input[i]!;
+        const axis = settings.perChannel ? 1 : undefined;
+        const q = quantizeWeight(t, { dtype: 'int8', axis, reduceRange: settings.reduceRange }, `weight ${JSON.stringify(name)} of node ${JSON.stringify(label)}`);
+        const codes = values.fresh(`${name}_quantized`);
+        const scale = values.fresh(`${name}_scale`);
+        const zp = values.fresh(`${name}_zero_point`);
+        const perAxis = q.params.axis !== undefined;
+        weight.graph.initializer.push(makeTensor(codes, q.codes));
+        weight.graph.initializer.push(makeTensor(scale, { dtype: 'float32', shape: perAxis ? [q.params.scale.length] : [], data: q.params.scale }));
+        weight.graph.initializer.push(makeTensor(zp, { dtype: 'int8', shape: perAxis ? [q.params.scale.length] : [], data: new Int8Array(q.params.scale.length) }));
+        const dq = values.fresh(`${name}_dequantized`);
+        dqs.push(makeNode('DequantizeLinear', [codes, scale, zp], [dq], { name: nodeNames.fresh(`${name}_DequantizeLinear`), ...(perAxis && { attributes: [attr.int('axis', 1)] }) }));
+        node.input[i] = dq;
+        tensors.push({ name, kind: 'weight', dtype: 'int8', scale: [...q.params.scale], zeroPoint: [0], ...(perAxis && { axis: 1 }) });
+      }
+      before.set(node, [...(before.get(node) ?? []), ...dqs]);
+      return true;
+    };
     graph.node.forEach((node, i) => {
       const label = nodeLabel(node, i);
       const refuse = (reason: string) => {
@@ -94,10 +139,17 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       };
       if (isConstantNode(node)) return;
       if (node.domain !== '' && node.domain !== 'ai.onnx') return refuse(`no dynamic rule for ${node.domain}.${node.opType}`);
-      if (!DYNAMIC_OP_TYPES.includes(node.opType)) return refuse(`no dynamic rule for ${node.opType}`);
+      const weightOnly = WEIGHT_ONLY_OP_TYPES.includes(node.opType);
+      if (!DYNAMIC_OP_TYPES.includes(node.opType) && !weightOnly) return refuse(`no dynamic rule for ${node.opType}`);
       if (filter.excludeNodes?.includes(node.name)) return refuse('excluded by name');
       if (filter.excludeOpTypes?.includes(node.opType)) return refuse(`op type ${node.opType} excluded`);
       if (filter.opTypes !== undefined && !filter.opTypes.includes(node.opType)) return refuse(`op type ${node.opType} not among opTypes`);
+      if (weightOnly) {
+        const stored = storeWeightOnly(node, label);
+        if (typeof stored === 'string') return refuse(stored);
+        nodes.push({ name: label, opType: node.opType, quantized: true, reason: 'weights only (int8 behind DequantizeLinear)' });
+        return;
+      }
       const wName = node.input[1]!;
       const weight = weights.get(wName);
       if (weight === undefined) return refuse('its weights are not a constant');
@@ -175,7 +227,7 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       rewritten.set(node, made);
       nodes.push({ name: label, opType: node.opType, quantized: true });
     });
-    if (rewritten.size === 0) continue;
+    if (rewritten.size === 0 && before.size === 0) continue;
     graph.node = graph.node.flatMap((n) => [...(before.get(n) ?? []), ...(rewritten.get(n) ?? [n])]);
   }
   removeUnusedWeights(model);
