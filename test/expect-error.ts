@@ -14,3 +14,16 @@ export function expectLowbitError(f: () => unknown, code: LowbitErrorCode, messa
   expect((thrown as LowbitError).code).toBe(code);
   if (message) expect((thrown as LowbitError).message).toMatch(message);
 }
+
+/** Asserts that `promise` rejects with a {@link LowbitError} with `code` (and, if given, a message matching `message`). */
+export async function expectLowbitRejection(promise: Promise<unknown>, code: LowbitErrorCode, message?: RegExp): Promise<void> {
+  let thrown: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, `expected a LowbitError ${code}`).toBeInstanceOf(LowbitError);
+  expect((thrown as LowbitError).code, (thrown as Error).message).toBe(code);
+  if (message) expect((thrown as LowbitError).message).toMatch(message);
+}
