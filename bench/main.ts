@@ -7,6 +7,7 @@ import { gemmBench } from './gemm.js';
 import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
+import { modelBench } from './model.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -20,6 +21,8 @@ const suites: BenchSuite[] = [
   gemmBench,
   // qat
   qatBench,
+  // whole models
+  modelBench,
 ];
 
 await init();

@@ -1,0 +1,196 @@
+// Whole models (issue 18's goals): lowbit's quantizeModel on the
+// Fashion-MNIST models PyTorch trained, side by side with PyTorch's own
+// eager PTQ (paired rounds in one run) and the bare runner, and on real
+// models nobody here wrote (the Silero VADs). Accuracy on the whole 10k test
+// set in onnxruntime-node and -web, sizes, time, calibration throughput and
+// the memory of calibration with 1,000 and 10,000 samples.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type QuantizeModelOptions, type TypedTensor } from '../ts/index.js';
+import { readFeeds } from '../ts/model/feeds.js';
+import { printTable } from './compare.js';
+import type { BenchSuite } from './suite.js';
+import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
+import { fetchModels } from '../scripts/fetch-models.mjs';
+import { FRAME, readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
+
+ortWeb.env.wasm.numThreads = 1;
+const runner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node', { intraOpNumThreads: 1 });
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+
+/** The Fashion-MNIST data: 1,000 calibration images in batches of 100, the 10k test set and its labels. */
+function fashion(): { calib: Feeds[]; test: Float32Array; labels: Uint8Array; calibPath: string } {
+  const paths = fashionFixtures() as Record<string, string>;
+  const calibImages = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
+  const test = readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>;
+  const labels = readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>;
+  const calib = Array.from({ length: 10 }, (_, b) => ({ input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] } }));
+  return { calib, test: test.data, labels: labels.data, calibPath: paths.calibImages! };
+}
+
+/** Test-set accuracy (percent) of a model in an onnxruntime module. */
+async function accuracy(ort: typeof ortNode | typeof ortWeb, model: Uint8Array, test: Float32Array, labels: Uint8Array): Promise<number> {
+  const s = await ort.InferenceSession.create(model);
+  let right = 0;
+  for (let i = 0; i < labels.length; i += 1000) {
+    const out = await s.run({ input: new ort.Tensor('float32', test.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) });
+    const l = out.logits!.data as Float32Array;
+    for (let j = 0; j < 1000; j++) {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (l[j * 10 + c]! > l[j * 10 + best]!) best = c;
+      if (best === labels[i + j]) right++;
+    }
+  }
+  await s.release();
+  return (100 * right) / labels.length;
+}
+
+async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
+  console.log('\n### Fashion-MNIST: accuracy on the 10k test set (1,000 calibration images)\n');
+  const configs: [string, QuantizeModelOptions][] = [
+    ['static minmax qdq', { method: 'minmax' }],
+    ['static minmax qoperator', { method: 'minmax', format: 'qoperator' }],
+    ['static entropy qdq', { method: 'entropy' }],
+    ['static percentile 99.999 qdq', { method: 'percentile' }],
+    ['static mse qdq', { method: 'mse' }],
+    ['static minmax per-tensor', { method: 'minmax', perChannel: false }],
+    ['dynamic', { mode: 'dynamic' }],
+  ];
+  const rows = [['model', 'quantization', 'float %', 'int8 node %', 'int8 web %', 'drop', 'size ratio', 'seconds']];
+  for (const name of ['mlp', 'cnn', 'mobilenet']) {
+    const float = new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`));
+    const f = await accuracy(ortNode, float, data.test, data.labels);
+    for (const [label, options] of configs) {
+      const t0 = performance.now();
+      const { model } = await quantizeModel(float, { ...options, ...(options.mode !== 'dynamic' && { calibration: data.calib }), runner, evaluationSamples: 0 });
+      const seconds = (performance.now() - t0) / 1000;
+      const [n, w] = [await accuracy(ortNode, model, data.test, data.labels), await accuracy(ortWeb, model, data.test, data.labels)];
+      rows.push([name, label, f.toFixed(2), n.toFixed(2), w.toFixed(2), (f - n).toFixed(2), `${(float.length / model.length).toFixed(2)}×`, seconds.toFixed(2)]);
+    }
+  }
+  printTable(rows);
+}
+
+/** lowbit's end-to-end static quantization of the CNN against PyTorch's eager PTQ, alternating round by round. */
+async function speedAgainstPyTorch(data: ReturnType<typeof fashion>): Promise<void> {
+  console.log('\n### End-to-end static quantization of the CNN (1,000 images, batches of 100), paired rounds, one thread\n');
+  const float = new Uint8Array(readFileSync('test/fixtures/models/fashion/cnn.onnx'));
+  const py = spawn('/usr/bin/python3', ['bench/ptq_torch_server.py', data.calibPath], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+  const next = async () => String((await lines.next()).value).trim();
+  if ((await next()) !== 'ready') throw new Error('the PyTorch timing server did not start');
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const ratios: number[] = [];
+  const rounds = Number(process.env.MODEL_ROUNDS ?? 7);
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    const { model } = await quantizeModel(float, { calibration: data.calib, runner, evaluationSamples: 0 });
+    void model.length; // written: the bytes are the model file
+    const lowbit = (performance.now() - t0) / 1000;
+    py.stdin.write('go\n');
+    const torch = Number(await next());
+    ours.push(lowbit);
+    theirs.push(torch);
+    ratios.push(torch / lowbit);
+  }
+  py.stdin.write('quit\n');
+  printTable([
+    ['engine', 'median s', 'best s'],
+    ['lowbit quantizeModel (onnxruntime-node, load → calibrate → write)', median(ours).toFixed(3), Math.min(...ours).toFixed(3)],
+    ['PyTorch 1.13 eager PTQ (qnnpack: fuse, prepare, calibrate, convert)', median(theirs).toFixed(3), Math.min(...theirs).toFixed(3)],
+  ]);
+  console.log(`\nPyTorch time / lowbit time: median of the rounds' ratios ${median(ratios).toFixed(2)}× (best rounds ${(Math.min(...theirs) / Math.min(...ours)).toFixed(2)}×; above 1: lowbit faster)`);
+}
+
+/** Calibration against the bare runner running the same batches without any extra outputs. */
+async function calibrationThroughput(data: ReturnType<typeof fashion>): Promise<void> {
+  console.log('\n### Calibration throughput against the bare runner (CNN, 1,000 images, minmax)\n');
+  const float = new Uint8Array(readFileSync('test/fixtures/models/fashion/cnn.onnx'));
+  const bare: number[] = [];
+  const calib: number[] = [];
+  const session = await runner.load(float);
+  const typed = data.calib.map((feeds, i) => readFeeds(feeds, `batch ${i}`));
+  for (let r = 0; r < 7; r++) {
+    const t0 = performance.now();
+    for (const feeds of typed) await session.run(feeds);
+    bare.push(performance.now() - t0);
+    const { report } = await quantizeModel(float, { calibration: data.calib, runner, evaluationSamples: 0 });
+    calib.push(report.calibration!.seconds * 1000);
+  }
+  await session.release();
+  printTable([
+    ['pass', 'median ms'],
+    ['bare runner, 10 batches of 100', median(bare).toFixed(1)],
+    ['calibration (same batches, every observed value exposed and observed)', median(calib).toFixed(1)],
+  ]);
+  console.log(`\ncalibration / bare inference: ${(median(calib) / median(bare)).toFixed(2)}×`);
+}
+
+/** Peak memory of static quantization with 1,000 and 10,000 calibration samples, each in a fresh process. */
+function memory(): void {
+  console.log('\n### Peak RSS of static quantization (CNN, entropy histograms), a fresh process each\n');
+  const rows = [['calibration samples', 'peak RSS MB', 'seconds']];
+  for (const samples of [1000, 10000]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/model-memory.ts', String(samples)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    const { peak, seconds } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { peak: number; seconds: number };
+    rows.push([String(samples), (peak / 2 ** 20).toFixed(1), seconds.toFixed(2)]);
+  }
+  printTable(rows);
+}
+
+/** The Silero VADs, dynamic int8, on real speech: the largest change of the speech probability over every frame. */
+async function vad(): Promise<void> {
+  console.log('\n### Silero VAD (npm @ricky0123/vad-web 0.0.31), dynamic int8 on 12.9 s of espeak-ng speech with noise\n');
+  const paths = (await fetchModels(['silero_vad_v5', 'silero_vad_legacy'])) as Record<string, string>;
+  const { samples } = readWav16('test/fixtures/models/vad/speech-16k.wav');
+  const rows = [['model', 'left in float', 'size', 'int8 size', 'max |Δp| node', 'max |Δp| web', 'mean |Δp|']];
+  for (const name of ['silero_vad_v5', 'silero_vad_legacy']) {
+    const legacy = name === 'silero_vad_legacy';
+    const float = new Uint8Array(readFileSync(paths[name]!));
+    const run = async (ort: typeof ortNode | typeof ortWeb, bytes: Uint8Array): Promise<Float32Array> => {
+      const s = await ort.InferenceSession.create(bytes);
+      const frames = Math.floor(samples.length / FRAME);
+      const probs = new Float32Array(frames);
+      const sr = new ort.Tensor('int64', BigInt64Array.of(16000n), []);
+      let state: Record<string, unknown> = legacy ? { h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]), c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]) } : { state: new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]) };
+      for (let f = 0; f < frames; f++) {
+        const input = legacy ? samples.slice(f * FRAME, (f + 1) * FRAME) : v5Input(samples, f);
+        const out = await s.run({ input: new ort.Tensor('float32', input, [1, input.length]), sr, ...state } as never);
+        probs[f] = (out.output!.data as Float32Array)[0]!;
+        state = legacy ? { h: out.hn, c: out.cn } : { state: out.stateN };
+      }
+      await s.release();
+      return probs;
+    };
+    const ref = await run(ortNode, float);
+    for (const exclude of [[], ['stft', 'encoder/0/', 'first_layer', 'encoder.0.']]) {
+      const { model, report } = await quantizeModel(float, { mode: 'dynamic' });
+      const skip = report.nodes.filter((n) => n.quantized && exclude.some((e) => n.name.includes(e))).map((n) => n.name);
+      const q = exclude.length === 0 ? model : (await quantizeModel(float, { mode: 'dynamic', excludeNodes: skip })).model;
+      const [a, b] = [await run(ortNode, q), await run(ortWeb, q)];
+      const diff = (x: Float32Array) => Math.max(...x.map((v, i) => Math.abs(v - ref[i]!)));
+      const mean = a.reduce((s, v, i) => s + Math.abs(v - ref[i]!), 0) / a.length;
+      rows.push([name, skip.length === 0 ? 'nothing' : `${skip.length} convs (the STFT and first encoder layer)`, `${(float.length / 1e6).toFixed(2)} MB`, `${(q.length / 1e6).toFixed(2)} MB`, diff(a).toFixed(4), diff(b).toFixed(4), mean.toFixed(5)]);
+    }
+  }
+  printTable(rows);
+}
+
+export const modelBench: BenchSuite = {
+  name: 'model',
+  async run() {
+    const data = fashion();
+    const only = process.env.MODEL_PARTS?.split(',');
+    const want = (part: string) => only === undefined || only.includes(part);
+    if (want('accuracy')) await accuracyTable(data);
+    if (want('speed')) await speedAgainstPyTorch(data);
+    if (want('throughput')) await calibrationThroughput(data);
+    if (want('memory')) memory();
+    if (want('vad')) await vad();
+  },
+};
