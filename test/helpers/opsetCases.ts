@@ -103,6 +103,9 @@ const softmaxLike = (op: string) => (v: number): OpCase[] => {
     { label: 'rank 2, default axis 1 (the last)', nodes: [n(op, ['x'], ['y'])], feeds: x([3, 5]), outputs: ['y'], expect: 'kept' },
     { label: 'rank unknown, axis 2', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), outputs: ['y'], shapeless: true, expect: 'rewritten' },
     { label: 'rank known through Relu, axis 1', nodes: [n('Relu', ['x'], ['r']), n(op, ['r'], ['y'])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
+    { label: 'rank 2 known through Reshape, axis 1', nodes: [n('Reshape', ['x', 's'], ['r']), n(op, ['r'], ['y'])], feeds: x([2, 3, 4]), constants: { s: cI64([2], [6, 4]) }, outputs: ['y'], shapeless: true, expect: 'kept' },
+    { label: 'rank 3 known through MatMul, axis 2', nodes: [n('MatMul', ['x', 'w'], ['r']), n(op, ['r'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), constants: { w: randF32([4, 5], 5) }, outputs: ['y'], expect: 'kept' },
+    { label: 'rank 2 known through Squeeze, axis 1', nodes: [n('Squeeze', ['x'], ['r'], [attr.ints('axes', [0])]), n(op, ['r'], ['y'])], feeds: x([1, 3, 4]), outputs: ['y'], expect: 'kept' },
   ];
   if (v >= 11) {
     cases.push({ label: 'axis -1', nodes: [n(op, ['x'], ['y'], [attr.int('axis', -1)])], feeds: x([2, 3, 4]), outputs: ['y'], shapeless: true, expect: 'kept' });

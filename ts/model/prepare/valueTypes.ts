@@ -31,20 +31,48 @@ const SAME_TYPE_AND_RANK = new Set([
 /** Element-wise ops with broadcasting: input 0's type, the largest rank of the inputs. */
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mean', 'Sum', 'Mod']);
 
-/** Ops whose output 0 has input 0's type and a rank of its own (or none known). */
-type RankRule = (node: NodeProto, rank: (name: string) => number | undefined) => number | undefined;
+/** How a value's rank is found: from the ranks of other values, and the lengths of constant 1-D inputs. */
+interface RankLookup {
+  rank(name: string): number | undefined;
+  /** The length of a constant 1-D tensor (a Reshape shape, an axes list). */
+  length(name: string): number | undefined;
+}
+
+type RankRule = (node: NodeProto, known: RankLookup) => number | undefined;
+
+/** The number of axes a node lists: its `axes` attribute, or its constant axes input. */
+const axesCount = (node: NodeProto, known: RankLookup): number | undefined => readAttr.ints(node, 'axes')?.length ?? (node.input[1] ? known.length(node.input[1]) : undefined);
+
+/** Ops whose output 0 has input 0's type, and the rule for its rank. */
 const SAME_TYPE: ReadonlyMap<string, RankRule> = new Map<string, RankRule>([
   ['Flatten', () => 2],
   ['Gemm', () => 2],
-  ['Concat', (node, rank) => rank(node.input[0]!)],
-  ['MatMul', () => undefined],
-  ['Reshape', () => undefined],
-  ['Squeeze', () => undefined],
-  ['Unsqueeze', () => undefined],
+  ['Concat', (node, k) => k.rank(node.input[0]!)],
+  ['Reshape', (node, k) => (node.input[1] ? k.length(node.input[1]) : undefined)],
+  ['Squeeze', (node, k) => {
+    const r = k.rank(node.input[0]!);
+    const n = axesCount(node, k);
+    return r === undefined || n === undefined ? undefined : r - n;
+  }],
+  ['Unsqueeze', (node, k) => {
+    const r = k.rank(node.input[0]!);
+    const n = axesCount(node, k);
+    return r === undefined || n === undefined ? undefined : r + n;
+  }],
+  ['MatMul', (node, k) => {
+    const a = k.rank(node.input[0]!);
+    const b = k.rank(node.input[1] ?? '');
+    if (a === undefined || b === undefined) return undefined;
+    return a >= 2 && b >= 2 ? Math.max(a, b) : a + b - 2;
+  }],
+  ['Gather', (node, k) => {
+    const a = k.rank(node.input[0]!);
+    const b = k.rank(node.input[1] ?? '');
+    return a === undefined || b === undefined ? undefined : a + b - 1;
+  }],
   ['Expand', () => undefined],
-  ['Gather', () => undefined],
-  ['Split', () => undefined],
-  ['TopK', () => undefined],
+  ['Split', (node, k) => k.rank(node.input[0]!)],
+  ['TopK', (node, k) => k.rank(node.input[0]!)],
 ]);
 
 const tensorTypeOf = (v: ValueInfoProto) => (v.type?.value.case === 'tensorType' ? v.type.value.value : undefined);
@@ -145,7 +173,13 @@ export class ValueTypes {
     } else if (SAME_TYPE.has(op) && (node.output[0] === name || op === 'Split')) {
       const dtype = input(0).dtype;
       if (dtype !== undefined) out.dtype = dtype;
-      const rank = SAME_TYPE.get(op)!(node, (n) => this.known(n, visiting).rank);
+      const rank = SAME_TYPE.get(op)!(node, {
+        rank: (n) => this.known(n, visiting).rank,
+        length: (n) => {
+          const value = this.constantValue(n);
+          return value?.shape.length === 1 ? value.shape[0] : undefined;
+        },
+      });
       if (rank !== undefined) out.rank = rank;
     }
     return out;
