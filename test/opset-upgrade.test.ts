@@ -8,7 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LowbitError } from '../ts/base/errors.js';
+import { create } from '@bufbuild/protobuf';
+import { FunctionProtoSchema } from 'onnx-buf';
 import {
   attr,
   decodeModel,
@@ -19,6 +20,7 @@ import {
   makeTensor,
   makeValueInfo,
   modelGraphs,
+  OperatorSetIdProtoSchema,
   opsetVersion,
   type ModelProto,
 } from '../ts/model/onnx/index.js';
@@ -266,6 +268,13 @@ describe('refusals name the node and leave the model as it was', () => {
     const scan = makeNode('Scan', ['lens', 's0', 'xs'], ['s'], { name: 'scan8', attributes: [attr.graph('body', body), attr.int('num_scan_inputs', 1)] });
     expectRefusal(model(8, [scan], [makeValueInfo('lens', 'int64', [1]), makeValueInfo('s0', 'float32', [1, 2]), makeValueInfo('xs', 'float32', [1, 3, 2])], ['s']), /node\["scan8"\] \(Scan\): has sequence_lens "lens"/);
     expectRefusal(model(7, [makeNode('ScaledTanh', ['x'], ['y'], { attributes: [attr.float('alpha', 1)] })], x, ['y']), /\(ScaledTanh\): lacks alpha or beta/);
+  });
+
+  it('a local function that imports an older default-domain opset', () => {
+    const m = model(9, [makeNode('Twice', ['x'], ['y'], { domain: 'local' })], [makeValueInfo('x', 'float32', [2])], ['y']);
+    m.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'local', version: 1n }));
+    m.functions.push(create(FunctionProtoSchema, { name: 'Twice', domain: 'local', input: ['a'], output: ['b'], node: [makeNode('Add', ['a', 'a'], ['b'])], opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })] }));
+    expectRefusal(m, /the local function "local.Twice" imports the default domain at opset 9; lowbit does not upgrade function bodies/);
   });
 
   it('plans the whole model first: a refusal after rewritable nodes changes none of them', () => {

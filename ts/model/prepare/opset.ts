@@ -66,7 +66,8 @@ interface GraphPlan {
  * Upsample becomes Resize, a Softmax whose axis is not the last one is
  * spelled out with Flatten and Reshape …). Subgraphs of If / Loop / Scan are
  * upgraded with their graph (they share the model's opset). Nodes of other
- * domains and local functions are left alone. The IR version is raised to
+ * domains are left alone, and so are training-info graphs; a local function
+ * that imports the default domain below the target is refused. The IR version is raised to
  * the one the target came with; raising it past 3 also takes initializers
  * out of the main graph's inputs, where IR 3 had to list them (from IR 4
  * on a listed initializer is an input callers may override).
@@ -81,8 +82,9 @@ interface GraphPlan {
  *   `INVALID_MODEL` for an opset older than 7, a node in a domain the model
  *   does not import, an op of the default domain without a row in the
  *   table (naming the op and node), an op that does not exist at the
- *   model's opset, or a node a rewrite cannot carry over (naming it and
- *   why). The model is not changed when it throws.
+ *   model's opset, a node a rewrite cannot carry over (naming it and
+ *   why), or a local function importing an older default-domain opset.
+ *   The model is not changed when it throws.
  */
 export function upgradeOpset(model: ModelProto, target = NEWEST_OPSET): UpgradeReport {
   assertIntInRange(target, OLDEST_OPSET, NEWEST_OPSET, 'target');
@@ -100,6 +102,13 @@ export function upgradeOpset(model: ModelProto, target = NEWEST_OPSET): UpgradeR
     throw new LowbitError('INVALID_MODEL', `the model is at opset ${from}; lowbit upgrades models from opset ${OLDEST_OPSET} on, the oldest onnxruntime runs (re-export it at a newer opset)`);
   }
 
+  for (const f of model.functions) {
+    const imported = f.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+    if (imported !== undefined && Number(imported.version) < target) {
+      const name = JSON.stringify(f.domain ? `${f.domain}.${f.name}` : f.name);
+      throw new LowbitError('INVALID_MODEL', `the local function ${name} imports the default domain at opset ${imported.version}; lowbit does not upgrade function bodies (inline the function, or re-export the model at opset ${target})`);
+    }
+  }
   const types = new ValueTypes(model);
   const valueNames = NameSet.values(model);
   const nodeNames = NameSet.nodes(model);

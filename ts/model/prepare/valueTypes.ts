@@ -6,10 +6,11 @@
 // it adds and to see whether a Softmax axis is the last one; full shape
 // and type inference is a later pass.
 import type { ElementType, TypedTensor } from '../../base/elementTypes.js';
+import { LowbitError } from '../../base/errors.js';
 import { readAttr } from '../onnx/build.js';
 import { type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
-import { elementTypeOf, readTensor } from '../onnx/tensor.js';
-import { isConstantNode, modelGraphs, readWeight, type Weight } from '../onnx/walk.js';
+import { elementTypeOf } from '../onnx/tensor.js';
+import { modelGraphs, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
 
 /** What is known of one value. */
 interface Known {
@@ -77,6 +78,16 @@ const SAME_TYPE: ReadonlyMap<string, RankRule> = new Map<string, RankRule>([
 
 const tensorTypeOf = (v: ValueInfoProto) => (v.type?.value.case === 'tensorType' ? v.type.value.value : undefined);
 
+/** A weight's element type and rank, without reading its values: from its tensor, or from the name of its Constant attribute. */
+function weightType(w: Weight): Known {
+  if (w.tensor !== undefined) {
+    const dtype = elementTypeOf(w.tensor.dataType);
+    return dtype === undefined ? { rank: w.tensor.dims.length } : { dtype, rank: w.tensor.dims.length };
+  }
+  const name = w.node?.attribute[0]?.name ?? '';
+  return { dtype: name.startsWith('value_int') ? 'int64' : 'float32', rank: name.endsWith('s') ? 1 : 0 };
+}
+
 /** The element types, ranks and constant values lowbit can see in a model, by value name (names are unique across a model's graphs). */
 export class ValueTypes {
   private readonly declared = new Map<string, Known>();
@@ -95,23 +106,11 @@ export class ValueTypes {
         if (t.shape !== undefined) known.rank = t.shape.dim.length;
         this.declared.set(v.name, { ...this.declared.get(v.name), ...known });
       }
-      for (const t of graph.initializer) {
-        const dtype = elementTypeOf(t.dataType);
-        this.declared.set(t.name, dtype === undefined ? { rank: t.dims.length } : { dtype, rank: t.dims.length });
-        this.weights.set(t.name, { name: t.name, path: t.name, graph, kind: 'initializer', tensor: t });
-      }
-      for (const node of graph.node) {
-        for (const name of node.output) if (name !== '') this.producers.set(name, node);
-        if (isConstantNode(node) && node.output[0] !== undefined && node.attribute.length === 1) {
-          const name = node.output[0];
-          const a = node.attribute[0]!;
-          const weight: Weight = a.t !== undefined ? { name, path: name, graph, kind: 'constant', node, tensor: a.t } : { name, path: name, graph, kind: 'constant', node };
-          this.weights.set(name, weight);
-          const dtype = a.t !== undefined ? elementTypeOf(a.t.dataType) : a.name.startsWith('value_float') ? 'float32' : a.name.startsWith('value_int') ? 'int64' : undefined;
-          const rank = a.t !== undefined ? a.t.dims.length : a.name === 'value_float' || a.name === 'value_int' ? 0 : a.name.endsWith('s') ? 1 : undefined;
-          this.declared.set(name, { ...(dtype !== undefined && { dtype }), ...(rank !== undefined && { rank }) });
-        }
-      }
+      for (const node of graph.node) for (const name of node.output) if (name !== '') this.producers.set(name, node);
+    }
+    for (const w of modelWeights(model)) {
+      this.weights.set(w.name, w);
+      this.declared.set(w.name, weightType(w));
     }
   }
 
@@ -133,9 +132,11 @@ export class ValueTypes {
     const w = this.weights.get(name);
     if (w === undefined) return undefined;
     try {
-      return w.tensor !== undefined ? readTensor(w.tensor) : readWeight(w);
-    } catch {
-      return undefined;
+      return readWeight(w);
+    } catch (e) {
+      // External data, or a type lowbit does not read: not a value the upgrade can use.
+      if (e instanceof LowbitError) return undefined;
+      throw e;
     }
   }
 
