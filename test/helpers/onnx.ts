@@ -39,6 +39,7 @@ export function fileReader(dir: string): ExternalDataReader & { calls: [string, 
 export type Feed =
   | { type: 'float32'; data: Float32Array; dims: number[] }
   | { type: 'float64'; data: Float64Array; dims: number[] }
+  | { type: 'float16'; data: Uint16Array; dims: number[] }
   | { type: 'int64'; data: BigInt64Array; dims: number[] }
   | { type: 'int32'; data: Int32Array; dims: number[] }
   | { type: 'int8'; data: Int8Array; dims: number[] }

@@ -4,6 +4,7 @@
 // them in onnxruntime before and after the upgrade and compare outputs.
 import { create } from '@bufbuild/protobuf';
 import type { TypedTensor } from '../../ts/base/elementTypes.js';
+import { float32ToFloat16 } from '../../ts/formats/ieee754.js';
 import {
   attr,
   DataType,
@@ -50,6 +51,8 @@ const size = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** A float32 feed of deterministic values in [-2, 2), mapped by `f`. */
 const f32 = (dims: number[], seed = 1, f: (v: number) => number = (v) => v): Feed => ({ type: 'float32', data: floats(size(dims), seed).map(f), dims });
+/** A float16 feed (bit patterns) of the float32 values, rounded. */
+const f16 = (dims: number[], seed = 1): Feed => ({ type: 'float16', data: float32ToFloat16(floats(size(dims), seed)), dims });
 const i64 = (dims: number[], values: number[]): Feed => ({ type: 'int64', data: BigInt64Array.from(values, BigInt), dims });
 const u8 = (dims: number[], seed = 1): Feed => ({ type: 'uint8', data: Uint8Array.from(floats(size(dims), seed), (v) => Math.floor((v + 2) * 63)), dims });
 const bool = (dims: number[], seed = 1): Feed => ({ type: 'bool', data: Uint8Array.from(floats(size(dims), seed), (v) => (v > 0 ? 1 : 0)), dims });
@@ -219,6 +222,7 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
           { ...unary('Clip', [attr.float('max', 0.5)]), label: 'max only' },
           { ...unary('Clip', [attr.float('min', -0.25)]), label: 'min only' },
           { ...unary('Clip'), label: 'no bounds', expect: 'kept' },
+          { label: 'float16: float16 bounds', nodes: [n('Clip', ['x'], ['y'], [attr.float('min', -0.5), attr.float('max', 0.7)])], feeds: { x: f16([2, 3]) }, outputs: ['y'] },
         ]
       : [
           { label: 'min and max inputs', nodes: [n('Clip', ['x', 'lo', 'hi'], ['y'])], feeds: { x: f32([2, 3, 4], 1) }, constants: { lo: cF32([], [-0.5]), hi: cF32([], [0.7]) }, outputs: ['y'] },
@@ -430,6 +434,8 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
       ? [
           { label: 'constant 1.5', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.float('value', 1.5)])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
           { label: 'constant -0', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', -0)])], feeds: { x: f32([2, 2]) }, outputs: ['y'] },
+          { label: 'float16 constant 1.5', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 1.5)])], feeds: { x: f16([2, 2]) }, outputs: ['y'] },
+          { label: 'float64 constant 0.1', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 0.1)])], feeds: { x: { type: 'float64', data: Float64Array.from(floats(4, 2)), dims: [2, 2] } }, outputs: ['y'] },
           { label: 'constant, no value', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1])])], feeds: { x: f32([2, 2]) }, outputs: ['y'] },
           { label: 'reflect', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'reflect')])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
           { label: 'edge', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'edge'), attr.float('value', 3)])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
