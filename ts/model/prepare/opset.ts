@@ -102,13 +102,7 @@ export function upgradeOpset(model: ModelProto, target = NEWEST_OPSET): UpgradeR
     throw new LowbitError('INVALID_MODEL', `the model is at opset ${from}; lowbit upgrades models from opset ${OLDEST_OPSET} on, the oldest onnxruntime runs (re-export it at a newer opset)`);
   }
 
-  for (const f of model.functions) {
-    const imported = f.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
-    if (imported !== undefined && Number(imported.version) < target) {
-      const name = JSON.stringify(f.domain ? `${f.domain}.${f.name}` : f.name);
-      throw new LowbitError('INVALID_MODEL', `the local function ${name} imports the default domain at opset ${imported.version}; lowbit does not upgrade function bodies (inline the function, or re-export the model at opset ${target})`);
-    }
-  }
+  refuseOldFunctions(model, target);
   const types = new ValueTypes(model);
   const valueNames = NameSet.values(model);
   const nodeNames = NameSet.nodes(model);
@@ -161,20 +155,42 @@ export function upgradeOpset(model: ModelProto, target = NEWEST_OPSET): UpgradeR
     if (plan.forget.size > 0) plan.graph.valueInfo = plan.graph.valueInfo.filter((v) => !plan.forget.has(v.name));
   }
   setOpsetVersion(model, '', target);
-  const newIr = Math.max(ir, IR_OF_OPSET[target]!);
-  if (newIr !== ir) {
-    model.irVersion = BigInt(newIr);
-    notes.push(`ir_version ${ir} → ${newIr}, the IR version opset ${target} came with`);
-    const graph = model.graph;
-    if (ir < 4 && graph !== undefined) {
-      const initializers = new Set(graph.initializer.map((t) => t.name));
-      const before = graph.input.length;
-      graph.input = graph.input.filter((v) => !initializers.has(v.name));
-      const removed = before - graph.input.length;
-      if (removed > 0) notes.push(`${removed} initializer${removed === 1 ? ' is' : 's are'} no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)`);
+  const newIr = raiseIrVersion(model, target, notes);
+  return { from, to: target, changed: true, irVersion: { from: ir, to: newIr }, ops: Object.fromEntries(counts), notes };
+}
+
+/** Refuses local functions that import the default domain below the target: their bodies are not upgraded. */
+function refuseOldFunctions(model: ModelProto, target: number): void {
+  for (const f of model.functions) {
+    const imported = f.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+    if (imported !== undefined && Number(imported.version) < target) {
+      const name = JSON.stringify(f.domain ? `${f.domain}.${f.name}` : f.name);
+      throw new LowbitError('INVALID_MODEL', `the local function ${name} imports the default domain at opset ${imported.version}; lowbit does not upgrade function bodies (inline the function, or re-export the model at opset ${target})`);
     }
   }
-  return { from, to: target, changed: true, irVersion: { from: ir, to: newIr }, ops: Object.fromEntries(counts), notes };
+}
+
+/**
+ * Raises the IR version to the one opset `target` came with, if lower;
+ * from IR 3, also takes the initializers out of the main graph's inputs
+ * (IR 3 had to list them; from IR 4 on a listed initializer is an input
+ * callers may override). Returns the new IR version; notes what changed.
+ */
+function raiseIrVersion(model: ModelProto, target: number, notes: string[]): number {
+  const ir = Number(model.irVersion);
+  const newIr = Math.max(ir, IR_OF_OPSET[target]!);
+  if (newIr === ir) return ir;
+  model.irVersion = BigInt(newIr);
+  notes.push(`ir_version ${ir} → ${newIr}, the IR version opset ${target} came with`);
+  const graph = model.graph;
+  if (ir < 4 && graph !== undefined) {
+    const initializers = new Set(graph.initializer.map((t) => t.name));
+    const before = graph.input.length;
+    graph.input = graph.input.filter((v) => !initializers.has(v.name));
+    const removed = before - graph.input.length;
+    if (removed > 0) notes.push(`${removed} initializer${removed === 1 ? ' is' : 's are'} no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)`);
+  }
+  return newIr;
 }
 
 /**
