@@ -35,8 +35,19 @@ export function fileReader(dir: string): ExternalDataReader & { calls: [string, 
   return Object.assign(read, { calls });
 }
 
-/** A feed value: element type, data, dims. */
-export type Feed = { type: 'float32' | 'int64' | 'bool'; data: Float32Array | BigInt64Array | Uint8Array; dims: number[] };
+/** A feed value: element type (onnxruntime's names), data, dims. */
+export type Feed =
+  | { type: 'float32'; data: Float32Array; dims: number[] }
+  | { type: 'float64'; data: Float64Array; dims: number[] }
+  | { type: 'float16'; data: Uint16Array; dims: number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: number[] }
+  | { type: 'int32'; data: Int32Array; dims: number[] }
+  | { type: 'int8'; data: Int8Array; dims: number[] }
+  | { type: 'uint8' | 'bool'; data: Uint8Array; dims: number[] }
+  | { type: 'string'; data: string[]; dims: number[] };
+
+/** Session options: one thread (sessions start in a couple of milliseconds, not tens), the runner's defaults otherwise. */
+const ONE_THREAD = { intraOpNumThreads: 1, interOpNumThreads: 1 };
 
 /** One output of a run: its element type, dims and bytes. */
 export interface Output {
@@ -48,7 +59,8 @@ export interface Output {
 function outputsOf(result: Record<string, { type: string; dims: readonly number[]; data: unknown }>): Record<string, Output> {
   const out: Record<string, Output> = {};
   for (const [name, t] of Object.entries(result)) {
-    const data = t.data as ArrayBufferView;
+    // String tensors come back as arrays of strings: compare their JSON text.
+    const data = Array.isArray(t.data) ? new TextEncoder().encode(JSON.stringify(t.data)) : (t.data as ArrayBufferView);
     out[name] = { type: t.type, dims: [...t.dims], bytes: Array.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) };
   }
   return out;
@@ -56,9 +68,9 @@ function outputsOf(result: Record<string, { type: string; dims: readonly number[
 
 /** Runs a model (bytes, or a path whose external data sits beside it) in onnxruntime-node. */
 export async function runNode(model: Uint8Array | string, feeds: Record<string, Feed>): Promise<Record<string, Output>> {
-  const session = await ortNode.InferenceSession.create(model as Uint8Array);
+  const session = await ortNode.InferenceSession.create(model as Uint8Array, ONE_THREAD);
   try {
-    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ortNode.Tensor(f.type, f.data, f.dims)]));
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ortNode.Tensor(f.type, f.data as Float32Array, f.dims)]));
     return outputsOf(await session.run(inputs));
   } finally {
     await session.release();
@@ -69,7 +81,7 @@ export async function runNode(model: Uint8Array | string, feeds: Record<string, 
 export async function runWeb(model: Uint8Array, feeds: Record<string, Feed>, externalData: { path: string; data: Uint8Array }[] = []): Promise<Record<string, Output>> {
   const session = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'], externalData });
   try {
-    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ortWeb.Tensor(f.type, f.data, f.dims)]));
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ortWeb.Tensor(f.type, f.data as Float32Array, f.dims)]));
     return outputsOf(await session.run(inputs));
   } finally {
     await session.release();
