@@ -12,6 +12,7 @@ import { feedBatches, type FeedSource } from './feeds.js';
 import { checkFeedsFit } from './inputs.js';
 import { decodeModel } from './onnx/decode.js';
 import { foldConstants } from './prepare/fold.js';
+import { upgradeOpset } from './prepare/opset.js';
 import { encodeModel } from './onnx/encode.js';
 import { GraphIndex } from './onnx/graphIndex.js';
 import { NameSet } from './onnx/names.js';
@@ -129,7 +130,10 @@ function rss(): number | undefined {
  *   MatMulInteger / ConvInteger fed by DynamicQuantizeLinear, which
  *   quantizes activations as the model runs. No calibration data.
  *
- * The model's opset must be at least 13 (per-channel scales). The report
+ * Models older than opset 13 (per-channel scales need it) are raised to it
+ * first, op by op (Clip, Slice, Squeeze … rewritten where their attributes
+ * became inputs); exporters' run-time reshaping of weights is folded into
+ * constants. The report
  * says what happened to every node and value, the sizes, the time, and each
  * output's SQNR against the float model on up to `evaluationSamples`
  * calibration samples.
@@ -174,12 +178,14 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   report({ phase: 'load', done: 0, unit: 'steps' });
   const proto = decodeModel(model, { source });
   checkOpsetImports(proto, source);
-  const opset = opsetVersion(proto) ?? 0;
-  if (opset < 13) {
-    throw new LowbitError('INVALID_MODEL', `${source} imports ONNX opset ${opset}; quantization needs opset 13 or later (per-channel DequantizeLinear)`);
+  // per-channel DequantizeLinear needs opset 13: older models are raised to it, op by op
+  const upgrade = upgradeOpset(proto, 13);
+  if ((opsetVersion(proto) ?? 0) < 13) {
+    throw new LowbitError('INVALID_MODEL', `${source} imports no ONNX opset (or one lowbit cannot raise to 13); quantization needs opset 13 or later`);
   }
   // weights an exporter reshapes or slices at run time become constants the quantizer can see
   const { folded } = foldConstants(proto);
+  const prepared = { folded, ...(upgrade.changed && { opset: { from: upgrade.from!, to: upgrade.to!, notes: upgrade.notes } }) };
 
   if (mode === 'dynamic') {
     const weightType = weightTypeGiven ?? 'int8';
@@ -194,7 +200,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
         version: 1,
         mode,
         settings: { weightType, perChannel, reduceRange, ...filter },
-        prepared: { folded },
+        prepared,
         sizes: { input: model.length, output: bytes.length },
         seconds: (Date.now() - started) / 1000,
         ...(peak > 0 && { peakMemory: peak }),
@@ -301,7 +307,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       version: 1,
       mode,
       settings: { format, method, ...(method === 'percentile' && { percentile }), ...settings, ...filter },
-      prepared: { folded },
+      prepared,
       runner: runner.name,
       sizes: { input: model.length, output: bytes.length },
       calibration: { samples: calibration.samples, batches: calibration.batches, seconds: calibrationSeconds },

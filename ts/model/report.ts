@@ -50,8 +50,11 @@ export interface QuantizationReport {
   readonly version: 1;
   readonly mode: 'static' | 'dynamic';
   readonly settings: Readonly<Record<string, unknown>>;
-  /** What graph preparation did: nodes folded into constants, by op type. */
-  readonly prepared: { readonly folded: Readonly<Record<string, number>> };
+  /** What graph preparation did: nodes folded into constants (by op type), and the opset raised (with what had to be assumed). */
+  readonly prepared: {
+    readonly folded: Readonly<Record<string, number>>;
+    readonly opset?: { readonly from: number; readonly to: number; readonly notes: readonly string[] };
+  };
   /** The runner that ran the models. */
   readonly runner?: string;
   /** Model bytes before and after. */
