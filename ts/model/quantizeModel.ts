@@ -288,7 +288,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const evaluation = kept.length === 0 ? undefined : await evaluate(float, bytes, kept, graph.output.map((v) => v.name), nodeOutputs, runner);
   sample();
 
-  const nodes: NodeReport[] = [...labels].map(([node, name]) => {
+  // Constant nodes are weights: the report lists them under tensors, not nodes
+  const nodes: NodeReport[] = [...labels].filter(([node]) => node.opType !== 'Constant').map(([node, name]) => {
     const decided = plan.nodes.get(node);
     const sqnr = evaluation?.nodes.get(name);
     return {
