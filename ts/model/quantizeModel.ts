@@ -2,29 +2,22 @@
 // report out. Static mode calibrates activations through a runner and
 // writes QDQ (or QOperator) int8; dynamic mode quantizes weights and lets
 // DynamicQuantizeLinear quantize activations at run time.
-import type { TypedTensor } from '../base/elementTypes.js';
 import { LowbitError } from '../base/errors.js';
 import { show } from '../base/tensor.js';
 import { optionsObject, type OptionNames } from '../base/validate.js';
-import { collectRanges, RANGE_METHODS, type Calibration, type RangeMethod } from './calibration.js';
-import { graphFacts } from './facts.js';
-import { feedBatches, type FeedSource } from './feeds.js';
-import { checkFeedsFit } from './inputs.js';
+import { RANGE_METHODS, type RangeMethod } from './calibration.js';
 import { decodeModel } from './onnx/decode.js';
 import { foldConstants } from './prepare/fold.js';
 import { upgradeOpset } from './prepare/opset.js';
 import { encodeModel } from './onnx/encode.js';
-import { GraphIndex } from './onnx/graphIndex.js';
-import { NameSet } from './onnx/names.js';
 import { checkOpsetImports, opsetVersion } from './onnx/opsets.js';
+import type { FeedSource } from './feeds.js';
 import { quantizeDynamic } from './quantize/dynamic.js';
-import { type QuantType } from './quantize/params.js';
-import { planStatic } from './quantize/plan.js';
-import { applyQdq } from './quantize/qdq.js';
-import { toQOperator } from './quantize/qoperator.js';
-import { evaluate } from './evaluate.js';
+import type { ModeContext, ModeResult, Settings } from './quantize/mode.js';
+import type { QuantType } from './quantize/params.js';
+import { quantizeStatic } from './quantize/static.js';
+import type { QuantizationReport } from './report.js';
 import { progressOf, type LongCallOptions } from './progress.js';
-import { nodeLabel, type NodeReport, type QuantizationReport, type TensorReport } from './report.js';
 import { loadRunner, type ModelRunner } from './runner.js';
 
 /** Options of {@link quantizeModel}. */
@@ -83,6 +76,20 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   onProgress: true,
   signal: true,
 };
+
+/** The modes of quantizeModel and the function that runs each. */
+const MODES = {
+  static: quantizeStatic,
+  dynamic: async (ctx: ModeContext): Promise<ModeResult> => {
+    const s = ctx.settings;
+    const weightType = s.weightType ?? 'int8';
+    const result = quantizeDynamic(ctx.proto, { weightType, convWeightType: s.weightType ?? 'uint8', perChannel: s.perChannel, reduceRange: s.reduceRange, filter: s.filter });
+    return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter } };
+  },
+} satisfies Record<string, (ctx: ModeContext) => Promise<ModeResult>>;
+
+/** A mode of {@link quantizeModel}. */
+type Mode = keyof typeof MODES;
 
 /** A quantized model and what was done to it. */
 export interface QuantizedModelResult {
@@ -152,30 +159,32 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const o = optionsObject(options, 'quantizeModel', OPTION_NAMES);
   const started = Date.now();
   let peak = rss() ?? 0;
-  const sample = () => {
+  const sampleMemory = () => {
     peak = Math.max(peak, rss() ?? 0);
   };
-  const report = progressOf(o, 'quantizeModel');
-  const mode = oneOf(o.mode, ['static', 'dynamic'], 'mode', 'static');
-  const format = oneOf(o.format, ['qdq', 'qoperator'], 'format', 'qdq');
-  const method = oneOf(o.method, RANGE_METHODS, 'method', 'minmax');
-  const activationType = oneOf(o.activationType, ['uint8', 'int8'], 'activationType', 'uint8');
-  const weightTypeGiven = o.weightType === undefined ? undefined : oneOf(o.weightType, ['int8', 'uint8'], 'weightType', 'int8');
-  const perChannel = flag(o.perChannel, 'perChannel', true);
-  const activationSymmetric = flag(o.activationSymmetric, 'activationSymmetric', false);
-  const reduceRange = flag(o.reduceRange, 'reduceRange', false);
-  const filter = { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') };
+  const progress = progressOf(o, 'quantizeModel');
+  const mode = oneOf(o.mode, Object.keys(MODES) as Mode[], 'mode', 'static');
   const percentile = o.percentile ?? 99.999;
   if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100)) throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
   const evaluationSamples = o.evaluationSamples ?? 256;
   if (!Number.isSafeInteger(evaluationSamples) || evaluationSamples < 0) throw new LowbitError('INVALID_ARGUMENT', `evaluationSamples must be an integer ≥ 0, got ${show(evaluationSamples)}`);
+  const settings: Settings = {
+    format: oneOf(o.format, ['qdq', 'qoperator'], 'format', 'qdq'),
+    method: oneOf(o.method, RANGE_METHODS, 'method', 'minmax'),
+    percentile,
+    weightType: o.weightType === undefined ? undefined : oneOf<QuantType>(o.weightType, ['int8', 'uint8'], 'weightType', 'int8'),
+    perChannel: flag(o.perChannel, 'perChannel', true),
+    activationType: oneOf(o.activationType, ['uint8', 'int8'], 'activationType', 'uint8'),
+    activationSymmetric: flag(o.activationSymmetric, 'activationSymmetric', false),
+    reduceRange: flag(o.reduceRange, 'reduceRange', false),
+    filter: { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') },
+    calibration: o.calibration,
+    evaluationSamples,
+  };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
-  if (mode === 'static' && o.calibration === undefined) {
-    throw new LowbitError('INVALID_ARGUMENT', "static quantization needs calibration data (options.calibration: batches of { inputName: tensor }); use mode: 'dynamic' to quantize without it");
-  }
   const source = o.source ?? 'the model';
 
-  report({ phase: 'load', done: 0, unit: 'steps' });
+  progress({ phase: 'load', done: 0, unit: 'steps' });
   const proto = decodeModel(model, { source });
   checkOpsetImports(proto, source);
   // per-channel DequantizeLinear needs opset 13: older models are raised to it, op by op
@@ -187,137 +196,36 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const { folded } = foldConstants(proto);
   const prepared = { folded, ...(upgrade.changed && { opset: { from: upgrade.from!, to: upgrade.to!, notes: upgrade.notes } }) };
 
-  if (mode === 'dynamic') {
-    const weightType = weightTypeGiven ?? 'int8';
-    const result = quantizeDynamic(proto, { weightType, convWeightType: weightTypeGiven ?? 'uint8', perChannel, reduceRange, filter });
-    report({ phase: 'write', done: 0, unit: 'steps' });
-    const bytes = encodeModel(proto);
-    sample();
-    return {
-      model: bytes,
-      report: {
-        format: 'lowbit.quantization-report',
-        version: 1,
-        mode,
-        settings: { weightType, perChannel, reduceRange, ...filter },
-        prepared,
-        sizes: { input: model.length, output: bytes.length },
-        seconds: (Date.now() - started) / 1000,
-        ...(peak > 0 && { peakMemory: peak }),
-        nodes: result.nodes,
-        tensors: result.tensors,
-        outputs: [],
-        evaluationSamples: 0,
-      },
-    };
-  }
-
-  const runner = o.runner ?? (await loadRunner());
-  const weightType = weightTypeGiven ?? 'int8';
-  const float = encodeModel(proto);
-  const batches = feedBatches(o.calibration!, 'calibration');
-  // the first batch answers the facts (types and shapes of every value); every batch calibrates
-  const first = await batches.next();
-  if (first.done === true) throw new LowbitError('EMPTY_INPUT', 'the calibration set holds no batches: static quantization needs calibration data');
-  checkFeedsFit(proto.graph!, first.value, 'calibration batch 0');
-  const facts = await graphFacts(proto, runner, first.value);
-  sample();
-  const graph = proto.graph!;
-  const plan = planStatic(graph, new GraphIndex(graph), facts, filter, !activationSymmetric);
-
-  const kept: Record<string, TypedTensor>[] = [];
-  let keptSamples = 0;
-  async function* all(): AsyncGenerator<Record<string, TypedTensor>> {
-    let i = 0;
-    for (let next: IteratorResult<Record<string, TypedTensor>> = first; next.done !== true; next = await batches.next()) {
-      if (i > 0) checkFeedsFit(graph, next.value, `calibration batch ${i}`);
-      if (keptSamples < evaluationSamples) {
-        kept.push(next.value);
-        keptSamples += Object.values(next.value)[0]?.shape[0] ?? 1;
-      }
-      i++;
-      yield next.value;
-    }
-  }
-  const calibrationStarted = Date.now();
-  let calibration: Calibration;
-  calibration = await collectRanges(proto, plan.calibrated, runner, all(), {
-    method,
-    percentile,
-    bits: 8,
-    onBatch: (samples) => {
-      sample();
-      report({ phase: 'calibrate', done: samples, unit: 'samples' });
-    },
-  });
-  const calibrationSeconds = (Date.now() - calibrationStarted) / 1000;
-
-  report({ phase: 'quantize', done: 0, total: graph.node.length, unit: 'nodes' });
-  const constant = (name: string) => {
-    const t = facts.constants.get(name);
-    if (t === undefined) throw new LowbitError('INVALID_MODEL', `constant ${JSON.stringify(name)} could not be read`);
-    return t;
+  let runner: Promise<ModelRunner> | undefined;
+  const ctx: ModeContext = {
+    proto,
+    settings,
+    source,
+    runner: () => (runner ??= o.runner !== undefined ? Promise.resolve(o.runner) : loadRunner()),
+    progress,
+    sampleMemory,
   };
-  const labels = new Map(graph.node.map((n, i) => [n, nodeLabel(n, i)]));
-  // each node's output as the float model names it (the rewrite renames quantized ones)
-  const nodeOutputs = new Map<string, string>();
-  for (const [node, label] of labels) if (!plan.fused.has(node) && node.output[0] !== undefined && node.opType !== 'Constant') nodeOutputs.set(label, node.output[0]);
-  // a node whose Relu / Clip folds into it is measured at that activation's output, which it now writes
-  const index = new GraphIndex(graph);
-  for (const r of plan.fused) {
-    const producer = index.producer(r.input[0]!);
-    if (producer !== undefined) nodeOutputs.set(labels.get(producer.node)!, r.output[0]!);
-  }
-  const settings = { activationType, activationSymmetric, weightType, perChannel, reduceRange };
-  const qdq = applyQdq(graph, plan, calibration.ranges, constant, settings, NameSet.values(proto), NameSet.nodes(proto));
-  if (format === 'qoperator') toQOperator(proto);
-  report({ phase: 'write', done: 0, unit: 'steps' });
-  const bytes = encodeModel(proto);
-  sample();
-
-  const tensors: TensorReport[] = [];
-  for (const [name, p] of qdq.activations) {
-    const r = calibration.ranges.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint] });
-  }
-  for (const [name, p] of qdq.weights) {
-    tensors.push({ name, kind: p.dtype === 'int32' ? 'bias' : 'weight', dtype: p.dtype, scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(p.axis !== undefined && { axis: p.axis }) });
-  }
-
-  report({ phase: 'evaluate', done: 0, total: keptSamples, unit: 'samples' });
-  const evaluation = kept.length === 0 ? undefined : await evaluate(float, bytes, kept, graph.output.map((v) => v.name), nodeOutputs, runner);
-  sample();
-
-  // Constant nodes are weights: the report lists them under tensors, not nodes
-  const nodes: NodeReport[] = [...labels].filter(([node]) => node.opType !== 'Constant').map(([node, name]) => {
-    const decided = plan.nodes.get(node);
-    const sqnr = evaluation?.nodes.get(name);
-    return {
-      name,
-      opType: node.opType,
-      quantized: decided?.quantized ?? false,
-      ...(decided?.reason !== undefined && { reason: decided.reason }),
-      ...(plan.fused.has(node) && { fused: true }),
-      ...(sqnr !== undefined && { sqnr }),
-    };
-  });
+  const result = await MODES[mode](ctx);
+  progress({ phase: 'write', done: 0, unit: 'steps' });
+  const bytes = result.bytes ?? encodeModel(proto);
+  sampleMemory();
   return {
     model: bytes,
     report: {
       format: 'lowbit.quantization-report',
       version: 1,
       mode,
-      settings: { format, method, ...(method === 'percentile' && { percentile }), ...settings, ...filter },
+      settings: result.settings,
       prepared,
-      runner: runner.name,
+      ...(result.runner !== undefined && { runner: result.runner }),
       sizes: { input: model.length, output: bytes.length },
-      calibration: { samples: calibration.samples, batches: calibration.batches, seconds: calibrationSeconds },
+      ...(result.calibration !== undefined && { calibration: result.calibration }),
       seconds: (Date.now() - started) / 1000,
       ...(peak > 0 && { peakMemory: peak }),
-      nodes,
-      tensors,
-      outputs: evaluation?.outputs ?? [],
-      evaluationSamples: evaluation === undefined ? 0 : keptSamples,
+      nodes: result.nodes,
+      tensors: result.tensors,
+      outputs: result.outputs ?? [],
+      evaluationSamples: result.evaluationSamples ?? 0,
     },
   };
 }

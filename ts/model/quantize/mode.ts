@@ -1,0 +1,56 @@
+// What a quantization mode (static, dynamic, …) is handed and what it hands
+// back: quantizeModel checks the options and prepares the graph, a mode
+// rewrites it, quantizeModel writes the model and assembles the report.
+import type { ModelProto } from '../onnx/proto.js';
+import type { NodeFilter } from './plan.js';
+import type { QuantType } from './params.js';
+import type { RangeMethod } from '../calibration.js';
+import type { FeedSource } from '../feeds.js';
+import type { ProgressEvent } from '../progress.js';
+import type { NodeReport, OutputReport, TensorReport } from '../report.js';
+import type { ModelRunner } from '../runner.js';
+
+/** quantizeModel's options, checked, with their defaults. */
+export interface Settings {
+  readonly format: 'qdq' | 'qoperator';
+  readonly method: RangeMethod;
+  readonly percentile: number;
+  /** The weight type asked for, if any (each mode has its own default). */
+  readonly weightType: QuantType | undefined;
+  readonly perChannel: boolean;
+  readonly activationType: QuantType;
+  readonly activationSymmetric: boolean;
+  readonly reduceRange: boolean;
+  readonly filter: NodeFilter;
+  readonly calibration: FeedSource | undefined;
+  readonly evaluationSamples: number;
+}
+
+/** What a mode works with. */
+export interface ModeContext {
+  /** The prepared model (opset raised, constants folded); the mode rewrites it in place. */
+  readonly proto: ModelProto;
+  readonly settings: Settings;
+  /** What the model is called in errors. */
+  readonly source: string;
+  /** The runner (loaded on first use: modes that run nothing never load one). */
+  runner(): Promise<ModelRunner>;
+  /** Reports progress (and throws `ABORTED` once the signal is aborted). */
+  progress(event: ProgressEvent): void;
+  /** Samples the process's memory for the report's peak. */
+  sampleMemory(): void;
+}
+
+/** What a mode did. */
+export interface ModeResult {
+  readonly nodes: readonly NodeReport[];
+  readonly tensors: readonly TensorReport[];
+  /** The settings the mode used, for the report. */
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** The model's bytes when the mode wrote them itself (to evaluate them); else quantizeModel encodes `proto`. */
+  readonly bytes?: Uint8Array;
+  readonly runner?: string;
+  readonly calibration?: { readonly samples: number; readonly batches: number; readonly seconds: number };
+  readonly outputs?: readonly OutputReport[];
+  readonly evaluationSamples?: number;
+}
