@@ -130,7 +130,7 @@ export function writeNpy(tensor: TypedTensor<NpyDType>): Uint8Array {
   const dv = new DataView(out.buffer);
   if (major === 1) dv.setUint16(8, headerLength, true);
   else dv.setUint32(8, headerLength, true);
-  const header = dict + ' '.repeat(headerLength - dict.length - 1) + '\n';
+  const header = `${dict + ' '.repeat(headerLength - dict.length - 1)}\n`;
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
   out.set(body, prefix + headerLength);
   return out;
