@@ -73,7 +73,15 @@ export async function compareModels(a: Uint8Array, b: Uint8Array, data: FeedSour
         return out;
       };
       // alternate which model runs first, so that neither always meets a warm cache
-      const [ya, yb] = batches % 2 === 0 ? [await run(sa, times.a), await run(sb, times.b)] : [(await run(sb, times.b), await run(sa, times.a))].reverse() as [Record<string, TypedTensor>, Record<string, TypedTensor>];
+      let ya: Record<string, TypedTensor>;
+      let yb: Record<string, TypedTensor>;
+      if (batches % 2 === 0) {
+        ya = await run(sa, times.a);
+        yb = await run(sb, times.b);
+      } else {
+        yb = await run(sb, times.b);
+        ya = await run(sa, times.a);
+      }
       for (const name of shared) {
         const x = ya[name];
         const y = yb[name];
