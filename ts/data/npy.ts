@@ -204,7 +204,7 @@ function padded(dict: string, prefix: number): number {
   return Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN - prefix;
 }
 
-interface NpyHeader {
+interface HeaderDict {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
@@ -214,7 +214,7 @@ interface NpyHeader {
  * Parses the header's Python dict literal: string keys, and values that are
  * strings, True/False, or tuples of integers (a Python 2 `L` suffix allowed).
  */
-function parseHeader(text: string, bad: (what: string) => LowbitError): NpyHeader {
+function parseHeader(text: string, bad: (what: string) => LowbitError): HeaderDict {
   let i = 0;
   const fail = (what: string): never => {
     throw bad(`bad header ${JSON.stringify(text.trim().slice(0, 120))}: ${what}`);
