@@ -496,3 +496,25 @@ describe('a two-input model fed from files and from a folder per call', () => {
     }
   });
 });
+
+describe('docs/cli.md', () => {
+  it('runs every `npx lowbit` line of its sh blocks, in order, on the files it names', async () => {
+    const page = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
+    const lines = [...page.matchAll(/^```sh\n([\s\S]*?)^```/gm)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.startsWith('npx lowbit '));
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    // the files the page names: the Fashion CNN, its 64 test images, and a folder of calls of one image each
+    const dir = folder('docs');
+    copyFileSync(join(FASHION, 'cnn.onnx'), join(dir, 'model.onnx'));
+    copyFileSync(IMAGES, join(dir, 'calib.npy'));
+    copyFileSync(IMAGES, join(dir, 'test.npy'));
+    for (let i = 0; i < 20; i++) {
+      const call = folder(join('docs', 'calls', String(i)));
+      writeFileSync(join(call, 'input.npy'), writeNpy({ dtype: 'float32', shape: [1, 1, 28, 28], data: (images.data as Float32Array).slice(i * PIXELS, (i + 1) * PIXELS) }));
+    }
+    for (const line of lines) {
+      const run = await lowbit(line.split(/ +/).slice(2), { cwd: dir });
+      expect({ line, code: run.code, stderr: run.stderr.split('\n').filter((l) => /error|lowbit \w+:/.test(l)) }).toEqual({ line, code: 0, stderr: [] });
+    }
+    expect(readdirSync(dir).sort()).toEqual(['calib.npy', 'calls', 'model-dynamic.onnx', 'model-int8.onnx', 'model.onnx', 'report.json', 'test.npy']);
+  });
+});
