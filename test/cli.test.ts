@@ -252,6 +252,7 @@ describe('lowbit quantize', () => {
 describe('lowbit quantize refuses bad input: non-zero exit, one line naming the problem, nothing written', () => {
   const cases: Array<[what: string, args: (dir: string) => string[], code: number, message: RegExp]> = [
     ['-o equal to the input', () => [join(FASHION, 'cnn.onnx'), '-o', join(FASHION, '..', 'fashion', 'cnn.onnx'), '--mode', 'dynamic'], 2, /^lowbit quantize: -o .*cnn\.onnx is the input model itself/],
+    ['--report equal to a calibration file', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`, '--report', join(d, 'flat.npy')], 2, /^lowbit quantize: --report .*flat\.npy is a calibration file \(--calib input=.*flat\.npy\); lowbit never writes over its inputs$/],
     ['a truncated model', (d) => [join(d, 'truncated.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: .*truncated\.onnx is not an ONNX model, or is truncated: .* \[INVALID_FILE\]$/],
     ['a file that is not ONNX', (d) => [join(d, 'text.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES], 1, /^lowbit quantize: .*text\.onnx is not an ONNX model.* \[INVALID_FILE\]$/],
     ['a .npy of the wrong shape', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`], 1, /^lowbit quantize: .*flat\.npy has shape \(64, 784\), which does not fit input "input" \[batch, 1, 28, 28\].* \[INVALID_SHAPE\]$/],
@@ -284,7 +285,8 @@ describe('lowbit quantize refuses bad input: non-zero exit, one line naming the 
     it(what, async () => {
       const out = folder(`refused-${what.replace(/\W+/g, '-')}`);
       const before = readdirSync(bad).sort();
-      const run = await lowbit(['quantize', ...args(bad).map((a) => a.replace(join(bad, 'q.onnx'), join(out, 'q.onnx'))), '--report', join(out, 'r.json'), '-q']);
+      const given = args(bad).map((a) => a.replace(join(bad, 'q.onnx'), join(out, 'q.onnx')));
+      const run = await lowbit(['quantize', ...given, ...(given.includes('--report') ? [] : ['--report', join(out, 'r.json')]), '-q']);
       expect(run.code).toBe(code);
       expect(run.stdout).toBe('');
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -389,6 +391,13 @@ describe('lowbit compare', () => {
     expect(Number(row![2])).toBeCloseTo(maxAbs, 3);
     expect(Number(row![3])).toBeCloseTo(100 * agree, 2);
     expect(text.stdout).toMatch(/^latency, median per batch: A [\d.]+ ms, B [\d.]+ ms$/m);
+  });
+
+  it('runs on onnxruntime-web when asked', async () => {
+    const run = await lowbit(['compare', join(FASHION, 'mlp.onnx'), join(FASHION, 'mlp.onnx'), '--data', IMAGES, '--samples', '8', '--runner', 'web', '-q']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/: 8 samples in 1 batches \(.*\) on onnxruntime-web\n/);
+    expect(run.stdout).toMatch(/^logits +∞ dB \(identical\) +0\.000+ +100\.00%$/m);
   });
 
   it('writes an SQNR of Infinity (a model against itself) as the string "Infinity" in JSON', async () => {

@@ -6,7 +6,7 @@ import { compareModels, type ModelComparison } from '../model/compare.js';
 import { inspectModel } from '../model/inspect.js';
 import { choiceFlag, countFlag, listFlag, positionalArgs, switchFlag, UsageError, type ParsedArgs } from './args.js';
 import { decibels, type CliContext, type Command } from './command.js';
-import { DEFAULT_BATCH, planFeeds } from './feeds.js';
+import { DEFAULT_BATCH, planFeeds } from './npyFeeds.js';
 import { readFile } from './files.js';
 import { toJson } from './json.js';
 import { progressDisplay } from './progress.js';

@@ -7,7 +7,7 @@ import { quantizeModel, type QuantizeModelOptions } from '../model/quantizeModel
 import { init } from '../wasm/module.js';
 import { choiceFlag, countFlag, listFlag, namesFlag, numberFlag, positionalArgs, stringFlag, switchFlag, UsageError, type ParsedArgs } from './args.js';
 import { count, decibels, type CliContext, type Command } from './command.js';
-import { DEFAULT_BATCH, planFeeds } from './feeds.js';
+import { DEFAULT_BATCH, planFeeds } from './npyFeeds.js';
 import { readFile, samePath } from './files.js';
 import { toJson } from './json.js';
 import { progressDisplay } from './progress.js';
@@ -115,6 +115,13 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   if (samePath(input, output)) throw new UsageError(`-o ${output} is the input model itself: lowbit never writes over its input; choose another file`);
   if (reportPath !== undefined && (samePath(reportPath, input) || samePath(reportPath, output))) {
     throw new UsageError(`--report ${reportPath} is ${samePath(reportPath, input) ? 'the input model' : 'the output model'}; choose another file`);
+  }
+  // the calibration files are inputs too (a spec's path is after its NAME=, or the whole spec)
+  for (const spec of listFlag(args, 'calib')) {
+    const path = spec.slice(spec.indexOf('=') + 1);
+    for (const [flag, target] of [['-o', output], ['--report', reportPath]] as const) {
+      if (target !== undefined && (samePath(target, path) || samePath(target, spec))) throw new UsageError(`${flag} ${target} is a calibration file (--calib ${spec}); lowbit never writes over its inputs`);
+    }
   }
   // fail now, not after calibrating, if an output cannot be written
   ctx.writes.check(output);
