@@ -1,6 +1,7 @@
 // The package as its users get it: `npm pack`, the tarball installed into a
 // fresh folder outside the repository, and there: Node ESM import, CJS
-// require, the `lowbit/worker` export, both builds in one process,
+// require, the `lowbit/worker` export, the `lowbit` command through npx,
+// both builds in one process,
 // `tsc --strict` on consumers with skipLibCheck off, and an esbuild bundle in
 // headless Chromium under a Content-Security-Policy with and without
 // 'wasm-unsafe-eval'. One tarball serves every check. Its size is held to a

@@ -23,6 +23,11 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.on('exit', () => writes.discard());
+// a reader that stops early (`lowbit inspect m.onnx | head -3`) is not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
 
 process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal, writes });
 process.off('SIGINT', onSignal);
