@@ -78,7 +78,7 @@ export { distillationLoss, distillationStep, type DistillationOptions, type Dist
 export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWeightLayer, type ActivationQParams } from './qat/export.js';
 export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
-export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
+export { readNpy, writeNpy, readNpyHeader, readNpyRows, type NpyDType, type ReadNpyOptions, type NpyBytes, type NpyHeader } from './data/npy.js';
 export type { TypedTensor, ElementType, ElementArrays } from './base/elementTypes.js';
 // model: whole ONNX models
 export {
