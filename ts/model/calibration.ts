@@ -153,11 +153,12 @@ export async function collectRanges(
   const observers = new Map<string, Observer>(names.map((n) => [n, settings.method === 'minmax' ? minMaxObserver() : histogramObserver(settings)]));
   let session: ModelSession | undefined;
   try {
-    session = await runner.load(withOutputs(model, names));
+    // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
+    if (names.length > 0) session = await runner.load(withOutputs(model, names));
     let samples = 0;
     let count = 0;
     for await (const feeds of batches) {
-      const out = await session.run(feeds, names);
+      const out = session === undefined ? {} : await session.run(feeds, names);
       for (const [name, obs] of observers) {
         const t = out[name];
         if (t === undefined || t.dtype !== 'float32') throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
