@@ -59,6 +59,12 @@ export interface QuantizeModelOptions extends LongCallOptions {
   evaluationSamples?: number;
   /** What the model is called in errors (a file name). */
   source?: string;
+  /**
+   * Static mode: keep each calibrated activation's histogram and every
+   * method's range in the report (`tensors[i].histogram`, what the HTML
+   * report draws). Default true.
+   */
+  histograms?: boolean;
 }
 
 const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
@@ -78,6 +84,7 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   runner: true,
   evaluationSamples: true,
   source: true,
+  histograms: true,
   onProgress: true,
   signal: true,
 };
@@ -159,6 +166,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const perChannel = flag(o.perChannel, 'perChannel', true);
   const activationSymmetric = flag(o.activationSymmetric, 'activationSymmetric', false);
   const reduceRange = flag(o.reduceRange, 'reduceRange', false);
+  const histograms = flag(o.histograms, 'histograms', true);
   const filter = { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') };
   const percentile = o.percentile ?? 99.999;
   if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100)) throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
@@ -235,6 +243,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     method,
     percentile,
     bits: 8,
+    histograms,
     onBatch: (samples) => {
       sample();
       report({ phase: 'calibrate', done: samples, unit: 'samples' });
@@ -249,6 +258,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     return t;
   };
   const labels = new Map(graph.node.map((n, i) => [n, nodeLabel(n, i)]));
+  // the float model's value names of each node, before the rewrite renames them
+  const io = new Map(graph.node.map((n) => [n, { inputs: [...n.input], outputs: [...n.output] }]));
   // each node's output as the float model names it (the rewrite renames quantized ones)
   const nodeOutputs = new Map<string, string>();
   for (const [node, label] of labels) if (!plan.fused.has(node) && node.output[0] !== undefined && node.opType !== 'Constant') nodeOutputs.set(label, node.output[0]);
@@ -268,7 +279,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const tensors: TensorReport[] = [];
   for (const [name, p] of qdq.activations) {
     const r = calibration.ranges.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint] });
+    const histogram = calibration.histograms?.get(name);
+    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(histogram !== undefined && { histogram }) });
   }
   for (const [name, p] of qdq.weights) {
     tensors.push({ name, kind: p.dtype === 'int32' ? 'bias' : 'weight', dtype: p.dtype, scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(p.axis !== undefined && { axis: p.axis }) });
@@ -288,6 +300,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       ...(decided?.reason !== undefined && { reason: decided.reason }),
       ...(plan.fused.has(node) && { fused: true }),
       ...(sqnr !== undefined && { sqnr }),
+      ...io.get(node),
     };
   });
   return {
