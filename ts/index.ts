@@ -86,7 +86,18 @@ export {
   type QuantizeModelOptions,
   type QuantizedModelResult,
 } from './model/quantizeModel.js';
-export { type QuantizationReport, type NodeReport, type TensorReport, type OutputReport } from './model/report.js';
+export {
+  type QuantizationReport,
+  type NodeReport,
+  type TensorReport,
+  type OutputReport,
+  type AccuracyReport,
+  type SensitivityReport,
+  type SensitivityEntry,
+  type PlanReport,
+  type PlanEntry,
+} from './model/report.js';
+export { renderReport, type RenderReportOptions } from './report/renderReport.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {
@@ -100,5 +111,5 @@ export {
   type OnnxRuntimeTensor,
 } from './model/runner.js';
 export { type FeedTensor, type Feeds, type FeedSource, type FeedArray } from './model/feeds.js';
-export { type RangeMethod } from './model/calibration.js';
+export { type RangeMethod, type ValueHistogram } from './model/calibration.js';
 export { type ProgressEvent, type ProgressCallback, type LongCallOptions } from './model/progress.js';
