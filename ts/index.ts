@@ -79,6 +79,9 @@ export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWei
 export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
 export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
+export { imageFeeds, type ImageFeedsOptions, type ImageFile } from './data/images/imageFeeds.js';
+export { decodeImage, type RgbImage } from './data/images/decode.js';
+export { resizeBilinear } from './data/images/resize.js';
 export { type TypedTensor, type ElementType, type ElementArrays } from './base/elementTypes.js';
 // model: whole ONNX models
 export {
