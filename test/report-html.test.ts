@@ -11,16 +11,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { decode } from 'fast-png';
 import { parseHTML } from 'linkedom';
-import * as ort from 'onnxruntime-node';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HistogramObserver, onnxRuntimeRunner, quantizeModel, readNpy, renderReport, type QuantizationReport, type TensorReport } from '../ts/index.js';
+import { HistogramObserver, quantizeModel, readNpy, renderReport, type QuantizationReport, type TensorReport } from '../ts/index.js';
 import { REPORT_BINS } from '../ts/model/calibration.js';
 import { launchChromium } from './helpers/browser.js';
 import { errorCodeAsync } from './errorCode.js';
 
 const FASHION = new URL('./fixtures/models/fashion/', import.meta.url);
-const runner = onnxRuntimeRunner(ort, 'onnxruntime-node');
 const images = readNpy(new Uint8Array(readFileSync(new URL('test-64-images.npy', FASHION)))).data as Float32Array;
 /** The 64 images in 4 batches of 16. */
 const batches = Array.from({ length: 4 }, (_, b) => ({ input: { data: images.slice(b * 16 * 784, (b + 1) * 16 * 784), shape: [16, 1, 28, 28] } }));
@@ -34,7 +32,7 @@ let dir: string;
 const CHARTS = 'figure svg[class^="plot"]';
 
 beforeAll(async () => {
-  ({ report } = await quantizeModel(model, { calibration: batches, method: 'entropy', runner }));
+  ({ report } = await quantizeModel(model, { calibration: batches, method: 'entropy' }));
   html = await renderReport(report, { title: 'cnn.onnx' });
   dir = mkdtempSync(join(tmpdir(), 'lowbit-report-'));
 });
@@ -101,7 +99,7 @@ describe('the histograms quantizeModel keeps', () => {
   });
 
   it('keeps none with histograms: false', async () => {
-    const { report: plain } = await quantizeModel(model, { calibration: batches, method: 'entropy', runner, histograms: false, evaluationSamples: 0 });
+    const { report: plain } = await quantizeModel(model, { calibration: batches, method: 'entropy', histograms: false, evaluationSamples: 0 });
     expect(plain.tensors.filter((t) => t.histogram !== undefined)).toEqual([]);
     // the ranges do not depend on it
     expect(plain.tensors.map((t) => [t.name, t.min, t.max])).toEqual(report.tensors.map((t) => [t.name, t.min, t.max]));
@@ -114,11 +112,11 @@ describe('renderReport', () => {
     expect(document.querySelector('title')!.textContent).toBe('cnn.onnx');
     // the per-node SQNR bars, then a histogram and a KL curve per activation
     expect(document.querySelectorAll(CHARTS).length).toBe(1 + 2 * 5);
-    expect([...document.querySelectorAll('section')].map((s) => s.id)).toEqual(['summary', 'nodes', 'values']);
+    expect(Array.from(document.querySelectorAll('section')).map((s) => s.id)).toEqual(['summary', 'nodes', 'values']);
     expect(document.querySelectorAll('#nodes tbody tr').length).toBe(report.nodes.length);
     expect(document.querySelectorAll('#values tbody tr').length).toBe(report.tensors.length);
     expect(document.querySelectorAll('figure.tensor h3').length).toBe(5);
-    const conv1 = [...document.querySelectorAll('#nodes tbody tr')][0]!.textContent;
+    const conv1 = Array.from(document.querySelectorAll('#nodes tbody tr'))[0]!.textContent;
     // /conv1/Conv: per-channel int8 weights, its output quantized where the fused Relu writes it
     expect(conv1).toContain('/conv1/Conv');
     expect(conv1).toContain(`${report.nodes[0]!.sqnr!.toFixed(1)} dB`);
@@ -151,9 +149,9 @@ describe('renderReport', () => {
       plan: { goal: 'max-drop 0.5', size: 90000, nodes: [{ node: '/fc1/Gemm', weights: 'int4', activations: 'int8' }] },
     });
     const { document } = parseHTML(page);
-    expect([...document.querySelectorAll('section')].map((s) => s.id)).toEqual(['summary', 'sensitivity', 'plan', 'nodes', 'values']);
+    expect(Array.from(document.querySelectorAll('section')).map((s) => s.id)).toEqual(['summary', 'sensitivity', 'plan', 'nodes', 'values']);
     expect(document.querySelectorAll(CHARTS).length).toBe(1 + 1 + 2 * 5);
-    expect([...document.querySelectorAll('#sensitivity tbody tr')].map((r) => r.textContent)).toEqual(['1/fc1/GemmGemm12.5 dB', '2/conv1/ConvConv20.3 dB']);
+    expect(Array.from(document.querySelectorAll('#sensitivity tbody tr')).map((r) => r.textContent)).toEqual(['1/fc1/GemmGemm12.5 dB', '2/conv1/ConvConv20.3 dB']);
     expect(document.querySelector('#plan tbody tr')!.textContent).toBe('/fc1/Gemmint4int8');
     expect(document.querySelector('#summary')!.textContent).toContain('91.16% → 91.07%');
   });
