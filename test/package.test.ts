@@ -24,8 +24,11 @@ const root = join(__dirname, '..');
  * BENCHMARKS.md; it was 948 kB with source maps and six copies of the module.
  */
 const TARBALL_BUDGET = 340_000;
-/** The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer. */
-const UNPACKED_BUDGET = 1_150_000;
+/**
+ * The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer,
+ * 1.17 MB with the HTML report and calibration images (their libraries are dependencies, loaded on first use).
+ */
+const UNPACKED_BUDGET = 1_200_000;
 
 /** What `npm pack --json` says of one tarball (the fields read here). */
 interface PackReport {

@@ -100,7 +100,7 @@ export {
   type PlanReport,
   type PlanEntry,
 } from './model/report.js';
-export { renderReport, type RenderReportOptions } from './report/renderReport.js';
+export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {

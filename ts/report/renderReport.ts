@@ -12,6 +12,15 @@ import type { NodeReport, QuantizationReport, TensorReport } from '../model/repo
 import { barChart, divergenceChart, histogramChart, methodLegend, type ChartContext, type PlotModule } from './charts.js';
 import { bytes, count, CSS, db, esc, num, percent, SCRIPT, spread, table, type Cell } from './page.js';
 
+/**
+ * A DOM document to draw charts on (a browser's `document`, or a
+ * server-side one such as linkedom's or jsdom's), typed by the one method
+ * checked here so that Node projects without the DOM types can name it.
+ */
+export interface DrawingDocument {
+  createElementNS(namespace: string | null, qualifiedName: string): unknown;
+}
+
 /** Options of {@link renderReport}. */
 export interface RenderReportOptions {
   /** The page's title, e.g. the model's file name. Default "Quantization report". */
@@ -21,16 +30,16 @@ export interface RenderReportOptions {
    * (`globalThis.document`) in browsers; in Node a server-side one from
    * linkedom.
    */
-  document?: Document;
+  document?: DrawingDocument;
 }
 
 /** The document to draw on: the given one, the page's, or linkedom's (a name in a variable: bundlers leave it out of pages). */
-async function drawingDocument(given: Document | undefined): Promise<Document> {
+async function drawingDocument(given: DrawingDocument | undefined): Promise<Document> {
   if (given !== undefined) {
-    if (typeof given !== 'object' || given === null || typeof (given as Document).createElementNS !== 'function') {
+    if (typeof given !== 'object' || given === null || typeof given.createElementNS !== 'function') {
       throw new LowbitError('INVALID_ARGUMENT', `renderReport: document must be a DOM Document, got ${show(given)}`);
     }
-    return given;
+    return given as Document;
   }
   const own = (globalThis as { document?: Document }).document;
   if (own !== undefined) return own;
