@@ -80,13 +80,27 @@ export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
 export { readNpy, writeNpy, readNpyHeader, readNpyRows, type NpyDType, type ReadNpyOptions, type NpyBytes, type NpyHeader } from './data/npy.js';
 export type { TypedTensor, ElementType, ElementArrays } from './base/elementTypes.js';
+export { imageFeeds, type ImageFeedsOptions, type ImageFile } from './data/images/imageFeeds.js';
+export { decodeImage, type RgbImage } from './data/images/decode.js';
+export { resizeBilinear } from './data/images/resize.js';
 // model: whole ONNX models
 export {
   quantizeModel,
   type QuantizeModelOptions,
   type QuantizedModelResult,
 } from './model/quantizeModel.js';
-export type { QuantizationReport, NodeReport, TensorReport, OutputReport } from './model/report.js';
+export {
+  type QuantizationReport,
+  type NodeReport,
+  type TensorReport,
+  type OutputReport,
+  type AccuracyReport,
+  type SensitivityReport,
+  type SensitivityEntry,
+  type PlanReport,
+  type PlanEntry,
+} from './model/report.js';
+export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {
@@ -99,6 +113,6 @@ export {
   type OnnxRuntimeSession,
   type OnnxRuntimeTensor,
 } from './model/runner.js';
-export type { FeedTensor, Feeds, FeedSource, FeedArray } from './model/feeds.js';
-export type { RangeMethod } from './model/calibration.js';
-export type { ProgressEvent, ProgressCallback, LongCallOptions } from './model/progress.js';
+export { type FeedTensor, type Feeds, type FeedSource, type FeedArray } from './model/feeds.js';
+export { type RangeMethod, type ValueHistogram } from './model/calibration.js';
+export { type ProgressEvent, type ProgressCallback, type LongCallOptions } from './model/progress.js';

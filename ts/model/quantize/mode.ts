@@ -24,6 +24,8 @@ export interface Settings {
   readonly filter: NodeFilter;
   readonly calibration: FeedSource | undefined;
   readonly evaluationSamples: number;
+  /** Keep each calibrated activation's histogram in the report. */
+  readonly histograms: boolean;
 }
 
 /** What a mode works with. */
