@@ -123,9 +123,6 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   const batch = countFlag(args, 'batch');
   const samples = countFlag(args, 'samples');
   const reportPaths = listFlag(args, 'report');
-  for (const r of reportPaths) {
-    if (!/\.(json|html?)$/i.test(r)) throw new UsageError(`--report ${r}: the file name must end in .json (the report as JSON) or .html (as a page)`);
-  }
   if (samePath(input, output)) throw new UsageError(`-o ${output} is the input model itself: lowbit never writes over its input; choose another file`);
   for (const reportPath of reportPaths) {
     if (samePath(reportPath, input) || samePath(reportPath, output)) {
@@ -138,6 +135,9 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     for (const [flag, target] of [['-o', output], ...reportPaths.map((r) => ['--report', r] as const)] as const) {
       if (samePath(target, path) || samePath(target, spec)) throw new UsageError(`${flag} ${target} is a calibration file (--calib ${spec}); lowbit never writes over its inputs`);
     }
+  }
+  for (const r of reportPaths) {
+    if (!/\.(json|html?)$/i.test(r)) throw new UsageError(`--report ${r}: the file name must end in .json (the report as JSON) or .html (as a page)`);
   }
   // fail now, not after calibrating, if an output cannot be written
   ctx.writes.check(output);
