@@ -2,7 +2,7 @@
 // access) and handing out its typed exports.
 import { LowbitError } from '../base/errors.js';
 import { optionsObject } from '../base/validate.js';
-import { ADDRESS_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
+import { UNSIGNED_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
 import { RELAXED_SIMD_PATCH, WASM_BASE64 } from './module.generated.js';
 
 let exportsCache: LowbitExports | undefined;
@@ -115,8 +115,8 @@ export function wasmExports(): LowbitExports {
 
 /**
  * The instance's exports as {@link LowbitExports}, after checking that each
- * function of the table is there with its parameter count; addresses that
- * wasm returns as signed i32 are read unsigned.
+ * function of the table is there with its parameter count; unsigned results
+ * (addresses, indices) that wasm returns as signed i32 are read unsigned.
  */
 function typedExports(raw: WebAssembly.Exports): LowbitExports {
   for (const [name, arity] of Object.entries(EXPORT_ARITY)) {
@@ -126,7 +126,7 @@ function typedExports(raw: WebAssembly.Exports): LowbitExports {
     }
   }
   const typed: Record<string, unknown> = { ...raw };
-  for (const name of ADDRESS_RESULTS) {
+  for (const name of UNSIGNED_RESULTS) {
     const fn = raw[name] as (...args: number[]) => number;
     typed[name] = (...args: number[]) => fn(...args) >>> 0;
   }
