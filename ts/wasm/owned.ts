@@ -1,5 +1,10 @@
-// wasm memory owned by a JS object (packed weights): freed by dispose(), by
-// `using`, or, if forgotten, eventually by a FinalizationRegistry.
+// wasm memory owned by a JS object (packed weights, observers): freed by
+// dispose(), by `using`, or, if forgotten, by a FinalizationRegistry once the
+// garbage collector has found the object unreachable. Each owner also holds
+// an untouched ArrayBuffer as large as its wasm memory (virtual memory only,
+// never written): the engine counts ArrayBuffer bytes as memory pressure,
+// which it does not do for wasm memory, so forgotten owners are collected
+// as their wasm bytes add up instead of when their small wrappers would be.
 import { LowbitError } from '../base/errors.js';
 
 interface OwnedState {
@@ -19,6 +24,21 @@ const registry = new FinalizationRegistry<OwnedState>((state) => {
 });
 
 const states = new WeakMap<WasmOwned, OwnedState>();
+/** Each live owner's pressure buffer (dropped by dispose(), or collected with the owner). */
+const pressure = new WeakMap<WasmOwned, ArrayBuffer>();
+
+/**
+ * An ArrayBuffer of `bytes` bytes that is never touched: large ones are
+ * mapped lazily by the engine, so it costs address space, not memory.
+ * None where the engine refuses it (a 32-bit or memory-starved browser).
+ */
+function pressureBuffer(bytes: number): ArrayBuffer | undefined {
+  try {
+    return new ArrayBuffer(bytes);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * An object that owns a block of wasm memory (weights packed once): call
@@ -26,11 +46,16 @@ const states = new WeakMap<WasmOwned, OwnedState>();
  * FinalizationRegistry frees forgotten ones eventually.
  */
 export abstract class WasmOwned {
-  /** @internal `handle` is freed by `free` (which must not refer to the new object). */
-  protected constructor(handle: number, free: (handle: number) => void) {
+  /**
+   * @internal `handle` is freed by `free` (which must not refer to the new
+   * object); `bytes` is about how much wasm memory it holds.
+   */
+  protected constructor(handle: number, free: (handle: number) => void, bytes: number) {
     const state = { handle, free };
     states.set(this, state);
     registry.register(this, state, this);
+    const buffer = pressureBuffer(bytes);
+    if (buffer !== undefined) pressure.set(this, buffer);
   }
 
   /** True once {@link WasmOwned.dispose} ran. */
@@ -43,6 +68,7 @@ export abstract class WasmOwned {
     const state = states.get(this)!;
     if (state.handle === 0) return;
     registry.unregister(this);
+    pressure.delete(this);
     state.free(state.handle);
     state.handle = 0;
   }
