@@ -60,7 +60,7 @@ export function quantRange(spec: IntRangeSpec): IntRange {
       'INVALID_ARGUMENT',
       dtype === undefined
         ? 'give the integer type as dtype (e.g. "int8") or as bits (2 to 16), got neither'
-        : `give either dtype or bits, not both (got dtype ${JSON.stringify(dtype)} and bits ${show(bits)})`,
+        : `give either dtype or bits, not both (got dtype ${show(dtype)} and bits ${show(bits)})`,
     );
   }
   if (signed !== undefined && typeof signed !== 'boolean') {

@@ -81,7 +81,8 @@ function snapshot(given: object, names: object): { values: Record<string, unknow
   const values = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(names, key)) return { unknown: key };
-    values[key] = (given as Record<string, unknown>)[key];
+    const d = Object.getOwnPropertyDescriptor(given, key);
+    values[key] = d === undefined ? undefined : 'value' in d ? d.value : d.get?.call(given);
   }
   return { values };
 }
@@ -93,7 +94,7 @@ function snapshot(given: object, names: object): { values: Record<string, unknow
  * new object: own properties only, so use the result, not `opts`.
  */
 export function optionsObject<T extends object>(opts: T | undefined, op: string, names: OptionNames<T>): Partial<T> {
-  if (opts === undefined) return {};
+  if (opts === undefined) return Object.create(null) as Partial<T>; // no prototype: absent options stay absent
   if (typeof opts !== 'object' || opts === null) {
     throw new LowbitError('INVALID_ARGUMENT', `${op} options must be an object, got ${show(opts)}`);
   }

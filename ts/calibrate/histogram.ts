@@ -164,7 +164,7 @@ export class HistogramObserver extends WasmOwned {
     assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');
     if (mode !== 'abs' && mode !== 'signed') {
-      throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${JSON.stringify(mode)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${show(mode)}`);
     }
     const ex = wasmExports();
     const args = writeArgs(HistNewArgs, { bins, signed: mode === 'signed' ? 1 : 0, exactLimit });

@@ -125,7 +125,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
     super();
-    optionsObject(options, 'Linear', { bias: true });
+    options = optionsObject(options, 'Linear', { bias: true });
     checkPositiveInt(inFeatures, 'Linear inFeatures');
     checkPositiveInt(outFeatures, 'Linear outFeatures');
     checkWeightCount([outFeatures, inFeatures], 'Linear weight');
@@ -164,14 +164,14 @@ export class Conv2d extends Module {
     checkPositiveInt(outChannels, 'Conv2d outChannels');
     checkPositiveInt(kernelSize, 'Conv2d kernelSize');
     checkWeightCount([outChannels, inChannels, kernelSize, kernelSize], 'Conv2d weight');
-    const { stride = 1, padding = 0 } = optionsObject(options, 'Conv2d', { stride: true, padding: true, bias: true });
+    const { stride = 1, padding = 0, bias } = optionsObject(options, 'Conv2d', { stride: true, padding: true, bias: true });
     checkPositiveInt(stride, 'Conv2d stride');
     assertIntInRange(padding, 0, 2 ** 24, 'Conv2d padding');
     this.stride = stride;
     this.padding = padding;
     const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
     this.weight = Tensor.uniform([outChannels, inChannels, kernelSize, kernelSize], -bound, bound, true);
-    this.bias = options.bias === false ? undefined : Tensor.uniform([outChannels], -bound, bound, true);
+    this.bias = bias === false ? undefined : Tensor.uniform([outChannels], -bound, bound, true);
   }
 
   override forward(x: Tensor): Tensor {

@@ -72,7 +72,7 @@ export function qlinearConv(
     if (t.data.length !== plan.m) throw new LowbitError('INVALID_SHAPE', `bias has ${t.data.length} values; expected one per output channel, M = ${plan.m}`);
     b = t.data;
   }
-  const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
+  const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype, relu: false };
   const shape = plan.outShape;
   const out = readOut(o.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, 'qlinearConv');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, stage, 'qlinearConv', out) as Uint8Array | Int8Array;

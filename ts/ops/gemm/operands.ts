@@ -62,6 +62,9 @@ export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, nam
 export function readScale(arg: unknown, count: number, name: string, what: string): Float32Array {
   if (arg === undefined) throw new LowbitError('INVALID_ARGUMENT', `${name} is required: a finite number > 0`);
   const v = values(arg, name, Math.max(2 ** 16, count));
+  if (ArrayBuffer.isView(v) && !(v instanceof Float32Array)) {
+    throw new LowbitError('INVALID_DTYPE', `${name} must be a number, a number[] or float32 values, got ${describe(v)}`);
+  }
   if (v.length !== 1 && v.length !== count) {
     throw new LowbitError('INVALID_SHAPE', `${name} has ${v.length} values; expected 1 (per tensor) or ${count} (${what})`);
   }

@@ -69,7 +69,7 @@ export function qlinearMatmul(
   const rhs = readRhs(b, bZeroPoint);
   const q = readQLinearArgs(ta, rhs.shape, aScale, aZeroPoint, bScale, yScale, yZeroPoint, options);
   const mult = requantMultipliers(q.aScale, q.bScale, q.yScale);
-  const stage = { mult, requantize: q.requantize, zeroPoint: q.yZeroPoint, dtype: q.dtype };
+  const stage = { mult, requantize: q.requantize, bias: undefined, zeroPoint: q.yZeroPoint, dtype: q.dtype, relu: false };
   const out = readOut(q.out, q.dtype === 'uint8' ? Uint8Array : Int8Array, q.plan.outShape, 'qlinearMatmul');
   const data = runInt8Matmul(ta, rhs.b, q.aZeroPoint, rhs.zb, q.plan, stage, 'qlinearMatmul', out) as Uint8Array | Int8Array;
   return { data, shape: q.plan.outShape, dtype: q.dtype };
