@@ -8,8 +8,8 @@
 // garbage (a wrong result, or a result where an error was due), a
 // LowbitError on a valid call, a hang or a call that took seconds.
 //
-//   npx tsx bench/hostile.ts           all probes (the huge ones in child processes: ~3 min, ~7 GB)
-//   npx tsx bench/hostile.ts --light   without the huge sizes and the soak
+//   npx tsx bench/hostile.ts           all probes (the huge sizes and the soaks in child processes, one at a time: up to 5 GB each, minutes)
+//   npx tsx bench/hostile.ts --light   without them
 //
 // The figures go to BENCHMARKS.md ("Reliability").
 import { spawnSync } from 'node:child_process';
@@ -539,6 +539,37 @@ const children: Record<string, { what: string; expect: 'error' | 'result'; run: 
     what: 'a 3.5 GiB input, whose codes do not fit beside it in a 4 GiB heap',
     expect: 'error',
     run: async () => lowbit.quantizeLinear(new Float32Array(7 * 2 ** 27), 1, 0).data.length,
+  },
+  soak: {
+    what: '100 000 small calls (quantize, matmul, conv, observers made and disposed, typed errors): the heap stays where the first 1 000 left it',
+    expect: 'result',
+    run: async () => {
+      const x = { data: F(-1, 0.25, 2.5, 3), shape: [2, 2] };
+      const a = { data: new Uint8Array([130, 128, 126, 1, 2, 3]), shape: [2, 3] };
+      const b = { data: new Int8Array([1, 2, 3, 4, -5, 6]), shape: [3, 2] };
+      const w = lowbit.packWeights(b);
+      const calls = [
+        () => lowbit.quantizeLinear(x, 0.5, 3, { dtype: 'int8' }),
+        () => lowbit.matmulInteger(a, w, 128),
+        () => lowbit.qlinearMatmul(a, 0.1, 128, b, 0.05, 0, 0.2, 128),
+        () => lowbit.convInteger(XC(), WC(), 1, 0, { pads: [1, 1, 1, 1] }),
+        () => new lowbit.HistogramObserver({ bins: 64 }).observe(x).dispose(),
+        () => lowbit.quantizeLinear(x, -1),
+        () => lowbit.matmulInteger(a, { data: new Int8Array(4), shape: [2, 2] }),
+      ];
+      let after1k = 0;
+      for (let i = 0; i < 100_000; i++) {
+        try {
+          calls[i % calls.length]!();
+        } catch (e) {
+          if (!(e instanceof LowbitError)) throw e;
+        }
+        if (i === 999) after1k = wasmExports().memory.buffer.byteLength;
+      }
+      const end = wasmExports().memory.buffer.byteLength;
+      if (end !== after1k) throw new Error(`the heap grew from ${after1k} to ${end} bytes`);
+      return end;
+    },
   },
   forgotten: {
     what: '20 000 packed 1 MB matrices never disposed (an async loop): peak wasm memory ≤ 512 MiB',

@@ -139,13 +139,15 @@ export function isExportName(name: string): name is ExportName {
 }
 
 /**
- * Whether the SIMD128 kernels are compiled in, whether they are in use, and
+ * Whether the SIMD128 kernels are compiled in, whether they are in use,
  * whether the float GEMM runs relaxed SIMD's fused multiply-add (see
- * {@link InitOptions.relaxedSimd}).
+ * {@link InitOptions.relaxedSimd}), and how many bytes of memory the wasm
+ * module holds (its high-water mark: wasm memory grows, never shrinks).
  */
-export function wasmInfo(): { simdCompiled: boolean; simdEnabled: boolean; relaxedSimd: boolean } {
-  const compiled = wasmExports().lowbit_simd_compiled() === 1;
-  return { simdCompiled: compiled, simdEnabled: compiled && simdOn, relaxedSimd: relaxedInUse && compiled && simdOn };
+export function wasmInfo(): { simdCompiled: boolean; simdEnabled: boolean; relaxedSimd: boolean; memoryBytes: number } {
+  const ex = wasmExports();
+  const compiled = ex.lowbit_simd_compiled() === 1;
+  return { simdCompiled: compiled, simdEnabled: compiled && simdOn, relaxedSimd: relaxedInUse && compiled && simdOn, memoryBytes: ex.memory.buffer.byteLength };
 }
 
 let simdOn = true;
