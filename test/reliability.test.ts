@@ -334,6 +334,20 @@ describe('saved state is read as it is, not coerced (item 8)', () => {
     expect(nn.stateDictFromJSON('{"w": {"shape": [2, 1], "data": [1, -0.5]}}')).toEqual({ w: { shape: [2, 1], data: Float32Array.of(1, -0.5) } });
   });
 
+  it('loadStateDict takes own tensors of typed data only', () => {
+    const layer = new nn.Linear(2, 1);
+    const good = layer.stateDict();
+    expect(errorCode(() => layer.loadStateDict({ ...good, weight: { shape: [1, 2], data: ['x', null] as never } }))).toBe('INVALID_DTYPE');
+    const { bias, ...noBias } = good;
+    Object.defineProperty(Object.prototype, 'bias', { value: bias, configurable: true });
+    try {
+      expect(errorMessage(() => layer.loadStateDict(noBias), 'INVALID_ARGUMENT')).toMatch(/missing tensor "bias"/);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).bias;
+    }
+    layer.loadStateDict(good);
+  });
+
   it('stateDictToJSON refuses NaN, which JSON would save as null', () => {
     expect(errorCode(() => nn.stateDictToJSON({ w: { shape: [2], data: Float32Array.of(1, NaN) } }))).toBe('NAN_INPUT');
   });

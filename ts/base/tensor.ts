@@ -140,7 +140,7 @@ export function readShape(raw: unknown, name: string): number[] {
     assertAttached(raw, `${name}.shape`);
     rank = Reflect.apply(TYPED_ARRAY_LENGTH, raw, []);
   } else throw new LowbitError('INVALID_SHAPE', `${name} needs a shape (or dims) array, got ${describe(raw)}`);
-  if (typeof rank !== 'number' || !(rank <= MAX_RANK)) {
+  if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 0 || rank > MAX_RANK) {
     throw new LowbitError('INVALID_SHAPE', `${name} has a shape of ${show(rank)} dims; lowbit takes at most ${MAX_RANK}`);
   }
   const list = raw as ArrayLike<unknown>;

@@ -4,7 +4,7 @@
 import { LowbitError } from '../../base/errors.js';
 import { conv2d, flatten, linear, maxPool2d, relu } from '../ops.js';
 import { Tensor } from '../tensor.js';
-import { show } from '../../base/tensor.js';
+import { show, showShape, toTensor } from '../../base/tensor.js';
 import { assertIntInRange, optionsObject } from '../../base/validate.js';
 
 /** A saved tensor: float32 data and its shape. */
@@ -83,10 +83,10 @@ export abstract class Module {
       if (!names.has(key)) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: unexpected tensor "${key}" (the model has ${[...names].join(', ')})`);
     }
     for (const [name, t] of mine) {
-      const s = state[name];
-      if (s === undefined) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: missing tensor "${name}"`);
-      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
-        throw new LowbitError('INVALID_SHAPE', `loadStateDict: "${name}" has shape [${s.shape.join(', ')}], the model expects [${t.shape.join(', ')}]`);
+      if (!Object.hasOwn(state, name)) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: missing tensor "${name}"`);
+      const s = toTensor(state[name], `loadStateDict: "${name}"`); // data and shape read once, checked
+      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+        throw new LowbitError('INVALID_SHAPE', `loadStateDict: "${name}" has shape ${showShape(s.shape)}, the model expects ${showShape(t.shape)}`);
       }
       t.data.set(s.data);
     }
