@@ -11,7 +11,6 @@ import { writeStruct, type StructDef, type StructInput } from './structs.js';
 type AnyTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 type TypedArrayType<T extends AnyTypedArray> = { new (buffer: ArrayBuffer, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
 
-
 /**
  * Buffers in wasm memory for one call: allocate, copy inputs in, run the
  * kernel, copy results out; everything is freed when the scope ends. Views of
@@ -21,7 +20,7 @@ type TypedArrayType<T extends AnyTypedArray> = { new (buffer: ArrayBuffer, byteO
 export class WasmScope {
   private readonly owned: Array<[number, number]> = [];
 
-  /** Allocates `bytes` bytes (16-byte aligned) freed with the scope. */
+  /** Allocates `bytes` bytes (16-byte aligned; sizes checked by `allocate`) freed with the scope. */
   alloc(bytes: number): number {
     const ptr = allocate(bytes);
     this.owned.push([ptr, allocatedSize(bytes)]);
