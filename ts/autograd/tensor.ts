@@ -2,7 +2,7 @@
 // (when it was made by an op on tensors that need gradients) the closure that
 // pushes its gradient back to its inputs, micrograd style.
 import { LowbitError } from '../base/errors.js';
-import { describe, sizeOf } from '../base/tensor.js';
+import { assertAttached, describe, readShape, showShape, sizeOf } from '../base/tensor.js';
 import { random, randn } from './random.js';
 
 let gradEnabled = true;
@@ -52,12 +52,16 @@ export class Tensor {
     if (shape !== undefined && !Array.isArray(shape)) {
       throw new LowbitError('INVALID_SHAPE', `a Tensor's shape must be an array of non-negative integers, got ${describe(shape)}`);
     }
-    // Float32Array data is wrapped as is; anything else is copied to float32.
-    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-    const s = shape === undefined ? [arr.length] : [...shape];
-    for (const d of s) {
-      if (!Number.isSafeInteger(d) || d < 0) throw new LowbitError('INVALID_SHAPE', `tensor shape must hold non-negative integers, got [${s.join(', ')}]`);
+    if (ArrayBuffer.isView(data)) assertAttached(data, "a Tensor's data");
+    const given = shape === undefined ? undefined : readShape(shape, 'a Tensor');
+    // a number array is checked against the shape before it is copied (its length is read once)
+    const length = data.length;
+    if (given !== undefined && sizeOf(given) !== length) {
+      throw new LowbitError('INVALID_SHAPE', `tensor shape ${showShape(given)} holds ${sizeOf(given)} elements but data has ${length}`);
     }
+    // Float32Array data is wrapped as is; anything else is copied to float32.
+    const arr = data instanceof Float32Array ? data : copyToFloat32(data, length);
+    const s = given ?? [arr.length];
     if (sizeOf(s) !== arr.length) {
       throw new LowbitError('INVALID_SHAPE', `tensor shape [${s.join(', ')}] holds ${sizeOf(s)} elements but data has ${arr.length}`);
     }
@@ -161,6 +165,13 @@ export class Tensor {
     // Intermediate results drop their gradients and closures' hold on them.
     for (const node of order) if (node.backwardFn !== null) node.grad = null;
   }
+}
+
+/** The first `length` numbers of `data` as float32 (each element read once). */
+function copyToFloat32(data: ArrayLike<number>, length: number): Float32Array {
+  const arr = new Float32Array(length);
+  for (let i = 0; i < length; i++) arr[i] = data[i]!;
+  return arr;
 }
 
 /** @internal Throws `INVALID_ARGUMENT` unless `x` is an autograd {@link Tensor}. */

@@ -2,7 +2,7 @@
 // type's name, width and the typed array that holds it, and the one
 // little-endian byte codec both file formats use.
 import { LowbitError } from './errors.js';
-import { describe, show, sizeOf } from './tensor.js';
+import { assertAttached, describe, readShape, show, showShape, sizeOf } from './tensor.js';
 
 /**
  * The typed array that holds each element type. float16 and bfloat16 are
@@ -119,28 +119,31 @@ export function toLittleEndian(data: ElementArrays[ElementType], bigEndianHost =
 }
 
 /**
- * Checks a {@link TypedTensor} before it is written: `dtype` one of
- * `allowed`, `data` the typed array that holds it (a Uint16Array for
- * float16, a BigInt64Array for int64 …), `shape` non-negative integers
- * whose product is `data.length`, bool values 0 or 1. `what` names the
- * tensor in messages.
+ * Reads a {@link TypedTensor} before it is written, each field once, into a
+ * fresh object: `dtype` one of `allowed`, `data` the typed array that holds
+ * it (a Uint16Array for float16, a BigInt64Array for int64 …), `shape` at
+ * most 64 non-negative integers whose product is `data.length`, bool values
+ * 0 or 1. `what` names the tensor in messages. Use the result, not `tensor`.
  *
  * @throws LowbitError `INVALID_DTYPE`, `INVALID_SHAPE` or `INVALID_ARGUMENT`.
  */
-export function checkTypedTensor(tensor: unknown, allowed: readonly ElementType[], what: string): asserts tensor is TypedTensor {
+export function readTypedTensor<T extends ElementType>(tensor: unknown, allowed: readonly T[], what: string): TypedTensor<T> {
   const { dtype, shape, data } = (typeof tensor === 'object' && tensor !== null ? tensor : {}) as { dtype?: unknown; shape?: unknown; data?: unknown };
-  if (typeof dtype !== 'string' || !allowed.includes(dtype as ElementType)) {
+  if (typeof dtype !== 'string' || !allowed.includes(dtype as T)) {
     throw new LowbitError('INVALID_DTYPE', `${what}: unknown dtype ${show(dtype)}; expected one of ${allowed.join(', ')}`);
   }
-  const { ArrayType } = ELEMENT_TYPES[dtype as ElementType];
+  const { ArrayType } = ELEMENT_TYPES[dtype as T];
   if (!(data instanceof ArrayType)) throw new LowbitError('INVALID_DTYPE', `${what}: ${dtype} data must be a ${ArrayType.name}, got ${describe(data)}`);
+  assertAttached(data, `${what}'s data`);
   const length = (data as ArrayLike<unknown>).length;
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0) || sizeOf(shape) !== length) {
-    const shown = Array.isArray(shape) ? `[${shape.map(show).join(', ')}]` : show(shape);
-    throw new LowbitError('INVALID_SHAPE', `${what}: shape ${shown} must be non-negative integers whose product is data.length (${length})`);
+  if (!Array.isArray(shape)) throw new LowbitError('INVALID_SHAPE', `${what}: shape ${show(shape)} must be non-negative integers whose product is data.length (${length})`);
+  const dims = readShape(shape, what);
+  if (sizeOf(dims) !== length) {
+    throw new LowbitError('INVALID_SHAPE', `${what}: shape ${showShape(dims)} must be non-negative integers whose product is data.length (${length})`);
   }
   if (dtype === 'bool') {
     const i = (data as Uint8Array).findIndex((v) => v > 1);
     if (i >= 0) throw new LowbitError('INVALID_ARGUMENT', `${what}: bool data holds ${(data as Uint8Array)[i]} at index ${i}; expected 0 or 1`);
   }
+  return { dtype, shape: dims, data } as TypedTensor<T>;
 }

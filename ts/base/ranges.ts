@@ -3,7 +3,7 @@
 import { intTypeInfo, type IntDType } from './dtypes.js';
 import { LowbitError } from './errors.js';
 import { show } from './tensor.js';
-import { assertIntInRange } from './validate.js';
+import { assertIntInRange, requireObject, type OptionNames } from './validate.js';
 
 /**
  * Which integers a quantized value may take: a named dtype, or a bit width
@@ -36,6 +36,9 @@ export interface IntRange {
   qmax: number;
 }
 
+/** The names of {@link IntRangeSpec} (which other options extend). */
+export const INT_RANGE_NAMES: OptionNames<IntRangeSpec> = { dtype: true, bits: true, signed: true, narrowRange: true };
+
 /**
  * The integer range `[qmin, qmax]` of a dtype, or of a bit width and
  * signedness, optionally narrowed by one code.
@@ -51,16 +54,13 @@ export interface IntRange {
  *   are booleans agreeing with the dtype; `INVALID_DTYPE` for an unknown dtype.
  */
 export function quantRange(spec: IntRangeSpec): IntRange {
-  if (typeof spec !== 'object' || spec === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `expected an options object with dtype or bits, got ${spec === null ? 'null' : typeof spec}`);
-  }
-  const { dtype, bits, signed, narrowRange = false } = spec;
+  const { dtype, bits, signed, narrowRange = false } = requireObject(spec, 'expected an options object with dtype or bits', INT_RANGE_NAMES);
   if ((dtype === undefined) === (bits === undefined)) {
     throw new LowbitError(
       'INVALID_ARGUMENT',
       dtype === undefined
         ? 'give the integer type as dtype (e.g. "int8") or as bits (2 to 16), got neither'
-        : `give either dtype or bits, not both (got dtype ${JSON.stringify(dtype)} and bits ${show(bits)})`,
+        : `give either dtype or bits, not both (got dtype ${show(dtype)} and bits ${show(bits)})`,
     );
   }
   if (signed !== undefined && typeof signed !== 'boolean') {

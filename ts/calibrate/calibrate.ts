@@ -1,4 +1,5 @@
 import { LowbitError } from '../base/errors.js';
+import { show } from '../base/tensor.js';
 import type { CalibrationInput } from './data.js';
 import { HistogramObserver, type HistogramMode } from './histogram.js';
 import type { CalibrationResult } from './result.js';
@@ -46,10 +47,11 @@ function isBatchList(x: unknown): x is Iterable<CalibrationInput> {
  * ```
  */
 export function calibrate(batches: CalibrationInput | Iterable<CalibrationInput>, options: CalibrateOptions = {}): CalibrationResult {
-  optionsObject(options, 'calibrate', { method: true, bits: true, unsigned: true, bins: true, mode: true, percentile: true, startBin: true, stride: true });
-  const { method = 'entropy', bits, unsigned, bins, mode, percentile = 99.99, startBin, stride } = options;
-  if (!['max', 'entropy', 'percentile', 'mse'].includes(method)) {
-    throw new LowbitError('INVALID_ARGUMENT', `method must be 'max', 'entropy', 'percentile' or 'mse', got ${JSON.stringify(method)}`);
+  const { method = 'entropy', bits, unsigned, bins, mode, percentile = 99.99, startBin, stride } = optionsObject(options, 'calibrate', {
+    method: true, bits: true, unsigned: true, bins: true, mode: true, percentile: true, startBin: true, stride: true,
+  });
+  if (method !== 'max' && method !== 'entropy' && method !== 'percentile' && method !== 'mse') {
+    throw new LowbitError('INVALID_ARGUMENT', `method must be 'max', 'entropy', 'percentile' or 'mse', got ${show(method)}`);
   }
   const obs = new HistogramObserver({ bins, mode });
   try {

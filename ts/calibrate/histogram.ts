@@ -1,7 +1,7 @@
 // The histogram observer: calibration data streamed into a histogram in
 // wasm memory, and the ranges chosen from it (max, entropy, percentile, MSE).
 import { LowbitError } from '../base/errors.js';
-import { assertIntInRange, optionsObject, type OptionNames } from '../base/validate.js';
+import { assertIntInRange, optionsObject, readList, requireObject, type OptionNames } from '../base/validate.js';
 import { QuantileKind } from '../wasm/codes.js';
 import type { Handle } from '../wasm/exports.js';
 import { view, withScope } from '../wasm/memory.js';
@@ -160,17 +160,17 @@ export class HistogramObserver extends WasmOwned {
   readonly exactLimit: number;
 
   constructor(options: HistogramObserverOptions = {}) {
-    optionsObject(options, 'HistogramObserver', { bins: true, mode: true, exactLimit: true });
-    const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = options;
+    const { bins = 2048, mode = 'abs', exactLimit = 2 ** 20 } = optionsObject(options, 'HistogramObserver', { bins: true, mode: true, exactLimit: true });
     assertIntInRange(bins, 2, 2 ** 16, 'bins');
     assertIntInRange(exactLimit, 0, 2 ** 30, 'exactLimit');
     if (mode !== 'abs' && mode !== 'signed') {
-      throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${JSON.stringify(mode)}`);
+      throw new LowbitError('INVALID_ARGUMENT', `mode must be 'abs' or 'signed', got ${show(mode)}`);
     }
     const ex = wasmExports();
     const args = writeArgs(HistNewArgs, { bins, signed: mode === 'signed' ? 1 : 0, exactLimit });
     checkStatus(ex.lowbit_hist_new(args), `a histogram of ${bins} bins`);
-    super(readField(HistNewArgs, args, 'handle'), ex.lowbit_hist_free);
+    // about its wasm memory: the kept values (4 bytes each) or the fine counts and their scratch (32 per bin, 8 bytes each, twice)
+    super(readField(HistNewArgs, args, 'handle'), ex.lowbit_hist_free, Math.max(4 * exactLimit, bins * 32 * (mode === 'signed' ? 2 : 1) * 16));
     this.bins = bins;
     this.mode = mode;
     this.exactLimit = exactLimit;
@@ -299,8 +299,9 @@ export class HistogramObserver extends WasmOwned {
    * its bin's upper edge. Returns the whole curve too.
    */
   entropy(options: EntropyOptions = {}): EntropyResult {
-    const { bits, unsigned } = quantType(options, 'HistogramObserver.entropy', SWEEP_NAMES);
-    const { startBin, stride } = sweepOptions(options, this.bins, 1);
+    const o = optionsObject(options, 'HistogramObserver.entropy', SWEEP_NAMES);
+    const { bits, unsigned } = quantType(o, 'HistogramObserver.entropy', SWEEP_NAMES);
+    const { startBin, stride } = sweepOptions(o, this.bins, 1);
     const hist = this.absHistogram();
     const levels = 2 ** (unsigned ? bits : bits - 1);
     const sweep = entropySweep(hist.counts, levels, startBin, stride);
@@ -338,8 +339,9 @@ export class HistogramObserver extends WasmOwned {
    * whole curve too.
    */
   mse(options: MseOptions = {}): MseResult {
-    const { bits, unsigned } = quantType(options, 'HistogramObserver.mse', SWEEP_NAMES);
-    const { startBin, stride } = sweepOptions(options, this.bins, 0);
+    const o = optionsObject(options, 'HistogramObserver.mse', SWEEP_NAMES);
+    const { bits, unsigned } = quantType(o, 'HistogramObserver.mse', SWEEP_NAMES);
+    const { startBin, stride } = sweepOptions(o, this.bins, 0);
     const hist = this.absHistogram();
     const qmax = 2 ** (unsigned ? bits : bits - 1) - 1;
     const sweep = mseSweep(hist.counts, qmax, startBin, stride);
@@ -395,13 +397,15 @@ export class HistogramObserver extends WasmOwned {
    * @throws LowbitError `INVALID_ARGUMENT` for anything that is not a
    *   consistent saved state.
    */
-  static fromJSON(state: HistogramState): HistogramObserver {
+  static fromJSON(saved: HistogramState): HistogramObserver {
     const bad = (why: string): never => {
       throw new LowbitError('INVALID_ARGUMENT', `not a saved HistogramObserver state: ${why}`);
     };
-    if (typeof state !== 'object' || state === null) bad(`got ${state === null ? 'null' : typeof state}`);
+    if (typeof saved !== 'object' || saved === null) bad(`got ${saved === null ? 'null' : typeof saved}`);
+    // own fields only, each read once: nothing from a polluted prototype, no getter read twice
+    const state = requireObject(saved, 'not a saved HistogramObserver state', STATE_FIELDS);
     if (state.format !== 'lowbit.histogram' || state.version !== 1) {
-      bad(`format ${JSON.stringify(state.format)} version ${show(state.version)}, expected 'lowbit.histogram' version 1`);
+      bad(`format ${show(state.format)} version ${show(state.version)}, expected 'lowbit.histogram' version 1`);
     }
     for (const key of ['count', 'min', 'max'] as const) {
       if (typeof state[key] !== 'number' || !Number.isFinite(state[key])) bad(`${key} must be a finite number`);
@@ -409,27 +413,38 @@ export class HistogramObserver extends WasmOwned {
     const obs = new HistogramObserver({ bins: state.bins, mode: state.mode, exactLimit: state.exactLimit });
     try {
       if (state.values !== undefined) {
-        if (!Array.isArray(state.values) || state.values.length !== state.count || state.count > obs.exactLimit) {
+        const values = Array.isArray(state.values) && state.count <= obs.exactLimit ? readList(state.values, 'values', obs.exactLimit) : undefined;
+        if (values === undefined || values.length !== state.count) {
           bad(`values must be an array of count (${state.count}) numbers, at most exactLimit (${obs.exactLimit})`);
         }
-        obs.observe(Float32Array.from(state.values));
+        const x = new Float32Array(values!.length);
+        for (let i = 0; i < x.length; i++) {
+          const v = values![i];
+          if (typeof v !== 'number' || !Number.isFinite(v)) bad(`values[${i}] is ${show(v)}; expected a finite number`);
+          x[i] = v as number;
+        }
+        obs.observe(x);
         const got = obs.info();
         if (got.min !== state.min || got.max !== state.max) bad('min and max do not match the values');
         return obs;
       }
-      const fine = state.fine;
+      if (typeof state.fine !== 'object' || state.fine === null) bad('it holds neither values nor fine');
+      const fine = requireObject(state.fine, 'not a saved HistogramObserver state: fine', FINE_FIELDS);
       const length = obs.info().fineBins * (obs.mode === 'signed' ? 2 : 1);
-      if (typeof fine !== 'object' || fine === null || fine.length !== length) bad(`fine.length must be ${length}`);
-      if (!Array.isArray(fine!.index) || !Array.isArray(fine!.count) || fine!.index.length !== fine!.count.length) {
-        bad('fine.index and fine.count must be arrays of one length');
-      }
+      if (fine.length !== length) bad(`fine.length must be ${length}`);
+      const index = Array.isArray(fine.index) ? readList(fine.index, 'fine.index', length) : undefined;
+      const count = Array.isArray(fine.count) ? readList(fine.count, 'fine.count', length) : undefined;
+      if (index === undefined || count === undefined || index.length !== count.length) bad('fine.index and fine.count must be arrays of one length');
+      if (typeof fine.range !== 'number') bad(`fine.range must be a number, got ${show(fine.range)}`);
       const counts = new Float64Array(length);
-      fine!.index.forEach((i, k) => {
-        if (!Number.isInteger(i) || i < 0 || i >= length) bad(`fine index ${show(i)} out of range`);
-        counts[i] = fine!.count[k]!;
-      });
+      for (let k = 0; k < index!.length; k++) {
+        const [i, c] = [index![k], count![k]];
+        if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= length) bad(`fine index ${show(i)} out of range`);
+        if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) bad(`fine count ${show(c)} is not a count (an integer ≥ 0)`);
+        counts[i as number] = c as number;
+      }
       const status = withScope((scope) => {
-        const args = { hist: obs.live(), counts: scope.copyIn(counts), len: length, range: fine!.range, min: state.min, max: state.max, count: state.count };
+        const args = { hist: obs.live(), counts: scope.copyIn(counts), len: length, range: fine.range, min: state.min, max: state.max, count: state.count };
         return wasmExports().lowbit_hist_load(writeArgs(HistLoadArgs, args));
       });
       if (status !== 0) bad('the counts, extremes and range do not agree');
@@ -441,7 +456,11 @@ export class HistogramObserver extends WasmOwned {
   }
 }
 
-function sweepOptions(options: EntropyOptions | MseOptions, bins: number, minStart: number): { startBin: number; stride: number } {
+/** The fields of a {@link HistogramState}. */
+const STATE_FIELDS: OptionNames<HistogramState> = { format: true, version: true, bins: true, mode: true, exactLimit: true, count: true, min: true, max: true, values: true, fine: true };
+const FINE_FIELDS: OptionNames<NonNullable<HistogramState['fine']>> = { range: true, length: true, index: true, count: true };
+
+function sweepOptions(options: Partial<EntropyOptions | MseOptions>, bins: number, minStart: number): { startBin: number; stride: number } {
   const { startBin = 128, stride = 1 } = options;
   if (typeof startBin === 'number' && Number.isInteger(startBin) && startBin >= bins) {
     throw new LowbitError('INVALID_ARGUMENT', `startBin (${startBin}) must be below bins (${bins}): the histogram has no candidate thresholds past its last bin`);

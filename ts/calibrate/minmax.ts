@@ -1,6 +1,6 @@
 import { LowbitError } from '../base/errors.js';
 import { normalizeAxis, optionsObject } from '../base/validate.js';
-import { show, sizeOf, toFloat32Tensor } from '../base/tensor.js';
+import { show, showShape, sizeOf, toFloat32Tensor } from '../base/tensor.js';
 import { wasmExports } from '../wasm/module.js';
 import { checkStatus } from '../wasm/status.js';
 import { MinMaxChannelsArgs, writeArgs } from '../wasm/structs.js';
@@ -46,8 +46,7 @@ export class MinMaxObserver {
   private maxs: Float64Array | undefined;
 
   constructor(options: MinMaxObserverOptions = {}) {
-    optionsObject(options, 'MinMaxObserver', { perChannelAxis: true, averagingConstant: true });
-    const { perChannelAxis, averagingConstant } = options;
+    const { perChannelAxis, averagingConstant } = optionsObject(options, 'MinMaxObserver', { perChannelAxis: true, averagingConstant: true });
     if (perChannelAxis !== undefined && !Number.isInteger(perChannelAxis)) {
       throw new LowbitError('INVALID_ARGUMENT', `perChannelAxis must be an integer, got ${show(perChannelAxis)}`);
     }
@@ -81,7 +80,7 @@ export class MinMaxObserver {
       }
     }
     if (data.length === 0) {
-      throw new LowbitError('EMPTY_INPUT', `calibration data is empty (shape [${shape.join(', ')}]); a min/max needs values`);
+      throw new LowbitError('EMPTY_INPUT', `calibration data is empty (shape ${showShape(shape)}); a min/max needs values`);
     }
     const [lo, hi] = withScope((scope) => {
       const mins = scope.allocArray(Float32Array, channels);
@@ -125,8 +124,9 @@ export class MinMaxObserver {
   }
 
   private channel(k: number, options: MinMaxResultOptions | undefined): CalibrationResult {
-    const { bits, unsigned } = quantType(options, 'MinMaxObserver result', { ...QUANT_TYPE_NAMES, symmetric: true });
-    const symmetric = options?.symmetric ?? false;
+    const o = optionsObject(options, 'MinMaxObserver result', { ...QUANT_TYPE_NAMES, symmetric: true });
+    const { bits, unsigned } = quantType(o, 'MinMaxObserver result', { ...QUANT_TYPE_NAMES, symmetric: true });
+    const symmetric = o.symmetric ?? false;
     if (typeof symmetric !== 'boolean') {
       throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${show(symmetric)}`);
     }

@@ -1,8 +1,8 @@
 // Mini-batches over an in-memory data set.
 import { LowbitError } from '../base/errors.js';
 import type { NumericArray } from '../base/dtypes.js';
-import { show, sizeOf, toTensor, type TensorLike } from '../base/tensor.js';
-import { optionsObject } from '../base/validate.js';
+import { describe, readShape, show, showShape, sizeOf, toTensor, type TensorLike } from '../base/tensor.js';
+import { optionsObject, readList } from '../base/validate.js';
 import { random } from '../autograd/random.js';
 import { Tensor } from '../autograd/tensor.js';
 
@@ -43,28 +43,37 @@ export class DataLoader implements Iterable<Batch> {
   /** The number of examples. */
   readonly length: number;
 
-  constructor(private readonly options: DataLoaderOptions) {
-    const t = toTensor(optionsObject(options, 'DataLoader', { inputs: true, labels: true, batchSize: true, shuffle: true, scale: true, shift: true, dropLast: true, exampleShape: true }).inputs, 'inputs');
+  /** The options as read once (own fields only). */
+  private readonly options: Partial<DataLoaderOptions>;
+
+  constructor(options: DataLoaderOptions) {
+    const o = optionsObject(options, 'DataLoader', { inputs: true, labels: true, batchSize: true, shuffle: true, scale: true, shift: true, dropLast: true, exampleShape: true });
+    this.options = o;
+    const t = toTensor(o.inputs, 'inputs');
     if (t.shape.length < 1 || t.shape[0] === 0) throw new LowbitError('EMPTY_INPUT', 'DataLoader needs at least one example');
     this.length = t.shape[0]!;
     this.data = t.data;
-    this.exampleShape = options.exampleShape ?? t.shape.slice(1);
+    this.exampleShape = o.exampleShape === undefined ? t.shape.slice(1) : readShape(o.exampleShape, 'DataLoader exampleShape');
     this.exampleSize = sizeOf(t.shape.slice(1));
     if (sizeOf(this.exampleShape) !== this.exampleSize) {
-      throw new LowbitError('INVALID_SHAPE', `DataLoader exampleShape [${this.exampleShape.join(', ')}] does not hold ${this.exampleSize} elements`);
+      throw new LowbitError('INVALID_SHAPE', `DataLoader exampleShape ${showShape(this.exampleShape)} does not hold ${this.exampleSize} elements`);
     }
-    if (options.labels.length !== this.length) throw new LowbitError('INVALID_SHAPE', `DataLoader: ${this.length} inputs but ${options.labels.length} labels`);
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(options.batchSize)}`);
+    const labels = readList(o.labels, 'DataLoader labels', this.length);
+    if (labels === undefined || labels.length !== this.length) {
+      throw new LowbitError('INVALID_SHAPE', `DataLoader: ${this.length} inputs but ${labels === undefined ? describe(o.labels) : `${labels.length}`} labels`);
+    }
+    const { batchSize } = o;
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(batchSize)}`);
     for (const name of ['scale', 'shift'] as const) {
-      const v = options[name];
+      const v = o[name];
       if (v !== undefined && !Number.isFinite(v)) throw new LowbitError('INVALID_ARGUMENT', `DataLoader ${name} must be a finite number, got ${show(v)}`);
     }
-    this.labels = options.labels;
+    this.labels = labels as ArrayLike<number>;
   }
 
   /** The number of batches per pass. */
   get batches(): number {
-    const { batchSize, dropLast } = this.options;
+    const { batchSize, dropLast } = this.options as DataLoaderOptions;
     return dropLast === true ? Math.floor(this.length / batchSize) : Math.ceil(this.length / batchSize);
   }
 
@@ -79,7 +88,7 @@ export class DataLoader implements Iterable<Batch> {
         order[j] = t;
       }
     }
-    const { batchSize } = this.options;
+    const { batchSize } = this.options as DataLoaderOptions;
     const scale = this.options.scale ?? 1;
     const shift = this.options.shift ?? 0;
     const e = this.exampleSize;

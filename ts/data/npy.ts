@@ -5,7 +5,7 @@
 // read into C order. readNpyHeader / readNpyRows read a file piece by piece
 // (entries along its first axis), for data sets larger than memory.
 import { LowbitError } from '../base/errors.js';
-import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../base/elementTypes.js';
+import { readTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../base/elementTypes.js';
 import { describe, sizeOf } from '../base/tensor.js';
 import { optionsObject } from '../base/validate.js';
 
@@ -176,8 +176,7 @@ export function readNpy(bytes: Uint8Array, options?: ReadNpyOptions): TypedTenso
  *   `INVALID_ARGUMENT` for bool values other than 0 and 1.
  */
 export function writeNpy(tensor: TypedTensor<NpyDType>): Uint8Array {
-  checkTypedTensor(tensor, NPY_DTYPES, 'writeNpy');
-  const { dtype, shape, data } = tensor;
+  const { dtype, shape, data } = readTypedTensor(tensor, NPY_DTYPES, 'writeNpy');
   const descr = `${CODES[dtype].endsWith('1') ? '|' : '<'}${CODES[dtype]}`;
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;

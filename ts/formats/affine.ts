@@ -1,9 +1,10 @@
 // Affine quantization parameters (scale, zero point) chosen from a real
 // range, by PyTorch's observer rules.
 import { LowbitError } from '../base/errors.js';
-import { quantRange, type IntRange, type IntRangeSpec } from '../base/ranges.js';
+import { INT_RANGE_NAMES, quantRange, type IntRange, type IntRangeSpec } from '../base/ranges.js';
 import { roundHalfEven } from '../base/rounding.js';
 import { show } from '../base/tensor.js';
+import { requireObject } from '../base/validate.js';
 
 /** What {@link chooseQParams} needs: the real range to cover and the integers to map it onto. */
 export interface QParamsOptions extends IntRangeSpec {
@@ -90,13 +91,14 @@ function checkBound(v: unknown, name: string): number {
  *   spec (see {@link quantRange}).
  */
 export function chooseQParams(options: QParamsOptions): QParams {
-  const { qmin, qmax } = quantRange(options);
-  const min = checkBound(options.min, 'min');
-  const max = checkBound(options.max, 'max');
+  const given = requireObject(options, 'chooseQParams takes { min, max, dtype } or { min, max, bits, signed? }', { ...INT_RANGE_NAMES, min: true, max: true, symmetric: true });
+  const { min: minGiven, max: maxGiven, symmetric = false, ...spec } = given;
+  const { qmin, qmax } = quantRange(spec);
+  const min = checkBound(minGiven, 'min');
+  const max = checkBound(maxGiven, 'max');
   if (min > max) {
-    throw new LowbitError('INVALID_ARGUMENT', `min (${options.min}) must not exceed max (${options.max})`);
+    throw new LowbitError('INVALID_ARGUMENT', `min (${minGiven}) must not exceed max (${maxGiven})`);
   }
-  const symmetric = options.symmetric ?? false;
   if (typeof symmetric !== 'boolean') {
     throw new LowbitError('INVALID_ARGUMENT', `symmetric must be true or false, got ${show(symmetric)}`);
   }
@@ -106,7 +108,7 @@ export function chooseQParams(options: QParamsOptions): QParams {
     ? f32(Math.max(-lo, hi) / f32((qmax - qmin) / 2))
     : f32(f32(hi - lo) / f32(qmax - qmin));
   if (!Number.isFinite(rawScale)) {
-    throw new LowbitError('INVALID_ARGUMENT', `the range [${options.min}, ${options.max}] is too wide: its scale overflows float32`);
+    throw new LowbitError('INVALID_ARGUMENT', `the range [${minGiven}, ${maxGiven}] is too wide: its scale overflows float32`);
   }
   const scale = Math.max(rawScale, SCALE_FLOOR);
   let zeroPoint: number;

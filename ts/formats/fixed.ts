@@ -1,7 +1,7 @@
 import type { IntArray, IntDType } from '../base/dtypes.js';
 import { LowbitError } from '../base/errors.js';
-import { toFloat32Tensor, describe, show, type TensorLike } from '../base/tensor.js';
-import { assertIntInRange, optionsObject } from '../base/validate.js';
+import { readTypedArray, toFloat32Tensor, describe, show, type TensorLike } from '../base/tensor.js';
+import { assertIntInRange, optionsObject, requireObject } from '../base/validate.js';
 import type { ChannelParams } from '../ops/quant/channels.js';
 import { runQuantize } from '../ops/quant/quantizeLinear.js';
 import { dequantizeLinear } from '../ops/quant/dequantizeLinear.js';
@@ -36,15 +36,11 @@ interface CheckedFormat {
   dtype: IntDType;
 }
 
-function checkFormat(fmt: FixedFormat): CheckedFormat {
-  if (typeof fmt !== 'object' || fmt === null) {
-    throw new LowbitError('INVALID_ARGUMENT', `a fixed-point format must be an object { bits, frac, signed? }, got ${describe(fmt)}`);
-  }
-  const signed = fmt.signed ?? true;
-  if (typeof signed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `format.signed must be true or false, got ${show(fmt.signed)}`);
-  assertIntInRange(fmt.bits, 2, signed ? 32 : 31, 'format.bits');
-  assertIntInRange(fmt.frac, -64, 64, 'format.frac');
-  const { bits, frac } = fmt;
+function checkFormat(format: FixedFormat): CheckedFormat {
+  const { bits, frac, signed = true } = requireObject(format, 'a fixed-point format must be an object { bits, frac, signed? }', { bits: true, frac: true, signed: true });
+  if (typeof signed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `format.signed must be true or false, got ${show(signed)}`);
+  assertIntInRange(bits, 2, signed ? 32 : 31, 'format.bits');
+  assertIntInRange(frac, -64, 64, 'format.frac');
   const qmin = signed ? -(2 ** (bits - 1)) : 0;
   const qmax = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
   const width = bits <= 8 ? 8 : bits <= 16 ? 16 : 32;
@@ -112,10 +108,11 @@ export function toFixed(values: TensorLike<Float32Array>, fmt: FixedFormat): Int
  * @throws LowbitError `INVALID_ARGUMENT` naming the first code outside the
  *   format's range; `INVALID_DTYPE` when `codes` is not an integer typed array.
  */
-export function fromFixed(codes: IntArray, fmt: FixedFormat): Float32Array {
+export function fromFixed(given: IntArray, fmt: FixedFormat): Float32Array {
   const f = checkFormat(fmt);
-  if (!ArrayBuffer.isView(codes) || codes instanceof Float32Array || codes instanceof Float64Array) {
-    throw new LowbitError('INVALID_DTYPE', `codes must be an integer typed array (Int8Array … Int32Array), got ${describe(codes)}`);
+  const codes = readTypedArray(given, 'codes');
+  if (codes === undefined || codes instanceof Float32Array || codes instanceof Float64Array) {
+    throw new LowbitError('INVALID_DTYPE', `codes must be an integer typed array (Int8Array … Int32Array), got ${describe(given)}`);
   }
   for (let i = 0; i < codes.length; i++) {
     const q = codes[i]!;
@@ -123,7 +120,7 @@ export function fromFixed(codes: IntArray, fmt: FixedFormat): Float32Array {
       throw new LowbitError('INVALID_ARGUMENT', `codes[${i}] is ${q}, outside the ${f.bits}-bit ${f.signed ? 'signed' : 'unsigned'} range [${f.qmin}, ${f.qmax}]`);
     }
   }
-  return dequantizeLinear(codes, f.step, 0).data;
+  return dequantizeLinear(codes as IntArray, f.step, 0).data;
 }
 
 /** Options of {@link bestFractionLength}. */

@@ -1,5 +1,5 @@
 import { LowbitError } from '../base/errors.js';
-import { describe, show } from '../base/tensor.js';
+import { describe, readTypedArray, show } from '../base/tensor.js';
 
 // One shared 4-byte scratch buffer, viewed as a float and as its bits.
 const scratchF32 = new Float32Array(1);
@@ -88,11 +88,13 @@ export function decomposeFloat32(x: number): Float32Fields {
   return { sign, biasedExponent, exponent, mantissa, class: cls };
 }
 
+/** `a` read as a `Type` array (a fresh view: see `readTypedArray`), or `INVALID_DTYPE` / `INVALID_ARGUMENT` (detached). */
 function checkArray<T>(a: unknown, Type: { new (n: number): T; name: string }, name: string): T {
-  if (!(a instanceof Type)) {
+  const view = readTypedArray(a, name);
+  if (!(view instanceof Type)) {
     throw new LowbitError('INVALID_DTYPE', `${name} must be a ${Type.name}, got ${describe(a)}`);
   }
-  return a;
+  return view;
 }
 
 /** The bits of a Float32Array, without copying (a Float32Array is always 4-byte aligned). */

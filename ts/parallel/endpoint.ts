@@ -110,13 +110,15 @@ export async function spawnWorker(url: URL): Promise<WorkerEndpoint> {
   };
 }
 
-/** The running worker's own scope (call only inside a worker). */
-export async function workerScope(): Promise<WorkerScope> {
+/** The running worker's own scope, or undefined on a main thread (where there is no one to answer). */
+export async function workerScope(): Promise<WorkerScope | undefined> {
   if (isNode()) {
     const { parentPort } = (await import(/* @vite-ignore */ NODE_WORKER_THREADS)) as NodeWorkerThreads;
-    if (parentPort === null) throw new Error('lowbit: the GEMM worker script runs only as a worker');
+    if (parentPort === null) return undefined;
     return { onMessage: (h) => parentPort.on('message', h), post: (m, t) => parentPort.postMessage(m, t) };
   }
+  const WorkerScopeType = (globalThis as { WorkerGlobalScope?: abstract new () => unknown }).WorkerGlobalScope;
+  if (WorkerScopeType === undefined || !(globalThis instanceof WorkerScopeType)) return undefined;
   const scope = globalThis as unknown as { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; postMessage(m: unknown, t?: Transfer): void };
   return { onMessage: (h) => scope.addEventListener('message', (e) => h(e.data)), post: (m, t) => scope.postMessage(m, t ?? []) };
 }

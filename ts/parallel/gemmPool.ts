@@ -34,6 +34,13 @@ export interface GemmPoolOptions {
    * serves that file at (in Node: `import.meta.resolve('lowbit/worker')`).
    */
   workerUrl?: URL | string;
+  /**
+   * Milliseconds a worker may take to start and answer (default 30 000);
+   * past it, `createGemmPool` rejects with `WORKER_FAILURE` (a `workerUrl`
+   * that loads some other script would otherwise never answer). Also the
+   * limit for a worker started in place of one that died.
+   */
+  startTimeout?: number;
 }
 
 /** Weight slices start on multiples of the kernel's panel width. */
@@ -43,20 +50,80 @@ const PANEL = 8;
 type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
 type Ask = WithoutId<Request>;
 
-/** @internal One worker and the requests it has not answered yet. */
+/** How long a worker may take to start and answer its first message, by default. */
+const START_TIMEOUT_MS = 30_000;
+
+/** How a slot starts a worker: spawn it, and how long it may take to answer. */
+export interface WorkerStarter {
+  spawn: () => Promise<WorkerEndpoint>;
+  timeoutMs: number;
+  /** The worker script, named in errors. */
+  url: string;
+}
+
+/**
+ * @internal One worker and the requests it has not answered yet. A worker
+ * that fails to start in time or dies fails the requests it holds with
+ * `WORKER_FAILURE`; with a `starter`, the next request starts a new one in
+ * its place (`generation` counts them: weights packed in an earlier worker
+ * must be packed again).
+ */
 export class WorkerSlot {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: LowbitError) => void }>();
   private nextId = 1;
   private failure: string | undefined;
+  private closed = false;
+  private starting: Promise<void> | undefined;
+  /** The worker now serving this slot (replaced when one dies). */
+  endpoint: WorkerEndpoint;
+  /** How many workers this slot has started before the current one. */
+  generation = 0;
 
-  constructor(private readonly endpoint: WorkerEndpoint) {
-    endpoint.listen(
-      (message) => this.answer(message as Reply),
-      (reason) => this.fail(reason),
-    );
+  constructor(endpoint: WorkerEndpoint, private readonly starter?: WorkerStarter) {
+    this.endpoint = endpoint;
+    this.listen(endpoint, 0);
   }
 
-  request(ask: Ask, transfer?: Transfer): Promise<Reply> {
+  /** Starts a slot's first worker and waits until it answers (or the starter's timeout passes). */
+  static async start(starter: WorkerStarter): Promise<WorkerSlot> {
+    const slot = new WorkerSlot(await starter.spawn(), starter);
+    try {
+      await slot.ping();
+    } catch (err) {
+      await slot.terminate();
+      throw err;
+    }
+    return slot;
+  }
+
+  /**
+   * Sends `ask` and resolves with the reply. When the worker died, a new one
+   * is started first (if the slot has a starter). With `generation`, the
+   * request is for that worker only: if it was replaced, the request fails
+   * with `WORKER_FAILURE` instead of reaching its successor.
+   */
+  request(ask: Ask, transfer?: Transfer, generation?: number): Promise<Reply> {
+    if (this.closed) return Promise.reject(workerFailure('the pool was disposed'));
+    if (this.failure === undefined && this.starting === undefined) return this.send(ask, transfer, generation);
+    if (this.starter === undefined) return Promise.reject(workerFailure(this.failure!));
+    return this.restart().then(() => this.send(ask, transfer, generation));
+  }
+
+  /** Whether the current worker runs (it has not failed or been replaced). */
+  get alive(): boolean {
+    return !this.closed && this.failure === undefined && this.starting === undefined;
+  }
+
+  terminate(): Promise<void> {
+    this.fail('the pool was disposed', this.generation);
+    this.closed = true;
+    return this.endpoint.terminate();
+  }
+
+  private send(ask: Ask, transfer: Transfer | undefined, generation: number | undefined): Promise<Reply> {
+    if (generation !== undefined && generation !== this.generation) {
+      return Promise.reject(workerFailure('the worker that held these weights died while the call was under way'));
+    }
     if (this.failure !== undefined) return Promise.reject(workerFailure(this.failure));
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
@@ -66,9 +133,59 @@ export class WorkerSlot {
     });
   }
 
-  terminate(): Promise<void> {
-    this.fail('the pool was disposed');
-    return this.endpoint.terminate();
+  /** Waits for the first answer of the current worker; past the starter's timeout, fails and stops it. */
+  private async ping(): Promise<void> {
+    const { timeoutMs, url } = this.starter!;
+    const generation = this.generation;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const reason = `the worker script ${url} did not answer within ${timeoutMs} ms (is it lowbit's worker script, the package's lowbit/worker export?)`;
+        this.fail(reason, generation);
+        this.endpoint.terminate().catch(() => undefined);
+        reject(workerFailure(reason));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([this.send({ op: 'ping' }, undefined, generation), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Starts a worker in place of the one that failed (one start at a time). */
+  private restart(): Promise<void> {
+    this.starting ??= (async () => {
+      try {
+        let endpoint: WorkerEndpoint;
+        try {
+          endpoint = await this.starter!.spawn();
+        } catch (err) {
+          throw err instanceof LowbitError ? err : workerFailure(String(err));
+        }
+        if (this.closed) {
+          await endpoint.terminate();
+          throw workerFailure('the pool was disposed');
+        }
+        this.generation++;
+        this.endpoint = endpoint;
+        this.failure = undefined;
+        this.listen(endpoint, this.generation);
+        await this.ping();
+      } finally {
+        this.starting = undefined;
+      }
+    })();
+    return this.starting;
+  }
+
+  private listen(endpoint: WorkerEndpoint, generation: number): void {
+    endpoint.listen(
+      (message) => {
+        if (generation === this.generation) this.answer(message as Reply);
+      },
+      (reason) => this.fail(reason, generation),
+    );
   }
 
   private answer(reply: Reply): void {
@@ -80,7 +197,9 @@ export class WorkerSlot {
     else waiter.resolve(reply);
   }
 
-  private fail(reason: string): void {
+  /** The worker of `generation` failed: its requests fail, and (if it is the current one) so does the slot until a restart. */
+  private fail(reason: string, generation: number): void {
+    if (generation !== this.generation || this.closed) return;
     this.failure ??= reason;
     for (const waiter of this.pending.values()) waiter.reject(workerFailure(this.failure));
     this.pending.clear();
@@ -105,9 +224,9 @@ function perColumn<T extends Int32Array | Float32Array>(v: T, j0: number, w: num
   return v.length === 1 ? v : (v.subarray(j0, j0 + w) as T);
 }
 
-/** Columns `j0 .. j0 + w` of a row-major `[k, n]` matrix. */
-function columns<T extends Uint8Array | Int8Array>(data: T, k: number, n: number, j0: number, w: number): T {
-  if (w === n) return data;
+/** Columns `j0 .. j0 + w` of a row-major `[k, n]` matrix (`data` itself when that is all of it, unless `copy`). */
+function columns<T extends Uint8Array | Int8Array>(data: T, k: number, n: number, j0: number, w: number, copy = false): T {
+  if (w === n && !copy) return data;
   const out = new (data.constructor as new (len: number) => T)(k * w);
   for (let p = 0; p < k; p++) out.set(data.subarray(p * n + j0, p * n + j0 + w), p * w);
   return out;
@@ -132,6 +251,55 @@ function toUrl(where: unknown): URL {
 }
 
 /**
+ * @internal A column slice of pooled weights that lives in a worker. It
+ * keeps its bytes, so that a worker started in place of one that died can
+ * pack it again.
+ */
+export class RemoteSlice {
+  private handle = 0;
+  /** The slot generation the handle belongs to (−1: packed nowhere). */
+  private generation = -1;
+  private packing: Promise<void> | undefined;
+
+  constructor(
+    readonly slot: WorkerSlot,
+    readonly j0: number,
+    readonly width: number,
+    private readonly b: Int8Payload,
+    private readonly zeroPoint: number[],
+  ) {}
+
+  /** The slice's handle in the slot's running worker and that worker's generation, if it is packed there. */
+  ready(): [handle: number, generation: number] | undefined {
+    return this.slot.alive && this.generation === this.slot.generation ? [this.handle, this.generation] : undefined;
+  }
+
+  /** {@link RemoteSlice.ready}, packing the slice first (in a new worker, if the old one died). */
+  async current(): Promise<[handle: number, generation: number]> {
+    const now = this.ready();
+    if (now !== undefined) return now;
+    this.packing ??= this.slot
+      .request({ op: 'pack', b: this.b, zeroPoint: this.zeroPoint })
+      .then((reply) => {
+        this.handle = reply.handle!;
+        this.generation = this.slot.generation;
+      })
+      .finally(() => {
+        this.packing = undefined;
+      });
+    await this.packing;
+    return this.ready() ?? Promise.reject(workerFailure('the worker died while packing the weights'));
+  }
+
+  /** Frees the slice in its worker, if that worker still runs. */
+  free(): void {
+    const now = this.ready();
+    this.generation = -1;
+    if (now !== undefined) this.slot.request({ op: 'free', handle: now[0] }, undefined, now[1]).catch(() => undefined);
+  }
+}
+
+/**
  * Weights packed by a {@link GemmPool}: column slices, one per thread, each
  * packed in the thread that multiplies it. Use it with that pool's
  * {@link GemmPool.matmulInteger}, {@link GemmPool.qlinearMatmul} or
@@ -147,7 +315,7 @@ export class PooledWeights {
   /** The weights' zero point: one value (per tensor) or one per column. */
   readonly zeroPoint: Int32Array;
   /** @internal The calling thread's slice and where the others live. */
-  readonly slices: { local: PackedMatrix<Int8DType>; localWidth: number; remote: Array<{ slot: WorkerSlot; handle: number; j0: number; width: number }> };
+  readonly slices: { local: PackedMatrix<Int8DType>; localWidth: number; remote: RemoteSlice[] };
   /** @internal */
   readonly pool: GemmPool;
 
@@ -170,7 +338,7 @@ export class PooledWeights {
   dispose(): void {
     if (this.disposed) return;
     this.slices.local.dispose();
-    for (const { slot, handle } of this.slices.remote) slot.request({ op: 'free', handle }).catch(() => undefined);
+    for (const slice of this.slices.remote) slice.free();
   }
 
   /** Same as {@link PooledWeights.dispose}, for `using`. */
@@ -211,25 +379,19 @@ export class GemmPool {
     const { data, dtype, k, n, zeroPoint } = readWeights(b, options, 'GemmPool.packWeights');
     const zeroPointOf = (j0: number, w: number) => Array.from(perColumn(zeroPoint, j0, w));
     const [[, w0], ...rest] = columnSlices(n, this.threads) as [[number, number], ...Array<[number, number]>];
-    const packed = await Promise.allSettled(
-      rest.map(async ([j0, width], t) => {
-        const slot = this.slots[t]!;
-        const slice = columns(data, k, n, j0, width);
-        const moved = slice === data ? [] : [slice.buffer]; // our own copy moves to the worker instead of being cloned again
-        const reply = await slot.request({ op: 'pack', b: { data: slice, shape: [k, width] }, zeroPoint: zeroPointOf(j0, width) }, moved);
-        return { slot, handle: reply.handle!, j0, width };
-      }),
-    );
-    const remote = packed.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // each worker's slice is a copy of its columns, kept to pack it again in a worker that replaces one that died
+    const slices = rest.map(([j0, width], t) => new RemoteSlice(this.slots[t]!, j0, width, { data: columns(data, k, n, j0, width, true), shape: [k, width] }, zeroPointOf(j0, width)));
+    const packed = await Promise.allSettled(slices.map((slice) => slice.current()));
     let local: PackedMatrix<Int8DType>;
     try {
       const failed = packed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
       local = packWeights({ data: columns(data, k, n, 0, w0), shape: [k, w0] }, { zeroPoint: zeroPointOf(0, w0) });
     } catch (err) {
-      for (const { slot, handle } of remote) slot.request({ op: 'free', handle }).catch(() => undefined);
+      for (const slice of slices) slice.free();
       throw err;
     }
+    const remote = slices;
     return new PooledWeights(this, k, n, dtype, zeroPoint, { local, localWidth: w0, remote });
   }
 
@@ -269,13 +431,13 @@ export class GemmPool {
    * taken): the same checks, semantics and result, across the pool's threads.
    */
   async gemmI8(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'> & { b: PooledWeights }): Promise<Tensor<Int8Array | Uint8Array> & { dtype: Int8DType }> {
-    requireObject(args, 'GemmPool.gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
-    this.assertWeights(args.b, 'gemmI8');
-    if ((args as GemmI8Args).bZeroPoint !== undefined) {
+    const given = requireObject(args as GemmI8Args, 'GemmPool.gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
+    this.assertWeights(given.b, 'gemmI8');
+    if (given.bZeroPoint !== undefined) {
       throw new LowbitError('INVALID_ARGUMENT', 'GemmPool.gemmI8 takes no bZeroPoint: pooled weights carry the zero point they were packed with');
     }
-    const b = args.b;
-    const g = readGemmI8Args(args, b.k, b.n);
+    const b = given.b;
+    const g = readGemmI8Args(given, b.k, b.n);
     const stageOf = (j0: number, w: number): StagePayload => ({
       aZeroPoint: g.aZeroPoint[0]!,
       outputScale: perColumn(g.outputScale, j0, w).slice(),
@@ -285,7 +447,7 @@ export class GemmPool {
       requantize: g.requantize,
     });
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
-    const out = readOut(args.out, ArrayType, g.plan.outShape, 'GemmPool.gemmI8');
+    const out = readOut(given.out, ArrayType, g.plan.outShape, 'GemmPool.gemmI8');
     const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w, into) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w), out: into }).data,
       remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
@@ -335,7 +497,7 @@ export class GemmPool {
       requantize: q.requantize,
     });
     const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
-    const out = readOut(options?.out, ArrayType, q.plan.outShape, 'GemmPool.qlinearMatmul');
+    const out = readOut(q.out, ArrayType, q.plan.outShape, 'GemmPool.qlinearMatmul');
     const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
       local: (packed, j0, w, into) => qlinearMatmulSlice(ta, packed, argsOf(j0, w), into).data,
       remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
@@ -360,7 +522,12 @@ export class GemmPool {
     // structured clone copies a view's whole buffer: send a compact copy of a view into a larger one
     const compact = a.data.byteLength === a.data.buffer.byteLength ? a.data : a.data.slice();
     const payload = { data: compact, shape: a.shape };
-    const pending = remote.map(({ slot, handle, j0, width }) => slot.request(run.remote(handle, payload, j0, width)));
+    // requests to workers whose slice is packed go out now, to compute while this thread does its own
+    const pending = remote.map((slice) => {
+      const ask = ([handle, generation]: [number, number]) => slice.slot.request(run.remote(handle, payload, slice.j0, slice.width), undefined, generation);
+      const now = slice.ready();
+      return now !== undefined ? ask(now) : slice.current().then(ask);
+    });
     const settled = Promise.allSettled(pending);
     let mine: T;
     try {
@@ -405,21 +572,28 @@ export class GemmPool {
  * Starts a {@link GemmPool}: `threads − 1` workers (Node `worker_threads`
  * or module Web Workers), each with its own lowbit wasm instance. Resolves
  * once every worker answers; rejects with `WORKER_FAILURE` if one cannot
- * start (for example a page whose Content-Security-Policy forbids workers).
+ * start (for example a page whose Content-Security-Policy forbids workers)
+ * or does not answer within `startTimeout`.
+ *
+ * A worker that dies later fails the calls it was computing with
+ * `WORKER_FAILURE`; the next call starts a new worker in its place, which
+ * packs its slices of the pool's weights again (the calling thread keeps a
+ * copy of every worker's slice for that).
  */
 export async function createGemmPool(options?: GemmPoolOptions): Promise<GemmPool> {
-  const { threads, workerUrl: where } = optionsObject(options, 'createGemmPool', { threads: true, workerUrl: true });
+  const { threads, workerUrl: where, startTimeout = START_TIMEOUT_MS } = optionsObject(options, 'createGemmPool', { threads: true, workerUrl: true, startTimeout: true });
   if (threads !== undefined) assertIntInRange(threads, 1, 64, 'threads');
+  assertIntInRange(startTimeout, 1, 2 ** 31 - 1, 'startTimeout');
   const url = where === undefined ? defaultWorkerUrl() : toUrl(where);
   const count = threads ?? Math.min(8, await hardwareThreads());
   await init();
-  const slots: WorkerSlot[] = [];
-  try {
-    for (let i = 1; i < count; i++) slots.push(new WorkerSlot(await spawnWorker(url)));
-    await Promise.all(slots.map((s) => s.request({ op: 'ping' })));
-  } catch (err) {
+  const starter: WorkerStarter = { spawn: () => spawnWorker(url), timeoutMs: startTimeout, url: url.href };
+  const started = await Promise.allSettled(Array.from({ length: count - 1 }, () => WorkerSlot.start(starter)));
+  const slots = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
     await Promise.all(slots.map((s) => s.terminate()));
-    throw err instanceof LowbitError ? err : workerFailure(String(err));
+    throw failed.reason instanceof LowbitError ? failed.reason : workerFailure(String(failed.reason));
   }
   return new GemmPool(slots);
 }

@@ -42,7 +42,7 @@ export function intRange(bits: number, signed: boolean): [number, number] {
  */
 export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
   assertTensor(x, 'fakeQuantSTE', 'x');
-  requireObject(qparams, 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }', { scale: true, zeroPoint: true, bits: true, signed: true, axis: true });
+  qparams = requireObject(qparams, 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }', { scale: true, zeroPoint: true, bits: true, signed: true, axis: true });
   const [qmin, qmax] = intRange(qparams.bits ?? 8, qparams.signed ?? true);
   const p = channelParams(x.shape, qparams.scale, qparams.zeroPoint ?? 0, qparams.axis, qmin, qmax, `${qparams.bits ?? 8}-bit`);
   const y = runFakeQuantize(x.data, p, qmin, qmax);
@@ -162,7 +162,7 @@ export interface LSQOptions {
 export function lsq(x: Tensor, step: Tensor, options: LSQOptions): Tensor {
   assertTensor(x, 'lsq', 'x');
   assertTensor(step, 'lsq', 'step');
-  requireObject(options, 'lsq needs options { bits, signed?, axis?, gradScale? }', { bits: true, signed: true, axis: true, gradScale: true });
+  options = requireObject(options, 'lsq needs options { bits, signed?, axis?, gradScale? }', { bits: true, signed: true, axis: true, gradScale: true });
   const [lo, hi] = intRange(options.bits, options.signed ?? true);
   const p = channelParams(x.shape, step.data, 0, options.axis, lo, hi, `${options.bits}-bit`);
   const { inner, axisLen: channels } = p.layout;

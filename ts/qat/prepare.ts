@@ -34,7 +34,7 @@ export interface QATConfig extends QuantLayerConfig {
  */
 export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
   if (!(model instanceof Module)) throw new LowbitError('INVALID_ARGUMENT', `prepareQAT needs an nn.Module (e.g. a Sequential), got ${describe(model)}`);
-  requireObject(config, 'prepareQAT needs a config { weightBits, activationBits, calibrationData?, … }', {
+  config = requireObject(config, 'prepareQAT needs a config { weightBits, activationBits, calibrationData?, … }', {
     calibrationData: true, inputBits: true, weightBits: true, activationBits: true, weightQuantizer: true, activationQuantizer: true, pactAlphaGradient: true,
   });
   if (model instanceof Linear || model instanceof Conv2d) {

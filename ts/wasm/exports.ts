@@ -111,5 +111,9 @@ export const EXPORT_ARITY = {
   lowbit_minmax_channels: 1,
 } as const satisfies { readonly [K in ExportName]: Parameters<LowbitExports[K]>['length'] };
 
-/** Exports that return an address: wasm hands i32 results to JS as signed numbers, so these are read as unsigned. */
-export const ADDRESS_RESULTS = ['lowbit_alloc', 'lowbit_hist_spare', 'lowbit_hist_raw'] as const satisfies readonly ExportName[];
+/**
+ * Exports whose result is unsigned (an address, or `lowbit_status_detail`'s
+ * u32 index): wasm hands i32 results to JS as signed numbers, so these are
+ * read as unsigned (an address at or above 2 GiB would come back negative).
+ */
+export const UNSIGNED_RESULTS = ['lowbit_alloc', 'lowbit_hist_spare', 'lowbit_hist_raw', 'lowbit_status_detail'] as const satisfies readonly ExportName[];

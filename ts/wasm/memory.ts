@@ -2,20 +2,14 @@
 // out and frees everything at its end; views that are made fresh because
 // memory growth detaches old ones.
 import { LowbitError } from '../base/errors.js';
+import { assertAttached } from '../base/tensor.js';
 import type { Ptr } from './exports.js';
+import { allocate, allocatedSize } from './alloc.js';
 import { wasmExports } from './module.js';
 import { writeStruct, type StructDef, type StructInput } from './structs.js';
 
 type AnyTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 type TypedArrayType<T extends AnyTypedArray> = { new (buffer: ArrayBuffer, byteOffset: number, length: number): T; readonly BYTES_PER_ELEMENT: number };
-
-/** Every buffer is at least this large, so kernels never see a null pointer, even for empty inputs. */
-const MIN_ALLOC = 16;
-/**
- * A wasm32 heap holds at most 65 536 pages of 64 KiB (4 GiB, part of it the
- * module's own); a larger size would wrap when passed as an i32.
- */
-const MAX_ALLOC = 2 ** 32 - 2 ** 16;
 
 /**
  * Buffers in wasm memory for one call: allocate, copy inputs in, run the
@@ -26,17 +20,10 @@ const MAX_ALLOC = 2 ** 32 - 2 ** 16;
 export class WasmScope {
   private readonly owned: Array<[number, number]> = [];
 
-  /** Allocates `bytes` bytes (16-byte aligned) freed with the scope. */
+  /** Allocates `bytes` bytes (16-byte aligned; sizes checked by `allocate`) freed with the scope. */
   alloc(bytes: number): number {
-    if (!(bytes <= MAX_ALLOC)) {
-      throw new LowbitError('WASM_FAILURE', `a wasm buffer of ${bytes} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB (split the work into smaller products or batches)`);
-    }
-    const size = Math.max(bytes, MIN_ALLOC);
-    const ptr = wasmExports().lowbit_alloc(size);
-    if (ptr === 0) {
-      throw new LowbitError('WASM_FAILURE', `wasm memory allocation of ${bytes} bytes failed (the 4 GiB wasm32 heap is exhausted)`);
-    }
-    this.owned.push([ptr, size]);
+    const ptr = allocate(bytes);
+    this.owned.push([ptr, allocatedSize(bytes)]);
     return ptr;
   }
 
@@ -53,9 +40,7 @@ export class WasmScope {
   /** Copies `data` into a new buffer and returns its address. */
   copyIn(data: AnyTypedArray): number {
     const ptr = this.alloc(data.byteLength);
-    new Uint8Array(wasmExports().memory.buffer, ptr, data.byteLength).set(
-      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    );
+    writeBytes(ptr, data);
     return ptr;
   }
 
@@ -66,6 +51,10 @@ export class WasmScope {
 
   /** Copies `target.byteLength` bytes at `ptr` into `target` (any typed array) and returns it. */
   copyOutInto<T extends AnyTypedArray>(ptr: number, target: T): T {
+    if (target.byteLength === 0) {
+      assertAttached(target, 'out');
+      return target;
+    }
     new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(view(Uint8Array, ptr, target.byteLength));
     return target;
   }
@@ -86,6 +75,19 @@ export class WasmScope {
     for (const [ptr, size] of this.owned) lowbit_free(ptr, size);
     this.owned.length = 0;
   }
+}
+
+/**
+ * Copies `data`'s bytes to `ptr` in wasm memory. An input whose buffer was
+ * detached after it was checked (by a getter of another argument) is an
+ * `INVALID_ARGUMENT`, not a raw TypeError or zero bytes copied.
+ */
+export function writeBytes(ptr: number, data: AnyTypedArray): void {
+  if (data.byteLength === 0) {
+    assertAttached(data, 'an input array');
+    return;
+  }
+  new Uint8Array(wasmExports().memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
 /** A typed array constructor: from a length (zero-filled) or as a copy of another array. */

@@ -2,7 +2,7 @@
 // access) and handing out its typed exports.
 import { LowbitError } from '../base/errors.js';
 import { optionsObject } from '../base/validate.js';
-import { ADDRESS_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
+import { UNSIGNED_RESULTS, EXPORT_ARITY, type ExportName, type LowbitExports } from './exports.js';
 
 /**
  * The module's bytes and relaxed-SIMD patch (scripts/build-wasm.mjs), loaded
@@ -154,8 +154,8 @@ export function wasmExports(): LowbitExports {
 
 /**
  * The instance's exports as {@link LowbitExports}, after checking that each
- * function of the table is there with its parameter count; addresses that
- * wasm returns as signed i32 are read unsigned.
+ * function of the table is there with its parameter count; unsigned results
+ * (addresses, indices) that wasm returns as signed i32 are read unsigned.
  */
 function typedExports(raw: WebAssembly.Exports): LowbitExports {
   for (const [name, arity] of Object.entries(EXPORT_ARITY)) {
@@ -165,7 +165,7 @@ function typedExports(raw: WebAssembly.Exports): LowbitExports {
     }
   }
   const typed: Record<string, unknown> = { ...raw };
-  for (const name of ADDRESS_RESULTS) {
+  for (const name of UNSIGNED_RESULTS) {
     const fn = raw[name] as (...args: number[]) => number;
     typed[name] = (...args: number[]) => fn(...args) >>> 0;
   }
@@ -178,13 +178,15 @@ export function isExportName(name: string): name is ExportName {
 }
 
 /**
- * Whether the SIMD128 kernels are compiled in, whether they are in use, and
+ * Whether the SIMD128 kernels are compiled in, whether they are in use,
  * whether the float GEMM runs relaxed SIMD's fused multiply-add (see
- * {@link InitOptions.relaxedSimd}).
+ * {@link InitOptions.relaxedSimd}), and how many bytes of memory the wasm
+ * module holds (its high-water mark: wasm memory grows, never shrinks).
  */
-export function wasmInfo(): { simdCompiled: boolean; simdEnabled: boolean; relaxedSimd: boolean } {
-  const compiled = wasmExports().lowbit_simd_compiled() === 1;
-  return { simdCompiled: compiled, simdEnabled: compiled && simdOn, relaxedSimd: relaxedInUse && compiled && simdOn };
+export function wasmInfo(): { simdCompiled: boolean; simdEnabled: boolean; relaxedSimd: boolean; memoryBytes: number } {
+  const ex = wasmExports();
+  const compiled = ex.lowbit_simd_compiled() === 1;
+  return { simdCompiled: compiled, simdEnabled: compiled && simdOn, relaxedSimd: relaxedInUse && compiled && simdOn, memoryBytes: ex.memory.buffer.byteLength };
 }
 
 let simdOn = true;

@@ -4,6 +4,7 @@
 // by C's rules for wasm32, and written into wasm memory in one place.
 import { LowbitError } from '../base/errors.js';
 import type { Ptr } from './exports.js';
+import { allocate } from './alloc.js';
 import { wasmExports } from './module.js';
 
 /** A field's wasm32 type: addresses and `usize` are unsigned 32-bit numbers. */
@@ -60,6 +61,11 @@ export function writeStruct<D extends StructDef<string, string>>(def: D, at: Ptr
   const given = values as Record<string, number>;
   for (const { name, type, offset } of def.fields) {
     const v = given[name] ?? 0;
+    const [lo, hi] = type === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : [0, 2 ** 32 - 1];
+    // a size past 32 bits would wrap silently into a small one (DataView stores it modulo 2^32)
+    if (type !== 'f32' && type !== 'f64' && !(Number.isInteger(v) && v >= lo && v <= hi)) {
+      throw new LowbitError('WASM_FAILURE', `${def.name}.${name} = ${v} does not fit a wasm32 ${type}: the call is too large for a wasm32 module (split the work into smaller products or batches)`);
+    }
     const p = at + offset;
     switch (type) {
       case 'f64':
@@ -105,11 +111,7 @@ const ARGS_BLOCK_BYTES = 256;
  */
 export function writeArgs<D extends StructDef<string, string>>(def: D, values: StructInput<D>): Ptr {
   const ex = wasmExports();
-  if (argsBlock?.memory !== ex.memory) {
-    const at = ex.lowbit_alloc(ARGS_BLOCK_BYTES);
-    if (at === 0) throw new LowbitError('WASM_FAILURE', 'wasm memory is exhausted: no room for a call\'s arguments');
-    argsBlock = { memory: ex.memory, at };
-  }
+  if (argsBlock?.memory !== ex.memory) argsBlock = { memory: ex.memory, at: allocate(ARGS_BLOCK_BYTES) };
   return writeStruct(def, argsBlock.at, values);
 }
 

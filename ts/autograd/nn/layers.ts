@@ -4,7 +4,7 @@
 import { LowbitError } from '../../base/errors.js';
 import { conv2d, flatten, linear, maxPool2d, relu } from '../ops.js';
 import { Tensor } from '../tensor.js';
-import { show } from '../../base/tensor.js';
+import { show, showShape, toTensor } from '../../base/tensor.js';
 import { assertIntInRange, optionsObject } from '../../base/validate.js';
 
 /** A saved tensor: float32 data and its shape. */
@@ -83,10 +83,10 @@ export abstract class Module {
       if (!names.has(key)) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: unexpected tensor "${key}" (the model has ${[...names].join(', ')})`);
     }
     for (const [name, t] of mine) {
-      const s = state[name];
-      if (s === undefined) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: missing tensor "${name}"`);
-      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i]) || s.data.length !== t.size) {
-        throw new LowbitError('INVALID_SHAPE', `loadStateDict: "${name}" has shape [${s.shape.join(', ')}], the model expects [${t.shape.join(', ')}]`);
+      if (!Object.hasOwn(state, name)) throw new LowbitError('INVALID_ARGUMENT', `loadStateDict: missing tensor "${name}"`);
+      const s = toTensor(state[name], `loadStateDict: "${name}"`); // data and shape read once, checked
+      if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+        throw new LowbitError('INVALID_SHAPE', `loadStateDict: "${name}" has shape ${showShape(s.shape)}, the model expects ${showShape(t.shape)}`);
       }
       t.data.set(s.data);
     }
@@ -125,7 +125,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
     super();
-    optionsObject(options, 'Linear', { bias: true });
+    options = optionsObject(options, 'Linear', { bias: true });
     checkPositiveInt(inFeatures, 'Linear inFeatures');
     checkPositiveInt(outFeatures, 'Linear outFeatures');
     checkWeightCount([outFeatures, inFeatures], 'Linear weight');
@@ -164,14 +164,14 @@ export class Conv2d extends Module {
     checkPositiveInt(outChannels, 'Conv2d outChannels');
     checkPositiveInt(kernelSize, 'Conv2d kernelSize');
     checkWeightCount([outChannels, inChannels, kernelSize, kernelSize], 'Conv2d weight');
-    const { stride = 1, padding = 0 } = optionsObject(options, 'Conv2d', { stride: true, padding: true, bias: true });
+    const { stride = 1, padding = 0, bias } = optionsObject(options, 'Conv2d', { stride: true, padding: true, bias: true });
     checkPositiveInt(stride, 'Conv2d stride');
     assertIntInRange(padding, 0, 2 ** 24, 'Conv2d padding');
     this.stride = stride;
     this.padding = padding;
     const bound = 1 / Math.sqrt(inChannels * kernelSize * kernelSize);
     this.weight = Tensor.uniform([outChannels, inChannels, kernelSize, kernelSize], -bound, bound, true);
-    this.bias = options.bias === false ? undefined : Tensor.uniform([outChannels], -bound, bound, true);
+    this.bias = bias === false ? undefined : Tensor.uniform([outChannels], -bound, bound, true);
   }
 
   override forward(x: Tensor): Tensor {

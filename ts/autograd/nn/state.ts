@@ -1,30 +1,63 @@
 // Saving and loading a StateDict as JSON text or as compact binary.
 import { LowbitError } from '../../base/errors.js';
-import { sizeOf } from '../../base/tensor.js';
+import { MAX_RANK, readShape, show, showShape, sizeOf } from '../../base/tensor.js';
+import { assertFinite } from '../../base/validate.js';
 import type { StateDict } from './layers.js';
 
-/** A StateDict as JSON text (numbers as arrays; exact for float32). */
+/**
+ * A StateDict as JSON text (numbers as arrays; exact for float32). JSON has
+ * no NaN or ±Infinity: a tensor holding one is a `NAN_INPUT` / `NON_FINITE`
+ * (save it with {@link stateDictToBytes}).
+ */
 export function stateDictToJSON(state: StateDict): string {
   const plain: Record<string, { shape: number[]; data: number[] }> = {};
-  for (const [k, v] of Object.entries(state)) plain[k] = { shape: v.shape, data: Array.from(v.data) };
+  for (const [k, v] of Object.entries(state)) {
+    assertFinite(v.data, `stateDictToJSON: ${JSON.stringify(k)}`);
+    Object.defineProperty(plain, k, { value: { shape: v.shape, data: Array.from(v.data) }, enumerable: true });
+  }
   return JSON.stringify(plain);
+}
+
+/**
+ * Sets `out[name]` as an own property, also for a name like `__proto__`
+ * (which assignment would take as the object's prototype); a name seen
+ * twice is an `INVALID_ARGUMENT` of `op`.
+ */
+function addTensor(out: StateDict, name: string, tensor: StateDict[string], op: string): void {
+  if (Object.hasOwn(out, name)) throw new LowbitError('INVALID_ARGUMENT', `${op}: the tensor "${name}" appears twice`);
+  Object.defineProperty(out, name, { value: tensor, enumerable: true, writable: true, configurable: true });
 }
 
 /** Reads JSON from {@link stateDictToJSON}. */
 export function stateDictFromJSON(json: string): StateDict {
+  const op = 'stateDictFromJSON';
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch (e) {
-    throw new LowbitError('INVALID_ARGUMENT', `stateDictFromJSON: not JSON (${(e as Error).message})`);
+    throw new LowbitError('INVALID_ARGUMENT', `${op}: not JSON (${(e as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new LowbitError('INVALID_ARGUMENT', 'stateDictFromJSON: expected an object of { shape, data }');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new LowbitError('INVALID_ARGUMENT', `${op}: expected an object of { shape, data }`);
   const out: StateDict = {};
-  for (const [k, v] of Object.entries(parsed as Record<string, { shape?: unknown; data?: unknown }>)) {
-    if (!Array.isArray(v?.shape) || !Array.isArray(v?.data) || sizeOf(v.shape as number[]) !== v.data.length) {
-      throw new LowbitError('INVALID_SHAPE', `stateDictFromJSON: "${k}" needs a shape and data of matching size`);
+  for (const [k, v] of Object.entries(parsed)) {
+    const name = JSON.stringify(k);
+    if (typeof v !== 'object' || v === null || !Array.isArray((v as { data?: unknown }).data)) {
+      throw new LowbitError('INVALID_ARGUMENT', `${op}: ${name} must be an object { shape, data } with data an array of numbers`);
     }
-    out[k] = { shape: v.shape as number[], data: Float32Array.from(v.data as number[]) };
+    const shape = readShape((v as { shape?: unknown }).shape, `${op}: ${name}`);
+    const values = (v as { data: unknown[] }).data;
+    if (sizeOf(shape) !== values.length) {
+      throw new LowbitError('INVALID_SHAPE', `${op}: ${name} has shape ${showShape(shape)} (${sizeOf(shape)} elements) but ${values.length} values`);
+    }
+    const data = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      data[i] = typeof x === 'number' ? x : NaN;
+      if (!Number.isFinite(data[i])) {
+        throw new LowbitError('INVALID_ARGUMENT', `${op}: ${name} holds ${show(x)} at index ${i}; expected a finite float32 number`);
+      }
+    }
+    addTensor(out, k, { shape, data }, op);
   }
   return out;
 }
@@ -80,6 +113,7 @@ export function stateDictFromBytes(bytes: Uint8Array): StateDict {
     const name = dec.decode(bytes.subarray(o, o + len));
     o += len;
     const rank = u32();
+    if (rank > MAX_RANK) fail(`"${name}" has ${rank} dims; a tensor has at most ${MAX_RANK}`);
     const shape: number[] = [];
     for (let i = 0; i < rank; i++) shape.push(u32());
     const n = sizeOf(shape);
@@ -87,7 +121,7 @@ export function stateDictFromBytes(bytes: Uint8Array): StateDict {
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = dv.getFloat32(o + 4 * i, true);
     o += 4 * n;
-    out[name] = { data, shape };
+    addTensor(out, name, { data, shape }, 'stateDictFromBytes');
   }
   return out;
 }

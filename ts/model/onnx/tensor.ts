@@ -5,7 +5,7 @@
 import { create, isFieldSet } from '@bufbuild/protobuf';
 import { LowbitError } from '../../base/errors.js';
 import {
-  checkTypedTensor,
+  readTypedTensor,
   ELEMENT_TYPES,
   fromLittleEndian,
   storedByteLength,
@@ -181,8 +181,7 @@ function fromTypedField(dtype: ElementType, t: TensorProto, count: number, where
 export function makeTensor(name: string, tensor: TypedTensor): TensorProto {
   if (typeof name !== 'string') throw new LowbitError('INVALID_ARGUMENT', `makeTensor: the name must be a string, got ${show(name)}`);
   const what = `tensor ${JSON.stringify(name)}`;
-  checkTypedTensor(tensor, ELEMENT_TYPE_NAMES, what);
-  const { dtype, shape, data } = tensor;
+  const { dtype, shape, data } = readTypedTensor(tensor, ELEMENT_TYPE_NAMES, what);
   let rawData: Uint8Array;
   try {
     rawData = dtype === 'int4' || dtype === 'uint4' ? pack4(data as Int8Array | Uint8Array) : toLittleEndian(data);

@@ -5,6 +5,7 @@ import { runConvInt8 } from './engine.js';
 import { CONV_OPTION_NAMES, planConv, type ConvOptions } from './plan.js';
 import { readZeroPoint, toInt8Tensor } from '../gemm/operands.js';
 import { readOut } from '../out.js';
+import { optionsObject } from '../../base/validate.js';
 
 /** Options of {@link convInteger}: the convolution's attributes and where the result goes. */
 export interface ConvIntegerOptions extends ConvOptions {
@@ -45,11 +46,12 @@ export function convInteger(
 ): Tensor<Int32Array> {
   const tx = toInt8Tensor(x, 'x');
   const tw = readConvWeights(w);
-  const plan = planConv(tx, tw.shape, options, { ...CONV_OPTION_NAMES, out: true }, 'convInteger', tw.packedGroup);
+  const o = optionsObject(options, 'convInteger', { ...CONV_OPTION_NAMES, out: true });
+  const plan = planConv(tx, tw.shape, o, 'convInteger', tw.packedGroup);
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const zw = readZeroPoint(wZeroPoint, tw.dtype, plan.m, 'wZeroPoint', `one per output channel, M = ${plan.m}`);
   const shape = plan.outShape;
-  const out = readOut(options?.out, Int32Array, shape, 'convInteger');
+  const out = readOut(o.out, Int32Array, shape, 'convInteger');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, undefined, 'convInteger', out) as Int32Array;
   return { data, shape };
 }

@@ -1,7 +1,7 @@
 // Convolution weights packed once, for the integer convolutions; the
 // checks of their shape and group.
 import { LowbitError } from '../../base/errors.js';
-import { show, type TensorLike } from '../../base/tensor.js';
+import { show, sizeOf, type TensorLike } from '../../base/tensor.js';
 import type { Handle } from '../../wasm/exports.js';
 import { wasmExports } from '../../wasm/module.js';
 import { withScope } from '../../wasm/memory.js';
@@ -59,7 +59,7 @@ export class PackedConvWeights extends WasmOwned {
    * address of their bytes as given; `free` releases it.
    */
   constructor(handle: number, free: (handle: number) => void, shape: readonly number[], group: number, dtype: Int8DType) {
-    super(handle, free);
+    super(handle, free, sizeOf(shape));
     this.shape = shape;
     this.group = group;
     this.dtype = dtype;

@@ -2,8 +2,8 @@
 // ConvInteger / QLinearConv, NCW and NCHW): options checked, padding chosen
 // and the output size computed.
 import { LowbitError } from '../../base/errors.js';
-import { show } from '../../base/tensor.js';
-import { optionsObject, type OptionNames } from '../../base/validate.js';
+import { describe, show, showShape } from '../../base/tensor.js';
+import type { OptionNames } from '../../base/validate.js';
 import type { Int8Tensor } from '../gemm/operands.js';
 import { convWeightShape, readGroup } from './packConvWeights.js';
 
@@ -61,12 +61,16 @@ export interface ConvPlan {
   outShape: number[];
 }
 
+/** `len` integers ≥ `min` from an array option (its length and each element read once), or `fallback` when absent. */
 function ints(v: unknown, len: number, min: number, name: string, fallback: number[]): number[] {
   if (v === undefined) return fallback;
-  if (!Array.isArray(v) || v.length !== len || !v.every((d) => Number.isSafeInteger(d) && d >= min)) {
-    throw new LowbitError('INVALID_ARGUMENT', `${name} must be ${len} integers ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v as number[];
+  const bad = () => new LowbitError('INVALID_ARGUMENT', `${name} must be ${len} integers ≥ ${min}, got ${shown}`);
+  let shown = describe(v);
+  if (!Array.isArray(v) || (v as unknown[]).length !== len) throw bad();
+  const out = Array.from({ length: len }, (_, i) => (v as unknown[])[i]);
+  shown = `[${out.map(show).join(', ')}]`;
+  if (!out.every((d) => Number.isSafeInteger(d) && (d as number) >= min)) throw bad();
+  return out as number[];
 }
 
 /**
@@ -91,14 +95,13 @@ function autoPads(autoPad: Exclude<AutoPad, 'NOTSET'>, input: [number, number], 
  * Checks `x` (`[N, C, H, W]`, or `[N, C, W]` for 1-D), weights of shape
  * `wShape` (`[M, C/group, kH, kW]`, or `[M, C/group, kW]`) and the options;
  * computes the output size. A 1-D convolution runs as a 2-D one over a
- * single row. `names` are the op's option names (the attributes' and its
- * own). Weights packed for a group (`packedGroup`) set the default group,
- * and a different one is refused.
+ * single row. `o` is the options as `optionsObject` read them. Weights
+ * packed for a group (`packedGroup`) set the default group, and a
+ * different one is refused.
  */
-export function planConv<O extends ConvOptions>(x: Int8Tensor, wShape: readonly number[], options: O | undefined, names: OptionNames<O>, op: string, packedGroup?: number): ConvPlan {
-  const o = optionsObject(options, op, names);
+export function planConv(x: Int8Tensor, wShape: readonly number[], o: Partial<ConvOptions>, op: string, packedGroup?: number): ConvPlan {
   const rank = x.shape.length;
-  if (rank !== 4 && rank !== 3) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W] (or [N, C, W] for 1-D), got [${x.shape.join(', ')}]`);
+  if (rank !== 4 && rank !== 3) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W] (or [N, C, W] for 1-D), got ${showShape(x.shape)}`);
   if (wShape.length !== rank) {
     throw new LowbitError('INVALID_SHAPE', `w has ${wShape.length} dimensions but x has ${rank}: expected w of shape ${rank === 4 ? '[M, C/group, kH, kW]' : '[M, C/group, kW]'}`);
   }

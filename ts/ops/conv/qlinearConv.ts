@@ -5,6 +5,7 @@ import { readConvWeights, type PackedConvWeights } from './packConvWeights.js';
 import { runConvInt8 } from './engine.js';
 import { CONV_OPTION_NAMES, planConv, type ConvOptions } from './plan.js';
 import { readOut } from '../out.js';
+import { optionsObject } from '../../base/validate.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType } from '../gemm/operands.js';
 import { readRequantize, type Requantize } from '../gemm/outputStage.js';
 import { requantMultipliers } from '../gemm/qlinearMatmul.js';
@@ -54,8 +55,9 @@ export function qlinearConv(
 ): Tensor<Uint8Array | Int8Array> & { dtype: Int8DType } {
   const tx = toInt8Tensor(x, 'x');
   const tw = readConvWeights(w);
-  const plan = planConv(tx, tw.shape, options, { ...CONV_OPTION_NAMES, requantize: true, out: true }, 'qlinearConv', tw.packedGroup);
-  const requantize = readRequantize(options?.requantize);
+  const o = optionsObject(options, 'qlinearConv', { ...CONV_OPTION_NAMES, requantize: true, out: true });
+  const plan = planConv(tx, tw.shape, o, 'qlinearConv', tw.packedGroup);
+  const requantize = readRequantize(o.requantize);
   const sx = readScale(xScale, 1, 'xScale', 'per tensor');
   const zx = readZeroPoint(xZeroPoint, tx.dtype, 1, 'xZeroPoint', 'per tensor')[0]!;
   const sw = readScale(wScale, plan.m, 'wScale', `one per output channel, M = ${plan.m}`);
@@ -70,9 +72,9 @@ export function qlinearConv(
     if (t.data.length !== plan.m) throw new LowbitError('INVALID_SHAPE', `bias has ${t.data.length} values; expected one per output channel, M = ${plan.m}`);
     b = t.data;
   }
-  const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype };
+  const stage = { mult: requantMultipliers(sx, sw, sy), requantize, bias: b, zeroPoint: zy, dtype, relu: false };
   const shape = plan.outShape;
-  const out = readOut(options?.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, 'qlinearConv');
+  const out = readOut(o.out, dtype === 'uint8' ? Uint8Array : Int8Array, shape, 'qlinearConv');
   const data = runConvInt8(tx, tw.w, zx, zw, plan, stage, 'qlinearConv', out) as Uint8Array | Int8Array;
   return { data, shape, dtype };
 }

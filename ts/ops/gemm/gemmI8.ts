@@ -65,8 +65,8 @@ export const GEMM_I8_FIELDS: OptionNames<GemmI8Args> = {
  * // (10 − 60 + 100)·0.5 = 25; (20 + 80)·0.25 = 25 → y.data Int8Array [25, 25]
  * ```
  */
-export function gemmI8(args: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
-  requireObject(args, 'gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
+export function gemmI8(given: GemmI8Args): Tensor<Int8Array | Uint8Array> & { dtype: Int8DType } {
+  const args = requireObject(given, 'gemmI8 takes an object { a, b, outputScale, … }', GEMM_I8_FIELDS);
   const rhs = readRhs(args.b, args.bZeroPoint);
   if (rhs.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D b [K, N], got shape [${rhs.shape.join(', ')}]`);
   const g = readGemmI8Args(args, rhs.shape[0]!, rhs.shape[1]!);
@@ -90,7 +90,10 @@ export interface GemmI8Checked {
   requantize: Requantize;
 }
 
-/** Checks everything of {@link gemmI8}'s arguments but `b` and `bZeroPoint`, for weights `[k, n]`. */
+/**
+ * Checks everything of {@link gemmI8}'s arguments but `b` and `bZeroPoint`,
+ * for weights `[k, n]`; `args` is the fields read by `requireObject`.
+ */
 export function readGemmI8Args(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'>, k: number, n: number): GemmI8Checked {
   const a = toInt8Tensor(args.a, 'a');
   if (a.shape.length !== 2) throw new LowbitError('INVALID_SHAPE', `gemmI8 needs 2-D a [M, K], got shape [${a.shape.join(', ')}]`);
@@ -98,8 +101,9 @@ export function readGemmI8Args(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'>, k: nu
   const aZeroPoint = readZeroPoint(args.aZeroPoint, a.dtype, 1, 'aZeroPoint', 'per tensor');
   const outputScale = readScale(args.outputScale, plan.n, 'outputScale', `one per column, N = ${plan.n}`);
   const outputZeroPoint = readZeroPoint(args.outputZeroPoint, a.dtype, 1, 'outputZeroPoint', 'per tensor')[0]!;
-  if (args.relu !== undefined && typeof args.relu !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `relu must be a boolean, got ${typeof args.relu}`);
+  const relu = args.relu;
+  if (relu !== undefined && typeof relu !== 'boolean') {
+    throw new LowbitError('INVALID_ARGUMENT', `relu must be a boolean, got ${typeof relu}`);
   }
   let bias: Int32Array | undefined;
   if (args.bias !== undefined) {
@@ -110,5 +114,5 @@ export function readGemmI8Args(args: Omit<GemmI8Args, 'b' | 'bZeroPoint'>, k: nu
     }
     bias = t.data;
   }
-  return { a, plan, aZeroPoint, outputScale, outputZeroPoint, bias, relu: args.relu === true, requantize: readRequantize(args.requantize) };
+  return { a, plan, aZeroPoint, outputScale, outputZeroPoint, bias, relu: relu === true, requantize: readRequantize(args.requantize) };
 }

@@ -1,9 +1,10 @@
 // The engine behind matmulInteger, qlinearMatmul and gemmI8: N-D batches of
 // (A − za)·(B − zb) on packed weights, then the output stage.
 import { LowbitError } from '../../base/errors.js';
+import { assertAttached } from '../../base/tensor.js';
 import { IntType } from '../../wasm/codes.js';
 import type { Handle } from '../../wasm/exports.js';
-import { newResultArray, view, withScope } from '../../wasm/memory.js';
+import { newResultArray, view, withScope, writeBytes } from '../../wasm/memory.js';
 import { wasmExports } from '../../wasm/module.js';
 import { checkStatus } from '../../wasm/status.js';
 import { MatmulI8Args, writeArgs } from '../../wasm/structs.js';
@@ -13,7 +14,7 @@ import { prepareStage, type Int8OutputStage } from './outputStage.js';
 import { packInt8, packedHandle, PackedMatrix } from './packWeights.js';
 
 /** `bytes` rounded up to a multiple of 16, so each part of a block stays aligned. */
-const align16 = (bytes: number): number => (bytes + 15) & ~15;
+const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16; // not `& ~15`: sizes reach past 2^31
 
 /**
  * Runs every product of `plan`: A's matrices from `a`, B packed (or packed
@@ -36,10 +37,11 @@ export function runInt8Matmul(
   op: string,
   out?: Int32Array | Uint8Array | Int8Array,
 ): Int32Array | Uint8Array | Int8Array {
-  const { m, k, n, batches } = plan;
+  const { m, k, n, products, offsets } = plan;
   const count = m * n;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;
-  if (batches.length * count === 0) return out ?? new OutArray(0);
+  if (products * count === 0) return out ?? new OutArray(0);
+  const result = out ?? (products === 1 ? undefined : newResultArray(OutArray as typeof Int32Array, products * count, op));
   return withScope((scope) => {
     // an unpacked B is packed once per distinct matrix of the batch (by offset; all before any
     // output is written, so that `out` may share memory with the inputs) and freed at the end
@@ -54,27 +56,22 @@ export function runInt8Matmul(
       const [zaPtr, zbPtr, aPtr, accPtr, outPtr] = [base, base + zbAt, base + aAt, base + accAt, base + outAt];
       view(Int32Array, zaPtr, za.length).set(za);
       view(Int32Array, zbPtr, zb.length).set(zb);
-      view(Uint8Array, aPtr, a.data.length).set(a.data as Uint8Array);
+      writeBytes(aPtr, a.data);
       const output = stage === undefined ? undefined : prepareStage(scope, stage, op);
       const aType = a.dtype === 'int8' ? IntType.I8 : IntType.U8;
-      const handleOf = batches.map(([, bOff]) => {
-        if (b instanceof PackedMatrix) return packedHandle(b, 'b', 'int8');
-        let h = handles.get(bOff);
-        if (h === undefined) {
-          h = packInt8(b.data.subarray(bOff, bOff + k * n), b.dtype, k, n, n, 1);
-          handles.set(bOff, h);
-        }
-        return h;
-      });
-      let result: Int32Array | Uint8Array | Int8Array | undefined;
-      for (let t = 0; t < batches.length; t++) {
-        const [aOff] = batches[t]!;
-        const args = { a: aPtr + aOff, aLen: m * k, aType, m, k, za: zaPtr, zaLen: za.length, packed: handleOf[t]!, zb: zbPtr, zbLen: zb.length, c: accPtr };
+      // B's distinct matrices (one when they are empty), packed by offset
+      if (!(b instanceof PackedMatrix)) {
+        assertAttached(b.data, 'b.data');
+        for (let j = 0; j < (k * n === 0 ? 1 : plan.bMatrices); j++) handles.set(j * k * n, packInt8(b.data.subarray(j * k * n, (j + 1) * k * n), b.dtype, k, n, n, 1));
+      }
+      const packed = b instanceof PackedMatrix ? packedHandle(b, 'b', 'int8') : undefined;
+      for (let t = 0; t < products; t++) {
+        const [aOff, bOff] = offsets(t);
+        const args = { a: aPtr + aOff, aLen: m * k, aType, m, k, za: zaPtr, zaLen: za.length, packed: packed ?? handles.get(k * n === 0 ? 0 : bOff)!, zb: zbPtr, zbLen: zb.length, c: accPtr };
         checkStatus(ex.lowbit_matmul_i8(writeArgs(MatmulI8Args, args)), op);
         output?.run(accPtr, m, n, outPtr, 'rows');
         const y = view(OutArray as typeof Int32Array, outPtr, count);
-        if (batches.length === 1 && out === undefined) return newResultArray(OutArray as typeof Int32Array, y, op);
-        result ??= out ?? newResultArray(OutArray as typeof Int32Array, batches.length * count, op);
+        if (result === undefined) return newResultArray(OutArray as typeof Int32Array, y, op);
         result.set(y, t * count);
       }
       return result!;

@@ -60,9 +60,9 @@ function readFloatRhs(b: unknown, name: string): FloatRhs {
 export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array> | PackedMatrix<'float32'>, options?: MatmulF32Options): Tensor<Float32Array> {
   const ta = toFloat32Tensor(a, 'a');
   const rhs = readFloatRhs(b, 'b');
-  const { m, k, n, outShape, batches } = planMatmul(ta.shape, rhs.shape);
+  const { m, k, n, outShape, products, offsets } = planMatmul(ta.shape, rhs.shape);
   const given = readOut(optionsObject(options, 'matmulF32', { out: true }).out, Float32Array, outShape, 'matmulF32');
-  const out = given ?? newResultArray(Float32Array, batches.length * m * n, 'matmulF32');
+  const out = given ?? newResultArray(Float32Array, products * m * n, 'matmulF32');
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
@@ -71,12 +71,13 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
     const pc = scope.allocArray(Float32Array, m * n);
     const { lowbit_gemm_f32 } = wasmExports();
     const noBias = { bias: 0, biasLen: 0, biasRs: 0, biasCs: 0 };
-    batches.forEach(([aOff, bOff], t) => {
+    for (let t = 0; t < products; t++) {
+      const [aOff, bOff] = offsets(t);
       const a = { a: pa + aOff * F32, aLen: m * k, aRs: k, aCs: 1 };
       const b = { b: pb + bOff * F32, bLen: bLength, bRs: n, bCs: 1, packed: rhs.handle };
       checkStatus(lowbit_gemm_f32(writeArgs(GemmF32Args, { m, n, k, ...a, ...b, ...noBias, c: pc })), 'matmulF32');
       out.set(view(Float32Array, pc, m * n), t * m * n);
-    });
+    }
   });
   return { data: out, shape: outShape };
 }
@@ -120,8 +121,8 @@ export interface GemmF32Args {
  * // y.shape [2, 2], y.data Float32Array [5.5, 10.5, 11.5, 24.5]
  * ```
  */
-export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
-  requireObject(args, 'gemmF32 takes an object { a, b, transA?, transB?, bias?, out? }', { a: true, b: true, transA: true, transB: true, bias: true, out: true });
+export function gemmF32(given: GemmF32Args): Tensor<Float32Array> {
+  const args = requireObject(given, 'gemmF32 takes an object { a, b, transA?, transB?, bias?, out? }', { a: true, b: true, transA: true, transB: true, bias: true, out: true });
   const ta = toFloat32Tensor(args.a, 'a');
   const rhs = readFloatRhs(args.b, 'b');
   const transA = flag(args.transA, 'transA');
@@ -141,22 +142,21 @@ export function gemmF32(args: GemmF32Args): Tensor<Float32Array> {
   }
   const bias = args.bias === undefined ? undefined : toFloat32Tensor(args.bias, 'bias');
   const [biasRs, biasCs] = bias === undefined ? [0, 0] : biasStrides(bias.shape, m, n);
-  const given = readOut(args.out, Float32Array, [m, n], 'gemmF32');
-  const out = given ?? newResultArray(Float32Array, m * n, 'gemmF32');
+  const out = readOut(args.out, Float32Array, [m, n], 'gemmF32') ?? newResultArray(Float32Array, m * n, 'gemmF32');
   if (out.length === 0) return { data: out, shape: [m, n] };
   withScope((scope) => {
     const pa = scope.copyIn(ta.data);
     const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const pc = scope.allocArray(Float32Array, m * n);
-    const args = writeArgs(GemmF32Args, {
+    const struct = writeArgs(GemmF32Args, {
       m, n, k,
       a: pa, aLen: ta.data.length, aRs: transA ? 1 : k, aCs: transA ? m : 1,
       b: pb, bLen: rhs.data?.length ?? 0, bRs: transB ? 1 : n, bCs: transB ? k : 1, packed: rhs.handle,
       bias: pbias, biasLen: bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
       c: pc,
     });
-    checkStatus(wasmExports().lowbit_gemm_f32(args), 'gemmF32');
+    checkStatus(wasmExports().lowbit_gemm_f32(struct), 'gemmF32');
     out.set(view(Float32Array, pc, m * n));
   });
   return { data: out, shape: [m, n] };

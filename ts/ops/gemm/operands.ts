@@ -4,6 +4,7 @@
 import { dtypeOfArray, intTypeInfo } from '../../base/dtypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { describe, show, toTensor, type Tensor } from '../../base/tensor.js';
+import { readList } from '../../base/validate.js';
 
 /** The element types of the 8-bit GEMM operands. */
 export type Int8DType = 'int8' | 'uint8';
@@ -21,9 +22,10 @@ export function toInt8Tensor(x: unknown, name: string): Int8Tensor {
   return { data: t.data as Uint8Array | Int8Array, shape: t.shape, dtype };
 }
 
-function values(arg: unknown, name: string): ArrayLike<number> {
+/** The values of a number, an array (at most `max` long, read once) or a tensor. */
+function values(arg: unknown, name: string, max: number): ArrayLike<unknown> {
   if (typeof arg === 'number') return [arg];
-  if (Array.isArray(arg)) return arg as number[];
+  if (Array.isArray(arg)) return readList(arg, name, max)!;
   return toTensor(arg, name).data;
 }
 
@@ -37,14 +39,10 @@ function values(arg: unknown, name: string): ArrayLike<number> {
  */
 export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, name: string, what: string): Int32Array {
   if (arg === undefined) return Int32Array.of(0);
-  if (typeof arg !== 'number' && !Array.isArray(arg)) {
-    const data = toTensor(arg, name).data;
-    const zpType = dtypeOfArray(data);
-    if (zpType !== dtype) {
-      throw new LowbitError('INVALID_DTYPE', `${name} is ${describe(data)} but its tensor is ${dtype}; a typed zero point must have the tensor's type (or pass numbers)`);
-    }
+  const v = values(arg, name, Math.max(2 ** 16, count));
+  if (ArrayBuffer.isView(v) && dtypeOfArray(v) !== dtype) {
+    throw new LowbitError('INVALID_DTYPE', `${name} is ${describe(v)} but its tensor is ${dtype}; a typed zero point must have the tensor's type (or pass numbers)`);
   }
-  const v = values(arg, name);
   if (v.length !== 1 && v.length !== count) {
     throw new LowbitError('INVALID_SHAPE', `${name} has ${v.length} values; expected 1 (per tensor) or ${count} (${what})`);
   }
@@ -63,13 +61,18 @@ export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, nam
 /** A scale as float32: one value or exactly `count`, each finite and > 0 after rounding to float32. */
 export function readScale(arg: unknown, count: number, name: string, what: string): Float32Array {
   if (arg === undefined) throw new LowbitError('INVALID_ARGUMENT', `${name} is required: a finite number > 0`);
-  const v = values(arg, name);
+  const v = values(arg, name, Math.max(2 ** 16, count));
+  if (ArrayBuffer.isView(v) && !(v instanceof Float32Array)) {
+    throw new LowbitError('INVALID_DTYPE', `${name} must be a number, a number[] or float32 values, got ${describe(v)}`);
+  }
   if (v.length !== 1 && v.length !== count) {
     throw new LowbitError('INVALID_SHAPE', `${name} has ${v.length} values; expected 1 (per tensor) or ${count} (${what})`);
   }
-  const out = Float32Array.from(v);
+  const out = new Float32Array(v.length);
   for (let i = 0; i < out.length; i++) {
-    const s = out[i]!;
+    const given = v[i];
+    out[i] = typeof given === 'number' ? given : NaN;
+    const s = out[i]!; // rounded to float32
     if (!(s > 0 && s < Infinity)) {
       throw new LowbitError('INVALID_ARGUMENT', `${name}${out.length > 1 ? `[${i}]` : ''} must be a finite float32 number > 0, got ${show(v[i])}`);
     }

@@ -2,6 +2,7 @@
 // `lowbit_gemm_output` export (crate/src/gemm/int8/output.rs).
 import { intTypeInfo } from '../../base/dtypes.js';
 import { LowbitError } from '../../base/errors.js';
+import { show } from '../../base/tensor.js';
 import { IntType, OutputLayout, Requant } from '../../wasm/codes.js';
 import type { Ptr } from '../../wasm/exports.js';
 import type { WasmScope } from '../../wasm/memory.js';
@@ -20,20 +21,20 @@ export interface Int8OutputStage {
   /** `'float'`: ONNX reference, bit-exact; `'fixedpoint'`: integer-only, within one unit. */
   requantize: Requantize;
   /** int32 bias per column (1 or N values), or none. */
-  bias?: Int32Array;
+  bias: Int32Array | undefined;
   /** Output zero point. */
   zeroPoint: number;
   /** Output type. */
   dtype: Int8DType;
   /** Clamp below at the zero point (a fused ReLU). */
-  relu?: boolean;
+  relu: boolean;
 }
 
 /** Checks and returns the `requantize` option (default `'float'`). */
 export function readRequantize(v: unknown): Requantize {
   if (v === undefined) return 'float';
   if (v !== 'float' && v !== 'fixedpoint') {
-    throw new LowbitError('INVALID_ARGUMENT', `requantize must be 'float' (ONNX reference) or 'fixedpoint' (integer multiplier and shift), got ${JSON.stringify(v)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `requantize must be 'float' (ONNX reference) or 'fixedpoint' (integer multiplier and shift), got ${show(v)}`);
   }
   return v;
 }
@@ -73,7 +74,7 @@ export function prepareStage(scope: WasmScope, stage: Int8OutputStage | undefine
       multLen: stage.mult.length,
       requant: stage.requantize === 'float' ? Requant.Float : Requant.FixedPoint,
       zy: stage.zeroPoint,
-      lo: stage.relu === true ? Math.max(min, stage.zeroPoint) : min,
+      lo: stage.relu ? Math.max(min, stage.zeroPoint) : min,
       hi: max,
       outType: stage.dtype === 'uint8' ? IntType.U8 : IntType.I8,
     };

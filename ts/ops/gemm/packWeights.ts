@@ -45,7 +45,7 @@ export class PackedMatrix<D extends PackedDType = PackedDType> extends WasmOwned
   /** @internal Use {@link packWeights}. */
   constructor(handle: number, k: number, n: number, dtype: D, zeroPoint: Int32Array) {
     const ex = wasmExports();
-    super(handle, dtype === 'float32' ? ex.lowbit_packed_f32_free : ex.lowbit_packed_i8_free);
+    super(handle, dtype === 'float32' ? ex.lowbit_packed_f32_free : ex.lowbit_packed_i8_free, k * n * (dtype === 'float32' ? 4 : 1));
     this.k = k;
     this.n = n;
     this.dtype = dtype;

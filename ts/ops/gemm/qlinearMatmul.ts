@@ -69,8 +69,8 @@ export function qlinearMatmul(
   const rhs = readRhs(b, bZeroPoint);
   const q = readQLinearArgs(ta, rhs.shape, aScale, aZeroPoint, bScale, yScale, yZeroPoint, options);
   const mult = requantMultipliers(q.aScale, q.bScale, q.yScale);
-  const stage = { mult, requantize: q.requantize, zeroPoint: q.yZeroPoint, dtype: q.dtype };
-  const out = readOut(options?.out, q.dtype === 'uint8' ? Uint8Array : Int8Array, q.plan.outShape, 'qlinearMatmul');
+  const stage = { mult, requantize: q.requantize, bias: undefined, zeroPoint: q.yZeroPoint, dtype: q.dtype, relu: false };
+  const out = readOut(q.out, q.dtype === 'uint8' ? Uint8Array : Int8Array, q.plan.outShape, 'qlinearMatmul');
   const data = runInt8Matmul(ta, rhs.b, q.aZeroPoint, rhs.zb, q.plan, stage, 'qlinearMatmul', out) as Uint8Array | Int8Array;
   return { data, shape: q.plan.outShape, dtype: q.dtype };
 }
@@ -86,6 +86,8 @@ export interface QLinearArgs {
   yZeroPoint: number;
   dtype: Int8DType;
   requantize: Requantize;
+  /** The `out` option as given (checked by `readOut` once the output is known). */
+  out: unknown;
 }
 
 /** Reads {@link qlinearMatmul}'s scales, zero points and options for `a` times a `rhsShape` right-hand side. */
@@ -99,7 +101,8 @@ export function readQLinearArgs(
   yZeroPoint: unknown,
   options: QLinearMatmulOptions | undefined,
 ): QLinearArgs {
-  const requantize = readRequantize(optionsObject(options, 'qlinearMatmul', { requantize: true, out: true }).requantize);
+  const o = optionsObject(options, 'qlinearMatmul', { requantize: true, out: true });
+  const requantize = readRequantize(o.requantize);
   const plan = planMatmul(ta.shape, rhsShape);
   const dtype = outputDType(yZeroPoint, ta.dtype, 'yZeroPoint');
   return {
@@ -111,5 +114,6 @@ export function readQLinearArgs(
     yZeroPoint: readZeroPoint(yZeroPoint, dtype, 1, 'yZeroPoint', 'per tensor')[0]!,
     dtype,
     requantize,
+    out: o.out,
   };
 }

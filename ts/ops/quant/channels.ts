@@ -3,8 +3,8 @@
 // layout, the dtype rule, and the call of the per-channel kernels.
 import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../../base/dtypes.js';
 import { LowbitError } from '../../base/errors.js';
-import { describe, sizeOf, show } from '../../base/tensor.js';
-import { normalizeAxis } from '../../base/validate.js';
+import { describe, showShape, sizeOf, show } from '../../base/tensor.js';
+import { normalizeAxis, readList } from '../../base/validate.js';
 import { IntType } from '../../wasm/codes.js';
 import type { Ptr } from '../../wasm/exports.js';
 import { withScope, type WasmScope } from '../../wasm/memory.js';
@@ -83,27 +83,30 @@ export function channelParams(
   qmax: number,
   typeName: string,
 ): ChannelParams {
-  let scales: Float32Array;
-  if (typeof scale === 'number') {
-    scales = Float32Array.of(scale);
-  } else if (scale instanceof Float32Array || Array.isArray(scale)) {
-    scales = Float32Array.from(scale as ArrayLike<number>);
-  } else {
+  // a per-axis list is as long as one dim: much longer ones are refused before they are read
+  const maxChannels = Math.max(2 ** 16, ...shape);
+  const scaleList = typeof scale === 'number' ? [scale] : readList(scale, 'scale', maxChannels);
+  if (scaleList === undefined || (ArrayBuffer.isView(scaleList) && !(scaleList instanceof Float32Array))) {
     throw new LowbitError('INVALID_ARGUMENT', `scale must be a number or a Float32Array (one per slice along axis), got ${describe(scale)}`);
   }
-  for (let i = 0; i < scales.length; i++) {
-    const s = scales[i]!;
+  let scales = new Float32Array(scaleList.length);
+  for (let i = 0; i < scaleList.length; i++) {
+    const given = scaleList[i];
+    const s = typeof given === 'number' ? Math.fround(given) : NaN;
     if (!(s > 0 && s < Infinity)) {
-      const given = typeof scale === 'number' ? scale : (scale as ArrayLike<number>)[i];
       throw new LowbitError('INVALID_ARGUMENT', `scale${typeof scale === 'number' ? '' : `[${i}]`} must be a finite float32 number > 0, got ${show(given)}`);
     }
+    scales[i] = s;
   }
 
-  let zps: ArrayLike<number>;
+  let zps: ArrayLike<unknown>;
   if (zeroPoint === undefined) zps = [0];
   else if (typeof zeroPoint === 'number') zps = [zeroPoint];
-  else if (Array.isArray(zeroPoint) || (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== undefined)) zps = zeroPoint as ArrayLike<number>;
-  else throw new LowbitError('INVALID_ARGUMENT', `zeroPoint must be a number or an integer typed array, got ${describe(zeroPoint)}`);
+  else {
+    const list = Array.isArray(zeroPoint) || (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== undefined) ? readList(zeroPoint, 'zeroPoint', maxChannels) : undefined;
+    if (list === undefined) throw new LowbitError('INVALID_ARGUMENT', `zeroPoint must be a number or an integer typed array, got ${describe(zeroPoint)}`);
+    zps = list;
+  }
   for (let i = 0; i < zps.length; i++) {
     const z = zps[i];
     if (typeof z !== 'number' || !Number.isInteger(z) || z < qmin || z > qmax) {
@@ -123,16 +126,16 @@ export function channelParams(
   }
   const n = sizeOf(shape);
   if (channels === 1) {
-    return { layout: { outer: 1, axisLen: 1, inner: n }, scales, zeroPoints: Float64Array.of(zps[0]!) };
+    return { layout: { outer: 1, axisLen: 1, inner: n }, scales, zeroPoints: Float64Array.of(zps[0] as number) };
   }
   const ax = normalizeAxis(axis ?? 1, shape.length);
   if (shape[ax] !== channels) {
-    throw new LowbitError('INVALID_SHAPE', `per-axis ${scales.length > 1 ? 'scale' : 'zeroPoint'} has ${channels} values but axis ${ax} of shape [${shape.join(', ')}] has length ${shape[ax]}`);
+    throw new LowbitError('INVALID_SHAPE', `per-axis ${scales.length > 1 ? 'scale' : 'zeroPoint'} has ${channels} values but axis ${ax} of shape ${showShape(shape)} has length ${shape[ax]}`);
   }
   const outer = sizeOf(shape.slice(0, ax));
   const inner = sizeOf(shape.slice(ax + 1));
   const zeroPoints = new Float64Array(channels);
-  for (let i = 0; i < channels; i++) zeroPoints[i] = zps.length === 1 ? zps[0]! : zps[i]!;
+  for (let i = 0; i < channels; i++) zeroPoints[i] = (zps.length === 1 ? zps[0] : zps[i]) as number;
   if (scales.length === 1) scales = new Float32Array(channels).fill(scales[0]!);
   return { layout: { outer, axisLen: channels, inner }, scales, zeroPoints };
 }

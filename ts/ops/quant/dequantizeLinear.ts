@@ -1,6 +1,6 @@
 import { dtypeOfArray, intTypeInfo, type IntArray, type IntDType } from '../../base/dtypes.js';
 import { LowbitError } from '../../base/errors.js';
-import { describe, toTensor, type Tensor, type TensorLike } from '../../base/tensor.js';
+import { describe, propertyOf, toTensor, type Tensor, type TensorLike } from '../../base/tensor.js';
 import { channelParams, intTypeCode, runChannelKernel, type ScaleArg, type ZeroPointArg } from './channels.js';
 import { optionsObject } from '../../base/validate.js';
 import { readOut } from '../out.js';
@@ -79,8 +79,8 @@ function quantizedDType(x: unknown, data: unknown): IntDType {
   if (fromArray === undefined) {
     throw new LowbitError('INVALID_DTYPE', `x must hold integers (Int8Array, Uint8Array, Int16Array, Uint16Array or Int32Array), got ${describe(data)}`);
   }
-  const named = (x as { dtype?: unknown }).dtype;
-  if (named === undefined || ArrayBuffer.isView(x)) return fromArray;
+  const named = ArrayBuffer.isView(x) ? undefined : propertyOf(x as object, 'dtype');
+  if (named === undefined) return fromArray;
   const info = intTypeInfo(named as IntDType);
   if (!(data instanceof (info.ArrayType as unknown as typeof Int8Array))) {
     throw new LowbitError('INVALID_DTYPE', `x.dtype is ${info.dtype}, which is held in ${info.ArrayType.name}, but x.data is ${describe(data)}`);

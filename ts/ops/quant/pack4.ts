@@ -1,5 +1,5 @@
 import { LowbitError } from '../../base/errors.js';
-import { describe } from '../../base/tensor.js';
+import { describe, readTypedArray, show } from '../../base/tensor.js';
 import { assertIntInRange } from '../../base/validate.js';
 
 /**
@@ -16,19 +16,20 @@ import { assertIntInRange } from '../../base/validate.js';
  * @throws LowbitError `INVALID_DTYPE` for other arrays, `INVALID_ARGUMENT`
  *   naming the first value outside the 4-bit range.
  */
-export function pack4(values: Int8Array | Uint8Array): Uint8Array {
+export function pack4(given: Int8Array | Uint8Array): Uint8Array {
+  const values = readTypedArray(given, 'values');
   const signed = values instanceof Int8Array;
   if (!signed && !(values instanceof Uint8Array)) {
-    throw new LowbitError('INVALID_DTYPE', `pack4 takes an Int8Array of int4 values or a Uint8Array of uint4 values, got ${describe(values)}`);
+    throw new LowbitError('INVALID_DTYPE', `pack4 takes an Int8Array of int4 values or a Uint8Array of uint4 values, got ${describe(given)}`);
   }
   const [lo, hi] = signed ? [-8, 7] : [0, 15];
-  const out = new Uint8Array((values.length + 1) >> 1);
+  const out = new Uint8Array(Math.ceil(values.length / 2));
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v < lo || v > hi) {
       throw new LowbitError('INVALID_ARGUMENT', `values[${i}] is ${v}, outside the ${signed ? 'int4' : 'uint4'} range [${lo}, ${hi}]`);
     }
-    out[i >> 1]! |= (v & 0x0f) << ((i & 1) * 4);
+    out[i >>> 1]! |= (v & 0x0f) << ((i & 1) * 4); // `>>> 1`: an index may pass 2^31
   }
   return out;
 }
@@ -49,18 +50,19 @@ export function pack4(values: Int8Array | Uint8Array): Uint8Array {
 export function unpack4(packed: Uint8Array, length: number, dtype: 'int4'): Int8Array;
 export function unpack4(packed: Uint8Array, length: number, dtype: 'uint4'): Uint8Array;
 export function unpack4(packed: Uint8Array, length: number, dtype: 'int4' | 'uint4'): Int8Array | Uint8Array;
-export function unpack4(packed: Uint8Array, length: number, dtype: 'int4' | 'uint4'): Int8Array | Uint8Array {
+export function unpack4(given: Uint8Array, length: number, dtype: 'int4' | 'uint4'): Int8Array | Uint8Array {
+  const packed = readTypedArray(given, 'packed');
   if (!(packed instanceof Uint8Array)) {
-    throw new LowbitError('INVALID_DTYPE', `unpack4 takes the packed bytes as a Uint8Array, got ${describe(packed)}`);
+    throw new LowbitError('INVALID_DTYPE', `unpack4 takes the packed bytes as a Uint8Array, got ${describe(given)}`);
   }
   if (dtype !== 'int4' && dtype !== 'uint4') {
-    throw new LowbitError('INVALID_ARGUMENT', `unpack4 dtype must be 'int4' or 'uint4', got ${JSON.stringify(dtype)}`);
+    throw new LowbitError('INVALID_ARGUMENT', `unpack4 dtype must be 'int4' or 'uint4', got ${show(dtype)}`);
   }
   assertIntInRange(length, 0, packed.length * 2, 'length');
   const out = dtype === 'int4' ? new Int8Array(length) : new Uint8Array(length);
   const shift = dtype === 'int4' ? 28 : 0;
   for (let i = 0; i < length; i++) {
-    const nibble = (packed[i >> 1]! >> ((i & 1) * 4)) & 0x0f;
+    const nibble = (packed[i >>> 1]! >> ((i & 1) * 4)) & 0x0f;
     // Sign-extend int4 by shifting the nibble to the top of an int32 and back.
     out[i] = ((nibble << shift) >> shift);
   }
