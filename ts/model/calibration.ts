@@ -26,6 +26,8 @@ export interface RangeSettings {
   readonly bits: number;
   /** Called after each batch with the samples seen so far; throwing stops calibration. */
   readonly onBatch?: (samples: number, batches: number) => void;
+  /** More values to fetch with each batch, handed to `observe` with the batch's sample count (bias correction's means). */
+  readonly extra?: { readonly names: readonly string[]; observe(values: Readonly<Record<string, TypedTensor>>, samples: number): void };
 }
 
 /** A value's calibrated range, with the extremes seen. */
@@ -153,11 +155,12 @@ export async function collectRanges(
   const observers = new Map<string, Observer>(names.map((n) => [n, settings.method === 'minmax' ? minMaxObserver() : histogramObserver(settings)]));
   let session: ModelSession | undefined;
   try {
-    session = await runner.load(withOutputs(model, names));
+    const fetch = settings.extra === undefined ? names : [...names, ...settings.extra.names];
+    session = await runner.load(withOutputs(model, fetch));
     let samples = 0;
     let count = 0;
     for await (const feeds of batches) {
-      const out = await session.run(feeds, names);
+      const out = await session.run(feeds, fetch);
       for (const [name, obs] of observers) {
         const t = out[name];
         if (t === undefined || t.dtype !== 'float32') throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
@@ -168,6 +171,7 @@ export async function collectRanges(
           throw e;
         }
       }
+      settings.extra?.observe(out, batchSize(feeds));
       samples += batchSize(feeds);
       count++;
       settings.onBatch?.(samples, count);
