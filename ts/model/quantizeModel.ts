@@ -69,11 +69,13 @@ export interface QuantizeModelOptions extends LongCallOptions {
    */
   cle?: boolean;
   /**
-   * Bias correction: subtract from each quantized layer's bias the mean
-   * shift its weight quantization causes in its output. `'analytic'` from
-   * the statistics of folded BatchNorms (data-free; dynamic mode too),
-   * `'empirical'` from the calibration data (static mode), `true` or
-   * `'auto'`: analytic where the statistics reach, else empirical. Default false.
+   * Bias correction: take out of each quantized layer's bias the mean shift
+   * its weight quantization puts into its output. `'empirical'` measures it
+   * on the calibration data (static mode; where a ReLU / Clip follows, the
+   * mean after it is matched); `'analytic'` derives it from the statistics
+   * of folded BatchNorms, without data (the only method of dynamic mode);
+   * `'mixed'`: analytic where those statistics reach, empirical elsewhere.
+   * `true`: empirical in static mode, analytic in dynamic mode. Default false.
    */
   biasCorrection?: boolean | BiasCorrectionMethod;
 }
@@ -121,7 +123,7 @@ const MODES = {
  */
 function correctDynamic(ctx: ModeContext): BiasCorrectionReport {
   const s = ctx.settings;
-  if (s.biasCorrection === 'empirical') throw new LowbitError('INVALID_ARGUMENT', "biasCorrection: 'empirical' needs calibration data, which dynamic mode does not take; use 'analytic' (BatchNorm statistics) or mode: 'static'");
+  if (s.biasCorrection !== 'analytic') throw new LowbitError('INVALID_ARGUMENT', `biasCorrection: '${s.biasCorrection}' needs calibration data, which dynamic mode does not take; use 'analytic' (BatchNorm statistics) or mode: 'static'`);
   const nodes = ctx.proto.graph!.node.filter((n) => DYNAMIC_OP_TYPES.includes(n.opType) && (n.domain === '' || n.domain === 'ai.onnx') && filterRefusal(n, s.filter) === undefined);
   const correction = new BiasCorrection(ctx.proto, nodes, {
     method: s.biasCorrection!,
@@ -161,6 +163,15 @@ function names(v: unknown, name: string): readonly string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new LowbitError('INVALID_ARGUMENT', `${name} must be an array of strings, got ${show(v)}`);
   return v;
+}
+
+/** The bias correction method asked for (true: each mode's own), or undefined for none. */
+function biasCorrectionMethod(v: unknown, mode: Mode): BiasCorrectionMethod | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return mode === 'static' ? 'empirical' : 'analytic';
+  const methods: readonly unknown[] = ['analytic', 'empirical', 'mixed'];
+  if (!methods.includes(v)) throw new LowbitError('INVALID_ARGUMENT', `biasCorrection must be true, false, 'analytic', 'empirical' or 'mixed', got ${show(v)}`);
+  return v as BiasCorrectionMethod;
 }
 
 /** The process's resident memory, where the engine tells it. */
@@ -227,7 +238,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     filter: { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') },
     calibration: o.calibration,
     evaluationSamples,
-    biasCorrection: o.biasCorrection === undefined || o.biasCorrection === false ? undefined : o.biasCorrection === true ? 'auto' : oneOf<BiasCorrectionMethod>(o.biasCorrection, ['auto', 'analytic', 'empirical'], 'biasCorrection', 'auto'),
+    biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';

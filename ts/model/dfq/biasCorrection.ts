@@ -23,12 +23,17 @@ import { DataType, type GraphProto, type ModelProto, type NodeProto, type Tensor
 import { makeTensor } from '../onnx/tensor.js';
 import { nodeLabel, type BiasCorrectionReport, type CorrectedLayer } from '../report.js';
 import { ModelConstants } from './constants.js';
-import { layerOf, type Layer } from './layers.js';
+import { layerOf, outputForConstantInput, type Layer } from './layers.js';
 import { clippedMean, hardSwishMean } from './normal.js';
 import type { ChannelStats, Moments } from './stats.js';
 
-/** How each layer's output shift is estimated: `'analytic'` (BatchNorm statistics), `'empirical'` (calibration data), or `'auto'` (analytic where the statistics reach, empirical elsewhere). */
-export type BiasCorrectionMethod = 'auto' | 'analytic' | 'empirical';
+/**
+ * How each layer's output shift is estimated: `'analytic'` (BatchNorm
+ * statistics; layers they do not reach keep their bias), `'empirical'`
+ * (calibration data), or `'mixed'` (analytic where the statistics reach,
+ * empirical elsewhere).
+ */
+export type BiasCorrectionMethod = 'analytic' | 'empirical' | 'mixed';
 
 /** Settings of {@link BiasCorrection}. */
 export interface BiasCorrectionSettings {
@@ -229,10 +234,8 @@ export class BiasCorrection {
       const expected = settings.method === 'empirical' ? 'the empirical method was asked for' : expectations.mean(node.input[0]!);
       if (typeof expected !== 'string') {
         const w = layer.weight.data;
-        const { outOf, inOf, outChannels } = layer.layout;
-        const shift = new Float64Array(outChannels);
-        for (let e = 0; e < w.length; e++) shift[outOf[e]!]! += (quantized[e]! - w[e]!) * expected[inOf[e]!]!;
-        for (let o = 0; o < outChannels; o++) shift[o]! *= layer.alpha;
+        const error = Float64Array.from(quantized, (q, e) => q - w[e]!);
+        const shift = outputForConstantInput(error, layer.layout, expected).map((v) => v * layer.alpha);
         this.pending.push({ layer, label, method: 'analytic', shift });
         return;
       }

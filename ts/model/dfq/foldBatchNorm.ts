@@ -12,7 +12,7 @@ import type { ModelProto, NodeProto } from '../onnx/proto.js';
 import { modelGraphs } from '../onnx/walk.js';
 import { nodeLabel, type FoldBatchNormReport } from '../report.js';
 import { ModelConstants } from './constants.js';
-import { layerOf } from './layers.js';
+import { layerOf, scaledWeights } from './layers.js';
 import type { ChannelStats } from './stats.js';
 
 const FOLDABLE = new Set(['Conv', 'ConvTranspose', 'Gemm']);
@@ -74,10 +74,7 @@ export function foldBatchNorm(model: ModelProto, stats?: ChannelStats): FoldBatc
         k[o] = gamma![o]! / Math.sqrt(variance![o]! + epsilon);
         shift[o] = beta![o]! - mean![o]! * k[o]!;
       }
-      const w = layer.weight.data;
-      const folded = new Float32Array(w.length);
-      const { outOf } = layer.layout;
-      for (let e = 0; e < w.length; e++) folded[e] = w[e]! * k[outOf[e]!]!;
+      const folded = scaledWeights(layer.weight.data, layer.layout, k);
       // the new bias: k·(beta·C) + shift, added as is (Gemm's beta becomes 1)
       const bias = new Float32Array(c);
       for (let o = 0; o < c; o++) bias[o] = (layer.bias === undefined ? 0 : layer.beta * layer.bias.data[o]! * k[o]!) + shift[o]!;

@@ -11,16 +11,89 @@ import type { ModelConstants } from './constants.js';
 /** The op types with a weight the passes understand. */
 export const LAYER_OP_TYPES: readonly string[] = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'];
 
-/** A layer's weight elements, by channel. */
+/**
+ * A layer's weight elements, by channel. The weight is rows × cols × run:
+ * its first axis (rows) runs over output channels (`major: 'out'`: Conv,
+ * Gemm with transB) or input channels (`'in'`: ConvTranspose, Gemm,
+ * MatMul), its second (cols) over the other kind within the row's group,
+ * and each (row, column) pair holds `run` elements (a kernel).
+ */
 export interface WeightLayout {
   /** Output channels (of the layer's output, along axis 1; for Gemm / MatMul, its columns). */
   readonly outChannels: number;
   /** Input channels (of its data input, along axis 1; for Gemm / MatMul, the columns of A). */
   readonly inChannels: number;
-  /** The output channel of each weight element. */
-  readonly outOf: Int32Array;
-  /** The input channel of each weight element. */
-  readonly inOf: Int32Array;
+  readonly major: 'out' | 'in';
+  readonly rows: number;
+  readonly cols: number;
+  /** Groups: row r's columns are the channels g·cols … g·cols + cols − 1 of the other kind, g = ⌊r / (rows / groups)⌋. */
+  readonly groups: number;
+  readonly run: number;
+}
+
+function layout(shape: readonly number[], major: 'out' | 'in', groups: number): WeightLayout {
+  const [rows, cols] = [shape[0]!, shape[1] ?? 1];
+  const run = shape.slice(2).reduce((p, d) => p * d, 1);
+  const [outChannels, inChannels] = major === 'out' ? [rows, cols * groups] : [cols * groups, rows];
+  return { outChannels, inChannels, major, rows, cols, groups, run };
+}
+
+const pairCache = new WeakMap<WeightLayout, { readonly out: Int32Array; readonly in: Int32Array }>();
+
+/** The output and input channel of each (row, column) pair of a layout, in storage order (element e is in pair ⌊e / run⌋). */
+export function pairChannels(l: WeightLayout): { readonly out: Int32Array; readonly in: Int32Array } {
+  let p = pairCache.get(l);
+  if (p === undefined) {
+    const n = l.rows * l.cols;
+    const [out, inn] = [new Int32Array(n), new Int32Array(n)];
+    const rowsPerGroup = l.rows / l.groups;
+    for (let r = 0, k = 0; r < l.rows; r++) {
+      const base = Math.floor(r / rowsPerGroup) * l.cols;
+      for (let c = 0; c < l.cols; c++, k++) {
+        if (l.major === 'out') [out[k], inn[k]] = [r, base + c];
+        else [out[k], inn[k]] = [base + c, r];
+      }
+    }
+    pairCache.set(l, (p = { out, in: inn }));
+  }
+  return p;
+}
+
+/** w with each element times `outFactor` of its output channel and `inFactor` of its input channel (either omitted: 1), rounded once to float32. */
+export function scaledWeights(w: ArrayLike<number>, l: WeightLayout, outFactor?: ArrayLike<number>, inFactor?: ArrayLike<number>): Float32Array {
+  const { out, in: inn } = pairChannels(l);
+  const r = new Float32Array(w.length);
+  for (let p = 0, e = 0; p < out.length; p++) {
+    const f = (outFactor?.[out[p]!] ?? 1) * (inFactor?.[inn[p]!] ?? 1);
+    for (const end = e + l.run; e < end; e++) r[e] = w[e]! * f;
+  }
+  return r;
+}
+
+/** Σ w[e]·perInput[input channel of e] for each output channel: a layer's output for an input constant per channel, without bias. */
+export function outputForConstantInput(w: ArrayLike<number>, l: WeightLayout, perInput: ArrayLike<number>): Float64Array {
+  const { out, in: inn } = pairChannels(l);
+  const r = new Float64Array(l.outChannels);
+  for (let p = 0, e = 0; p < out.length; p++) {
+    let sum = 0;
+    for (const end = e + l.run; e < end; e++) sum += w[e]!;
+    r[out[p]!]! += sum * perInput[inn[p]!]!;
+  }
+  return r;
+}
+
+/** Largest |w| of each output (or input) channel. */
+export function channelMaxAbs(w: ArrayLike<number>, l: WeightLayout, of: 'out' | 'in'): Float64Array {
+  const channels = pairChannels(l)[of];
+  const r = new Float64Array(of === 'out' ? l.outChannels : l.inChannels);
+  for (let p = 0, e = 0; p < channels.length; p++) {
+    const c = channels[p]!;
+    for (const end = e + l.run; e < end; e++) {
+      const a = Math.abs(w[e]!);
+      if (a > r[c]!) r[c] = a;
+    }
+  }
+  return r;
 }
 
 /** A layer: its node, weight and bias, and the weight's layout. */
@@ -43,25 +116,6 @@ export interface Layer {
 
 const isDefaultDomain = (node: NodeProto) => node.domain === '' || node.domain === 'ai.onnx';
 
-/** Channel maps of a weight whose element (i, j, rest…) belongs to channels `out(i, j)` and `in(i, j)`, `rest` elements per (i, j). */
-function layout(shape: readonly number[], outChannels: number, inChannels: number, map: (i: number, j: number) => [number, number]): WeightLayout {
-  const [d0, d1] = [shape[0]!, shape[1] ?? 1];
-  const rest = shape.slice(2).reduce((p, d) => p * d, 1);
-  const n = d0 * d1 * rest;
-  const outOf = new Int32Array(n);
-  const inOf = new Int32Array(n);
-  let e = 0;
-  for (let i = 0; i < d0; i++) {
-    for (let j = 0; j < d1; j++) {
-      const [o, c] = map(i, j);
-      outOf.fill(o, e, e + rest);
-      inOf.fill(c, e, e + rest);
-      e += rest;
-    }
-  }
-  return { outChannels, inChannels, outOf, inOf };
-}
-
 /**
  * The layout of `node`'s weight of shape `shape`, or why there is none:
  * Conv [Cout, Cin/G, k…], ConvTranspose [Cin, Cout/G, k…], Gemm B
@@ -69,31 +123,19 @@ function layout(shape: readonly number[], outChannels: number, inChannels: numbe
  */
 export function weightLayout(node: NodeProto, shape: readonly number[]): WeightLayout | string {
   switch (node.opType) {
-    case 'Conv': {
-      if (shape.length < 3) return `its weight has rank ${shape.length}, not 3 or more`;
-      const g = readAttr.int(node, 'group', 1)!;
-      const [cout, cinPerGroup] = [shape[0]!, shape[1]!];
-      if (g < 1 || cout % g !== 0) return `its ${cout} output channels do not split into ${g} groups`;
-      const outPerGroup = cout / g;
-      return layout(shape, cout, cinPerGroup * g, (o, j) => [o, Math.floor(o / outPerGroup) * cinPerGroup + j]);
-    }
+    case 'Conv':
     case 'ConvTranspose': {
       if (shape.length < 3) return `its weight has rank ${shape.length}, not 3 or more`;
       const g = readAttr.int(node, 'group', 1)!;
-      const [cin, outPerGroup] = [shape[0]!, shape[1]!];
-      if (g < 1 || cin % g !== 0) return `its ${cin} input channels do not split into ${g} groups`;
-      const inPerGroup = cin / g;
-      return layout(shape, outPerGroup * g, cin, (c, j) => [Math.floor(c / inPerGroup) * outPerGroup + j, c]);
+      if (g < 1 || shape[0]! % g !== 0) return `the ${shape[0]} rows of its weight do not split into ${g} groups`;
+      return layout(shape, node.opType === 'Conv' ? 'out' : 'in', g);
     }
-    case 'Gemm': {
+    case 'Gemm':
       if (shape.length !== 2) return `its B has rank ${shape.length}, not 2`;
-      const [r, c] = [shape[0]!, shape[1]!];
-      return readAttr.int(node, 'transB', 0) === 1 ? layout(shape, r, c, (i, j) => [i, j]) : layout(shape, c, r, (i, j) => [j, i]);
-    }
-    case 'MatMul': {
+      return layout(shape, readAttr.int(node, 'transB', 0) === 1 ? 'out' : 'in', 1);
+    case 'MatMul':
       if (shape.length !== 2) return `its B has rank ${shape.length}, not 2`;
-      return layout(shape, shape[1]!, shape[0]!, (i, j) => [j, i]);
-    }
+      return layout(shape, 'in', 1);
     default:
       return `${node.opType} is not a layer with weights`;
   }
@@ -128,15 +170,4 @@ export function layerOf(node: NodeProto, graph: GraphProto, constants: ModelCons
     if (!perChannel) return `its bias has shape [${bias.shape.join(', ')}], not one value per output channel (${l.outChannels})`;
   }
   return { node, graph, weightInput: 1, weight, biasInput, bias, layout: l, alpha, beta };
-}
-
-/** Largest |w| of each channel (`of` gives each element's channel). */
-export function channelMaxAbs(w: ArrayLike<number>, of: Int32Array, channels: number): Float64Array {
-  const r = new Float64Array(channels);
-  for (let e = 0; e < w.length; e++) {
-    const a = Math.abs(w[e]!);
-    const c = of[e]!;
-    if (a > r[c]!) r[c] = a;
-  }
-  return r;
 }
