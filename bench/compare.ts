@@ -44,7 +44,7 @@ export function compareHeader(peer?: string): string[] {
 /** Prints rows (the first is the header) as an aligned Markdown table. */
 export function printTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  const line = (r: string[]) => console.log('| ' + r.map((c, j) => c.padEnd(widths[j]!)).join(' | ') + ' |');
+  const line = (r: string[]) => console.log(`| ${r.map((c, j) => c.padEnd(widths[j]!)).join(' | ')} |`);
   line(rows[0]!);
   line(widths.map((w) => '-'.repeat(w)));
   for (const r of rows.slice(1)) line(r);

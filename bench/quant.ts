@@ -47,7 +47,7 @@ function quantizeBaseline(x: Float32Array, scale: number, zp: number, out = new 
     const v = x[i]!;
     if (v !== v) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
-    out[i] = q < 0 ? 0 : q > 255 ? 255 : q;
+    out[i] = q < 0 ? 0 : Math.min(q , 255);
   }
   return out;
 }
@@ -64,7 +64,7 @@ function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number, out = 
     const v = x[i]!;
     if (v !== v) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
-    out[i] = ((q < 0 ? 0 : q > 255 ? 255 : q) - zp) * scale;
+    out[i] = ((q < 0 ? 0 : Math.min(q , 255)) - zp) * scale;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { gemmDemo } from './gemm.js';
 import { opsDemo } from './ops.js';
 import { calibrationDemo } from './calibration.js';
 import { qatDemo } from './qat.js';
+import { modelDemo } from './model.js';
 import type { DemoSection } from './section.js';
 
 const sections: DemoSection[] = [
@@ -19,6 +20,8 @@ const sections: DemoSection[] = [
   gemmDemo,
   // qat
   qatDemo,
+  // whole models
+  modelDemo,
 ];
 
 await init();

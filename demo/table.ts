@@ -4,5 +4,5 @@
 export function table(header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, j) => Math.max(...cells.map((r) => r[j]!.length)));
-  for (const r of cells) console.log('  ' + r.map((c, j) => c.padStart(widths[j]!)).join('  '));
+  for (const r of cells) console.log(`  ${r.map((c, j) => c.padStart(widths[j]!)).join('  ')}`);
 }

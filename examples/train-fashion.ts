@@ -15,7 +15,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { init } from '../ts/index.js';
-import { Tensor, crossEntropy, manualSeed, noGrad, add } from '../ts/autograd/index.js';
+import { type Tensor, crossEntropy, manualSeed, noGrad, add } from '../ts/autograd/index.js';
 import * as nn from '../ts/autograd/nn/index.js';
 import { pactPenalty } from '../ts/qat/layers.js';
 import { Adam, cosineSchedule } from '../ts/autograd/optim.js';
@@ -161,5 +161,5 @@ else {
   result.agreement = intPreds.reduce((a, v, i) => a + (v === fakePreds[i] ? 1 : 0), 0) / intPreds.length;
   console.log(`integer-only: test acc ${(100 * (result.integerAccuracy as number)).toFixed(2)}%, agrees with fake-quant on ${(100 * (result.agreement as number)).toFixed(2)}% of the test set`);
 }
-appendFileSync(join(OUT, 'results.jsonl'), JSON.stringify(result) + '\n');
+appendFileSync(join(OUT, 'results.jsonl'), `${JSON.stringify(result)}\n`);
 console.log(JSON.stringify(result));

@@ -140,7 +140,7 @@ function untar(tar, wanted) {
     const size = parseInt(text(offset + 124, 12).trim() || '0', 8);
     const type = String.fromCharCode(header[156] || 48);
     const prefix = text(offset + 345, 155);
-    let name = longName ?? (prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100));
+    const name = longName ?? (prefix ? `${prefix}/${text(offset, 100)}` : text(offset, 100));
     longName = null;
     const body = tar.subarray(offset + 512, offset + 512 + size);
     if (type === 'x') {

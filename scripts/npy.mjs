@@ -23,7 +23,7 @@ export function encodeNpy(data, shape) {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`; // () for a scalar
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // magic (6) + version (2) + header length (2) + header, padded to 64 with a final newline
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`;
   const head = Buffer.alloc(10);
   head.write('\x93NUMPY', 0, 'latin1');
   head[6] = 1;

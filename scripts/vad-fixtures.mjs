@@ -21,7 +21,7 @@ export function readWav16(path) {
     const size = buf.readUInt32LE(off + 4);
     if (id === 'fmt ') fmt = { format: buf.readUInt16LE(off + 8), channels: buf.readUInt16LE(off + 10), rate: buf.readUInt32LE(off + 12), bits: buf.readUInt16LE(off + 22) };
     if (id === 'data') {
-      if (!fmt || fmt.format !== 1 || fmt.channels !== 1 || fmt.bits !== 16) throw new Error(`${path}: expected 16-bit PCM mono`);
+      if (fmt?.format !== 1 || fmt.channels !== 1 || fmt.bits !== 16) throw new Error(`${path}: expected 16-bit PCM mono`);
       const n = size / 2;
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = buf.readInt16LE(off + 8 + 2 * i) / 32768;

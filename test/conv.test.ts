@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { convInteger, LowbitError, packConvWeights, PackedConvWeights, packWeights, qlinearConv } from '../ts/index.js';
+import { convInteger, type LowbitError, packConvWeights, type PackedConvWeights, packWeights, qlinearConv } from '../ts/index.js';
 import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorCode } from './errorCode.js';
 import { wasmExports } from '../ts/wasm/module.js';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGemmPool, gemmI8, GemmPool, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
+import { createGemmPool, gemmI8, type GemmPool, matmulInteger, packWeights, qlinearMatmul } from '../ts/index.js';
 import { errorCodeAsync } from './errorCode.js';
 import { randomInts, RANGE8, type T8, typed8 } from './reference/gemm.js';
 import { WorkerSlot } from '../ts/parallel/gemmPool.js';

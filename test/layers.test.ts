@@ -22,6 +22,7 @@ const LAYERS: ReadonlyArray<readonly [rank: number, prefix: string]> = [
   [5, 'ts/data/'],
   [6, 'ts/qat/'],
   [7, 'ts/model/'],
+  [7.5, 'ts/report/'],
   [8, 'ts/cli/'],
   [8, 'ts/app/'],
   [9, 'ts/api/'],

@@ -70,6 +70,41 @@ describe('constant folding', () => {
   });
 });
 
+/** Both If branches slice one outer weight the same way, each with index constants of its own. */
+function twinBranches(): Uint8Array {
+  const branch = (tag: string, scale: number) =>
+    makeGraph(
+      tag,
+      [
+        makeNode('Slice', ['w', `${tag}_starts`, `${tag}_ends`, `${tag}_axes`], [`${tag}_w`]),
+        makeNode('MatMul', ['x', `${tag}_w`], [`${tag}_y0`]),
+        makeNode('Mul', [`${tag}_y0`, `${tag}_k`], [`${tag}_y`]),
+      ],
+      [],
+      [makeValueInfo(`${tag}_y`, 'float32', [null, 4])],
+      [makeTensor(`${tag}_starts`, i64(2)), makeTensor(`${tag}_ends`, i64(6)), makeTensor(`${tag}_axes`, i64(1)), makeTensor(`${tag}_k`, { dtype: 'float32', shape: [], data: Float32Array.of(scale) })],
+    );
+  const graph = makeGraph(
+    'main',
+    [makeNode('If', ['cond'], ['y'], { attributes: [attr.graph('then_branch', branch('a', 1)), attr.graph('else_branch', branch('b', -2))] })],
+    [makeValueInfo('x', 'float32', [null, 6]), makeValueInfo('cond', 'bool', [])],
+    [makeValueInfo('y', 'float32', [null, 4])],
+    [makeTensor('w', { dtype: 'float32', shape: [6, 8], data: rand(48, 0.53) })],
+  );
+  return encodeModel(makeModel(graph, { '': 13 }));
+}
+
+describe('constant folding across sibling subgraphs', () => {
+  it('folds a computation two branches share once, in the graph that encloses both, and keeps both outputs', async () => {
+    const bytes = twinBranches();
+    const m = decodeModel(bytes);
+    expect(foldConstants(m).folded).toEqual({ Slice: 2 });
+    expect(m.graph!.initializer.map((t) => t.name)).toEqual(['a_w']);
+    const after = encodeModel(m);
+    for (const cond of [true, false]) expect([...(await run(after, cond))]).toEqual([...(await run(bytes, cond))]);
+  });
+});
+
 describe('dynamic quantization inside subgraphs', () => {
   it('quantizes the weights of both If branches, the folded one and the Constant one, and keeps the outputs close', async () => {
     const bytes = model();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LowbitError, readNpy, writeNpy, type NpyDType, type TypedTensor } from '../ts/index.js';
+import { readNpyHeader, readNpyRows, type NpyBytes } from '../ts/data/npy.js';
 import { ELEMENT_TYPES, fromLittleEndian, swapBytes, toLittleEndian } from '../ts/base/elementTypes.js';
 import { errorCode, errorMessage } from './errorCode.js';
 
@@ -130,6 +131,61 @@ describe('readNpy on hostile bytes (property)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('readNpyHeader / readNpyRows (a file read piece by piece)', () => {
+  /** A file's bytes behind the random-access interface, counting the bytes read. */
+  function pieces(bytes: Uint8Array): NpyBytes & { readBytes: number } {
+    const f = {
+      byteLength: bytes.length,
+      readBytes: 0,
+      read(offset: number, length: number) {
+        f.readBytes += length;
+        return bytes.slice(offset, offset + length);
+      },
+    };
+    return f;
+  }
+
+  it('reads the header of every fixture as readNpy does, and any run of entries equals the whole file sliced', () => {
+    for (const name of ['b1.npy', 'i1.npy', 'u2.npy', 'i8.npy', 'u8.npy', 'f2.npy', 'f4.npy', 'f8.npy', 'v2.npy', 'v3.npy', 'vector.npy']) {
+      const bytes = file(name);
+      const whole = readNpy(bytes);
+      const f = pieces(bytes);
+      const header = readNpyHeader(f, name);
+      expect({ dtype: header.dtype, shape: header.shape, fortranOrder: header.fortranOrder }).toEqual({ dtype: whole.dtype, shape: whole.shape, fortranOrder: false });
+      const per = whole.data.length / whole.shape[0]!;
+      for (let start = 0; start < whole.shape[0]!; start++) {
+        for (let count = 0; start + count <= whole.shape[0]!; count++) {
+          const rows = readNpyRows(f, header, start, count, name);
+          expect(rows.dtype).toBe(whole.dtype);
+          expect(rows.shape).toEqual([count, ...whole.shape.slice(1)]);
+          expect(asStrings(rows)).toEqual(asStrings({ ...whole, data: whole.data.slice(start * per, (start + count) * per) } as TypedTensor));
+        }
+      }
+    }
+  });
+
+  it('reads only the header and the rows asked for', () => {
+    const bytes = file('f8.npy'); // [2, 3, 4] float64: 96 bytes per entry, data from byte 128
+    const f = pieces(bytes);
+    const header = readNpyHeader(f, 'f8.npy');
+    expect(header.dataOffset).toBe(128);
+    expect(f.readBytes).toBe(12 + 118);
+    readNpyRows(f, header, 1, 1);
+    expect(f.readBytes).toBe(12 + 118 + 96);
+  });
+
+  it('refuses rows of a Fortran-order file or a 0-d one, rows past the end, and a bad file as readNpy does', () => {
+    const fortran = pieces(file('fortran.npy'));
+    expect(errorMessage(() => readNpyRows(fortran, readNpyHeader(fortran), 0, 1, 'f.npy'), 'INVALID_ARGUMENT')).toMatch(/^f\.npy is in Fortran order/);
+    const scalar = pieces(file('scalar.npy'));
+    expect(errorMessage(() => readNpyRows(scalar, readNpyHeader(scalar), 0, 1, 's.npy'), 'INVALID_ARGUMENT')).toMatch(/^s\.npy holds a single value/);
+    const f4 = pieces(file('f4.npy'));
+    expect(errorMessage(() => readNpyRows(f4, readNpyHeader(f4), 1, 2, 'x.npy'), 'INVALID_ARGUMENT')).toBe('x.npy: entries 1…2 are outside its first axis of 2');
+    expect(errorMessage(() => readNpyHeader(pieces(file('f4.npy').subarray(0, 140)), 'cut.npy'), 'INVALID_FILE')).toMatch(/^cut\.npy: shape \(2, 3, 4\) of <f4 needs 96 data bytes, the file has 12$/);
+    expect(errorMessage(() => readNpyHeader(pieces(file('big_endian.npy')), 'be.npy'), 'INVALID_DTYPE')).toMatch(/^be\.npy: big-endian data/);
   });
 });
 

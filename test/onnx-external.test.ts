@@ -211,7 +211,7 @@ describe('bad external data', () => {
     const dir = mkdtempSync(join(tmp, 'short-'));
     writeFileSync(join(dir, 'external.onnx.data'), readFileSync(join(FIXTURES, 'external.onnx.data')).subarray(0, 10000));
     const model = decodeModel(fixture('external.onnx'));
-    const e = await throwsAsync(() => writeModel(model, { readExternal: fileReader(dir + '/') }));
+    const e = await throwsAsync(() => writeModel(model, { readExternal: fileReader(`${dir}/`) }));
     expect(e.code).toBe('INVALID_FILE');
     expect(e.message).toMatch(/holds 1808 of the 4096 bytes of graph\/initializer\["w2"\] at offset 8192/);
   });

@@ -375,7 +375,7 @@ describe('models written by an exporter (torch 1.13 at opsets 7, 9, 10, 11, 12)'
 
 // The real models of issue 18 (PP-OCR at opsets 9 and 11, Silero VAD at 16), where the fixtures cache
 // holds them (scripts/fetch-models.mjs fills .cache/lowbit-fixtures/models/ or $LOWBIT_FIXTURES_CACHE/models/).
-const MODELS = join(process.env['LOWBIT_FIXTURES_CACHE'] ?? join(import.meta.dirname, '../.cache/lowbit-fixtures'), 'models');
+const MODELS = join(process.env.LOWBIT_FIXTURES_CACHE ?? join(import.meta.dirname, '../.cache/lowbit-fixtures'), 'models');
 const cached = (file: string) => existsSync(join(MODELS, file));
 
 describe('real models from the fixtures cache', () => {

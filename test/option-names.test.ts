@@ -38,6 +38,7 @@ const CASES: Array<[string, () => unknown, string, string]> = [
   ['nn.Linear', () => new nn.Linear(2, 2, { biases: false } as never), 'biases', 'bias'],
   ['optim.SGD', () => new optim.SGD([], { lr: 0.1, momentun: 0.9 } as never), 'momentun', 'momentum'],
   ['readNpy', () => lowbit.readNpy(new Uint8Array(0), { name: 'x.npy' } as never), 'name', 'source'],
+  ['imageFeeds', () => lowbit.imageFeeds([], { size: [2, 2], layot: 'nhwc' } as never), 'layot', 'layout'],
   ['fakeQuantSTE', () => lowbit.fakeQuantSTE(new autograd.Tensor([1, 2], [2]), { scale: 0.5, zero: 1 } as never), 'zero', 'zeroPoint'],
   ['autograd.pact', () => autograd.pact(new autograd.Tensor([1, 2], [2]), new autograd.Tensor([2], [1]), 4, { alphaGrad: 'step' } as never), 'alphaGrad', 'alphaGradient'],
   ['nn.PACT', () => new nn.PACT(4, 6, 1e-4, { gradient: 'step' } as never), 'gradient', 'alphaGradient'],
@@ -60,6 +61,11 @@ describe('unknown option names', () => {
     expect(refusal(() => h.max({ startBin: 128 } as never))).toContain("'startBin'");
     expect(refusal(() => h.mse({ step: 2 } as never))).toContain("'step'");
     expect(refusal(() => h.percentile(99, { symmetric: true } as never))).toContain("'symmetric'");
+  });
+
+  it('renderReport checks its options', async () => {
+    const report = { format: 'lowbit.quantization-report', version: 1, mode: 'dynamic', settings: {}, prepared: { folded: {} }, sizes: { input: 1, output: 1 }, seconds: 0, nodes: [], tensors: [], outputs: [], evaluationSamples: 0 } as const;
+    await expect(lowbit.renderReport(report, { titel: 'x' } as never)).rejects.toThrow(/'titel'.*title/);
   });
 
   it('init checks its one option', () => {

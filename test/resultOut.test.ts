@@ -4,7 +4,7 @@
 // shares memory with an input; a wrong type or size is a typed error.
 import { describe, expect, it } from 'vitest';
 import {
-  convInteger, dequantizeLinear, fakeQuantize, gemmF32, gemmI8, matmulF32, matmulInteger, packConvWeights, PackedMatrix, packWeights,
+  convInteger, dequantizeLinear, fakeQuantize, gemmF32, gemmI8, matmulF32, matmulInteger, packConvWeights, type PackedMatrix, packWeights,
   qlinearConv, qlinearMatmul, quantizeLinear, type Int8DType, type IntArray,
 } from '../ts/index.js';
 import { errorCode } from './errorCode.js';

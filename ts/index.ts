@@ -7,7 +7,7 @@
 export { init, isInitialized, wasmInfo, type InitOptions } from './wasm/module.js';
 export { LowbitError, type LowbitErrorCode } from './base/errors.js';
 export { intTypeInfo, INT_DTYPES, type IntDType, type IntArray, type IntTypeInfo, type NumericArray } from './base/dtypes.js';
-export { type Tensor, type TensorLike } from './base/tensor.js';
+export type { Tensor, TensorLike } from './base/tensor.js';
 export {
   HistogramObserver,
   type HistogramObserverOptions,
@@ -21,8 +21,8 @@ export {
 } from './calibrate/histogram.js';
 export { MinMaxObserver, type MinMaxObserverOptions, type MinMaxResultOptions } from './calibrate/minmax.js';
 export { calibrate, type CalibrateOptions, type HistogramMethod } from './calibrate/calibrate.js';
-export { type CalibrationResult, type CalibrationMethod, type QuantTypeOptions } from './calibrate/result.js';
-export { type CalibrationInput } from './calibrate/data.js';
+export type { CalibrationResult, CalibrationMethod, QuantTypeOptions } from './calibrate/result.js';
+export type { CalibrationInput } from './calibrate/data.js';
 export { quantRange, type IntRange, type IntRangeSpec } from './base/ranges.js';
 export { chooseQParams, type QParams, type QParamsOptions } from './formats/affine.js';
 export { sqnr, mse, maxAbsError, cosine } from './base/metrics.js';
@@ -41,7 +41,7 @@ export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './o
 export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quant/quantizeLinear.js';
 export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/quant/dequantizeLinear.js';
 export { fakeQuantize, type FakeQuantizeOptions } from './ops/quant/fakeQuantize.js';
-export { type ScaleArg, type ZeroPointArg } from './ops/quant/channels.js';
+export type { ScaleArg, ZeroPointArg } from './ops/quant/channels.js';
 export { dynamicQuantizeLinear, type DynamicQuantized } from './ops/quant/dynamicQuantizeLinear.js';
 export { pack4, unpack4 } from './ops/quant/pack4.js';
 export {
@@ -56,13 +56,13 @@ export {
 } from './formats/fixed.js';
 export { matmulInteger, type MatmulIntegerOptions } from './ops/gemm/matmulInteger.js';
 export { packWeights, PackedMatrix, type PackedDType, type PackWeightsOptions } from './ops/gemm/packWeights.js';
-export { type Int8DType } from './ops/gemm/operands.js';
+export type { Int8DType } from './ops/gemm/operands.js';
 export { qlinearMatmul, type QLinearMatmulOptions } from './ops/gemm/qlinearMatmul.js';
 export { gemmI8, type GemmI8Args } from './ops/gemm/gemmI8.js';
-export { type Requantize } from './ops/gemm/outputStage.js';
+export type { Requantize } from './ops/gemm/outputStage.js';
 export { convInteger, type ConvIntegerOptions } from './ops/conv/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/conv/qlinearConv.js';
-export { type AutoPad, type ConvOptions } from './ops/conv/plan.js';
+export type { AutoPad, ConvOptions } from './ops/conv/plan.js';
 export { packConvWeights, PackedConvWeights, type PackConvWeightsOptions } from './ops/conv/packConvWeights.js';
 export { createGemmPool, GemmPool, PooledWeights, type GemmPoolOptions } from './parallel/gemmPool.js';
 // qat: autograd, layers, optimizers, quantization-aware training, data
@@ -78,15 +78,29 @@ export { distillationLoss, distillationStep, type DistillationOptions, type Dist
 export { exportQuantized, QuantizedModel, type QuantizedLayer, type QuantizedWeightLayer, type ActivationQParams } from './qat/export.js';
 export { readIdx } from './data/idx.js';
 export { DataLoader, type DataLoaderOptions, type Batch } from './data/loader.js';
-export { readNpy, writeNpy, type NpyDType, type ReadNpyOptions } from './data/npy.js';
-export { type TypedTensor, type ElementType, type ElementArrays } from './base/elementTypes.js';
+export { readNpy, writeNpy, readNpyHeader, readNpyRows, type NpyDType, type ReadNpyOptions, type NpyBytes, type NpyHeader } from './data/npy.js';
+export type { TypedTensor, ElementType, ElementArrays } from './base/elementTypes.js';
+export { imageFeeds, type ImageFeedsOptions, type ImageFile } from './data/images/imageFeeds.js';
+export { decodeImage, type RgbImage } from './data/images/decode.js';
+export { resizeBilinear } from './data/images/resize.js';
 // model: whole ONNX models
 export {
   quantizeModel,
   type QuantizeModelOptions,
   type QuantizedModelResult,
 } from './model/quantizeModel.js';
-export { type QuantizationReport, type NodeReport, type TensorReport, type OutputReport } from './model/report.js';
+export {
+  type QuantizationReport,
+  type NodeReport,
+  type TensorReport,
+  type OutputReport,
+  type AccuracyReport,
+  type SensitivityReport,
+  type SensitivityEntry,
+  type PlanReport,
+  type PlanEntry,
+} from './model/report.js';
+export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {
@@ -100,5 +114,5 @@ export {
   type OnnxRuntimeTensor,
 } from './model/runner.js';
 export { type FeedTensor, type Feeds, type FeedSource, type FeedArray } from './model/feeds.js';
-export { type RangeMethod } from './model/calibration.js';
+export { type RangeMethod, type ValueHistogram } from './model/calibration.js';
 export { type ProgressEvent, type ProgressCallback, type LongCallOptions } from './model/progress.js';

@@ -210,7 +210,7 @@ export function relu(x: Tensor): Tensor {
   assertTensor(x, 'relu', 'x');
   const out = new Float32Array(x.size);
   const d = x.data;
-  for (let i = 0; i < out.length; i++) out[i] = d[i]! > 0 ? d[i]! : 0;
+  for (let i = 0; i < out.length; i++) out[i] = Math.max(d[i]! , 0);
   return Tensor.fromOp(out, [...x.shape], [x], (o) => {
     const g = new Float32Array(x.size);
     const og = o.grad!;

@@ -4,7 +4,7 @@
  * @module
  */
 import { LowbitError } from '../base/errors.js';
-import { Tensor, assertTensor } from './tensor.js';
+import { type Tensor, assertTensor } from './tensor.js';
 import { show } from '../base/tensor.js';
 import { assertInInterval, assertPositiveFinite, optionsObject } from '../base/validate.js';
 

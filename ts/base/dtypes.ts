@@ -57,7 +57,7 @@ export const INT_DTYPES: readonly IntDType[] = Object.keys(INT_TYPES) as IntDTyp
  */
 export function intTypeInfo(dtype: IntDType): IntTypeInfo {
   const found = typeof dtype === 'string' ? INT_TYPES[dtype] : undefined;
-  if (found === undefined || !Object.prototype.hasOwnProperty.call(INT_TYPES, dtype)) {
+  if (found === undefined || !Object.hasOwn(INT_TYPES, dtype)) {
     throw new LowbitError('INVALID_DTYPE', `unknown dtype ${JSON.stringify(dtype)}; expected one of ${INT_DTYPES.join(', ')}`);
   }
   return found;

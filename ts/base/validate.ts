@@ -52,7 +52,7 @@ export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
 
 /** The first key of `given` that `names` lacks, if any. */
 function unknownName(given: object, names: object): string | undefined {
-  return Object.keys(given).find((key) => !Object.prototype.hasOwnProperty.call(names, key));
+  return Object.keys(given).find((key) => !Object.hasOwn(names, key));
 }
 
 const list = (names: object) => Object.keys(names).join(', ');

@@ -6,12 +6,12 @@ import type { NumericArray } from '../base/dtypes.js';
 import { sizeOf, type Tensor } from '../base/tensor.js';
 
 const TYPES: Record<number, [string, (n: number) => NumericArray, number]> = {
-  0x08: ['uint8', (n) => new Uint8Array(n), 1],
-  0x09: ['int8', (n) => new Int8Array(n), 1],
-  0x0b: ['int16', (n) => new Int16Array(n), 2],
-  0x0c: ['int32', (n) => new Int32Array(n), 4],
-  0x0d: ['float32', (n) => new Float32Array(n), 4],
-  0x0e: ['float64', (n) => new Float64Array(n), 8],
+  8: ['uint8', (n) => new Uint8Array(n), 1],
+  9: ['int8', (n) => new Int8Array(n), 1],
+  11: ['int16', (n) => new Int16Array(n), 2],
+  12: ['int32', (n) => new Int32Array(n), 4],
+  13: ['float32', (n) => new Float32Array(n), 4],
+  14: ['float64', (n) => new Float64Array(n), 8],
 };
 
 async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {

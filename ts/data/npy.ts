@@ -2,7 +2,8 @@
 // "\x93NUMPY", a version, a Python-literal header dict ({'descr': '<f4',
 // 'fortran_order': False, 'shape': (2, 3), }) padded to 64 bytes, then the
 // elements. Numeric and bool dtypes, little-endian; Fortran-order files are
-// read into C order.
+// read into C order. readNpyHeader / readNpyRows read a file piece by piece
+// (entries along its first axis), for data sets larger than memory.
 import { LowbitError } from '../base/errors.js';
 import { checkTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../base/elementTypes.js';
 import { describe, sizeOf } from '../base/tensor.js';
@@ -42,6 +43,97 @@ export interface ReadNpyOptions {
 }
 
 /**
+ * Random access to a .npy file's bytes: an in-memory array, or a file read
+ * piece by piece (so a large calibration set need not sit in memory).
+ */
+export interface NpyBytes {
+  /** The file's length in bytes. */
+  readonly byteLength: number;
+  /** `length` bytes from `offset` (both within the file). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** What a .npy file's header says, and where its elements start. */
+export interface NpyHeader {
+  readonly dtype: NpyDType;
+  readonly shape: readonly number[];
+  /** Column-major elements (numpy's `fortran_order`). */
+  readonly fortranOrder: boolean;
+  /** The byte offset of the first element. */
+  readonly dataOffset: number;
+}
+
+/** A byte array as {@link NpyBytes}. */
+function inMemory(bytes: Uint8Array): NpyBytes {
+  return { byteLength: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+/**
+ * Reads and checks a .npy file's header: the magic, the version, the dict,
+ * a little-endian dtype lowbit reads, and a data length that fits the shape.
+ * `source` names the file in errors. The errors are {@link readNpy}'s.
+ */
+export function readNpyHeader(file: NpyBytes, source = 'the .npy data'): NpyHeader {
+  const bad = (what: string) => new LowbitError('INVALID_FILE', `${source}: ${what}`);
+  const size = file.byteLength;
+  const prefix = file.read(0, Math.min(size, 12));
+  if (size < 10 || MAGIC.some((b, i) => prefix[i] !== b)) throw bad('not a .npy file (it does not start with the magic "\\x93NUMPY")');
+  const major = prefix[6]!;
+  const minor = prefix[7]!;
+  if (major < 1 || major > 3 || minor !== 0) throw bad(`unknown .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
+  const lengthBytes = major === 1 ? 2 : 4;
+  if (size < 8 + lengthBytes) throw bad('truncated header');
+  const dv = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const headerLength = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
+  const dataOffset = 8 + lengthBytes + headerLength;
+  if (dataOffset > size) throw bad(`truncated header (it says ${headerLength} bytes, the file has ${size - 8 - lengthBytes} after the length)`);
+  const headerBytes = file.read(8 + lengthBytes, headerLength);
+  let text: string;
+  try {
+    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw bad('the header is not valid UTF-8');
+  }
+  if (/['"]descr['"]\s*:\s*\[/.test(text)) {
+    throw new LowbitError('INVALID_DTYPE', `${source}: a structured dtype (a record of fields) is not supported; save each field as its own array`);
+  }
+  const header = parseHeader(text, bad);
+  const { dtype, order } = parseDescr(header.descr, source);
+  const shape = header.shape;
+  const need = storedByteLength(dtype, sizeOf(shape));
+  const have = size - dataOffset;
+  if (have !== need) throw bad(`shape (${shape.join(', ')}) of ${header.descr} needs ${need} data bytes, the file has ${have}`);
+  const bigEndian = order === '>' || (order === '=' && HOST_BIG_ENDIAN);
+  if (bigEndian) {
+    throw new LowbitError('INVALID_DTYPE', `${source}: big-endian data (${header.descr}) is not supported; save it little-endian, e.g. np.save(path, a.astype('<${CODES[dtype]}'))`);
+  }
+  return { dtype, shape, fortranOrder: header.fortranOrder, dataOffset };
+}
+
+/**
+ * Reads `count` entries along the first axis of a C-order .npy file from
+ * entry `start` on (one read of their bytes), as a tensor of shape
+ * `[count, ...shape.slice(1)]`.
+ *
+ * @throws LowbitError `INVALID_ARGUMENT` for a Fortran-order file (its
+ *   entries are not contiguous: read it whole with {@link readNpy}), a
+ *   0-d array, or entries outside the first axis.
+ */
+export function readNpyRows(file: NpyBytes, header: NpyHeader, start: number, count: number, source = 'the .npy data'): TypedTensor<NpyDType> {
+  const { dtype, shape } = header;
+  if (shape.length === 0) throw new LowbitError('INVALID_ARGUMENT', `${source} holds a single value (shape ()), not entries along a first axis`);
+  if (header.fortranOrder && shape.length > 1) throw new LowbitError('INVALID_ARGUMENT', `${source} is in Fortran order: its entries along the first axis are not contiguous`);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > shape[0]!) {
+    throw new LowbitError('INVALID_ARGUMENT', `${source}: entries ${start}…${start + count - 1} are outside its first axis of ${shape[0]}`);
+  }
+  const rowShape = shape.slice(1);
+  const perRow = sizeOf(rowShape);
+  const rowBytes = storedByteLength(dtype, perRow);
+  const data = fromLittleEndian(dtype, file.read(header.dataOffset + start * rowBytes, count * rowBytes), count * perRow);
+  return { dtype, shape: [count, ...rowShape], data } as TypedTensor<NpyDType>;
+}
+
+/**
  * Reads a .npy file (numpy's `np.save`) into a fresh typed array: bool,
  * int8…int64, uint8…uint64, float16 (bit patterns in a Uint16Array),
  * float32, float64; little-endian (`<`, or `|` for one-byte types).
@@ -60,39 +152,10 @@ export interface ReadNpyOptions {
 export function readNpy(bytes: Uint8Array, options?: ReadNpyOptions): TypedTensor<NpyDType> {
   const source = optionsObject(options, 'readNpy', { source: true }).source ?? 'the .npy data';
   if (!(bytes instanceof Uint8Array)) throw new LowbitError('INVALID_DTYPE', `readNpy needs the file as a Uint8Array, got ${describe(bytes)}`);
-  const bad = (what: string) => new LowbitError('INVALID_FILE', `${source}: ${what}`);
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('not a .npy file (it does not start with the magic "\\x93NUMPY")');
-  const major = bytes[6]!;
-  const minor = bytes[7]!;
-  if (major < 1 || major > 3 || minor !== 0) throw bad(`unknown .npy format version ${major}.${minor} (expected 1.0, 2.0 or 3.0)`);
-  const lengthBytes = major === 1 ? 2 : 4;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 8 + lengthBytes) throw bad('truncated header');
-  const headerLength = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const dataStart = 8 + lengthBytes + headerLength;
-  if (dataStart > bytes.length) throw bad(`truncated header (it says ${headerLength} bytes, the file has ${bytes.length - 8 - lengthBytes} after the length)`);
-  const headerBytes = bytes.subarray(8 + lengthBytes, dataStart);
-  let text: string;
-  try {
-    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(headerBytes);
-  } catch {
-    throw bad('the header is not valid UTF-8');
-  }
-  if (/['"]descr['"]\s*:\s*\[/.test(text)) {
-    throw new LowbitError('INVALID_DTYPE', `${source}: a structured dtype (a record of fields) is not supported; save each field as its own array`);
-  }
-  const header = parseHeader(text, bad);
-  const { dtype, order } = parseDescr(header.descr, source);
-  const shape = header.shape;
-  const count = sizeOf(shape);
-  const need = storedByteLength(dtype, count);
-  const have = bytes.length - dataStart;
-  if (have !== need) throw bad(`shape (${shape.join(', ')}) of ${header.descr} needs ${need} data bytes, the file has ${have}`);
-  const bigEndian = order === '>' || (order === '=' && HOST_BIG_ENDIAN);
-  if (bigEndian) {
-    throw new LowbitError('INVALID_DTYPE', `${source}: big-endian data (${header.descr}) is not supported; save it little-endian, e.g. np.save(path, a.astype('<${CODES[dtype]}'))`);
-  }
-  const raw = fromLittleEndian(dtype, bytes.subarray(dataStart), count);
+  const header = readNpyHeader(inMemory(bytes), source);
+  const { dtype, dataOffset } = header;
+  const shape = [...header.shape];
+  const raw = fromLittleEndian(dtype, bytes.subarray(dataOffset), sizeOf(shape));
   const data = header.fortranOrder && shape.length > 1 ? fortranToC(raw, shape) : raw;
   return { dtype, shape, data } as TypedTensor<NpyDType>;
 }
@@ -130,7 +193,7 @@ export function writeNpy(tensor: TypedTensor<NpyDType>): Uint8Array {
   const dv = new DataView(out.buffer);
   if (major === 1) dv.setUint16(8, headerLength, true);
   else dv.setUint32(8, headerLength, true);
-  const header = dict + ' '.repeat(headerLength - dict.length - 1) + '\n';
+  const header = `${dict + ' '.repeat(headerLength - dict.length - 1)}\n`;
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
   out.set(body, prefix + headerLength);
   return out;
@@ -141,7 +204,7 @@ function padded(dict: string, prefix: number): number {
   return Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN - prefix;
 }
 
-interface NpyHeader {
+interface HeaderDict {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
@@ -151,7 +214,7 @@ interface NpyHeader {
  * Parses the header's Python dict literal: string keys, and values that are
  * strings, True/False, or tuples of integers (a Python 2 `L` suffix allowed).
  */
-function parseHeader(text: string, bad: (what: string) => LowbitError): NpyHeader {
+function parseHeader(text: string, bad: (what: string) => LowbitError): HeaderDict {
   let i = 0;
   const fail = (what: string): never => {
     throw bad(`bad header ${JSON.stringify(text.trim().slice(0, 120))}: ${what}`);

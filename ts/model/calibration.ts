@@ -4,7 +4,7 @@
 // memory does not grow with the number of samples.
 import type { TypedTensor } from '../base/elementTypes.js';
 import { LowbitError } from '../base/errors.js';
-import { HistogramObserver } from '../calibrate/histogram.js';
+import { HistogramObserver, type EntropyResult } from '../calibrate/histogram.js';
 import { MinMaxObserver } from '../calibrate/minmax.js';
 import { ValueInfoProtoSchema, type ModelProto } from './onnx/proto.js';
 import { encodeModel } from './onnx/encode.js';
@@ -28,6 +28,8 @@ export interface RangeSettings {
   readonly onBatch?: (samples: number, batches: number) => void;
   /** More values to fetch with each batch, handed to `observe` with the batch's sample count (bias correction's means). */
   readonly extra?: { readonly names: readonly string[]; observe(values: Readonly<Record<string, TypedTensor>>, samples: number): void };
+  /** Also keep each value's histogram and every method's range ({@link ValueHistogram}), for the report. Default false. */
+  readonly histograms?: boolean;
 }
 
 /** A value's calibrated range, with the extremes seen. */
@@ -43,6 +45,8 @@ export interface Calibration {
   readonly ranges: Map<string, ValueRange>;
   readonly samples: number;
   readonly batches: number;
+  /** Each value's histogram, when `settings.histograms` was set (none for a value whose extremes leave no range to choose). */
+  readonly histograms?: Map<string, ValueHistogram>;
 }
 
 /**
@@ -97,47 +101,122 @@ function nonZero(data: Float32Array, scratch: { buffer: Float32Array }): Float32
   return n === data.length ? data : scratch.buffer.subarray(0, n);
 }
 
+/** Bins of the histogram a {@link ValueHistogram} keeps: TensorRT's 2048 summed 16 at a time. */
+export const REPORT_BINS = 128;
+
+/** Points of the KL curve a {@link ValueHistogram} keeps at most. */
+export const REPORT_CURVE_POINTS = 128;
+
 /**
- * A histogram observer whose result is clipped to the extremes seen. The
- * entropy and MSE sweeps see the non-zero values only: 0 is exact at every
- * threshold (the zero point), so the zeros of a ReLU output (often most of
- * them) say nothing about where to clip, yet as one spike in the first bin
- * they would pull the entropy sweep towards thresholds so low that the
- * spike keeps a level of its own.
+ * What the report shows of one calibrated value: its histogram of |x| and
+ * the range every method would have chosen from it.
  */
-function histogramObserver(settings: RangeSettings): Observer {
-  const signed = settings.method === 'percentile';
+export interface ValueHistogram {
+  /** The largest |x| seen: the bins cover [0, amax]. */
+  readonly amax: number;
+  /** Counts of the non-zero |x| in {@link REPORT_BINS} equal bins over [0, amax]. */
+  readonly counts: readonly number[];
+  /** Values exactly 0 (not in `counts`: 0 is exact at every threshold). */
+  readonly zeros: number;
+  /** The range each method chooses from these observations (all four, whichever was used). */
+  readonly ranges: { readonly [M in RangeMethod]: { readonly min: number; readonly max: number } };
+  /**
+   * The entropy sweep: KL(P‖Q) per candidate threshold, at most
+   * {@link REPORT_CURVE_POINTS} of them (each the lowest of a run of
+   * neighbouring candidates, so the minimum is kept); `null` where the
+   * divergence is infinite.
+   */
+  readonly divergence: { readonly thresholds: readonly number[]; readonly values: readonly (number | null)[] };
+}
+
+/** At most `points` of a curve: each the lowest of a run of neighbours, so the curve's minimum stays. */
+function lowestOfRuns(x: Float64Array, y: Float64Array, points: number): { thresholds: number[]; values: (number | null)[] } {
+  const run = Math.ceil(x.length / points);
+  const thresholds: number[] = [];
+  const values: (number | null)[] = [];
+  for (let start = 0; start < x.length; start += run) {
+    let best = start;
+    for (let i = start + 1; i < Math.min(start + run, x.length); i++) if (y[i]! <= y[best]!) best = i;
+    thresholds.push(x[best]!);
+    values.push(Number.isFinite(y[best]!) ? y[best]! : null);
+  }
+  return { thresholds, values };
+}
+
+/**
+ * An observer of one value: the extremes always; a histogram of the
+ * non-zero |x| for entropy and MSE, and a signed histogram of x for
+ * percentile, as the method (or `settings.histograms`, which keeps both and
+ * reports every method) needs. The entropy and MSE sweeps see the non-zero
+ * values only: 0 is exact at every threshold (the zero point), so the zeros
+ * of a ReLU output (often most of them) say nothing about where to clip, yet
+ * as one spike in the first bin they would pull the entropy sweep towards
+ * thresholds so low that the spike keeps a level of its own. Every range is
+ * clipped to the extremes seen.
+ */
+function valueObserver(settings: RangeSettings): Observer & { histogram(): ValueHistogram | undefined } {
+  const all = settings.histograms === true;
   // exact only for small values: a model's activations would otherwise keep up to a million floats each
-  const hist = new HistogramObserver({ bins: 2048, mode: signed ? 'signed' : 'abs', exactLimit: 1 << 14 });
+  const exactLimit = 1 << 14;
+  const abs = all || settings.method === 'entropy' || settings.method === 'mse' ? new HistogramObserver({ bins: 2048, mode: 'abs', exactLimit }) : undefined;
+  const signed = all || settings.method === 'percentile' ? new HistogramObserver({ bins: 2048, mode: 'signed', exactLimit }) : undefined;
   const extremes = minMaxObserver();
   const scratch = { buffer: new Float32Array(0) };
-  let seen = false;
+  let zeros = 0;
+  let entropy: EntropyResult | undefined;
+
+  /** The extremes, and whether they leave a range to choose (else every method gives them). */
+  const seen = () => {
+    const { min, max } = extremes.range();
+    return { min, max, choose: min < max && Math.max(-min, max) !== 0 };
+  };
+  const sweep = (min: number) => {
+    const unsigned = min >= 0;
+    // candidates from as many bins as there are levels: below that every bin is a level of its own and
+    // KL(P‖Q) sees only the clipping, so the sweep would clip hard (256 levels for unsigned values)
+    const levels = 2 ** (unsigned ? settings.bits : settings.bits - 1);
+    return { bits: settings.bits, unsigned, startBin: Math.max(128, levels) };
+  };
+  const rangeBy = (method: RangeMethod): ValueRange => {
+    const { min, max, choose } = seen();
+    const clip = (lo: number, hi: number) => ({ min: Math.max(min, lo), max: Math.min(max, hi), observedMin: min, observedMax: max });
+    if (method === 'minmax' || !choose) return { min, max, observedMin: min, observedMax: max };
+    if (method === 'percentile') {
+      const r = signed!.percentile(settings.percentile, { bits: settings.bits, unsigned: min >= 0 });
+      return clip(r.min, r.max);
+    }
+    const amax = method === 'entropy' ? (entropy ??= abs!.entropy(sweep(min))).amax : abs!.mse(sweep(min)).amax;
+    return clip(-amax, amax);
+  };
   return {
     observe(data) {
       if (data.length === 0) return;
       extremes.observe(data);
-      const values = signed ? data : nonZero(data, scratch);
-      if (values.length > 0) {
-        hist.observe(values);
-        seen = true;
+      signed?.observe(data);
+      if (abs !== undefined) {
+        const values = nonZero(data, scratch);
+        zeros += data.length - values.length;
+        if (values.length > 0) abs.observe(values);
       }
     },
-    range() {
-      const { min, max } = extremes.range();
-      if (!seen || !(min < max) || Math.max(-min, max) === 0) return { min, max, observedMin: min, observedMax: max };
-      const unsigned = min >= 0;
-      if (settings.method === 'percentile') {
-        const r = hist.percentile(settings.percentile, { bits: settings.bits, unsigned });
-        return { min: Math.max(min, r.min), max: Math.min(max, r.max), observedMin: min, observedMax: max };
-      }
-      // candidates from as many bins as there are levels: below that every bin is a level of its own and
-      // KL(P‖Q) sees only the clipping, so the sweep would clip hard (256 levels for unsigned values)
-      const levels = 2 ** (unsigned ? settings.bits : settings.bits - 1);
-      const sweep = { bits: settings.bits, unsigned, startBin: Math.max(128, levels) };
-      const r = settings.method === 'entropy' ? hist.entropy(sweep) : hist.mse(sweep);
-      return { min: Math.max(min, -r.amax), max: Math.min(max, r.amax), observedMin: min, observedMax: max };
+    range: () => rangeBy(settings.method),
+    histogram() {
+      const { min, choose } = seen();
+      if (!all || !choose) return undefined;
+      const fine = abs!.absHistogram();
+      const group = fine.counts.length / REPORT_BINS;
+      const counts = Array.from({ length: REPORT_BINS }, (_, b) => fine.counts.subarray(b * group, (b + 1) * group).reduce((s, c) => s + c, 0));
+      const ranges = Object.fromEntries(RANGE_METHODS.map((m) => {
+        const r = rangeBy(m);
+        return [m, { min: r.min, max: r.max }];
+      })) as ValueHistogram['ranges'];
+      const curve = (entropy ??= abs!.entropy(sweep(min)));
+      return { amax: fine.amax, counts, zeros, ranges, divergence: lowestOfRuns(curve.thresholds, curve.divergence, REPORT_CURVE_POINTS) };
     },
-    dispose: () => hist.dispose(),
+    dispose() {
+      abs?.dispose();
+      signed?.dispose();
+    },
   };
 }
 
@@ -152,15 +231,16 @@ export async function collectRanges(
   batches: AsyncIterable<Record<string, TypedTensor>>,
   settings: RangeSettings,
 ): Promise<Calibration> {
-  const observers = new Map<string, Observer>(names.map((n) => [n, settings.method === 'minmax' ? minMaxObserver() : histogramObserver(settings)]));
+  const observers = new Map(names.map((n) => [n, valueObserver(settings)]));
   let session: ModelSession | undefined;
   try {
+    // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
     const fetch = settings.extra === undefined ? names : [...names, ...settings.extra.names];
-    session = await runner.load(withOutputs(model, fetch));
+    if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     let samples = 0;
     let count = 0;
     for await (const feeds of batches) {
-      const out = await session.run(feeds, fetch);
+      const out = session === undefined ? {} : await session.run(feeds, fetch);
       for (const [name, obs] of observers) {
         const t = out[name];
         if (t === undefined || t.dtype !== 'float32') throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
@@ -185,7 +265,13 @@ export async function collectRanges(
       }
       ranges.set(name, r);
     }
-    return { ranges, samples, batches: count };
+    if (settings.histograms !== true) return { ranges, samples, batches: count };
+    const histograms = new Map<string, ValueHistogram>();
+    for (const [name, obs] of observers) {
+      const h = obs.histogram();
+      if (h !== undefined) histograms.set(name, h);
+    }
+    return { ranges, samples, batches: count, histograms };
   } finally {
     for (const obs of observers.values()) obs.dispose();
     await session?.release();

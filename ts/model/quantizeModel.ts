@@ -78,6 +78,12 @@ export interface QuantizeModelOptions extends LongCallOptions {
    * `true`: empirical in static mode, analytic in dynamic mode. Default false.
    */
   biasCorrection?: boolean | BiasCorrectionMethod;
+  /**
+   * Static mode: keep each calibrated activation's histogram and every
+   * method's range in the report (`tensors[i].histogram`, what the HTML
+   * report draws). Default true.
+   */
+  histograms?: boolean;
 }
 
 const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
@@ -100,6 +106,7 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   foldBatchNorm: true,
   cle: true,
   biasCorrection: true,
+  histograms: true,
   onProgress: true,
   signal: true,
 };
@@ -239,6 +246,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     calibration: o.calibration,
     evaluationSamples,
     biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),
+    histograms: flag(o.histograms, 'histograms', true),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';
@@ -249,7 +257,13 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const proto = decodeModel(model, { source });
   checkOpsetImports(proto, source);
   // per-channel DequantizeLinear needs opset 13: older models are raised to it, op by op
-  const upgrade = upgradeOpset(proto, 13);
+  let upgrade: ReturnType<typeof upgradeOpset>;
+  try {
+    upgrade = upgradeOpset(proto, 13);
+  } catch (e) {
+    if (e instanceof LowbitError) throw new LowbitError(e.code, `${source}: ${e.message}`, { cause: e });
+    throw e;
+  }
   if ((opsetVersion(proto) ?? 0) < 13) {
     throw new LowbitError('INVALID_MODEL', `${source} imports no ONNX opset (or one lowbit cannot raise to 13); quantization needs opset 13 or later`);
   }

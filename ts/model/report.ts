@@ -1,6 +1,10 @@
 // The report of a quantization: what was done to each node and value, the
 // sizes before and after, the calibration, the time and memory it took,
 // and how close the quantized model's values stay to the float model's.
+// Later steps add their own optional fields (histograms for the HTML
+// report, accuracy, a sensitivity ranking, a mixed-precision plan); a
+// reader ignores what it does not know.
+import type { ValueHistogram } from './calibration.js';
 
 /** What happened to one node. */
 export interface NodeReport {
@@ -14,6 +18,9 @@ export interface NodeReport {
   readonly fused?: boolean;
   /** SQNR in dB of its output against the float model's, over the evaluation samples. */
   readonly sqnr?: number;
+  /** Its inputs and outputs as the float model names them (static mode): what links it to its values in `tensors`. */
+  readonly inputs?: readonly string[];
+  readonly outputs?: readonly string[];
 }
 
 /** How one value (activation, weight, bias or constant) is quantized. */
@@ -33,6 +40,57 @@ export interface TensorReport {
   readonly scale: readonly number[];
   readonly zeroPoint: readonly number[];
   readonly axis?: number;
+  /** Calibrated activations, when histograms were kept: the histogram of |x| and every method's range. */
+  readonly histogram?: ValueHistogram;
+}
+
+/** Top-1 accuracy of the float and the quantized model on labelled samples. */
+export interface AccuracyReport {
+  /** Shares of samples classified right, in [0, 1]. */
+  readonly float: number;
+  readonly quantized: number;
+  readonly samples: number;
+}
+
+/** One node's sensitivity: the model's quality with only that node quantized. */
+export interface SensitivityEntry {
+  /** The node's name, as in {@link NodeReport.name}. */
+  readonly node: string;
+  readonly opType?: string;
+  /** Model-output SQNR in dB with only this node quantized (lower: more sensitive). */
+  readonly sqnr?: number;
+  /** Accuracy in [0, 1] with only this node quantized, when labels were given. */
+  readonly accuracy?: number;
+}
+
+/** Per-node sensitivity, most sensitive first. */
+export interface SensitivityReport {
+  /** What ranks the nodes. */
+  readonly metric: 'sqnr' | 'accuracy';
+  /** Samples the ranking was measured on. */
+  readonly samples?: number;
+  readonly nodes: readonly SensitivityEntry[];
+}
+
+/** One node's precision in a mixed-precision plan. */
+export interface PlanEntry {
+  readonly node: string;
+  /** `'float'`, `'int8'`, `'int4'` … */
+  readonly weights: string;
+  /** `'float'`, `'int8'`, `'int16'` … */
+  readonly activations: string;
+}
+
+/** A mixed-precision plan: the precision chosen per node, and what it was chosen for. */
+export interface PlanReport {
+  /** The goal it meets, e.g. `'max-drop 0.5'` or `'target-size 120000'`. */
+  readonly goal?: string;
+  /** Model bytes with the plan. */
+  readonly size?: number;
+  /** Model-output SQNR (dB) or accuracy with the plan, as the sensitivity metric. */
+  readonly sqnr?: number;
+  readonly accuracy?: number;
+  readonly nodes: readonly PlanEntry[];
 }
 
 /** How close one model output stays to the float model's. */
@@ -135,6 +193,12 @@ export interface QuantizationReport {
   readonly outputs: readonly OutputReport[];
   /** Samples the SQNR figures were measured on. */
   readonly evaluationSamples: number;
+  /** Accuracy before and after, when labels were given. */
+  readonly accuracy?: AccuracyReport;
+  /** Per-node sensitivity, when it was measured. */
+  readonly sensitivity?: SensitivityReport;
+  /** The mixed-precision plan, when one was chosen. */
+  readonly plan?: PlanReport;
 }
 
 /** A node's name for reports: its name, or its op type and index. */

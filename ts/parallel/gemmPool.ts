@@ -7,7 +7,7 @@ import type { Tensor, TensorLike } from '../base/tensor.js';
 import { assertIntInRange, optionsObject, requireObject } from '../base/validate.js';
 import { init } from '../wasm/module.js';
 import { newResultArray, type ResultArrayType } from '../wasm/memory.js';
-import { type ScaleArg, type ZeroPointArg } from '../ops/quant/channels.js';
+import type { ScaleArg, ZeroPointArg } from '../ops/quant/channels.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from '../ops/gemm/operands.js';
 import { GEMM_I8_FIELDS, gemmI8, readGemmI8Args, type GemmI8Args } from '../ops/gemm/gemmI8.js';
 import { checkPackedZeroPoint } from '../ops/gemm/int8Driver.js';

@@ -2,7 +2,7 @@
 // a quantized student learns from the labels and from an FP32 teacher.
 import { LowbitError } from '../base/errors.js';
 import { add, crossEntropy, klDivergence, mul } from '../autograd/ops.js';
-import { Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
+import { type Tensor, assertTensor, noGrad } from '../autograd/tensor.js';
 import { Module } from '../autograd/nn/layers.js';
 import { pactPenalty } from './layers.js';
 import { Optimizer } from '../autograd/optim.js';

@@ -12,8 +12,8 @@ import { packWeights, type PackedMatrix } from '../ops/gemm/packWeights.js';
 import type { Int8DType } from '../ops/gemm/operands.js';
 import { intRange } from './fakeQuant.js';
 import { convGeometry, im2col, transposeBatched } from '../autograd/im2col.js';
-import { Flatten, MaxPool2d, Module, ReLU, Sequential } from '../autograd/nn/layers.js';
-import { QuantConv2d, QuantLayer, QuantLinear, accumulatorBias } from './layers.js';
+import { Flatten, MaxPool2d, type Module, ReLU, Sequential } from '../autograd/nn/layers.js';
+import { QuantConv2d, type QuantLayer, QuantLinear, accumulatorBias } from './layers.js';
 
 /** How a layer's input is quantized: q = saturate(rint(x / scale)), zero point 0. */
 export interface ActivationQParams {
@@ -85,7 +85,7 @@ export class QuantizedModel {
     let q: Codes = quantize(x.data, x.shape, inQ.scale, inQ.bits, inQ.signed);
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
-      if (l.kind === 'relu') q = q.map((v) => (v > 0 ? v : 0));
+      if (l.kind === 'relu') q = q.map((v) => (Math.max(v , 0)));
       else if (l.kind === 'flatten') shape = [shape[0]!, q.length / shape[0]!];
       else if (l.kind === 'maxpool') [q, shape] = maxPoolInt(q, shape, l.kernelSize, l.stride);
       else {
@@ -149,14 +149,14 @@ function requantize(a: PlainTensor<Codes>, w: PackedMatrix<Int8DType>, l: Quanti
   const floor = relu ? Math.max(lo, 0) : lo;
   if (next.signed === a.data instanceof Int8Array) {
     const y = gemmI8({ a, b: w, bias: l.bias, outputScale: mult, relu }).data;
-    for (let j = 0; j < y.length; j++) y[j] = y[j]! < floor ? floor : y[j]! > hi ? hi : y[j]!;
+    for (let j = 0; j < y.length; j++) y[j] = y[j]! < floor ? floor : Math.min(y[j]! , hi);
     return y;
   }
   const acc = matmulInteger(a, w).data;
   const y = next.signed ? new Int8Array(acc.length) : new Uint8Array(acc.length);
   for (let j = 0; j < acc.length; j++) {
     const r = roundHalfEven((acc[j]! + l.bias[j % O]!) * mult[j % O]!);
-    y[j] = r < floor ? floor : r > hi ? hi : r;
+    y[j] = r < floor ? floor : Math.min(r , hi);
   }
   return y;
 }

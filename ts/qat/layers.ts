@@ -8,7 +8,7 @@ import { roundHalfEven } from '../base/rounding.js';
 import { PACT_OPTION_NAMES, fakeQuantSTE, intRange, lsq, pact, pactAlphaGradient, pactScale, type PACTAlphaGradient, type PACTOptions } from './fakeQuant.js';
 import { add, conv2d, linear, mul } from '../autograd/ops.js';
 import { Tensor, accumulateGrad } from '../autograd/tensor.js';
-import { Conv2d, Linear, Module } from '../autograd/nn/layers.js';
+import { type Conv2d, type Linear, Module } from '../autograd/nn/layers.js';
 import { show } from '../base/tensor.js';
 
 /** Input ranges seen during calibration (see {@link QuantLayer.calibrating}). */

@@ -56,7 +56,7 @@ function valueOf(field: DescField, message: AnyMessage): unknown {
   }
   const value = message[field.localName];
   if (field.fieldKind === 'list') return (value as unknown[]).length > 0 ? value : undefined;
-  return value !== undefined && Object.prototype.hasOwnProperty.call(message, field.localName) ? value : undefined;
+  return value !== undefined && Object.hasOwn(message, field.localName) ? value : undefined;
 }
 
 /** Sorted by field number, as protobuf writes them; cached per message type. */

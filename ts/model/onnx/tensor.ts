@@ -45,7 +45,7 @@ const label = (t: TensorProto, where?: string) => where ?? `tensor ${JSON.string
 
 /** The ONNX `TensorProto.DataType` code of an element type. */
 export function onnxDataType(dtype: ElementType): DataType {
-  const code = Object.prototype.hasOwnProperty.call(ONNX_TYPE, dtype) ? ONNX_TYPE[dtype] : undefined;
+  const code = Object.hasOwn(ONNX_TYPE, dtype) ? ONNX_TYPE[dtype] : undefined;
   if (code === undefined) throw new LowbitError('INVALID_DTYPE', `unknown element type ${show(dtype)}; expected one of ${Object.keys(ONNX_TYPE).join(', ')}`);
   return code;
 }

@@ -12,8 +12,6 @@ import type { GraphProto, ModelProto, NodeProto } from '../onnx/proto.js';
 import { elementTypeOf, makeTensor } from '../onnx/tensor.js';
 import { graphTree, isConstantNode, modelWeights, readWeight } from '../onnx/walk.js';
 
-type Values = Map<string, TypedTensor>;
-
 const ints = (t: TypedTensor): number[] => Array.from(t.data as ArrayLike<number | bigint>, Number);
 
 /** Row-major strides of `shape`. */
@@ -161,48 +159,119 @@ export interface FoldReport {
 }
 
 /** Folds, in place, every foldable node of `model` whose inputs are all constants (see the file's comment). */
+/** A constant a graph holds. */
+interface Known {
+  readonly tensor: TypedTensor;
+  readonly graph: GraphProto;
+}
+
+/**
+ * What a graph sees: its own constants, folded values and renames, then its
+ * parent's (sibling subgraphs may reuse a name for different values, so
+ * nothing is looked up across siblings).
+ */
+class Scope {
+  readonly constants = new Map<string, Known>();
+  /** Folded computations by key, to fold each once. */
+  readonly computations = new Map<string, string>();
+  readonly renames = new Map<string, string>();
+  constructor(
+    readonly graph: GraphProto,
+    readonly parent: Scope | undefined,
+    readonly depth: number,
+  ) {}
+
+  find<T>(pick: (s: Scope) => Map<string, T>, name: string): T | undefined {
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      const v = pick(s).get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /** The scope of `graph` among this one and its ancestors. */
+  of(graph: GraphProto): Scope {
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) if (s.graph === graph) return s;
+    throw new LowbitError('INVALID_MODEL', 'a constant sits in a graph that does not enclose its reader');
+  }
+}
+
 export function foldConstants(model: ModelProto): FoldReport {
   const folded: Record<string, number> = {};
-  const own = new Map<GraphProto, Values>();
+  const weights = new Map<GraphProto, Map<string, TypedTensor>>();
   for (const w of modelWeights(model)) {
     try {
       const t = readWeight(w);
-      let m = own.get(w.graph);
-      if (m === undefined) own.set(w.graph, (m = new Map()));
+      let m = weights.get(w.graph);
+      if (m === undefined) weights.set(w.graph, (m = new Map()));
       m.set(w.name, t);
     } catch (e) {
       if (!(e instanceof LowbitError)) throw e;
     }
   }
-  const visit = (graph: GraphProto, outer: Values) => {
-    const known: Values = new Map([...outer, ...(own.get(graph) ?? [])]);
+  const visit = (graph: GraphProto, parent: Scope | undefined) => {
+    const scope = new Scope(graph, parent, parent === undefined ? 0 : parent.depth + 1);
+    for (const [name, tensor] of weights.get(graph) ?? []) scope.constants.set(name, { tensor, graph });
+    const known = (n: string) => scope.find((s) => s.constants, n);
     const keep: NodeProto[] = [];
     for (const node of graph.node) {
+      node.input.forEach((n, i) => {
+        const to = scope.find((s) => s.renames, n);
+        if (to !== undefined) node.input[i] = to;
+      });
       const fold = (node.domain === '' || node.domain === 'ai.onnx') && !isConstantNode(node) ? FOLD[node.opType] : undefined;
-      const inputs = node.input.filter((n) => n !== '').map((n) => known.get(n));
-      let result: TypedTensor | undefined;
+      const inputs = node.input.filter((n) => n !== '');
       // a subgraph's outputs stay node outputs (some engines refuse an initializer there)
       const isOutput = graph.output.some((v) => v.name === node.output[0]);
-      if (fold !== undefined && node.output.length === 1 && !isOutput && inputs.every((t) => t !== undefined)) {
-        try {
-          result = fold(node, node.input.map((n) => (n === '' ? undefined : known.get(n))) as TypedTensor[]);
-        } catch (e) {
-          if (!(e instanceof LowbitError) && !(e instanceof RangeError) && !(e instanceof TypeError)) throw e;
-        }
+      if (fold === undefined || node.output.length !== 1 || isOutput || inputs.length === 0 || !inputs.every((n) => known(n) !== undefined)) {
+        keep.push(node);
+        continue;
+      }
+      // inputs named by identity, but small ones (indices, axes, shapes) by value: two branches slice one
+      // outer weight with index constants of their own
+      const inputKey = (n: string) => {
+        const t = known(n)!.tensor;
+        return t.data.length <= 64 ? `=${t.dtype}[${t.shape}]${Array.from(t.data as ArrayLike<number | bigint>, String)}` : n;
+      };
+      // the result lives where its innermost input held by identity lives (inputs compared by value do
+      // not pin it; with none, the main graph), so that readers in sibling subgraphs see it
+      const pinned = inputs.filter((n) => !inputKey(n).startsWith('=')).map((n) => scope.of(known(n)!.graph));
+      const home = pinned.length === 0 ? scope.of(model.graph!) : pinned.reduce((a, b) => (b.depth > a.depth ? b : a));
+      const attributes = JSON.stringify(node.attribute.map((a) => [a.name, a.i, a.f, a.ints, a.floats]), (_, v) => (typeof v === 'bigint' ? String(v) : v));
+      const key = `${node.opType}|${attributes}|${node.input.map((n) => (n === '' ? '' : inputKey(n))).join('|')}`;
+      const name = node.output[0]!;
+      const same = home.computations.get(key);
+      if (same !== undefined) {
+        scope.renames.set(name, same);
+        folded[node.opType] = (folded[node.opType] ?? 0) + 1;
+        continue;
+      }
+      let result: TypedTensor | undefined;
+      try {
+        result = fold(node, node.input.map((n) => (n === '' ? undefined : known(n)!.tensor)) as TypedTensor[]);
+      } catch (e) {
+        if (!(e instanceof LowbitError) && !(e instanceof RangeError) && !(e instanceof TypeError)) throw e;
       }
       if (result === undefined) {
         keep.push(node);
         continue;
       }
-      const name = node.output[0]!;
-      known.set(name, result);
-      graph.initializer.push(makeTensor(name, result));
+      home.constants.set(name, { tensor: result, graph: home.graph });
+      home.graph.initializer.push(makeTensor(name, result));
+      home.computations.set(key, name);
       folded[node.opType] = (folded[node.opType] ?? 0) + 1;
     }
     graph.node = keep;
-    for (const site of graphTree(graph, '')) if (site.owner?.graph === graph) visit(site.graph, known);
+    for (const site of graphTree(graph, '')) {
+      if (site.owner?.graph !== graph) continue;
+      visit(site.graph, scope);
+    }
+    for (const o of graph.output) {
+      const to = scope.find((s) => s.renames, o.name);
+      if (to !== undefined) o.name = to;
+    }
   };
-  visit(model.graph!, new Map());
+  visit(model.graph!, undefined);
   removeUnusedConstants(model);
   return { folded };
 }

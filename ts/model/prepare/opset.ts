@@ -199,7 +199,7 @@ function raiseIrVersion(model: ModelProto, target: number, notes: string[]): num
  * touches it, else the rewrite of the first change that does, carried on.
  */
 function carry(node: NodeProto, version: number, ctx: RewriteContext): NodeProto[] {
-  const row = Object.prototype.hasOwnProperty.call(OPSET_TABLE, node.opType) ? OPSET_TABLE[node.opType] : undefined;
+  const row = Object.hasOwn(OPSET_TABLE, node.opType) ? OPSET_TABLE[node.opType] : undefined;
   if (row === undefined) {
     throw new LowbitError(
       'INVALID_MODEL',

@@ -8,7 +8,7 @@
 import type { ElementType, TypedTensor } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { readAttr } from '../onnx/build.js';
-import { type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
+import type { ModelProto, NodeProto, ValueInfoProto } from '../onnx/proto.js';
 import { elementTypeOf } from '../onnx/tensor.js';
 import { modelGraphs, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
 

@@ -28,6 +28,8 @@ export interface Settings {
   readonly evaluationSamples: number;
   /** Bias correction, and how its shifts are estimated; undefined: none. */
   readonly biasCorrection: BiasCorrectionMethod | undefined;
+  /** Keep each calibrated activation's histogram in the report. */
+  readonly histograms: boolean;
 }
 
 /** What a mode works with. */

@@ -73,6 +73,7 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
       method: s.method,
       percentile: s.percentile,
       bits: 8,
+      histograms: s.histograms,
       onBatch: (samples) => {
         ctx.sampleMemory();
         ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
@@ -94,6 +95,8 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     return t;
   };
   const labels = new Map(graph.node.map((n, i) => [n, nodeLabel(n, i)]));
+  // each node's value names as the float model has them (the rewrite renames quantized ones)
+  const io = new Map(graph.node.map((n) => [n, { inputs: [...n.input], outputs: [...n.output] }]));
   // each node's output as the float model names it (the rewrite renames quantized ones);
   // a node whose Relu / Clip folds into it is measured at that activation's output, which it now writes
   const nodeOutputs = new Map<string, string>();
@@ -113,7 +116,8 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   const tensors: TensorReport[] = [];
   for (const [name, p] of qdq.activations) {
     const r = calibration.ranges.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint] });
+    const histogram = calibration.histograms?.get(name);
+    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(histogram !== undefined && { histogram }) });
   }
   for (const [name, p] of qdq.weights) {
     tensors.push({ name, kind: p.dtype === 'int32' ? 'bias' : 'weight', dtype: p.dtype, scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(p.axis !== undefined && { axis: p.axis }) });
@@ -132,6 +136,7 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
       return {
         name,
         opType: node.opType,
+        ...io.get(node),
         quantized: decided?.quantized ?? false,
         ...(decided?.reason !== undefined && { reason: decided.reason }),
         ...(plan.fused.has(node) && { fused: true }),

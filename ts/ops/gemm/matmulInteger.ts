@@ -1,6 +1,6 @@
 import type { Tensor, TensorLike } from '../../base/tensor.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './operands.js';
-import { type ZeroPointArg } from '../quant/channels.js';
+import type { ZeroPointArg } from '../quant/channels.js';
 import { readRhs, runInt8Matmul } from './int8Driver.js';
 import { planMatmul } from './matmulPlan.js';
 import type { PackedMatrix } from './packWeights.js';

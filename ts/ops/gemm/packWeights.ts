@@ -10,7 +10,7 @@ import { ownedHandle, WasmOwned } from '../../wasm/owned.js';
 import { checkStatus } from '../../wasm/status.js';
 import { PackArgs, readField, writeArgs, type StructInput } from '../../wasm/structs.js';
 import { readZeroPoint, toInt8Tensor, type Int8DType } from './operands.js';
-import { type ZeroPointArg } from '../quant/channels.js';
+import type { ZeroPointArg } from '../quant/channels.js';
 import { optionsObject } from '../../base/validate.js';
 
 /** Options of {@link packWeights}. */

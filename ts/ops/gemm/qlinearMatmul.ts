@@ -1,6 +1,6 @@
 import type { Tensor, TensorLike } from '../../base/tensor.js';
 import { outputDType, readScale, readZeroPoint, toInt8Tensor, type Int8DType, type Int8Tensor } from './operands.js';
-import { type ScaleArg, type ZeroPointArg } from '../quant/channels.js';
+import type { ScaleArg, ZeroPointArg } from '../quant/channels.js';
 import { readRhs, runInt8Matmul } from './int8Driver.js';
 import { readOut } from '../out.js';
 import { planMatmul, type MatmulPlan } from './matmulPlan.js';
