@@ -160,7 +160,8 @@ class Expectations {
           continue;
         case 'ReduceMean': {
           const axes = readAttr.ints(n, 'axes');
-          if (axes === undefined || axes.some((a) => a === 0 || a === 1 || a === -1)) return `${nodeLabel(n, this.graph.node.indexOf(n))} averages other axes than the spatial ones`;
+          if (axes === undefined || axes.some((a) => a === 0 || a === 1 || a === -1))
+            return `${nodeLabel(n, this.graph.node.indexOf(n))} averages other axes than the spatial ones`;
           v = input;
           continue;
         }
@@ -222,14 +223,23 @@ export class BiasCorrection {
     const index = new GraphIndex(graph);
     const expectations = new Expectations(graph, index, this.constants, settings.stats);
     const wanted = new Set(nodes);
-    graph.node.forEach((node, i) => {
-      if (!wanted.has(node)) return;
+    for (const [i, node] of graph.node.entries()) {
+      if (!wanted.has(node)) continue;
       const label = nodeLabel(node, i);
-      const skip = (reason: string) => void this.skipped.push({ layer: label, reason });
-      if (node.opType !== 'Conv' && node.opType !== 'Gemm') return skip(`${node.opType} has no bias to correct`);
+      const skip = (reason: string) => this.skipped.push({ layer: label, reason });
+      if (node.opType !== 'Conv' && node.opType !== 'Gemm') {
+        skip(`${node.opType} has no bias to correct`);
+        continue;
+      }
       const layer = layerOf(node, graph, this.constants);
-      if (typeof layer === 'string') return skip(layer);
-      if (layer.beta === 0) return skip("Gemm's beta is 0: its bias is not added");
+      if (typeof layer === 'string') {
+        skip(layer);
+        continue;
+      }
+      if (layer.beta === 0) {
+        skip("Gemm's beta is 0: its bias is not added");
+        continue;
+      }
       const quantized = settings.quantize(layer);
       const expected = settings.method === 'empirical' ? 'the empirical method was asked for' : expectations.mean(node.input[0]!);
       if (typeof expected !== 'string') {
@@ -237,12 +247,15 @@ export class BiasCorrection {
         const error = Float64Array.from(quantized, (q, e) => q - w[e]!);
         const shift = outputForConstantInput(error, layer.layout, expected).map((v) => v * layer.alpha);
         this.pending.push({ layer, label, method: 'analytic', shift });
-        return;
+        continue;
       }
-      if (!settings.data || settings.method === 'analytic') return skip(settings.data ? expected : `no calibration data, and ${expected}`);
+      if (!settings.data || settings.method === 'analytic') {
+        skip(settings.data ? expected : `no calibration data, and ${expected}`);
+        continue;
+      }
       const { probes, activation } = this.addProbes(layer, quantized, index);
       this.pending.push({ layer, label, method: 'empirical', probes, sums: new Map(), ...(activation !== undefined && { activation }) });
-    });
+    }
   }
 
   /** Adds the probe ops of one empirically corrected layer (see the class comment). */
@@ -254,14 +267,17 @@ export class BiasCorrection {
     const rank = node.opType === 'Gemm' ? 2 : layer.weight.shape.length;
     const axes = [0, ...Array.from({ length: rank - 2 }, (_, k) => k + 2)];
     const axesName = (opsetVersion(this.model) ?? 13) >= 18 ? fresh('probe_axes') : undefined;
-    if (axesName !== undefined) this.probeInits.push(makeTensor(axesName, { dtype: 'int64', shape: [axes.length], data: BigInt64Array.from(axes.map(BigInt)) }));
+    if (axesName !== undefined)
+      this.probeInits.push(makeTensor(axesName, { dtype: 'int64', shape: [axes.length], data: BigInt64Array.from(axes.map(BigInt)) }));
     const add = (op: string, inputs: string[], attributes: ReturnType<typeof attr.int>[] = []) => {
       const out = fresh(`probe_${op}`);
       this.probeNodes.push(makeNode(op, inputs, [out], { attributes }));
       return out;
     };
     const mean = (v: string) =>
-      axesName !== undefined ? add('ReduceMean', [v, axesName], [attr.int('keepdims', 0)]) : add('ReduceMean', [v], [attr.ints('axes', axes), attr.int('keepdims', 0)]);
+      axesName !== undefined
+        ? add('ReduceMean', [v, axesName], [attr.int('keepdims', 0)])
+        : add('ReduceMean', [v], [attr.ints('axes', axes), attr.int('keepdims', 0)]);
     const wq = fresh('weight_quantized_probe');
     this.probeInits.push(makeTensor(wq, { dtype: 'float32', shape: [...layer.weight.shape], data: quantized }));
     const zFull = add(node.opType, [node.input[0]!, wq, ...(layer.bias === undefined ? [] : [node.input[2]!])]);
@@ -271,7 +287,7 @@ export class BiasCorrection {
     // one ReLU / Clip with constant bounds reading the output: match the mean after it
     const uses = index.consumers(y);
     const f = uses.length === 1 && !index.isOutput(y) && uses[0]!.input === 0 ? uses[0]!.node : undefined;
-    const bound = (i: number) => (f?.input[i] ?? '') === '' ? null : (this.constants.read(graph, f!.input[i]!)?.data.length === 1 ? f!.input[i]! : undefined);
+    const bound = (i: number) => ((f?.input[i] ?? '') === '' ? null : this.constants.read(graph, f!.input[i]!)?.data.length === 1 ? f!.input[i]! : undefined);
     if (f === undefined || !DEFAULT_DOMAIN(f) || (f.opType !== 'Relu' && f.opType !== 'Clip')) return { probes };
     let lo: string | null | undefined = null;
     let hi: string | null | undefined = null;
@@ -313,7 +329,10 @@ export class BiasCorrection {
    * accumulates them (outside static quantization's calibration run: a
    * model whose weights are quantized some other way).
    */
-  async measure(runner: ModelRunner, batches: AsyncIterable<Readonly<Record<string, TypedTensor>>> | Iterable<Readonly<Record<string, TypedTensor>>>): Promise<void> {
+  async measure(
+    runner: ModelRunner,
+    batches: AsyncIterable<Readonly<Record<string, TypedTensor>>> | Iterable<Readonly<Record<string, TypedTensor>>>,
+  ): Promise<void> {
     if (this.probes.length === 0) return;
     const session = await this.withProbes(async () => runner.load(withOutputs(this.model, this.probes)));
     try {
@@ -330,9 +349,13 @@ export class BiasCorrection {
       const c = p.layer.layout.outChannels;
       for (const name of Object.values(p.probes)) {
         const t = values[name];
-        if (t?.dtype !== 'float32' || t.data.length !== c) throw new LowbitError('INVALID_MODEL', `bias correction: the runner returned no ${c} float32 means for ${JSON.stringify(name)}`);
+        if (t?.dtype !== 'float32' || t.data.length !== c)
+          throw new LowbitError('INVALID_MODEL', `bias correction: the runner returned no ${c} float32 means for ${JSON.stringify(name)}`);
         let sum = p.sums!.get(name);
-        if (sum === undefined) p.sums!.set(name, (sum = new Float64Array(c)));
+        if (sum === undefined) {
+          sum = new Float64Array(c);
+          p.sums!.set(name, sum);
+        }
         for (let o = 0; o < c; o++) sum[o]! += t.data[o]! * samples;
       }
     }
@@ -379,7 +402,14 @@ export class BiasCorrection {
         max = Math.max(max, Math.abs(v));
         sum += Math.abs(v);
       }
-      layers.push({ layer: p.label, method: p.method, ...(p.activation !== undefined && { activation: p.activation }), channels: c, maxShift: max, meanShift: sum / c });
+      layers.push({
+        layer: p.label,
+        method: p.method,
+        ...(p.activation !== undefined && { activation: p.activation }),
+        channels: c,
+        maxShift: max,
+        meanShift: sum / c,
+      });
     }
     return { report: { layers, skipped: this.skipped, ...(this.probes.length > 0 && { samples: this.samples }) }, written };
   }
@@ -404,4 +434,3 @@ export function addZeroBiases(model: ModelProto): number {
   }
   return added;
 }
-

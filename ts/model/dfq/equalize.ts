@@ -119,7 +119,10 @@ function passes(node: NodeProto, input: number, form: Form, graph: GraphProto, c
       return readAttr.int(node, 'keepdims', 1) === 1 ? { rank: form.rank, unit: form.unit || all } : { rank: form.rank - axes.length, unit: form.unit || all };
     }
     case 'Flatten':
-      return unary((form.rank === 2 || form.unit) && readAttr.int(node, 'axis', 1) === 1, 'Flatten mixes the channel axis with others', { rank: 2, unit: true });
+      return unary((form.rank === 2 || form.unit) && readAttr.int(node, 'axis', 1) === 1, 'Flatten mixes the channel axis with others', {
+        rank: 2,
+        unit: true,
+      });
     case 'Mul':
       return form;
     case 'Div':
@@ -130,7 +133,14 @@ function passes(node: NodeProto, input: number, form: Form, graph: GraphProto, c
 }
 
 /** The pair whose first layer is `producer`, or why there is none. */
-function findGroup(producer: Layer, index: GraphIndex, graph: GraphProto, constants: ModelConstants, types: ValueTypes, layers: (n: NodeProto) => Layer | string): Group | string {
+function findGroup(
+  producer: Layer,
+  index: GraphIndex,
+  graph: GraphProto,
+  constants: ModelConstants,
+  types: ValueTypes,
+  layers: (n: NodeProto) => Layer | string,
+): Group | string {
   const start = producer.node.output[0]!;
   const rank = producer.node.opType === 'Gemm' ? 2 : producer.weight.shape.length;
   const forms = new Map<string, Form>([[start, { rank, unit: rank === 2 }]]);
@@ -152,7 +162,8 @@ function findGroup(producer: Layer, index: GraphIndex, graph: GraphProto, consta
         if (typeof asLayer === 'string') return `${label(node)} reads it but is not a layer lowbit can rescale: ${asLayer}`;
         if (input !== 0) return `${label(node)} reads it as weights`;
         if (node.opType !== 'Conv' && r !== 2) return `${label(node)} reads it at rank ${r}, not 2`;
-        if (asLayer.layout.inChannels !== producer.layout.outChannels) return `${label(node)} takes ${asLayer.layout.inChannels} channels, not ${producer.layout.outChannels}`;
+        if (asLayer.layout.inChannels !== producer.layout.outChannels)
+          return `${label(node)} takes ${asLayer.layout.inChannels} channels, not ${producer.layout.outChannels}`;
         consumers.push(asLayer);
         continue;
       }
@@ -261,8 +272,10 @@ function spread(r: Float64Array): number {
 export function equalize(model: ModelProto, options: EqualizeOptions = {}): EqualizeReport {
   const maxIterations = options.maxIterations ?? 1000;
   const tolerance = options.tolerance ?? 1e-6;
-  if (!Number.isSafeInteger(maxIterations) || maxIterations < 1) throw new LowbitError('INVALID_ARGUMENT', `equalize: maxIterations must be an integer ≥ 1, got ${String(maxIterations)}`);
-  if (typeof tolerance !== 'number' || !(tolerance > 0)) throw new LowbitError('INVALID_ARGUMENT', `equalize: tolerance must be a number > 0, got ${String(tolerance)}`);
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < 1)
+    throw new LowbitError('INVALID_ARGUMENT', `equalize: maxIterations must be an integer ≥ 1, got ${String(maxIterations)}`);
+  if (typeof tolerance !== 'number' || !(tolerance > 0))
+    throw new LowbitError('INVALID_ARGUMENT', `equalize: tolerance must be a number > 0, got ${String(tolerance)}`);
   const graph = model.graph!;
   const constants = new ModelConstants(model);
   const index = new GraphIndex(graph);
@@ -270,7 +283,10 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
   const cache = new Map<NodeProto, Layer | string>();
   const layers = (n: NodeProto) => {
     let l = cache.get(n);
-    if (l === undefined) cache.set(n, (l = layerOf(n, graph, constants)));
+    if (l === undefined) {
+      l = layerOf(n, graph, constants);
+      cache.set(n, l);
+    }
     return l;
   };
   const groups: Group[] = [];
@@ -328,7 +344,11 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
       const { r1, r2 } = mismatch(gi);
       let sum = 0;
       let count = 0;
-      for (let i = 0; i < r1.length; i++) if (r1[i]! > 0 && r2[i]! > 0) { sum += Math.log(r1[i]! / r2[i]!); count++; }
+      for (let i = 0; i < r1.length; i++)
+        if (r1[i]! > 0 && r2[i]! > 0) {
+          sum += Math.log(r1[i]! / r2[i]!);
+          count++;
+        }
       const row = a[gi]!;
       row[gi] = 2;
       if (prev[gi]! >= 0) row[prev[gi]!]! -= 1;
@@ -368,7 +388,7 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
     groups.forEach((_, gi) => {
       const { r1, r2 } = mismatch(gi);
       for (let i = 0; i < r1.length; i++) {
-        const v = Math.pow(r1[i]! / r2[i]!, 0.5 * OMEGA);
+        const v = (r1[i]! / r2[i]!) ** (0.5 * OMEGA);
         const s = r1[i]! > 0 && r2[i]! > 0 && Number.isFinite(v) ? v : 1;
         moved = Math.max(moved, Math.abs(s - 1));
         apply(gi, i, s);
@@ -379,7 +399,12 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
 
   for (const [l, w] of work) {
     const base = l.node.name !== '' ? l.node.name : l.node.output[0]!;
-    const data = scaledWeights(l.weight.data, l.layout, w.outScale.map((v) => 1 / v), w.inScale);
+    const data = scaledWeights(
+      l.weight.data,
+      l.layout,
+      w.outScale.map((v) => 1 / v),
+      w.inScale,
+    );
     constants.write(graph, l.node, l.weightInput, { dtype: 'float32', shape: [...l.weight.shape], data }, `${base}_weight_equalized`);
     if (l.bias !== undefined && w.outScale.some((s) => s !== 1)) {
       const bias = Float32Array.from(l.bias.data, (v, o) => v / w.outScale[o]!);

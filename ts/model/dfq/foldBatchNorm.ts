@@ -25,7 +25,8 @@ function batchNormRefusal(bn: NodeProto, index: GraphIndex): string | undefined 
   const x = bn.input[0] ?? '';
   const producer = index.producer(x);
   if (producer === undefined || producer.output !== 0) return 'its input is not a layer output';
-  if (!FOLDABLE.has(producer.node.opType) || (producer.node.domain !== '' && producer.node.domain !== 'ai.onnx')) return `its input comes from ${producer.node.opType}, not Conv, ConvTranspose or Gemm`;
+  if (!FOLDABLE.has(producer.node.opType) || (producer.node.domain !== '' && producer.node.domain !== 'ai.onnx'))
+    return `its input comes from ${producer.node.opType}, not Conv, ConvTranspose or Gemm`;
   if (index.consumers(x).length !== 1 || index.isOutput(x)) return `its input is read elsewhere too`;
   return undefined;
 }

@@ -54,7 +54,8 @@ export function pairChannels(l: WeightLayout): { readonly out: Int32Array; reado
         else [out[k], inn[k]] = [base + c, r];
       }
     }
-    pairCache.set(l, (p = { out, in: inn }));
+    p = { out, in: inn };
+    pairCache.set(l, p);
   }
   return p;
 }
@@ -166,7 +167,10 @@ export function layerOf(node: NodeProto, graph: GraphProto, constants: ModelCons
   if (biasName !== undefined && biasName !== '') {
     bias = constants.readFloat(graph, biasName);
     if (bias === undefined) return 'its bias is not a float32 constant';
-    const perChannel = bias.data.length === l.outChannels && bias.shape.filter((d) => d !== 1).length <= 1 && (bias.shape.length === 1 || bias.shape[bias.shape.length - 1] === l.outChannels);
+    const perChannel =
+      bias.data.length === l.outChannels &&
+      bias.shape.filter((d) => d !== 1).length <= 1 &&
+      (bias.shape.length === 1 || bias.shape[bias.shape.length - 1] === l.outChannels);
     if (!perChannel) return `its bias has shape [${bias.shape.join(', ')}], not one value per output channel (${l.outChannels})`;
   }
   return { node, graph, weightInput: 1, weight, biasInput, bias, layout: l, alpha, beta };
