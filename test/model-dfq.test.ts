@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LowbitError, onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type ModelRunner, type TypedTensor } from '../ts/index.js';
 import { equalize } from '../ts/model/dfq/equalize.js';
 import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
+import { clippedMean, hardSwishMean } from '../ts/model/dfq/normal.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
 import { encodeModel } from '../ts/model/onnx/encode.js';
@@ -274,6 +275,53 @@ describe('bias correction', () => {
     expect(largest).toBeGreaterThan(1e-3);
     expect(Math.abs(layer.maxShift - largest)).toBeLessThanOrEqual(1e-4 * largest);
     expect(Math.abs(layer.meanShift - shift.reduce((s, v) => s + Math.abs(v), 0) / 3)).toBeLessThanOrEqual(1e-4 * largest);
+  });
+});
+
+/** E[f(y)] for y ~ N(μ, σ²) by the midpoint rule over μ ± 12σ (200,000 steps). */
+function integrate(f: (y: number) => number, mu: number, sigma: number): number {
+  const n = 200_000;
+  const h = (24 * sigma) / n;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const y = mu - 12 * sigma + (i + 0.5) * h;
+    sum += f(y) * Math.exp(-0.5 * ((y - mu) / sigma) ** 2);
+  }
+  return (sum * h) / (sigma * Math.sqrt(2 * Math.PI));
+}
+
+describe("analytic bias correction's expectations of a normal pre-activation", () => {
+  const cases: [mu: number, sigma: number][] = [
+    [0, 1],
+    [-1.3, 0.4],
+    [2.5, 3],
+    [5.8, 0.7],
+  ];
+  it('E[ReLU(y)], E[ReLU6(y)] and E[clip(y, −1, 1)] match numerical integration', () => {
+    for (const [mu, sigma] of cases) {
+      for (const [lo, hi] of [
+        [0, Infinity],
+        [0, 6],
+        [-1, 1],
+      ] as const) {
+        const expected = integrate((y) => Math.min(hi, Math.max(lo, y)), mu, sigma);
+        expect(Math.abs(clippedMean(mu, sigma, lo, hi) - expected)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected)));
+      }
+    }
+    expect(clippedMean(-2, 0, 0, Infinity)).toBe(0);
+    expect(clippedMean(7, 0, 0, 6)).toBe(6);
+  });
+
+  it('E[hard-swish(y)] (y·clip(y/6 + 1/2, 0, 1)) and E[y·HardSigmoid(y)] (a = 0.2) match numerical integration', () => {
+    for (const [mu, sigma] of cases) {
+      for (const [a, b] of [
+        [1 / 6, 0.5],
+        [0.2, 0.5],
+      ]) {
+        const expected = integrate((y) => y * Math.min(1, Math.max(0, a! * y + b!)), mu, sigma);
+        expect(Math.abs(hardSwishMean(mu, sigma, a!, b!) - expected)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expected)));
+      }
+    }
   });
 });
 
