@@ -3,7 +3,11 @@
 // eager PTQ (paired rounds in one run) and the bare runner, and on real
 // models nobody here wrote (the Silero VADs). Accuracy on the whole 10k test
 // set in onnxruntime-node and -web, sizes, time, calibration throughput and
-// the memory of calibration with 1,000 and 10,000 samples.
+// the memory of calibration with 1,000 and 10,000 samples. Issue 20's
+// data-free quantization (MODEL_PARTS=dfq,cle-speed): what cross-layer
+// equalization and bias correction win back for per-tensor int8 weights on
+// the Fashion MobileNet and the PP-OCR direction classifier, and the time
+// of equalizing a 50-layer MobileNet.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -16,6 +20,11 @@ import type { BenchSuite } from './suite.js';
 import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { FRAME, readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
+import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
+import { decodeModel } from '../ts/model/onnx/decode.js';
+import { equalize } from '../ts/model/dfq/equalize.js';
+import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
+import { mobileNetModel, mobileNetV1Widths } from '../test/helpers/mobilenetModel.js';
 
 ortWeb.env.wasm.numThreads = 1;
 const runner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node', { intraOpNumThreads: 1 });
@@ -181,6 +190,126 @@ async function vad(): Promise<void> {
   printTable(rows);
 }
 
+/** SQNR (dB) of `q` against `f`. */
+function sqnr(f: Float32Array, q: Float32Array): number {
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < f.length; i++) {
+    signal += f[i]! ** 2;
+    noise += (q[i]! - f[i]!) ** 2;
+  }
+  return 10 * Math.log10(signal / noise);
+}
+
+/** The data-free quantization configurations compared (static, QDQ, uint8 activations), under two activation range methods. */
+const DFQ_CONFIGS: [string, QuantizeModelOptions][] = (['minmax', 'percentile'] as const).flatMap((method): [string, QuantizeModelOptions][] => [
+  [`${method}: per-channel int8 (reference)`, { method }],
+  [`${method}: per-tensor int8`, { method, perChannel: false }],
+  [`${method}: per-tensor + bias correction`, { method, perChannel: false, biasCorrection: true }],
+  [`${method}: per-tensor + CLE`, { method, perChannel: false, cle: true }],
+  [`${method}: per-tensor + CLE + bias correction (empirical)`, { method, perChannel: false, cle: true, biasCorrection: 'empirical' }],
+  [`${method}: per-tensor + CLE + bias correction (analytic)`, { method, perChannel: false, cle: true, biasCorrection: 'analytic' }],
+]);
+
+/**
+ * Issue 20's data-free quantization goal: what CLE and bias correction win
+ * back of what per-tensor int8 weights lose against float, in accuracy and
+ * in output SQNR, on the MobileNet-style Fashion CNN (10k test set) and the
+ * PP-OCR direction classifier (held-out half of the 200 rendered inputs).
+ * Float has no SQNR to lose against, so the SQNR recovered is measured
+ * against the gap between per-tensor and per-channel weights.
+ */
+async function dfq(data: ReturnType<typeof fashion>): Promise<void> {
+  console.log('\n### Data-free quantization: per-tensor int8 weights, static QDQ, uint8 activations\n');
+  const rows = [['model', 'quantization', 'accuracy %', 'drop vs float', 'output SQNR dB', 'recovered (accuracy)', 'recovered (SQNR vs per-channel)']];
+  const table = async (name: string, float: Uint8Array, calib: Feeds[], outputs: (m: Uint8Array) => Promise<{ out: Float32Array; accuracy: number }>) => {
+    const f = await outputs(float);
+    rows.push([name, 'float', f.accuracy.toFixed(2), '', '', '', '']);
+    // the per-channel and plain per-tensor results of each range method, which the others are measured against
+    const base = new Map<string, { accuracy: number; sqnr: number }>();
+    for (const [label, options] of DFQ_CONFIGS) {
+      const { model } = await quantizeModel(float, { ...options, calibration: calib, runner, evaluationSamples: 0 });
+      const q = await outputs(model);
+      const r = { accuracy: q.accuracy, sqnr: sqnr(f.out, q.out) };
+      const plain = options.cle === undefined && options.biasCorrection === undefined;
+      if (plain) base.set(`${options.method}:${options.perChannel ?? true}`, r);
+      const pc = base.get(`${options.method}:true`)!;
+      const pt = base.get(`${options.method}:false`);
+      const rec = (v: number, from: number, loss: number) => (plain || pt === undefined ? '' : loss > 0 ? `${((100 * (v - from)) / loss).toFixed(0)}%` : 'nothing lost');
+      rows.push([name, label, r.accuracy.toFixed(2), (f.accuracy - r.accuracy).toFixed(2), r.sqnr.toFixed(2), rec(r.accuracy, pt?.accuracy ?? 0, f.accuracy - (pt?.accuracy ?? 0)), rec(r.sqnr, pt?.sqnr ?? 0, pc.sqnr - (pt?.sqnr ?? 0))]);
+    }
+  };
+  const mobilenet = new Uint8Array(readFileSync('test/fixtures/models/fashion/mobilenet.onnx'));
+  await table('Fashion MobileNet (10k test)', mobilenet, data.calib, async (m) => {
+    const s = await ortNode.InferenceSession.create(m);
+    const out = new Float32Array(data.labels.length * 10);
+    for (let i = 0; i < data.labels.length; i += 1000) {
+      const o = await s.run({ input: new ortNode.Tensor('float32', data.test.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) });
+      out.set(o.logits!.data as Float32Array, i * 10);
+    }
+    await s.release();
+    return { out, accuracy: argmaxAccuracy(out, data.labels, 10) };
+  });
+  const paths = (await fetchModels(['ppocr_cls'])) as Record<string, string>;
+  const cls = clsInputs(ppocrLines()) as { data: Float32Array; dims: number[]; labels: Uint8Array };
+  const per = 3 * 48 * 192;
+  const half = cls.labels.length / 4; // 50 lines: the first 50 (both ways up) calibrate, the other 50 test
+  const pick = (from: number) => [from, from + 2 * half].map((s) => cls.data.subarray(s * per, (s + half) * per));
+  const calibData = pick(0);
+  const testData = pick(half);
+  const calib = calibData.map((d) => ({ x: { data: d, shape: [half, 3, 48, 192] } }));
+  const testLabels = Uint8Array.from({ length: 2 * half }, (_, i) => (i < half ? 0 : 1));
+  await table('PP-OCR direction classifier (100 held-out)', new Uint8Array(readFileSync(paths.ppocr_cls!)), calib, async (m) => {
+    const s = await ortNode.InferenceSession.create(m);
+    const out = new Float32Array(2 * half * 2);
+    for (let k = 0; k < 2; k++) {
+      const o = await s.run({ x: new ortNode.Tensor('float32', testData[k]!, [half, 3, 48, 192]) });
+      out.set(o[s.outputNames[0]!]!.data as Float32Array, k * half * 2);
+    }
+    await s.release();
+    return { out, accuracy: argmaxAccuracy(out, testLabels, 2) };
+  });
+  printTable(rows);
+  console.log('\nrecovered: (config − per-tensor) / (float − per-tensor) in accuracy points, and (config − per-tensor) / (per-channel − per-tensor) in output SQNR dB, each against the same range method');
+}
+
+/** Percent of rows of `out` ([N, classes]) whose largest entry is at the label. */
+function argmaxAccuracy(out: Float32Array, labels: Uint8Array, classes: number): number {
+  let right = 0;
+  for (let j = 0; j < labels.length; j++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (out[j * classes + c]! > out[j * classes + best]!) best = c;
+    if (best === labels[j]) right++;
+  }
+  return (100 * right) / labels.length;
+}
+
+/** Cross-layer equalization of a 50-layer MobileNet v1 (stem, 24 depthwise-separable blocks, Gemm) after BatchNorm folding. */
+function cleSpeed(): void {
+  console.log('\n### Cross-layer equalization time, 50-layer MobileNet-style model (BatchNorms folded first)\n');
+  const rows = [['model', 'layers', 'pairs', 'sweeps', 'median ms', 'best ms', 'median CPU ms']];
+  for (const [label, widths] of [['MobileNet v1 ×1.0, 24 blocks', mobileNetV1Widths(24)], ['MobileNet v1 ×0.25, 24 blocks', mobileNetV1Widths(24, 0.25)]] as const) {
+    const bytes = mobileNetModel({ widths, inputSize: 224 });
+    const times: number[] = [];
+    const cpu: number[] = [];
+    let pairs = 0;
+    let sweeps = 0;
+    for (let r = 0; r < 5; r++) {
+      const proto = decodeModel(bytes);
+      foldBatchNorm(proto);
+      const [t0, c0] = [performance.now(), process.cpuUsage()];
+      const report = equalize(proto);
+      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      pairs = report.pairs.length;
+      sweeps = report.iterations;
+    }
+    rows.push([label, String(1 + 2 * (widths.length - 1) + 1), String(pairs), String(sweeps), median(times).toFixed(1), Math.min(...times).toFixed(1), median(cpu).toFixed(1)]);
+  }
+  printTable(rows);
+}
+
 export const modelBench: BenchSuite = {
   name: 'model',
   async run() {
@@ -192,5 +321,7 @@ export const modelBench: BenchSuite = {
     if (want('throughput')) await calibrationThroughput(data);
     if (want('memory')) memory();
     if (want('vad')) await vad();
+    if (want('dfq')) await dfq(data);
+    if (want('cle-speed')) cleSpeed();
   },
 };

@@ -143,7 +143,7 @@ describe('lowbit --help, --version', () => {
     const quantize = await lowbit(['quantize', '--help']);
     expect(quantize.code).toBe(0);
     expect(quantize.stdout).toMatch(/^Usage: lowbit quantize IN\.onnx -o OUT\.onnx \[options\]/);
-    for (const flag of ['-o, --output', '--mode', '--calib', '--batch', '--samples', '--method', '--percentile', '--format', '--weight-type', '--per-tensor', '--activation-type', '--symmetric-activations', '--reduce-range', '--op-types', '--exclude-op-types', '--exclude-nodes', '--report', '--runner']) {
+    for (const flag of ['-o, --output', '--mode', '--calib', '--batch', '--samples', '--method', '--percentile', '--format', '--weight-type', '--per-tensor', '--fold-bn', '--no-fold-bn', '--cle', '--bias-correction', '--bias-correction-method', '--activation-type', '--symmetric-activations', '--reduce-range', '--op-types', '--exclude-op-types', '--exclude-nodes', '--report', '--runner']) {
       expect(quantize.stdout).toContain(`${flag} `);
     }
     expect((await lowbit(['help', 'compare'])).stdout).toMatch(/^Usage: lowbit compare A\.onnx B\.onnx --data/);
@@ -225,6 +225,21 @@ describe('lowbit quantize', () => {
     });
   }
 
+  it('data-free quantization: --cle and --bias-correction on the MobileNet with per-tensor weights, in the report; --no-fold-bn keeps its BatchNorms', async () => {
+    const out = folder('dfq');
+    const run = await lowbit(['quantize', join(FASHION, 'mobilenet.onnx'), '-o', join(out, 'q.onnx'), '--calib', IMAGES, '--per-tensor', '--cle', '--bias-correction', '--report', join(out, 'r.json'), '-q']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8'));
+    expect(report.prepared.batchNorm.folded).toBe(9);
+    expect(report.prepared.cle.pairs).toHaveLength(9);
+    expect(report.biasCorrection).toMatchObject({ samples: 64 });
+    expect(report.biasCorrection.layers).toHaveLength(10);
+    expect(agreeing(await classes(join(out, 'q.onnx')), await classes(join(FASHION, 'mobilenet.onnx')))).toBeGreaterThanOrEqual(60);
+    const kept = await lowbit(['quantize', join(FASHION, 'mobilenet.onnx'), '-o', join(out, 'kept.onnx'), '--mode', 'dynamic', '--no-fold-bn', '-q']);
+    expect(kept.code).toBe(0);
+    expect(JSON.parse((await lowbit(['inspect', join(out, 'kept.onnx'), '--json'])).stdout).ops.BatchNormalization).toBe(9);
+  });
+
   it('stops on Ctrl-C during calibration: exit 130, nothing written, no temporary file left', async () => {
     // 1,920 images fed one per call: long enough to interrupt after its first 10%
     const many = new Float32Array(30 * 64 * PIXELS);
@@ -261,6 +276,8 @@ describe('lowbit quantize refuses bad input: non-zero exit, one line naming the 
     ['an unknown input name', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `pixels=${IMAGES}`], 2, /^lowbit quantize: --calib pixels=.*: the model has no input "pixels" \(its inputs: "input"\)$/],
     ['an unknown flag', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--fast'], 2, /^lowbit quantize: unknown option --fast for lowbit quantize \(see lowbit quantize --help\)$/],
     ['a bad flag value', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--method', 'best'], 2, /^lowbit quantize: --method must be minmax or entropy or percentile or mse, got best$/],
+    ['--fold-bn with --no-fold-bn', (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--fold-bn', '--no-fold-bn'], 2, /^lowbit quantize: give --fold-bn or --no-fold-bn, not both$/],
+    ['empirical bias correction in dynamic mode', (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--bias-correction-method', 'empirical'], 1, /^lowbit quantize: biasCorrection: 'empirical' needs calibration data.* \[INVALID_ARGUMENT\]$/],
     ['a missing model', (d) => [join(d, 'nothing.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: cannot read .*nothing\.onnx: no such file or folder \[IO_ERROR\]$/],
     ['static mode without data', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx')], 2, /^lowbit quantize: static quantization needs calibration data/],
     ['calibration data in dynamic mode', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--calib', IMAGES], 2, /^lowbit quantize: --calib applies to static quantization only/],

@@ -22,15 +22,17 @@ const root = join(__dirname, '..');
  * The packed tarball's budget in bytes: 260 kB when set, 78 kB of it the
  * 151 kB wasm module as base64 in dist/wasm.js; 311 kB with the whole-model
  * layer (ONNX I/O and quantizer); 340 kB with the HTML report and
- * calibration images. Raise it only for a reason written in
+ * calibration images; 410 kB with data-free quantization (BatchNorm
+ * folding, CLE, bias correction). Raise it only for a reason written in
  * BENCHMARKS.md; it was 948 kB with source maps and six copies of the module.
  */
-const TARBALL_BUDGET = 400_000;
+const TARBALL_BUDGET = 430_000;
 /**
  * The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer,
- * 1.17 MB with the HTML report and calibration images (their libraries are dependencies, loaded on first use).
+ * 1.17 MB with the HTML report and calibration images (their libraries are dependencies, loaded on first use),
+ * 1.43 MB with data-free quantization.
  */
-const UNPACKED_BUDGET = 1_400_000;
+const UNPACKED_BUDGET = 1_500_000;
 
 /** What `npm pack --json` says of one tarball (the fields read here). */
 interface PackReport {

@@ -64,6 +64,11 @@ self-contained page with charts (give both to get both).`,
     format: { type: 'string', value: 'qdq|qoperator', help: 'QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv/QLinearMatMul' },
     'weight-type': { type: 'string', value: 'int8|uint8', help: 'default int8 (dynamic ConvInteger: uint8, which onnxruntime-web runs)' },
     'per-tensor': { type: 'boolean', help: 'one scale per weight tensor (default: one per output channel)' },
+    'fold-bn': { type: 'boolean', help: 'fold each BatchNormalization into the Conv / ConvTranspose / Gemm before it (the default, where exact)' },
+    'no-fold-bn': { type: 'boolean', help: 'keep BatchNormalization nodes as they are' },
+    cle: { type: 'boolean', help: 'cross-layer equalization: rescale the channels of consecutive layers (data-free; the float model computes the same)' },
+    'bias-correction': { type: 'boolean', help: "take weight quantization's mean output shift out of each layer's bias (static: measured on the calibration data; dynamic: from BatchNorm statistics)" },
+    'bias-correction-method': { type: 'string', value: 'empirical|analytic|mixed', help: 'how --bias-correction estimates the shift (implies it)' },
     'activation-type': { type: 'string', value: 'uint8|int8', help: 'default uint8' },
     'symmetric-activations': { type: 'boolean', help: 'activation ranges symmetric around 0' },
     'reduce-range': { type: 'boolean', help: "7-bit weights, for engines whose 8-bit products overflow (onnxruntime's reduce_range)" },
@@ -89,6 +94,8 @@ function settingsOf(args: ParsedArgs, mode: 'static' | 'dynamic'): QuantizeModel
   const opTypes = namesFlag(args, 'op-types');
   const excludeOpTypes = namesFlag(args, 'exclude-op-types');
   const excludeNodes = namesFlag(args, 'exclude-nodes');
+  if (switchFlag(args, 'fold-bn') && switchFlag(args, 'no-fold-bn')) throw new UsageError('give --fold-bn or --no-fold-bn, not both');
+  const correction = choiceFlag(args, 'bias-correction-method', ['empirical', 'analytic', 'mixed'] as const) ?? switchFlag(args, 'bias-correction');
   return {
     mode,
     ...(method !== undefined && { method }),
@@ -99,6 +106,9 @@ function settingsOf(args: ParsedArgs, mode: 'static' | 'dynamic'): QuantizeModel
     ...(activationType !== undefined && { activationType }),
     ...(switchFlag(args, 'symmetric-activations') && { activationSymmetric: true }),
     ...(switchFlag(args, 'reduce-range') && { reduceRange: true }),
+    ...(switchFlag(args, 'no-fold-bn') && { foldBatchNorm: false }),
+    ...(switchFlag(args, 'cle') && { cle: true }),
+    ...(correction !== false && { biasCorrection: correction }),
     ...(opTypes !== undefined && { opTypes }),
     ...(excludeOpTypes !== undefined && { excludeOpTypes }),
     ...(excludeNodes !== undefined && { excludeNodes }),

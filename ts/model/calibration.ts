@@ -26,6 +26,8 @@ export interface RangeSettings {
   readonly bits: number;
   /** Called after each batch with the samples seen so far; throwing stops calibration. */
   readonly onBatch?: (samples: number, batches: number) => void;
+  /** More values to fetch with each batch, handed to `observe` with the batch's sample count (bias correction's means). */
+  readonly extra?: { readonly names: readonly string[]; observe(values: Readonly<Record<string, TypedTensor>>, samples: number): void };
   /** Also keep each value's histogram and every method's range ({@link ValueHistogram}), for the report. Default false. */
   readonly histograms?: boolean;
 }
@@ -233,11 +235,12 @@ export async function collectRanges(
   let session: ModelSession | undefined;
   try {
     // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
-    if (names.length > 0) session = await runner.load(withOutputs(model, names));
+    const fetch = settings.extra === undefined ? names : [...names, ...settings.extra.names];
+    if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     let samples = 0;
     let count = 0;
     for await (const feeds of batches) {
-      const out = session === undefined ? {} : await session.run(feeds, names);
+      const out = session === undefined ? {} : await session.run(feeds, fetch);
       for (const [name, obs] of observers) {
         const t = out[name];
         if (t === undefined || t.dtype !== 'float32') throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
@@ -248,6 +251,7 @@ export async function collectRanges(
           throw e;
         }
       }
+      settings.extra?.observe(out, batchSize(feeds));
       samples += batchSize(feeds);
       count++;
       settings.onBatch?.(samples, count);

@@ -6,17 +6,23 @@ import { LowbitError } from '../base/errors.js';
 import { show } from '../base/tensor.js';
 import { optionsObject, type OptionNames } from '../base/validate.js';
 import { RANGE_METHODS, type RangeMethod } from './calibration.js';
+import { addZeroBiases, BiasCorrection, type BiasCorrectionMethod } from './dfq/biasCorrection.js';
+import { equalize } from './dfq/equalize.js';
+import { foldBatchNorm } from './dfq/foldBatchNorm.js';
+import { ChannelStats } from './dfq/stats.js';
 import { decodeModel } from './onnx/decode.js';
 import { foldConstants } from './prepare/fold.js';
 import { upgradeOpset } from './prepare/opset.js';
 import { encodeModel } from './onnx/encode.js';
 import { checkOpsetImports, opsetVersion } from './onnx/opsets.js';
 import type { FeedSource } from './feeds.js';
-import { quantizeDynamic } from './quantize/dynamic.js';
+import { DYNAMIC_OP_TYPES, quantizeDynamic } from './quantize/dynamic.js';
 import type { ModeContext, ModeResult, Settings } from './quantize/mode.js';
-import type { QuantType } from './quantize/params.js';
+import { dequantizedValues, quantizeWeight, type QuantType } from './quantize/params.js';
+import { filterRefusal } from './quantize/plan.js';
 import { quantizeStatic } from './quantize/static.js';
-import type { QuantizationReport } from './report.js';
+import type { BiasCorrectionReport, EqualizeReport, QuantizationReport } from './report.js';
+import { readAttr } from './onnx/build.js';
 import { progressOf, type LongCallOptions } from './progress.js';
 import { loadRunner, type ModelRunner } from './runner.js';
 
@@ -54,6 +60,24 @@ export interface QuantizeModelOptions extends LongCallOptions {
   evaluationSamples?: number;
   /** What the model is called in errors (a file name). */
   source?: string;
+  /** Fold each BatchNormalization into the Conv / ConvTranspose / Gemm before it, where that layer's output goes nowhere else (exact up to float rounding). Default true. */
+  foldBatchNorm?: boolean;
+  /**
+   * Cross-layer equalization (data-free): rescale the channels of
+   * consecutive layers so that per-tensor weight ranges fit each channel
+   * (see `equalize`); the float model's outputs stay the same. Default false.
+   */
+  cle?: boolean;
+  /**
+   * Bias correction: take out of each quantized layer's bias the mean shift
+   * its weight quantization puts into its output. `'empirical'` measures it
+   * on the calibration data (static mode; where a ReLU / Clip follows, the
+   * mean after it is matched); `'analytic'` derives it from the statistics
+   * of folded BatchNorms, without data (the only method of dynamic mode);
+   * `'mixed'`: analytic where those statistics reach, empirical elsewhere.
+   * `true`: empirical in static mode, analytic in dynamic mode. Default false.
+   */
+  biasCorrection?: boolean | BiasCorrectionMethod;
   /**
    * Static mode: keep each calibrated activation's histogram and every
    * method's range in the report (`tensors[i].histogram`, what the HTML
@@ -79,6 +103,9 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   runner: true,
   evaluationSamples: true,
   source: true,
+  foldBatchNorm: true,
+  cle: true,
+  biasCorrection: true,
   histograms: true,
   onProgress: true,
   signal: true,
@@ -90,10 +117,32 @@ const MODES = {
   dynamic: async (ctx: ModeContext): Promise<ModeResult> => {
     const s = ctx.settings;
     const weightType = s.weightType ?? 'int8';
+    const biasCorrection = s.biasCorrection === undefined ? undefined : correctDynamic(ctx);
     const result = quantizeDynamic(ctx.proto, { weightType, convWeightType: s.weightType ?? 'uint8', perChannel: s.perChannel, reduceRange: s.reduceRange, filter: s.filter });
-    return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter } };
+    return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter }, ...(biasCorrection !== undefined && { biasCorrection }) };
   },
 } satisfies Record<string, (ctx: ModeContext) => Promise<ModeResult>>;
+
+/**
+ * Analytic bias correction before dynamic quantization: its integer weights
+ * are symmetric int8 (uint8 ones are the same grid moved by 128), one scale
+ * per output channel or per tensor.
+ */
+function correctDynamic(ctx: ModeContext): BiasCorrectionReport {
+  const s = ctx.settings;
+  if (s.biasCorrection !== 'analytic') throw new LowbitError('INVALID_ARGUMENT', `biasCorrection: '${s.biasCorrection}' needs calibration data, which dynamic mode does not take; use 'analytic' (BatchNorm statistics) or mode: 'static'`);
+  const nodes = ctx.proto.graph!.node.filter((n) => DYNAMIC_OP_TYPES.includes(n.opType) && (n.domain === '' || n.domain === 'ai.onnx') && filterRefusal(n, s.filter) === undefined);
+  const correction = new BiasCorrection(ctx.proto, nodes, {
+    method: s.biasCorrection!,
+    stats: ctx.stats,
+    data: false,
+    quantize: (layer) => {
+      const axis = s.perChannel ? (layer.node.opType === 'Gemm' && readAttr.int(layer.node, 'transB', 0) === 0 ? 1 : 0) : undefined;
+      return dequantizedValues(quantizeWeight(layer.weight, { dtype: 'int8', axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`));
+    },
+  });
+  return correction.apply().report;
+}
 
 /** A mode of {@link quantizeModel}. */
 type Mode = keyof typeof MODES;
@@ -121,6 +170,15 @@ function names(v: unknown, name: string): readonly string[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new LowbitError('INVALID_ARGUMENT', `${name} must be an array of strings, got ${show(v)}`);
   return v;
+}
+
+/** The bias correction method asked for (true: each mode's own), or undefined for none. */
+function biasCorrectionMethod(v: unknown, mode: Mode): BiasCorrectionMethod | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return mode === 'static' ? 'empirical' : 'analytic';
+  const methods: readonly unknown[] = ['analytic', 'empirical', 'mixed'];
+  if (!methods.includes(v)) throw new LowbitError('INVALID_ARGUMENT', `biasCorrection must be true, false, 'analytic', 'empirical' or 'mixed', got ${show(v)}`);
+  return v as BiasCorrectionMethod;
 }
 
 /** The process's resident memory, where the engine tells it. */
@@ -187,10 +245,13 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     filter: { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') },
     calibration: o.calibration,
     evaluationSamples,
+    biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),
     histograms: flag(o.histograms, 'histograms', true),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';
+  const foldBN = flag(o.foldBatchNorm, 'foldBatchNorm', true);
+  const cle = flag(o.cle, 'cle', false);
 
   progress({ phase: 'load', done: 0, unit: 'steps' });
   const proto = decodeModel(model, { source });
@@ -208,13 +269,30 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   }
   // weights an exporter reshapes or slices at run time become constants the quantizer can see
   const { folded } = foldConstants(proto);
-  const prepared = { folded, ...(upgrade.changed && { opset: { from: upgrade.from!, to: upgrade.to!, notes: upgrade.notes } }) };
+  // data-free preparation: BatchNorms into their layers, then equalization (BatchNorm statistics kept for bias correction)
+  const stats = new ChannelStats();
+  const batchNorm = foldBN ? foldBatchNorm(proto, stats) : undefined;
+  let cleReport: (EqualizeReport & { seconds: number }) | undefined;
+  if (cle) {
+    progress({ phase: 'equalize', done: 0, unit: 'steps' });
+    const t0 = Date.now();
+    cleReport = { ...equalize(proto, { stats }), seconds: (Date.now() - t0) / 1000 };
+  }
+  // bias correction needs a bias to correct (static mode then stores it as int32)
+  if (settings.biasCorrection !== undefined) addZeroBiases(proto);
+  const prepared = {
+    folded,
+    ...(upgrade.changed && { opset: { from: upgrade.from!, to: upgrade.to!, notes: upgrade.notes } }),
+    ...(batchNorm !== undefined && batchNorm.folded + batchNorm.kept.length > 0 && { batchNorm }),
+    ...(cleReport !== undefined && { cle: cleReport }),
+  };
 
   let runner: Promise<ModelRunner> | undefined;
   const ctx: ModeContext = {
     proto,
     settings,
     source,
+    stats,
     runner: () => (runner ??= o.runner !== undefined ? Promise.resolve(o.runner) : loadRunner()),
     progress,
     sampleMemory,
@@ -238,6 +316,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       ...(peak > 0 && { peakMemory: peak }),
       nodes: result.nodes,
       tensors: result.tensors,
+      ...(result.biasCorrection !== undefined && { biasCorrection: result.biasCorrection }),
       outputs: result.outputs ?? [],
       evaluationSamples: result.evaluationSamples ?? 0,
     },

@@ -102,6 +102,65 @@ export interface OutputReport {
   readonly maxAbsError: number;
 }
 
+/** What BatchNorm folding did. */
+export interface FoldBatchNormReport {
+  /** BatchNormalization nodes folded. */
+  readonly folded: number;
+  /** Each fold: the BatchNorm and the layer it went into (node labels). */
+  readonly into: readonly { readonly batchNorm: string; readonly layer: string }[];
+  /** BatchNorms left in place, and why. */
+  readonly kept: readonly { readonly batchNorm: string; readonly reason: string }[];
+}
+
+/** One pair cross-layer equalization rescaled: a layer and the layers its output reaches. */
+export interface EqualizedPair {
+  /** The first layer (node label). */
+  readonly layer: string;
+  /** The layers it feeds (node labels). */
+  readonly next: readonly string[];
+  /** The op types between them (none for a direct pair). */
+  readonly through: readonly string[];
+  readonly channels: number;
+  /** The smallest and largest scale sᵢ (the first layer's channel i divided by it, the next layers' input channel i multiplied). */
+  readonly scale: readonly [min: number, max: number];
+  /** The first layer's largest channel range over its smallest non-zero one, before and after. */
+  readonly spread: readonly [before: number, after: number];
+}
+
+/** What cross-layer equalization did. */
+export interface EqualizeReport {
+  readonly pairs: readonly EqualizedPair[];
+  /** Sweeps over all pairs. */
+  readonly iterations: number;
+  /** True when the last sweep moved no scale further than the tolerance. */
+  readonly converged: boolean;
+  /** Layers whose output could not be equalized with what follows, and why. */
+  readonly skipped: readonly { readonly layer: string; readonly reason: string }[];
+}
+
+/** One layer bias correction changed. */
+export interface CorrectedLayer {
+  /** The layer (node label). */
+  readonly layer: string;
+  /** How its output shift was estimated: from BatchNorm statistics, or from calibration data. */
+  readonly method: 'analytic' | 'empirical';
+  /** Empirical, when a ReLU / Clip reads the layer's output: the op whose output mean was matched (else the layer's own output mean). */
+  readonly activation?: string;
+  readonly channels: number;
+  /** The largest and the mean |change| of a channel's bias. */
+  readonly maxShift: number;
+  readonly meanShift: number;
+}
+
+/** What bias correction did. */
+export interface BiasCorrectionReport {
+  readonly layers: readonly CorrectedLayer[];
+  /** Layers whose weights were quantized but whose bias was left as it was, and why. */
+  readonly skipped: readonly { readonly layer: string; readonly reason: string }[];
+  /** Calibration samples the empirical shifts were averaged over (when any were). */
+  readonly samples?: number;
+}
+
 /** Everything {@link quantizeModel} did. */
 export interface QuantizationReport {
   readonly format: 'lowbit.quantization-report';
@@ -112,6 +171,10 @@ export interface QuantizationReport {
   readonly prepared: {
     readonly folded: Readonly<Record<string, number>>;
     readonly opset?: { readonly from: number; readonly to: number; readonly notes: readonly string[] };
+    /** BatchNormalization nodes folded into the layer before them (option `foldBatchNorm`); absent for a model without any. */
+    readonly batchNorm?: FoldBatchNormReport;
+    /** Cross-layer equalization (option `cle`): each pair's scales, the sweeps, the layers left alone, the time. */
+    readonly cle?: EqualizeReport & { readonly seconds: number };
   };
   /** The runner that ran the models. */
   readonly runner?: string;
@@ -124,6 +187,8 @@ export interface QuantizationReport {
   readonly peakMemory?: number;
   readonly nodes: readonly NodeReport[];
   readonly tensors: readonly TensorReport[];
+  /** Bias correction (option `biasCorrection`): the shift subtracted from each layer's bias. */
+  readonly biasCorrection?: BiasCorrectionReport;
   /** Per model output, over the evaluation samples. */
   readonly outputs: readonly OutputReport[];
   /** Samples the SQNR figures were measured on. */

@@ -1,13 +1,15 @@
 // What a quantization mode (static, dynamic, …) is handed and what it hands
 // back: quantizeModel checks the options and prepares the graph, a mode
 // rewrites it, quantizeModel writes the model and assembles the report.
+import type { BiasCorrectionMethod } from '../dfq/biasCorrection.js';
+import type { ChannelStats } from '../dfq/stats.js';
 import type { ModelProto } from '../onnx/proto.js';
 import type { NodeFilter } from './plan.js';
 import type { QuantType } from './params.js';
 import type { RangeMethod } from '../calibration.js';
 import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
-import type { NodeReport, OutputReport, TensorReport } from '../report.js';
+import type { BiasCorrectionReport, NodeReport, OutputReport, TensorReport } from '../report.js';
 import type { ModelRunner } from '../runner.js';
 
 /** quantizeModel's options, checked, with their defaults. */
@@ -24,6 +26,8 @@ export interface Settings {
   readonly filter: NodeFilter;
   readonly calibration: FeedSource | undefined;
   readonly evaluationSamples: number;
+  /** Bias correction, and how its shifts are estimated; undefined: none. */
+  readonly biasCorrection: BiasCorrectionMethod | undefined;
   /** Keep each calibrated activation's histogram in the report. */
   readonly histograms: boolean;
 }
@@ -35,6 +39,8 @@ export interface ModeContext {
   readonly settings: Settings;
   /** What the model is called in errors. */
   readonly source: string;
+  /** The moments of the outputs of layers BatchNorms were folded into (for analytic bias correction). */
+  readonly stats: ChannelStats;
   /** The runner (loaded on first use: modes that run nothing never load one). */
   runner(): Promise<ModelRunner>;
   /** Reports progress (and throws `ABORTED` once the signal is aborted). */
@@ -55,4 +61,5 @@ export interface ModeResult {
   readonly calibration?: { readonly samples: number; readonly batches: number; readonly seconds: number };
   readonly outputs?: readonly OutputReport[];
   readonly evaluationSamples?: number;
+  readonly biasCorrection?: BiasCorrectionReport;
 }

@@ -7,6 +7,7 @@ import { LowbitError } from '../../base/errors.js';
 import { roundHalfEven } from '../../base/rounding.js';
 import { MinMaxObserver } from '../../calibrate/minmax.js';
 import { chooseQParams } from '../../formats/affine.js';
+import { dequantizeLinear } from '../../ops/quant/dequantizeLinear.js';
 import { quantizeLinear } from '../../ops/quant/quantizeLinear.js';
 
 /** The 8-bit types of quantized activations and weights. */
@@ -63,6 +64,21 @@ export function quantizeWeight(w: TypedTensor, options: WeightOptions, where: st
     ...(axis !== undefined && { axis }),
   });
   return { codes: { dtype: options.dtype, shape: [...w.shape], data: q.data } as TypedTensor, params: { dtype: options.dtype, scale, zeroPoint, ...(axis !== undefined && { axis }) } };
+}
+
+/** The axis a weight of rank `rank` is quantized along: `axis` (negative counts from the end) per channel, undefined (per tensor) otherwise or below rank 2. */
+export function weightAxis(axis: number, rank: number, perChannel: boolean): number | undefined {
+  return perChannel && rank >= 2 ? (axis < 0 ? axis + rank : axis) : undefined;
+}
+
+/** The float values a quantized constant stands for: DequantizeLinear of its codes (what the quantized model computes with). */
+export function dequantizedValues(c: QuantizedConstant): Float32Array {
+  const { scale, zeroPoint, axis, dtype } = c.params;
+  if (dtype === 'int32') throw new LowbitError('INVALID_DTYPE', 'dequantizedValues takes 8-bit weights, not int32 biases');
+  const zp = dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
+  const codes = c.codes.data as Int8Array | Uint8Array;
+  const shape = c.codes.shape.length === 0 ? [1] : c.codes.shape;
+  return axis === undefined ? dequantizeLinear({ data: codes, shape }, scale[0]!, zp[0]!).data : dequantizeLinear({ data: codes, shape }, scale, zp, { axis }).data;
 }
 
 /**

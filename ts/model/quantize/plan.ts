@@ -64,11 +64,18 @@ export interface StaticPlan {
   readonly constants: readonly ConstantUse[];
 }
 
-/** Why a node stays float, for the report. */
-function refusal(node: NodeProto, filter: NodeFilter): string | undefined {
+/** Why the filter keeps a node in float, if it does. */
+export function filterRefusal(node: NodeProto, filter: NodeFilter): string | undefined {
   if (filter.excludeNodes?.includes(node.name)) return 'excluded by name';
   if (filter.excludeOpTypes?.includes(node.opType)) return `op type ${node.opType} excluded`;
   if (filter.opTypes !== undefined && !filter.opTypes.includes(node.opType)) return `op type ${node.opType} not among opTypes`;
+  return undefined;
+}
+
+/** Why a node stays float, for the report. */
+function refusal(node: NodeProto, filter: NodeFilter): string | undefined {
+  const filtered = filterRefusal(node, filter);
+  if (filtered !== undefined) return filtered;
   if (ruleOf(node) === undefined) return `no static rule for ${node.domain === '' ? '' : `${node.domain}.`}${node.opType}`;
   return undefined;
 }

@@ -13,7 +13,7 @@ import type { NameSet } from '../onnx/names.js';
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
 import { isConstantNode } from '../onnx/walk.js';
-import { activationParams, quantizeBias, quantizeConstant, quantizeWeight, type QuantizedConstant, type QuantType, type TensorQParams } from './params.js';
+import { activationParams, quantizeBias, quantizeConstant, quantizeWeight, weightAxis, type QuantizedConstant, type QuantType, type TensorQParams } from './params.js';
 import type { StaticPlan } from './plan.js';
 
 /** How values and constants are quantized. */
@@ -153,7 +153,7 @@ export function applyQdq(
   for (const { node, input, axis } of plan.weights) {
     const name = node.input[input]!;
     const w = constant(name);
-    const perAxis = settings.perChannel && w.shape.length >= 2 ? (axis < 0 ? axis + w.shape.length : axis) : undefined;
+    const perAxis = weightAxis(axis, w.shape.length, settings.perChannel);
     const where = `weight ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
     const { dq, c } = storeConstant(`w|${name}|${perAxis}`, name, () => quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where), perAxis);
     node.input[input] = dq;

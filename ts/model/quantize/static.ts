@@ -5,6 +5,7 @@
 import type { TypedTensor } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { collectRanges } from '../calibration.js';
+import { BiasCorrection } from '../dfq/biasCorrection.js';
 import { evaluate } from '../evaluate.js';
 import { graphFacts } from '../facts.js';
 import { feedBatches } from '../feeds.js';
@@ -14,6 +15,7 @@ import { GraphIndex } from '../onnx/graphIndex.js';
 import { NameSet } from '../onnx/names.js';
 import { nodeLabel, type NodeReport, type TensorReport } from '../report.js';
 import type { ModeContext, ModeResult } from './mode.js';
+import { dequantizedValues, quantizeWeight, weightAxis } from './params.js';
 import { planStatic } from './plan.js';
 import { applyQdq } from './qdq.js';
 import { toQOperator } from './qoperator.js';
@@ -51,18 +53,40 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
       yield next.value;
     }
   }
+  // bias correction of the layers whose weights are quantized, its empirical shifts measured during calibration
+  const axes = new Map(plan.weights.map((w) => [w.node, w.axis]));
+  const correction =
+    s.biasCorrection === undefined
+      ? undefined
+      : new BiasCorrection(proto, axes.keys(), {
+          method: s.biasCorrection,
+          stats: ctx.stats,
+          data: true,
+          quantize: (layer) => {
+            const axis = weightAxis(axes.get(layer.node)!, layer.weight.shape.length, s.perChannel);
+            return dequantizedValues(quantizeWeight(layer.weight, { dtype: weightType, axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`));
+          },
+        });
   const calibrationStarted = Date.now();
-  const calibration = await collectRanges(proto, plan.calibrated, runner, all(), {
-    method: s.method,
-    percentile: s.percentile,
-    bits: 8,
-    histograms: s.histograms,
-    onBatch: (samples) => {
-      ctx.sampleMemory();
-      ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
-    },
-  });
+  const calibrate = () =>
+    collectRanges(proto, plan.calibrated, runner, all(), {
+      method: s.method,
+      percentile: s.percentile,
+      bits: 8,
+      histograms: s.histograms,
+      onBatch: (samples) => {
+        ctx.sampleMemory();
+        ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
+      },
+      ...(correction !== undefined && correction.probes.length > 0 && { extra: { names: correction.probes, observe: (values, samples) => correction.observe(values, samples) } }),
+    });
+  const calibration = correction === undefined ? await calibrate() : await correction.withProbes(calibrate);
   const calibrationSeconds = (Date.now() - calibrationStarted) / 1000;
+  const corrected = correction?.apply();
+  for (const [name, t] of corrected?.written ?? []) {
+    facts.constants.set(name, t);
+    facts.dtypes.set(name, 'float32');
+  }
 
   ctx.progress({ phase: 'quantize', done: 0, total: graph.node.length, unit: 'nodes' });
   const constant = (name: string) => {
@@ -128,5 +152,6 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     calibration: { samples: calibration.samples, batches: calibration.batches, seconds: calibrationSeconds },
     outputs: evaluation?.outputs ?? [],
     evaluationSamples: evaluation === undefined ? 0 : keptSamples,
+    ...(corrected !== undefined && { biasCorrection: corrected.report }),
   };
 }
