@@ -69,6 +69,7 @@ export {
   type NBitsZeroPointKind,
 } from './ops/gemm/matmulNBits.js';
 export { type NBits, type NBitsFormat } from './ops/gemm/nbitsFormat.js';
+export { quantizeNBits, type NBitsQuantized, type QuantizeNBitsOptions } from './ops/gemm/quantizeNBits.js';
 export { convInteger, type ConvIntegerOptions } from './ops/conv/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/conv/qlinearConv.js';
 export { type AutoPad, type ConvOptions } from './ops/conv/plan.js';

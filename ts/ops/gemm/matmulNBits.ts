@@ -12,7 +12,17 @@ import { ownedHandle, WasmOwned } from '../../wasm/owned.js';
 import { checkStatus } from '../../wasm/status.js';
 import { MatmulNBitsArgs, NBitsWeightsArgs, readField, writeArgs, type StructInput } from '../../wasm/structs.js';
 import { readOut } from '../out.js';
-import { readNBitsFormat, readNBitsWeights, type NBits, type NBitsFormat, type NBitsLayout, type NBitsWeights } from './nbitsFormat.js';
+import {
+  isNBitsWeights,
+  readNBitsFormat,
+  readNBitsObject,
+  readNBitsWeights,
+  type CheckedNBitsWeights,
+  type NBits,
+  type NBitsFormat,
+  type NBitsLayout,
+  type NBitsWeights,
+} from './nbitsFormat.js';
 
 /** Options of {@link matmulNBits} with the product's own options. */
 export interface MatmulNBitsProductOptions {
@@ -69,10 +79,10 @@ export class PackedNBits extends WasmOwned implements NBitsFormat {
   }
 }
 
-const kindOf = (zp: NBitsWeights['zeroPoints']): NBitsZeroPointKind => (zp === undefined ? 'default' : zp instanceof Uint8Array ? 'packed' : 'float');
+const kindOf = (zp: CheckedNBitsWeights['zeroPoints']): NBitsZeroPointKind => (zp === undefined ? 'default' : zp instanceof Uint8Array ? 'packed' : 'float');
 
 /** Copies weights into `scope` and returns the fields of their `NBitsWeightsArgs`. */
-function weightArgs(scope: WasmScope, layout: NBitsLayout, w: NBitsWeights): StructInput<typeof NBitsWeightsArgs> {
+function weightArgs(scope: WasmScope, layout: NBitsLayout, w: CheckedNBitsWeights): StructInput<typeof NBitsWeightsArgs> {
   const zpKind = w.zeroPoints === undefined ? NBitsZeroPoints.Default : w.zeroPoints instanceof Uint8Array ? NBitsZeroPoints.Packed : NBitsZeroPoints.Float;
   return {
     bits: layout.bits,
@@ -91,32 +101,61 @@ function weightArgs(scope: WasmScope, layout: NBitsLayout, w: NBitsWeights): Str
 
 /**
  * Keeps MatMulNBits weights (the inputs B, scales and zero points of
- * {@link matmulNBits}, checked the same way) in wasm memory, for products
- * that reuse them: `matmulNBits(a, packed)` gives the same result, bit for
- * bit, without copying B into wasm memory on every call.
+ * {@link matmulNBits}, checked the same way; as one object such as
+ * {@link quantizeNBits} returns, or as the op's inputs and attributes) in
+ * wasm memory, for products that reuse them: `matmulNBits(a, packed)`
+ * gives the same result, bit for bit, without copying B into wasm memory
+ * on every call.
  *
  * @example
  * ```ts
- * const { b, scales } = quantizeNBits({ data: w, shape: [768, 3072] }, { bits: 4, blockSize: 32, symmetric: true });
- * using weights = packNBits(b, scales, undefined, { bits: 4, blockSize: 32, k: 768, n: 3072 });
+ * using weights = packNBits(quantizeNBits({ data: w, shape: [768, 3072] }, { bits: 4, blockSize: 32, symmetric: true }));
  * const y = matmulNBits({ data: x, shape: [1, 768] }, weights); // y.shape [1, 3072]
+ * // or from a model's MatMulNBits node: packNBits(B, scales, zeroPoints, { bits, blockSize, k: K, n: N })
  * ```
  */
+export function packNBits(weights: NBitsWeights): PackedNBits;
 export function packNBits(
   b: TensorLike<Uint8Array>,
   scales: TensorLike<Float32Array>,
   zeroPoints: TensorLike<Uint8Array> | TensorLike<Float32Array> | undefined,
   format: NBitsFormat,
-): PackedNBits {
-  const layout = readNBitsFormat(optionsObject(format, 'packNBits', { bits: true, blockSize: true, k: true, n: true }), 'packNBits');
-  const w = readNBitsWeights(b, scales, zeroPoints, layout, 'packNBits');
+): PackedNBits;
+export function packNBits(b: unknown, ...rest: unknown[]): PackedNBits {
+  const op = 'packNBits';
+  const { layout, weights: w } = readWeightArgs(b, rest, op);
   const handle = withScope((scope) => {
     const ex = wasmExports();
     const at = writeArgs(NBitsWeightsArgs, weightArgs(scope, layout, w));
-    checkStatus(ex.lowbit_nbits_new(at), 'packNBits');
+    checkStatus(ex.lowbit_nbits_new(at), op);
     return readField(NBitsWeightsArgs, at, 'handle');
   });
   return new PackedNBits(handle, layout, kindOf(w.zeroPoints));
+}
+
+/**
+ * The weights of a call that takes them as one object (`first`, with no
+ * more arguments) or as MatMulNBits' inputs and format (`first` is B,
+ * `rest` scales, zero points, format), checked. `extra` names the option
+ * fields the format object may also hold.
+ */
+function readWeightArgs(first: unknown, rest: unknown[], op: string, extra: Record<string, true> = {}): { layout: NBitsLayout; weights: CheckedNBitsWeights; options: Record<string, unknown> } {
+  if (isNBitsWeights(first)) {
+    if (rest.length > 0) {
+      throw new LowbitError('INVALID_ARGUMENT', `${op}: with the weights as one object { bits, blockSize, k, n, b, scales, zeroPoints? } the call is ${op === 'packNBits' ? 'packNBits(weights)' : 'matmulNBits(a, weights, { bias?, out? })'}; got ${rest.length} more arguments`);
+    }
+    return { ...readNBitsObject(first, op), options: {} };
+  }
+  const [scales, zeroPoints, format] = rest;
+  if (format === undefined) {
+    throw new LowbitError('INVALID_ARGUMENT', `${op} takes the weights as MatMulNBits' inputs (b, scales, zeroPoints, { bits, blockSize, k, n }) or as one object { bits, blockSize, k, n, b, scales, zeroPoints? }: the format is missing`);
+  }
+  const opts = optionsObject(format as NBitsFormat, op, { bits: true, blockSize: true, k: true, n: true, ...extra } as Record<keyof NBitsFormat, true>) as Record<string, unknown>;
+  if (opts.gIdx !== undefined) {
+    throw new LowbitError('INVALID_ARGUMENT', `${op}: g_idx (act-order, a block index per row of K) is not supported; permute B's rows and A's columns into block order instead`);
+  }
+  const layout = readNBitsFormat(opts as Partial<NBitsFormat>, op);
+  return { layout, weights: readNBitsWeights(first, scales, zeroPoints, layout, op), options: opts };
 }
 
 /**
@@ -156,8 +195,9 @@ export function packNBits(
  * computes in float32. A NaN or ±Infinity in A makes every output of its
  * row NaN (a NaN or ±Infinity scale, the outputs of its column).
  *
- * `b` may instead be weights kept by {@link packNBits}: `matmulNBits(a,
- * packed, { bias, out })`.
+ * The weights may also come as one object (`matmulNBits(a, weights, {
+ * bias, out })`, `weights` as {@link quantizeNBits} returns it) or kept in
+ * wasm memory by {@link packNBits} (`matmulNBits(a, packed, { bias, out })`).
  *
  * @example
  * ```ts
@@ -168,7 +208,7 @@ export function packNBits(
  * // y.shape [2], y.data Float32Array [16, 64]
  * ```
  */
-export function matmulNBits(a: TensorLike<Float32Array>, weights: PackedNBits, options?: MatmulNBitsProductOptions): Tensor<Float32Array>;
+export function matmulNBits(a: TensorLike<Float32Array>, weights: NBitsWeights | PackedNBits, options?: MatmulNBitsProductOptions): Tensor<Float32Array>;
 export function matmulNBits(
   a: TensorLike<Float32Array>,
   b: TensorLike<Uint8Array>,
@@ -179,28 +219,29 @@ export function matmulNBits(
 export function matmulNBits(a: unknown, b: unknown, ...rest: unknown[]): Tensor<Float32Array> {
   const op = 'matmulNBits';
   let layout: NBitsFormat;
-  let weights: { packed: number } | { raw: NBitsWeights; layout: NBitsLayout };
+  let weights: { packed: number } | { raw: CheckedNBitsWeights; layout: NBitsLayout };
   let product: MatmulNBitsProductOptions;
-  if (b instanceof PackedNBits) {
+  if (b instanceof PackedNBits || isNBitsWeights(b)) {
     if (rest.length > 1) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op}: with weights from packNBits the call is matmulNBits(a, packed, { bias?, out? }); got ${rest.length + 2} arguments`);
+      throw new LowbitError('INVALID_ARGUMENT', `${op}: with the weights as one object or from packNBits the call is matmulNBits(a, weights, { bias?, out? }); got ${rest.length + 2} arguments`);
     }
     product = optionsObject(rest[0] as MatmulNBitsProductOptions | undefined, op, { bias: true, out: true });
-    weights = { packed: ownedHandle(b, 'b', 'pack the weights again with packNBits') };
-    layout = b;
+    if (b instanceof PackedNBits) {
+      weights = { packed: ownedHandle(b, 'b', 'pack the weights again with packNBits') };
+      layout = b;
+    } else {
+      const read = readNBitsObject(b, op);
+      weights = { raw: read.weights, layout: read.layout };
+      layout = read.layout;
+    }
   } else {
-    const [scales, zeroPoints, options] = rest;
-    if (options === undefined) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op} takes (a, b, scales, zeroPoints, { bits, blockSize, k, n, bias?, out? }), or (a, packed) with weights from packNBits: the options with the format are missing`);
+    if (rest[2] === undefined) {
+      throw new LowbitError('INVALID_ARGUMENT', `${op} takes (a, b, scales, zeroPoints, { bits, blockSize, k, n, bias?, out? }), or (a, weights) with the weights as one object or from packNBits: the options with the format are missing`);
     }
-    const opts = optionsObject(options as MatmulNBitsOptions, op, { bits: true, blockSize: true, k: true, n: true, bias: true, out: true, gIdx: true });
-    if (opts.gIdx !== undefined) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op}: g_idx (act-order, a block index per row of K) is not supported; permute B's rows and A's columns into block order instead`);
-    }
-    const checked = readNBitsFormat(opts, op);
-    weights = { raw: readNBitsWeights(b, scales, zeroPoints, checked, op), layout: checked };
-    layout = checked;
-    product = opts;
+    const read = readWeightArgs(b, rest, op, { bias: true, out: true, gIdx: true });
+    weights = { raw: read.weights, layout: read.layout };
+    layout = read.layout;
+    product = read.options as MatmulNBitsProductOptions;
   }
   const { k, n } = layout;
   const ta = toFloat32Tensor(a, 'a');

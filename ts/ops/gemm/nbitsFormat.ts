@@ -3,7 +3,8 @@
 // points they imply, checked in one place for matmulNBits, packNBits and
 // quantizeNBits.
 import { LowbitError } from '../../base/errors.js';
-import { describe, show, toTensor } from '../../base/tensor.js';
+import { describe, show, toTensor, type TensorLike } from '../../base/tensor.js';
+import { requireObject } from '../../base/validate.js';
 
 /** Bits per weight of MatMulNBits: 2, 4 or 8. */
 export type NBits = 2 | 4 | 8;
@@ -20,6 +21,40 @@ export interface NBitsFormat {
   n: number;
 }
 
+/**
+ * MatMulNBits' weight inputs with the attributes that go with them (what
+ * {@link quantizeNBits} returns, and what {@link matmulNBits} and
+ * {@link packNBits} take as one object).
+ */
+export interface NBitsWeights extends NBitsFormat {
+  /** B: `[N, ceil(K / blockSize), blockSize · bits / 8]` bytes (or flat), low bits first. */
+  b: TensorLike<Uint8Array>;
+  /** One scale per block, `[N · blocks]` or `[N, blocks]`. */
+  scales: TensorLike<Float32Array>;
+  /** Packed zero points (`ceil(blocks · bits / 8)` bytes per column), one float per block, or `undefined` (`2^(bits−1)`). */
+  zeroPoints?: TensorLike<Uint8Array> | TensorLike<Float32Array> | undefined;
+}
+
+/** Whether `x` is an {@link NBitsWeights} object (not a tensor, not packed weights). */
+export function isNBitsWeights(x: unknown): x is NBitsWeights {
+  return typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && 'b' in x && 'scales' in x;
+}
+
+/** Reads an {@link NBitsWeights} object: its format and its buffers, checked. */
+export function readNBitsObject(w: NBitsWeights, op: string): { layout: NBitsLayout; weights: CheckedNBitsWeights } {
+  const o = requireObject(w, `${op}: the weights must be an object { bits, blockSize, k, n, b, scales, zeroPoints? }`, {
+    bits: true,
+    blockSize: true,
+    k: true,
+    n: true,
+    b: true,
+    scales: true,
+    zeroPoints: true,
+  });
+  const layout = readNBitsFormat(o, op);
+  return { layout, weights: readNBitsWeights(o.b, o.scales, o.zeroPoints, layout, op) };
+}
+
 /** A checked {@link NBitsFormat} and the sizes it implies. */
 export interface NBitsLayout extends NBitsFormat {
   /** Blocks per column: `ceil(k / blockSize)`. */
@@ -31,7 +66,7 @@ export interface NBitsLayout extends NBitsFormat {
 }
 
 /** The weight inputs of MatMulNBits, checked against a layout. */
-export interface NBitsWeights {
+export interface CheckedNBitsWeights {
   /** B: `n · blocks · blob` bytes. */
   b: Uint8Array;
   /** One scale per block: `n · blocks` floats. */
@@ -91,7 +126,7 @@ function expectShape(shape: number[], allowed: number[][], name: string, op: str
  * points absent, uint8 packed `[n · zpBytes]` or `[n, zpBytes]`, or float32
  * like the scales.
  */
-export function readNBitsWeights(b: unknown, scales: unknown, zeroPoints: unknown, layout: NBitsLayout, op: string): NBitsWeights {
+export function readNBitsWeights(b: unknown, scales: unknown, zeroPoints: unknown, layout: NBitsLayout, op: string): CheckedNBitsWeights {
   const { n, blocks, blob, zpBytes, bits, blockSize, k } = layout;
   const attrs = `bits ${bits}, blockSize ${blockSize}, K ${k}, N ${n}`;
   const tb = readData(b, Uint8Array, 'b', op);
