@@ -187,7 +187,7 @@ describe('packNBits', () => {
     using packed = packNBits(w);
     expect(bits32(matmulNBits(a, packed).data)).toEqual(want);
     expect(errorMessage(() => matmulNBits(a, { ...w, blocksize: 64 } as never), 'INVALID_ARGUMENT')).toContain("'blocksize'");
-    expect(errorMessage(() => packNBits(w, w.scales as never, undefined, w as never), 'INVALID_ARGUMENT')).toContain('packNBits(weights)');
+    expect(errorMessage(() => packNBits(w as never, w.scales, undefined, w as never), 'INVALID_ARGUMENT')).toContain('packNBits(weights)');
     expect(errorMessage(() => packNBits(w.b, w.scales, w.zeroPoints, undefined as never), 'INVALID_ARGUMENT')).toContain('the format is missing');
   });
 });

@@ -16,13 +16,12 @@ use core::arch::wasm32::*;
 /// are whole chunks of blocks of 16 bytes or more; false (nothing written)
 /// when they are not or a buffer is short.
 pub fn quad(w: &Weights, j0: usize, p0: usize, rows: usize, panel: &mut [f32], col: usize) -> bool {
-    match (w.format.bits, float_zero_points(w)) {
-        (2, false) => quad_bits::<2, false>(w, j0, p0, rows, panel, col),
-        (4, false) => quad_bits::<4, false>(w, j0, p0, rows, panel, col),
-        (8, false) => quad_bits::<8, false>(w, j0, p0, rows, panel, col),
-        (2, true) => quad_bits::<2, true>(w, j0, p0, rows, panel, col),
-        (4, true) => quad_bits::<4, true>(w, j0, p0, rows, panel, col),
-        _ => quad_bits::<8, true>(w, j0, p0, rows, panel, col),
+    // the bit width stays a run-time value (a shift amount and a mask): this
+    // path is amortized over the rows of A, and one copy keeps the module small
+    if float_zero_points(w) {
+        quad_zp::<true>(w, j0, p0, rows, panel, col)
+    } else {
+        quad_zp::<false>(w, j0, p0, rows, panel, col)
     }
 }
 
@@ -39,12 +38,13 @@ fn transpose(a: v128, b: v128, c: v128, d: v128) -> [v128; 4] {
     ]
 }
 
-fn quad_bits<const BITS: u32, const FLOAT_ZP: bool>(w: &Weights, j0: usize, p0: usize, rows: usize, panel: &mut [f32], col: usize) -> bool {
+fn quad_zp<const FLOAT_ZP: bool>(w: &Weights, j0: usize, p0: usize, rows: usize, panel: &mut [f32], col: usize) -> bool {
     let f = &w.format;
-    let steps = (32 / BITS) as usize;
+    let bits = f.bits;
+    let steps = (32 / bits) as usize;
     let per_chunk = 4 * steps;
     let (block, blob) = (f.block, f.blob());
-    let fits = f.bits == BITS
+    let fits = matches!(bits, 2 | 4 | 8)
         && blob >= 16
         && p0 % per_chunk == 0
         && rows % per_chunk == 0
@@ -55,7 +55,7 @@ fn quad_bits<const BITS: u32, const FLOAT_ZP: bool>(w: &Weights, j0: usize, p0: 
     if !fits {
         return false;
     }
-    let mask = u32x4_splat((1u32 << BITS) - 1);
+    let mask = u32x4_splat((1u32 << bits) - 1);
     let cols: [&[u8]; 4] = core::array::from_fn(|c| w.column(j0 + c));
     let mut blk = usize::MAX;
     let (mut sv, mut zv) = ([f32x4_splat(0.0); 4], [f32x4_splat(0.0); 4]);
@@ -69,12 +69,12 @@ fn quad_bits<const BITS: u32, const FLOAT_ZP: bool>(w: &Weights, j0: usize, p0: 
                 zv[c] = f32x4_splat(if FLOAT_ZP { -s * zp } else { zp });
             }
         }
-        let at = blk * blob + (p % block) * BITS as usize / 8;
+        let at = blk * blob + (p % block) * bits as usize / 8;
         // SAFETY: p + per_chunk ≤ blocks · block, so the 16 bytes at `at` lie inside each column.
         let v: [v128; 4] = core::array::from_fn(|c| unsafe { v128_load(cols[c][at..at + 16].as_ptr() as *const v128) });
         for t in 0..steps {
             let d: [v128; 4] = core::array::from_fn(|c| {
-                let x = f32x4_convert_i32x4(v128_and(u32x4_shr(v[c], BITS * t as u32), mask));
+                let x = f32x4_convert_i32x4(v128_and(u32x4_shr(v[c], bits * t as u32), mask));
                 if FLOAT_ZP {
                     f32x4_add(f32x4_mul(x, sv[c]), zv[c])
                 } else {

@@ -108,43 +108,41 @@ pub fn step_factor(bits: u32, steps: usize, t: usize) -> f32 {
     }
 }
 
-/// Rows of A prepared for the kernels (see the module docs).
+/// Rows of A prepared for the kernels (see the module docs), the `m` rows
+/// interleaved: for each step (and each group) the rows' vectors are
+/// adjacent, so that a kernel reads them at constant offsets from one pointer.
 pub struct Rows {
-    /// Per row `chunks · W · 4` floats: step `t` of chunk `c`, lane `l` at
-    /// `(c·W + t)·4 + l` holds `a(c·4W + l·W + t) · 2^(−bits·t)`, zero past `k`.
+    /// `chunks · W · m · 4` floats: step `t` of chunk `c`, row `r`, lane `l` at
+    /// `((c·W + t)·m + r)·4 + l` holds `a(r, c·4W + l·W + t) · 2^(−bits·t)`, zero past `k`.
     pub ap: Vec<f32>,
-    /// Per row `groups · 4` floats: at `g·4 + l`, `−Σ a` (unscaled) over lane
-    /// `l`'s weights of group `g`, summed over its chunks and steps in order.
+    /// `groups · m · 4` floats: at `(g·m + r)·4 + l`, `−Σ a(r, ·)` (unscaled) over
+    /// lane `l`'s weights of group `g`, summed over its chunks and steps in order.
     pub nasum: Vec<f32>,
-    /// Floats of `ap` per row.
-    pub row_ap: usize,
-    /// Floats of `nasum` per row.
-    pub row_nasum: usize,
+    /// Rows.
+    pub m: usize,
 }
 
 impl Rows {
     /// Prepares the `m` rows of `a` (row-major, `k` columns).
     pub fn new(p: &Plan, m: usize, k: usize, a: &[f32]) -> Result<Rows, GemmError> {
         let (w, per_chunk) = (p.steps, p.per_chunk());
-        let (row_ap, row_nasum) = (p.chunks * per_chunk, p.groups * LANES);
-        let mut ap = try_zeroed::<f32>(m * row_ap)?;
-        let mut nasum = try_zeroed::<f32>(m * row_nasum)?;
-        for i in 0..m {
-            let row = &a[i * k..(i + 1) * k];
-            let (ap, nasum) = (&mut ap[i * row_ap..(i + 1) * row_ap], &mut nasum[i * row_nasum..(i + 1) * row_nasum]);
+        let mut ap = try_zeroed::<f32>(m * p.chunks * per_chunk)?;
+        let mut nasum = try_zeroed::<f32>(m * p.groups * LANES)?;
+        for r in 0..m {
+            let row = &a[r * k..(r + 1) * k];
             for c in 0..p.chunks {
                 let g = c / p.group_chunks;
                 for t in 0..w {
                     let factor = step_factor(p.bits, w, t);
                     for l in 0..LANES {
                         let v = row.get(c * per_chunk + l * w + t).copied().unwrap_or(0.0);
-                        ap[(c * w + t) * LANES + l] = v * factor;
-                        nasum[g * LANES + l] -= v;
+                        ap[((c * w + t) * m + r) * LANES + l] = v * factor;
+                        nasum[(g * m + r) * LANES + l] -= v;
                     }
                 }
             }
         }
-        Ok(Rows { ap, nasum, row_ap, row_nasum })
+        Ok(Rows { ap, nasum, m })
     }
 }
 
@@ -204,28 +202,52 @@ pub fn lane_params(p: &Plan, w: &Weights, zp: &ZeroPointTable, j: usize, g: usiz
 }
 
 /// `y (m × n) = a · dequant(w)ᵀ + bias` for `1 ≤ m ≤ 4` (lengths checked by the caller).
+///
+/// The kernels exist for 1, 2 and 4 rows (to keep the module small): 3 rows
+/// run as 4 with a zero row, and blocks shorter than a chunk one row at a
+/// time. Each row's operations are the same either way, so are its results.
 pub fn gemv(w: &Weights, m: usize, a: &[f32], bias: Option<&[f32]>, y: &mut [f32]) -> Result<(), GemmError> {
     let p = Plan::new(&w.format);
-    let rows = Rows::new(&p, m, w.format.k, a)?;
     let zp = ZeroPointTable::new(w)?;
-    let job = Job { p: &p, w, zp: &zp, rows: &rows, bias };
+    let (k, n) = (w.format.k, w.format.n);
+    if p.blob < CHUNK && m > 1 {
+        for (r, yr) in y.chunks_exact_mut(n).take(m).enumerate() {
+            rows_of(&p, w, &zp, 1, &a[r * k..(r + 1) * k], bias, yr)?;
+        }
+        return Ok(());
+    }
+    if m == 3 {
+        let mut a4 = try_zeroed::<f32>(4 * k)?;
+        a4[..3 * k].copy_from_slice(&a[..3 * k]);
+        let mut y4 = try_zeroed::<f32>(4 * n)?;
+        rows_of(&p, w, &zp, 4, &a4, bias, &mut y4)?;
+        y[..3 * n].copy_from_slice(&y4[..3 * n]);
+        return Ok(());
+    }
+    rows_of(&p, w, &zp, m, a, bias, y)
+}
+
+/// [`gemv`] for 1, 2 or 4 rows.
+fn rows_of(p: &Plan, w: &Weights, zp: &ZeroPointTable, m: usize, a: &[f32], bias: Option<&[f32]>, y: &mut [f32]) -> Result<(), GemmError> {
+    let rows = Rows::new(p, m, w.format.k, a)?;
+    let job = Job { p, w, zp, rows: &rows, bias };
     let simd = crate::simd::active();
     match m {
         1 => run::<1, { accumulators(1) }>(simd, &job, y),
         2 => run::<2, { accumulators(2) }>(simd, &job, y),
-        3 => run::<3, { accumulators(3) }>(simd, &job, y),
         4 => run::<4, { accumulators(4) }>(simd, &job, y),
         _ => return Err(GemmError::BadShape),
     }
     Ok(())
 }
 
-/// Accumulators per row of A for `m` rows: enough independent add chains
-/// to cover the add latency, few enough to stay in registers.
+/// Accumulators per row of A for `m` rows: one row keeps two add chains in
+/// flight, more rows one each (their chains are independent already).
 pub const fn accumulators(m: usize) -> usize {
-    match m {
-        1 | 2 => 2,
-        _ => 1,
+    if m == 1 {
+        2
+    } else {
+        1
     }
 }
 
@@ -275,8 +297,8 @@ fn columns_scalar<const M: usize, const R: usize>(job: &Job, y: &mut [f32]) {
                         core::array::from_fn(|l| if t + 1 < steps { (v[l] & (mask << shift)) as f32 } else { (v[l] >> shift) as f32 });
                     let step = ci * steps + t;
                     for (r, accr) in acc.iter_mut().enumerate() {
-                        let ap = &rows.ap[r * rows.row_ap + (c * steps + t) * LANES..][..LANES];
-                        let nasum = &rows.nasum[r * rows.row_nasum + g * LANES..][..LANES];
+                        let ap = &rows.ap[((c * steps + t) * M + r) * LANES..][..LANES];
+                        let nasum = &rows.nasum[(g * M + r) * LANES..][..LANES];
                         for l in 0..LANES {
                             let prod = ap[l] * x[l];
                             let a = &mut accr[step % R][l];
