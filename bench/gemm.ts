@@ -18,10 +18,10 @@ import { matmulF32Js, matmulIntegerJs } from './gemmBaseline.js';
 import type { BenchSuite } from './suite.js';
 import { oneNodeModel, qlinearInitializers } from '../test/helpers/onnxModel.js';
 
-type Shape = [m: number, k: number, n: number];
+export type Shape = [m: number, k: number, n: number];
 const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
-const label = ([m, k, n]: Shape) => (m === k && k === n ? `${m}³` : `${m}×${k}×${n}`);
-const ops = ([m, k, n]: Shape) => 2 * m * k * n;
+export const label = ([m, k, n]: Shape) => (m === k && k === n ? `${m}³` : `${m}×${k}×${n}`);
+export const ops = ([m, k, n]: Shape) => 2 * m * k * n;
 
 function bytes(len: number, signed: boolean, seed: number): Uint8Array | Int8Array {
   const out = signed ? new Int8Array(len) : new Uint8Array(len);
@@ -49,10 +49,10 @@ const cpuNow = (): number => {
 };
 
 /** An engine to time: its name, one call, and in how many rounds it runs (default all). */
-type Task = [engine: string, fn: () => unknown, rounds?: number];
+export type Task = [engine: string, fn: () => unknown, rounds?: number];
 
 /** Each engine's median ms per call in every round, in round order (only the rounds it ran). */
-type Timing = Map<string, number[]>;
+export type Timing = Map<string, number[]>;
 
 /**
  * Times the tasks of one shape: several rounds, each a tinybench Bench over
@@ -62,7 +62,7 @@ type Timing = Map<string, number[]>;
  * times), and a ratio taken within each round compares two engines timed
  * a second apart, whatever state the machine was in (its paired ratio).
  */
-async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Timing> {
+export async function timeTasks(tasks: Task[], shape: Shape, now: () => number = cpuNow): Promise<Timing> {
   const heavy = ops(shape) > 1e9;
   // A 64³ product takes ~15–60 µs, a few steps of the CPU clock's 1 µs: each
   // sample runs a batch of calls (at least ~2·10⁷ operations), timed as one.
@@ -107,7 +107,7 @@ const median = (v: number[]): number => {
  * and paired, the median over rounds of the ratio within each round (an
  * engine that skipped rounds pairs with the reference's first ones).
  */
-function speedRows(name: string, opCount: number, timing: Timing, reference: string, inverse = false): string[][] {
+export function speedRows(name: string, opCount: number, timing: Timing, reference: string, inverse = false): string[][] {
   const ref = timing.get(reference)!;
   const ratio = (ms: number, refMs: number) => (inverse ? refMs / ms : ms / refMs);
   return [...timing].map(([engine, times]) => {

@@ -4,6 +4,7 @@
 import { init } from '../ts/index.js';
 import { formatsBench } from './formats.js';
 import { gemmBench } from './gemm.js';
+import { nbitsBench } from './nbits.js';
 import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
@@ -19,6 +20,7 @@ const suites: BenchSuite[] = [
   calibBench,
   // gemm
   gemmBench,
+  nbitsBench,
   // qat
   qatBench,
   // whole models

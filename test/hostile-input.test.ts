@@ -32,7 +32,7 @@ const tensors = fc.oneof(
   fc.record({ data: arrays, dims: tensorShapes }),
   fc.record({ data: arrays, shape: tensorShapes, dtype: fc.constantFrom('int4', 'uint4', 'int8', 'float32', 'bogus') }),
 );
-const optionNames = fc.constantFrom('axis', 'dtype', 'bits', 'symmetric', 'signed', 'narrowRange', 'unsigned', 'min', 'max', 'metric', 'pads', 'autoPad', 'strides', 'dilations', 'group', 'requantize', 'zeroPoint', 'bins', 'mode', 'startBin', 'stride', 'frac', 'a', 'b', 'out');
+const optionNames = fc.constantFrom('axis', 'dtype', 'bits', 'blockSize', 'k', 'n', 'bias', 'symmetric', 'signed', 'narrowRange', 'unsigned', 'min', 'max', 'metric', 'pads', 'autoPad', 'strides', 'dilations', 'group', 'requantize', 'zeroPoint', 'bins', 'mode', 'startBin', 'stride', 'frac', 'a', 'b', 'out');
 const optionValues = fc.oneof(numbers, arrays, fc.constantFrom('int4', 'uint8', 'l1', 'fixedpoint', 'float', 'abs', 'bogus', 'SAME_UPPER', 'VALID', true, false, null, undefined), fc.array(numbers, { maxLength: 4 }));
 // Calls refuse names they do not have, so one- and two-name objects (often all
 // the call's own) reach the checks of the values; larger ones mostly test that refusal.
@@ -69,6 +69,9 @@ const functions: Record<string, (...args: never[]) => unknown> = {
   matmulInteger: lowbit.matmulInteger,
   packWeights: lowbit.packWeights,
   packConvWeights: lowbit.packConvWeights,
+  matmulNBits: lowbit.matmulNBits,
+  packNBits: lowbit.packNBits,
+  quantizeNBits: lowbit.quantizeNBits,
   qlinearMatmul: lowbit.qlinearMatmul,
   gemmI8: lowbit.gemmI8,
   convInteger: lowbit.convInteger,

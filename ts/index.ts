@@ -60,6 +60,16 @@ export type { Int8DType } from './ops/gemm/operands.js';
 export { qlinearMatmul, type QLinearMatmulOptions } from './ops/gemm/qlinearMatmul.js';
 export { gemmI8, type GemmI8Args } from './ops/gemm/gemmI8.js';
 export type { Requantize } from './ops/gemm/outputStage.js';
+export {
+  matmulNBits,
+  packNBits,
+  PackedNBits,
+  type MatmulNBitsOptions,
+  type MatmulNBitsProductOptions,
+  type NBitsZeroPointKind,
+} from './ops/gemm/matmulNBits.js';
+export { type NBits, type NBitsFormat } from './ops/gemm/nbitsFormat.js';
+export { quantizeNBits, type NBitsQuantized, type QuantizeNBitsOptions } from './ops/gemm/quantizeNBits.js';
 export { convInteger, type ConvIntegerOptions } from './ops/conv/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/conv/qlinearConv.js';
 export type { AutoPad, ConvOptions } from './ops/conv/plan.js';

@@ -20,5 +20,6 @@ pub mod calib;
 pub mod ffi;
 pub mod gemm;
 pub mod hist;
+pub mod nbits;
 pub mod quant;
 pub mod simd;

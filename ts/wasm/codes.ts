@@ -32,5 +32,10 @@ export const QuantileKind = { Abs: 0, Upper: 1, Lower: 2 } as const;
 /** A member of {@link QuantileKind}. */
 export type QuantileKind = (typeof QuantileKind)[keyof typeof QuantileKind];
 
+/** The zero points of `MatMulNBits` weights (`NBitsZeroPoints`): none (`2^(bits−1)`), packed integers, or floats. */
+export const NBitsZeroPoints = { Default: 0, Packed: 1, Float: 2 } as const;
+/** A member of {@link NBitsZeroPoints}. */
+export type NBitsZeroPoints = (typeof NBitsZeroPoints)[keyof typeof NBitsZeroPoints];
+
 /** Every family, by the name of its Rust enum. */
-export const CODE_FAMILIES = { Status, IntType, Requant, OutputLayout, ErrorMetric, QuantileKind } as const;
+export const CODE_FAMILIES = { Status, IntType, Requant, OutputLayout, ErrorMetric, QuantileKind, NBitsZeroPoints } as const;

@@ -64,6 +64,10 @@ export interface LowbitExports {
   lowbit_calib_entropy(sweepArgs: Ptr): Status;
   lowbit_calib_mse(sweepArgs: Ptr): Status;
   lowbit_minmax_channels(minMaxChannelsArgs: Ptr): Status;
+  // nbits.rs
+  lowbit_nbits_new(nBitsWeightsArgs: Ptr): Status;
+  lowbit_nbits_free(handle: Handle): void;
+  lowbit_matmul_nbits(matmulNBitsArgs: Ptr): Status;
 }
 
 /** The name of an exported function. */
@@ -109,6 +113,9 @@ export const EXPORT_ARITY = {
   lowbit_calib_entropy: 1,
   lowbit_calib_mse: 1,
   lowbit_minmax_channels: 1,
+  lowbit_nbits_new: 1,
+  lowbit_nbits_free: 1,
+  lowbit_matmul_nbits: 1,
 } as const satisfies { readonly [K in ExportName]: Parameters<LowbitExports[K]>['length'] };
 
 /**

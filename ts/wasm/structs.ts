@@ -274,6 +274,25 @@ export const MinMaxChannelsArgs = defineStruct('MinMaxChannelsArgs', {
   maxs: 'ptr',
 });
 
+/** Quantized weights in the MatMulNBits layout (ffi/nbits.rs), for `lowbit_nbits_new` and pointed to by `MatmulNBitsArgs`. */
+export const NBitsWeightsArgs = defineStruct(
+  'NBitsWeightsArgs',
+  { bits: 'u32', block: 'usize', k: 'usize', n: 'usize', b: 'ptr', bLen: 'usize', scales: 'ptr', scalesLen: 'usize', zpKind: 'u32', zp: 'ptr', zpLen: 'usize', handle: 'usize' },
+  ['handle'],
+);
+
+/** `lowbit_matmul_nbits`'s arguments (ffi/nbits.rs). */
+export const MatmulNBitsArgs = defineStruct('MatmulNBitsArgs', {
+  m: 'usize',
+  a: 'ptr',
+  aLen: 'usize',
+  weights: 'ptr',
+  packed: 'ptr',
+  bias: 'ptr',
+  biasLen: 'usize',
+  y: 'ptr',
+});
+
 /** Every struct, by its Rust name. */
 export const STRUCTS = {
   ChannelArgs,
@@ -289,4 +308,6 @@ export const STRUCTS = {
   HistLoadArgs,
   SweepArgs,
   MinMaxChannelsArgs,
+  NBitsWeightsArgs,
+  MatmulNBitsArgs,
 } as const;

@@ -91,6 +91,18 @@ pub enum QuantileKind {
     Lower = 2,
 }
 
+/// The zero points of `MatMulNBits` weights.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NBitsZeroPoints {
+    /// None: `2^(bits−1)` for every block.
+    Default = 0,
+    /// `bits`-wide integers packed like the weights, `ceil(blocks · bits / 8)` bytes per column.
+    Packed = 1,
+    /// One f32 per block.
+    Float = 2,
+}
+
 /// Reads a code of one family; `None` for a value the family does not have.
 pub trait Code: Sized + Copy + 'static {
     /// Every member of the family.
@@ -118,6 +130,7 @@ code!(Requant, [None, Float, FixedPoint]);
 code!(OutputLayout, [Rows, Transposed, Channels]);
 code!(ErrorMetric, [L1, L2]);
 code!(QuantileKind, [Abs, Upper, Lower]);
+code!(NBitsZeroPoints, [Default, Packed, Float]);
 
 thread_local! {
     static DETAIL: Cell<u32> = Cell::new(0);

@@ -19,5 +19,6 @@ pub mod conv;
 pub mod gemm;
 pub mod hist;
 pub mod memory;
+pub mod nbits;
 pub mod quant;
 mod raw;

@@ -80,13 +80,28 @@ impl PackedF32 {
     }
 }
 
-/// The right operand of [`gemm`]: a view packed during the product, or weights packed once.
+/// A right operand stored in another format (quantized weights) that
+/// writes its own panels: each `KC × NC` block in [`pack_b`]'s layout, when
+/// the driver reaches it.
+pub trait PanelSource {
+    /// Its shape `(k, n)`.
+    fn shape(&self) -> (usize, usize);
+    /// Writes `b[pc..pc+kc, jc..jc+nc]` into `bp` as panels of [`NR`]
+    /// columns: panel `jp` at `jp·kc·NR`, for each `p` the `NR` values of
+    /// row `pc + p` (zeros past column `jc + nc`).
+    fn fill(&self, pc: usize, kc: usize, jc: usize, nc: usize, bp: &mut [f32]);
+}
+
+/// The right operand of [`gemm`]: a view packed during the product, weights
+/// packed once, or a source that writes its own panels.
 #[derive(Clone, Copy)]
 pub enum Rhs<'a> {
     /// A `k × n` view (transposes are strides).
     View(Strided<'a, f32>),
     /// Weights packed by [`PackedF32::pack`].
     Packed(&'a PackedF32),
+    /// Panels written block by block (dequantized weights).
+    Panels(&'a dyn PanelSource),
 }
 
 /// `c (m × n, row-major) = bias + a (m × k) · b (k × n)`.
@@ -101,6 +116,7 @@ pub fn gemm(m: usize, n: usize, k: usize, a: Strided<f32>, b: Rhs, bias: Option<
     let b_fits = match b {
         Rhs::View(v) => v.covers(k, n),
         Rhs::Packed(p) => p.k == k && p.n == n,
+        Rhs::Panels(p) => p.shape() == (k, n),
     };
     if c.len() < size || !a.covers(m, k) || !b_fits {
         return Err(GemmError::BadShape);
@@ -128,7 +144,7 @@ pub fn gemm(m: usize, n: usize, k: usize, a: Strided<f32>, b: Rhs, bias: Option<
     let kc_max = KC.min(k);
     let mut ap = try_zeroed::<f32>(div_ceil(MC.min(m), MR) * A_PANEL)?;
     let mut bp = match b {
-        Rhs::View(_) => try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?,
+        Rhs::View(_) | Rhs::Panels(_) => try_zeroed::<f32>(div_ceil(NC.min(n), NR) * NR * kc_max)?,
         Rhs::Packed(_) => Vec::new(),
     };
     for jc in (0..n).step_by(NC) {
@@ -141,6 +157,11 @@ pub fn gemm(m: usize, n: usize, k: usize, a: Strided<f32>, b: Rhs, bias: Option<
                     &bp
                 }
                 Rhs::Packed(p) => p.block(jc, nc, pc, kc),
+                Rhs::Panels(p) => {
+                    let bp = &mut bp[..div_ceil(nc, NR) * NR * kc];
+                    p.fill(pc, kc, jc, nc, bp);
+                    bp
+                }
             };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
