@@ -74,8 +74,8 @@ function readBlockedDq(n: NodeProto, init: Init): { w: Float64Array; shape: numb
   const x = init(n.input[0]!)!;
   const s = init(n.input[1]!)!.data as Float32Array;
   const z = n.input[2] ? init(n.input[2]) : undefined;
-  const axis = readAttr.int(n, 'axis', 1);
-  const bs = readAttr.int(n, 'block_size', 0);
+  const axis = readAttr.int(n, 'axis', 1)!;
+  const bs = readAttr.int(n, 'block_size', 0)!;
   const [r, c] = x.shape as [number, number];
   const w = new Float64Array(r * c);
   for (let i = 0; i < r; i++) {
@@ -92,8 +92,8 @@ function readGatherBlockQuantized(n: NodeProto, init: Init, d: number): { w: Flo
   const data = init(n.input[0]!)!;
   const s = init(n.input[2]!)!.data as Float32Array;
   const z = n.input[3] ? init(n.input[3]) : undefined;
-  const bs = readAttr.int(n, 'block_size', 0);
-  const bits = readAttr.int(n, 'bits', 4);
+  const bs = readAttr.int(n, 'block_size', 0)!;
+  const bits = readAttr.int(n, 'bits', 4)!;
   const v = data.shape[0]!;
   const blocks = Math.ceil(d / bs);
   const w = new Float64Array(v * d);

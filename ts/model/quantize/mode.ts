@@ -9,7 +9,7 @@ import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
 import type { NodeReport, OutputReport, TensorReport } from '../report.js';
 import type { ModelRunner } from '../runner.js';
-import type { WeightOnlySettings } from './weightOnly.js';
+import type { WeightOnlySettings } from './weightOnlySettings.js';
 
 /** quantizeModel's options, checked, with their defaults. */
 export interface Settings {
