@@ -242,7 +242,7 @@ describe('weight-only models equal a plain-JS reading of their weights, in onnxr
       expect(relativeError(out.y3!, want.y3)).toBe(0);
     }
     // and the model stays close to the float one (the weights' SQNR, as the report gives it)
-    const minSqnr = { int2: 5, int4: 17, int8: 40 }[options.weightType ?? 'int4'];
+    const minSqnr = { int2: 5, int4: 17, int8: 40 }[(options.weightType ?? 'int4') as 'int2' | 'int4' | 'int8'];
     for (const t of report.tensors) expect(t.sqnr!).toBeGreaterThan(minSqnr);
   });
 
