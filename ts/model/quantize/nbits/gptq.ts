@@ -8,8 +8,9 @@
 //   for k in order:  q_k = quant(w_k);  e = (w_k − q_k) / U_kk;  w_j −= U_kj · e  (j after k)
 //
 // where H⁻¹ = UᵀU (upper Cholesky factor, linalg.ts). Updates are applied
-// lazily: inside a batch of 128 rows at once, to the rows past the batch by
-// one GEMM on lowbit's float kernel. H is damped by `damping` × its mean
+// lazily: row by row inside a sub-batch of 16 rows, then to the rest of its
+// batch of 128 rows by one GEMM on lowbit's float kernel, and to the rows past
+// the batch by another. H is damped by `damping` × its mean
 // diagonal; inputs that are always 0 (zero diagonal) get weight rows of 0.
 // Blocks along K share a scale and zero point per output column, chosen by
 // round-to-nearest's rule when the first row of the block comes up (from the
@@ -32,6 +33,22 @@ export interface GptqOptions {
 
 /** Rows per lazy batch (at least one block, so that a block's rows are all updated before its parameters are chosen). */
 const BATCH = 128;
+
+/** Rows per sub-batch: inside it errors go row by row (plain loops), from it to the rest of the batch by one GEMM. */
+const SUB = 16;
+
+/** `W[r0 … r1) −= U[e0 … e1, r0 … r1)ᵀ · E` (`E` the errors of rows `e0 … e1`, `[e1 − e0, n]`), by lowbit's float GEMM. */
+function subtractErrors(u: Float32Array, k: number, n: number, e0: number, e1: number, r1: number, e: Float32Array, w: Float32Array): void {
+  const r0 = e1;
+  const rows = e1 - e0;
+  const ub = new Float32Array(rows * (r1 - r0));
+  for (let i = 0; i < rows; i++) {
+    const src = u.subarray((e0 + i) * k + r0, (e0 + i) * k + r1);
+    for (let j = 0; j < r1 - r0; j++) ub[i * (r1 - r0) + j] = -src[j]!;
+  }
+  const rest = w.subarray(r0 * n, r1 * n);
+  gemmF32({ a: { data: ub, shape: [rows, r1 - r0] }, transA: true, b: { data: e, shape: [rows, n] }, bias: { data: rest, shape: [r1 - r0, n] }, out: rest });
+}
 
 /**
  * GPTQ of `w` (row-major `[k, n]`, a MatMul's B) with the Hessian `h`
@@ -96,6 +113,8 @@ export function quantizeGptq(w: Float32Array, k: number, n: number, h: Float64Ar
     for (let b = 0; b < blocks; b++) setParams(b, wk, (i) => i);
   }
 
+  // codes as W is laid out ([K, N], written row by row), transposed to [N, K] at the end
+  const codes = new Uint8Array(k * n);
   const reciprocal = new Float32Array(n);
   const zps = new Uint8Array(n);
   const scales = new Float32Array(n);
@@ -121,27 +140,29 @@ export function quantizeGptq(w: Float32Array, k: number, n: number, h: Float64Ar
       const e = err.subarray((i - i1) * n, (i - i1 + 1) * n);
       for (let c = 0; c < n; c++) {
         const code = codeOf(row[c]!, reciprocal[c]!, zps[c]!, top);
-        q.codes[c * k + orig] = code;
+        codes[orig * n + c] = code;
         e[c] = (row[c]! - valueOf(code, zps[c]!, scales[c]!)) / d;
       }
-      // the rows left in this batch take the error now
-      for (let j = i + 1; j < i2; j++) {
+      // the rows left in this sub-batch take the error now, the rest of the batch when the sub-batch ends
+      const s2 = Math.min(i1 + (Math.floor((i - i1) / SUB) + 1) * SUB, i2);
+      for (let j = i + 1; j < s2; j++) {
         const f = u[i * k + j]!;
         if (f === 0) continue;
         const target = wp.subarray(j * n, (j + 1) * n);
         for (let c = 0; c < n; c++) target[c] = target[c]! - f * e[c]!;
       }
-    }
-    // the rows after the batch take the batch's errors in one GEMM: W[i2:] −= U[i1:i2, i2:]ᵀ · E
-    if (i2 < k) {
-      const rows = i2 - i1;
-      const ub = new Float32Array(rows * (k - i2));
-      for (let i = 0; i < rows; i++) {
-        const src = u.subarray((i1 + i) * k + i2, (i1 + i + 1) * k);
-        for (let j = 0; j < k - i2; j++) ub[i * (k - i2) + j] = -src[j]!;
+      if (i === s2 - 1 && s2 < i2) {
+        const s1 = s2 - ((s2 - i1) % SUB || SUB);
+        subtractErrors(u, k, n, s1, s2, i2, err.subarray((s1 - i1) * n, (s2 - i1) * n), wp);
       }
-      const rest = wp.subarray(i2 * n);
-      gemmF32({ a: { data: ub, shape: [rows, k - i2] }, transA: true, b: { data: err.subarray(0, rows * n), shape: [rows, n] }, bias: { data: rest, shape: [k - i2, n] }, out: rest });
+    }
+    // the rows after the batch take the batch's errors in one GEMM
+    if (i2 < k) subtractErrors(u, k, n, i1, i2, k, err.subarray(0, (i2 - i1) * n), wp);
+  }
+  // in tiles, so that neither side is walked with a stride of a whole row
+  for (let r0 = 0; r0 < k; r0 += 64) {
+    for (let c0 = 0; c0 < n; c0 += 64) {
+      for (let r = r0; r < Math.min(r0 + 64, k); r++) for (let c = c0; c < Math.min(c0 + 64, n); c++) q.codes[c * k + r] = codes[r * n + c]!;
     }
   }
   return q;
