@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import { onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type QuantizeModelOptions, type TypedTensor } from '../ts/index.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
-import { readTensor } from '../ts/model/onnx/tensor.js';
+import { modelWeights, readWeight } from '../ts/model/onnx/walk.js';
 import { quantizeGptq } from '../ts/model/quantize/nbits/gptq.js';
 import { gemmF32 } from '../ts/ops/gemm/matmulF32.js';
 import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
@@ -151,12 +151,13 @@ function sqnr(a: Float32Array[], b: Float32Array[]): number {
 
 /** Bytes of the float weights a quantized model replaced, and of what replaced them. */
 function weightBytes(float: Uint8Array, quantized: Uint8Array, names: readonly string[]): { float: number; stored: number } {
-  const f = new Map(decodeModel(float).graph!.initializer.map((t) => [t.name, t]));
+  // initializers or Constant nodes (PP-OCR keeps its weights in Constants)
+  const f = new Map([...modelWeights(decodeModel(float))].map((w) => [w.name, w]));
   const q = decodeModel(quantized).graph!.initializer;
   let floatBytes = 0;
   for (const n of names) {
-    const t = f.get(n);
-    if (t !== undefined) floatBytes += readTensor(t).data.length * 4;
+    const w = f.get(n);
+    if (w !== undefined) floatBytes += readWeight(w).data.length * 4;
   }
   // the tensors the weight-only mode added are named after the weight: <name>_Q<bits>, _scales, _zero_points
   let stored = 0;
