@@ -221,7 +221,7 @@ describe('weight-only models equal a plain-JS reading of their weights, in onnxr
       }
     }
   }
-  cases.push(['int4 block 16 hqq matmulnbits', { blockSize: 16, algorithm: 'hqq' }], ['int4 block 64 qdq accuracy level', { blockSize: 64, format: 'qdq' }]);
+  cases.push(['int4 block 16 hqq matmulnbits', { blockSize: 16, algorithm: 'hqq' }], ['int4 block 64 qdq', { blockSize: 64, format: 'qdq' }]);
   it.each(cases)('%s', async (_, options) => {
     const { model, report } = await quantizeModel(threeOps, { mode: 'weight-only', opTypes: ['MatMul', 'Gemm', 'Gather'], ...options });
     expect(report.mode).toBe('weight-only');

@@ -188,7 +188,8 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     const { node } = c;
     const [rows, cols] = c.shape;
     // blocks run along K (a MatMul weight's rows: quantized per output column) or along a table's rows
-    const key = c.kind === 'gather' ? `gather\u0000${c.weightName}` : `matmul\u0000${c.weightName}\u0000${node.opType}\u0000${s.algorithm === 'gptq' ? node.input[0] : ''}`;
+    const transposed = node.opType === 'Gemm' && readAttr.int(node, 'transB', 0) === 1;
+    const key = c.kind === 'gather' ? `gather\u0000${c.weightName}` : `matmul\u0000${c.weightName}\u0000${transposed}\u0000${s.algorithm === 'gptq' ? node.input[0] : ''}`;
     let stored = done.get(key);
     if (stored === undefined) {
       let q: BlockQuantized;
