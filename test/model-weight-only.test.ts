@@ -335,6 +335,19 @@ describe('HQQ and GPTQ', () => {
     }
   });
 
+  it('GPTQ zeroes the weights of inputs that were always 0 and quantizes the rest without NaN', () => {
+    const [k, n, rows] = [64, 8, 200];
+    const r = random(13);
+    const x = Float32Array.from({ length: rows * k }, (_, i) => (i % k < 4 ? 0 : r()));
+    const h = Float64Array.from(gemmF32({ a: { data: x, shape: [rows, k] }, transA: true, b: { data: x, shape: [rows, k] } }).data);
+    const w = Float32Array.from({ length: k * n }, r);
+    const q = quantizeGptq(w, k, n, h, { bits: 4, blockSize: 16, symmetric: true });
+    const back = transpose(dequantizeBlocks(q), n, k);
+    for (let i = 0; i < 4 * n; i++) expect(Math.abs(back[i]!)).toBe(0);
+    for (const v of back) expect(Number.isFinite(v)).toBe(true);
+    expect(sqnr(w.subarray(4 * n), back.subarray(4 * n))).toBeGreaterThan(10);
+  });
+
   it("GPTQ's layer output is closer to the float layer's than round-to-nearest's, act-order closer still", () => {
     const [k, n, rows] = [256, 64, 1024];
     const r = random(7);
@@ -403,7 +416,13 @@ describe('quality and size on real models', () => {
     };
     const f = await correct(ortNode, float);
     const int8 = await quantizeModel(float, { mode: 'weight-only', weightType: 'int8' });
-    const int4 = await quantizeModel(float, { mode: 'weight-only' });
+    const batches = [0, 1].map((b) => ({ input: { data: images.data.subarray(b * 32 * 784, (b + 1) * 32 * 784), shape: [32, 1, 28, 28] } }));
+    const int4 = await quantizeModel(float, { mode: 'weight-only', calibration: batches, runner: node, evaluationSamples: 32 });
+    // calibration without GPTQ only measures: the first 32 samples, every Gemm's output and the logits
+    expect(int4.report.calibration).toBeUndefined();
+    expect(int4.report.evaluationSamples).toBe(32);
+    expect(int4.report.outputs[0]!.sqnr).toBeGreaterThan(25);
+    expect(int4.report.nodes.filter((n) => n.opType === 'Gemm').every((n) => n.sqnr! > 25)).toBe(true);
     expect(int4.report.nodes.filter((n) => n.opType === 'Gemm').every((n) => n.quantized)).toBe(true);
     expect(await correct(ortNode, int8.model)).toBe(f);
     expect(await correct(ortWeb, int8.model)).toBe(f);

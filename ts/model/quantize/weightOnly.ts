@@ -167,10 +167,9 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     };
     if (hessianInputs.size > 0) {
       const started = Date.now();
-      const collected = await collectHessians(proto, hessianInputs, runner, keep(), (samples, count) => {
+      const collected = await collectHessians(proto, hessianInputs, runner, keep(), (samples) => {
         ctx.sampleMemory();
         ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
-        void count;
       });
       hessians = collected.hessians;
       calibration = { samples: collected.samples, batches: collected.batches, seconds: (Date.now() - started) / 1000 };
