@@ -461,6 +461,58 @@ describe('quality and size on real models', () => {
   });
 });
 
+describe('exported real models equal their float twins with the dequantized weights', () => {
+  /** The quantized model with every MatMulNBits / blocked DequantizeLinear replaced by a MatMul on, or a constant of, the float weights the plain-JS readers give. */
+  function floatTwin(model: Uint8Array): Uint8Array {
+    const proto = decodeModel(model);
+    const graph = proto.graph!;
+    const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+    const init: Init = (name) => (inits.has(name) ? readTensor(inits.get(name)!) : undefined);
+    graph.node = graph.node.map((n) => {
+      if (n.opType === 'MatMulNBits') {
+        const { w, k, n: cols } = readMatMulNBits(n, init);
+        const name = `${n.input[1]}_float`;
+        graph.initializer.push(makeTensor(name, { dtype: 'float32', shape: [k, cols], data: Float32Array.from(w) }));
+        return makeNode('MatMul', [n.input[0]!, name], [...n.output]);
+      }
+      if (n.opType === 'DequantizeLinear' && readAttr.int(n, 'block_size', 0) !== 0) {
+        const { w, shape } = readBlockedDq(n, init);
+        return makeNode('Constant', [], [...n.output], { attributes: [attr.tensor('value', makeTensor(n.output[0]!, { dtype: 'float32', shape, data: Float32Array.from(w) }))] });
+      }
+      return n;
+    });
+    return encodeModel(proto);
+  }
+
+  const cases = [
+    ['the character transformer, int4', ['text', 'transformer.onnx'], {}],
+    ['the character transformer, int2 block 16', ['text', 'transformer.onnx'], { weightType: 'int2', blockSize: 16 }],
+    ['the Fashion MLP (K = 784: padded blocks), int4', ['fashion', 'mlp.onnx'], {}],
+    ['the Fashion MLP, int8 symmetric', ['fashion', 'mlp.onnx'], { weightType: 'int8', symmetric: true }],
+  ] as const;
+  const formats = ['matmulnbits', 'qdq'] as const;
+  it.each(cases.flatMap(([label, file, options]) => formats.filter((f) => f === 'matmulnbits' || (options as QuantizeModelOptions).weightType !== 'int2').map((format) => [`${label} ${format}`, file, { ...options, format }] as const)))('%s, in onnxruntime-node and -web', async (_, file, options) => {
+    const model = fixture(...file);
+    const text = file[0] === 'text';
+    const ids = readNpy(fixture('text', 'heldout-2-ids.npy')) as TypedTensor<'int64'>;
+    const images = readNpy(fixture('fashion', 'test-64-images.npy')) as TypedTensor<'float32'>;
+    const { model: q } = await quantizeModel(model, { mode: 'weight-only', ...(options as QuantizeModelOptions) });
+    const twin = floatTwin(q);
+    expect(inspectModel(twin).ops['com.microsoft.MatMulNBits'] ?? 0).toBe(0);
+    for (const ort of [ortNode, ortWeb] as const) {
+      const run = async (bytes: Uint8Array) => {
+        const s = await (ort as typeof ortNode).InferenceSession.create(bytes, ort === ortNode ? EXACT : {});
+        const feeds = text ? { input_ids: new ort.Tensor('int64', ids.data, [2, CTX]) } : { input: new ort.Tensor('float32', images.data, [64, 1, 28, 28]) };
+        const out = (await s.run(feeds as never)).logits!.data as Float32Array;
+        await s.release();
+        return out;
+      };
+      const want = await run(twin);
+      expect(relativeError(await run(q), Float64Array.from(want))).toBeLessThan(1e-5);
+    }
+  });
+});
+
 describe('opset 21 for the QDQ format', () => {
   it('raises an opset-13 model, moving ReduceMean axes to an input, with the same outputs as the float model up to the weights', async () => {
     const w = Float32Array.from({ length: 32 * 8 }, random(2));
