@@ -9,6 +9,7 @@ import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
+import { weightOnlyBench } from './weightOnly.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -25,6 +26,7 @@ const suites: BenchSuite[] = [
   qatBench,
   // whole models
   modelBench,
+  weightOnlyBench,
 ];
 
 await init();

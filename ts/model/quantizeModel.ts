@@ -23,23 +23,60 @@ import { filterRefusal } from './quantize/plan.js';
 import { quantizeStatic } from './quantize/static.js';
 import type { BiasCorrectionReport, EqualizeReport, QuantizationReport } from './report.js';
 import { readAttr } from './onnx/build.js';
+import { quantizeWeightOnly } from './quantize/weightOnly.js';
+import { readWeightOnlySettings, WEIGHT_ONLY_OPTIONS, type WeightOnlyAlgorithm, type WeightOnlyType } from './quantize/weightOnlySettings.js';
 import { progressOf, type LongCallOptions } from './progress.js';
 import { loadRunner, type ModelRunner } from './runner.js';
 
 /** Options of {@link quantizeModel}. */
 export interface QuantizeModelOptions extends LongCallOptions {
-  /** `'static'` (default; needs `calibration`) or `'dynamic'` (weights only; activations quantized at run time). */
-  mode?: 'static' | 'dynamic';
+  /**
+   * `'static'` (default; needs `calibration`), `'dynamic'` (8-bit weights;
+   * activations quantized at run time) or `'weight-only'` (2 / 4 / 8-bit
+   * weights in blocks; activations stay float).
+   */
+  mode?: 'static' | 'dynamic' | 'weight-only';
   /** Static mode: batches of real inputs (`{ inputName: tensor }` each), read once, batch by batch. */
   calibration?: FeedSource;
   /** Static mode: how each activation's range is chosen. Default `'minmax'`. */
   method?: RangeMethod;
   /** For `method: 'percentile'`: the share of values the range holds, in percent. Default 99.999. */
   percentile?: number;
-  /** Static mode: `'qdq'` (default; QuantizeLinear / DequantizeLinear around float ops) or `'qoperator'` (QLinearConv, QLinearMatMul …). */
-  format?: 'qdq' | 'qoperator';
-  /** Weights: `'int8'` (default; symmetric) or `'uint8'` (affine). Dynamic mode's ConvInteger defaults to uint8 (onnxruntime-web before 1.24 refuses int8 there). */
-  weightType?: QuantType;
+  /**
+   * Static mode: `'qdq'` (default; QuantizeLinear / DequantizeLinear around
+   * float ops) or `'qoperator'` (QLinearConv, QLinearMatMul …). Weight-only
+   * mode: `'matmulnbits'` (default; onnxruntime's MatMulNBits and
+   * GatherBlockQuantized, com.microsoft) or `'qdq'` (a blocked
+   * DequantizeLinear before the float op, opset 21: any ONNX runtime; int4
+   * and int8 only).
+   */
+  format?: 'qdq' | 'qoperator' | 'matmulnbits';
+  /**
+   * Static and dynamic modes: `'int8'` (default; symmetric) or `'uint8'`
+   * (affine); dynamic mode's ConvInteger defaults to uint8 (onnxruntime-web
+   * before 1.24 refuses int8 there). Weight-only mode: `'int4'` (default),
+   * `'int8'` or `'int2'`.
+   */
+  weightType?: QuantType | WeightOnlyType;
+  /** Weight-only mode: weights per block along the reduction axis, each block with its own scale and zero point: 16, 32 (default), 64, 128 or 256. */
+  blockSize?: number;
+  /**
+   * Weight-only mode: how codes are chosen. `'rtn'` (default): round to
+   * nearest, by the rules of onnxruntime's MatMulNBitsQuantizer. `'hqq'`:
+   * each block's zero point (scale, when symmetric) refined by HQQ's
+   * half-quadratic solver, no data needed. `'gptq'`: GPTQ's error feedback
+   * over the inputs' Hessians, from `calibration` (Gather tables get
+   * round-to-nearest).
+   */
+  algorithm?: WeightOnlyAlgorithm;
+  /** Weight-only mode: every block's zero point at the middle code (none stored). Default false (each block its own range). */
+  symmetric?: boolean;
+  /** Weight-only mode, format `'matmulnbits'`: MatMulNBits' `accuracy_level` (0–4: how the runtime may quantize or downcast A), written as given. */
+  accuracyLevel?: number;
+  /** GPTQ: quantize the inputs with the largest Hessian diagonal first (act-order; blocks stay contiguous). Default false. */
+  actOrder?: boolean;
+  /** GPTQ: added to the Hessian's diagonal, as a share of its mean. Default 0.01. */
+  damping?: number;
   /** One scale per output channel of each weight (default true), or one per tensor. */
   perChannel?: boolean;
   /** Static mode: activations as `'uint8'` (default) or `'int8'`. */
@@ -93,6 +130,12 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   percentile: true,
   format: true,
   weightType: true,
+  blockSize: true,
+  algorithm: true,
+  symmetric: true,
+  accuracyLevel: true,
+  actOrder: true,
+  damping: true,
   perChannel: true,
   activationType: true,
   activationSymmetric: true,
@@ -121,6 +164,7 @@ const MODES = {
     const result = quantizeDynamic(ctx.proto, { weightType, convWeightType: s.weightType ?? 'uint8', perChannel: s.perChannel, reduceRange: s.reduceRange, filter: s.filter });
     return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter }, ...(biasCorrection !== undefined && { biasCorrection }) };
   },
+  'weight-only': quantizeWeightOnly,
 } satisfies Record<string, (ctx: ModeContext) => Promise<ModeResult>>;
 
 /**
@@ -188,7 +232,8 @@ function rss(): number | undefined {
 }
 
 /**
- * Quantizes a float32 ONNX model to int8.
+ * Quantizes a float32 ONNX model: to int8 (static, dynamic), or its weights
+ * to 2, 4 or 8 bits (weight-only).
  *
  * - `mode: 'static'` (default): `calibration` batches run through the model
  *   (on `runner`, default onnxruntime) and stream into lowbit's observers,
@@ -201,6 +246,16 @@ function rss(): number | undefined {
  * - `mode: 'dynamic'`: weights become 8-bit; MatMul and Conv become
  *   MatMulInteger / ConvInteger fed by DynamicQuantizeLinear, which
  *   quantizes activations as the model runs. No calibration data.
+ * - `mode: 'weight-only'`: the constant weights of MatMul, Gemm (as MatMul
+ *   + Add) and Gather (embedding tables) become `weightType` int4 (default),
+ *   int8 or int2 in blocks of `blockSize` along the reduction axis, each
+ *   block with a float32 scale and (unless `symmetric`) a zero point;
+ *   activations stay float. `format: 'matmulnbits'` (default) writes
+ *   onnxruntime's MatMulNBits / GatherBlockQuantized (com.microsoft),
+ *   `'qdq'` a blocked DequantizeLinear (opset 21) before the float op.
+ *   Codes by `algorithm` `'rtn'` (default), `'hqq'` or `'gptq'` (needs
+ *   `calibration`). When `calibration` is given, the report compares the
+ *   two models on its first `evaluationSamples` samples.
  *
  * Models older than opset 13 (per-channel scales need it) are raised to it
  * first, op by op (Clip, Slice, Squeeze … rewritten where their attributes
@@ -233,11 +288,16 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100)) throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
   const evaluationSamples = o.evaluationSamples ?? 256;
   if (!Number.isSafeInteger(evaluationSamples) || evaluationSamples < 0) throw new LowbitError('INVALID_ARGUMENT', `evaluationSamples must be an integer ≥ 0, got ${show(evaluationSamples)}`);
+  const weightOnly = mode === 'weight-only';
+  if (!weightOnly) {
+    const stray = WEIGHT_ONLY_OPTIONS.find((name) => o[name] !== undefined);
+    if (stray !== undefined) throw new LowbitError('INVALID_ARGUMENT', `${stray} applies to mode 'weight-only' only (mode is '${mode}')`);
+  }
   const settings: Settings = {
-    format: oneOf(o.format, ['qdq', 'qoperator'], 'format', 'qdq'),
+    format: weightOnly ? oneOf(o.format, ['matmulnbits', 'qdq'], 'format', 'matmulnbits') : oneOf(o.format, ['qdq', 'qoperator'], 'format', 'qdq'),
     method: oneOf(o.method, RANGE_METHODS, 'method', 'minmax'),
     percentile,
-    weightType: o.weightType === undefined ? undefined : oneOf<QuantType>(o.weightType, ['int8', 'uint8'], 'weightType', 'int8'),
+    weightType: o.weightType === undefined || weightOnly ? undefined : oneOf<QuantType>(o.weightType, ['int8', 'uint8'], 'weightType', 'int8'),
     perChannel: flag(o.perChannel, 'perChannel', true),
     activationType: oneOf(o.activationType, ['uint8', 'int8'], 'activationType', 'uint8'),
     activationSymmetric: flag(o.activationSymmetric, 'activationSymmetric', false),
@@ -247,6 +307,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     evaluationSamples,
     biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),
     histograms: flag(o.histograms, 'histograms', true),
+    ...(weightOnly && { weightOnly: readWeightOnlySettings(o) }),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';

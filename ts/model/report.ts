@@ -40,6 +40,10 @@ export interface TensorReport {
   readonly scale: readonly number[];
   readonly zeroPoint: readonly number[];
   readonly axis?: number;
+  /** Weights quantized in blocks along `axis` (weight-only mode): values per block; their scales and zero points stay in the model, not repeated here. */
+  readonly blockSize?: number;
+  /** Weights: SQNR in dB of the values the stored codes stand for against the float weights. */
+  readonly sqnr?: number;
   /** Calibrated activations, when histograms were kept: the histogram of |x| and every method's range. */
   readonly histogram?: ValueHistogram;
 }
@@ -165,7 +169,7 @@ export interface BiasCorrectionReport {
 export interface QuantizationReport {
   readonly format: 'lowbit.quantization-report';
   readonly version: 1;
-  readonly mode: 'static' | 'dynamic';
+  readonly mode: 'static' | 'dynamic' | 'weight-only';
   readonly settings: Readonly<Record<string, unknown>>;
   /** What graph preparation did: nodes folded into constants (by op type), and the opset raised (with what had to be assumed). */
   readonly prepared: {

@@ -235,7 +235,7 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
 }
 
 /** Drops the float weights nothing reads any more, in every graph. */
-function removeUnusedWeights(model: ModelProto): void {
+export function removeUnusedWeights(model: ModelProto): void {
   const read = new Set<string>();
   for (const { graph } of modelGraphs(model)) {
     for (const n of graph.node) for (const i of n.input) read.add(i);

@@ -11,10 +11,11 @@ import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
 import type { BiasCorrectionReport, NodeReport, OutputReport, TensorReport } from '../report.js';
 import type { ModelRunner } from '../runner.js';
+import type { WeightOnlySettings } from './weightOnlySettings.js';
 
 /** quantizeModel's options, checked, with their defaults. */
 export interface Settings {
-  readonly format: 'qdq' | 'qoperator';
+  readonly format: 'qdq' | 'qoperator' | 'matmulnbits';
   readonly method: RangeMethod;
   readonly percentile: number;
   /** The weight type asked for, if any (each mode has its own default). */
@@ -30,6 +31,8 @@ export interface Settings {
   readonly biasCorrection: BiasCorrectionMethod | undefined;
   /** Keep each calibrated activation's histogram in the report. */
   readonly histograms: boolean;
+  /** The weight-only mode's own settings (undefined in the other modes). */
+  readonly weightOnly?: WeightOnlySettings;
 }
 
 /** What a mode works with. */
