@@ -70,7 +70,8 @@ export class PackedNBits extends WasmOwned implements NBitsFormat {
 
   /** @internal Use {@link packNBits}. */
   constructor(handle: number, format: NBitsFormat, zeroPoints: NBitsZeroPointKind) {
-    super(handle, wasmExports().lowbit_nbits_free);
+    // about what the kernel keeps: the packed codes and a float scale and zero point per block
+    super(handle, wasmExports().lowbit_nbits_free, format.n * Math.ceil(format.k / format.blockSize) * ((format.blockSize * format.bits) / 8 + 8));
     this.bits = format.bits;
     this.blockSize = format.blockSize;
     this.k = format.k;
