@@ -37,6 +37,7 @@ export {
   type FloatClass,
   type Float32Fields,
 } from './formats/ieee754.js';
+export { kmeansQuantize, type KmeansOptions, type KmeansQuantized } from './formats/kmeans.js';
 export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './ops/gemm/matmulF32.js';
 export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quant/quantizeLinear.js';
 export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/quant/dequantizeLinear.js';

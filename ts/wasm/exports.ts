@@ -64,6 +64,8 @@ export interface LowbitExports {
   lowbit_calib_entropy(sweepArgs: Ptr): Status;
   lowbit_calib_mse(sweepArgs: Ptr): Status;
   lowbit_minmax_channels(minMaxChannelsArgs: Ptr): Status;
+  // kmeans.rs
+  lowbit_kmeans(kmeansArgs: Ptr): Status;
 }
 
 /** The name of an exported function. */
@@ -109,6 +111,7 @@ export const EXPORT_ARITY = {
   lowbit_calib_entropy: 1,
   lowbit_calib_mse: 1,
   lowbit_minmax_channels: 1,
+  lowbit_kmeans: 1,
 } as const satisfies { readonly [K in ExportName]: Parameters<LowbitExports[K]>['length'] };
 
 /** Exports that return an address: wasm hands i32 results to JS as signed numbers, so these are read as unsigned. */
