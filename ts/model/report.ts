@@ -33,6 +33,38 @@ export interface TensorReport {
   readonly scale: readonly number[];
   readonly zeroPoint: readonly number[];
   readonly axis?: number;
+  /** Power-of-two scales (`scheme: 'pow2'`): the fractional length of each scale, `scale = 2^−fractionLength`. */
+  readonly fractionLength?: readonly number[];
+}
+
+/** A weight stored in another form than float32 (float16, bfloat16, a k-means codebook). */
+export interface WeightReport {
+  readonly name: string;
+  /** `'float16'`, `'bfloat16'` or `'kmeans'`. */
+  readonly format: 'float16' | 'bfloat16' | 'kmeans';
+  /** Values in the weight. */
+  readonly values: number;
+  /** Bytes of the float32 weight. */
+  readonly bytes: number;
+  /** Bytes of what stores it now (for k-means: indices, codebook and the helper constants that rebuild it). */
+  readonly storedBytes: number;
+  /** SQNR in dB of the stored values against the float32 ones (Infinity when exact). */
+  readonly sqnr: number;
+  /** float16 / bfloat16: values past the largest finite one, stored as ±largest (saturated). */
+  readonly overflow?: number;
+  /** float16 / bfloat16: non-zero values stored as 0. */
+  readonly underflow?: number;
+  /** float16 / bfloat16: the largest |value|. */
+  readonly maxAbs?: number;
+  /** k-means: index bits. */
+  readonly bits?: number;
+  /** k-means: codebooks (1, or one per channel along `axis`). */
+  readonly codebooks?: number;
+  readonly axis?: number;
+  /** k-means: the fewest distinct values any codebook's values had (a codebook with room for all of them is exact). */
+  readonly distinct?: number;
+  /** k-means: the most Lloyd steps any codebook ran. */
+  readonly iterations?: number;
 }
 
 /** How close one model output stays to the float model's. */
@@ -48,7 +80,7 @@ export interface OutputReport {
 export interface QuantizationReport {
   readonly format: 'lowbit.quantization-report';
   readonly version: 1;
-  readonly mode: 'static' | 'dynamic';
+  readonly mode: 'static' | 'dynamic' | 'fp16' | 'bf16' | 'kmeans';
   readonly settings: Readonly<Record<string, unknown>>;
   /** What graph preparation did: nodes folded into constants (by op type), and the opset raised (with what had to be assumed). */
   readonly prepared: {
@@ -66,6 +98,8 @@ export interface QuantizationReport {
   readonly peakMemory?: number;
   readonly nodes: readonly NodeReport[];
   readonly tensors: readonly TensorReport[];
+  /** Weights stored in another form than float32, with what that cost (modes fp16, bf16, kmeans). */
+  readonly weights?: readonly WeightReport[];
   /** Per model output, over the evaluation samples. */
   readonly outputs: readonly OutputReport[];
   /** Samples the SQNR figures were measured on. */

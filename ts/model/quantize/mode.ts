@@ -7,7 +7,7 @@ import type { QuantType } from './params.js';
 import type { RangeMethod } from '../calibration.js';
 import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
-import type { NodeReport, OutputReport, TensorReport } from '../report.js';
+import type { NodeReport, OutputReport, TensorReport, WeightReport } from '../report.js';
 import type { ModelRunner } from '../runner.js';
 
 /** quantizeModel's options, checked, with their defaults. */
@@ -24,6 +24,18 @@ export interface Settings {
   readonly filter: NodeFilter;
   readonly calibration: FeedSource | undefined;
   readonly evaluationSamples: number;
+  /** Static mode: scales of any float value, or powers of two (zero points 0). */
+  readonly scheme: 'float' | 'pow2';
+  /** Mode fp16: graph inputs and outputs stay float32. */
+  readonly keepIoTypes: boolean;
+  /** Mode fp16: op types that stay float32. */
+  readonly keepFloat32OpTypes: readonly string[];
+  /** Modes fp16 / bf16: only the weights take the 16-bit type, computed in float32. */
+  readonly weightsOnly: boolean;
+  /** Mode kmeans: index bits (1–8). */
+  readonly kmeansBits: number;
+  /** Mode kmeans: a codebook per output channel. */
+  readonly kmeansPerChannel: boolean;
 }
 
 /** What a mode works with. */
@@ -53,4 +65,6 @@ export interface ModeResult {
   readonly calibration?: { readonly samples: number; readonly batches: number; readonly seconds: number };
   readonly outputs?: readonly OutputReport[];
   readonly evaluationSamples?: number;
+  /** Weights stored in another form than float32. */
+  readonly weights?: readonly WeightReport[];
 }
