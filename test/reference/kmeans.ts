@@ -67,7 +67,7 @@ export function kmeansReference(values: Float32Array, k: number, iterations: num
   const d2 = u.map((x) => (x - centroids[0]!) ** 2);
   while (centroids.length < k) {
     const lanes = [0, 0, 0, 0];
-    for (let i = 0; i < m; i++) lanes[i % 4] += w[i]! * d2[i]!;
+    for (let i = 0; i < m; i++) lanes[i % 4]! += w[i]! * d2[i]!;
     const spread = lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
     const c = u[pick(w.map((wi, i) => wi * d2[i]!), uniform() * spread)]!;
     centroids.push(c);
