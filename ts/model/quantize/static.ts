@@ -16,6 +16,7 @@ import { nodeLabel, type NodeReport, type TensorReport } from '../report.js';
 import type { ModeContext, ModeResult } from './mode.js';
 import { planStatic } from './plan.js';
 import { applyQdq } from './qdq.js';
+import { fractionLengths } from './pow2.js';
 import { toQOperator } from './qoperator.js';
 
 /** The static mode: see quantizeModel. */
@@ -79,7 +80,8 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     const producer = index.producer(r.input[0]!);
     if (producer !== undefined) nodeOutputs.set(labels.get(producer.node)!, r.output[0]!);
   }
-  const qdqSettings = { activationType: s.activationType, activationSymmetric: s.activationSymmetric, weightType, perChannel: s.perChannel, reduceRange: s.reduceRange };
+  const qdqSettings = { activationType: s.activationType, activationSymmetric: s.activationSymmetric, weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, scheme: s.scheme };
+  const pow2 = s.scheme === 'pow2';
   const qdq = applyQdq(graph, plan, calibration.ranges, constant, qdqSettings, NameSet.values(proto), NameSet.nodes(proto));
   if (s.format === 'qoperator') toQOperator(proto);
   ctx.progress({ phase: 'write', done: 0, unit: 'steps' });
@@ -89,10 +91,18 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   const tensors: TensorReport[] = [];
   for (const [name, p] of qdq.activations) {
     const r = calibration.ranges.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint] });
+    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(pow2 && { fractionLength: fractionLengths(p.scale) }) });
   }
   for (const [name, p] of qdq.weights) {
-    tensors.push({ name, kind: p.dtype === 'int32' ? 'bias' : 'weight', dtype: p.dtype, scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(p.axis !== undefined && { axis: p.axis }) });
+    tensors.push({
+      name,
+      kind: p.dtype === 'int32' ? 'bias' : 'weight',
+      dtype: p.dtype,
+      scale: [...p.scale],
+      zeroPoint: [...p.zeroPoint],
+      ...(p.axis !== undefined && { axis: p.axis }),
+      ...(pow2 && { fractionLength: fractionLengths(p.scale) }),
+    });
   }
 
   ctx.progress({ phase: 'evaluate', done: 0, total: keptSamples, unit: 'samples' });
