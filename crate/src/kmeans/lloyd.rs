@@ -3,6 +3,7 @@
 //! its mean read off prefix sums of the counts and of count × value, so a
 //! step costs `O(k log m)` whatever the number `m` of values.
 
+use super::distinct::sort_small;
 use super::{zeroed, KmeansError};
 
 /// Splits the sorted values `u` among the sorted centroids `c`: cluster `j`
@@ -48,7 +49,7 @@ pub fn lloyd(u: &[f64], w: &[f64], c: &mut [f64], iterations: u32) -> Result<u32
                 c[j] = (moment[end] - moment[start]) / (mass[end] - mass[start]);
             }
         }
-        c.sort_by(|a, b| a.partial_cmp(b).unwrap_or(core::cmp::Ordering::Equal));
+        sort_small(c);
         previous.copy_from_slice(&b);
     }
     Ok(iterations)

@@ -3,6 +3,7 @@
 //! the same centroids here and in the JavaScript reference.
 
 use super::distance::update_d2;
+use super::distinct::sort_small;
 
 /// Marsaglia's xorshift32 (shifts 13, 17, 5).
 pub struct XorShift32(u32);
@@ -65,7 +66,7 @@ pub fn plus_plus(u: &[f64], w: &[f64], k: usize, rng: &mut XorShift32, d2: &mut 
             spread = update_d2(u, w, u[i], d2);
         }
     }
-    centroids.sort_by(|a, b| a.partial_cmp(b).unwrap_or(core::cmp::Ordering::Equal));
+    sort_small(&mut centroids);
     centroids
 }
 
