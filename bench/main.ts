@@ -8,6 +8,7 @@ import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
+import { compressBench } from './compress.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -23,6 +24,7 @@ const suites: BenchSuite[] = [
   qatBench,
   // whole models
   modelBench,
+  compressBench,
 ];
 
 await init();

@@ -31,6 +31,9 @@ import { DataType, type ModelProto } from '../ts/model/onnx/proto.js';
 import { makeTensor, readTensor } from '../ts/model/onnx/tensor.js';
 import { modelGraphs } from '../ts/model/onnx/walk.js';
 import { DEFAULT_KEEP_FLOAT32_OP_TYPES } from '../ts/model/quantize/float16Rules.js';
+import { fetchModels } from '../scripts/fetch-models.mjs';
+import { ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
+import { readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
 import { expectLowbitRejection } from './expect-error.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -398,3 +401,76 @@ describe('options of the compressing modes', () => {
     await expectLowbitRejection(quantizeModel(float, { mode: 'fp32' as never }), 'INVALID_ARGUMENT', /'fp16' or 'bf16' or 'kmeans'/);
   });
 });
+
+describe('real models with subgraphs and Constant weights', () => {
+  it('Silero VAD v5 (every weight a Constant inside If branches, four deep) in fp16, bf16 and 8-bit k-means keeps its speech probabilities', async () => {
+    const { silero_vad_v5: path } = await fetchModels(['silero_vad_v5']);
+    const float = new Uint8Array(readFileSync(path));
+    const { samples } = readWav16(join(import.meta.dirname, 'fixtures', 'models', 'vad', 'speech-16k.wav'));
+    const probs = async (ort: Ort, model: Uint8Array) => {
+      const s = await ort.InferenceSession.create(model);
+      let state = new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]);
+      const out: number[] = [];
+      // frames 20 on are speech (segments.json)
+      for (let f = 0; f < 28; f++) {
+        const o = await s.run({ input: new ort.Tensor('float32', v5Input(samples, f), [1, 576]), state, sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []) });
+        out.push((o.output!.data as Float32Array)[0]!);
+        state = o.stateN as typeof state;
+      }
+      await s.release();
+      return out;
+    };
+    const ref = await probs(ortNode, float);
+    for (const [options, within] of [
+      [{ mode: 'fp16' }, 0.002],
+      [{ mode: 'bf16' }, 0.02],
+      [{ mode: 'kmeans', kmeans: 8 }, 0.04],
+    ] as const) {
+      const { model, report } = await quantizeModel(float, options);
+      expect(report.nodes.some((n) => n.quantized)).toBe(true);
+      for (const ort of [ortNode, ortWeb]) {
+        const p = await probs(ort, model);
+        expect(Math.max(...p.map((v, i) => Math.abs(v - ref[i]!))), `${options.mode} ${ort === ortNode ? 'node' : 'web'}`).toBeLessThan(within);
+      }
+    }
+  });
+
+  it('the PP-OCR recognizer in fp16 reads the same lines, and the transformer keeps its predictions', async () => {
+    const paths = await fetchModels(['ppocr_v4_rec', 'ppocr_keys']);
+    const charset = ['', ...readFileSync(paths.ppocr_keys, 'utf8').split('\n'), ' '];
+    const lines = ppocrLines();
+    const float = new Uint8Array(readFileSync(paths.ppocr_v4_rec));
+    const { model } = await quantizeModel(float, { mode: 'fp16' });
+    expect(float.length / model.length).toBeGreaterThan(1.95);
+    for (const ort of [ortNode, ortWeb]) {
+      const s = await ort.InferenceSession.create(model);
+      for (const i of [0, 60, 80, 99]) {
+        const { data, dims } = recInput(lines, i);
+        const p = (await s.run({ x: new ort.Tensor('float32', data, dims) }))[s.outputNames[0]!]!;
+        const [, steps, classes] = p.dims as number[];
+        let text = '';
+        let prev = -1;
+        for (let t = 0; t < steps!; t++) {
+          const row = (p.data as Float32Array).subarray(t * classes!, (t + 1) * classes!);
+          const k = row.indexOf(Math.max(...row));
+          if (k !== 0 && k !== prev) text += charset[k];
+          prev = k;
+        }
+        expect(text).toBe(lines.meta.rec.lines[i]!.text);
+      }
+      await s.release();
+    }
+    const TEXT = join(import.meta.dirname, 'fixtures', 'models', 'text');
+    const ids = readNpy(new Uint8Array(readFileSync(join(TEXT, 'heldout-2-ids.npy')))) as TypedTensor<'int64'>;
+    const want = (readNpy(new Uint8Array(readFileSync(join(TEXT, 'heldout-2-logits.npy')))) as TypedTensor<'float32'>).data;
+    const half = await quantizeModel(new Uint8Array(readFileSync(join(TEXT, 'transformer.onnx'))), { mode: 'fp16' });
+    for (const ort of [ortNode, ortWeb]) {
+      const got = await run(ort, half.model, { input_ids: ['int64', ids.data, [2, 64]] }, 'logits');
+      expect(sqnr(want, got)).toBeGreaterThan(55);
+      const top = (l: Float32Array) => Array.from({ length: 128 }, (_, p) => argmaxRow(l.subarray(p * 83, (p + 1) * 83)));
+      expect(top(got)).toEqual(top(want));
+    }
+  });
+});
+
+const argmaxRow = (r: Float32Array) => r.indexOf(Math.max(...r));
