@@ -184,6 +184,31 @@ describe('fp16: weights and compute in float16', () => {
     expect(DEFAULT_KEEP_FLOAT32_OP_TYPES).toContain('Exp');
   });
 
+  it('converts an op only from the opset whose schema gives it float16 (CumSum: 14)', async () => {
+    const model = (opset: number) =>
+      encodeModel(
+        makeModel(
+          makeGraph(
+            'g',
+            [makeNode('CumSum', ['x', 'axis'], ['y'], { name: 'cumsum' })],
+            [makeValueInfo('x', 'float32', [5])],
+            [makeValueInfo('y', 'float32', [5])],
+            [makeTensor('axis', { dtype: 'int64', shape: [], data: BigInt64Array.of(0n) })],
+          ),
+          { '': opset },
+        ),
+      );
+    const x = Float32Array.of(1, 2, 3, 4, 5);
+    for (const [opset, converted] of [
+      [13, false],
+      [14, true],
+    ] as const) {
+      const { model: half, report } = await quantizeModel(model(opset), { mode: 'fp16', keepFloat32OpTypes: [] });
+      expect(report.nodes[0]).toMatchObject({ quantized: converted, ...(!converted && { reason: 'CumSum has float16 from opset 14; the model imports 13' }) });
+      for (const ort of [ortNode, ortWeb]) expect([...(await run(ort, half, { x: ['float32', x, [5]] }, 'y'))]).toEqual([1, 3, 6, 10, 15]);
+    }
+  });
+
   it('converts inside If branches, keeping their outputs float32, with outer and inner weights', async () => {
     const w = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i) * 0.7);
     const w2 = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 0.4);

@@ -17,6 +17,7 @@ import type { ElementType } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { attr, makeNode, readAttr } from '../onnx/build.js';
 import { NameSet } from '../onnx/names.js';
+import { opsetVersion } from '../onnx/opsets.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto.js';
 import { elementTypeOf } from '../onnx/tensor.js';
 import { isConstantNode, modelGraphs, modelWeights, nodeSubgraphs, readWeight, type Weight } from '../onnx/walk.js';
@@ -163,7 +164,7 @@ interface Decision {
   readonly halfOutputs?: ReadonlySet<number>;
 }
 
-function decide(node: NodeProto, facts: Map<string, ValueFacts>, settings: Float16Settings): Decision {
+function decide(node: NodeProto, facts: Map<string, ValueFacts>, settings: Float16Settings, opset: number): Decision {
   const op = node.opType;
   if (!isDefaultDomain(node)) return { converted: false, reason: `no float16 rule for ${node.domain}.${op}` };
   const f = settings.filter;
@@ -182,6 +183,7 @@ function decide(node: NodeProto, facts: Map<string, ValueFacts>, settings: Float
     const sub = nodeSubgraphs(node).length > 0;
     return { converted: false, reason: sub ? 'its subgraphs are converted inside; their inputs and outputs keep their types' : `no float16 rule for ${op}` };
   }
+  if (rule.minOpset !== undefined && opset < rule.minOpset) return { converted: false, reason: `${op} has float16 from opset ${rule.minOpset}; the model imports ${opset}` };
   if (rule.maxOutputs !== undefined && node.output.filter((o) => o !== '').length > rule.maxOutputs) {
     return { converted: false, reason: `${op} with more than ${rule.maxOutputs} output(s) keeps float32` };
   }
@@ -222,7 +224,8 @@ export function convertFloat16(model: ModelProto, settings: Float16Settings): { 
   const graphs = [...modelGraphs(model)].map((s) => s.graph);
 
   const decisions = new Map<NodeProto, Decision>();
-  for (const graph of graphs) for (const node of graph.node) if (!isConstantNode(node)) decisions.set(node, decide(node, facts, settings));
+  const opset = opsetVersion(model) ?? 0;
+  for (const graph of graphs) for (const node of graph.node) if (!isConstantNode(node)) decisions.set(node, decide(node, facts, settings, opset));
   /** What a node's input `i` must be read as ('any': as it is). */
   const wants = (node: NodeProto, i: number): Precision | 'any' => {
     const d = decisions.get(node);

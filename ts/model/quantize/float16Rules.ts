@@ -13,6 +13,8 @@ export interface Float16Rule {
   readonly outputs: 'all' | readonly number[];
   /** Converted only with at most this many outputs (BatchNormalization's training outputs, LayerNormalization's mean and inverse deviation keep their own type). */
   readonly maxOutputs?: number;
+  /** The first default-domain opset whose schema has float16 for T, when later than 13. */
+  readonly minOpset?: number;
 }
 
 const UNARY: Float16Rule = { inputs: [0], outputs: [0] };
@@ -32,10 +34,11 @@ export const FLOAT16_RULES: Readonly<Record<string, Float16Rule>> = {
     'ThresholdedRelu', 'LpNormalization', 'LRN', 'MeanVarianceNormalization', 'Dropout',
     'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'LpPool', 'MaxPool',
     'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum',
-    'ReduceLogSumExp', 'ReduceSumSquare', 'CumSum', 'TopK',
+    'ReduceLogSumExp', 'ReduceSumSquare', 'TopK',
     'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Expand', 'Tile', 'Slice', 'Gather', 'GatherElements',
     'GatherND', 'Compress', 'ReverseSequence', 'Trilu', 'DepthToSpace', 'SpaceToDepth', 'Resize', 'Upsample',
   ]),
+  CumSum: { ...UNARY, minOpset: 14 },
   // Pow's exponent has its own type (T1): it stays as it is
   Pow: UNARY,
   Add: BINARY,
