@@ -396,20 +396,20 @@ describe('kmeans: weights shared through a codebook', () => {
   });
 
   it('keeps a weight with fewer distinct values than the codebook exactly, and leaves weights it cannot shrink in float32', async () => {
-    const w = Float32Array.from({ length: 64 }, (_, i) => [-0.5, 0, 0.25][i % 3]!);
+    const w = Float32Array.from({ length: 256 }, (_, i) => [-0.5, 0, 0.25][i % 3]!);
     const graph = makeGraph(
       'g',
       [makeNode('MatMul', ['x', 'w'], ['a'], { name: 'matmul' }), makeNode('MatMul', ['a', 'small'], ['y'], { name: 'small' })],
-      [makeValueInfo('x', 'float32', [1, 8])],
+      [makeValueInfo('x', 'float32', [1, 16])],
       [makeValueInfo('y', 'float32', [1, 2])],
-      [makeTensor('w', { dtype: 'float32', shape: [8, 8], data: w }), makeTensor('small', { dtype: 'float32', shape: [8, 2], data: Float32Array.from({ length: 16 }, (_, i) => i) })],
+      [makeTensor('w', { dtype: 'float32', shape: [16, 16], data: w }), makeTensor('small', { dtype: 'float32', shape: [16, 2], data: Float32Array.from({ length: 32 }, (_, i) => i) })],
     );
     const float = encodeModel(makeModel(graph, { '': 13 }));
     const { model, report } = await quantizeModel(float, { mode: 'kmeans', kmeans: 4 });
     expect(report.weights).toEqual([expect.objectContaining({ name: 'w', distinct: 3, sqnr: Infinity, iterations: 0 })]);
-    expect(report.nodes.find((n) => n.name === 'small')).toMatchObject({ quantized: false, reason: expect.stringMatching(/would not be smaller than float32 \(64 bytes\)/) });
-    const x = Float32Array.from({ length: 8 }, (_, i) => i - 3);
-    expect(await run(ortNode, model, { x: ['float32', x, [1, 8]] }, 'y')).toEqual(await run(ortNode, float, { x: ['float32', x, [1, 8]] }, 'y'));
+    expect(report.nodes.find((n) => n.name === 'small')).toMatchObject({ quantized: false, reason: expect.stringMatching(/would not be smaller than its float32 form \(\d+ bytes\)/) });
+    const x = Float32Array.from({ length: 16 }, (_, i) => i - 3);
+    expect(await run(ortNode, model, { x: ['float32', x, [1, 16]] }, 'y')).toEqual(await run(ortNode, float, { x: ['float32', x, [1, 16]] }, 'y'));
   });
 });
 

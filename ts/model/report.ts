@@ -46,7 +46,7 @@ export interface WeightReport {
   readonly values: number;
   /** Bytes of the float32 weight. */
   readonly bytes: number;
-  /** Bytes of what stores it now (for k-means: indices, codebook and the helper constants that rebuild it). */
+  /** Data bytes of what stores it now (for k-means: indices, codebook and the small constants that rebuild it; the nodes that do take a few hundred bytes more). */
   readonly storedBytes: number;
   /** SQNR in dB of the stored values against the float32 ones (Infinity when exact). */
   readonly sqnr: number;

@@ -5,8 +5,8 @@
 // name by plain opset-13 ops any ONNX runtime runs:
 //
 //   indices (uint8; 2, 4 or 8 indices packed per byte below 5 bits)
-//     → Cast to int32 → [unpack: Div / Mod by powers of two, interleaved
-//       by Unsqueeze + Concat + Reshape, Slice off the padding]
+//     → Cast to int32 → [unpack: Unsqueeze to a column, Div by the row of
+//       shifts 2^(width·j), Mod 2^width, Reshape flat, Slice off the padding]
 //     → [per channel: Add the channel's offset c · 2^bits]
 //     → Gather(codebook, ·) → the weight, shape as before.
 //
@@ -17,7 +17,8 @@ import { LowbitError } from '../../base/errors.js';
 import { kmeansQuantize } from '../../formats/kmeans.js';
 import { attr, makeNode, readAttr } from '../onnx/build.js';
 import { NameSet } from '../onnx/names.js';
-import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
+import { encodeMessage } from '../onnx/encode.js';
+import { DataType, NodeProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
 import { isConstantNode, modelGraphs, readWeight, type Weight } from '../onnx/walk.js';
 import { nodeLabel, type NodeReport, type WeightReport } from '../report.js';
@@ -93,9 +94,17 @@ class Rebuild {
     return out;
   }
 
-  /** Bytes of every constant made. */
+  /** Data bytes of every constant made. */
   get bytes(): number {
     return this.initializers.reduce((sum, t) => sum + t.rawData.length, 0);
+  }
+
+  /** Bytes of every constant and node made, as the file encodes them. */
+  get encodedBytes(): number {
+    let sum = 0;
+    for (const t of this.initializers) sum += encodeMessage(TensorProtoSchema, t).length;
+    for (const n of this.nodes) sum += encodeMessage(NodeProtoSchema, n).length;
+    return sum;
   }
 }
 
@@ -116,17 +125,12 @@ function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits:
   const packed = packIndices(q.indices, bits);
   let idx = r.node('Cast', [r.constant('indices', { dtype: 'uint8', shape: per === 1 ? shape : [packed.length], data: packed })], undefined, [attr.int('to', DataType.INT32)]);
   if (per > 1) {
+    // byte b holds indices b·per + j in bits [j·width, (j + 1)·width): a column of bytes over a row of shifts
     const width = 8 / per;
-    const axes = r.constant('axes', int64([1]));
-    const field = r.constant('field', int32([], [2 ** width]));
-    const columns: string[] = [];
-    for (let j = 0, shifted = idx; j < per; j++) {
-      if (j > 0) shifted = r.node('Div', [shifted, field]);
-      const part = j === per - 1 ? shifted : r.node('Mod', [shifted, field]);
-      columns.push(r.node('Unsqueeze', [part, axes]));
-    }
-    const pairs = r.node('Concat', columns, undefined, [attr.int('axis', 1)]);
-    idx = r.node('Reshape', [pairs, r.constant('flat', int64([packed.length * per]))]);
+    const column = r.node('Unsqueeze', [idx, r.constant('axes', int64([1]))]);
+    const shifts = r.constant('shifts', int32([per], Array.from({ length: per }, (_, j) => 2 ** (width * j))));
+    const fields = r.node('Mod', [r.node('Div', [column, shifts]), r.constant('field', int32([], [2 ** width]))]);
+    idx = r.node('Reshape', [fields, r.constant('flat', int64([packed.length * per]))]);
     if (packed.length * per !== n) idx = r.node('Slice', [idx, r.constant('starts', int64([0])), r.constant('ends', int64([n])), r.constant('slice_axes', int64([0]))]);
     if (shape.length !== 1) idx = r.node('Reshape', [idx, r.constant('shape', int64(shape))]);
   }
@@ -134,9 +138,11 @@ function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits:
     const offsetShape = shape.map((d, i) => (i === q.axis ? d : 1));
     idx = r.node('Add', [idx, r.constant('offsets', int32(offsetShape, Array.from({ length: channels }, (_, c) => c * k)))]);
   }
-  const stored = r.bytes;
-  if (stored >= n * 4) return `its k-means form (${stored} bytes) would not be smaller than float32 (${n * 4} bytes)`;
   r.node('Gather', [codebook, idx], w.name, [attr.int('axis', 0)]);
+  // what the file holds either way: the weight's tensor (or Constant node), or the constants and nodes that rebuild it
+  const before = w.kind === 'initializer' ? encodeMessage(TensorProtoSchema, w.tensor!).length : encodeMessage(NodeProtoSchema, w.node!).length;
+  const after = r.encodedBytes;
+  if (after >= before) return `its k-means form (${after} bytes with the nodes that rebuild it) would not be smaller than its float32 form (${before} bytes)`;
   let signal = 0;
   for (const v of data) signal += v * v;
   const report: WeightReport = {
@@ -144,7 +150,7 @@ function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits:
     format: 'kmeans',
     values: n,
     bytes: n * 4,
-    storedBytes: stored,
+    storedBytes: r.bytes,
     sqnr: q.sse === 0 ? Infinity : 10 * Math.log10(signal / q.sse),
     bits,
     codebooks: channels,
@@ -159,9 +165,10 @@ function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits:
  * Replaces the weights of the ops k-means knows (in every graph of
  * `model`, in place) by their k-means form; returns what happened to each
  * node and each weight. A weight read by several nodes is shared once
- * (per channel along its first reader's channel axis); weights whose
- * k-means form would not be smaller (a few values, many channels) keep
- * float32.
+ * (per channel along its first reader's channel axis); a weight whose
+ * k-means form (constants and nodes, as encoded) would not take fewer
+ * bytes of the file than its float32 form (a few values, many channels)
+ * keeps float32.
  */
 export function kmeansModel(model: ModelProto, settings: KmeansModelSettings): { nodes: NodeReport[]; weights: WeightReport[] } {
   const values = NameSet.values(model);
