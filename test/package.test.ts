@@ -20,12 +20,13 @@ const root = join(__dirname, '..');
 /**
  * The packed tarball's budget in bytes: 260 kB when set, 78 kB of it the
  * 151 kB wasm module as base64 in dist/wasm.js; 311 kB with the whole-model
- * layer (ONNX I/O and quantizer). Raise it only for a reason written in
+ * layer (ONNX I/O and quantizer); 366 kB with float16 / bfloat16 / k-means /
+ * power-of-two compression. Raise it only for a reason written in
  * BENCHMARKS.md; it was 948 kB with source maps and six copies of the module.
  */
-const TARBALL_BUDGET = 340_000;
-/** The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer. */
-const UNPACKED_BUDGET = 1_150_000;
+const TARBALL_BUDGET = 375_000;
+/** The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer, 1.28 MB with compression. */
+const UNPACKED_BUDGET = 1_300_000;
 
 /** What `npm pack --json` says of one tarball (the fields read here). */
 interface PackReport {

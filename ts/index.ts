@@ -87,7 +87,8 @@ export {
   type QuantizeModelOptions,
   type QuantizedModelResult,
 } from './model/quantizeModel.js';
-export { type QuantizationReport, type NodeReport, type TensorReport, type OutputReport } from './model/report.js';
+export { type QuantizationReport, type NodeReport, type TensorReport, type OutputReport, type WeightReport } from './model/report.js';
+export { DEFAULT_KEEP_FLOAT32_OP_TYPES } from './model/quantize/float16Rules.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {
