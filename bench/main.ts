@@ -10,6 +10,7 @@ import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
 import { weightOnlyBench } from './weightOnly.js';
+import { compressBench } from './compress.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -27,6 +28,7 @@ const suites: BenchSuite[] = [
   // whole models
   modelBench,
   weightOnlyBench,
+  compressBench,
 ];
 
 await init();

@@ -37,6 +37,7 @@ export {
   type FloatClass,
   type Float32Fields,
 } from './formats/ieee754.js';
+export { kmeansQuantize, type KmeansOptions, type KmeansQuantized } from './formats/kmeans.js';
 export { matmulF32, gemmF32, type GemmF32Args, type MatmulF32Options } from './ops/gemm/matmulF32.js';
 export { quantizeLinear, type QuantizedTensor, type QuantizeLinearOptions } from './ops/quant/quantizeLinear.js';
 export { dequantizeLinear, type DequantizeLinearOptions, type QuantizedTensorLike } from './ops/quant/dequantizeLinear.js';
@@ -109,8 +110,10 @@ export {
   type SensitivityEntry,
   type PlanReport,
   type PlanEntry,
+  type WeightReport,
 } from './model/report.js';
 export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
+export { DEFAULT_KEEP_FLOAT32_OP_TYPES } from './model/quantize/float16Rules.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {

@@ -1,7 +1,9 @@
 // quantizeModel: a float ONNX model in, a quantized ONNX model and its
 // report out. Static mode calibrates activations through a runner and
-// writes QDQ (or QOperator) int8; dynamic mode quantizes weights and lets
-// DynamicQuantizeLinear quantize activations at run time.
+// writes QDQ (or QOperator) int8 (with float or power-of-two scales);
+// dynamic mode quantizes weights and lets DynamicQuantizeLinear quantize
+// activations at run time; fp16, bf16 and kmeans shrink weights (and for
+// fp16 the compute) without calibrating.
 import { LowbitError } from '../base/errors.js';
 import { show } from '../base/tensor.js';
 import { optionsObject, type OptionNames } from '../base/validate.js';
@@ -17,6 +19,8 @@ import { encodeModel } from './onnx/encode.js';
 import { checkOpsetImports, opsetVersion } from './onnx/opsets.js';
 import type { FeedSource } from './feeds.js';
 import { DYNAMIC_OP_TYPES, quantizeDynamic } from './quantize/dynamic.js';
+import { quantizeBfloat16, quantizeFloat16, quantizeKmeans } from './quantize/compress.js';
+import { DEFAULT_KEEP_FLOAT32_OP_TYPES } from './quantize/float16Rules.js';
 import type { ModeContext, ModeResult, Settings } from './quantize/mode.js';
 import { dequantizedValues, quantizeWeight, type QuantType } from './quantize/params.js';
 import { filterRefusal } from './quantize/plan.js';
@@ -32,11 +36,13 @@ import { loadRunner, type ModelRunner } from './runner.js';
 export interface QuantizeModelOptions extends LongCallOptions {
   /**
    * `'static'` (default; needs `calibration`), `'dynamic'` (8-bit weights;
-   * activations quantized at run time) or `'weight-only'` (2 / 4 / 8-bit
-   * weights in blocks; activations stay float).
+   * activations quantized at run time), `'weight-only'` (2 / 4 / 8-bit
+   * weights in blocks; activations stay float), `'fp16'` (float16 weights
+   * and compute), `'bf16'` (bfloat16 weights, float32 compute) or
+   * `'kmeans'` (weights shared through a codebook of 2^`kmeans` values).
    */
-  mode?: 'static' | 'dynamic' | 'weight-only';
-  /** Static mode: batches of real inputs (`{ inputName: tensor }` each), read once, batch by batch. */
+  mode?: 'static' | 'dynamic' | 'weight-only' | 'fp16' | 'bf16' | 'kmeans';
+  /** Static mode: batches of real inputs (`{ inputName: tensor }` each), read once, batch by batch. Modes fp16, bf16, kmeans: optional, to measure the result on its first `evaluationSamples` samples. */
   calibration?: FeedSource;
   /** Static mode: how each activation's range is chosen. Default `'minmax'`. */
   method?: RangeMethod;
@@ -77,9 +83,9 @@ export interface QuantizeModelOptions extends LongCallOptions {
   actOrder?: boolean;
   /** GPTQ: added to the Hessian's diagonal, as a share of its mean. Default 0.01. */
   damping?: number;
-  /** One scale per output channel of each weight (default true), or one per tensor. */
+  /** One scale per output channel of each weight (default true; with `scheme: 'pow2'` false: one fractional length per layer), or one per tensor. */
   perChannel?: boolean;
-  /** Static mode: activations as `'uint8'` (default) or `'int8'`. */
+  /** Static mode: activations as `'uint8'` (default) or `'int8'` (the default and the only type with `scheme: 'pow2'`). */
   activationType?: QuantType;
   /** Static mode: activation ranges symmetric around 0 (zero point at the middle). Default false. */
   activationSymmetric?: boolean;
@@ -121,6 +127,24 @@ export interface QuantizeModelOptions extends LongCallOptions {
    * report draws). Default true.
    */
   histograms?: boolean;
+  /**
+   * Static mode: `'float'` (default; any float32 scale) or `'pow2'`
+   * (dynamic fixed point: every scale a power of two, zero points 0, int8
+   * weights and activations; each weight's fractional length chosen by
+   * `bestFractionLength`, each activation's the largest whose int8 range
+   * still covers its calibrated range).
+   */
+  scheme?: 'float' | 'pow2';
+  /** Mode fp16: graph inputs and outputs stay float32, with Casts at the edges (default true). */
+  keepIoTypes?: boolean;
+  /** Mode fp16: op types that stay float32 (default: the numerically fragile ones, `DEFAULT_KEEP_FLOAT32_OP_TYPES`). */
+  keepFloat32OpTypes?: readonly string[];
+  /** Modes fp16 and bf16: store only the weights in the 16-bit type, each behind a Cast to float32, and compute in float32 (default false for fp16; bf16 is always so). */
+  weightsOnly?: boolean;
+  /** Mode kmeans: index bits, 1–8 (default 4): a codebook of 2^bits values. */
+  kmeans?: number;
+  /** Mode kmeans: a codebook per output channel (default false: one per weight). */
+  kmeansPerChannel?: boolean;
 }
 
 const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
@@ -150,6 +174,12 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   cle: true,
   biasCorrection: true,
   histograms: true,
+  scheme: true,
+  keepIoTypes: true,
+  keepFloat32OpTypes: true,
+  weightsOnly: true,
+  kmeans: true,
+  kmeansPerChannel: true,
   onProgress: true,
   signal: true,
 };
@@ -165,6 +195,9 @@ const MODES = {
     return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter }, ...(biasCorrection !== undefined && { biasCorrection }) };
   },
   'weight-only': quantizeWeightOnly,
+  fp16: quantizeFloat16,
+  bf16: quantizeBfloat16,
+  kmeans: quantizeKmeans,
 } satisfies Record<string, (ctx: ModeContext) => Promise<ModeResult>>;
 
 /**
@@ -190,6 +223,16 @@ function correctDynamic(ctx: ModeContext): BiasCorrectionReport {
 
 /** A mode of {@link quantizeModel}. */
 type Mode = keyof typeof MODES;
+
+/** The options that only some modes take. */
+const MODE_OPTIONS: Readonly<Record<string, readonly Mode[]>> = {
+  scheme: ['static'],
+  keepIoTypes: ['fp16'],
+  keepFloat32OpTypes: ['fp16'],
+  weightsOnly: ['fp16', 'bf16'],
+  kmeans: ['kmeans'],
+  kmeansPerChannel: ['kmeans'],
+};
 
 /** A quantized model and what was done to it. */
 export interface QuantizedModelResult {
@@ -243,6 +286,13 @@ function rss(): number | undefined {
  *   (`format: 'qdq'`, which onnxruntime fuses into integer kernels) or the
  *   ops become QLinearConv / QLinearMatMul (`'qoperator'`). Relu and
  *   Clip(0, …) after a quantized op fold into its output's range.
+ *   With `scheme: 'pow2'` (dynamic fixed point, Qiu et al. 2016) every
+ *   scale is a power of two and every zero point 0: weights int8 with the
+ *   fractional length `bestFractionLength` picks per layer (or per channel
+ *   with `perChannel: true`), activations int8 with the largest fractional
+ *   length whose range [−128, 127]·2^−fl still covers the calibrated range
+ *   (`fl = floor(log2(127 / max(|min|, |max|)))`), biases int32 on
+ *   2^−(fl_in + fl_w); the report gives every `fractionLength`.
  * - `mode: 'dynamic'`: weights become 8-bit; MatMul and Conv become
  *   MatMulInteger / ConvInteger fed by DynamicQuantizeLinear, which
  *   quantizes activations as the model runs. No calibration data.
@@ -256,6 +306,30 @@ function rss(): number | undefined {
  *   Codes by `algorithm` `'rtn'` (default), `'hqq'` or `'gptq'` (needs
  *   `calibration`). When `calibration` is given, the report compares the
  *   two models on its first `evaluationSamples` samples.
+ * - `mode: 'fp16'`: float32 weights and compute become float16 in every
+ *   graph; ops of `keepFloat32OpTypes`, ops without a float16 form and
+ *   nodes that only compute on shapes and constants stay float32, with a
+ *   Cast where values cross; inputs and outputs keep float32 unless
+ *   `keepIoTypes` is false. Weights past 65504 are saturated and counted
+ *   (`report.weights[].overflow`). On onnxruntime's CPU (node, and web's
+ *   wasm) most ops have no float16 kernel: it wraps them in Casts and
+ *   computes in float32, so the model halves in size but runs no faster.
+ *   `weightsOnly: true` stores the weights as float16 behind Casts and
+ *   keeps the compute float32 (the same size, exactly the float32
+ *   arithmetic on rounded weights).
+ * - `mode: 'bf16'`: the weights are stored as bfloat16 behind Casts to
+ *   float32 (weights of fewer than 16 values stay float32); the compute
+ *   stays float32, as no CPU runtime lowbit can test runs bfloat16 ops.
+ * - `mode: 'kmeans'`: the weights of Conv, ConvTranspose, MatMul, Gemm,
+ *   Gather and the recurrent ops share a codebook of 2^`kmeans` float32
+ *   values (one per weight, or per output channel with
+ *   `kmeansPerChannel`), fitted by k-means (k-means++ then Lloyd, in wasm);
+ *   each weight is stored as its indices (packed 2, 4 or 8 to a byte below
+ *   5 bits) and rebuilt by Cast / Div / Mod / Gather, ops every runtime has.
+ *   A weight whose distinct values all fit the codebook is kept exactly;
+ *   one whose k-means form would not be smaller stays float32.
+ *   Modes fp16, bf16 and kmeans need no calibration; given batches, the
+ *   report measures the result on the first `evaluationSamples` samples.
  *
  * Models older than opset 13 (per-channel scales need it) are raised to it
  * first, op by op (Clip, Slice, Squeeze … rewritten where their attributes
@@ -284,6 +358,23 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   };
   const progress = progressOf(o, 'quantizeModel');
   const mode = oneOf(o.mode, Object.keys(MODES) as Mode[], 'mode', 'static');
+  for (const [name, modes] of Object.entries(MODE_OPTIONS)) {
+    if ((o as Record<string, unknown>)[name] !== undefined && !modes.includes(mode)) {
+      throw new LowbitError('INVALID_ARGUMENT', `${name} applies to mode ${modes.map((m) => `'${m}'`).join(' or ')}, not '${mode}'`);
+    }
+  }
+  const scheme = oneOf(o.scheme, ['float', 'pow2'], 'scheme', 'float');
+  const pow2 = scheme === 'pow2';
+  if (pow2 && o.weightType === 'uint8') throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' stores weights as int8 with zero point 0; weightType 'uint8' cannot hold their negative values");
+  if (pow2 && o.activationType === 'uint8') throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' quantizes activations to int8 with zero point 0 (dynamic fixed point); activationType 'uint8' cannot hold negative values");
+  if (pow2 && o.activationSymmetric === false) throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' quantizes activations symmetrically (zero point 0); activationSymmetric cannot be false");
+  if (mode === 'bf16' && o.weightsOnly === false) {
+    throw new LowbitError('INVALID_ARGUMENT', 'bf16 stores weights only (computed in float32): neither onnxruntime-node nor onnxruntime-web has bfloat16 kernels on CPU, and their JavaScript tensors cannot hold bfloat16; weightsOnly cannot be false');
+  }
+  const kmeansBits = o.kmeans ?? 4;
+  if (typeof kmeansBits !== 'number' || !Number.isInteger(kmeansBits) || kmeansBits < 1 || kmeansBits > 8) {
+    throw new LowbitError('INVALID_ARGUMENT', `kmeans (index bits) must be an integer from 1 to 8, got ${show(kmeansBits)}`);
+  }
   const percentile = o.percentile ?? 99.999;
   if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100)) throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
   const evaluationSamples = o.evaluationSamples ?? 256;
@@ -298,9 +389,9 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     method: oneOf(o.method, RANGE_METHODS, 'method', 'minmax'),
     percentile,
     weightType: o.weightType === undefined || weightOnly ? undefined : oneOf<QuantType>(o.weightType, ['int8', 'uint8'], 'weightType', 'int8'),
-    perChannel: flag(o.perChannel, 'perChannel', true),
-    activationType: oneOf(o.activationType, ['uint8', 'int8'], 'activationType', 'uint8'),
-    activationSymmetric: flag(o.activationSymmetric, 'activationSymmetric', false),
+    perChannel: flag(o.perChannel, 'perChannel', !pow2),
+    activationType: oneOf(o.activationType, ['uint8', 'int8'], 'activationType', pow2 ? 'int8' : 'uint8'),
+    activationSymmetric: flag(o.activationSymmetric, 'activationSymmetric', pow2),
     reduceRange: flag(o.reduceRange, 'reduceRange', false),
     filter: { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') },
     calibration: o.calibration,
@@ -308,6 +399,12 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),
     histograms: flag(o.histograms, 'histograms', true),
     ...(weightOnly && { weightOnly: readWeightOnlySettings(o) }),
+    scheme,
+    keepIoTypes: flag(o.keepIoTypes, 'keepIoTypes', true),
+    keepFloat32OpTypes: names(o.keepFloat32OpTypes, 'keepFloat32OpTypes') ?? DEFAULT_KEEP_FLOAT32_OP_TYPES,
+    weightsOnly: flag(o.weightsOnly, 'weightsOnly', mode === 'bf16'),
+    kmeansBits,
+    kmeansPerChannel: flag(o.kmeansPerChannel, 'kmeansPerChannel', false),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';
@@ -378,6 +475,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       nodes: result.nodes,
       tensors: result.tensors,
       ...(result.biasCorrection !== undefined && { biasCorrection: result.biasCorrection }),
+      ...(result.weights !== undefined && { weights: result.weights }),
       outputs: result.outputs ?? [],
       evaluationSamples: result.evaluationSamples ?? 0,
     },

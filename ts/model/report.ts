@@ -46,6 +46,8 @@ export interface TensorReport {
   readonly sqnr?: number;
   /** Calibrated activations, when histograms were kept: the histogram of |x| and every method's range. */
   readonly histogram?: ValueHistogram;
+  /** Power-of-two scales (`scheme: 'pow2'`): the fractional length of each scale, `scale = 2^−fractionLength`. */
+  readonly fractionLength?: readonly number[];
 }
 
 /** Top-1 accuracy of the float and the quantized model on labelled samples. */
@@ -95,6 +97,36 @@ export interface PlanReport {
   readonly sqnr?: number;
   readonly accuracy?: number;
   readonly nodes: readonly PlanEntry[];
+}
+
+/** A weight stored in another form than float32 (float16, bfloat16, a k-means codebook). */
+export interface WeightReport {
+  readonly name: string;
+  /** `'float16'`, `'bfloat16'` or `'kmeans'`. */
+  readonly format: 'float16' | 'bfloat16' | 'kmeans';
+  /** Values in the weight. */
+  readonly values: number;
+  /** Bytes of the float32 weight. */
+  readonly bytes: number;
+  /** Data bytes of what stores it now (for k-means: indices, codebook and the small constants that rebuild it; the nodes that do take a few hundred bytes more). */
+  readonly storedBytes: number;
+  /** SQNR in dB of the stored values against the float32 ones (Infinity when exact). */
+  readonly sqnr: number;
+  /** float16 / bfloat16: values past the largest finite one, stored as ±largest (saturated). */
+  readonly overflow?: number;
+  /** float16 / bfloat16: non-zero values stored as 0. */
+  readonly underflow?: number;
+  /** float16 / bfloat16: the largest |value|. */
+  readonly maxAbs?: number;
+  /** k-means: index bits. */
+  readonly bits?: number;
+  /** k-means: codebooks (1, or one per channel along `axis`). */
+  readonly codebooks?: number;
+  readonly axis?: number;
+  /** k-means: the fewest distinct values any codebook's values had (a codebook with room for all of them is exact). */
+  readonly distinct?: number;
+  /** k-means: the most Lloyd steps any codebook ran. */
+  readonly iterations?: number;
 }
 
 /** How close one model output stays to the float model's. */
@@ -169,7 +201,7 @@ export interface BiasCorrectionReport {
 export interface QuantizationReport {
   readonly format: 'lowbit.quantization-report';
   readonly version: 1;
-  readonly mode: 'static' | 'dynamic' | 'weight-only';
+  readonly mode: 'static' | 'dynamic' | 'weight-only' | 'fp16' | 'bf16' | 'kmeans';
   readonly settings: Readonly<Record<string, unknown>>;
   /** What graph preparation did: nodes folded into constants (by op type), and the opset raised (with what had to be assumed). */
   readonly prepared: {
@@ -193,6 +225,8 @@ export interface QuantizationReport {
   readonly tensors: readonly TensorReport[];
   /** Bias correction (option `biasCorrection`): the shift subtracted from each layer's bias. */
   readonly biasCorrection?: BiasCorrectionReport;
+  /** Weights stored in another form than float32, with what that cost (modes fp16, bf16, kmeans). */
+  readonly weights?: readonly WeightReport[];
   /** Per model output, over the evaluation samples. */
   readonly outputs: readonly OutputReport[];
   /** Samples the SQNR figures were measured on. */

@@ -68,6 +68,8 @@ export interface LowbitExports {
   lowbit_nbits_new(nBitsWeightsArgs: Ptr): Status;
   lowbit_nbits_free(handle: Handle): void;
   lowbit_matmul_nbits(matmulNBitsArgs: Ptr): Status;
+  // kmeans.rs
+  lowbit_kmeans(kmeansArgs: Ptr): Status;
 }
 
 /** The name of an exported function. */
@@ -116,6 +118,7 @@ export const EXPORT_ARITY = {
   lowbit_nbits_new: 1,
   lowbit_nbits_free: 1,
   lowbit_matmul_nbits: 1,
+  lowbit_kmeans: 1,
 } as const satisfies { readonly [K in ExportName]: Parameters<LowbitExports[K]>['length'] };
 
 /**

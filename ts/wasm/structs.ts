@@ -293,6 +293,26 @@ export const MatmulNBitsArgs = defineStruct('MatmulNBitsArgs', {
   y: 'ptr',
 });
 
+/** `lowbit_kmeans`'s arguments (ffi/kmeans.rs). */
+export const KmeansArgs = defineStruct(
+  'KmeansArgs',
+  {
+    x: 'ptr',
+    outer: 'usize',
+    channels: 'usize',
+    inner: 'usize',
+    clusters: 'u32',
+    iterations: 'u32',
+    seed: 'u32',
+    codebook: 'ptr',
+    indices: 'ptr',
+    distinct: 'ptr',
+    rounds: 'u32',
+    sse: 'f64',
+  },
+  ['rounds', 'sse'],
+);
+
 /** Every struct, by its Rust name. */
 export const STRUCTS = {
   ChannelArgs,
@@ -310,4 +330,5 @@ export const STRUCTS = {
   MinMaxChannelsArgs,
   NBitsWeightsArgs,
   MatmulNBitsArgs,
+  KmeansArgs,
 } as const;

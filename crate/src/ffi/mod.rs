@@ -18,6 +18,7 @@ pub mod codes;
 pub mod conv;
 pub mod gemm;
 pub mod hist;
+pub mod kmeans;
 pub mod memory;
 pub mod nbits;
 pub mod quant;

@@ -60,7 +60,7 @@ function transpose2d(t: TypedTensor): TypedTensor {
 }
 
 /** The weights visible from each graph: its own and its enclosing graphs' (by name). */
-function weightsByGraph(model: ModelProto): Map<GraphProto, Map<string, Weight>> {
+export function weightsByGraph(model: ModelProto): Map<GraphProto, Map<string, Weight>> {
   const own = new Map<GraphProto, Map<string, Weight>>();
   for (const w of modelWeights(model)) {
     let m = own.get(w.graph);

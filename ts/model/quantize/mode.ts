@@ -9,7 +9,7 @@ import type { QuantType } from './params.js';
 import type { RangeMethod } from '../calibration.js';
 import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
-import type { BiasCorrectionReport, NodeReport, OutputReport, TensorReport } from '../report.js';
+import type { BiasCorrectionReport, NodeReport, OutputReport, TensorReport, WeightReport } from '../report.js';
 import type { ModelRunner } from '../runner.js';
 import type { WeightOnlySettings } from './weightOnlySettings.js';
 
@@ -33,6 +33,18 @@ export interface Settings {
   readonly histograms: boolean;
   /** The weight-only mode's own settings (undefined in the other modes). */
   readonly weightOnly?: WeightOnlySettings;
+  /** Static mode: scales of any float value, or powers of two (zero points 0). */
+  readonly scheme: 'float' | 'pow2';
+  /** Mode fp16: graph inputs and outputs stay float32. */
+  readonly keepIoTypes: boolean;
+  /** Mode fp16: op types that stay float32. */
+  readonly keepFloat32OpTypes: readonly string[];
+  /** Modes fp16 / bf16: only the weights take the 16-bit type, computed in float32. */
+  readonly weightsOnly: boolean;
+  /** Mode kmeans: index bits (1–8). */
+  readonly kmeansBits: number;
+  /** Mode kmeans: a codebook per output channel. */
+  readonly kmeansPerChannel: boolean;
 }
 
 /** What a mode works with. */
@@ -65,4 +77,6 @@ export interface ModeResult {
   readonly outputs?: readonly OutputReport[];
   readonly evaluationSamples?: number;
   readonly biasCorrection?: BiasCorrectionReport;
+  /** Weights stored in another form than float32. */
+  readonly weights?: readonly WeightReport[];
 }

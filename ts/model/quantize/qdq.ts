@@ -15,6 +15,7 @@ import { makeTensor } from '../onnx/tensor.js';
 import { isConstantNode } from '../onnx/walk.js';
 import { activationParams, quantizeBias, quantizeConstant, quantizeWeight, weightAxis, type QuantizedConstant, type QuantType, type TensorQParams } from './params.js';
 import type { StaticPlan } from './plan.js';
+import { pow2ActivationParams, pow2Constant, pow2Weight } from './pow2.js';
 
 /** How values and constants are quantized. */
 export interface QdqSettings {
@@ -23,6 +24,8 @@ export interface QdqSettings {
   readonly weightType: QuantType;
   readonly perChannel: boolean;
   readonly reduceRange: boolean;
+  /** `'pow2'`: power-of-two scales and zero points 0 (pow2.ts); `'float'`: any scale. */
+  readonly scheme: 'float' | 'pow2';
 }
 
 /** The calibrated range of every value in `plan.calibrated`. */
@@ -75,6 +78,7 @@ export function applyQdq(
 ): QdqResult {
   const index = new GraphIndex(graph);
   const inits = new ParamInitializers(graph, values);
+  const pow2 = settings.scheme === 'pow2';
   const head: NodeProto[] = [];
   const after = new Map<NodeProto, NodeProto[]>();
 
@@ -93,7 +97,7 @@ export function applyQdq(
   for (const name of plan.calibrated) {
     const r = ranges.get(name);
     if (r === undefined) throw new LowbitError('INVALID_ARGUMENT', `no calibrated range for ${JSON.stringify(name)}`);
-    activations.set(name, activationParams(r.min, r.max, settings.activationType, settings.activationSymmetric));
+    activations.set(name, pow2 ? pow2ActivationParams(r.min, r.max) : activationParams(r.min, r.max, settings.activationType, settings.activationSymmetric));
   }
   const resolve = (name: string): TensorQParams => {
     const seen = new Set<string>();
@@ -155,7 +159,8 @@ export function applyQdq(
     const w = constant(name);
     const perAxis = weightAxis(axis, w.shape.length, settings.perChannel);
     const where = `weight ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
-    const { dq, c } = storeConstant(`w|${name}|${perAxis}`, name, () => quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where), perAxis);
+    const quantize = () => (pow2 ? pow2Weight(w, perAxis, settings.reduceRange, where) : quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where));
+    const { dq, c } = storeConstant(`w|${name}|${perAxis}`, name, quantize, perAxis);
     node.input[input] = dq;
     weightParams.set(node, c.params);
   }
@@ -173,7 +178,8 @@ export function applyQdq(
     const name = node.input[input]!;
     const t = constant(name);
     const where = `constant input ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
-    const { dq } = storeConstant(`c|${name}`, name, () => quantizeConstant(t, settings.activationType, settings.activationSymmetric, where), undefined);
+    const quantize = () => (pow2 ? pow2Constant(t, where) : quantizeConstant(t, settings.activationType, settings.activationSymmetric, where));
+    const { dq } = storeConstant(`c|${name}`, name, quantize, undefined);
     node.input[input] = dq;
   }
 

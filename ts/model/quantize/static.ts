@@ -18,6 +18,7 @@ import type { ModeContext, ModeResult } from './mode.js';
 import { dequantizedValues, quantizeWeight, weightAxis } from './params.js';
 import { planStatic } from './plan.js';
 import { applyQdq } from './qdq.js';
+import { fractionLengths } from './pow2.js';
 import { toQOperator } from './qoperator.js';
 
 /** The static mode: see quantizeModel. */
@@ -106,7 +107,8 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     const producer = index.producer(r.input[0]!);
     if (producer !== undefined) nodeOutputs.set(labels.get(producer.node)!, r.output[0]!);
   }
-  const qdqSettings = { activationType: s.activationType, activationSymmetric: s.activationSymmetric, weightType, perChannel: s.perChannel, reduceRange: s.reduceRange };
+  const qdqSettings = { activationType: s.activationType, activationSymmetric: s.activationSymmetric, weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, scheme: s.scheme };
+  const pow2 = s.scheme === 'pow2';
   const qdq = applyQdq(graph, plan, calibration.ranges, constant, qdqSettings, NameSet.values(proto), NameSet.nodes(proto));
   if (s.format === 'qoperator') toQOperator(proto);
   ctx.progress({ phase: 'write', done: 0, unit: 'steps' });
@@ -117,10 +119,18 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   for (const [name, p] of qdq.activations) {
     const r = calibration.ranges.get(name);
     const histogram = calibration.histograms?.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(histogram !== undefined && { histogram }) });
+    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(pow2 && { fractionLength: fractionLengths(p.scale) }), ...(histogram !== undefined && { histogram }) });
   }
   for (const [name, p] of qdq.weights) {
-    tensors.push({ name, kind: p.dtype === 'int32' ? 'bias' : 'weight', dtype: p.dtype, scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(p.axis !== undefined && { axis: p.axis }) });
+    tensors.push({
+      name,
+      kind: p.dtype === 'int32' ? 'bias' : 'weight',
+      dtype: p.dtype,
+      scale: [...p.scale],
+      zeroPoint: [...p.zeroPoint],
+      ...(p.axis !== undefined && { axis: p.axis }),
+      ...(pow2 && { fractionLength: fractionLengths(p.scale) }),
+    });
   }
 
   ctx.progress({ phase: 'evaluate', done: 0, total: keptSamples, unit: 'samples' });
