@@ -143,7 +143,7 @@ describe('lowbit --help, --version', () => {
     const quantize = await lowbit(['quantize', '--help']);
     expect(quantize.code).toBe(0);
     expect(quantize.stdout).toMatch(/^Usage: lowbit quantize IN\.onnx -o OUT\.onnx \[options\]/);
-    for (const flag of ['-o, --output', '--mode', '--calib', '--batch', '--samples', '--method', '--percentile', '--format', '--weight-type', '--per-tensor', '--fold-bn', '--no-fold-bn', '--cle', '--bias-correction', '--bias-correction-method', '--activation-type', '--symmetric-activations', '--reduce-range', '--op-types', '--exclude-op-types', '--exclude-nodes', '--report', '--runner']) {
+    for (const flag of ['-o, --output', '--mode', '--calib', '--batch', '--samples', '--method', '--percentile', '--format', '--weight-type', '--scheme', '--block-size', '--algorithm', '--kmeans', '--per-tensor', '--fold-bn', '--no-fold-bn', '--cle', '--bias-correction', '--bias-correction-method', '--activation-type', '--symmetric-activations', '--reduce-range', '--op-types', '--exclude-op-types', '--exclude-nodes', '--report', '--runner']) {
       expect(quantize.stdout).toContain(`${flag} `);
     }
     expect((await lowbit(['help', 'compare'])).stdout).toMatch(/^Usage: lowbit compare A\.onnx B\.onnx --data/);
@@ -225,6 +225,26 @@ describe('lowbit quantize', () => {
     });
   }
 
+  it('below 8 bits: weight-only int4 MatMulNBits, blocked QDQ with GPTQ, fp16, k-means and pow2 from the same flags as the API', async () => {
+    const out = folder('nbits');
+    const float = await classes(join(FASHION, 'mlp.onnx'));
+    const cases: [string, string[], Record<string, number>, Record<string, unknown>][] = [
+      ['int4.onnx', ['--mode', 'weight-only'], { 'com.microsoft.MatMulNBits': 3 }, { mode: 'weight-only', settings: { format: 'matmulnbits' } }],
+      ['gptq.onnx', ['--mode', 'weight-only', '--format', 'qdq', '--algorithm', 'gptq', '--block-size', '64', '--calib', IMAGES], { DequantizeLinear: 3, MatMul: 3 }, { mode: 'weight-only', evaluationSamples: 64 }],
+      ['fp16.onnx', ['--mode', 'fp16'], { Cast: 2 }, { mode: 'fp16' }],
+      ['kmeans.onnx', ['--kmeans', '4'], { Gather: 3 }, { mode: 'kmeans' }],
+      ['pow2.onnx', ['--scheme', 'pow2', '--calib', IMAGES], { Gemm: 3, QuantizeLinear: 6 }, { mode: 'static', settings: { scheme: 'pow2' } }],
+    ];
+    for (const [file, flags, ops, fields] of cases) {
+      const run = await lowbit(['quantize', join(FASHION, 'mlp.onnx'), '-o', join(out, file), ...flags, '--report', join(out, `${file}.json`), '-q']);
+      expect(run, file).toMatchObject({ code: 0, stderr: '' });
+      const report = JSON.parse(readFileSync(join(out, `${file}.json`), 'utf8'));
+      expect(report, file).toMatchObject(fields);
+      expect(JSON.parse((await lowbit(['inspect', join(out, file), '--json'])).stdout).ops, file).toMatchObject(ops);
+      expect(agreeing(await classes(join(out, file)), float), file).toBeGreaterThanOrEqual(58);
+    }
+  });
+
   it('data-free quantization: --cle and --bias-correction on the MobileNet with per-tensor weights, in the report; --no-fold-bn keeps its BatchNorms', async () => {
     const out = folder('dfq');
     const run = await lowbit(['quantize', join(FASHION, 'mobilenet.onnx'), '-o', join(out, 'q.onnx'), '--calib', IMAGES, '--per-tensor', '--cle', '--bias-correction', '--report', join(out, 'r.json'), '-q']);
@@ -280,6 +300,10 @@ describe('lowbit quantize refuses bad input: non-zero exit, one line naming the 
     ['empirical bias correction in dynamic mode', (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--bias-correction-method', 'empirical'], 1, /^lowbit quantize: biasCorrection: 'empirical' needs calibration data.* \[INVALID_ARGUMENT\]$/],
     ['a missing model', (d) => [join(d, 'nothing.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: cannot read .*nothing\.onnx: no such file or folder \[IO_ERROR\]$/],
     ['static mode without data', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx')], 2, /^lowbit quantize: static quantization needs calibration data/],
+    ['gptq without data', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--algorithm', 'gptq'], 2, /^lowbit quantize: --algorithm gptq needs calibration data/],
+    ['a weight-only flag in static mode', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--block-size', '32', '--calib', IMAGES], 2, /^lowbit quantize: --block-size applies to --mode weight-only only \(mode is static\)$/],
+    ['int4 weights in dynamic mode', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--weight-type', 'int4'], 2, /^lowbit quantize: --weight-type must be int8 or uint8, got int4$/],
+    ['a block size that is not a power of two', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--block-size', '48'], 1, /^lowbit quantize: .*48.* \[INVALID_ARGUMENT\]$/],
     ['calibration data in dynamic mode', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--calib', IMAGES], 2, /^lowbit quantize: --calib applies to static quantization only/],
     ['a model older than the oldest opset lowbit raises (7)', (d) => [join(d, 'opset6.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: .*opset6\.onnx: the model is at opset 6; .* \[INVALID_MODEL\]$/],
     ['a model onnxruntime cannot load', (d) => [join(d, 'broken.onnx'), '-o', join(d, 'q.onnx'), '--calib', `x=${join(d, 'x.npy')}`], 1, /^lowbit quantize: .*broken\.onnx: onnxruntime-node could not load the model: .* \[INVALID_MODEL\]$/],

@@ -17,16 +17,26 @@ import { renderReport } from '../report/renderReport.js';
 
 const METHODS: readonly RangeMethod[] = ['minmax', 'entropy', 'percentile', 'mse'];
 const TYPES = ['int8', 'uint8'] as const;
+const MODES = ['static', 'dynamic', 'weight-only', 'fp16', 'bf16', 'kmeans'] as const;
+type CliMode = (typeof MODES)[number];
 
+/** Flags that read calibration data (refused in dynamic mode, which takes none). */
+const DATA_FLAGS = ['calib', 'calib-images', 'batch', 'samples', 'runner'];
 /** Flags that only static quantization reads. */
-const STATIC_ONLY = ['calib', 'calib-images', 'batch', 'samples', 'method', 'percentile', 'format', 'activation-type', 'symmetric-activations', 'runner'];
+const STATIC_ONLY = ['method', 'percentile', 'activation-type', 'symmetric-activations', 'scheme'];
+/** Flags that only weight-only quantization reads. */
+const WEIGHT_ONLY = ['block-size', 'algorithm', 'symmetric-weights', 'accuracy-level', 'act-order', 'damping'];
+/** Flags that only the 16-bit modes read. */
+const HALF_ONLY = ['float-io', 'weights-only'];
+/** Flags that only k-means reads. */
+const KMEANS_ONLY = ['kmeans', 'kmeans-per-channel'];
 
 const USAGE = 'lowbit quantize IN.onnx -o OUT.onnx [options]';
 
 /** The `quantize` command. */
 export const quantizeCommand: Command = {
   name: 'quantize',
-  summary: 'quantize a float32 ONNX model to int8 (static with calibration data, or dynamic)',
+  summary: 'quantize a float32 ONNX model: int8 (static or dynamic), 2/4/8-bit weights, float16 / bfloat16, k-means',
   usage: USAGE,
   description: `Quantizes a float32 ONNX model (opset 13 or later) to 8 bits. Static mode (the
 default) runs calibration samples through the model in onnxruntime and sets
@@ -34,6 +44,19 @@ each activation's range from what it sees; weights become int8 per output
 channel. Dynamic mode needs no data: weights become 8-bit, and the model
 quantizes activations itself as it runs. OUT is written only when everything
 succeeded, never over IN.
+
+Below 8 bits and other formats (--mode):
+  weight-only  MatMul / Gemm / Gather weights in --weight-type int4 (default),
+               int8 or int2 blocks of --block-size (default 32) as
+               MatMulNBits (--format matmulnbits, default) or a blocked
+               DequantizeLinear (--format qdq, opset 21); --algorithm rtn
+               (default), hqq, or gptq (needs calibration data).
+  fp16, bf16   weights (fp16: and compute) in 16-bit floats.
+  kmeans       weights shared through a codebook of 2^BITS values
+               (--kmeans BITS, 1-8, default 4; giving --kmeans picks the mode).
+  Static mode with --scheme pow2: every scale a power of two (dynamic fixed
+  point). Calibration data is optional in these modes except gptq: given, the
+  report compares the two models on it.
 
 Calibration data (--calib), read a batch at a time:
   NAME=FILE.npy  samples along the file's first axis for input NAME (repeat
@@ -54,15 +77,26 @@ normalised by --mean / --std and laid out as the input wants.
 self-contained page with charts (give both to get both).`,
   flags: {
     output: { type: 'string', short: 'o', value: 'OUT.onnx', help: 'where the quantized model goes (required; not IN)' },
-    mode: { type: 'string', value: 'static|dynamic', help: 'default static' },
+    mode: { type: 'string', value: MODES.join('|'), help: 'default static (kmeans when --kmeans is given)' },
     calib: { type: 'string', multiple: true, value: 'NAME=FILE.npy|FILE.npy|DIR', help: 'calibration samples (static mode; see above)' },
     ...IMAGE_FLAGS,
     batch: { type: 'string', value: 'N', help: `samples per call for a dynamic first dimension (default ${DEFAULT_BATCH})` },
     samples: { type: 'string', value: 'N', help: 'calibrate on the first N samples only (sub-folders for DIR)' },
     method: { type: 'string', value: METHODS.join('|'), help: 'how activation ranges are chosen (default minmax)' },
     percentile: { type: 'string', value: 'P', help: 'for --method percentile: the share of values kept, in percent (default 99.999)' },
-    format: { type: 'string', value: 'qdq|qoperator', help: 'QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv/QLinearMatMul' },
-    'weight-type': { type: 'string', value: 'int8|uint8', help: 'default int8 (dynamic ConvInteger: uint8, which onnxruntime-web runs)' },
+    format: { type: 'string', value: 'qdq|qoperator|matmulnbits', help: 'static: QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv/QLinearMatMul; weight-only: matmulnbits (default) or qdq' },
+    'weight-type': { type: 'string', value: 'int8|uint8|int4|int2', help: 'static / dynamic: int8 (default) or uint8 (dynamic ConvInteger defaults to uint8, which onnxruntime-web runs); weight-only: int4 (default), int8 or int2' },
+    scheme: { type: 'string', value: 'float|pow2', help: 'static: float32 scales (default) or powers of two with zero points 0 (dynamic fixed point)' },
+    'block-size': { type: 'string', value: 'N', help: 'weight-only: weights per block, 16|32|64|128|256 (default 32)' },
+    algorithm: { type: 'string', value: 'rtn|hqq|gptq', help: 'weight-only: round to nearest (default), HQQ refinement, or GPTQ (needs calibration data)' },
+    'symmetric-weights': { type: 'boolean', help: 'weight-only: no zero points (each block symmetric around 0)' },
+    'accuracy-level': { type: 'string', value: '0-4', help: "weight-only, matmulnbits: MatMulNBits' accuracy_level, written as given" },
+    'act-order': { type: 'boolean', help: 'gptq: quantize the inputs with the largest Hessian diagonal first' },
+    damping: { type: 'string', value: 'X', help: "gptq: added to the Hessian's diagonal, as a share of its mean (default 0.01)" },
+    'float-io': { type: 'boolean', help: 'fp16: inputs and outputs in float16 too (default: they stay float32, with Casts)' },
+    'weights-only': { type: 'boolean', help: 'fp16: store the weights in float16 behind Casts and compute in float32' },
+    kmeans: { type: 'string', value: 'BITS', help: 'k-means weight sharing with a codebook of 2^BITS values, 1-8 (implies --mode kmeans)' },
+    'kmeans-per-channel': { type: 'boolean', help: 'kmeans: a codebook per output channel (default: one per weight)' },
     'per-tensor': { type: 'boolean', help: 'one scale per weight tensor (default: one per output channel)' },
     'fold-bn': { type: 'boolean', help: 'fold each BatchNormalization into the Conv / ConvTranspose / Gemm before it (the default, where exact)' },
     'no-fold-bn': { type: 'boolean', help: 'keep BatchNormalization nodes as they are' },
@@ -83,13 +117,19 @@ self-contained page with charts (give both to get both).`,
 };
 
 /** The API's options from the flags (everything but the data and the runner). */
-function settingsOf(args: ParsedArgs, mode: 'static' | 'dynamic'): QuantizeModelOptions {
+function settingsOf(args: ParsedArgs, mode: CliMode): QuantizeModelOptions {
   const method = choiceFlag(args, 'method', METHODS);
   const percentile = numberFlag(args, 'percentile');
   if (percentile !== undefined && method !== 'percentile') throw new UsageError('--percentile applies to --method percentile only');
   if (percentile !== undefined && !(percentile > 0 && percentile <= 100)) throw new UsageError(`--percentile must be in (0, 100], got ${percentile}`);
-  const format = choiceFlag(args, 'format', ['qdq', 'qoperator'] as const);
-  const weightType = choiceFlag(args, 'weight-type', TYPES);
+  const format = choiceFlag(args, 'format', mode === 'weight-only' ? (['matmulnbits', 'qdq'] as const) : (['qdq', 'qoperator'] as const));
+  const weightType = choiceFlag(args, 'weight-type', mode === 'weight-only' ? (['int4', 'int8', 'int2'] as const) : TYPES);
+  const scheme = choiceFlag(args, 'scheme', ['float', 'pow2'] as const);
+  const blockSize = countFlag(args, 'block-size');
+  const algorithm = choiceFlag(args, 'algorithm', ['rtn', 'hqq', 'gptq'] as const);
+  const accuracyLevel = numberFlag(args, 'accuracy-level');
+  const damping = numberFlag(args, 'damping');
+  const kmeans = countFlag(args, 'kmeans');
   const activationType = choiceFlag(args, 'activation-type', TYPES);
   const opTypes = namesFlag(args, 'op-types');
   const excludeOpTypes = namesFlag(args, 'exclude-op-types');
@@ -109,6 +149,17 @@ function settingsOf(args: ParsedArgs, mode: 'static' | 'dynamic'): QuantizeModel
     ...(switchFlag(args, 'no-fold-bn') && { foldBatchNorm: false }),
     ...(switchFlag(args, 'cle') && { cle: true }),
     ...(correction !== false && { biasCorrection: correction }),
+    ...(scheme !== undefined && { scheme }),
+    ...(blockSize !== undefined && { blockSize }),
+    ...(algorithm !== undefined && { algorithm }),
+    ...(switchFlag(args, 'symmetric-weights') && { symmetric: true }),
+    ...(accuracyLevel !== undefined && { accuracyLevel }),
+    ...(switchFlag(args, 'act-order') && { actOrder: true }),
+    ...(damping !== undefined && { damping }),
+    ...(switchFlag(args, 'float-io') && { keepIoTypes: false }),
+    ...(switchFlag(args, 'weights-only') && { weightsOnly: true }),
+    ...(kmeans !== undefined && { kmeans }),
+    ...(switchFlag(args, 'kmeans-per-channel') && { kmeansPerChannel: true }),
     ...(opTypes !== undefined && { opTypes }),
     ...(excludeOpTypes !== undefined && { excludeOpTypes }),
     ...(excludeNodes !== undefined && { excludeNodes }),
@@ -119,12 +170,21 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   const [input] = positionalArgs(args, ['the model IN.onnx'], USAGE);
   const output = stringFlag(args, 'output');
   if (output === undefined) throw new UsageError(`-o OUT.onnx is missing: ${USAGE}`);
-  const mode = choiceFlag(args, 'mode', ['static', 'dynamic'] as const) ?? 'static';
-  if (mode === 'dynamic') {
-    const given = STATIC_ONLY.filter((f) => args.values[f] !== undefined);
-    if (given.length > 0) throw new UsageError(`${given.map((f) => `--${f}`).join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to static quantization only (dynamic mode takes no calibration data)`);
-  } else if (listFlag(args, 'calib').length === 0 && stringFlag(args, 'calib-images') === undefined) {
+  const mode = choiceFlag(args, 'mode', MODES) ?? (args.values.kmeans !== undefined ? 'kmeans' : 'static');
+  const refuse = (flags: readonly string[], why: string) => {
+    const given = flags.filter((f) => args.values[f] !== undefined);
+    if (given.length > 0) throw new UsageError(`${given.map((f) => `--${f}`).join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to ${why}`);
+  };
+  if (mode === 'dynamic') refuse(DATA_FLAGS, 'static quantization only (dynamic mode takes no calibration data)');
+  if (mode !== 'static') refuse(STATIC_ONLY, `static quantization only (mode is ${mode})`);
+  if (mode !== 'weight-only') refuse(WEIGHT_ONLY, `--mode weight-only only (mode is ${mode})`);
+  if (mode !== 'fp16') refuse(HALF_ONLY, `--mode fp16 only (mode is ${mode})`);
+  if (mode !== 'kmeans') refuse(KMEANS_ONLY, `--mode kmeans only (mode is ${mode})`);
+  const hasData = listFlag(args, 'calib').length > 0 || stringFlag(args, 'calib-images') !== undefined;
+  if (!hasData && mode === 'static') {
     throw new UsageError('static quantization needs calibration data: --calib NAME=FILE.npy (or --calib DIR, or --calib-images DIR); or --mode dynamic to quantize without it');
+  } else if (!hasData && mode === 'weight-only' && args.values.algorithm === 'gptq') {
+    throw new UsageError('--algorithm gptq needs calibration data: --calib NAME=FILE.npy (or --calib DIR, or --calib-images DIR)');
   } else if (listFlag(args, 'calib').length > 0 && stringFlag(args, 'calib-images') !== undefined) {
     throw new UsageError('give --calib or --calib-images, not both');
   }
@@ -155,14 +215,14 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
 
   const bytes = readFile(input);
   const description = inspectModel(bytes, { source: input });
-  const images = mode === 'static' ? imageCalibration(args, description.inputs, batch, samples) : undefined;
-  const plan = mode === 'static' && images === undefined ? planFeeds(listFlag(args, 'calib'), description.inputs, { flag: '--calib', ...(batch !== undefined && { batch }), ...(samples !== undefined && { samples }) }) : undefined;
+  const images = hasData ? imageCalibration(args, description.inputs, batch, samples) : undefined;
+  const plan = hasData && images === undefined ? planFeeds(listFlag(args, 'calib'), description.inputs, { flag: '--calib', ...(batch !== undefined && { batch }), ...(samples !== undefined && { samples }) }) : undefined;
   const total = plan?.samples ?? images?.count;
   const progress = progressDisplay({ stream: ctx.stderr, quiet: switchFlag(args, 'quiet'), ...(total !== undefined && { totals: { calibrate: total } }) });
   try {
     for (const note of plan?.notes ?? []) ctx.stderr.write(`note: ${note}\n`);
     await init();
-    const runner = mode === 'static' ? await cliRunner(runnerKind, () => input) : undefined;
+    const runner = hasData ? await cliRunner(runnerKind, () => input) : undefined;
     const { model, report } = await quantizeModel(bytes, {
       ...settings,
       ...(plan !== undefined && { calibration: plan.batches }),
@@ -181,7 +241,7 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
 
     const quantized = report.nodes.filter((n) => n.quantized).length;
     const lines = [
-      `wrote ${output}: ${count(report.sizes.input)} → ${count(report.sizes.output)} bytes (${(report.sizes.input / report.sizes.output).toFixed(2)}× smaller), ${quantized} of ${report.nodes.length} nodes quantized (${mode}${mode === 'static' ? `, ${report.settings.format}, ${report.settings.method}` : ''}) in ${report.seconds.toFixed(2)} s`,
+      `wrote ${output}: ${count(report.sizes.input)} → ${count(report.sizes.output)} bytes (${(report.sizes.input / report.sizes.output).toFixed(2)}× smaller), ${quantized} of ${report.nodes.length} nodes quantized (${mode}${mode === 'static' ? `, ${report.settings.format}, ${report.settings.method}` : mode === 'weight-only' ? `, ${report.settings.format}` : ''}) in ${report.seconds.toFixed(2)} s`,
     ];
     if (plan !== undefined) lines.push(`calibrated on ${plan.summary}`);
     if (images !== undefined) lines.push(`calibrated on ${images.summary}`);
