@@ -5,14 +5,14 @@
 // call holding `<input name>.npy` for every input (read a folder at a time).
 // Every file is checked against the model's declared inputs before anything
 // runs, and errors name the file and the input. The checks and the batching
-// are the model layer's (model/npyFeeds.ts, which lowbit Studio uses too);
+// are in npyPlan.ts (which lowbit Studio's worker uses too);
 // this file opens the paths and reads the folders.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '../base/errors.js';
 import { readNpy, readNpyHeader } from '../data/npy.js';
 import type { Feeds, FeedTensor } from '../model/feeds.js';
-import { checkNpyDtype, DEFAULT_NPY_BATCH, dims, fitsDeclared, inputFileName, npyFeeds, tuple } from '../model/npyFeeds.js';
+import { checkNpyDtype, DEFAULT_NPY_BATCH, dims, fitsDeclared, inputFileName, npyFeeds, tuple } from './npyPlan.js';
 import type { ValueDescription } from '../model/inspect.js';
 import { ioError, openForReading, pathKind, readFile, type OpenFile } from './files.js';
 import { UsageError } from './args.js';

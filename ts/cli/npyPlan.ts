@@ -1,5 +1,6 @@
 // A model's inputs fed from .npy files, wherever the files are (Node files
-// opened by the CLI, Files picked in lowbit Studio's worker): one file per
+// opened by the CLI, Files picked in lowbit Studio's worker; no Node module
+// is imported here, so that the app bundles it for the browser): one file per
 // input with the samples along its first axis, checked against the input's
 // declared type and shape before anything runs, and read a batch at a
 // time. A file with one axis more than its input gives one call's whole
@@ -7,8 +8,8 @@
 // many samples per call.
 import { LowbitError } from '../base/errors.js';
 import { readNpy, readNpyHeader, readNpyRows, writeNpy, type NpyBytes, type NpyHeader } from '../data/npy.js';
-import type { Feeds, FeedTensor } from './feeds.js';
-import type { ValueDescription } from './inspect.js';
+import type { Feeds, FeedTensor } from '../model/feeds.js';
+import type { ValueDescription } from '../model/inspect.js';
 
 /** Samples per call where an input's first dimension is dynamic and nothing else is asked. */
 export const DEFAULT_NPY_BATCH = 32;
