@@ -1,9 +1,12 @@
 // `lowbit quantize IN.onnx -o OUT.onnx`: a float ONNX model to int8, static
 // (calibrated on .npy samples) or dynamic, through quantizeModel; the model
-// and the --report JSON written only when everything succeeded.
+// and the --report (JSON, or renderReport's HTML page) written only when
+// everything succeeded.
+import { basename } from 'node:path';
 import type { RangeMethod } from '../model/calibration.js';
 import { inspectModel } from '../model/inspect.js';
 import { quantizeModel, type QuantizeModelOptions } from '../model/quantizeModel.js';
+import { renderReport } from '../report/renderReport.js';
 import { init } from '../wasm/module.js';
 import { choiceFlag, countFlag, listFlag, namesFlag, numberFlag, positionalArgs, stringFlag, switchFlag, UsageError, type ParsedArgs } from './args.js';
 import { count, decibels, type CliContext, type Command } from './command.js';
@@ -61,7 +64,11 @@ Calibration data (--calib), read a batch at a time:
     'op-types': { type: 'string', multiple: true, value: 'A,B', help: 'quantize only nodes of these op types' },
     'exclude-op-types': { type: 'string', multiple: true, value: 'A,B', help: 'leave nodes of these op types in float' },
     'exclude-nodes': { type: 'string', multiple: true, value: 'a,b', help: 'leave these nodes (by name) in float' },
-    report: { type: 'string', value: 'FILE.json', help: 'write the report (every node, tensor, size, SQNR) as JSON; ±Infinity and NaN as strings' },
+    report: {
+      type: 'string',
+      value: 'FILE.json|FILE.html',
+      help: 'write the report (every node, tensor, size, SQNR) as JSON (±Infinity and NaN as strings), or for a name ending in .html as a page with charts',
+    },
     runner: { type: 'string', value: 'node|web', help: 'onnxruntime-node or onnxruntime-web (default: node where installed)' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   },
@@ -145,7 +152,7 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     });
     progress.stop();
     ctx.writes.stage(output, model);
-    if (reportPath !== undefined) ctx.writes.stage(reportPath, toJson(report));
+    if (reportPath !== undefined) ctx.writes.stage(reportPath, /\.html?$/i.test(reportPath) ? await renderReport(report, { title: basename(input) }) : toJson(report));
     ctx.writes.commit();
 
     const quantized = report.nodes.filter((n) => n.quantized).length;
