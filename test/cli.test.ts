@@ -208,7 +208,7 @@ describe('lowbit quantize', () => {
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(pathToFileURL(report).href);
       expect(requests).toEqual([pathToFileURL(report).href]);
-      expect(await page.title()).toBe('cnn.onnx');
+      expect(await page.title()).toBe(`lowbit: ${join(FASHION, 'cnn.onnx')}`);
       // the CNN's five calibrated activations: input and the outputs of relu1, relu2, relu3 and fc2
       const charts = page.locator('figure svg[class^="plot"]');
       expect(await charts.count()).toBe(1 + 2 * 5);
@@ -552,6 +552,43 @@ describe('docs/cli.md', () => {
       const run = await lowbit(line.split(/ +/).slice(2), { cwd: dir });
       expect({ line, code: run.code, stderr: run.stderr.split('\n').filter((l) => /error|lowbit \w+:/.test(l)) }).toEqual({ line, code: 0, stderr: [] });
     }
-    expect(readdirSync(dir).sort()).toEqual(['calib.npy', 'calls', 'model-dynamic.onnx', 'model-int8.onnx', 'model.onnx', 'report.html', 'report.json', 'test.npy']);
+    expect(readdirSync(dir).sort()).toEqual(['calib.npy', 'calls', 'model-dynamic.onnx', 'model-int8.onnx', 'model.onnx', 'report.json', 'test.npy']);
+  });
+});
+
+describe('lowbit quantize from a folder of images, with an HTML report', () => {
+  it('calibrates on PNG files sized and laid out from the model input, and writes both reports', async () => {
+    const { encode } = await import('fast-png');
+    const dir = folder('png-calibration');
+    const pixels = images.data as Float32Array;
+    for (let i = 0; i < 32; i++) {
+      const gray = Uint8Array.from(pixels.subarray(i * PIXELS, (i + 1) * PIXELS), (v) => Math.round(v * 255));
+      writeFileSync(join(dir, `img-${String(i).padStart(2, '0')}.png`), encode({ width: 28, height: 28, data: gray, channels: 1 }));
+    }
+    const out = folder('png-out');
+    const r = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib-images', dir, '--report', join(out, 'r.html'), '--report', join(out, 'r.json'), '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/calibrated on 32 images of .* \(28×28 gray, nchw, batches of 16\)/);
+    const [f, q] = [await classes(join(FASHION, 'cnn.onnx')), await classes(join(out, 'q.onnx'))];
+    expect(f.filter((c, i) => c === q[i]).length).toBeGreaterThanOrEqual(60);
+    const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8'));
+    expect(report.calibration.samples).toBe(32);
+    // the images are the .npy's pixels rounded to 8 bits: the input's calibrated range is theirs
+    expect(report.tensors.find((t: { name: string }) => t.name === 'input').max).toBe(Math.round(Math.max(...pixels.subarray(0, 32 * PIXELS)) * 255) / 255);
+    const html = readFileSync(join(out, 'r.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThan(3);
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  it('refuses image flags without --calib-images, and report names that say no format', async () => {
+    const out = folder('png-bad');
+    const a = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib', IMAGES, '--size', '28x28']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/--size applies to --calib-images only/);
+    const b = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib', IMAGES, '--report', join(out, 'r.txt')]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/must end in \.json .* or \.html/);
+    expect(readdirSync(out)).toEqual([]);
   });
 });
