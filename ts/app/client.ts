@@ -4,6 +4,7 @@
 // cancellation. Before the worker starts on a served page, the service
 // worker is registered and given control, so that onnxruntime-web's files
 // are fetched once, into its cache.
+import { nextTask } from '../base/tasks.js';
 import type { ModelDescription } from '../model/inspect.js';
 import type { ProgressEvent } from '../model/progress.js';
 import type { QuantizationReport } from '../model/report.js';
@@ -76,15 +77,6 @@ async function startWorker(): Promise<{ worker: Worker; runtime: RuntimeFiles; s
 
 /** Files per message to the worker: cloning one File takes about 0.2 ms of the page's thread. */
 const FILES_PER_MESSAGE = 16;
-
-/** Resolves in a task of its own (a message to itself: timers of nested calls wait at least 4 ms). */
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
-}
 
 type Pending = {
   resolve(value: never): void;

@@ -140,10 +140,13 @@ async function setModel(file: File): Promise<void> {
   update();
 }
 
+/** File names in the order a person reads them (2 before 10); one collator: localeCompare with options makes one per call. */
+const byName = new Intl.Collator('en', { numeric: true });
+
 function setCalibration(files: readonly File[]): void {
   const usable = files.filter((f) => calibrationFileKind(f) !== undefined);
   const path = (f: File) => f.webkitRelativePath || f.name;
-  state.calibration = usable.sort((a, b) => path(a).localeCompare(path(b), 'en', { numeric: true }));
+  state.calibration = usable.sort((a, b) => byName.compare(path(a), path(b)));
   state.ignored = files.length - usable.length;
   const kind = kindOfCalibration();
   const ignored = state.ignored === 0 ? '' : ` (${state.ignored} other file${state.ignored === 1 ? '' : 's'} left out)`;
