@@ -8,6 +8,7 @@ import { quantBench } from './quant.js';
 import { calibBench } from './calib.js';
 import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
+import { appBench } from './app.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -23,6 +24,8 @@ const suites: BenchSuite[] = [
   qatBench,
   // whole models
   modelBench,
+  // the browser page (lowbit Studio)
+  appBench,
 ];
 
 await init();
