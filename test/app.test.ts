@@ -7,9 +7,10 @@
 // images on the same runtime, and as accurate in onnxruntime-node on the
 // 10k test set as that; the page's thread never held for more than a small
 // part of the run (long tasks observed); cancelling; .npy calibration; a
-// file that is no model; offline after the first visit (service worker);
-// and opened from disk (file://). Before any browser: the form's logic and
-// the budget of the page's own bytes.
+// file that is no model; offline after the first visit (service worker;
+// the server closed and the browser offline); and opened from disk
+// (file://). Before any browser: the form's logic and the budget of the
+// page's own bytes.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -306,9 +307,13 @@ describe('lowbit Studio in Chromium', () => {
       const first = await openStudio(context, `${own.origin}/`);
       expect(first.engine).toContain('kept for offline use');
       await first.page.close();
+      // the server gone and the browser offline: everything must come from the service worker's cache
       await own.close();
+      await context.setOffline(true);
       const { page, engine } = await openStudio(context, `${own.origin}/`);
-      expect(engine).toMatch(/^Ready: onnxruntime-web/);
+      expect(engine).toMatch(/^Ready: onnxruntime-web on \d threads?, loaded in [\d.]+ s; kept for offline use\.$/);
+      // what the cache does not hold cannot be fetched
+      expect(await page.evaluate((url) => fetch(url).then(() => 'fetched', () => 'failed'), `${own.origin}/sizes.json`)).toBe('failed');
       await pickFiles(page, CNN, pngs.slice(0, 32));
       const run = await pressQuantize(page);
       expect([run.status, run.error]).toEqual([expect.stringMatching(/^Done in/), '']);
