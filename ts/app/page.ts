@@ -194,6 +194,9 @@ async function quantize(): Promise<void> {
   try {
     const { model: bytes, report } = await job.result;
     const seconds = (performance.now() - started) / 1000;
+    // a progress line still waiting for its frame would overwrite the next one
+    cancelAnimationFrame(frame);
+    frame = 0;
     ui.status.textContent = `Drawing the report…`;
     const html = await renderReport(report, { title: model.name, document });
     state.result = { model: bytes, report, name: model.name, html };
@@ -299,6 +302,10 @@ async function main(): Promise<void> {
     state.ready = true;
     const where = !info.served ? 'opened from disk, so nothing needs caching' : info.offline ? 'kept for offline use' : 'no offline copy (this browser or page allows no service worker)';
     ui.engine.textContent = `Ready: ${info.runtime} on ${info.threads} thread${info.threads === 1 ? '' : 's'}, loaded in ${info.seconds.toFixed(1)} s; ${where}.`;
+    // the plotting library's first use sets up d3 and Plot (tens of ms): done now, while the page is idle, not after a run
+    const warm = () => void import('@observablehq/plot');
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(warm, { timeout: 2000 });
+    else setTimeout(warm, 0);
   } catch (e) {
     ui.engine.textContent = `onnxruntime-web could not start: ${(e as Error).message}`;
   }

@@ -275,10 +275,12 @@ export async function renderReport(report: QuantizationReport, options: RenderRe
   if (o.title !== undefined && typeof o.title !== 'string') throw new LowbitError('INVALID_ARGUMENT', `renderReport: title must be a string, got ${show(o.title)}`);
   const title = o.title ?? 'Quantization report';
   const ctx: ChartContext = { Plot: await plotModule(), document: await drawingDocument(o.document) };
-  // on a browser page's thread, each activation's charts are drawn in a task of their own, so that a large model's report never holds the page
-  const onPage = ctx.document === (globalThis as { document?: Document }).document;
+  // on a browser page's thread, each chart section and each activation's charts are drawn in a task of their own, so that a large model's report never holds the page
+  const pause = ctx.document === (globalThis as { document?: Document }).document ? nextTask : undefined;
+  await pause?.();
   const nodes = nodeSection(ctx, report);
-  const values = await activationSection(ctx, report, onPage ? nextTask : undefined);
+  const values = await activationSection(ctx, report, pause);
+  await pause?.();
   const sensitivity = sensitivitySection(ctx, report);
   const charts = nodes.charts + values.charts + sensitivity.charts;
   const subtitle = `lowbit ${report.mode} quantization${report.runner === undefined ? '' : `, run on ${report.runner}`}; ${charts} charts`;
