@@ -3,6 +3,7 @@
 // turned into the worker's request (quantizeModel's options and the
 // calibration data), with errors that name the field. No DOM here.
 import type { ImageFeedsOptions } from '../data/images/imageFeeds.js';
+import { imageShapeDefaults, type ImageShapeDefaults } from '../data/images/shapeDefaults.js';
 import { LowbitError } from '../base/errors.js';
 import type { ValueDescription } from '../model/inspect.js';
 import type { CalibrationRequest, StudioSettings } from './protocol.js';
@@ -32,13 +33,7 @@ export interface FormValues {
 }
 
 /** The image fields a model's input suggests; absent where its shape does not say. */
-export interface ImageDefaults {
-  height?: number;
-  width?: number;
-  channels?: 'rgb' | 'gray';
-  layout?: 'nchw' | 'nhwc';
-  batch?: number;
-}
+export type ImageDefaults = ImageShapeDefaults;
 
 /** Which kind of calibration file a file is, by its name (or type). */
 export function calibrationFileKind(file: { readonly name: string; readonly type?: string }): 'images' | 'npy' | undefined {
@@ -65,31 +60,9 @@ export function calibrationKind(files: ReadonlyArray<{ readonly name: string; re
   return kinds.values().next().value as 'images' | 'npy';
 }
 
-/**
- * The image preprocessing an input's declared shape suggests: `[N, C, H, W]`
- * with C of 1 or 3 is NCHW (gray or RGB), `[N, H, W, C]` NHWC; H and W where
- * they are numbers; the batch where N is a fixed number.
- */
+/** The image fields a model input's declared shape suggests ({@link imageShapeDefaults}). */
 export function imageDefaults(input: ValueDescription | undefined): ImageDefaults {
-  const shape = input?.shape;
-  if (shape === undefined || shape.length !== 4) return {};
-  const [n, a, b, c] = shape;
-  const out: ImageDefaults = {};
-  const size = (h: unknown, w: unknown) => {
-    if (typeof h === 'number' && h > 0) out.height = h;
-    if (typeof w === 'number' && w > 0) out.width = w;
-  };
-  if (a === 1 || a === 3) {
-    out.layout = 'nchw';
-    out.channels = a === 1 ? 'gray' : 'rgb';
-    size(b, c);
-  } else if (c === 1 || c === 3) {
-    out.layout = 'nhwc';
-    out.channels = c === 1 ? 'gray' : 'rgb';
-    size(a, b);
-  }
-  if (typeof n === 'number' && n > 0) out.batch = n;
-  return out;
+  return imageShapeDefaults(input?.shape);
 }
 
 const invalid = (field: string, expected: string, got: string) => new LowbitError('INVALID_ARGUMENT', `${field}: expected ${expected}, got ${JSON.stringify(got)}`);
