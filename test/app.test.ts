@@ -219,8 +219,11 @@ describe('lowbit Studio in Chromium', () => {
       // the report, drawn into its frame: 11 charts, a screenshot that is not blank
       const report = page.frameLocator('iframe[title="Quantization report"]');
       await expect.poll(() => report.locator('figure svg[class^="plot"]').count()).toBe(11);
-      const shot = ink(await page.getByTitle('Quantization report').screenshot());
-      expect(shot.share).toBeGreaterThan(0.05);
+      // (the frame may paint a moment after its charts are in its document: on a loaded machine the first screenshot came out blank)
+      let shot = { share: 0, colours: 0 };
+      await expect
+        .poll(async () => (shot = ink(await page.getByTitle('Quantization report').screenshot())).share, { timeout: 15_000 })
+        .toBeGreaterThan(0.05);
       expect(shot.colours).toBeGreaterThan(50);
       expect(await page.locator('#summary').textContent()).toMatch(/^Static quantization, minmax: 10 of 10 nodes quantized, 424,948 → [\d,]+ bytes \(3\.7\d× smaller\)/);
 
