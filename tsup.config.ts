@@ -46,7 +46,7 @@ export default defineConfig([
     dts: true,
     target: 'es2022',
     platform: 'neutral',
-    clean: ['!wasm.js', '!cli.js'], // everything but the other configs' outputs: the three build at once
+    clean: ['!wasm.js', '!cli.js', '!app/**'], // everything but the other configs' outputs (the three build at once) and lowbit Studio (npm run app)
     shims: true, // import.meta.url in the CommonJS build (GemmPool finds worker.js by it)
     treeshake: true,
     // the code both entries use sits in one chunk per format (for CommonJS tsup

@@ -11,6 +11,7 @@ import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
 import { weightOnlyBench } from './weightOnly.js';
 import { compressBench } from './compress.js';
+import { appBench } from './app.js';
 import type { BenchSuite } from './suite.js';
 
 const suites: BenchSuite[] = [
@@ -29,6 +30,8 @@ const suites: BenchSuite[] = [
   modelBench,
   weightOnlyBench,
   compressBench,
+  // the browser page (lowbit Studio)
+  appBench,
 ];
 
 await init();

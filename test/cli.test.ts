@@ -4,12 +4,14 @@
 // must agree with the float model's classes; the report, inspect and
 // compare outputs are checked against values computed here from the
 // files; every bad input gives a non-zero exit, one line naming the
-// problem, and no file; Ctrl-C stops a calibration and leaves nothing. A
-// two-input model built here tests the folder-per-call layout.
+// problem, and no file; Ctrl-C stops a calibration and leaves nothing; the
+// HTML report opens in Chromium with its charts. A two-input model built
+// here tests the folder-per-call layout.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import { encodeModel } from '../ts/model/onnx/encode.js';
 import { makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
 import { makeTensor } from '../ts/model/onnx/tensor.js';
 import { progressDisplay } from '../ts/cli/progress.js';
+import { launchChromium } from './helpers/browser.js';
 
 const root = join(__dirname, '..');
 const CLI = join(root, 'dist', 'cli.js');
@@ -190,6 +193,31 @@ describe('lowbit quantize', () => {
     // progress: one line per 10% on a pipe
     expect(run.stderr).toContain('calibrating: 50% (32/64 samples');
     expect(run.stderr).toContain('calibrating: 100% (64/64 samples');
+  });
+
+  it('writes --report FILE.html as the report page: in Chromium, the SQNR chart and a histogram and a KL curve per activation, nothing fetched', async () => {
+    const out = folder('html');
+    const report = join(out, 'report.html');
+    const run = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'cnn-int8.onnx'), '--calib', `input=${IMAGES}`, '--method', 'entropy', '--report', report, '-q']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`report: ${report}`);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(report).href);
+      expect(requests).toEqual([pathToFileURL(report).href]);
+      expect(await page.title()).toBe(`lowbit: ${join(FASHION, 'cnn.onnx')}`);
+      // the CNN's five calibrated activations: input and the outputs of relu1, relu2, relu3 and fc2
+      const charts = page.locator('figure svg[class^="plot"]');
+      expect(await charts.count()).toBe(1 + 2 * 5);
+      const drawn = await charts.evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().height > 50 && s.querySelectorAll('path, rect').length > 5));
+      expect(drawn).toEqual(Array(11).fill(true));
+      expect(await page.locator('#nodes tbody tr').count()).toBe(10);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('static QOperator with entropy calibration, per-tensor int8 activations, on the first 40 samples in batches of 8', async () => {

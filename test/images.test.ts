@@ -6,10 +6,12 @@
 // batches) to the generator's tensors; files that are not images are
 // refused by name. In Chromium, Files give the same tensors (PNG by fast-png
 // there too; JPEG by the browser's own decoder, which agrees with PIL).
+// What an input's declared shape says about its images (imageShapeDefaults,
+// which lowbit Studio and --calib-images share).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, imageFeeds, resizeBilinear, type TypedTensor } from '../ts/index.js';
+import { decodeImage, imageFeeds, imageShapeDefaults, resizeBilinear, type TypedTensor } from '../ts/index.js';
 import { launchChromium, serveFolder, type TestServer } from './helpers/browser.js';
 import { errorCodeAsync } from './errorCode.js';
 
@@ -201,5 +203,26 @@ describe('imageFeeds in Chromium (the browser decodes JPEG)', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('imageShapeDefaults', () => {
+  it('reads the layout, channels, size and batch off a declared input shape', () => {
+    expect(imageShapeDefaults(['batch', 1, 28, 28])).toEqual({ layout: 'nchw', channels: 'gray', height: 28, width: 28 });
+    expect(imageShapeDefaults([1, 224, 224, 3])).toEqual({ layout: 'nhwc', channels: 'rgb', height: 224, width: 224, batch: 1 });
+    // a channel axis of 3 at both ends: NCHW first
+    expect(imageShapeDefaults([null, 3, 'h', 3])).toEqual({ layout: 'nchw', channels: 'rgb', width: 3 });
+    // no channel axis of 1 or 3: no layout, nor what it would place; the batch still
+    expect(imageShapeDefaults([8, 64, 16, 16])).toEqual({ batch: 8 });
+    expect(imageShapeDefaults([1, 784])).toEqual({ batch: 1 });
+    expect(imageShapeDefaults(['n', 64])).toEqual({});
+    expect(imageShapeDefaults([])).toEqual({});
+    expect(imageShapeDefaults(undefined)).toEqual({});
+  });
+
+  it('reads the dimensions where a layout that is given places them', () => {
+    expect(imageShapeDefaults([2, 64, 16, 16], 'nchw')).toEqual({ layout: 'nchw', height: 16, width: 16, batch: 2 });
+    expect(imageShapeDefaults(['n', 1, 28, 28], 'nhwc')).toEqual({ layout: 'nhwc', height: 1, width: 28 });
+    expect(imageShapeDefaults(['n', 32, 'w', 3], 'nhwc')).toEqual({ layout: 'nhwc', channels: 'rgb', height: 32 });
   });
 });

@@ -94,6 +94,7 @@ export type { TypedTensor, ElementType, ElementArrays } from './base/elementType
 export { imageFeeds, type ImageFeedsOptions, type ImageFile } from './data/images/imageFeeds.js';
 export { decodeImage, type RgbImage } from './data/images/decode.js';
 export { resizeBilinear } from './data/images/resize.js';
+export { imageShapeDefaults, type ImageShapeDefaults, type DeclaredDim } from './data/images/shapeDefaults.js';
 // model: whole ONNX models
 export {
   quantizeModel,

@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { imageFeeds, type ImageFeedsOptions } from '../data/images/imageFeeds.js';
+import { imageShapeDefaults } from '../data/images/shapeDefaults.js';
 import type { ValueDescription } from '../model/inspect.js';
 import type { FeedSource } from '../model/feeds.js';
 import { choiceFlag, countFlag, stringFlag, UsageError, type FlagSpecs, type ParsedArgs } from './args.js';
@@ -50,11 +51,8 @@ export function imageCalibration(args: ParsedArgs, inputs: readonly ValueDescrip
   }
   if (files.length === 0) throw new UsageError(`--calib-images ${dir} holds no .png, .jpg or .jpeg file`);
   if (samples !== undefined) files = files.slice(0, samples);
-  const dims = input.shape ?? [];
-  const fixed = (d: number | string | null | undefined) => (typeof d === 'number' && d > 0 ? d : undefined);
-  const layoutGiven = choiceFlag(args, 'layout', ['nchw', 'nhwc'] as const);
-  const layout = layoutGiven ?? (dims.length === 4 && (dims[1] === 1 || dims[1] === 3) ? 'nchw' : dims.length === 4 && (dims[3] === 1 || dims[3] === 3) ? 'nhwc' : 'nchw');
-  const [h, w, c] = layout === 'nchw' ? [fixed(dims[2]), fixed(dims[3]), fixed(dims[1])] : [fixed(dims[1]), fixed(dims[2]), fixed(dims[3])];
+  const layout = choiceFlag(args, 'layout', ['nchw', 'nhwc'] as const) ?? imageShapeDefaults(input.shape).layout ?? 'nchw';
+  const { height: h, width: w, channels: c, batch: fixedBatch } = imageShapeDefaults(input.shape, layout);
   const sizeFlag = stringFlag(args, 'size');
   let size: [number, number];
   if (sizeFlag !== undefined) {
@@ -62,11 +60,11 @@ export function imageCalibration(args: ParsedArgs, inputs: readonly ValueDescrip
     if (m === null) throw new UsageError(`--size must be HxW (e.g. 224x224), got ${sizeFlag}`);
     size = [Number(m[1]), Number(m[2])];
   } else if (h !== undefined && w !== undefined) size = [h, w];
-  else throw new UsageError(`the model's input ${input.name} has no fixed height and width ([${dims.join(', ')}]): give --size HxW`);
-  const channels = choiceFlag(args, 'channels', ['rgb', 'bgr', 'gray'] as const) ?? (c === 1 ? 'gray' : 'rgb');
+  else throw new UsageError(`the model's input ${input.name} has no fixed height and width ([${(input.shape ?? []).join(', ')}]): give --size HxW`);
+  const channels = choiceFlag(args, 'channels', ['rgb', 'bgr', 'gray'] as const) ?? c ?? 'rgb';
   const mean = numbers(args, 'mean');
   const std = numbers(args, 'std');
-  const perBatch = fixed(dims[0]) ?? batch ?? 16;
+  const perBatch = fixedBatch ?? batch ?? 16;
   const options: ImageFeedsOptions = { size, layout, channels, batch: perBatch, inputName: input.name, ...(mean !== undefined && { mean }), ...(std !== undefined && { std }) };
   const summary = `${files.length} images of ${dir} (${size[0]}×${size[1]} ${channels}, ${layout}, batches of ${perBatch})`;
   return { source: imageFeeds(files, options), summary, count: files.length };

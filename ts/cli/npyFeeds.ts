@@ -4,18 +4,21 @@
 // single FILE.npy for a one-input model, or a folder with one sub-folder per
 // call holding `<input name>.npy` for every input (read a folder at a time).
 // Every file is checked against the model's declared inputs before anything
-// runs, and errors name the file and the input.
+// runs, and errors name the file and the input. The checks and the batching
+// are in npyPlan.ts (which lowbit Studio's worker uses too);
+// this file opens the paths and reads the folders.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '../base/errors.js';
-import { readNpy, readNpyHeader, readNpyRows, writeNpy, type NpyBytes, type NpyHeader } from '../data/npy.js';
+import { readNpy, readNpyHeader } from '../data/npy.js';
 import type { Feeds, FeedTensor } from '../model/feeds.js';
+import { checkNpyDtype, DEFAULT_NPY_BATCH, dims, fitsDeclared, inputFileName, npyFeeds, tuple } from './npyPlan.js';
 import type { ValueDescription } from '../model/inspect.js';
 import { ioError, openForReading, pathKind, readFile, type OpenFile } from './files.js';
 import { UsageError } from './args.js';
 
 /** Samples per call where an input's first dimension is dynamic, unless --batch says otherwise. */
-export const DEFAULT_BATCH = 32;
+export const DEFAULT_BATCH = DEFAULT_NPY_BATCH;
 
 /** A model's inputs fed from files, one call at a time. */
 export interface FeedPlan {
@@ -44,21 +47,7 @@ export interface FeedOptions {
 }
 
 const quote = (name: string): string => JSON.stringify(name);
-const dims = (shape: readonly (number | string | null)[]): string => `[${shape.map((d) => d ?? '?').join(', ')}]`;
-const tuple = (shape: readonly number[]): string => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 const inputList = (inputs: readonly ValueDescription[]): string => inputs.map((i) => quote(i.name)).join(', ');
-
-/** Whether `shape` fits the declared dims (same rank; fixed dims equal; symbolic or unknown dims take anything). */
-function fits(declared: readonly (number | string | null)[], shape: readonly number[]): boolean {
-  return declared.length === shape.length && declared.every((d, i) => typeof d !== 'number' || d === shape[i]);
-}
-
-/** Throws unless a file's element type is the input's. */
-function checkDtype(path: string, dtype: string, input: ValueDescription): void {
-  if (input.dtype !== undefined && input.dtype !== dtype) {
-    throw new LowbitError('INVALID_DTYPE', `${path} holds ${dtype} values but input ${quote(input.name)} takes ${input.dtype} (save it as ${input.dtype}, e.g. np.save(path, a.astype('${input.dtype}')))`);
-  }
-}
 
 /**
  * Reads `--calib` / `--data` specs against the model's inputs.
@@ -106,116 +95,35 @@ export function planFeeds(specs: readonly string[], inputs: readonly ValueDescri
   );
 }
 
-/** One NAME=FILE.npy pair, open. */
-interface OpenPair {
-  readonly input: ValueDescription;
-  readonly path: string;
-  readonly file: NpyBytes;
-  readonly header: NpyHeader;
-  /** Each call takes one entry of the file as the whole input (the file has one axis more than the input). */
-  readonly entry: boolean;
-  /** Rows per call the input fixes (its first dimension is a number), or undefined for a dynamic one. */
-  readonly fixed?: number;
-}
-
-/** Opens a .npy file for reads by entries; a Fortran-order file is read whole and reordered (its entries are not contiguous). */
-function openNpy(path: string, opened: OpenFile[]): { file: NpyBytes; header: NpyHeader } {
-  const file = openForReading(path);
-  opened.push(file);
-  const header = readNpyHeader(file, path);
-  if (!header.fortranOrder || header.shape.length < 2) return { file, header };
-  const bytes = writeNpy(readNpy(file.read(0, file.byteLength), { source: path }));
-  const inMemory: NpyBytes = { byteLength: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
-  return { file: inMemory, header: readNpyHeader(inMemory, path) };
-}
-
-/** How one file's samples feed one input: whole entries, or rows along the first axis. */
-function layoutOf(input: ValueDescription, path: string, header: NpyHeader): { entry: boolean; fixed?: number } {
-  const shape = header.shape;
-  const declared = input.shape;
-  if (shape.length === 0) throw new LowbitError('INVALID_SHAPE', `${path} holds a single value (shape ()); input ${quote(input.name)} needs samples along the file's first axis`);
-  if (declared === undefined) return { entry: false };
-  const expected = `(N, ${declared.slice(1).map((d) => d ?? '?').join(', ')}) with N samples along the first axis, or (N, ${declared.map((d) => d ?? '?').join(', ')}) with one call's input per entry`;
-  if (shape.length === declared.length + 1) {
-    if (!fits(declared, shape.slice(1))) throw new LowbitError('INVALID_SHAPE', `${path} has shape ${tuple(shape)}, whose entries do not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`);
-    return { entry: true };
-  }
-  if (shape.length !== declared.length || !fits(declared.slice(1), shape.slice(1))) {
-    throw new LowbitError('INVALID_SHAPE', `${path} has shape ${tuple(shape)}, which does not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`);
-  }
-  const first = declared[0];
-  return typeof first === 'number' ? { entry: false, fixed: first } : { entry: false };
-}
-
 function planFiles(pairs: ReadonlyArray<{ input: ValueDescription; path: string }>, options: FeedOptions): FeedPlan {
   const opened: OpenFile[] = [];
   const close = () => {
     for (const f of opened.splice(0)) f.close();
   };
   try {
-    const open: OpenPair[] = pairs.map(({ input, path }) => {
-      const { file, header } = openNpy(path, opened);
-      checkDtype(path, header.dtype, input);
-      return { input, path, file, header, ...layoutOf(input, path, header) };
+    const sources = pairs.map(({ input, path }) => {
+      const file = openForReading(path);
+      opened.push(file);
+      return { input, name: path, file };
     });
-    const counts = open.map((p) => p.header.shape[0]!);
-    if (counts.some((n) => n !== counts[0])) {
-      throw new LowbitError('INVALID_SHAPE', `${options.flag} files hold different numbers of samples: ${open.map((p, i) => `${p.path} ${counts[i]}`).join(', ')}; each needs one per call, the same count`);
-    }
-    const empty = open.find((p) => p.header.shape[0] === 0);
-    if (empty !== undefined) throw new LowbitError('EMPTY_INPUT', `${empty.path} holds no samples (shape ${tuple(empty.header.shape)})`);
-    const notes: string[] = [];
-    // rows each call takes from every file: what the inputs fix, else --batch
-    const fixedBy = open.filter((p) => p.entry || p.fixed !== undefined).map((p) => ({ p, rows: p.entry ? 1 : p.fixed! }));
-    const distinct = [...new Set(fixedBy.map((f) => f.rows))];
-    if (distinct.length > 1) {
-      throw new LowbitError('INVALID_SHAPE', `the inputs take different numbers of samples per call (${fixedBy.map((f) => `${quote(f.p.input.name)} from ${f.p.path}: ${f.rows}`).join(', ')})`);
-    }
-    let rows = options.batch ?? DEFAULT_BATCH;
-    if (distinct.length === 1) {
-      rows = distinct[0]!;
-      if (options.batch !== undefined && options.batch !== rows) {
-        const f = fixedBy[0]!;
-        notes.push(`--batch ${options.batch} does not apply: input ${quote(f.p.input.name)} takes ${f.p.entry ? `one entry of ${f.p.path}` : `${rows} sample(s)`} per call`);
-      }
-    }
-    let total = Math.min(counts[0]!, options.samples ?? Infinity);
-    if (total % rows !== 0 && distinct.length === 1) {
-      notes.push(`the last ${total % rows} sample(s) are left out: the model takes ${rows} per call`);
-      total -= total % rows;
-      if (total === 0) throw new LowbitError('EMPTY_INPUT', `${open[0]!.path}: fewer samples than the ${rows} the model takes per call`);
-    }
-    const calls = Math.ceil(total / rows);
-    const first = open[0]!;
-    const firstDim = first.entry ? (first.header.shape[1] ?? 1) : undefined;
-    const samples = firstDim !== undefined ? calls * firstDim : total;
+    const feeds = npyFeeds(sources, {
+      label: options.flag,
+      batchName: '--batch',
+      ...(options.batch !== undefined && { batch: options.batch }),
+      ...(options.samples !== undefined && { samples: options.samples }),
+    });
     function* batches(): Generator<Feeds> {
       try {
-        for (let start = 0; start < total; start += rows) {
-          const count = Math.min(rows, total - start);
-          const feeds: Record<string, FeedTensor> = {};
-          for (const p of open) {
-            const t = readNpyRows(p.file, p.header, start, count, p.path);
-            feeds[p.input.name] = { dtype: t.dtype, data: t.data, shape: p.entry ? t.shape.slice(1) : t.shape };
-          }
-          yield feeds;
-        }
+        yield* feeds.batches;
       } finally {
         close();
       }
     }
-    const from = open.map((p) => (open.length === 1 ? p.path : `${p.input.name}=${p.path}`)).join(', ');
-    const per = distinct.length === 1 ? (rows === 1 ? 'one per call' : `${rows} per call`) : `in batches of ${rows}`;
-    return { batches: batches(), samples, calls, summary: `${total} sample${total === 1 ? '' : 's'} from ${from}, ${per}`, notes, close };
+    return { ...feeds, batches: batches(), close };
   } catch (e) {
     close();
     throw e;
   }
-}
-
-/** The file that feeds `input` in a folder of calls: its name with '/' and '\' (not allowed in file names) as '_'. */
-export function inputFileName(input: string): string {
-  return `${input.replace(/[/\\]/g, '_')}.npy`;
 }
 
 function planFolder(folder: string, inputs: readonly ValueDescription[], options: FeedOptions): FeedPlan {
@@ -250,8 +158,8 @@ function planFolder(folder: string, inputs: readonly ValueDescription[], options
       const file = openForReading(path);
       try {
         const { dtype, shape } = readNpyHeader(file, path);
-        checkDtype(path, dtype, input);
-        if (input.shape !== undefined && !fits(input.shape, shape)) {
+        checkNpyDtype(path, dtype, input);
+        if (input.shape !== undefined && !fitsDeclared(input.shape, shape)) {
           throw new LowbitError('INVALID_SHAPE', `${path} has shape ${tuple(shape)}, which does not fit input ${quote(input.name)} ${dims(input.shape)}`);
         }
         if (input === inputs[0]) samples += shape.length === 0 ? 1 : shape[0]!;

@@ -7,6 +7,7 @@
 // Node.
 import { LowbitError } from '../base/errors.js';
 import { show } from '../base/tensor.js';
+import { nextTask } from '../base/tasks.js';
 import { optionsObject } from '../base/validate.js';
 import type { NodeReport, QuantizationReport, TensorReport } from '../model/report.js';
 import { barChart, divergenceChart, histogramChart, methodLegend, type ChartContext, type PlotModule } from './charts.js';
@@ -157,10 +158,12 @@ function nodeSection(ctx: ChartContext, report: QuantizationReport): { html: str
   return { html, charts: chart === '' ? 0 : 1 };
 }
 
-function activationSection(ctx: ChartContext, report: QuantizationReport): { html: string; charts: number } {
+async function activationSection(ctx: ChartContext, report: QuantizationReport, pause: (() => Promise<void>) | undefined): Promise<{ html: string; charts: number }> {
   const drawn = report.tensors.filter((t) => t.kind === 'activation' && t.histogram !== undefined);
   let charts = 0;
-  const figures = drawn.map((t) => {
+  const figures: string[] = [];
+  for (const t of drawn) {
+    if (pause !== undefined) await pause();
     const h = t.histogram!;
     const chosen = t.method;
     const range = t.min !== undefined && t.max !== undefined ? `[${num(t.min)}, ${num(t.max)}]` : '';
@@ -170,12 +173,12 @@ function activationSection(ctx: ChartContext, report: QuantizationReport): { htm
       .map(([m, r]) => `${m} [${num(r.min)}, ${num(r.max)}]`)
       .join(', ');
     charts += 2;
-    return `<figure class="tensor"><h3>${esc(t.name)}</h3>
+    figures.push(`<figure class="tensor"><h3>${esc(t.name)}</h3>
 <p class="sub">${esc(`${t.dtype}, scale ${spread(t.scale)}, zero point ${spread(t.zeroPoint, String)}; ${chosen ?? 'range'} ${range}${seen}`)}</p>
 ${histogramChart(ctx, h, chosen, `Histogram of |${t.name}|`)}
 ${divergenceChart(ctx, h, `Entropy sweep of ${t.name}`)}
-<figcaption>${esc(`Histogram of |x| (${h.counts.length} bins, log counts; ${count(h.zeros)} exact zeros not drawn). Other methods: ${others}. Below: KL(P‖Q) of the entropy sweep per candidate threshold.`)}</figcaption></figure>`;
-  });
+<figcaption>${esc(`Histogram of |x| (${h.counts.length} bins, log counts; ${count(h.zeros)} exact zeros not drawn). Other methods: ${others}. Below: KL(P‖Q) of the entropy sweep per candidate threshold.`)}</figcaption></figure>`);
+  }
   const rows = report.tensors.map((t) => [
     { text: t.name, wrap: true },
     { text: t.kind },
@@ -253,7 +256,9 @@ function planSection(report: QuantizationReport): string {
  *
  * Charts are SVG drawn by Observable Plot (on linkedom's document in Node),
  * so the page needs no script to show them; its one small script sorts the
- * tables.
+ * tables. Drawing on a browser page's own document, each activation's
+ * charts are drawn in a task of their own, so that the page stays
+ * responsive however many there are.
  *
  * @example
  * ```ts
@@ -270,8 +275,12 @@ export async function renderReport(report: QuantizationReport, options: RenderRe
   if (o.title !== undefined && typeof o.title !== 'string') throw new LowbitError('INVALID_ARGUMENT', `renderReport: title must be a string, got ${show(o.title)}`);
   const title = o.title ?? 'Quantization report';
   const ctx: ChartContext = { Plot: await plotModule(), document: await drawingDocument(o.document) };
+  // on a browser page's thread, each chart section and each activation's charts are drawn in a task of their own, so that a large model's report never holds the page
+  const pause = ctx.document === (globalThis as { document?: Document }).document ? nextTask : undefined;
+  await pause?.();
   const nodes = nodeSection(ctx, report);
-  const values = activationSection(ctx, report);
+  const values = await activationSection(ctx, report, pause);
+  await pause?.();
   const sensitivity = sensitivitySection(ctx, report);
   const charts = nodes.charts + values.charts + sensitivity.charts;
   const subtitle = `lowbit ${report.mode} quantization${report.runner === undefined ? '' : `, run on ${report.runner}`}; ${charts} charts`;
