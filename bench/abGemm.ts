@@ -43,7 +43,7 @@ if (dirs.length < 2) throw new Error('usage: tsx bench/abGemm.ts BASE_DIST OTHER
 const builds = await Promise.all(dirs.map(load));
 const rounds = Number(process.env.AB_ROUNDS) || 15;
 const wanted = process.env.AB_SHAPES?.split(',');
-const names = dirs.map((d, i) => (i === 0 ? 'base' : `#${i}`));
+const names = dirs.map((_, i) => (i === 0 ? 'base' : `#${i}`));
 console.log(`${dirs.map((d, i) => `${names[i]}: ${d}`).join('\n')}\n`);
 console.log(`| shape | ${names.map((n) => `${n} best ms | ${n} GOPS | ${n} median ms`).join(' | ')} | ${names.slice(1).map((n) => `paired ${n}/base`).join(' | ')} |`);
 console.log(`|---|${names.map(() => '---|---|---|').join('')}${names.slice(1).map(() => '---|').join('')}`);

@@ -12,7 +12,7 @@ function float32ToFloat16Baseline(x: Float32Array): Uint16Array {
   const out = new Uint16Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       out[i] = 0x7e00;
       continue;
     }
@@ -57,7 +57,7 @@ function float32ToBfloat16Baseline(x: Float32Array): Uint16Array {
   const f = new Float32Array(bits.buffer);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       out[i] = 0x7fc0;
       continue;
     }

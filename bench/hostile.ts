@@ -402,7 +402,7 @@ function stateProbes(): Probe[] {
     }
     return new Uint8Array(parts);
   };
-  const keptProto = (r: unknown) => Object.hasOwn(r as object, '__proto__') && Object.getPrototypeOf(r) === Object.prototype && same((r as Record<string, { data: Float32Array }>)['__proto__']!.data, F(1));
+  const keptProto = (r: unknown) => Object.hasOwn(r as object, '__proto__') && Object.getPrototypeOf(r) === Object.prototype && same((Object.getOwnPropertyDescriptor(r, '__proto__')!.value as { data: Float32Array }).data, F(1));
   return [
     { group: 'saved state', name: 'stateDictFromJSON: a tensor named __proto__', call: () => nn.stateDictFromJSON('{"__proto__": {"shape": [1], "data": [1]}}'), expect: keptProto },
     { group: 'saved state', name: 'stateDictFromBytes: a tensor named __proto__', call: () => nn.stateDictFromBytes(enc([['__proto__', [1], [1]]])), expect: keptProto },

@@ -31,7 +31,10 @@ class PureJsMlp {
       this.w.push(Float32Array.from({ length: o * i }, () => (Math.random() * 2 - 1) * bound));
       this.b.push(Float32Array.from({ length: o }, () => (Math.random() * 2 - 1) * bound));
     }
-    for (const p of [...this.w, ...this.b]) (this.m.push(new Float32Array(p.length)), this.v.push(new Float32Array(p.length)));
+    for (const p of [...this.w, ...this.b]) {
+      this.m.push(new Float32Array(p.length));
+      this.v.push(new Float32Array(p.length));
+    }
   }
 
   step(x: Float32Array, y: Int32Array, lr = 1e-3): void {

@@ -45,7 +45,7 @@ function rint(v: number): number {
 function quantizeBaseline(x: Float32Array, scale: number, zp: number, out = new Uint8Array(x.length)): Uint8Array {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v !== v) throw new Error(`NaN at ${i}`);
+    if (Number.isNaN(v)) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
     out[i] = q < 0 ? 0 : Math.min(q , 255);
   }
@@ -62,7 +62,7 @@ function dequantizeBaseline(q: Uint8Array, scale: number, zp: number, out = new 
 function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number, out = new Float32Array(x.length)): Float32Array {
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
-    if (v !== v) throw new Error(`NaN at ${i}`);
+    if (Number.isNaN(v)) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
     out[i] = ((q < 0 ? 0 : Math.min(q , 255)) - zp) * scale;
   }

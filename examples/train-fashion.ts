@@ -78,7 +78,10 @@ const trainInputs = { data: train.images.data.subarray(0, limit * 784), shape: [
 const pixels = { scale: 1 / 255, shift: 0 };
 if (args.standardize) {
   let sum = 0, sq = 0;
-  for (const v of trainInputs.data) (sum += v), (sq += v * v);
+  for (const v of trainInputs.data) {
+    sum += v;
+    sq += v * v;
+  }
   const mean = sum / trainInputs.data.length / 255;
   const std = Math.sqrt(sq / trainInputs.data.length / 255 ** 2 - mean ** 2);
   Object.assign(pixels, { scale: 1 / (255 * std), shift: -mean / std });

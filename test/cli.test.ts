@@ -398,7 +398,10 @@ describe('lowbit inspect', () => {
     expect(lines[0]).toBe(`${join(FASHION, 'cnn.onnx')}: ONNX IR 7, opset ai.onnx 13, made by pytorch 1.13.0`);
     expect(lines).toContain('  input: float32 [batch, 1, 28, 28]');
     expect(lines).toContain('  logits: float32 [batch, 10]');
-    const ops = Object.fromEntries(lines.flatMap((l) => /^ {2}([A-Za-z.]+) +(\d+)$/.exec(l)?.slice(1, 3) ?? []).reduce<[string, number][]>((acc, v, i, all) => (i % 2 === 0 ? [...acc, [v, Number(all[i + 1])]] : acc), []));
+    const ops = Object.fromEntries(lines.flatMap((l) => {
+      const m = /^ {2}([A-Za-z.]+) +(\d+)$/.exec(l);
+      return m === null ? [] : [[m[1]!, Number(m[2])] as const];
+    }));
     expect(ops).toEqual(d.ops);
     expect(lines).toContain('parameters: 105,866 in 423,464 bytes (float32 423,464)');
     expect(lines).toContain('dynamic quantization would rewrite 4 nodes: /conv1/Conv, /conv2/Conv, /fc1/Gemm, /fc2/Gemm');

@@ -205,8 +205,8 @@ for (const f of FORMATS) {
     it('round-trips every non-NaN code exactly (NaNs come back quiet)', () => {
       const back = f.encode(f.decode(ALL_CODES));
       for (let c = 0; c < 65536; c++) {
-        const isNaN = (c & f.expMask) === f.expMask && (c & ~f.expMask & 0x7fff) !== 0;
-        const want = isNaN ? c | f.quietBit : c;
+        const nanBits = (c & f.expMask) === f.expMask && (c & ~f.expMask & 0x7fff) !== 0;
+        const want = nanBits ? c | f.quietBit : c;
         if (back[c] !== want) throw new Error(`code ${hex(c, 4)} came back as ${hex(back[c]!, 4)}`);
       }
     });

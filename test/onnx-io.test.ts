@@ -193,7 +193,10 @@ describe('the two-pass encoder against toBinary (property)', () => {
 
   function varint(v: number): Uint8Array {
     const out: number[] = [];
-    while (v >= 0x80) out.push((v & 0x7f) | 0x80), (v >>>= 7);
+    while (v >= 0x80) {
+      out.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
     out.push(v);
     return Uint8Array.from(out);
   }

@@ -266,6 +266,7 @@ describe('readIdx bounds what it inflates by the header (item 5)', () => {
           },
         });
         super();
+        // biome-ignore lint/correctness/noConstructorReturn: the stand-in DecompressionStream hands back the real one's pair, its output counted
         return { writable: inner.writable, readable: inner.readable.pipeThrough(counter) } as unknown as Counting;
       }
     }

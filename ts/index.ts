@@ -69,7 +69,7 @@ export {
   type MatmulNBitsProductOptions,
   type NBitsZeroPointKind,
 } from './ops/gemm/matmulNBits.js';
-export { type NBits, type NBitsFormat } from './ops/gemm/nbitsFormat.js';
+export type { NBits, NBitsFormat } from './ops/gemm/nbitsFormat.js';
 export { quantizeNBits, type NBitsQuantized, type QuantizeNBitsOptions } from './ops/gemm/quantizeNBits.js';
 export { convInteger, type ConvIntegerOptions } from './ops/conv/convInteger.js';
 export { qlinearConv, type QLinearConvOptions } from './ops/conv/qlinearConv.js';
@@ -101,17 +101,17 @@ export {
   type QuantizeModelOptions,
   type QuantizedModelResult,
 } from './model/quantizeModel.js';
-export {
-  type QuantizationReport,
-  type NodeReport,
-  type TensorReport,
-  type OutputReport,
-  type AccuracyReport,
-  type SensitivityReport,
-  type SensitivityEntry,
-  type PlanReport,
-  type PlanEntry,
-  type WeightReport,
+export type {
+  QuantizationReport,
+  NodeReport,
+  TensorReport,
+  OutputReport,
+  AccuracyReport,
+  SensitivityReport,
+  SensitivityEntry,
+  PlanReport,
+  PlanEntry,
+  WeightReport,
 } from './model/report.js';
 export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
 export { DEFAULT_KEEP_FLOAT32_OP_TYPES } from './model/quantize/float16Rules.js';
@@ -127,6 +127,6 @@ export {
   type OnnxRuntimeSession,
   type OnnxRuntimeTensor,
 } from './model/runner.js';
-export { type FeedTensor, type Feeds, type FeedSource, type FeedArray } from './model/feeds.js';
-export { type RangeMethod, type ValueHistogram } from './model/calibration.js';
-export { type ProgressEvent, type ProgressCallback, type LongCallOptions } from './model/progress.js';
+export type { FeedTensor, Feeds, FeedSource, FeedArray } from './model/feeds.js';
+export type { RangeMethod, ValueHistogram } from './model/calibration.js';
+export type { ProgressEvent, ProgressCallback, LongCallOptions } from './model/progress.js';

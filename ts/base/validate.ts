@@ -9,7 +9,7 @@ export function assertFinite(data: ArrayLike<number>, name: string): void {
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (v - v !== 0) {
-      if (v !== v) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${i}; expected finite numbers`);
+      if (Number.isNaN(v)) throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${i}; expected finite numbers`);
       throw new LowbitError('NON_FINITE', `${name} holds ${v} at index ${i}; expected finite numbers`);
     }
   }

@@ -7,7 +7,7 @@ import { imageFeeds, type ImageFeedsOptions } from '../data/images/imageFeeds.js
 import { imageShapeDefaults } from '../data/images/shapeDefaults.js';
 import type { ValueDescription } from '../model/inspect.js';
 import type { FeedSource } from '../model/feeds.js';
-import { choiceFlag, countFlag, stringFlag, UsageError, type FlagSpecs, type ParsedArgs } from './args.js';
+import { choiceFlag, stringFlag, UsageError, type FlagSpecs, type ParsedArgs } from './args.js';
 import { ioError } from './files.js';
 
 /** The flags of image calibration. */

@@ -238,14 +238,23 @@ function parseHeader(text: string, bad: (what: string) => LowbitError): HeaderDi
   };
   const value = (): string | boolean | number[] => {
     space();
-    if (text.startsWith('True', i)) return (i += 4), true;
-    if (text.startsWith('False', i)) return (i += 5), false;
+    if (text.startsWith('True', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('False', i)) {
+      i += 5;
+      return false;
+    }
     if (text[i] === '(') {
       i++;
       const dims: number[] = [];
       for (;;) {
         space();
-        if (text[i] === ')') return i++, dims;
+        if (text[i] === ')') {
+          i++;
+          return dims;
+        }
         const m = /^(\d+)L?/.exec(text.slice(i, i + 40));
         if (m === null) return fail(`expected a dimension at offset ${i}`);
         dims.push(Number(m[1]));
@@ -300,7 +309,10 @@ function fortranToC<A extends ElementArrays[NpyDType]>(src: A, shape: number[]):
   const out = new (src.constructor as new (n: number) => A)(src.length);
   // Column-major strides: the first axis varies fastest.
   const strides: number[] = [];
-  for (let k = 0, s = 1; k < rank; k++) (strides[k] = s), (s *= shape[k]!);
+  for (let k = 0, s = 1; k < rank; k++) {
+    strides[k] = s;
+    s *= shape[k]!;
+  }
   const index = new Array<number>(rank).fill(0);
   let from = 0;
   for (let i = 0; i < out.length; i++) {

@@ -41,7 +41,7 @@ function checkBound(v: unknown, name: string): number {
   if (typeof v !== 'number') {
     throw new LowbitError('INVALID_ARGUMENT', `${name} must be a number, got ${typeof v}`);
   }
-  if (v !== v) throw new LowbitError('NAN_INPUT', `${name} is NaN; expected a finite number`);
+  if (Number.isNaN(v)) throw new LowbitError('NAN_INPUT', `${name} is NaN; expected a finite number`);
   const r = f32(v);
   if (!Number.isFinite(r)) {
     throw new LowbitError('NON_FINITE', `${name} is ${v}${Number.isFinite(v) ? ', beyond the float32 range' : ''}; expected a finite float32 number`);

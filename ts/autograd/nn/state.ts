@@ -84,8 +84,14 @@ export function stateDictToBytes(state: StateDict): Uint8Array {
     o += 4 + name.length;
     dv.setUint32(o, v.shape.length, true);
     o += 4;
-    for (const d of v.shape) (dv.setUint32(o, d, true), (o += 4));
-    for (let i = 0; i < v.data.length; i++) (dv.setFloat32(o, v.data[i]!, true), (o += 4));
+    for (const d of v.shape) {
+      dv.setUint32(o, d, true);
+      o += 4;
+    }
+    for (let i = 0; i < v.data.length; i++) {
+      dv.setFloat32(o, v.data[i]!, true);
+      o += 4;
+    }
   }
   return bytes;
 }

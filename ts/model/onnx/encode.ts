@@ -49,7 +49,7 @@ export function encodeMessage(schema: DescMessage, message: Message): Uint8Array
 }
 
 /** A field's value if it is to be written: set (proto2's explicit presence) or a non-empty list. */
-function valueOf(field: DescField, message: AnyMessage): unknown {
+function fieldValue(field: DescField, message: AnyMessage): unknown {
   if (field.oneof) {
     const oneof = message[field.oneof.localName] as { case?: string; value?: unknown };
     return oneof.case === field.localName ? oneof.value : undefined;
@@ -105,7 +105,10 @@ function varint32Size(v: number): number {
 
 function varint64Size(v: bigint): number {
   let n = 1;
-  while (v >= 0x80n) (v >>= 7n), n++;
+  while (v >= 0x80n) {
+    v >>= 7n;
+    n++;
+  }
   return n;
 }
 
@@ -178,7 +181,7 @@ function utf8Length(s: string): number {
 function messageSize(schema: DescMessage, message: AnyMessage, sizes: Map<object, number>): number {
   let n = 0;
   for (const field of fieldsOf(schema)) {
-    const value = valueOf(field, message);
+    const value = fieldValue(field, message);
     if (value === undefined) continue;
     const tag = tagSize(field.number);
     if (field.fieldKind === 'message') {
@@ -230,7 +233,7 @@ class Writer {
 
   message(schema: DescMessage, message: AnyMessage): void {
     for (const field of fieldsOf(schema)) {
-      const value = valueOf(field, message);
+      const value = fieldValue(field, message);
       if (value === undefined) continue;
       if (field.fieldKind === 'message') this.child(field, value as AnyMessage);
       else if (field.fieldKind === 'list' && field.listKind === 'message') for (const item of value as AnyMessage[]) this.child(field, item);

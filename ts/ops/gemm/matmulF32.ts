@@ -4,7 +4,7 @@ import type { Handle } from '../../wasm/exports.js';
 import { newResultArray, view, withScope } from '../../wasm/memory.js';
 import { wasmExports, type InitOptions } from '../../wasm/module.js';
 import { checkStatus } from '../../wasm/status.js';
-import { GemmF32Args, writeArgs } from '../../wasm/structs.js';
+import { GemmF32Args as GemmF32Struct, writeArgs } from '../../wasm/structs.js';
 import { planMatmul } from './matmulPlan.js';
 import { packedHandle, PackedMatrix } from './packWeights.js';
 import { optionsObject, requireObject } from '../../base/validate.js';
@@ -75,7 +75,7 @@ export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Arra
       const [aOff, bOff] = offsets(t);
       const a = { a: pa + aOff * F32, aLen: m * k, aRs: k, aCs: 1 };
       const b = { b: pb + bOff * F32, bLen: bLength, bRs: n, bCs: 1, packed: rhs.handle };
-      checkStatus(lowbit_gemm_f32(writeArgs(GemmF32Args, { m, n, k, ...a, ...b, ...noBias, c: pc })), 'matmulF32');
+      checkStatus(lowbit_gemm_f32(writeArgs(GemmF32Struct, { m, n, k, ...a, ...b, ...noBias, c: pc })), 'matmulF32');
       out.set(view(Float32Array, pc, m * n), t * m * n);
     }
   });
@@ -149,7 +149,7 @@ export function gemmF32(given: GemmF32Args): Tensor<Float32Array> {
     const pb = rhs.data === undefined ? 0 : scope.copyIn(rhs.data);
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const pc = scope.allocArray(Float32Array, m * n);
-    const struct = writeArgs(GemmF32Args, {
+    const struct = writeArgs(GemmF32Struct, {
       m, n, k,
       a: pa, aLen: ta.data.length, aRs: transA ? 1 : k, aCs: transA ? m : 1,
       b: pb, bLen: rhs.data?.length ?? 0, bRs: transB ? 1 : n, bCs: transB ? k : 1, packed: rhs.handle,

@@ -119,7 +119,7 @@ export function quantizeNBits(w: TensorLike<Float32Array>, options: QuantizeNBit
       for (let j = 0; j < n; j++) {
         const z = zp[j * blocks + blk]!;
         const q = roundAway(f(f(data[r * n + j]! * recip[j]!) + z));
-        const qc = q < 0 ? 0 : q > qmax ? qmax : q;
+        const qc = Math.min(Math.max(q, 0), qmax);
         b[(j * blocks + blk) * blob + byteInBlob]! |= qc << shift;
       }
     }

@@ -112,14 +112,14 @@ export function rtnParams(w: ArrayLike<number>, from: number, to: number, stride
 /** The code of `v` in a block with `reciprocal` (1 / scale, float32, 0 for a zero scale) and `zeroPoint`: `clamp(roundf(v · reciprocal + zp))`. */
 export function codeOf(v: number, reciprocal: number, zeroPoint: number, top: number): number {
   const q = roundHalfAway(Math.fround(Math.fround(v * reciprocal) + zeroPoint));
-  return q < 0 ? 0 : q > top ? top : q;
+  return Math.min(Math.max(q, 0), top);
 }
 
 /** `1 / scale` in float32 (0 for a zero scale), as MLAS multiplies by it. */
 export const reciprocalOf = (scale: number): number => (scale !== 0 ? Math.fround(1 / scale) : 0);
 
 /** The value a code stands for: `(q − zp) · scale` in float32, as onnxruntime dequantizes. */
-export const valueOf = (q: number, zeroPoint: number, scale: number): number => Math.fround((q - zeroPoint) * scale);
+export const codeValue = (q: number, zeroPoint: number, scale: number): number => Math.fround((q - zeroPoint) * scale);
 
 /** An empty {@link BlockQuantized} of `rows × length` in `format`. */
 export function allocateBlocks(rows: number, length: number, format: BlockFormat): BlockQuantized {
@@ -174,7 +174,7 @@ export function dequantizeBlocks(q: BlockQuantized): Float32Array {
   for (let r = 0; r < q.rows; r++) {
     for (let i = 0; i < q.length; i++) {
       const j = r * q.blocks + Math.floor(i / q.blockSize);
-      out[r * q.length + i] = valueOf(q.codes[r * q.length + i]!, q.zeroPoints[j]!, q.scales[j]!);
+      out[r * q.length + i] = codeValue(q.codes[r * q.length + i]!, q.zeroPoints[j]!, q.scales[j]!);
     }
   }
   return out;

@@ -20,7 +20,7 @@
 // along K as MatMulNBits stores them.
 import { LowbitError } from '../../../base/errors.js';
 import { gemmF32 } from '../../../ops/gemm/matmulF32.js';
-import { allocateBlocks, codeOf, reciprocalOf, rtnParams, maxCode, valueOf, type BlockFormat, type BlockParams, type BlockQuantized } from './blockwise.js';
+import { allocateBlocks, codeOf, reciprocalOf, rtnParams, maxCode, codeValue, type BlockFormat, type BlockParams, type BlockQuantized } from './blockwise.js';
 import { inverseCholeskyUpper } from './linalg.js';
 
 /** Options of {@link quantizeGptq}. */
@@ -141,7 +141,7 @@ export function quantizeGptq(w: Float32Array, k: number, n: number, h: Float64Ar
       for (let c = 0; c < n; c++) {
         const code = codeOf(row[c]!, reciprocal[c]!, zps[c]!, top);
         codes[orig * n + c] = code;
-        e[c] = (row[c]! - valueOf(code, zps[c]!, scales[c]!)) / d;
+        e[c] = (row[c]! - codeValue(code, zps[c]!, scales[c]!)) / d;
       }
       // the rows left in this sub-batch take the error now, the rest of the batch when the sub-batch ends
       const s2 = Math.min(i1 + (Math.floor((i - i1) / SUB) + 1) * SUB, i2);

@@ -23,7 +23,7 @@ import {
   maxCode,
   roundHalfAway,
   rtnParams,
-  valueOf,
+  codeValue,
   type BlockFormat,
   type BlockParams,
   type BlockQuantized,
@@ -47,8 +47,8 @@ function squaredError(w: ArrayLike<number>, from: number, to: number, s: number,
   let sum = 0;
   for (let i = from; i < to; i++) {
     let q = roundHalfAway(Math.fround(Math.fround(w[i]! * rec) + z));
-    q = q < 0 ? 0 : q > top ? top : q;
-    const d = w[i]! - valueOf(q, z, s);
+    q = Math.min(Math.max(q, 0), top);
+    const d = w[i]! - codeValue(q, z, s);
     sum += d * d;
   }
   return sum;
@@ -74,7 +74,7 @@ function hqqBlock(w: ArrayLike<number>, from: number, to: number, start: BlockPa
     for (let i = from; i < to; i++) {
       const v = w[i]!;
       let q = Math.round(v / s + z);
-      q = q < 0 ? 0 : q > top ? top : q;
+      q = Math.min(Math.max(q, 0), top);
       const d = v - (q - z) * s;
       absErr += Math.abs(d);
       const a = Math.abs(d);
@@ -108,7 +108,7 @@ function integerParams(w: ArrayLike<number>, from: number, to: number, p: BlockP
   let den = 0;
   for (let i = from; i < to; i++) {
     let q = Math.round(w[i]! / p.scale + z);
-    q = q < 0 ? 0 : q > top ? top : q;
+    q = Math.min(Math.max(q, 0), top);
     num += w[i]! * (q - z);
     den += (q - z) * (q - z);
   }
