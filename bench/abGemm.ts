@@ -14,7 +14,13 @@ import { lcg } from './compare.js';
 
 type Lowbit = typeof import('../ts/index.js');
 type Shape = [m: number, k: number, n: number];
-const SHAPES: Shape[] = [[64, 64, 64], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
+const SHAPES: Shape[] = [
+  [64, 64, 64],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [1, 4096, 4096],
+  [16, 1024, 4096],
+];
 const label = ([m, k, n]: Shape) => (m === k && k === n ? `${m}³` : `${m}×${k}×${n}`);
 
 const cpuNow = (): number => {
@@ -45,8 +51,18 @@ const rounds = Number(process.env.AB_ROUNDS) || 15;
 const wanted = process.env.AB_SHAPES?.split(',');
 const names = dirs.map((_, i) => (i === 0 ? 'base' : `#${i}`));
 console.log(`${dirs.map((d, i) => `${names[i]}: ${d}`).join('\n')}\n`);
-console.log(`| shape | ${names.map((n) => `${n} best ms | ${n} GOPS | ${n} median ms`).join(' | ')} | ${names.slice(1).map((n) => `paired ${n}/base`).join(' | ')} |`);
-console.log(`|---|${names.map(() => '---|---|---|').join('')}${names.slice(1).map(() => '---|').join('')}`);
+console.log(
+  `| shape | ${names.map((n) => `${n} best ms | ${n} GOPS | ${n} median ms`).join(' | ')} | ${names
+    .slice(1)
+    .map((n) => `paired ${n}/base`)
+    .join(' | ')} |`,
+);
+console.log(
+  `|---|${names.map(() => '---|---|---|').join('')}${names
+    .slice(1)
+    .map(() => '---|')
+    .join('')}`,
+);
 for (const shape of SHAPES) {
   if (wanted && !wanted.includes(label(shape))) continue;
   const [m, k, n] = shape;

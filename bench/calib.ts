@@ -72,13 +72,7 @@ async function run(rows: Row[], options: { time: number; iterations: number }): 
   return rows.map(([name, base, , bytes]) => {
     const tb = base ? p50(`${name} | baseline`) : NaN;
     const tl = p50(`${name} | lowbit`);
-    return [
-      name,
-      base ? tb.toFixed(2) : '–',
-      tl.toFixed(3),
-      base ? `${(tb / tl).toFixed(1)}×` : '–',
-      bytes ? `${(bytes / tl / 1e6).toFixed(2)} GB/s` : '',
-    ];
+    return [name, base ? tb.toFixed(2) : '–', tl.toFixed(3), base ? `${(tb / tl).toFixed(1)}×` : '–', bytes ? `${(bytes / tl / 1e6).toFixed(2)} GB/s` : ''];
   });
 }
 

@@ -85,7 +85,10 @@ function rtnPerChannel(float: Uint8Array, bits: number): { model: Uint8Array; st
   let weightBytes = 0;
   for (const { graph } of modelGraphs(m)) {
     for (const node of graph.node) {
-      const rule = weightAxis(node.opType, node.attribute.some((a) => a.name === 'transB' && a.i === 1n));
+      const rule = weightAxis(
+        node.opType,
+        node.attribute.some((a) => a.name === 'transB' && a.i === 1n),
+      );
       const w: Weight | undefined = rule === undefined ? undefined : visible.get(graph)?.get(node.input[rule.input] ?? '');
       if (rule === undefined || w === undefined || done.has(w.name)) continue;
       const t = readWeight(w);
@@ -147,7 +150,9 @@ function fashionFamily(name: string): Family {
   const calibImages = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
   const test = (readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>).data;
   const labels = (readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>).data;
-  const calib = Array.from({ length: 10 }, (_, b) => ({ input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] } }));
+  const calib = Array.from({ length: 10 }, (_, b) => ({
+    input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] },
+  }));
   return {
     name: `Fashion ${name}`,
     float: new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`)),
@@ -249,7 +254,19 @@ function textFamily(): Family {
 /** The method × model table of one family. */
 async function table(family: Family): Promise<void> {
   console.log(`\n### ${family.name}: ${family.scoreName}, output SQNR against the float model (onnxruntime-node), size\n`);
-  const rows = [['method', 'file bytes', '× smaller', 'quantized weights: stored / float32 bytes', `${family.scoreName} node`, 'web', 'same prediction as float %', 'output SQNR dB', 'quantize s']];
+  const rows = [
+    [
+      'method',
+      'file bytes',
+      '× smaller',
+      'quantized weights: stored / float32 bytes',
+      `${family.scoreName} node`,
+      'web',
+      'same prediction as float %',
+      'output SQNR dB',
+      'quantize s',
+    ],
+  ];
   const ref = await family.score(ortNode, family.float);
   const refWeb = await family.score(ortWeb, family.float);
   rows.push(['float32', String(family.float.length), '1.00×', '—', ref.score.toFixed(2), refWeb.score.toFixed(2), '100', '∞', '—']);
@@ -274,7 +291,17 @@ async function table(family: Family): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const [a, b] = [await family.score(ortNode, model), await family.score(ortWeb, model)];
     const ratio = m.rtnBits !== undefined ? '—' : `${(family.float.length / model.length).toFixed(2)}×`;
-    rows.push([m.label, file, ratio, weights, a.score.toFixed(2), b.score.toFixed(2), same(a.predictions), sqnr(ref.outputs, a.outputs).toFixed(2), seconds.toFixed(2)]);
+    rows.push([
+      m.label,
+      file,
+      ratio,
+      weights,
+      a.score.toFixed(2),
+      b.score.toFixed(2),
+      same(a.predictions),
+      sqnr(ref.outputs, a.outputs).toFixed(2),
+      seconds.toFixed(2),
+    ]);
   }
   printTable(rows);
 }

@@ -19,7 +19,14 @@ import type { BenchSuite } from './suite.js';
 import { oneNodeModel, qlinearInitializers } from '../test/helpers/onnxModel.js';
 
 export type Shape = [m: number, k: number, n: number];
-const SHAPES: Shape[] = [[64, 64, 64], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]];
+const SHAPES: Shape[] = [
+  [64, 64, 64],
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [1, 4096, 4096],
+  [16, 1024, 4096],
+];
 export const label = ([m, k, n]: Shape) => (m === k && k === n ? `${m}³` : `${m}×${k}×${n}`);
 export const ops = ([m, k, n]: Shape) => 2 * m * k * n;
 
@@ -157,7 +164,11 @@ async function int8Suite(aSigned: boolean, shapes: Shape[], withJs: boolean): Pr
     const want = lowbit();
     assertSameValues(await onnx(), want, `onnxruntime ${label(shape)}`);
     assertSameValues(intoOut(), want, `lowbit into out ${label(shape)}`);
-    const tasks: Task[] = [['lowbit', lowbit], ['lowbit, into `out`', intoOut], ['onnxruntime-web', onnx]];
+    const tasks: Task[] = [
+      ['lowbit', lowbit],
+      ['lowbit, into `out`', intoOut],
+      ['onnxruntime-web', onnx],
+    ];
     if (withJs) {
       assertSameValues(matmulIntegerJs(a, b, m, k, n, za, 0), want, `pure JS ${label(shape)}`);
       tasks.push(['pure JS', () => matmulIntegerJs(a, b, m, k, n, za, 0), ops(shape) > 1e8 ? 1 : undefined]);
@@ -199,7 +210,18 @@ async function qlinearSuite(shapes: Shape[]): Promise<void> {
     const theirs = await onnx();
     assertSameValues(theirs, ours, `onnxruntime ${label(shape)}`, 1);
     console.log(`${label(shape)}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
-    table.push(...rows(shape, await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], shape)));
+    table.push(
+      ...rows(
+        shape,
+        await timeTasks(
+          [
+            ['lowbit', lowbit],
+            ['onnxruntime-web', onnx],
+          ],
+          shape,
+        ),
+      ),
+    );
     packed.dispose();
     await session.release();
   }
@@ -237,7 +259,10 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
     const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
     const size = (v: number) => (axes === 1 ? `${v}` : `${v}²`);
     const name = `${c}→${m} ${axes === 1 ? `k${k} 1-D` : `${k}×${k}`}${group > 1 ? ` g${group}` : ''}${stride > 1 ? ` s${stride}` : ''} @${size(h)}`;
-    const [xShape, wShape] = [[1, c, ...perAxis(h)], [m, c / group, ...perAxis(k)]];
+    const [xShape, wShape] = [
+      [1, c, ...perAxis(h)],
+      [m, c / group, ...perAxis(k)],
+    ];
     const x = bytes(c * h ** axes, false, 1) as Uint8Array;
     const w = bytes(m * (c / group) * k ** axes, true, 2) as Int8Array;
     const [sx, zx, sw, zy] = [0.02, 128, 0.005, 120];
@@ -259,7 +284,20 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
     assertSameValues(theirs, ours, `onnxruntime ${name}`, 1);
     console.log(`${name}: ${countDifferent(ours, theirs)} of ${ours.length} outputs differ by one from onnxruntime-web's`);
     const opCount = 2 * m * oh ** axes * (c / group) * k ** axes;
-    table.push(...speedRows(name, opCount, await timeTasks([['lowbit', lowbit], ['onnxruntime-web', onnx]], [1, 1, opCount / 2]), 'lowbit'));
+    table.push(
+      ...speedRows(
+        name,
+        opCount,
+        await timeTasks(
+          [
+            ['lowbit', lowbit],
+            ['onnxruntime-web', onnx],
+          ],
+          [1, 1, opCount / 2],
+        ),
+        'lowbit',
+      ),
+    );
     packed.dispose();
     await session.release();
   }
@@ -267,7 +305,9 @@ async function convSuite(layers: ConvLayer[]): Promise<void> {
 }
 
 async function floatSuite(shapes: Shape[]): Promise<void> {
-  console.log('\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call, once writing into a reused `out`)\n');
+  console.log(
+    '\n### MatMul float32 (lowbit matmulF32; B prepacked everywhere, and lowbit once more with B packed per call, once writing into a reused `out`)\n',
+  );
   const require = createRequire(import.meta.url);
   setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`);
   await tf.setBackend('wasm');
@@ -276,7 +316,12 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     const [m, k, n] = shape;
     const a = floats(m * k, 3);
     const b = floats(k * n, 4);
-    const model = oneNodeModel('MatMul', [{ name: 'A', type: 'float', shape: [m, k] }], [{ name: 'B', type: 'float', shape: [k, n], data: b }], [{ name: 'Y', type: 'float', shape: [m, n] }]);
+    const model = oneNodeModel(
+      'MatMul',
+      [{ name: 'A', type: 'float', shape: [m, k] }],
+      [{ name: 'B', type: 'float', shape: [k, n], data: b }],
+      [{ name: 'Y', type: 'float', shape: [m, n] }],
+    );
     const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
     const tb = tf.tensor2d(b, [k, n]); // tfjs-backend-wasm caches XNNPACK's packed weights per b tensor
     const packed = packWeights({ data: b, shape: [k, n] });
@@ -298,7 +343,13 @@ async function floatSuite(shapes: Shape[]): Promise<void> {
     assertSameValues(tfjs() as Float32Array, want, `tfjs ${label(shape)}`, 1e-4);
     assertSameValues(unpacked(), want, `lowbit unpacked ${label(shape)}`);
     assertSameValues(intoOut(), want, `lowbit into out ${label(shape)}`);
-    const tasks: Task[] = [['lowbit', lowbit], ['lowbit, B packed per call', unpacked], ['lowbit, into `out`', intoOut], ['onnxruntime-web', onnx], ['tfjs-backend-wasm', tfjs]];
+    const tasks: Task[] = [
+      ['lowbit', lowbit],
+      ['lowbit, B packed per call', unpacked],
+      ['lowbit, into `out`', intoOut],
+      ['onnxruntime-web', onnx],
+      ['tfjs-backend-wasm', tfjs],
+    ];
     tasks.push(['pure JS', () => matmulF32Js(a, b, m, k, n), ops(shape) > 1e8 ? 1 : undefined]);
     table.push(...rows(shape, await timeTasks(tasks, shape)));
     packed.dispose();
@@ -325,7 +376,14 @@ async function poolSuite(shapes: Shape[]): Promise<void> {
     const single = () => matmulInteger(a, packed, 131).data;
     const parallel = async () => (await pool.matmulInteger(a, pooled, 131)).data;
     assertSameValues(await parallel(), single(), `GemmPool ${label(shape)}`);
-    const timing = await timeTasks([['1 thread', single], [`GemmPool, ${pool.threads} threads`, parallel]], shape, () => performance.now());
+    const timing = await timeTasks(
+      [
+        ['1 thread', single],
+        [`GemmPool, ${pool.threads} threads`, parallel],
+      ],
+      shape,
+      () => performance.now(),
+    );
     table.push(...speedRows(label(shape), ops(shape), timing, '1 thread', true));
     packed.dispose();
     pooled.dispose();
@@ -344,8 +402,27 @@ export const gemmBench: BenchSuite = {
     const keep = process.env.GEMM_SHAPES?.replace(/x/g, '×').replace(/\^3/g, '³').split(',');
     const pick = (shapes: Shape[]) => (keep === undefined ? shapes : shapes.filter((s) => keep.includes(label(s))));
     if (only === undefined || only === 'u8') await int8Suite(false, pick(SHAPES), process.env.GEMM_JS !== '0');
-    if (only === undefined || only === 's8') await int8Suite(true, pick([[256, 256, 256], [1024, 1024, 1024], [1, 4096, 4096], [16, 1024, 4096]]), false);
-    if (only === undefined || only === 'qlinear') await qlinearSuite(pick([[64, 64, 64], [256, 256, 256], [512, 512, 512], [1, 4096, 4096], [16, 1024, 4096]]));
+    if (only === undefined || only === 's8')
+      await int8Suite(
+        true,
+        pick([
+          [256, 256, 256],
+          [1024, 1024, 1024],
+          [1, 4096, 4096],
+          [16, 1024, 4096],
+        ]),
+        false,
+      );
+    if (only === undefined || only === 'qlinear')
+      await qlinearSuite(
+        pick([
+          [64, 64, 64],
+          [256, 256, 256],
+          [512, 512, 512],
+          [1, 4096, 4096],
+          [16, 1024, 4096],
+        ]),
+      );
     if (only === undefined || only === 'conv') await convSuite(CONV_LAYERS);
     if (only === undefined || only === 'f32') await floatSuite(pick(SHAPES.slice(0, 4)));
     if (only === undefined || only === 'pool') await poolSuite(pick(SHAPES));

@@ -104,10 +104,26 @@ function badTensors(wrong: () => ArrayBufferView, good: () => ArrayBufferView): 
     ['shape proxy claiming 1e7 dims', () => ({ data: good(), shape: lyingLength([2], 1e7) })],
   ];
 }
-const badF32 = () => badTensors(() => new Int8Array(2), () => F(1, 2));
-const badI8 = () => badTensors(() => F(1, 2), () => new Int8Array([1, 2]));
-const badU8 = () => badTensors(() => F(1, 2), () => new Uint8Array([1, 2]));
-const badInt = () => badTensors(() => F(1, 2), () => new Int8Array([1, 2]));
+const badF32 = () =>
+  badTensors(
+    () => new Int8Array(2),
+    () => F(1, 2),
+  );
+const badI8 = () =>
+  badTensors(
+    () => F(1, 2),
+    () => new Int8Array([1, 2]),
+  );
+const badU8 = () =>
+  badTensors(
+    () => F(1, 2),
+    () => new Uint8Array([1, 2]),
+  );
+const badInt = () =>
+  badTensors(
+    () => F(1, 2),
+    () => new Int8Array([1, 2]),
+  );
 const badScale = (): Array<[string, () => unknown]> => [
   ['0', () => 0],
   ['-1', () => -1],
@@ -168,43 +184,288 @@ interface Entry {
 
 const L = lowbit as unknown as Record<string, (...a: never[]) => unknown>;
 const entries: Entry[] = [
-  { name: 'quantizeLinear', args: () => [X(), 0.5, 3, { dtype: 'int8' }], run: L.quantizeLinear!, bad: [badF32(), badScale(), badZeroPoint(), badOptions()], tensors: [0] },
-  { name: 'dequantizeLinear', args: () => [{ data: new Int8Array([-3, 0, 5, 127]), shape: [2, 2] }, 0.5, 3], run: L.dequantizeLinear!, bad: [badInt(), badScale(), badZeroPoint()], tensors: [0] },
+  {
+    name: 'quantizeLinear',
+    args: () => [X(), 0.5, 3, { dtype: 'int8' }],
+    run: L.quantizeLinear!,
+    bad: [badF32(), badScale(), badZeroPoint(), badOptions()],
+    tensors: [0],
+  },
+  {
+    name: 'dequantizeLinear',
+    args: () => [{ data: new Int8Array([-3, 0, 5, 127]), shape: [2, 2] }, 0.5, 3],
+    run: L.dequantizeLinear!,
+    bad: [badInt(), badScale(), badZeroPoint()],
+    tensors: [0],
+  },
   { name: 'fakeQuantize', args: () => [X(), 0.5, 3], run: L.fakeQuantize!, bad: [badF32(), badScale(), badZeroPoint()], tensors: [0] },
   { name: 'dynamicQuantizeLinear', args: () => [X()], run: L.dynamicQuantizeLinear!, bad: [badF32()], tensors: [0] },
-  { name: 'pack4', args: () => [new Int8Array([1, -2, 3])], run: L.pack4!, bad: [[['Float32Array', () => F(1)], ['number[]', () => [1]], ['detached Int8Array', detachedI8], ['9 (not int4)', () => new Int8Array([9])]]] },
-  { name: 'unpack4', args: () => [new Uint8Array([0x21]), 2, 'int4'], run: L.unpack4!, bad: [[['Int8Array', () => new Int8Array(1)], ['detached Uint8Array', detachedU8]], [['3 (> 2 per byte)', () => 3], ['-1', () => -1], ['1.5', () => 1.5], ...badNumber()], [['int8', () => 'int8']]] },
-  { name: 'toFixed', args: () => [X(), { bits: 8, frac: 4 }], run: L.toFixed!, bad: [badF32(), [['bits 40', () => ({ bits: 40, frac: 0 })], ['frac NaN', () => ({ bits: 8, frac: NaN })], ['null', () => null], ['unknown name', () => ({ bits: 8, frac: 1, bogus: 1 })]]], tensors: [0] },
-  { name: 'fromFixed', args: () => [new Int8Array([1, -2]), { bits: 8, frac: 4 }], run: L.fromFixed!, bad: [[['Float32Array', () => F(1)], ['detached Int8Array', detachedI8], ['Int16Array holding 300 for 8 bits', () => new Int16Array([300])]], [['bits 1', () => ({ bits: 1, frac: 0 })], ['null', () => null]]] },
-  { name: 'bestFractionLength', args: () => [X(), 8], run: L.bestFractionLength!, bad: [badF32(), [['1', () => 1], ['33', () => 33], ...badNumber()]], tensors: [0] },
+  {
+    name: 'pack4',
+    args: () => [new Int8Array([1, -2, 3])],
+    run: L.pack4!,
+    bad: [
+      [
+        ['Float32Array', () => F(1)],
+        ['number[]', () => [1]],
+        ['detached Int8Array', detachedI8],
+        ['9 (not int4)', () => new Int8Array([9])],
+      ],
+    ],
+  },
+  {
+    name: 'unpack4',
+    args: () => [new Uint8Array([0x21]), 2, 'int4'],
+    run: L.unpack4!,
+    bad: [
+      [
+        ['Int8Array', () => new Int8Array(1)],
+        ['detached Uint8Array', detachedU8],
+      ],
+      [['3 (> 2 per byte)', () => 3], ['-1', () => -1], ['1.5', () => 1.5], ...badNumber()],
+      [['int8', () => 'int8']],
+    ],
+  },
+  {
+    name: 'toFixed',
+    args: () => [X(), { bits: 8, frac: 4 }],
+    run: L.toFixed!,
+    bad: [
+      badF32(),
+      [
+        ['bits 40', () => ({ bits: 40, frac: 0 })],
+        ['frac NaN', () => ({ bits: 8, frac: NaN })],
+        ['null', () => null],
+        ['unknown name', () => ({ bits: 8, frac: 1, bogus: 1 })],
+      ],
+    ],
+    tensors: [0],
+  },
+  {
+    name: 'fromFixed',
+    args: () => [new Int8Array([1, -2]), { bits: 8, frac: 4 }],
+    run: L.fromFixed!,
+    bad: [
+      [
+        ['Float32Array', () => F(1)],
+        ['detached Int8Array', detachedI8],
+        ['Int16Array holding 300 for 8 bits', () => new Int16Array([300])],
+      ],
+      [
+        ['bits 1', () => ({ bits: 1, frac: 0 })],
+        ['null', () => null],
+      ],
+    ],
+  },
+  {
+    name: 'bestFractionLength',
+    args: () => [X(), 8],
+    run: L.bestFractionLength!,
+    bad: [badF32(), [['1', () => 1], ['33', () => 33], ...badNumber()]],
+    tensors: [0],
+  },
   { name: 'float32ToBits', args: () => [1.5], run: L.float32ToBits!, bad: [badNumber()] },
-  { name: 'bitsToFloat32', args: () => [0x3fc00000], run: L.bitsToFloat32!, bad: [[['-2^31 − 1', () => -(2 ** 31) - 1], ['2^32', () => 2 ** 32], ['1.5', () => 1.5], ...badNumber()]] },
+  {
+    name: 'bitsToFloat32',
+    args: () => [0x3fc00000],
+    run: L.bitsToFloat32!,
+    bad: [[['-2^31 − 1', () => -(2 ** 31) - 1], ['2^32', () => 2 ** 32], ['1.5', () => 1.5], ...badNumber()]],
+  },
   { name: 'decomposeFloat32', args: () => [1.5], run: L.decomposeFloat32!, bad: [badNumber()] },
-  { name: 'float32ToFloat16', args: () => [F(1, 65520)], run: L.float32ToFloat16!, bad: [[['Float64Array', () => new Float64Array(1)], ['detached', detachedF32], ['number[]', () => [1]]]] },
-  { name: 'float16ToFloat32', args: () => [new Uint16Array([0x3c00])], run: L.float16ToFloat32!, bad: [[['Int16Array', () => new Int16Array(1)], ['detached', () => detach(new Uint16Array(2))]]] },
-  { name: 'float32ToBfloat16', args: () => [F(1, 3)], run: L.float32ToBfloat16!, bad: [[['Float64Array', () => new Float64Array(1)], ['detached', detachedF32]]] },
-  { name: 'bfloat16ToFloat32', args: () => [new Uint16Array([0x3f80])], run: L.bfloat16ToFloat32!, bad: [[['Int16Array', () => new Int16Array(1)], ['detached', () => detach(new Uint16Array(2))]]] },
+  {
+    name: 'float32ToFloat16',
+    args: () => [F(1, 65520)],
+    run: L.float32ToFloat16!,
+    bad: [
+      [
+        ['Float64Array', () => new Float64Array(1)],
+        ['detached', detachedF32],
+        ['number[]', () => [1]],
+      ],
+    ],
+  },
+  {
+    name: 'float16ToFloat32',
+    args: () => [new Uint16Array([0x3c00])],
+    run: L.float16ToFloat32!,
+    bad: [
+      [
+        ['Int16Array', () => new Int16Array(1)],
+        ['detached', () => detach(new Uint16Array(2))],
+      ],
+    ],
+  },
+  {
+    name: 'float32ToBfloat16',
+    args: () => [F(1, 3)],
+    run: L.float32ToBfloat16!,
+    bad: [
+      [
+        ['Float64Array', () => new Float64Array(1)],
+        ['detached', detachedF32],
+      ],
+    ],
+  },
+  {
+    name: 'bfloat16ToFloat32',
+    args: () => [new Uint16Array([0x3f80])],
+    run: L.bfloat16ToFloat32!,
+    bad: [
+      [
+        ['Int16Array', () => new Int16Array(1)],
+        ['detached', () => detach(new Uint16Array(2))],
+      ],
+    ],
+  },
   { name: 'matmulF32', args: () => [A32(), B32()], run: L.matmulF32!, bad: [badF32(), badF32(), badOptions()], tensors: [0, 1] },
-  { name: 'gemmF32', args: () => [{ a: A32(), b: B32() }], run: L.gemmF32!, bad: [[...badOptions(), ['a bad', () => ({ a: NaN, b: B32() })], ['a detached', () => ({ a: detachedF32(), b: B32() })], ['bias [5]', () => ({ a: A32(), b: B32(), bias: F(1, 2, 3, 4, 5) })], ['transA 1', () => ({ a: A32(), b: B32(), transA: 1 })]]] },
-  { name: 'matmulInteger', args: () => [AU8(), BI8(), 128, 0], run: L.matmulInteger!, bad: [badU8(), badI8(), badZeroPoint(), badZeroPoint(), badOptions()], tensors: [0, 1] },
-  { name: 'qlinearMatmul', args: () => [AU8(), 0.1, 128, BI8(), 0.05, 0, 0.2, 128], run: L.qlinearMatmul!, bad: [badU8(), badScale(), badZeroPoint(), badI8(), badScale(), badZeroPoint(), badScale(), badZeroPoint(), badOptions()], tensors: [0, 3] },
-  { name: 'gemmI8', args: () => [{ a: { data: new Int8Array([10, -20, 3, 4, 5, 6]), shape: [2, 3] }, b: BI8(), outputScale: 0.5 }], run: L.gemmI8!, bad: [[...badOptions(), ['outputScale 0', () => ({ a: { data: new Int8Array(6), shape: [2, 3] }, b: BI8(), outputScale: 0 })], ['relu 1', () => ({ a: { data: new Int8Array(6), shape: [2, 3] }, b: BI8(), outputScale: 1, relu: 1 })], ['a detached', () => ({ a: detachedI8(), b: BI8(), outputScale: 1 })]]] },
+  {
+    name: 'gemmF32',
+    args: () => [{ a: A32(), b: B32() }],
+    run: L.gemmF32!,
+    bad: [
+      [
+        ...badOptions(),
+        ['a bad', () => ({ a: NaN, b: B32() })],
+        ['a detached', () => ({ a: detachedF32(), b: B32() })],
+        ['bias [5]', () => ({ a: A32(), b: B32(), bias: F(1, 2, 3, 4, 5) })],
+        ['transA 1', () => ({ a: A32(), b: B32(), transA: 1 })],
+      ],
+    ],
+  },
+  {
+    name: 'matmulInteger',
+    args: () => [AU8(), BI8(), 128, 0],
+    run: L.matmulInteger!,
+    bad: [badU8(), badI8(), badZeroPoint(), badZeroPoint(), badOptions()],
+    tensors: [0, 1],
+  },
+  {
+    name: 'qlinearMatmul',
+    args: () => [AU8(), 0.1, 128, BI8(), 0.05, 0, 0.2, 128],
+    run: L.qlinearMatmul!,
+    bad: [badU8(), badScale(), badZeroPoint(), badI8(), badScale(), badZeroPoint(), badScale(), badZeroPoint(), badOptions()],
+    tensors: [0, 3],
+  },
+  {
+    name: 'gemmI8',
+    args: () => [{ a: { data: new Int8Array([10, -20, 3, 4, 5, 6]), shape: [2, 3] }, b: BI8(), outputScale: 0.5 }],
+    run: L.gemmI8!,
+    bad: [
+      [
+        ...badOptions(),
+        ['outputScale 0', () => ({ a: { data: new Int8Array(6), shape: [2, 3] }, b: BI8(), outputScale: 0 })],
+        ['relu 1', () => ({ a: { data: new Int8Array(6), shape: [2, 3] }, b: BI8(), outputScale: 1, relu: 1 })],
+        ['a detached', () => ({ a: detachedI8(), b: BI8(), outputScale: 1 })],
+      ],
+    ],
+  },
   { name: 'packWeights', args: () => [BI8()], run: L.packWeights!, bad: [badI8()], tensors: [0] },
   { name: 'packConvWeights', args: () => [WC()], run: L.packConvWeights!, bad: [badI8()], tensors: [0] },
-  { name: 'convInteger', args: () => [XC(), WC(), 1, 0, { pads: [1, 1, 1, 1] }], run: L.convInteger!, bad: [badU8(), badI8(), badZeroPoint(), badZeroPoint(), [...badOptions(), ['pads NaN', () => ({ pads: [NaN, 0, 0, 0] })], ['strides 0', () => ({ strides: [0, 1] })], ['pads proxy 1e8', () => ({ pads: lyingLength([0, 0, 0, 0], 1e8) })]]], tensors: [0, 1] },
-  { name: 'qlinearConv', args: () => [XC(), 0.1, 1, WC(), 0.05, 0, 0.2, 128], run: L.qlinearConv!, bad: [badU8(), badScale(), badZeroPoint(), badI8(), badScale(), badZeroPoint(), badScale(), badZeroPoint()], tensors: [0, 3] },
-  { name: 'sqnr', args: () => [X(), X()], run: L.sqnr!, bad: [badF32().filter(([n]) => n !== 'wrong element type'), badF32().filter(([n]) => n !== 'wrong element type')], tensors: [0, 1] },
+  {
+    name: 'convInteger',
+    args: () => [XC(), WC(), 1, 0, { pads: [1, 1, 1, 1] }],
+    run: L.convInteger!,
+    bad: [
+      badU8(),
+      badI8(),
+      badZeroPoint(),
+      badZeroPoint(),
+      [
+        ...badOptions(),
+        ['pads NaN', () => ({ pads: [NaN, 0, 0, 0] })],
+        ['strides 0', () => ({ strides: [0, 1] })],
+        ['pads proxy 1e8', () => ({ pads: lyingLength([0, 0, 0, 0], 1e8) })],
+      ],
+    ],
+    tensors: [0, 1],
+  },
+  {
+    name: 'qlinearConv',
+    args: () => [XC(), 0.1, 1, WC(), 0.05, 0, 0.2, 128],
+    run: L.qlinearConv!,
+    bad: [badU8(), badScale(), badZeroPoint(), badI8(), badScale(), badZeroPoint(), badScale(), badZeroPoint()],
+    tensors: [0, 3],
+  },
+  {
+    name: 'sqnr',
+    args: () => [X(), X()],
+    run: L.sqnr!,
+    bad: [badF32().filter(([n]) => n !== 'wrong element type'), badF32().filter(([n]) => n !== 'wrong element type')],
+    tensors: [0, 1],
+  },
   { name: 'mse', args: () => [X(), X()], run: L.mse!, bad: [badF32().filter(([n]) => n !== 'wrong element type')], tensors: [0, 1] },
   { name: 'maxAbsError', args: () => [X(), X()], run: L.maxAbsError!, bad: [badF32().filter(([n]) => n !== 'wrong element type')], tensors: [0, 1] },
   { name: 'cosine', args: () => [X(), X()], run: L.cosine!, bad: [badF32().filter(([n]) => n !== 'wrong element type')], tensors: [0, 1] },
-  { name: 'quantRange', args: () => [{ bits: 4 }], run: L.quantRange!, bad: [[...badOptions(), ['bits 1', () => ({ bits: 1 })], ['both', () => ({ bits: 4, dtype: 'int8' })]]] },
-  { name: 'chooseQParams', args: () => [{ min: -1, max: 3, dtype: 'uint8' }], run: L.chooseQParams!, bad: [[...badOptions(), ['min NaN', () => ({ min: NaN, max: 1, dtype: 'int8' })], ['min > max', () => ({ min: 2, max: 1, dtype: 'int8' })]]] },
-  { name: 'calibrate', args: () => [X(), { method: 'max' }], run: L.calibrate!, bad: [badF32().filter(([n]) => n !== 'detached data, shape [0]'), [...badOptions(), ['method bogus', () => ({ method: 'bogus' })]]], tensors: [0] },
-  { name: 'HistogramObserver.observe', args: () => [X()], run: ((x: unknown) => new lowbit.HistogramObserver().observe(x as never).observed) as never, bad: [badF32()], tensors: [0] },
-  { name: 'MinMaxObserver.observe', args: () => [X()], run: ((x: unknown) => new lowbit.MinMaxObserver().observe(x as never).result()) as never, bad: [badF32().filter(([n]) => n !== 'detached data, shape [0]')], tensors: [0] },
-  { name: 'HistogramObserver.entropy', args: () => [{ bits: 4, startBin: 64 }], run: ((o: unknown) => observed().entropy(o as never).amax) as never, bad: [[...badOptions(), ['startBin 1e9', () => ({ startBin: 1e9 })]]] },
-  { name: 'HistogramObserver.fromJSON', args: () => [observed().toJSON()], run: ((s: unknown) => lowbit.HistogramObserver.fromJSON(s as never).observed) as never, bad: [[['null', () => null], ['values [null, "1", true]', () => ({ ...observed().toJSON(), count: 3, values: [null, '1', true] })], ['values ["x"]', () => ({ ...observed().toJSON(), count: 1, values: ['x'] })], ['fine counts as strings', () => ({ ...new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1, 2)).toJSON(), fine: { ...new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1, 2)).toJSON().fine!, count: ['1', '1'] } })]]] },
-  { name: 'DataLoader', args: () => [{ inputs: { data: F(1, 2, 3, 4), shape: [2, 2] }, labels: [0, 1], batchSize: 1 }], run: ((o: unknown) => [...new lowbit.DataLoader(o as never)].length) as never, bad: [[...badOptions(), ['inputs detached', () => ({ inputs: detachedF32(), labels: [0], batchSize: 1 })], ['batchSize 0', () => ({ inputs: F(1, 2), labels: [0, 1], batchSize: 0 })]]] },
+  {
+    name: 'quantRange',
+    args: () => [{ bits: 4 }],
+    run: L.quantRange!,
+    bad: [[...badOptions(), ['bits 1', () => ({ bits: 1 })], ['both', () => ({ bits: 4, dtype: 'int8' })]]],
+  },
+  {
+    name: 'chooseQParams',
+    args: () => [{ min: -1, max: 3, dtype: 'uint8' }],
+    run: L.chooseQParams!,
+    bad: [[...badOptions(), ['min NaN', () => ({ min: NaN, max: 1, dtype: 'int8' })], ['min > max', () => ({ min: 2, max: 1, dtype: 'int8' })]]],
+  },
+  {
+    name: 'calibrate',
+    args: () => [X(), { method: 'max' }],
+    run: L.calibrate!,
+    bad: [badF32().filter(([n]) => n !== 'detached data, shape [0]'), [...badOptions(), ['method bogus', () => ({ method: 'bogus' })]]],
+    tensors: [0],
+  },
+  {
+    name: 'HistogramObserver.observe',
+    args: () => [X()],
+    run: ((x: unknown) => new lowbit.HistogramObserver().observe(x as never).observed) as never,
+    bad: [badF32()],
+    tensors: [0],
+  },
+  {
+    name: 'MinMaxObserver.observe',
+    args: () => [X()],
+    run: ((x: unknown) => new lowbit.MinMaxObserver().observe(x as never).result()) as never,
+    bad: [badF32().filter(([n]) => n !== 'detached data, shape [0]')],
+    tensors: [0],
+  },
+  {
+    name: 'HistogramObserver.entropy',
+    args: () => [{ bits: 4, startBin: 64 }],
+    run: ((o: unknown) => observed().entropy(o as never).amax) as never,
+    bad: [[...badOptions(), ['startBin 1e9', () => ({ startBin: 1e9 })]]],
+  },
+  {
+    name: 'HistogramObserver.fromJSON',
+    args: () => [observed().toJSON()],
+    run: ((s: unknown) => lowbit.HistogramObserver.fromJSON(s as never).observed) as never,
+    bad: [
+      [
+        ['null', () => null],
+        ['values [null, "1", true]', () => ({ ...observed().toJSON(), count: 3, values: [null, '1', true] })],
+        ['values ["x"]', () => ({ ...observed().toJSON(), count: 1, values: ['x'] })],
+        [
+          'fine counts as strings',
+          () => ({
+            ...new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1, 2)).toJSON(),
+            fine: { ...new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1, 2)).toJSON().fine!, count: ['1', '1'] },
+          }),
+        ],
+      ],
+    ],
+  },
+  {
+    name: 'DataLoader',
+    args: () => [{ inputs: { data: F(1, 2, 3, 4), shape: [2, 2] }, labels: [0, 1], batchSize: 1 }],
+    run: ((o: unknown) => [...new lowbit.DataLoader(o as never)].length) as never,
+    bad: [
+      [
+        ...badOptions(),
+        ['inputs detached', () => ({ inputs: detachedF32(), labels: [0], batchSize: 1 })],
+        ['batchSize 0', () => ({ inputs: F(1, 2), labels: [0, 1], batchSize: 0 })],
+      ],
+    ],
+  },
 ];
 
 /** Runs an entry's valid call with argument `i` replaced. */
@@ -267,12 +528,42 @@ function getterProbes(): Probe[] {
         b.fill(7);
         return b;
       };
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.data switches to another array of the same size`, call: withArg(e, i, lyingData(valid.data, other(), valid.shape)), expect: right });
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.data switches to a longer array`, call: withArg(e, i, lyingData(valid.data, new Ctor(valid.data.length * 64), valid.shape)), expect: right });
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.data switches to a shorter array`, call: withArg(e, i, lyingData(valid.data, new Ctor(1), valid.shape)), expect: right });
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.shape switches`, call: withArg(e, i, lyingShape(valid.data, valid.shape, [valid.data.length * 4])), expect: right });
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.data.length lies (own property)`, call: withArg(e, i, { data: lyingArrayLength(valid.data, 1), shape: valid.shape }), expect: (r) => right(r) });
-      out.push({ group: 'getters that lie', name: `${e.name}: argument ${i}.data.length lies (own property, shape to match)`, call: withArg(e, i, { data: lyingArrayLength(valid.data, 1), shape: [1] }), expect: 'error' });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.data switches to another array of the same size`,
+        call: withArg(e, i, lyingData(valid.data, other(), valid.shape)),
+        expect: right,
+      });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.data switches to a longer array`,
+        call: withArg(e, i, lyingData(valid.data, new Ctor(valid.data.length * 64), valid.shape)),
+        expect: right,
+      });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.data switches to a shorter array`,
+        call: withArg(e, i, lyingData(valid.data, new Ctor(1), valid.shape)),
+        expect: right,
+      });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.shape switches`,
+        call: withArg(e, i, lyingShape(valid.data, valid.shape, [valid.data.length * 4])),
+        expect: right,
+      });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.data.length lies (own property)`,
+        call: withArg(e, i, { data: lyingArrayLength(valid.data, 1), shape: valid.shape }),
+        expect: (r) => right(r),
+      });
+      out.push({
+        group: 'getters that lie',
+        name: `${e.name}: argument ${i}.data.length lies (own property, shape to match)`,
+        call: withArg(e, i, { data: lyingArrayLength(valid.data, 1), shape: [1] }),
+        expect: 'error',
+      });
     }
   }
   return out;
@@ -294,22 +585,34 @@ function detachedProbes(): Probe[] {
     ['readIdx of detached bytes', () => lowbit.readIdx(detachedU8())],
     ['autograd.Tensor of detached data', () => new lowbit.autograd.Tensor(detachedF32(), [0])],
     ['packWeights of a detached Float32Array', () => lowbit.packWeights(detachedF32())],
-    ['a zero point detached after it was read', () => {
-      const zp = new Uint8Array([128]);
-      const b = { get data() {
-        detach(zp);
-        return BI8().data;
-      }, shape: [3, 2] };
-      return lowbit.matmulInteger(AU8(), b, zp, 0);
-    }],
-    ["a's data detached by b's getter", () => {
-      const a = AU8();
-      const b = { get data() {
-        detach(a.data);
-        return BI8().data;
-      }, shape: [3, 2] };
-      return lowbit.matmulInteger(a, b, 128, 0);
-    }],
+    [
+      'a zero point detached after it was read',
+      () => {
+        const zp = new Uint8Array([128]);
+        const b = {
+          get data() {
+            detach(zp);
+            return BI8().data;
+          },
+          shape: [3, 2],
+        };
+        return lowbit.matmulInteger(AU8(), b, zp, 0);
+      },
+    ],
+    [
+      "a's data detached by b's getter",
+      () => {
+        const a = AU8();
+        const b = {
+          get data() {
+            detach(a.data);
+            return BI8().data;
+          },
+          shape: [3, 2],
+        };
+        return lowbit.matmulInteger(a, b, 128, 0);
+      },
+    ],
   ];
   for (const [name, call] of outs) out.push({ group: 'detached buffers', name, call, expect: 'error' });
   return out;
@@ -318,12 +621,47 @@ function detachedProbes(): Probe[] {
 /** Item 3: options and tensors read through a polluted Object.prototype. */
 function pollutionProbes(): Probe[] {
   const keys: Array<[string, unknown]> = [
-    ['dtype', 'int4'], ['axis', 0], ['relu', true], ['zeroPoint', 3], ['bits', 2], ['signed', false], ['narrowRange', true], ['symmetric', true],
-    ['unsigned', true], ['pads', [1, 1, 1, 1]], ['autoPad', 'VALID'], ['strides', [2, 2]], ['dilations', [2, 2]], ['group', 2],
-    ['requantize', 'fixedpoint'], ['exactLimit', -1], ['bins', 3], ['mode', 'signed'], ['method', 'percentile'], ['percentile', 50],
-    ['startBin', 1], ['stride', 2], ['out', new Float32Array(1)], ['bias', new Int32Array([1000])], ['transA', true], ['transB', true],
-    ['aZeroPoint', 5], ['bZeroPoint', 5], ['outputZeroPoint', 5], ['frac', 2], ['shape', [4]], ['dims', [4, 1]], ['perChannelAxis', 0],
-    ['averagingConstant', 0.5], ['min', -100], ['max', 100], ['shuffle', true], ['scale', 2], ['shift', 1], ['dropLast', true], ['exampleShape', [1]],
+    ['dtype', 'int4'],
+    ['axis', 0],
+    ['relu', true],
+    ['zeroPoint', 3],
+    ['bits', 2],
+    ['signed', false],
+    ['narrowRange', true],
+    ['symmetric', true],
+    ['unsigned', true],
+    ['pads', [1, 1, 1, 1]],
+    ['autoPad', 'VALID'],
+    ['strides', [2, 2]],
+    ['dilations', [2, 2]],
+    ['group', 2],
+    ['requantize', 'fixedpoint'],
+    ['exactLimit', -1],
+    ['bins', 3],
+    ['mode', 'signed'],
+    ['method', 'percentile'],
+    ['percentile', 50],
+    ['startBin', 1],
+    ['stride', 2],
+    ['out', new Float32Array(1)],
+    ['bias', new Int32Array([1000])],
+    ['transA', true],
+    ['transB', true],
+    ['aZeroPoint', 5],
+    ['bZeroPoint', 5],
+    ['outputZeroPoint', 5],
+    ['frac', 2],
+    ['shape', [4]],
+    ['dims', [4, 1]],
+    ['perChannelAxis', 0],
+    ['averagingConstant', 0.5],
+    ['min', -100],
+    ['max', 100],
+    ['shuffle', true],
+    ['scale', 2],
+    ['shift', 1],
+    ['dropLast', true],
+    ['exampleShape', [1]],
   ];
   const valid: Array<[string, () => unknown]> = [
     ...entries.map((e) => [e.name, () => plain(e.run(...(e.args() as never[])))] as [string, () => unknown]),
@@ -373,14 +711,66 @@ function proxyProbes(): Probe[] {
     }
   };
   return [
-    { group: 'proxies', name: 'quantizeLinear: shape proxy claiming 1e8 dims', call: shortMessage(() => lowbit.quantizeLinear(t(lyingLength([2], 1e8)), 1)), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'matmulF32: shape proxy claiming 1e7 dims', call: shortMessage(() => lowbit.matmulF32(t(lyingLength([1, 2], 1e7)), B32())), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'quantizeLinear: a real shape of 1e6 ones (message length)', call: shortMessage(() => lowbit.quantizeLinear({ data: F(1), shape: new Array(1e6).fill(1).concat([2]) }, 1)), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'quantizeLinear: scale proxy claiming 1e8 values', call: () => lowbit.quantizeLinear(X(), lyingLength([0.5, 0.5], 1e8) as never, 0), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'matmulInteger: zero point proxy claiming 1e8 values', call: () => lowbit.matmulInteger(AU8(), BI8(), lyingLength([1, 1], 1e8) as never), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'autograd.Tensor: shape proxy claiming 1e8 dims', call: shortMessage(() => new lowbit.autograd.Tensor(F(1, 2), lyingLength([2], 1e8))), expect: 'error', limitMs: 1000 },
-    { group: 'proxies', name: 'a Proxy around a Float32Array as data', call: () => lowbit.quantizeLinear({ data: new Proxy(F(1, 2), {}), shape: [2] }, 1), expect: 'error' },
-    { group: 'proxies', name: 'options as a Proxy that lies about its keys', call: () => lowbit.quantizeLinear(X(), 0.5, 0, new Proxy({}, { ownKeys: () => ['dtype'], getOwnPropertyDescriptor: () => ({ value: 'int8', enumerable: true, configurable: true }) }) as never), expect: (r) => (r as { dtype: string }).dtype === 'int8' },
+    {
+      group: 'proxies',
+      name: 'quantizeLinear: shape proxy claiming 1e8 dims',
+      call: shortMessage(() => lowbit.quantizeLinear(t(lyingLength([2], 1e8)), 1)),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'matmulF32: shape proxy claiming 1e7 dims',
+      call: shortMessage(() => lowbit.matmulF32(t(lyingLength([1, 2], 1e7)), B32())),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'quantizeLinear: a real shape of 1e6 ones (message length)',
+      call: shortMessage(() => lowbit.quantizeLinear({ data: F(1), shape: new Array(1e6).fill(1).concat([2]) }, 1)),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'quantizeLinear: scale proxy claiming 1e8 values',
+      call: () => lowbit.quantizeLinear(X(), lyingLength([0.5, 0.5], 1e8) as never, 0),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'matmulInteger: zero point proxy claiming 1e8 values',
+      call: () => lowbit.matmulInteger(AU8(), BI8(), lyingLength([1, 1], 1e8) as never),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'autograd.Tensor: shape proxy claiming 1e8 dims',
+      call: shortMessage(() => new lowbit.autograd.Tensor(F(1, 2), lyingLength([2], 1e8))),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'proxies',
+      name: 'a Proxy around a Float32Array as data',
+      call: () => lowbit.quantizeLinear({ data: new Proxy(F(1, 2), {}), shape: [2] }, 1),
+      expect: 'error',
+    },
+    {
+      group: 'proxies',
+      name: 'options as a Proxy that lies about its keys',
+      call: () =>
+        lowbit.quantizeLinear(
+          X(),
+          0.5,
+          0,
+          new Proxy({}, { ownKeys: () => ['dtype'], getOwnPropertyDescriptor: () => ({ value: 'int8', enumerable: true, configurable: true }) }) as never,
+        ),
+      expect: (r) => (r as { dtype: string }).dtype === 'int8',
+    },
   ];
 }
 
@@ -402,24 +792,99 @@ function stateProbes(): Probe[] {
     }
     return new Uint8Array(parts);
   };
-  const keptProto = (r: unknown) => Object.hasOwn(r as object, '__proto__') && Object.getPrototypeOf(r) === Object.prototype && same((Object.getOwnPropertyDescriptor(r, '__proto__')!.value as { data: Float32Array }).data, F(1));
+  const keptProto = (r: unknown) =>
+    Object.hasOwn(r as object, '__proto__') &&
+    Object.getPrototypeOf(r) === Object.prototype &&
+    same((Object.getOwnPropertyDescriptor(r, '__proto__')!.value as { data: Float32Array }).data, F(1));
   return [
-    { group: 'saved state', name: 'stateDictFromJSON: a tensor named __proto__', call: () => nn.stateDictFromJSON('{"__proto__": {"shape": [1], "data": [1]}}'), expect: keptProto },
-    { group: 'saved state', name: 'stateDictFromBytes: a tensor named __proto__', call: () => nn.stateDictFromBytes(enc([['__proto__', [1], [1]]])), expect: keptProto },
-    { group: 'saved state', name: 'stateDictFromJSON: data ["x", null]', call: () => nn.stateDictFromJSON('{"w": {"shape": [2], "data": ["x", null]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromJSON: data [true, "1"]', call: () => nn.stateDictFromJSON('{"w": {"shape": [2], "data": [true, "1"]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromJSON: shape [-1, -2]', call: () => nn.stateDictFromJSON('{"w": {"shape": [-1, -2], "data": [1, 2]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromJSON: shape ["2"]', call: () => nn.stateDictFromJSON('{"w": {"shape": ["2"], "data": [1, 2]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromJSON: shape [1.5, 2] / data of 3', call: () => nn.stateDictFromJSON('{"w": {"shape": [1.5, 2], "data": [1, 2, 3]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromJSON: a value 1e39 (beyond float32)', call: () => nn.stateDictFromJSON('{"w": {"shape": [1], "data": [1e39]}}'), expect: 'error' },
-    { group: 'saved state', name: 'stateDictFromBytes: rank 2^32−1', call: () => nn.stateDictFromBytes(enc([['w', [], []]]).map((v, i, a) => (i >= a.length - 4 ? 255 : v))), expect: 'error', limitMs: 1000 },
-    { group: 'saved state', name: 'stateDictFromBytes: the same name twice', call: () => nn.stateDictFromBytes(enc([['w', [1], [1]], ['w', [1], [2]]])), expect: 'error' },
-    { group: 'saved state', name: 'HistogramObserver.fromJSON: values [null, "1", true]', call: () => lowbit.HistogramObserver.fromJSON({ ...observed().toJSON(), count: 3, min: 0, max: 1, values: [null, '1', true] as never }), expect: 'error' },
-    { group: 'saved state', name: 'HistogramObserver.fromJSON: fine.count ["1"]', call: () => {
-      const s = new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1)).toJSON();
-      return lowbit.HistogramObserver.fromJSON({ ...s, fine: { ...s.fine!, count: ['1'] as never } });
-    }, expect: 'error' },
-    { group: 'saved state', name: 'HistogramObserver.fromJSON: every field inherited, none its own', call: () => lowbit.HistogramObserver.fromJSON(Object.create(observed().toJSON())), expect: 'error' },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: a tensor named __proto__',
+      call: () => nn.stateDictFromJSON('{"__proto__": {"shape": [1], "data": [1]}}'),
+      expect: keptProto,
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromBytes: a tensor named __proto__',
+      call: () => nn.stateDictFromBytes(enc([['__proto__', [1], [1]]])),
+      expect: keptProto,
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: data ["x", null]',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": [2], "data": ["x", null]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: data [true, "1"]',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": [2], "data": [true, "1"]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: shape [-1, -2]',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": [-1, -2], "data": [1, 2]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: shape ["2"]',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": ["2"], "data": [1, 2]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: shape [1.5, 2] / data of 3',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": [1.5, 2], "data": [1, 2, 3]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromJSON: a value 1e39 (beyond float32)',
+      call: () => nn.stateDictFromJSON('{"w": {"shape": [1], "data": [1e39]}}'),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromBytes: rank 2^32−1',
+      call: () => nn.stateDictFromBytes(enc([['w', [], []]]).map((v, i, a) => (i >= a.length - 4 ? 255 : v))),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'saved state',
+      name: 'stateDictFromBytes: the same name twice',
+      call: () =>
+        nn.stateDictFromBytes(
+          enc([
+            ['w', [1], [1]],
+            ['w', [1], [2]],
+          ]),
+        ),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'HistogramObserver.fromJSON: values [null, "1", true]',
+      call: () => lowbit.HistogramObserver.fromJSON({ ...observed().toJSON(), count: 3, min: 0, max: 1, values: [null, '1', true] as never }),
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'HistogramObserver.fromJSON: fine.count ["1"]',
+      call: () => {
+        const s = new lowbit.HistogramObserver({ exactLimit: 0 }).observe(F(1)).toJSON();
+        return lowbit.HistogramObserver.fromJSON({ ...s, fine: { ...s.fine!, count: ['1'] as never } });
+      },
+      expect: 'error',
+    },
+    {
+      group: 'saved state',
+      name: 'HistogramObserver.fromJSON: every field inherited, none its own',
+      call: () => lowbit.HistogramObserver.fromJSON(Object.create(observed().toJSON())),
+      expect: 'error',
+    },
   ];
 }
 
@@ -442,11 +907,39 @@ function idxProbes(): Probe[] {
   const wrongMagic = bomb(new Uint8Array([1, 2, 3, 4]));
   const ok = new Uint8Array(gzipSync(new Uint8Array([...header([2, 2]), 1, 2, 3, 4])));
   return [
-    { group: 'IDX files', name: `readIdx: gzip whose header says 16 bytes, inflating to ${BOMB / 2 ** 20} MiB`, call: () => lowbit.readIdx(rightHeader), expect: 'error', limitMs: 1000 },
-    { group: 'IDX files', name: `readIdx: gzip without an IDX header, inflating to ${BOMB / 2 ** 20} MiB`, call: () => lowbit.readIdx(wrongMagic), expect: 'error', limitMs: 1000 },
-    { group: 'IDX files', name: 'readIdx: gzip with a header of 2^32−1 × 2^32−1 elements', call: () => lowbit.readIdx(new Uint8Array(gzipSync(header([2 ** 32 - 1, 2 ** 32 - 1])))), expect: 'error', limitMs: 1000 },
-    { group: 'IDX files', name: 'readIdx: a valid gzipped file', call: () => lowbit.readIdx(ok), expect: (r) => same((r as { data: Uint8Array }).data, new Uint8Array([1, 2, 3, 4])) },
-    { group: 'IDX files', name: 'readIdx: a gzipped file truncated mid-data', call: () => lowbit.readIdx(new Uint8Array(gzipSync(new Uint8Array([...header([8]), 1, 2, 3])))), expect: 'error' },
+    {
+      group: 'IDX files',
+      name: `readIdx: gzip whose header says 16 bytes, inflating to ${BOMB / 2 ** 20} MiB`,
+      call: () => lowbit.readIdx(rightHeader),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'IDX files',
+      name: `readIdx: gzip without an IDX header, inflating to ${BOMB / 2 ** 20} MiB`,
+      call: () => lowbit.readIdx(wrongMagic),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'IDX files',
+      name: 'readIdx: gzip with a header of 2^32−1 × 2^32−1 elements',
+      call: () => lowbit.readIdx(new Uint8Array(gzipSync(header([2 ** 32 - 1, 2 ** 32 - 1])))),
+      expect: 'error',
+      limitMs: 1000,
+    },
+    {
+      group: 'IDX files',
+      name: 'readIdx: a valid gzipped file',
+      call: () => lowbit.readIdx(ok),
+      expect: (r) => same((r as { data: Uint8Array }).data, new Uint8Array([1, 2, 3, 4])),
+    },
+    {
+      group: 'IDX files',
+      name: 'readIdx: a gzipped file truncated mid-data',
+      call: () => lowbit.readIdx(new Uint8Array(gzipSync(new Uint8Array([...header([8]), 1, 2, 3])))),
+      expect: 'error',
+    },
   ];
 }
 
@@ -461,37 +954,71 @@ function workerProbes(): Probe[] {
   /** Kills the pool's first worker the hard way (its thread terminated under it). */
   const kill = (pool: lowbit.GemmPool) => (pool as unknown as { slots: Array<{ endpoint: { terminate(): Promise<void> } }> }).slots[0]!.endpoint.terminate();
   return [
-    { group: 'workers', name: 'createGemmPool with a worker script that never answers', call: () => lowbit.createGemmPool({ threads: 2, workerUrl: new URL(`file://${silent}`) }), expect: 'error', limitMs: 45_000 },
-    { group: 'workers', name: 'a pool whose worker died: the next product', call: async () => {
-      const pool = await lowbit.createGemmPool({ threads: 2 });
-      try {
-        const w = await pool.packWeights(weights);
-        await kill(pool);
-        await new Promise((r) => setTimeout(r, 100));
-        await pool.matmulInteger(a, w).catch(() => undefined); // the call that meets the dead worker may fail
-        return await pool.matmulInteger(a, w);
-      } finally {
-        await pool.dispose();
-      }
-    }, expect: rightProduct, limitMs: 45_000 },
-    { group: 'workers', name: 'a pool whose worker died: the product in flight fails with WORKER_FAILURE', call: async () => {
-      const pool = await lowbit.createGemmPool({ threads: 2 });
-      try {
-        const w = await pool.packWeights(weights);
-        const slot = (pool as unknown as { slots: Array<{ endpoint: { post: () => void } }> }).slots[0]!;
-        slot.endpoint.post = () => undefined; // the request is lost: the call is in flight until the worker dies
-        const inFlight = pool.matmulInteger(a, w);
-        await kill(pool);
-        return await inFlight;
-      } finally {
-        await pool.dispose();
-      }
-    }, expect: 'error', limitMs: 45_000 },
-    { group: 'workers', name: 'importing the worker script on the main thread', call: () => {
-      const r = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', `await import(${JSON.stringify(new URL('../ts/parallel/worker.ts', import.meta.url).href)}); setTimeout(() => console.log('alive'), 300);`], { encoding: 'utf8', timeout: 60_000 });
-      if (r.status !== 0 || !r.stdout.includes('alive')) throw new Error(`the process died (status ${r.status}): ${r.stderr.split('\n').slice(0, 6).join(' | ')}`);
-      return true;
-    }, expect: (r) => r === true, limitMs: 60_000 },
+    {
+      group: 'workers',
+      name: 'createGemmPool with a worker script that never answers',
+      call: () => lowbit.createGemmPool({ threads: 2, workerUrl: new URL(`file://${silent}`) }),
+      expect: 'error',
+      limitMs: 45_000,
+    },
+    {
+      group: 'workers',
+      name: 'a pool whose worker died: the next product',
+      call: async () => {
+        const pool = await lowbit.createGemmPool({ threads: 2 });
+        try {
+          const w = await pool.packWeights(weights);
+          await kill(pool);
+          await new Promise((r) => setTimeout(r, 100));
+          await pool.matmulInteger(a, w).catch(() => undefined); // the call that meets the dead worker may fail
+          return await pool.matmulInteger(a, w);
+        } finally {
+          await pool.dispose();
+        }
+      },
+      expect: rightProduct,
+      limitMs: 45_000,
+    },
+    {
+      group: 'workers',
+      name: 'a pool whose worker died: the product in flight fails with WORKER_FAILURE',
+      call: async () => {
+        const pool = await lowbit.createGemmPool({ threads: 2 });
+        try {
+          const w = await pool.packWeights(weights);
+          const slot = (pool as unknown as { slots: Array<{ endpoint: { post: () => void } }> }).slots[0]!;
+          slot.endpoint.post = () => undefined; // the request is lost: the call is in flight until the worker dies
+          const inFlight = pool.matmulInteger(a, w);
+          await kill(pool);
+          return await inFlight;
+        } finally {
+          await pool.dispose();
+        }
+      },
+      expect: 'error',
+      limitMs: 45_000,
+    },
+    {
+      group: 'workers',
+      name: 'importing the worker script on the main thread',
+      call: () => {
+        const r = spawnSync(
+          process.execPath,
+          [
+            ...process.execArgv,
+            '--input-type=module',
+            '-e',
+            `await import(${JSON.stringify(new URL('../ts/parallel/worker.ts', import.meta.url).href)}); setTimeout(() => console.log('alive'), 300);`,
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
+        if (r.status !== 0 || !r.stdout.includes('alive'))
+          throw new Error(`the process died (status ${r.status}): ${r.stderr.split('\n').slice(0, 6).join(' | ')}`);
+        return true;
+      },
+      expect: (r) => r === true,
+      limitMs: 60_000,
+    },
   ];
 }
 
@@ -524,7 +1051,8 @@ const children: Record<string, { what: string; expect: 'error' | 'result'; run: 
   k2e31: {
     what: 'matmulInteger with K = 2^31',
     expect: 'error',
-    run: async () => lowbit.matmulInteger({ data: new Uint8Array(2 ** 31), shape: [1, 2 ** 31] }, { data: new Int8Array(2 ** 31), shape: [2 ** 31, 1] }).data.length,
+    run: async () =>
+      lowbit.matmulInteger({ data: new Uint8Array(2 ** 31), shape: [1, 2 ** 31] }, { data: new Int8Array(2 ** 31), shape: [2 ** 31, 1] }).data.length,
   },
   buffer2e31m16: {
     what: 'a 2^31 − 16-byte input on an empty heap (quantizeLinear of 2^29 − 4 floats to uint8)',
@@ -593,7 +1121,11 @@ function childProbes(): Probe[] {
     group: 'huge sizes and soaks',
     name: c.what,
     call: () => {
-      const r = spawnSync(process.execPath, ['--max-old-space-size=16384', ...process.execArgv, HERE, '--case', key], { encoding: 'utf8', timeout: 300_000, maxBuffer: 2 ** 24 });
+      const r = spawnSync(process.execPath, ['--max-old-space-size=16384', ...process.execArgv, HERE, '--case', key], {
+        encoding: 'utf8',
+        timeout: 300_000,
+        maxBuffer: 2 ** 24,
+      });
       const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
       if (line === undefined) throw new Error(`the child died (status ${r.status}, signal ${r.signal}): ${r.stderr.split('\n').slice(0, 4).join(' | ')}`);
       const res = JSON.parse(line) as { ok?: unknown; error?: { name: string; code?: string; message: string } };
@@ -673,7 +1205,9 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ ok: await c.run() }));
     } catch (e) {
       const err = e as Error & { code?: string };
-      console.log(JSON.stringify({ error: { name: err instanceof LowbitError ? 'LowbitError' : err.name, code: err.code, message: err.message.slice(0, 300) } }));
+      console.log(
+        JSON.stringify({ error: { name: err instanceof LowbitError ? 'LowbitError' : err.name, code: err.code, message: err.message.slice(0, 300) } }),
+      );
     }
     return;
   }

@@ -16,5 +16,10 @@ function* batches() {
   for (let i = 0; i < samples; i += 100) yield { input: { data: test.data.subarray(i * 784, (i + 100) * 784), shape: [100, 1, 28, 28] } };
 }
 const t0 = performance.now();
-const { report } = await quantizeModel(model, { calibration: batches(), method: 'entropy', runner: onnxRuntimeRunner(ortNode as never, 'onnxruntime-node', { intraOpNumThreads: 1 }), evaluationSamples: 0 });
+const { report } = await quantizeModel(model, {
+  calibration: batches(),
+  method: 'entropy',
+  runner: onnxRuntimeRunner(ortNode as never, 'onnxruntime-node', { intraOpNumThreads: 1 }),
+  evaluationSamples: 0,
+});
 console.log(JSON.stringify({ peak: report.peakMemory, seconds: (performance.now() - t0) / 1000 }));

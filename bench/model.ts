@@ -36,7 +36,9 @@ function fashion(): { calib: Feeds[]; test: Float32Array; labels: Uint8Array; ca
   const calibImages = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
   const test = readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>;
   const labels = readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>;
-  const calib = Array.from({ length: 10 }, (_, b) => ({ input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] } }));
+  const calib = Array.from({ length: 10 }, (_, b) => ({
+    input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] },
+  }));
   return { calib, test: test.data, labels: labels.data, calibPath: paths.calibImages! };
 }
 
@@ -74,10 +76,24 @@ async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
     const f = await accuracy(ortNode, float, data.test, data.labels);
     for (const [label, options] of configs) {
       const t0 = performance.now();
-      const { model } = await quantizeModel(float, { ...options, ...(options.mode !== 'dynamic' && { calibration: data.calib }), runner, evaluationSamples: 0 });
+      const { model } = await quantizeModel(float, {
+        ...options,
+        ...(options.mode !== 'dynamic' && { calibration: data.calib }),
+        runner,
+        evaluationSamples: 0,
+      });
       const seconds = (performance.now() - t0) / 1000;
       const [n, w] = [await accuracy(ortNode, model, data.test, data.labels), await accuracy(ortWeb, model, data.test, data.labels)];
-      rows.push([name, label, f.toFixed(2), n.toFixed(2), w.toFixed(2), (f - n).toFixed(2), `${(float.length / model.length).toFixed(2)}×`, seconds.toFixed(2)]);
+      rows.push([
+        name,
+        label,
+        f.toFixed(2),
+        n.toFixed(2),
+        w.toFixed(2),
+        (f - n).toFixed(2),
+        `${(float.length / model.length).toFixed(2)}×`,
+        seconds.toFixed(2),
+      ]);
     }
   }
   printTable(rows);
@@ -87,7 +103,10 @@ async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
 async function speedAgainstPyTorch(data: ReturnType<typeof fashion>): Promise<void> {
   console.log('\n### End-to-end static quantization of the CNN (1,000 images, batches of 100), paired rounds, one thread\n');
   const float = new Uint8Array(readFileSync('test/fixtures/models/fashion/cnn.onnx'));
-  const py = spawn('/usr/bin/python3', ['bench/ptq_torch_server.py', data.calibPath], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const py = spawn('/usr/bin/python3', ['bench/ptq_torch_server.py', data.calibPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
   const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
   const next = async () => String((await lines.next()).value).trim();
   if ((await next()) !== 'ready') throw new Error('the PyTorch timing server did not start');
@@ -112,7 +131,9 @@ async function speedAgainstPyTorch(data: ReturnType<typeof fashion>): Promise<vo
     ['lowbit quantizeModel (onnxruntime-node, load → calibrate → write)', median(ours).toFixed(3), Math.min(...ours).toFixed(3)],
     ['PyTorch 1.13 eager PTQ (qnnpack: fuse, prepare, calibrate, convert)', median(theirs).toFixed(3), Math.min(...theirs).toFixed(3)],
   ]);
-  console.log(`\nPyTorch time / lowbit time: median of the rounds' ratios ${median(ratios).toFixed(2)}× (best rounds ${(Math.min(...theirs) / Math.min(...ours)).toFixed(2)}×; above 1: lowbit faster)`);
+  console.log(
+    `\nPyTorch time / lowbit time: median of the rounds' ratios ${median(ratios).toFixed(2)}× (best rounds ${(Math.min(...theirs) / Math.min(...ours)).toFixed(2)}×; above 1: lowbit faster)`,
+  );
 }
 
 /** Calibration against the bare runner running the same batches without any extra outputs. */
@@ -166,7 +187,9 @@ async function vad(): Promise<void> {
       const frames = Math.floor(samples.length / FRAME);
       const probs = new Float32Array(frames);
       const sr = new ort.Tensor('int64', BigInt64Array.of(16000n), []);
-      let state: Record<string, unknown> = legacy ? { h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]), c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]) } : { state: new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]) };
+      let state: Record<string, unknown> = legacy
+        ? { h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]), c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]) }
+        : { state: new ort.Tensor('float32', new Float32Array(256), [2, 1, 128]) };
       for (let f = 0; f < frames; f++) {
         const input = legacy ? samples.slice(f * FRAME, (f + 1) * FRAME) : v5Input(samples, f);
         const out = await s.run({ input: new ort.Tensor('float32', input, [1, input.length]), sr, ...state } as never);
@@ -184,7 +207,15 @@ async function vad(): Promise<void> {
       const [a, b] = [await run(ortNode, q), await run(ortWeb, q)];
       const diff = (x: Float32Array) => Math.max(...x.map((v, i) => Math.abs(v - ref[i]!)));
       const mean = a.reduce((s, v, i) => s + Math.abs(v - ref[i]!), 0) / a.length;
-      rows.push([name, skip.length === 0 ? 'nothing' : `${skip.length} convs (the STFT and first encoder layer)`, `${(float.length / 1e6).toFixed(2)} MB`, `${(q.length / 1e6).toFixed(2)} MB`, diff(a).toFixed(4), diff(b).toFixed(4), mean.toFixed(5)]);
+      rows.push([
+        name,
+        skip.length === 0 ? 'nothing' : `${skip.length} convs (the STFT and first encoder layer)`,
+        `${(float.length / 1e6).toFixed(2)} MB`,
+        `${(q.length / 1e6).toFixed(2)} MB`,
+        diff(a).toFixed(4),
+        diff(b).toFixed(4),
+        mean.toFixed(5),
+      ]);
     }
   }
   printTable(rows);
@@ -235,8 +266,17 @@ async function dfq(data: ReturnType<typeof fashion>): Promise<void> {
       if (plain) base.set(`${options.method}:${options.perChannel ?? true}`, r);
       const pc = base.get(`${options.method}:true`)!;
       const pt = base.get(`${options.method}:false`);
-      const rec = (v: number, from: number, loss: number) => (plain || pt === undefined ? '' : loss > 0 ? `${((100 * (v - from)) / loss).toFixed(0)}%` : 'nothing lost');
-      rows.push([name, label, r.accuracy.toFixed(2), (f.accuracy - r.accuracy).toFixed(2), r.sqnr.toFixed(2), rec(r.accuracy, pt?.accuracy ?? 0, f.accuracy - (pt?.accuracy ?? 0)), rec(r.sqnr, pt?.sqnr ?? 0, pc.sqnr - (pt?.sqnr ?? 0))]);
+      const rec = (v: number, from: number, loss: number) =>
+        plain || pt === undefined ? '' : loss > 0 ? `${((100 * (v - from)) / loss).toFixed(0)}%` : 'nothing lost';
+      rows.push([
+        name,
+        label,
+        r.accuracy.toFixed(2),
+        (f.accuracy - r.accuracy).toFixed(2),
+        r.sqnr.toFixed(2),
+        rec(r.accuracy, pt?.accuracy ?? 0, f.accuracy - (pt?.accuracy ?? 0)),
+        rec(r.sqnr, pt?.sqnr ?? 0, pc.sqnr - (pt?.sqnr ?? 0)),
+      ]);
     }
   };
   const mobilenet = new Uint8Array(readFileSync('test/fixtures/models/fashion/mobilenet.onnx'));
@@ -270,7 +310,9 @@ async function dfq(data: ReturnType<typeof fashion>): Promise<void> {
     return { out, accuracy: argmaxAccuracy(out, testLabels, 2) };
   });
   printTable(rows);
-  console.log('\nrecovered: (config − per-tensor) / (float − per-tensor) in accuracy points, and (config − per-tensor) / (per-channel − per-tensor) in output SQNR dB, each against the same range method');
+  console.log(
+    '\nrecovered: (config − per-tensor) / (float − per-tensor) in accuracy points, and (config − per-tensor) / (per-channel − per-tensor) in output SQNR dB, each against the same range method',
+  );
 }
 
 /** Percent of rows of `out` ([N, classes]) whose largest entry is at the label. */
@@ -288,7 +330,10 @@ function argmaxAccuracy(out: Float32Array, labels: Uint8Array, classes: number):
 function cleSpeed(): void {
   console.log('\n### Cross-layer equalization time, 50-layer MobileNet-style model (BatchNorms folded first)\n');
   const rows = [['model', 'layers', 'pairs', 'sweeps', 'median ms', 'best ms', 'median CPU ms']];
-  for (const [label, widths] of [['MobileNet v1 ×1.0, 24 blocks', mobileNetV1Widths(24)], ['MobileNet v1 ×0.25, 24 blocks', mobileNetV1Widths(24, 0.25)]] as const) {
+  for (const [label, widths] of [
+    ['MobileNet v1 ×1.0, 24 blocks', mobileNetV1Widths(24)],
+    ['MobileNet v1 ×0.25, 24 blocks', mobileNetV1Widths(24, 0.25)],
+  ] as const) {
     const bytes = mobileNetModel({ widths, inputSize: 224 });
     const times: number[] = [];
     const cpu: number[] = [];
@@ -305,7 +350,15 @@ function cleSpeed(): void {
       pairs = report.pairs.length;
       sweeps = report.iterations;
     }
-    rows.push([label, String(1 + 2 * (widths.length - 1) + 1), String(pairs), String(sweeps), median(times).toFixed(1), Math.min(...times).toFixed(1), median(cpu).toFixed(1)]);
+    rows.push([
+      label,
+      String(1 + 2 * (widths.length - 1) + 1),
+      String(pairs),
+      String(sweeps),
+      median(times).toFixed(1),
+      Math.min(...times).toFixed(1),
+      median(cpu).toFixed(1),
+    ]);
   }
   printTable(rows);
 }

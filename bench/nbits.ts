@@ -15,7 +15,14 @@ import { label, ops, speedRows, timeTasks, type Shape, type Task } from './gemm.
 import type { BenchSuite } from './suite.js';
 import { matmulModel, matmulNBitsModel } from '../test/helpers/nbitsModel.js';
 
-const SHAPES: Shape[] = [[1, 768, 3072], [1, 3072, 768], [1, 4096, 4096], [4, 768, 3072], [16, 768, 3072], [128, 768, 3072]];
+const SHAPES: Shape[] = [
+  [1, 768, 3072],
+  [1, 3072, 768],
+  [1, 4096, 4096],
+  [4, 768, 3072],
+  [16, 768, 3072],
+  [128, 768, 3072],
+];
 
 function floats(len: number, seed: number): Float32Array {
   const next = lcg(seed);
@@ -70,7 +77,16 @@ async function exactness(): Promise<void> {
       const node4 = await runNode(matmulNBitsModel([m, k], q, { accuracyLevel: 4 }), a, [m, k]);
       const [ew, en] = [relError(ours, web), relError(ours, node)];
       worst = Math.max(worst, ew, en);
-      table.push([String(bits), String(blockSize), `${k} × ${n}`, symmetric ? 'none (2^(bits−1))' : 'packed', String(m), ew.toExponential(1), en.toExponential(1), relError(node4, node).toExponential(1)]);
+      table.push([
+        String(bits),
+        String(blockSize),
+        `${k} × ${n}`,
+        symmetric ? 'none (2^(bits−1))' : 'packed',
+        String(m),
+        ew.toExponential(1),
+        en.toExponential(1),
+        relError(node4, node).toExponential(1),
+      ]);
     }
   }
   printTable(table);
@@ -96,7 +112,9 @@ async function speed(shapes: Shape[]): Promise<void> {
     const want = lowbit();
     const diff = relError(want, await onnxNBits());
     if (!(diff < 1e-5)) throw new Error(`${label(shape)}: lowbit and onnxruntime-web MatMulNBits differ by ${diff} of the output`);
-    console.log(`${label(shape)}: lowbit within ${diff.toExponential(1)} of onnxruntime-web MatMulNBits, ${relError(want, await onnxFloat()).toExponential(1)} of the float MatMul (the quantization error)`);
+    console.log(
+      `${label(shape)}: lowbit within ${diff.toExponential(1)} of onnxruntime-web MatMulNBits, ${relError(want, await onnxFloat()).toExponential(1)} of the float MatMul (the quantization error)`,
+    );
     const slow = ops(shape) > 5e8 ? 3 : undefined;
     const tasks: Task[] = [
       ['lowbit', lowbit],

@@ -105,9 +105,16 @@ class PureJsMlp {
 const mlp = () => new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
 const cnn = () =>
   new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(32 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
+    new nn.Conv2d(1, 16, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(32 * 7 * 7, 128),
+    new nn.ReLU(),
+    new nn.Linear(128, 10),
   );
 
 function trainStep(model: nn.Module, opt: optim.Optimizer, x: autograd.Tensor, y: Int32Array): void {
@@ -171,7 +178,11 @@ async function epochBench(): Promise<void> {
   printTable([
     ['one FP32 epoch, MLP, batch 128, Adam', 'seconds', 'ratio'],
     ['lowbit (Node, wasm SIMD128, 1 thread)', ours.toFixed(1), '1.00×'],
-    [m === null ? `PyTorch: not run (${(torch.stderr ?? '').trim().split('\n').pop() ?? 'python3 failed'})` : 'PyTorch CPU, 2 threads', theirs.toFixed(1), `${(theirs / ours).toFixed(2)}× lowbit's time`],
+    [
+      m === null ? `PyTorch: not run (${(torch.stderr ?? '').trim().split('\n').pop() ?? 'python3 failed'})` : 'PyTorch CPU, 2 threads',
+      theirs.toFixed(1),
+      `${(theirs / ours).toFixed(2)}× lowbit's time`,
+    ],
   ]);
 }
 

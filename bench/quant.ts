@@ -47,7 +47,7 @@ function quantizeBaseline(x: Float32Array, scale: number, zp: number, out = new 
     const v = x[i]!;
     if (Number.isNaN(v)) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
-    out[i] = q < 0 ? 0 : Math.min(q , 255);
+    out[i] = q < 0 ? 0 : Math.min(q, 255);
   }
   return out;
 }
@@ -64,7 +64,7 @@ function fakeQuantizeBaseline(x: Float32Array, scale: number, zp: number, out = 
     const v = x[i]!;
     if (Number.isNaN(v)) throw new Error(`NaN at ${i}`);
     const q = rint(Math.fround(v / scale)) + zp;
-    out[i] = ((q < 0 ? 0 : Math.min(q , 255)) - zp) * scale;
+    out[i] = ((q < 0 ? 0 : Math.min(q, 255)) - zp) * scale;
   }
   return out;
 }
@@ -99,7 +99,9 @@ export const quantBench: BenchSuite = {
         ['dequantizeLinear into out', () => dequantizeBaseline(q, SCALE, ZP, values), () => dequantizeLinear(q, SCALE, ZP, { out: values })],
       ];
       const big = n >= 1 << 24;
-      rows.push(...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 }, PEER)));
+      rows.push(
+        ...(await comparePairs(n, pairs, { time: big ? 2000 : n >= 1 << 20 ? 1000 : 300, iterations: big ? 5 : 20, warmupIterations: big ? 2 : 16 }, PEER)),
+      );
     }
     printTable(rows);
   },

@@ -47,7 +47,8 @@ function fashion(name: 'mlp' | 'cnn'): Subject {
       let right = 0;
       const outputs: Float32Array[] = [];
       for (let i = 0; i < labels.data.length; i += 1000) {
-        const l = (await s.run({ input: new ortNode.Tensor('float32', test.data.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) })).logits!.data as Float32Array;
+        const l = (await s.run({ input: new ortNode.Tensor('float32', test.data.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) })).logits!
+          .data as Float32Array;
         outputs.push(l);
         for (let j = 0; j < 1000; j++) {
           let best = 0;
@@ -142,10 +143,12 @@ function ctcText(probs: Float32Array, steps: number, classes: number, charset: r
 function sqnr(a: Float32Array[], b: Float32Array[]): number {
   let s = 0;
   let e = 0;
-  a.forEach((x, i) => x.forEach((v, j) => {
-    s += v * v;
-    e += (v - b[i]![j]!) ** 2;
-  }));
+  a.forEach((x, i) =>
+    x.forEach((v, j) => {
+      s += v * v;
+      e += (v - b[i]![j]!) ** 2;
+    }),
+  );
   return 10 * Math.log10(s / e);
 }
 
@@ -192,12 +195,31 @@ async function quality(models: string[]): Promise<void> {
     rows.push(['float32', '', '1', String(subject.bytes.length), float.accuracy.toFixed(2), '', '', '']);
     for (const [label, options] of METHODS) {
       const started = Date.now();
-      const { model, report } = await quantizeModel(subject.bytes, { mode: 'weight-only', runner, evaluationSamples: 0, ...options, ...(options.algorithm === 'gptq' && { calibration: subject.calibration }) });
+      const { model, report } = await quantizeModel(subject.bytes, {
+        mode: 'weight-only',
+        runner,
+        evaluationSamples: 0,
+        ...options,
+        ...(options.algorithm === 'gptq' && { calibration: subject.calibration }),
+      });
       const seconds = (Date.now() - started) / 1000;
       const r = await subject.score(model);
-      const w = weightBytes(subject.bytes, model, report.tensors.map((t) => t.name));
+      const w = weightBytes(
+        subject.bytes,
+        model,
+        report.tensors.map((t) => t.name),
+      );
       const quantized = report.nodes.filter((n) => n.quantized).length;
-      rows.push([label, String(quantized), (w.stored / w.float).toFixed(3), String(model.length), r.accuracy.toFixed(2), (float.accuracy - r.accuracy).toFixed(2), sqnr(float.outputs, r.outputs).toFixed(2), seconds.toFixed(2)]);
+      rows.push([
+        label,
+        String(quantized),
+        (w.stored / w.float).toFixed(3),
+        String(model.length),
+        r.accuracy.toFixed(2),
+        (float.accuracy - r.accuracy).toFixed(2),
+        sqnr(float.outputs, r.outputs).toFixed(2),
+        seconds.toFixed(2),
+      ]);
     }
     console.log(`\n${subject.name}\n`);
     printTable(rows);
@@ -215,7 +237,10 @@ async function gptqSpeed(): Promise<void> {
     const used = process.cpuUsage(cpu);
     return `${((performance.now() - t) / 1000).toFixed(2)} / ${((used.user + used.system) / 1e6).toFixed(2)}`;
   };
-  for (const [k, n, m] of [[768, 3072, 128], [4096, 4096, 128]] as const) {
+  for (const [k, n, m] of [
+    [768, 3072, 128],
+    [4096, 4096, 128],
+  ] as const) {
     const rnd = lcg(k + n);
     const x = Float32Array.from({ length: m * k }, () => rnd() - 0.5);
     const w = Float32Array.from({ length: k * n }, () => (rnd() - 0.5) * 0.1);

@@ -18,7 +18,6 @@ import { table } from './table.js';
 
 const hex = (v: number, digits: number) => `0x${v.toString(16).toUpperCase().padStart(digits, '0')}`;
 
-
 export const formatsDemo: DemoSection = {
   title: 'Number formats',
   run() {

@@ -79,9 +79,15 @@ export const gemmDemo: DemoSection = {
 
     using packedFloat = packWeights(W); // both layers' weights packed once, as for inference
     const rounds = 15;
-    const t = timePair(() => gemmF32({ a: X, b: packedFloat, bias }), () => layer('fixedpoint'), rounds);
+    const t = timePair(
+      () => gemmF32({ a: X, b: packedFloat, bias }),
+      () => layer('fixedpoint'),
+      rounds,
+    );
     console.log(`\nTime per call (best of ${rounds} alternating rounds, weights packed once, copies in and out included; x arrives already quantized):`);
-    console.log(`float32 gemmF32 ${t.aMs.toFixed(3)} ms, int8 gemmI8 ${t.bMs.toFixed(3)} ms: int8 ${t.ratio.toFixed(1)}× faster (median of the rounds' ratios; it also reads 4× fewer weight bytes).`);
+    console.log(
+      `float32 gemmF32 ${t.aMs.toFixed(3)} ms, int8 gemmI8 ${t.bMs.toFixed(3)} ms: int8 ${t.ratio.toFixed(1)}× faster (median of the rounds' ratios; it also reads 4× fewer weight bytes).`,
+    );
     console.log('Most of the int8 error comes from rounding inputs and weights; the output stages add little.');
     packed.dispose();
   },

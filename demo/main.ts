@@ -25,7 +25,9 @@ const sections: DemoSection[] = [
 ];
 
 await init();
-console.log(`lowbit demo (wasm SIMD128: ${wasmInfo().simdCompiled ? 'on' : 'off'}; relaxed SIMD for the float GEMM: ${wasmInfo().relaxedSimd ? 'on' : 'off, this engine does not have it'})\n`);
+console.log(
+  `lowbit demo (wasm SIMD128: ${wasmInfo().simdCompiled ? 'on' : 'off'}; relaxed SIMD for the float GEMM: ${wasmInfo().relaxedSimd ? 'on' : 'off, this engine does not have it'})\n`,
+);
 for (const section of sections) {
   console.log(`\n== ${section.title} ${'='.repeat(Math.max(0, 72 - section.title.length))}\n`);
   await section.run();

@@ -35,7 +35,11 @@ export const modelDemo: DemoSection = {
     const test = await images('test', 500);
     const calibration = [0, 1, 2, 3, 4].map((b) => ({ input: { data: calib.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] } }));
     const d = inspectModel(float);
-    console.log(`  ${Object.entries(d.ops).map(([op, n]) => `${n} ${op}`).join(', ')}; ${d.parameters.toLocaleString('en')} parameters; opset ${d.opsets['']}`);
+    console.log(
+      `  ${Object.entries(d.ops)
+        .map(([op, n]) => `${n} ${op}`)
+        .join(', ')}; ${d.parameters.toLocaleString('en')} parameters; opset ${d.opsets['']}`,
+    );
     console.log('  calibration: 500 training images; accuracy: 500 test images, run by onnxruntime-node\n');
 
     const accuracy = async (model: Uint8Array) => {
@@ -51,7 +55,9 @@ export const modelDemo: DemoSection = {
       }
       return (100 * right) / 500;
     };
-    const rows: (string | number)[][] = [['float32 (PyTorch export)', float.length.toLocaleString('en'), '1.00×', (await accuracy(float)).toFixed(1), '—', '—']];
+    const rows: (string | number)[][] = [
+      ['float32 (PyTorch export)', float.length.toLocaleString('en'), '1.00×', (await accuracy(float)).toFixed(1), '—', '—'],
+    ];
     for (const [label, options] of [
       ['int8 static QDQ (minmax)', { calibration }],
       ['int8 static QOperator', { calibration, format: 'qoperator' as const }],
@@ -61,10 +67,17 @@ export const modelDemo: DemoSection = {
       const { model, report } = await quantizeModel(float, options);
       const ms = performance.now() - t0;
       const sqnr = report.outputs[0]?.sqnr;
-      rows.push([label, model.length.toLocaleString('en'), `${(float.length / model.length).toFixed(2)}×`, (await accuracy(model)).toFixed(1), sqnr === undefined ? '—' : sqnr.toFixed(1), ms.toFixed(0)]);
+      rows.push([
+        label,
+        model.length.toLocaleString('en'),
+        `${(float.length / model.length).toFixed(2)}×`,
+        (await accuracy(model)).toFixed(1),
+        sqnr === undefined ? '—' : sqnr.toFixed(1),
+        ms.toFixed(0),
+      ]);
     }
     table(['model', 'bytes', 'smaller', 'test acc %', 'logits SQNR dB', 'quantize ms'], rows);
-    console.log('\n  Static mode folds each ReLU into its convolution\'s output range and stores weights int8 per channel;');
+    console.log("\n  Static mode folds each ReLU into its convolution's output range and stores weights int8 per channel;");
     console.log('  dynamic mode needs no calibration data (activations are quantized as the model runs).');
     console.log('  The whole 10k test set, entropy / percentile / MSE and real models are in BENCHMARKS.md ("Whole models").');
   },

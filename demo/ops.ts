@@ -30,7 +30,16 @@ export const opsDemo: DemoSection = {
     console.log(`The same ${w.length} weights in fixed point Q(bits, frac): value = integer · 2^-frac, round half to even, saturate.`);
     console.log('step = resolution, clipped = values beyond the range (they saturate), SQNR = signal-to-noise in dB (higher is better).\n');
     const rows: (string | number)[][] = [];
-    for (const [bits, frac] of [[16, 12], [8, 4], [8, 6], [8, 8], [8, 10], [4, 2], [4, 4], [4, 6]] as const) {
+    for (const [bits, frac] of [
+      [16, 12],
+      [8, 4],
+      [8, 6],
+      [8, 8],
+      [8, 10],
+      [4, 2],
+      [4, 4],
+      [4, 6],
+    ] as const) {
       const fmt = { bits, frac };
       const { min, max } = fixedRange(fmt);
       const back = fromFixed(toFixed(w, fmt), fmt);
@@ -47,7 +56,12 @@ export const opsDemo: DemoSection = {
       const lo = Math.min(...logs);
       table(
         ['frac', 'Σ(w − ŵ)²', 'log10 scale', ''],
-        r.candidates.map((c, i) => [c.frac, c.error.toExponential(3), '#'.repeat(1 + Math.round((logs[i]! - lo) * 8)).padEnd(40), c.frac === r.frac ? '← best' : '']),
+        r.candidates.map((c, i) => [
+          c.frac,
+          c.error.toExponential(3),
+          '#'.repeat(1 + Math.round((logs[i]! - lo) * 8)).padEnd(40),
+          c.frac === r.frac ? '← best' : '',
+        ]),
       );
     }
 
@@ -75,6 +89,8 @@ export const opsDemo: DemoSection = {
 
     const d = dynamicQuantizeLinear(w);
     const dq = dequantizeLinear(d.y, d.scale, d.zeroPoint);
-    console.log(`\nDynamicQuantizeLinear picks uint8 parameters from the data: scale ${d.scale.toExponential(6)}, zero point ${d.zeroPoint}, SQNR ${sqnr(w, dq).toFixed(2)} dB.`);
+    console.log(
+      `\nDynamicQuantizeLinear picks uint8 parameters from the data: scale ${d.scale.toExponential(6)}, zero point ${d.zeroPoint}, SQNR ${sqnr(w, dq).toFixed(2)} dB.`,
+    );
   },
 };

@@ -20,8 +20,14 @@ async function loadSubset(): Promise<{ source: string; train: [Uint8Array, Uint8
   const read = async (name: string, mini: string, n: number, size: number) => ((await readIdx(file(name, mini))).data as Uint8Array).subarray(0, n * size);
   return {
     source: debian ? DEBIAN : 'test/fixtures/fashion-mnist-mini',
-    train: [await read('train-images-idx3-ubyte.gz', 'demo-train-2000-images-idx3-ubyte.gz', TRAIN, 784), await read('train-labels-idx1-ubyte.gz', 'demo-train-2000-labels-idx1-ubyte.gz', TRAIN, 1)],
-    test: [await read('t10k-images-idx3-ubyte.gz', 'demo-test-500-images-idx3-ubyte.gz', TEST, 784), await read('t10k-labels-idx1-ubyte.gz', 'demo-test-500-labels-idx1-ubyte.gz', TEST, 1)],
+    train: [
+      await read('train-images-idx3-ubyte.gz', 'demo-train-2000-images-idx3-ubyte.gz', TRAIN, 784),
+      await read('train-labels-idx1-ubyte.gz', 'demo-train-2000-labels-idx1-ubyte.gz', TRAIN, 1),
+    ],
+    test: [
+      await read('t10k-images-idx3-ubyte.gz', 'demo-test-500-images-idx3-ubyte.gz', TEST, 784),
+      await read('t10k-labels-idx1-ubyte.gz', 'demo-test-500-labels-idx1-ubyte.gz', TEST, 1),
+    ],
   };
 }
 
@@ -39,7 +45,10 @@ export const qatDemo: DemoSection = {
     const { source, train, test } = await loadSubset();
     console.log(`  ${TRAIN} training and ${TEST} test images from ${source}\n`);
     const loader = new DataLoader({ inputs: { data: train[0], shape: [TRAIN, 784] }, labels: train[1], batchSize: 64, shuffle: true, scale: 1 / 255 });
-    const testX = new autograd.Tensor(Float32Array.from(test[0], (v) => v / 255), [TEST, 784]);
+    const testX = new autograd.Tensor(
+      Float32Array.from(test[0], (v) => v / 255),
+      [TEST, 784],
+    );
     const accuracy = (pred: Int32Array) => pred.reduce((a, p, i) => a + (p === test[1][i] ? 1 : 0), 0) / TEST;
     const evaluate = (m: nn.Module) => argmaxRows(autograd.noGrad(() => m.eval().forward(testX)).data);
 
@@ -58,7 +67,11 @@ export const qatDemo: DemoSection = {
     const rows: (string | number)[][] = [['FP32', '4 × 32 steps', (100 * accuracy(evaluate(fp32))).toFixed(1), '—', '—']];
 
     const calibration = [...loader].slice(0, 4).map((b) => b.x);
-    for (const [label, bits, distill] of [['W4A4 (PACT)', 4, false], ['W2A2 (LSQ w, PACT a)', 2, false], ['W2A2 + distillation', 2, true]] as const) {
+    for (const [label, bits, distill] of [
+      ['W4A4 (PACT)', 4, false],
+      ['W2A2 (LSQ w, PACT a)', 2, false],
+      ['W2A2 + distillation', 2, true],
+    ] as const) {
       const student = mlp();
       student.loadStateDict(fp32.stateDict());
       prepareQAT(student, { weightBits: bits, activationBits: bits, weightQuantizer: bits <= 2 ? 'lsq' : 'minmax', calibrationData: calibration });

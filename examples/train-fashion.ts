@@ -59,13 +59,21 @@ const pactAlphaGradient = args['pact-alpha-gradient'] as 'paper' | 'step'; // pr
 
 // 'mlp-wide' (784-1024-512-10) is a stronger FP32 teacher for --teacher.
 export function makeModel(name: string): nn.Sequential {
-  if (name === 'mlp-wide') return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1024), new nn.ReLU(), new nn.Linear(1024, 512), new nn.ReLU(), new nn.Linear(512, 10));
+  if (name === 'mlp-wide')
+    return new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 1024), new nn.ReLU(), new nn.Linear(1024, 512), new nn.ReLU(), new nn.Linear(512, 10));
   if (name !== 'cnn' && name !== 'mlp') throw new Error('--model and --teacher must be mlp, mlp-wide or cnn');
   return name === 'cnn'
     ? new nn.Sequential(
-        new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Flatten(), new nn.Linear(32 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
+        new nn.Conv2d(1, 16, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
+        new nn.Conv2d(16, 32, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
+        new nn.Flatten(),
+        new nn.Linear(32 * 7 * 7, 128),
+        new nn.ReLU(),
+        new nn.Linear(128, 10),
       )
     : new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
 }
@@ -77,7 +85,8 @@ const trainInputs = { data: train.images.data.subarray(0, limit * 784), shape: [
 // --standardize: pixels to zero mean and unit variance over the training images (the same map for every loader).
 const pixels = { scale: 1 / 255, shift: 0 };
 if (args.standardize) {
-  let sum = 0, sq = 0;
+  let sum = 0,
+    sq = 0;
   for (const v of trainInputs.data) {
     sum += v;
     sq += v * v;
@@ -86,7 +95,14 @@ if (args.standardize) {
   const std = Math.sqrt(sq / trainInputs.data.length / 255 ** 2 - mean ** 2);
   Object.assign(pixels, { scale: 1 / (255 * std), shift: -mean / std });
 }
-const trainLoader = new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: Number(args.batch), shuffle: true, ...pixels, exampleShape });
+const trainLoader = new DataLoader({
+  inputs: trainInputs,
+  labels: train.labels.subarray(0, limit),
+  batchSize: Number(args.batch),
+  shuffle: true,
+  ...pixels,
+  exampleShape,
+});
 const testLoader = new DataLoader({ inputs: test.images, labels: test.labels, batchSize: 500, ...pixels, exampleShape });
 
 function predictions(f: (x: Tensor) => Float32Array): Int32Array {
@@ -113,8 +129,18 @@ if (bits !== undefined) {
     teacher = makeModel(args.teacher ?? args.model!);
     teacher.loadStateDict(nn.stateDictFromBytes(readFileSync(join(OUT, `${args.teacher ?? args.model}-fp32.lbst`))));
   }
-  const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })].slice(0, 8).map((b) => b.x);
-  prepareQAT(model, { weightBits: bits[0], activationBits: bits[1], weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax', activationQuantizer: 'pact', pactAlphaGradient, calibrationData: calib, inputBits });
+  const calib = [...new DataLoader({ inputs: trainInputs, labels: train.labels.subarray(0, limit), batchSize: 256, ...pixels, exampleShape })]
+    .slice(0, 8)
+    .map((b) => b.x);
+  prepareQAT(model, {
+    weightBits: bits[0],
+    activationBits: bits[1],
+    weightQuantizer: bits[0] <= 2 ? 'lsq' : 'minmax',
+    activationQuantizer: 'pact',
+    pactAlphaGradient,
+    calibrationData: calib,
+    inputBits,
+  });
   // Batch order depends on --seed only, not on whether a teacher was built: runs with and without KD see the same batches.
   manualSeed(Number(args.seed) + 1000);
 }
@@ -132,7 +158,16 @@ for (let e = 0; e < epochs; e++) {
   let lossSum = 0;
   for (const { x, y } of trainLoader) {
     opt.lr = schedule(step++);
-    if (teacher !== undefined) lossSum += distillationStep({ student: model, teacher, optimizer: opt, x, y, temperature: Number(args['kd-temperature']), alpha: Number(args['kd-alpha']) });
+    if (teacher !== undefined)
+      lossSum += distillationStep({
+        student: model,
+        teacher,
+        optimizer: opt,
+        x,
+        y,
+        temperature: Number(args['kd-temperature']),
+        alpha: Number(args['kd-alpha']),
+      });
     else {
       opt.zeroGrad();
       let loss = crossEntropy(model.forward(x), y);
@@ -148,13 +183,27 @@ for (let e = 0; e < epochs; e++) {
   model.eval();
   fakePreds = predictions((x) => noGrad(() => model.forward(x)).data);
   const acc = accuracy(fakePreds);
-  console.log(`${args.model} ${args.mode}${args.distill ? '+KD' : ''} epoch ${e + 1}/${epochs}: loss ${(lossSum / trainLoader.batches).toFixed(4)}, test acc ${(100 * acc).toFixed(2)}%, ${secs.toFixed(1)} s`);
+  console.log(
+    `${args.model} ${args.mode}${args.distill ? '+KD' : ''} epoch ${e + 1}/${epochs}: loss ${(lossSum / trainLoader.batches).toFixed(4)}, test acc ${(100 * acc).toFixed(2)}%, ${secs.toFixed(1)} s`,
+  );
 }
 
 const result: Record<string, unknown> = {
-  model: args.model, mode: args.mode, seed: Number(args.seed), schedule: args.schedule, lr: baseLr, batch: Number(args.batch), standardize: args.standardize, inputBits, pactAlphaGradient: bits === undefined ? undefined : pactAlphaGradient,
-  distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false, epochs, trainExamples: limit,
-  testAccuracy: accuracy(fakePreds), epochSeconds: epochTimes, date: new Date().toISOString(),
+  model: args.model,
+  mode: args.mode,
+  seed: Number(args.seed),
+  schedule: args.schedule,
+  lr: baseLr,
+  batch: Number(args.batch),
+  standardize: args.standardize,
+  inputBits,
+  pactAlphaGradient: bits === undefined ? undefined : pactAlphaGradient,
+  distill: args.distill ? { alpha: Number(args['kd-alpha']), temperature: Number(args['kd-temperature']), teacher: args.teacher ?? args.model } : false,
+  epochs,
+  trainExamples: limit,
+  testAccuracy: accuracy(fakePreds),
+  epochSeconds: epochTimes,
+  date: new Date().toISOString(),
 };
 if (bits === undefined) writeFileSync(ckpt, nn.stateDictToBytes(model.stateDict()));
 else {
@@ -162,7 +211,9 @@ else {
   const intPreds = predictions((x) => q.forward(x).data);
   result.integerAccuracy = accuracy(intPreds);
   result.agreement = intPreds.reduce((a, v, i) => a + (v === fakePreds[i] ? 1 : 0), 0) / intPreds.length;
-  console.log(`integer-only: test acc ${(100 * (result.integerAccuracy as number)).toFixed(2)}%, agrees with fake-quant on ${(100 * (result.agreement as number)).toFixed(2)}% of the test set`);
+  console.log(
+    `integer-only: test acc ${(100 * (result.integerAccuracy as number)).toFixed(2)}%, agrees with fake-quant on ${(100 * (result.agreement as number)).toFixed(2)}% of the test set`,
+  );
 }
 appendFileSync(join(OUT, 'results.jsonl'), `${JSON.stringify(result)}\n`);
 console.log(JSON.stringify(result));

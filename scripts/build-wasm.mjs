@@ -14,20 +14,16 @@ import { relaxedSimdPatch } from './relaxed-simd.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { cargo, env } = findToolchain();
 
-const build = spawnSync(
-  cargo,
-  ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'lowbit'],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      ...env,
-      CARGO_NET_OFFLINE: 'true',
-      RUSTFLAGS: '-C target-feature=+simd128,+nontrapping-fptoint,+bulk-memory',
-    },
+const build = spawnSync(cargo, ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'lowbit'], {
+  cwd: root,
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    ...env,
+    CARGO_NET_OFFLINE: 'true',
+    RUSTFLAGS: '-C target-feature=+simd128,+nontrapping-fptoint,+bulk-memory',
   },
-);
+});
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const built = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'lowbit.wasm');
@@ -40,11 +36,25 @@ try {
   // shadow stack grows down from 1 MiB and static data starts above it), so
   // wasm-opt may fold `p + constant` into load/store offsets; with
   // --optimize-added-constants-propagate it does so across locals too.
-  execFileSync('wasm-opt', [
-    '-O3', '--low-memory-unused', '--optimize-added-constants-propagate', '--enable-simd', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-    '--enable-bulk-memory', '--enable-mutable-globals', '--strip-debug', '--strip-producers',
-    built, '-o', out,
-  ], { stdio: 'inherit' });
+  execFileSync(
+    'wasm-opt',
+    [
+      '-O3',
+      '--low-memory-unused',
+      '--optimize-added-constants-propagate',
+      '--enable-simd',
+      '--enable-nontrapping-float-to-int',
+      '--enable-sign-ext',
+      '--enable-bulk-memory',
+      '--enable-mutable-globals',
+      '--strip-debug',
+      '--strip-producers',
+      built,
+      '-o',
+      out,
+    ],
+    { stdio: 'inherit' },
+  );
   optimized = true;
 } catch (err) {
   if (err.code !== 'ENOENT') throw err;
@@ -68,4 +78,6 @@ writeFileSync(
     `/** The relaxed-SIMD float kernel (${relaxed?.sites ?? 0} fused multiply-adds): [offset, plain bytes, relaxed bytes] runs, base64. */\n` +
     `export const RELAXED_SIMD_PATCH: ReadonlyArray<readonly [number, string, string]> = ${JSON.stringify(relaxed?.patch ?? [])};\n`,
 );
-console.log(`lowbit: wasm module ${bytes.length} bytes${optimized ? ' (wasm-opt -O3)' : ''}${folded ? `, ${folded} SIMD load offsets folded` : ''}${relaxed ? `, ${relaxed.sites} multiply-adds fused for relaxed SIMD` : ''} -> ts/wasm/module.generated.ts`);
+console.log(
+  `lowbit: wasm module ${bytes.length} bytes${optimized ? ' (wasm-opt -O3)' : ''}${folded ? `, ${folded} SIMD load offsets folded` : ''}${relaxed ? `, ${relaxed.sites} multiply-adds fused for relaxed SIMD` : ''} -> ts/wasm/module.generated.ts`,
+);

@@ -35,7 +35,9 @@ export const SLICE_COUNT = 64;
 /** An IDX file (gzipped): its dimensions and uint8 payload. */
 export function readIdx(path) {
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or set LOWBIT_FASHION_MNIST to a folder with the IDX files`);
+    throw new Error(
+      `${path} is missing: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or set LOWBIT_FASHION_MNIST to a folder with the IDX files`,
+    );
   }
   const raw = gunzipSync(readFileSync(path));
   if (raw[0] !== 0 || raw[1] !== 0 || raw[2] !== 0x08) throw new Error(`${path} is not an unsigned-byte IDX file`);

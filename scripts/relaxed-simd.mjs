@@ -29,7 +29,7 @@ import { withText } from './wabt.mjs';
 function effect(line) {
   const op = line.trim().split(' ')[0];
   if (op === 'local.get' || op === 'i32.const' || op === 'v128.const') return [0, 1];
-  if (op === 'local.tee' || /^(v128|i32|f32)\.load/.test(op) && !op.endsWith('_lane') || op === 'f32x4.splat') return [1, 1];
+  if (op === 'local.tee' || (/^(v128|i32|f32)\.load/.test(op) && !op.endsWith('_lane')) || op === 'f32x4.splat') return [1, 1];
   if (/^(i32\.(add|sub|mul|shl|and|or)|f32x4\.(add|sub|mul))$/.test(op)) return [2, 1];
   return undefined;
 }

@@ -23,7 +23,11 @@ const TYPES = {
 };
 
 /** Cross-origin isolation: SharedArrayBuffer, and so onnxruntime-web's threads. */
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' };
+const ISOLATION = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+};
 
 /**
  * Serves `dir` (default dist/app) on 127.0.0.1:`port` (0: any free port).
@@ -55,7 +59,8 @@ export async function serveApp(options = {}) {
     const headers = { ...isolation, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', vary: 'accept-encoding' };
     if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       const cached = gzipped.get(file);
-      if (cached === undefined || cached.source.length !== body.length || !cached.source.equals(body)) gzipped.set(file, { source: body, gzip: gzipSync(body) });
+      if (cached === undefined || cached.source.length !== body.length || !cached.source.equals(body))
+        gzipped.set(file, { source: body, gzip: gzipSync(body) });
       body = gzipped.get(file).gzip;
       headers['content-encoding'] = 'gzip';
     }

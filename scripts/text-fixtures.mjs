@@ -26,7 +26,9 @@ export const CALIB_WINDOWS = 128;
 export function textCorpus() {
   const vocab = JSON.parse(readFileSync(join(DIR, 'vocab.json'), 'utf8'));
   const corpus = JSON.parse(readFileSync(join(DIR, 'corpus.json'), 'utf8'));
-  const files = readdirSync(corpus.source).filter((f) => !lstatSync(join(corpus.source, f)).isSymbolicLink()).sort();
+  const files = readdirSync(corpus.source)
+    .filter((f) => !lstatSync(join(corpus.source, f)).isSymbolicLink())
+    .sort();
   if (files.join() !== corpus.files.join()) {
     throw new Error(`${corpus.source} holds ${files.join(', ')}; the model was trained on ${corpus.files.join(', ')}`);
   }
@@ -73,10 +75,16 @@ export function textFixtures() {
   mkdirSync(dir, { recursive: true });
   const { train, heldOut } = textCorpus();
   const span = train.length - CTX - 1;
-  const calib = windows(train, Array.from({ length: CALIB_WINDOWS }, (_, k) => Math.floor((k * span) / (CALIB_WINDOWS - 1))));
+  const calib = windows(
+    train,
+    Array.from({ length: CALIB_WINDOWS }, (_, k) => Math.floor((k * span) / (CALIB_WINDOWS - 1))),
+  );
   writeNpy(paths.calibIds, calib.x, [CALIB_WINDOWS, CTX]);
   const n = Math.floor((heldOut.length - 1) / CTX);
-  const held = windows(heldOut, Array.from({ length: n }, (_, k) => k * CTX));
+  const held = windows(
+    heldOut,
+    Array.from({ length: n }, (_, k) => k * CTX),
+  );
   writeNpy(paths.heldOutIds, held.x, [n, CTX]);
   writeNpy(paths.heldOutNext, held.y, [n, CTX]);
   return paths;

@@ -19,7 +19,8 @@ export function readWav16(path) {
   while (off + 8 <= buf.length) {
     const id = buf.toString('latin1', off, off + 4);
     const size = buf.readUInt32LE(off + 4);
-    if (id === 'fmt ') fmt = { format: buf.readUInt16LE(off + 8), channels: buf.readUInt16LE(off + 10), rate: buf.readUInt32LE(off + 12), bits: buf.readUInt16LE(off + 22) };
+    if (id === 'fmt ')
+      fmt = { format: buf.readUInt16LE(off + 8), channels: buf.readUInt16LE(off + 10), rate: buf.readUInt32LE(off + 12), bits: buf.readUInt16LE(off + 22) };
     if (id === 'data') {
       if (fmt?.format !== 1 || fmt.channels !== 1 || fmt.bits !== 16) throw new Error(`${path}: expected 16-bit PCM mono`);
       const n = size / 2;

@@ -75,7 +75,12 @@ describe('chooseQParams, hand-derived', () => {
 
   it('symmetric: amax / ((qmax - qmin) / 2)', () => {
     expect(chooseQParams({ min: -2, max: 1, dtype: 'int8', symmetric: true })).toEqual({ scale: Math.fround(2 / 127.5), zeroPoint: 0, qmin: -128, qmax: 127 });
-    expect(chooseQParams({ min: -2, max: 1, dtype: 'int8', symmetric: true, narrowRange: true })).toEqual({ scale: Math.fround(2 / 127), zeroPoint: 0, qmin: -127, qmax: 127 });
+    expect(chooseQParams({ min: -2, max: 1, dtype: 'int8', symmetric: true, narrowRange: true })).toEqual({
+      scale: Math.fround(2 / 127),
+      zeroPoint: 0,
+      qmin: -127,
+      qmax: 127,
+    });
     expect(chooseQParams({ min: -1, max: 4, dtype: 'uint8', symmetric: true })).toEqual({ scale: Math.fround(4 / 127.5), zeroPoint: 128, qmin: 0, qmax: 255 });
     expect(chooseQParams({ min: -1, max: 4, dtype: 'uint4', symmetric: true })).toEqual({ scale: Math.fround(4 / 7.5), zeroPoint: 8, qmin: 0, qmax: 15 });
     expect(chooseQParams({ min: -1, max: 4, bits: 2, symmetric: true })).toEqual({ scale: Math.fround(4 / 1.5), zeroPoint: 0, qmin: -2, qmax: 1 });
@@ -164,10 +169,7 @@ describe('chooseQParams rejects bad input', () => {
 
 describe('chooseQParams properties', () => {
   const f32 = fc.float({ noNaN: true, noDefaultInfinity: true, min: Math.fround(-1e30), max: Math.fround(1e30) });
-  const spec = fc.oneof(
-    fc.record({ dtype: fc.constantFrom(...INT_DTYPES) }),
-    fc.record({ bits: fc.integer({ min: 2, max: 16 }), signed: fc.boolean() }),
-  );
+  const spec = fc.oneof(fc.record({ dtype: fc.constantFrom(...INT_DTYPES) }), fc.record({ bits: fc.integer({ min: 2, max: 16 }), signed: fc.boolean() }));
   const options = fc.tuple(f32, f32, spec, fc.boolean(), fc.boolean()).map(([a, b, s, symmetric, narrowRange]) => ({
     min: Math.min(a, b),
     max: Math.max(a, b),

@@ -131,7 +131,12 @@ const FORM: FormValues = {
 
 describe("the form's logic", () => {
   it("prefills the image fields from the model input's declared shape", () => {
-    expect(imageDefaults({ name: 'input', dtype: 'float32', shape: ['batch', 1, 28, 28] })).toEqual({ height: 28, width: 28, channels: 'gray', layout: 'nchw' });
+    expect(imageDefaults({ name: 'input', dtype: 'float32', shape: ['batch', 1, 28, 28] })).toEqual({
+      height: 28,
+      width: 28,
+      channels: 'gray',
+      layout: 'nchw',
+    });
     expect(imageDefaults({ name: 'x', shape: [1, 224, 224, 3] })).toEqual({ height: 224, width: 224, channels: 'rgb', layout: 'nhwc', batch: 1 });
     expect(imageDefaults({ name: 'x', shape: ['n', 3, 'h', 'w'] })).toEqual({ channels: 'rgb', layout: 'nchw' });
     expect(imageDefaults({ name: 'x', shape: ['n', 64] })).toEqual({});
@@ -147,13 +152,33 @@ describe("the form's logic", () => {
   });
 
   it("turns the fields into quantizeModel's and imageFeeds' options, naming a field that is wrong", () => {
-    expect(settingsFrom(FORM)).toEqual({ mode: 'static', weightType: 'int8', perChannel: true, reduceRange: false, method: 'minmax', format: 'qdq', activationType: 'uint8', activationSymmetric: false });
+    expect(settingsFrom(FORM)).toEqual({
+      mode: 'static',
+      weightType: 'int8',
+      perChannel: true,
+      reduceRange: false,
+      method: 'minmax',
+      format: 'qdq',
+      activationType: 'uint8',
+      activationSymmetric: false,
+    });
     // dynamic mode takes none of static mode's options
-    expect(settingsFrom({ ...FORM, mode: 'dynamic', method: 'entropy' })).toEqual({ mode: 'dynamic', weightType: 'int8', perChannel: true, reduceRange: false });
+    expect(settingsFrom({ ...FORM, mode: 'dynamic', method: 'entropy' })).toEqual({
+      mode: 'dynamic',
+      weightType: 'int8',
+      perChannel: true,
+      reduceRange: false,
+    });
     expect(settingsFrom({ ...FORM, method: 'percentile', percentile: '99.9' })).toMatchObject({ method: 'percentile', percentile: 99.9 });
     expect(() => settingsFrom({ ...FORM, method: 'percentile', percentile: '120' })).toThrow('Percentile: expected a number in (0, 100], got "120"');
     expect(imageOptionsFrom({ ...FORM, channels: 'rgb', mean: '0.485, 0.456 0.406', std: '0.2' })).toEqual({
-      size: [28, 28], channels: 'rgb', layout: 'nchw', mean: [0.485, 0.456, 0.406], std: [0.2], batch: 16, inputName: 'input',
+      size: [28, 28],
+      channels: 'rgb',
+      layout: 'nchw',
+      mean: [0.485, 0.456, 0.406],
+      std: [0.2],
+      batch: 16,
+      inputName: 'input',
     });
     expect(() => imageOptionsFrom({ ...FORM, height: '' })).toThrow('Height: expected a whole number ≥ 1, got ""');
     expect(() => imageOptionsFrom({ ...FORM, channels: 'rgb', mean: '1, 2' })).toThrow('Mean: expected 1 or 3 numbers separated by commas, got "1, 2"');
@@ -184,11 +209,28 @@ describe('the built app', () => {
     expect(sizes.page.gzip).toBe(own.reduce((s, f) => s + sizes.files[f]!.gzip, 0));
     expect(sizes.page.gzip).toBeLessThanOrEqual(1_500_000);
     // onnxruntime-web is not bundled into the worker: its files are loaded (and cached) as they are
-    expect(sizes.files['ort/ort-wasm-simd-threaded.wasm']!.bytes).toBe(readFileSync(join(import.meta.dirname, '..', 'node_modules', 'onnxruntime-web', 'dist', 'ort-wasm-simd-threaded.wasm')).length);
+    expect(sizes.files['ort/ort-wasm-simd-threaded.wasm']!.bytes).toBe(
+      readFileSync(join(import.meta.dirname, '..', 'node_modules', 'onnxruntime-web', 'dist', 'ort-wasm-simd-threaded.wasm')).length,
+    );
     expect(readFileSync(join(APP_DIR, 'worker.js'), 'utf8')).not.toContain('em-pthread');
     // the page's labelled controls, and no framework: its script is the form, the worker client, renderReport and Plot
     const html = readFileSync(join(APP_DIR, 'index.html'), 'utf8');
-    for (const id of ['model', 'calibration', 'mode', 'method', 'weightType', 'activationType', 'height', 'width', 'channels', 'layout', 'mean', 'std', 'batch']) expect(html).toContain(`<label for="${id}"`);
+    for (const id of [
+      'model',
+      'calibration',
+      'mode',
+      'method',
+      'weightType',
+      'activationType',
+      'height',
+      'width',
+      'channels',
+      'layout',
+      'mean',
+      'std',
+      'batch',
+    ])
+      expect(html).toContain(`<label for="${id}"`);
   });
 });
 
@@ -201,7 +243,16 @@ describe('lowbit Studio in Chromium', () => {
       await pickFiles(page, CNN, pngs);
       // the model's input [batch, 1, 28, 28] fills in the image fields; picking files chose static mode
       expect(await page.locator('#model-info').textContent()).toContain('input float32 [batch, 1, 28, 28]; 10 nodes');
-      for (const [label, value] of [['Height', '28'], ['Width', '28'], ['Channels', 'gray'], ['Layout', 'nchw'], ['Mode', 'static'], ['Method', 'minmax'], ['Weights', 'int8'], ['Activations', 'uint8']]) {
+      for (const [label, value] of [
+        ['Height', '28'],
+        ['Width', '28'],
+        ['Channels', 'gray'],
+        ['Layout', 'nchw'],
+        ['Mode', 'static'],
+        ['Method', 'minmax'],
+        ['Weights', 'int8'],
+        ['Activations', 'uint8'],
+      ]) {
         expect([label, await page.getByLabel(label!, { exact: true }).inputValue()]).toEqual([label, value]);
       }
       expect(await page.locator('#calibration-info').textContent()).toBe('500 images.');
@@ -221,17 +272,23 @@ describe('lowbit Studio in Chromium', () => {
       await expect.poll(() => report.locator('figure svg[class^="plot"]').count()).toBe(11);
       // (the frame may paint a moment after its charts are in its document: on a loaded machine the first screenshot came out blank)
       let shot = { share: 0, colours: 0 };
-      await expect
-        .poll(async () => (shot = ink(await page.getByTitle('Quantization report').screenshot())).share, { timeout: 15_000 })
-        .toBeGreaterThan(0.05);
+      await expect.poll(async () => (shot = ink(await page.getByTitle('Quantization report').screenshot())).share, { timeout: 15_000 }).toBeGreaterThan(0.05);
       expect(shot.colours).toBeGreaterThan(50);
-      expect(await page.locator('#summary').textContent()).toMatch(/^Static quantization, minmax: 10 of 10 nodes quantized, 424,948 → [\d,]+ bytes \(3\.7\d× smaller\)/);
+      expect(await page.locator('#summary').textContent()).toMatch(
+        /^Static quantization, minmax: 10 of 10 nodes quantized, 424,948 → [\d,]+ bytes \(3\.7\d× smaller\)/,
+      );
 
       const model = await download(page, 'Download model');
       const json = await download(page, 'Download report (JSON)');
       expect([model.name, json.name]).toEqual(['cnn.quantized.onnx', 'cnn.report.json']);
       const parsed = JSON.parse(new TextDecoder().decode(json.bytes));
-      expect(parsed).toMatchObject({ format: 'lowbit.quantization-report', mode: 'static', runner: 'onnxruntime-web', calibration: { samples: 500, batches: 32 }, sizes: { output: model.bytes.length } });
+      expect(parsed).toMatchObject({
+        format: 'lowbit.quantization-report',
+        mode: 'static',
+        runner: 'onnxruntime-web',
+        calibration: { samples: 500, batches: 32 },
+        sizes: { output: model.bytes.length },
+      });
       expect(parsed.nodes.every((n: { quantized: boolean }) => n.quantized)).toBe(true);
 
       // Node on the same PNGs through the same runtime (onnxruntime-web) makes the same model, byte for byte
@@ -252,10 +309,7 @@ describe('lowbit Studio in Chromium', () => {
       const { page } = await openStudio(context, `${server.origin}/`);
       await pickFiles(page, CNN, pngs);
       const calibrating = page.locator('#status').getByText(/^Calibrating: /);
-      const [run] = await Promise.all([
-        pressQuantize(page),
-        calibrating.waitFor().then(() => page.getByRole('button', { name: 'Cancel' }).click()),
-      ]);
+      const [run] = await Promise.all([pressQuantize(page), calibrating.waitFor().then(() => page.getByRole('button', { name: 'Cancel' }).click())]);
       expect([run.status, run.error]).toEqual(['Cancelled.', '']);
       expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
       expect(await page.locator('#result').isHidden()).toBe(true);
@@ -316,7 +370,16 @@ describe('lowbit Studio in Chromium', () => {
       const { page, engine } = await openStudio(context, `${own.origin}/`);
       expect(engine).toMatch(/^Ready: onnxruntime-web on \d threads?, loaded in [\d.]+ s; kept for offline use\.$/);
       // what the cache does not hold cannot be fetched
-      expect(await page.evaluate((url) => fetch(url).then(() => 'fetched', () => 'failed'), `${own.origin}/sizes.json`)).toBe('failed');
+      expect(
+        await page.evaluate(
+          (url) =>
+            fetch(url).then(
+              () => 'fetched',
+              () => 'failed',
+            ),
+          `${own.origin}/sizes.json`,
+        ),
+      ).toBe('failed');
       await pickFiles(page, CNN, pngs.slice(0, 32));
       const run = await pressQuantize(page);
       expect([run.status, run.error]).toEqual([expect.stringMatching(/^Done in/), '']);

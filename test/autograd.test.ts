@@ -231,7 +231,9 @@ describe('autograd values', () => {
     expect(code(() => ag.crossEntropy(a, [0]))).toBe('INVALID_SHAPE');
     expect(code(() => ag.klDivergence(a, a, 0))).toBe('INVALID_ARGUMENT');
     expect(code(() => ag.conv2d(new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(9), [1, 1, 3, 3])))).toBe('INVALID_SHAPE');
-    expect(code(() => ag.conv2d(new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(1), [1, 1, 1, 1]), undefined, { stride: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(code(() => ag.conv2d(new Tensor(new Float32Array(4), [1, 1, 2, 2]), new Tensor(new Float32Array(1), [1, 1, 1, 1]), undefined, { stride: 0 }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(code(() => ag.mean(new Tensor([], [0])))).toBe('EMPTY_INPUT');
     expect(code(() => a.item())).toBe('INVALID_SHAPE');
   });

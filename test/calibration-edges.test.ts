@@ -160,7 +160,9 @@ describe('MinMaxObserver and calibrate edge cases', () => {
     const pc = new MinMaxObserver({ perChannelAxis: 1 });
     expect(code(() => pc.observe(new Float32Array(4)))).toMatch(/^INVALID_SHAPE: perChannelAxis 1 is out of range/);
     pc.observe({ data: new Float32Array(6), shape: [2, 3] });
-    expect(code(() => pc.observe({ data: new Float32Array(8), shape: [2, 4] }))).toBe('INVALID_SHAPE: this observer has 3 channels but the batch has 4 along axis 1');
+    expect(code(() => pc.observe({ data: new Float32Array(8), shape: [2, 4] }))).toBe(
+      'INVALID_SHAPE: this observer has 3 channels but the batch has 4 along axis 1',
+    );
     expect(code(() => pc.result())).toMatch(/^INVALID_ARGUMENT: this observer is per-channel/);
     expect(code(() => new MinMaxObserver({ averagingConstant: 0 }))).toMatch(/^INVALID_ARGUMENT: averagingConstant/);
     expect(code(() => new MinMaxObserver({ perChannelAxis: 0.5 }))).toMatch(/^INVALID_ARGUMENT: perChannelAxis/);

@@ -33,7 +33,18 @@ describe('max', () => {
     obs.observe(x);
     const amax = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const r = obs.max();
-    expect(r).toEqual({ method: 'max', amax, min: -amax, max: amax, bits: 8, unsigned: false, scale: Math.fround(amax / 127), zeroPoint: 0, qmin: -127, qmax: 127 });
+    expect(r).toEqual({
+      method: 'max',
+      amax,
+      min: -amax,
+      max: amax,
+      bits: 8,
+      unsigned: false,
+      scale: Math.fround(amax / 127),
+      zeroPoint: 0,
+      qmin: -127,
+      qmax: 127,
+    });
   });
 
   it('signed mode: [min, max] with affine qparams from chooseQParams', () => {
@@ -84,7 +95,11 @@ describe('mse', () => {
       using obs = new HistogramObserver();
       obs.observe(x);
       const { counts, binWidth } = obs.absHistogram();
-      for (const [bits, unsigned] of [[8, false], [4, false], [4, true]] as const) {
+      for (const [bits, unsigned] of [
+        [8, false],
+        [4, false],
+        [4, true],
+      ] as const) {
         const qmax = 2 ** (unsigned ? bits : bits - 1) - 1;
         const ref = referenceMse(counts, qmax, 128, 1);
         const r = obs.mse({ bits, unsigned });
@@ -146,7 +161,10 @@ describe('MinMaxObserver', () => {
 
   it('moving average: min += c · (batchMin − min) after the first batch', () => {
     const obs = new MinMaxObserver({ averagingConstant: 0.25 });
-    obs.observe(new Float32Array([-1, 2])).observe(new Float32Array([-5, 6])).observe(new Float32Array([0, 1]));
+    obs
+      .observe(new Float32Array([-1, 2]))
+      .observe(new Float32Array([-5, 6]))
+      .observe(new Float32Array([0, 1]));
     // min: −1 → −1 + 0.25·(−5 + 1) = −2 → −2 + 0.25·(0 + 2) = −1.5; max: 2 → 3 → 3 + 0.25·(1 − 3) = 2.5
     expect([obs.min![0], obs.max![0]]).toEqual([-1.5, 2.5]);
     obs.reset();

@@ -102,7 +102,11 @@ describe('progress on stderr', () => {
     }) as Writable & { isTTY: boolean; columns: number; text: string };
     return Object.assign(w, { isTTY: tty, columns: 160, text: '' });
   }
-  const events = (done: number[]) => [{ phase: 'load', done: 0, unit: 'steps' }, ...done.map((d) => ({ phase: 'calibrate', done: d, unit: 'samples' })), { phase: 'quantize', done: 0, total: 10, unit: 'nodes' }];
+  const events = (done: number[]) => [
+    { phase: 'load', done: 0, unit: 'steps' },
+    ...done.map((d) => ({ phase: 'calibrate', done: d, unit: 'samples' })),
+    { phase: 'quantize', done: 0, total: 10, unit: 'nodes' },
+  ];
 
   it('writes a line per phase and one per 10% step of a counting phase when stderr is not a terminal', async () => {
     const out = sink(false);
@@ -111,7 +115,15 @@ describe('progress on stderr', () => {
     p.stop();
     await new Promise((r) => setImmediate(r));
     const lines = out.text.split('\n').map((l) => l.replace(/, \d+ samples\/s.*\)$/, ')'));
-    expect(lines).toEqual(['reading the model…', 'calibrating: 20% (25/100 samples)', 'calibrating: 50% (50/100 samples)', 'calibrating: 70% (75/100 samples)', 'calibrating: 100% (100/100 samples)', 'quantizing (10 nodes)…', '']);
+    expect(lines).toEqual([
+      'reading the model…',
+      'calibrating: 20% (25/100 samples)',
+      'calibrating: 50% (50/100 samples)',
+      'calibrating: 70% (75/100 samples)',
+      'calibrating: 100% (100/100 samples)',
+      'quantizing (10 nodes)…',
+      '',
+    ]);
     expect(out.text).toMatch(/calibrating: 20% \(25\/100 samples, \d+ samples\/s, ETA [\d.]+ s\)/);
   });
 
@@ -146,7 +158,35 @@ describe('lowbit --help, --version', () => {
     const quantize = await lowbit(['quantize', '--help']);
     expect(quantize.code).toBe(0);
     expect(quantize.stdout).toMatch(/^Usage: lowbit quantize IN\.onnx -o OUT\.onnx \[options\]/);
-    for (const flag of ['-o, --output', '--mode', '--calib', '--batch', '--samples', '--method', '--percentile', '--format', '--weight-type', '--scheme', '--block-size', '--algorithm', '--kmeans', '--per-tensor', '--fold-bn', '--no-fold-bn', '--cle', '--bias-correction', '--bias-correction-method', '--activation-type', '--symmetric-activations', '--reduce-range', '--op-types', '--exclude-op-types', '--exclude-nodes', '--report', '--runner']) {
+    for (const flag of [
+      '-o, --output',
+      '--mode',
+      '--calib',
+      '--batch',
+      '--samples',
+      '--method',
+      '--percentile',
+      '--format',
+      '--weight-type',
+      '--scheme',
+      '--block-size',
+      '--algorithm',
+      '--kmeans',
+      '--per-tensor',
+      '--fold-bn',
+      '--no-fold-bn',
+      '--cle',
+      '--bias-correction',
+      '--bias-correction-method',
+      '--activation-type',
+      '--symmetric-activations',
+      '--reduce-range',
+      '--op-types',
+      '--exclude-op-types',
+      '--exclude-nodes',
+      '--report',
+      '--runner',
+    ]) {
       expect(quantize.stdout).toContain(`${flag} `);
     }
     expect((await lowbit(['help', 'compare'])).stdout).toMatch(/^Usage: lowbit compare A\.onnx B\.onnx --data/);
@@ -160,7 +200,16 @@ describe('lowbit --help, --version', () => {
 describe('lowbit quantize', () => {
   it('static QDQ: a CNN whose classes agree with the float model on ≥ 60 of 64 images, and a report of what it did', async () => {
     const out = folder('static');
-    const run = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'cnn-int8.onnx'), '--calib', `input=${IMAGES}`, '--report', join(out, 'report.json')]);
+    const run = await lowbit([
+      'quantize',
+      join(FASHION, 'cnn.onnx'),
+      '-o',
+      join(out, 'cnn-int8.onnx'),
+      '--calib',
+      `input=${IMAGES}`,
+      '--report',
+      join(out, 'report.json'),
+    ]);
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['cnn-int8.onnx', 'report.json']);
@@ -178,7 +227,18 @@ describe('lowbit quantize', () => {
       calibration: { samples: 64, batches: 2 }, // the default batch of 32
       evaluationSamples: 64,
     });
-    expect(report.nodes.map((n: { name: string }) => n.name)).toEqual(['/conv1/Conv', '/relu1/Relu', '/pool1/MaxPool', '/conv2/Conv', '/relu2/Relu', '/pool2/MaxPool', '/Flatten', '/fc1/Gemm', '/relu3/Relu', '/fc2/Gemm']);
+    expect(report.nodes.map((n: { name: string }) => n.name)).toEqual([
+      '/conv1/Conv',
+      '/relu1/Relu',
+      '/pool1/MaxPool',
+      '/conv2/Conv',
+      '/relu2/Relu',
+      '/pool2/MaxPool',
+      '/Flatten',
+      '/fc1/Gemm',
+      '/relu3/Relu',
+      '/fc2/Gemm',
+    ]);
     expect(report.nodes.every((n: { quantized: boolean }) => n.quantized)).toBe(true);
     expect(report.outputs).toHaveLength(1);
     expect(report.outputs[0].name).toBe('logits');
@@ -198,7 +258,19 @@ describe('lowbit quantize', () => {
   it('writes --report FILE.html as the report page: in Chromium, the SQNR chart and a histogram and a KL curve per activation, nothing fetched', async () => {
     const out = folder('html');
     const report = join(out, 'report.html');
-    const run = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'cnn-int8.onnx'), '--calib', `input=${IMAGES}`, '--method', 'entropy', '--report', report, '-q']);
+    const run = await lowbit([
+      'quantize',
+      join(FASHION, 'cnn.onnx'),
+      '-o',
+      join(out, 'cnn-int8.onnx'),
+      '--calib',
+      `input=${IMAGES}`,
+      '--method',
+      'entropy',
+      '--report',
+      report,
+      '-q',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`report: ${report}`);
     const browser = await launchChromium();
@@ -223,8 +295,26 @@ describe('lowbit quantize', () => {
   it('static QOperator with entropy calibration, per-tensor int8 activations, on the first 40 samples in batches of 8', async () => {
     const out = folder('qoperator');
     const run = await lowbit([
-      'quantize', join(FASHION, 'mlp.onnx'), '-o', join(out, 'mlp-int8.onnx'), '--calib', IMAGES, '--batch', '8', '--samples', '40',
-      '--method', 'entropy', '--format', 'qoperator', '--per-tensor', '--activation-type', 'int8', '--report', join(out, 'r.json'), '-q',
+      'quantize',
+      join(FASHION, 'mlp.onnx'),
+      '-o',
+      join(out, 'mlp-int8.onnx'),
+      '--calib',
+      IMAGES,
+      '--batch',
+      '8',
+      '--samples',
+      '40',
+      '--method',
+      'entropy',
+      '--format',
+      'qoperator',
+      '--per-tensor',
+      '--activation-type',
+      'int8',
+      '--report',
+      join(out, 'r.json'),
+      '-q',
     ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8'));
@@ -258,7 +348,12 @@ describe('lowbit quantize', () => {
     const float = await classes(join(FASHION, 'mlp.onnx'));
     const cases: [string, string[], Record<string, number>, Record<string, unknown>][] = [
       ['int4.onnx', ['--mode', 'weight-only'], { 'com.microsoft.MatMulNBits': 3 }, { mode: 'weight-only', settings: { format: 'matmulnbits' } }],
-      ['gptq.onnx', ['--mode', 'weight-only', '--format', 'qdq', '--algorithm', 'gptq', '--block-size', '64', '--calib', IMAGES], { DequantizeLinear: 3, MatMul: 3 }, { mode: 'weight-only', evaluationSamples: 64 }],
+      [
+        'gptq.onnx',
+        ['--mode', 'weight-only', '--format', 'qdq', '--algorithm', 'gptq', '--block-size', '64', '--calib', IMAGES],
+        { DequantizeLinear: 3, MatMul: 3 },
+        { mode: 'weight-only', evaluationSamples: 64 },
+      ],
       ['fp16.onnx', ['--mode', 'fp16'], { Cast: 2 }, { mode: 'fp16' }],
       ['kmeans.onnx', ['--kmeans', '4'], { Gather: 3 }, { mode: 'kmeans' }],
       ['pow2.onnx', ['--scheme', 'pow2', '--calib', IMAGES], { Gemm: 3, QuantizeLinear: 6 }, { mode: 'static', settings: { scheme: 'pow2' } }],
@@ -275,7 +370,20 @@ describe('lowbit quantize', () => {
 
   it('data-free quantization: --cle and --bias-correction on the MobileNet with per-tensor weights, in the report; --no-fold-bn keeps its BatchNorms', async () => {
     const out = folder('dfq');
-    const run = await lowbit(['quantize', join(FASHION, 'mobilenet.onnx'), '-o', join(out, 'q.onnx'), '--calib', IMAGES, '--per-tensor', '--cle', '--bias-correction', '--report', join(out, 'r.json'), '-q']);
+    const run = await lowbit([
+      'quantize',
+      join(FASHION, 'mobilenet.onnx'),
+      '-o',
+      join(out, 'q.onnx'),
+      '--calib',
+      IMAGES,
+      '--per-tensor',
+      '--cle',
+      '--bias-correction',
+      '--report',
+      join(out, 'r.json'),
+      '-q',
+    ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8'));
     expect(report.prepared.batchNorm.folded).toBe(9);
@@ -296,14 +404,17 @@ describe('lowbit quantize', () => {
     writeFileSync(data, writeNpy({ dtype: 'float32', shape: [30 * 64, 1, 28, 28], data: many }));
     const out = folder('interrupt');
     let sent = false;
-    const run = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib', `input=${data}`, '--batch', '1', '--report', join(out, 'r.json')], {
-      onStderr: (text, child) => {
-        if (!sent && text.includes('calibrating: 10%')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
+    const run = await lowbit(
+      ['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib', `input=${data}`, '--batch', '1', '--report', join(out, 'r.json')],
+      {
+        onStderr: (text, child) => {
+          if (!sent && text.includes('calibrating: 10%')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
       },
-    });
+    );
     expect(sent).toBe(true);
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(/^lowbit quantize: interrupted; nothing was written$/m);
@@ -314,27 +425,132 @@ describe('lowbit quantize', () => {
 
 describe('lowbit quantize refuses bad input: non-zero exit, one line naming the problem, nothing written', () => {
   const cases: Array<[what: string, args: (dir: string) => string[], code: number, message: RegExp]> = [
-    ['-o equal to the input', () => [join(FASHION, 'cnn.onnx'), '-o', join(FASHION, '..', 'fashion', 'cnn.onnx'), '--mode', 'dynamic'], 2, /^lowbit quantize: -o .*cnn\.onnx is the input model itself/],
-    ['--report equal to a calibration file', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`, '--report', join(d, 'flat.npy')], 2, /^lowbit quantize: --report .*flat\.npy is a calibration file \(--calib input=.*flat\.npy\); lowbit never writes over its inputs$/],
-    ['a truncated model', (d) => [join(d, 'truncated.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: .*truncated\.onnx is not an ONNX model, or is truncated: .* \[INVALID_FILE\]$/],
-    ['a file that is not ONNX', (d) => [join(d, 'text.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES], 1, /^lowbit quantize: .*text\.onnx is not an ONNX model.* \[INVALID_FILE\]$/],
-    ['a .npy of the wrong shape', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`], 1, /^lowbit quantize: .*flat\.npy has shape \(64, 784\), which does not fit input "input" \[batch, 1, 28, 28\].* \[INVALID_SHAPE\]$/],
-    ['a .npy of the wrong dtype', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'f64.npy')}`], 1, /^lowbit quantize: .*f64\.npy holds float64 values but input "input" takes float32.* \[INVALID_DTYPE\]$/],
-    ['a file that is not .npy', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'text.onnx')}`], 1, /^lowbit quantize: .*text\.onnx: not a \.npy file.* \[INVALID_FILE\]$/],
-    ['an unknown input name', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `pixels=${IMAGES}`], 2, /^lowbit quantize: --calib pixels=.*: the model has no input "pixels" \(its inputs: "input"\)$/],
-    ['an unknown flag', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--fast'], 2, /^lowbit quantize: unknown option --fast for lowbit quantize \(see lowbit quantize --help\)$/],
-    ['a bad flag value', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--method', 'best'], 2, /^lowbit quantize: --method must be minmax or entropy or percentile or mse, got best$/],
-    ['--fold-bn with --no-fold-bn', (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--fold-bn', '--no-fold-bn'], 2, /^lowbit quantize: give --fold-bn or --no-fold-bn, not both$/],
-    ['empirical bias correction in dynamic mode', (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--bias-correction-method', 'empirical'], 1, /^lowbit quantize: biasCorrection: 'empirical' needs calibration data.* \[INVALID_ARGUMENT\]$/],
-    ['a missing model', (d) => [join(d, 'nothing.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: cannot read .*nothing\.onnx: no such file or folder \[IO_ERROR\]$/],
-    ['static mode without data', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx')], 2, /^lowbit quantize: static quantization needs calibration data/],
-    ['gptq without data', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--algorithm', 'gptq'], 2, /^lowbit quantize: --algorithm gptq needs calibration data/],
-    ['a weight-only flag in static mode', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--block-size', '32', '--calib', IMAGES], 2, /^lowbit quantize: --block-size applies to --mode weight-only only \(mode is static\)$/],
-    ['int4 weights in dynamic mode', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--weight-type', 'int4'], 2, /^lowbit quantize: --weight-type must be int8 or uint8, got int4$/],
-    ['a block size that is not a power of two', (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--block-size', '48'], 1, /^lowbit quantize: .*48.* \[INVALID_ARGUMENT\]$/],
-    ['calibration data in dynamic mode', (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--calib', IMAGES], 2, /^lowbit quantize: --calib applies to static quantization only/],
-    ['a model older than the oldest opset lowbit raises (7)', (d) => [join(d, 'opset6.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'], 1, /^lowbit quantize: .*opset6\.onnx: the model is at opset 6; .* \[INVALID_MODEL\]$/],
-    ['a model onnxruntime cannot load', (d) => [join(d, 'broken.onnx'), '-o', join(d, 'q.onnx'), '--calib', `x=${join(d, 'x.npy')}`], 1, /^lowbit quantize: .*broken\.onnx: onnxruntime-node could not load the model: .* \[INVALID_MODEL\]$/],
+    [
+      '-o equal to the input',
+      () => [join(FASHION, 'cnn.onnx'), '-o', join(FASHION, '..', 'fashion', 'cnn.onnx'), '--mode', 'dynamic'],
+      2,
+      /^lowbit quantize: -o .*cnn\.onnx is the input model itself/,
+    ],
+    [
+      '--report equal to a calibration file',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`, '--report', join(d, 'flat.npy')],
+      2,
+      /^lowbit quantize: --report .*flat\.npy is a calibration file \(--calib input=.*flat\.npy\); lowbit never writes over its inputs$/,
+    ],
+    [
+      'a truncated model',
+      (d) => [join(d, 'truncated.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'],
+      1,
+      /^lowbit quantize: .*truncated\.onnx is not an ONNX model, or is truncated: .* \[INVALID_FILE\]$/,
+    ],
+    [
+      'a file that is not ONNX',
+      (d) => [join(d, 'text.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES],
+      1,
+      /^lowbit quantize: .*text\.onnx is not an ONNX model.* \[INVALID_FILE\]$/,
+    ],
+    [
+      'a .npy of the wrong shape',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'flat.npy')}`],
+      1,
+      /^lowbit quantize: .*flat\.npy has shape \(64, 784\), which does not fit input "input" \[batch, 1, 28, 28\].* \[INVALID_SHAPE\]$/,
+    ],
+    [
+      'a .npy of the wrong dtype',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'f64.npy')}`],
+      1,
+      /^lowbit quantize: .*f64\.npy holds float64 values but input "input" takes float32.* \[INVALID_DTYPE\]$/,
+    ],
+    [
+      'a file that is not .npy',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `input=${join(d, 'text.onnx')}`],
+      1,
+      /^lowbit quantize: .*text\.onnx: not a \.npy file.* \[INVALID_FILE\]$/,
+    ],
+    [
+      'an unknown input name',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', `pixels=${IMAGES}`],
+      2,
+      /^lowbit quantize: --calib pixels=.*: the model has no input "pixels" \(its inputs: "input"\)$/,
+    ],
+    [
+      'an unknown flag',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--fast'],
+      2,
+      /^lowbit quantize: unknown option --fast for lowbit quantize \(see lowbit quantize --help\)$/,
+    ],
+    [
+      'a bad flag value',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--calib', IMAGES, '--method', 'best'],
+      2,
+      /^lowbit quantize: --method must be minmax or entropy or percentile or mse, got best$/,
+    ],
+    [
+      '--fold-bn with --no-fold-bn',
+      (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--fold-bn', '--no-fold-bn'],
+      2,
+      /^lowbit quantize: give --fold-bn or --no-fold-bn, not both$/,
+    ],
+    [
+      'empirical bias correction in dynamic mode',
+      (d) => [join(FASHION, 'mobilenet.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--bias-correction-method', 'empirical'],
+      1,
+      /^lowbit quantize: biasCorrection: 'empirical' needs calibration data.* \[INVALID_ARGUMENT\]$/,
+    ],
+    [
+      'a missing model',
+      (d) => [join(d, 'nothing.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'],
+      1,
+      /^lowbit quantize: cannot read .*nothing\.onnx: no such file or folder \[IO_ERROR\]$/,
+    ],
+    [
+      'static mode without data',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx')],
+      2,
+      /^lowbit quantize: static quantization needs calibration data/,
+    ],
+    [
+      'gptq without data',
+      (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--algorithm', 'gptq'],
+      2,
+      /^lowbit quantize: --algorithm gptq needs calibration data/,
+    ],
+    [
+      'a weight-only flag in static mode',
+      (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--block-size', '32', '--calib', IMAGES],
+      2,
+      /^lowbit quantize: --block-size applies to --mode weight-only only \(mode is static\)$/,
+    ],
+    [
+      'int4 weights in dynamic mode',
+      (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--weight-type', 'int4'],
+      2,
+      /^lowbit quantize: --weight-type must be int8 or uint8, got int4$/,
+    ],
+    [
+      'a block size that is not a power of two',
+      (d) => [join(FASHION, 'mlp.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'weight-only', '--block-size', '48'],
+      1,
+      /^lowbit quantize: .*48.* \[INVALID_ARGUMENT\]$/,
+    ],
+    [
+      'calibration data in dynamic mode',
+      (d) => [join(FASHION, 'cnn.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic', '--calib', IMAGES],
+      2,
+      /^lowbit quantize: --calib applies to static quantization only/,
+    ],
+    [
+      'a model older than the oldest opset lowbit raises (7)',
+      (d) => [join(d, 'opset6.onnx'), '-o', join(d, 'q.onnx'), '--mode', 'dynamic'],
+      1,
+      /^lowbit quantize: .*opset6\.onnx: the model is at opset 6; .* \[INVALID_MODEL\]$/,
+    ],
+    [
+      'a model onnxruntime cannot load',
+      (d) => [join(d, 'broken.onnx'), '-o', join(d, 'q.onnx'), '--calib', `x=${join(d, 'x.npy')}`],
+      1,
+      /^lowbit quantize: .*broken\.onnx: onnxruntime-node could not load the model: .* \[INVALID_MODEL\]$/,
+    ],
   ];
   let bad = '';
   beforeAll(() => {
@@ -343,10 +559,22 @@ describe('lowbit quantize refuses bad input: non-zero exit, one line naming the 
     writeFileSync(join(bad, 'text.onnx'), '{"this is": "not a model"}\n');
     writeFileSync(join(bad, 'flat.npy'), writeNpy({ dtype: 'float32', shape: [64, 784], data: images.data as Float32Array }));
     writeFileSync(join(bad, 'f64.npy'), writeNpy({ dtype: 'float64', shape: images.shape, data: Float64Array.from(images.data as Float32Array) }));
-    const identity = (opset: number) => encodeModel(makeModel(makeGraph('g', [makeNode('Relu', ['x'], ['y'])], [makeValueInfo('x', 'float32', [1, 4])], [makeValueInfo('y', 'float32', [1, 4])]), { '': opset }));
+    const identity = (opset: number) =>
+      encodeModel(
+        makeModel(makeGraph('g', [makeNode('Relu', ['x'], ['y'])], [makeValueInfo('x', 'float32', [1, 4])], [makeValueInfo('y', 'float32', [1, 4])]), {
+          '': opset,
+        }),
+      );
     writeFileSync(join(bad, 'opset6.onnx'), identity(6));
     // well-formed protobuf, but a node of an op that does not exist
-    writeFileSync(join(bad, 'broken.onnx'), encodeModel(makeModel(makeGraph('g', [makeNode('NoSuchOp', ['x'], ['y'])], [makeValueInfo('x', 'float32', [1, 4])], [makeValueInfo('y', 'float32', [1, 4])]), { '': 13 })));
+    writeFileSync(
+      join(bad, 'broken.onnx'),
+      encodeModel(
+        makeModel(makeGraph('g', [makeNode('NoSuchOp', ['x'], ['y'])], [makeValueInfo('x', 'float32', [1, 4])], [makeValueInfo('y', 'float32', [1, 4])]), {
+          '': 13,
+        }),
+      ),
+    );
     writeFileSync(join(bad, 'x.npy'), writeNpy({ dtype: 'float32', shape: [2, 1, 4], data: new Float32Array(8) }));
   });
 
@@ -398,14 +626,18 @@ describe('lowbit inspect', () => {
     expect(lines[0]).toBe(`${join(FASHION, 'cnn.onnx')}: ONNX IR 7, opset ai.onnx 13, made by pytorch 1.13.0`);
     expect(lines).toContain('  input: float32 [batch, 1, 28, 28]');
     expect(lines).toContain('  logits: float32 [batch, 10]');
-    const ops = Object.fromEntries(lines.flatMap((l) => {
-      const m = /^ {2}([A-Za-z.]+) +(\d+)$/.exec(l);
-      return m === null ? [] : [[m[1]!, Number(m[2])] as const];
-    }));
+    const ops = Object.fromEntries(
+      lines.flatMap((l) => {
+        const m = /^ {2}([A-Za-z.]+) +(\d+)$/.exec(l);
+        return m === null ? [] : [[m[1]!, Number(m[2])] as const];
+      }),
+    );
     expect(ops).toEqual(d.ops);
     expect(lines).toContain('parameters: 105,866 in 423,464 bytes (float32 423,464)');
     expect(lines).toContain('dynamic quantization would rewrite 4 nodes: /conv1/Conv, /conv2/Conv, /fc1/Gemm, /fc2/Gemm');
-    expect(lines.find((l) => l.startsWith('static quantization would quantize '))).toMatch(new RegExp(`^static quantization would quantize ${d.staticQuantizable.length} nodes: /conv1/Conv, `));
+    expect(lines.find((l) => l.startsWith('static quantization would quantize '))).toMatch(
+      new RegExp(`^static quantization would quantize ${d.staticQuantizable.length} nodes: /conv1/Conv, `),
+    );
   });
 
   it('refuses a file that is not ONNX, naming it', async () => {
@@ -475,7 +707,11 @@ describe('lowbit compare', () => {
   it('writes an SQNR of Infinity (a model against itself) as the string "Infinity" in JSON', async () => {
     const run = await lowbit(['compare', join(FASHION, 'mlp.onnx'), join(FASHION, 'mlp.onnx'), '--data', IMAGES, '--samples', '10', '--json', '-q']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ outputs: [{ name: 'logits', sqnr: 'Infinity', maxAbsError: 0, top1Agreement: 1 }], samples: 10, batches: 1 });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      outputs: [{ name: 'logits', sqnr: 'Infinity', maxAbsError: 0, top1Agreement: 1 }],
+      samples: 10,
+      batches: 1,
+    });
   });
 });
 
@@ -519,7 +755,19 @@ describe('a two-input model fed from files and from a folder per call', () => {
   const extremes = (values: Float32Array[]) => [Math.min(...values.flatMap((v) => [...v])), Math.max(...values.flatMap((v) => [...v]))];
 
   it('takes the sub-folders in numeric order (0, 1, 2 … 10, 11), one call each; --samples takes the first ones', async () => {
-    const first3 = await lowbit(['quantize', model, '-o', join(dir, 'q3.onnx'), '--calib', join(dir, 'calls'), '--samples', '3', '--report', join(dir, 'r3.json'), '-q']);
+    const first3 = await lowbit([
+      'quantize',
+      model,
+      '-o',
+      join(dir, 'q3.onnx'),
+      '--calib',
+      join(dir, 'calls'),
+      '--samples',
+      '3',
+      '--report',
+      join(dir, 'r3.json'),
+      '-q',
+    ]);
     expect(first3.code).toBe(0);
     const r3 = JSON.parse(readFileSync(join(dir, 'r3.json'), 'utf8'));
     expect(r3.calibration).toMatchObject({ samples: 3, batches: 3 });
@@ -546,7 +794,20 @@ describe('a two-input model fed from files and from a folder per call', () => {
   });
 
   it('feeds NAME=FILE pairs one sample per call where the model fixes its first dimension at 1', async () => {
-    const run = await lowbit(['quantize', model, '-o', join(dir, 'qp.onnx'), '--calib', `x=${join(dir, 'x.npy')}`, '--calib', `h=${join(dir, 'h.npy')}`, '--samples', '5', '--report', join(dir, 'rp.json')]);
+    const run = await lowbit([
+      'quantize',
+      model,
+      '-o',
+      join(dir, 'qp.onnx'),
+      '--calib',
+      `x=${join(dir, 'x.npy')}`,
+      '--calib',
+      `h=${join(dir, 'h.npy')}`,
+      '--samples',
+      '5',
+      '--report',
+      join(dir, 'rp.json'),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`calibrated on 5 samples from x=${join(dir, 'x.npy')}, h=${join(dir, 'h.npy')}, one per call`);
     const r = JSON.parse(readFileSync(join(dir, 'rp.json'), 'utf8'));
@@ -565,7 +826,10 @@ describe('a two-input model fed from files and from a folder per call', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--calib', join(dir, 'extra')], /^lowbit quantize: .*extra\/0\/state\.npy: the model has no input "state" \(its inputs: "x", "h"\)$/],
       [['--calib', join(dir, 'missing')], /^lowbit quantize: .*missing\/0 has no h\.npy for input "h" \[IO_ERROR\]$/],
-      [['--calib', `x=${join(dir, 'x.npy')}`, '--calib', `h=${join(dir, 'h-short.npy')}`], /^lowbit quantize: --calib files hold different numbers of samples: .*x\.npy 12, .*h-short\.npy 11.* \[INVALID_SHAPE\]$/],
+      [
+        ['--calib', `x=${join(dir, 'x.npy')}`, '--calib', `h=${join(dir, 'h-short.npy')}`],
+        /^lowbit quantize: --calib files hold different numbers of samples: .*x\.npy 12, .*h-short\.npy 11.* \[INVALID_SHAPE\]$/,
+      ],
       [['--calib', `x=${join(dir, 'x.npy')}`], /^lowbit quantize: --calib gives no data for input "h"/],
       [['--calib', join(dir, 'calls'), '--batch', '4'], /^lowbit quantize: --batch does not apply to --calib FOLDER/],
     ];
@@ -590,13 +854,28 @@ describe('docs/cli.md', () => {
     copyFileSync(IMAGES, join(dir, 'test.npy'));
     for (let i = 0; i < 20; i++) {
       const call = folder(join('docs', 'calls', String(i)));
-      writeFileSync(join(call, 'input.npy'), writeNpy({ dtype: 'float32', shape: [1, 1, 28, 28], data: (images.data as Float32Array).slice(i * PIXELS, (i + 1) * PIXELS) }));
+      writeFileSync(
+        join(call, 'input.npy'),
+        writeNpy({ dtype: 'float32', shape: [1, 1, 28, 28], data: (images.data as Float32Array).slice(i * PIXELS, (i + 1) * PIXELS) }),
+      );
     }
     for (const line of lines) {
       const run = await lowbit(line.split(/ +/).slice(2), { cwd: dir });
       expect({ line, code: run.code, stderr: run.stderr.split('\n').filter((l) => /error|lowbit \w+:/.test(l)) }).toEqual({ line, code: 0, stderr: [] });
     }
-    expect(readdirSync(dir).sort()).toEqual(['calib.npy', 'calls', 'model-dynamic.onnx', 'model-fp16.onnx', 'model-int4.onnx', 'model-int8.onnx', 'model-kmeans.onnx', 'model-pow2.onnx', 'model.onnx', 'report.json', 'test.npy']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'calib.npy',
+      'calls',
+      'model-dynamic.onnx',
+      'model-fp16.onnx',
+      'model-int4.onnx',
+      'model-int8.onnx',
+      'model-kmeans.onnx',
+      'model-pow2.onnx',
+      'model.onnx',
+      'report.json',
+      'test.npy',
+    ]);
   });
 });
 
@@ -610,7 +889,19 @@ describe('lowbit quantize from a folder of images, with an HTML report', () => {
       writeFileSync(join(dir, `img-${String(i).padStart(2, '0')}.png`), encode({ width: 28, height: 28, data: gray, channels: 1 }));
     }
     const out = folder('png-out');
-    const r = await lowbit(['quantize', join(FASHION, 'cnn.onnx'), '-o', join(out, 'q.onnx'), '--calib-images', dir, '--report', join(out, 'r.html'), '--report', join(out, 'r.json'), '-q']);
+    const r = await lowbit([
+      'quantize',
+      join(FASHION, 'cnn.onnx'),
+      '-o',
+      join(out, 'q.onnx'),
+      '--calib-images',
+      dir,
+      '--report',
+      join(out, 'r.html'),
+      '--report',
+      join(out, 'r.json'),
+      '-q',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/calibrated on 32 images of .* \(28×28 gray, nchw, batches of 16\)/);
     const [f, q] = [await classes(join(FASHION, 'cnn.onnx')), await classes(join(out, 'q.onnx'))];

@@ -32,9 +32,16 @@ function worstRelative(actual: ArrayLike<number>, expected: number[]): number {
 describe('CNN training matches PyTorch step for step', () => {
   it('six Adam steps: same losses and parameters', () => {
     const model = new nn.Sequential(
-      new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-      new nn.Conv2d(4, 6, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-      new nn.Flatten(), new nn.Linear(6 * 2 * 2, 12), new nn.ReLU(), new nn.Linear(12, 10),
+      new nn.Conv2d(1, 4, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Conv2d(4, 6, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Flatten(),
+      new nn.Linear(6 * 2 * 2, 12),
+      new nn.ReLU(),
+      new nn.Linear(12, 10),
     );
     const state: nn.StateDict = {};
     for (const [k, v] of Object.entries(f.initial)) state[k] = { data: Float32Array.from(v), shape: f.shapes[k]! };

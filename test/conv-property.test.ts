@@ -11,7 +11,14 @@ import { convIntegerRef, randomInts, RANGE8, type T8, typed8 } from './reference
 
 /** One spatial axis: kernel, dilation, stride, pads and an input long enough for one output. */
 const axis = fc
-  .record({ k: fc.integer({ min: 1, max: 5 }), d: fc.integer({ min: 1, max: 3 }), s: fc.integer({ min: 1, max: 3 }), before: fc.integer({ min: 0, max: 3 }), after: fc.integer({ min: 0, max: 3 }), extra: fc.integer({ min: 0, max: 14 }) })
+  .record({
+    k: fc.integer({ min: 1, max: 5 }),
+    d: fc.integer({ min: 1, max: 3 }),
+    s: fc.integer({ min: 1, max: 3 }),
+    before: fc.integer({ min: 0, max: 3 }),
+    after: fc.integer({ min: 0, max: 3 }),
+    extra: fc.integer({ min: 0, max: 14 }),
+  })
   .map(({ k, d, s, before, after, extra }) => ({ k, d, s, before, after, size: Math.max(1, (k - 1) * d + 1 - before - after) + extra }));
 
 const geometry = fc.record({
@@ -41,8 +48,16 @@ describe('convInteger over random geometries', () => {
         const h = g.axes === 2 ? g.h : { k: 1, d: 1, s: 1, before: 0, after: 0, size: 1 };
         const refX = [g.batch, c, h.size, g.w.size];
         const refW = [m, g.inPerGroup, h.k, g.w.k];
-        const x = randomInts(refX.reduce((a, b) => a * b), ...RANGE8[g.xType], g.seed);
-        const w = randomInts(refW.reduce((a, b) => a * b), ...RANGE8[g.wType], g.seed + 1);
+        const x = randomInts(
+          refX.reduce((a, b) => a * b),
+          ...RANGE8[g.xType],
+          g.seed,
+        );
+        const w = randomInts(
+          refW.reduce((a, b) => a * b),
+          ...RANGE8[g.wType],
+          g.seed + 1,
+        );
         const zx = randomInts(1, ...RANGE8[g.xType], g.seed + 2)[0]!;
         const zw = randomInts(g.perChannel ? m : 1, ...RANGE8[g.wType], g.seed + 3);
         const want = convIntegerRef(x, refX, w, refW, zx, (oc) => zw[zw.length === 1 ? 0 : oc]!, {

@@ -34,10 +34,23 @@ describe('convInteger', () => {
   it('matches the direct-loop reference for every geometry, sign pair and zero-point kind', () => {
     let seed = 1;
     for (const { x: xs, w: ws, g } of GEOMETRIES) {
-      for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
+      for (const [tx, tw] of [
+        ['uint8', 'int8'],
+        ['int8', 'int8'],
+        ['uint8', 'uint8'],
+        ['int8', 'uint8'],
+      ] as Array<[T8, T8]>) {
         for (const perChannel of [false, true]) {
-          const x = randomInts(xs.reduce((a, b) => a * b), ...RANGE8[tx], seed++);
-          const w = randomInts(ws.reduce((a, b) => a * b), ...RANGE8[tw], seed++);
+          const x = randomInts(
+            xs.reduce((a, b) => a * b),
+            ...RANGE8[tx],
+            seed++,
+          );
+          const w = randomInts(
+            ws.reduce((a, b) => a * b),
+            ...RANGE8[tw],
+            seed++,
+          );
           const zx = randomInts(1, ...RANGE8[tx], seed++)[0]!;
           const zw = randomInts(perChannel ? ws[0]! : 1, ...RANGE8[tw], seed++);
           const want = convIntegerRef(x, xs, w, ws, zx, (m) => zw[zw.length === 1 ? 0 : m]!, g);
@@ -83,11 +96,35 @@ describe('convInteger', () => {
     let seed = 900;
     for (const c of cases) {
       const group = c.x[1]! / c.w[1]!;
-      const x = { data: Uint8Array.from(randomInts(c.x.reduce((a, b) => a * b), 0, 255, seed++)), shape: c.x };
-      const w = { data: Int8Array.from(randomInts(c.w.reduce((a, b) => a * b), -128, 127, seed++)), shape: c.w };
+      const x = {
+        data: Uint8Array.from(
+          randomInts(
+            c.x.reduce((a, b) => a * b),
+            0,
+            255,
+            seed++,
+          ),
+        ),
+        shape: c.x,
+      };
+      const w = {
+        data: Int8Array.from(
+          randomInts(
+            c.w.reduce((a, b) => a * b),
+            -128,
+            127,
+            seed++,
+          ),
+        ),
+        shape: c.w,
+      };
       const [t, l, b, r] = c.upper as [number, number, number, number];
       const lower = [b, r, t, l]; // the odd unit moves to the front: before and after swap
-      for (const [autoPad, pads] of [['SAME_UPPER', c.upper], ['SAME_LOWER', lower], ['VALID', [0, 0, 0, 0]]] as const) {
+      for (const [autoPad, pads] of [
+        ['SAME_UPPER', c.upper],
+        ['SAME_LOWER', lower],
+        ['VALID', [0, 0, 0, 0]],
+      ] as const) {
         const g = { strides: c.strides, dilations: c.dilations, group };
         const y = convInteger(x, w, 7, -3, { autoPad, ...g });
         const want = convIntegerRef(Array.from(x.data), c.x, Array.from(w.data), c.w, 7, () => -3, { pads, ...g } as ConvRefGeometry);
@@ -105,11 +142,26 @@ describe('convInteger', () => {
 });
 
 interface ConvCase {
-  xShape: number[]; wShape: number[]; xType: T8; wType: T8; yType: T8;
-  pads: number[]; strides: number[]; dilations: number[]; group: number;
-  x: number[]; w: number[]; xScale: number; xZeroPoint: number;
-  wScale: number[]; wZeroPoint: number[]; yScale: number; yZeroPoint: number;
-  bias: number[] | null; y: number[]; yShape: number[];
+  xShape: number[];
+  wShape: number[];
+  xType: T8;
+  wType: T8;
+  yType: T8;
+  pads: number[];
+  strides: number[];
+  dilations: number[];
+  group: number;
+  x: number[];
+  w: number[];
+  xScale: number;
+  xZeroPoint: number;
+  wScale: number[];
+  wZeroPoint: number[];
+  yScale: number;
+  yZeroPoint: number;
+  bias: number[] | null;
+  y: number[];
+  yShape: number[];
 }
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gemm_qlinear_conv.json'), 'utf8')) as { cases: ConvCase[] };
 
@@ -118,9 +170,14 @@ describe('qlinearConv', () => {
 
   const run = (c: ConvCase, requantize: 'float' | 'fixedpoint') =>
     qlinearConv(
-      { data: typed8(c.xType, c.x), shape: c.xShape }, c.xScale, typed8(c.xType, [c.xZeroPoint]),
-      { data: typed8(c.wType, c.w), shape: c.wShape }, Float32Array.from(c.wScale), typed8(c.wType, c.wZeroPoint),
-      c.yScale, typed8(c.yType, [c.yZeroPoint]),
+      { data: typed8(c.xType, c.x), shape: c.xShape },
+      c.xScale,
+      typed8(c.xType, [c.xZeroPoint]),
+      { data: typed8(c.wType, c.w), shape: c.wShape },
+      Float32Array.from(c.wScale),
+      typed8(c.wType, c.wZeroPoint),
+      c.yScale,
+      typed8(c.yType, [c.yZeroPoint]),
       c.bias === null ? undefined : Int32Array.from(c.bias),
       { pads: c.pads, strides: c.strides, dilations: c.dilations, group: c.group, requantize },
     );
@@ -147,8 +204,18 @@ describe('qlinearConv', () => {
     let seed = 900;
     for (const { x: xs, w: ws, g } of GEOMETRIES) {
       const m = ws[0]!;
-      const x = randomInts(xs.reduce((a, b) => a * b), 0, 255, seed++);
-      const w = randomInts(ws.reduce((a, b) => a * b), -128, 127, seed++);
+      const x = randomInts(
+        xs.reduce((a, b) => a * b),
+        0,
+        255,
+        seed++,
+      );
+      const w = randomInts(
+        ws.reduce((a, b) => a * b),
+        -128,
+        127,
+        seed++,
+      );
       const zw = randomInts(m, -128, 127, seed++);
       const bias = randomInts(m, -20000, 20000, seed++);
       const wScale = Float32Array.from(randomInts(m, 1, 50, seed++), (v) => v / 4000);
@@ -161,7 +228,18 @@ describe('qlinearConv', () => {
       });
       for (const simd of [true, false]) {
         setSimdEnabled(simd);
-        const y = qlinearConv({ data: Uint8Array.from(x), shape: xs }, sx, zx, { data: Int8Array.from(w), shape: ws }, wScale, Int8Array.from(zw), sy, zy, Int32Array.from(bias), g);
+        const y = qlinearConv(
+          { data: Uint8Array.from(x), shape: xs },
+          sx,
+          zx,
+          { data: Int8Array.from(w), shape: ws },
+          wScale,
+          Int8Array.from(zw),
+          sy,
+          zy,
+          Int32Array.from(bias),
+          g,
+        );
         expect(Array.from(y.data), `x ${xs} w ${ws} simd ${simd}`).toEqual(want);
       }
     }
@@ -180,13 +258,36 @@ describe('packConvWeights', () => {
   it('gives both convolutions the results of unpacked weights, for every geometry, reused across calls', () => {
     let seed = 500;
     for (const { x: xs, w: ws, g } of GEOMETRIES) {
-      for (const [tx, tw] of [['uint8', 'int8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
-        const w = { data: typed8(tw, randomInts(ws.reduce((a, b) => a * b), ...RANGE8[tw], seed++)), shape: ws };
+      for (const [tx, tw] of [
+        ['uint8', 'int8'],
+        ['int8', 'uint8'],
+      ] as Array<[T8, T8]>) {
+        const w = {
+          data: typed8(
+            tw,
+            randomInts(
+              ws.reduce((a, b) => a * b),
+              ...RANGE8[tw],
+              seed++,
+            ),
+          ),
+          shape: ws,
+        };
         using packed = packConvWeights(w, { group: g.group });
         expect([packed.shape, packed.group, packed.dtype]).toEqual([ws, g.group, tw]);
         const zw = typed8(tw, randomInts(ws[0]!, ...RANGE8[tw], seed++));
         for (let call = 0; call < 2; call++) {
-          const x = { data: typed8(tx, randomInts(xs.reduce((a, b) => a * b), ...RANGE8[tx], seed++)), shape: xs };
+          const x = {
+            data: typed8(
+              tx,
+              randomInts(
+                xs.reduce((a, b) => a * b),
+                ...RANGE8[tx],
+                seed++,
+              ),
+            ),
+            shape: xs,
+          };
           expect(convInteger(x, packed, 3, zw, g)).toEqual(convInteger(x, w, 3, zw, g));
           // the packed group is the default
           const { group: _, ...rest } = g;
@@ -230,7 +331,11 @@ describe('packConvWeights', () => {
 
   it('dispose() gives the memory back, dense and depthwise', () => {
     const memory = () => wasmExports().memory.buffer.byteLength;
-    for (const shape of [[4096, 1, 32, 32], [64, 64, 32, 32]]) { // 4 MiB of depthwise bytes, of GEMM panels
+    for (const shape of [
+      [4096, 1, 32, 32],
+      [64, 64, 32, 32],
+    ]) {
+      // 4 MiB of depthwise bytes, of GEMM panels
       const w = { data: new Int8Array(shape.reduce((a, b) => a * b)), shape };
       packConvWeights(w).dispose(); // the heap grows once
       const before = memory();
@@ -254,8 +359,28 @@ describe('1-D convolutions (NCW)', () => {
   it('equal a 2-D convolution over one row, for convInteger, qlinearConv and packed weights (SIMD and scalar)', () => {
     let seed = 700;
     for (const c of CASES) {
-      const x = { data: Uint8Array.from(randomInts(c.x.reduce((a, b) => a * b), 0, 255, seed++)), shape: c.x };
-      const w = { data: Int8Array.from(randomInts(c.w.reduce((a, b) => a * b), -128, 127, seed++)), shape: c.w };
+      const x = {
+        data: Uint8Array.from(
+          randomInts(
+            c.x.reduce((a, b) => a * b),
+            0,
+            255,
+            seed++,
+          ),
+        ),
+        shape: c.x,
+      };
+      const w = {
+        data: Int8Array.from(
+          randomInts(
+            c.w.reduce((a, b) => a * b),
+            -128,
+            127,
+            seed++,
+          ),
+        ),
+        shape: c.w,
+      };
       const zw = Int8Array.from(randomInts(c.w[0]!, -128, 127, seed++));
       const x2 = { data: x.data, shape: [c.x[0]!, c.x[1]!, 1, c.x[2]!] };
       const w2 = { data: w.data, shape: [c.w[0]!, c.w[1]!, 1, c.w[2]!] };

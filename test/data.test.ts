@@ -21,7 +21,11 @@ describe('readIdx', () => {
     expect(images.shape).toEqual(expected.shape);
     expect(images.data).toBeInstanceOf(Uint8Array);
     expect(Array.from(labels.data)).toEqual(expected.labels);
-    const sums = Array.from({ length: 16 }, (_, i) => Array.from(images.data as Uint8Array).slice(i * 784, (i + 1) * 784).reduce((a, b) => a + b, 0));
+    const sums = Array.from({ length: 16 }, (_, i) =>
+      Array.from(images.data as Uint8Array)
+        .slice(i * 784, (i + 1) * 784)
+        .reduce((a, b) => a + b, 0),
+    );
     expect(sums).toEqual(expected.pixelSumPerImage);
     expect(Array.from(images.data.subarray(14 * 28, 15 * 28))).toEqual(expected.image0Row14);
   });
@@ -51,7 +55,11 @@ describe('DataLoader', () => {
     const dl = new DataLoader({ inputs, labels, batchSize: 4, scale: 0.5 });
     const batches = [...dl];
     expect(dl.batches).toBe(3);
-    expect(batches.map((b) => b.x.shape)).toEqual([[4, 2], [4, 2], [2, 2]]);
+    expect(batches.map((b) => b.x.shape)).toEqual([
+      [4, 2],
+      [4, 2],
+      [2, 2],
+    ]);
     expect(Array.from(batches[2]!.x.data)).toEqual([8, 8.5, 9, 9.5]);
     expect(Array.from(batches[2]!.y)).toEqual([8, 9]);
     expect([...new DataLoader({ inputs, labels, batchSize: 4, dropLast: true })].length).toBe(2);

@@ -13,22 +13,28 @@ describe('dynamicQuantizeLinear', () => {
   it('equals the ONNX reference for random inputs of every size 0…70 and large, on both paths', () => {
     const sizes = fc.oneof(fc.integer({ min: 0, max: 70 }), fc.constantFrom(1000, 4097));
     fc.assert(
-      fc.property(sizes, fc.float({ min: Math.fround(1e-3), max: 1e3, noNaN: true }), fc.float({ min: -1, max: 1, noNaN: true }), fc.nat(), (n, spread, shift, seed) => {
-        let s = seed;
-        const x = Float32Array.from({ length: n }, () => {
-          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-          return (s / 2 ** 32 - 0.5 + shift) * spread;
-        });
-        const want = dynamicQuantizeRef(x);
-        for (const simd of [true, false]) {
-          setSimdEnabled(simd);
-          const r = dynamicQuantizeLinear(x);
-          expect(r.scale).toBe(want.scale);
-          expect(r.zeroPoint).toBe(want.zeroPoint);
-          expect(Array.from(r.y.data)).toEqual(want.y);
-          expect(r.y.dtype).toBe('uint8');
-        }
-      }),
+      fc.property(
+        sizes,
+        fc.float({ min: Math.fround(1e-3), max: 1e3, noNaN: true }),
+        fc.float({ min: -1, max: 1, noNaN: true }),
+        fc.nat(),
+        (n, spread, shift, seed) => {
+          let s = seed;
+          const x = Float32Array.from({ length: n }, () => {
+            s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+            return (s / 2 ** 32 - 0.5 + shift) * spread;
+          });
+          const want = dynamicQuantizeRef(x);
+          for (const simd of [true, false]) {
+            setSimdEnabled(simd);
+            const r = dynamicQuantizeLinear(x);
+            expect(r.scale).toBe(want.scale);
+            expect(r.zeroPoint).toBe(want.zeroPoint);
+            expect(Array.from(r.y.data)).toEqual(want.y);
+            expect(r.y.dtype).toBe('uint8');
+          }
+        },
+      ),
       { numRuns: 150, seed: 11 },
     );
   });
@@ -52,7 +58,11 @@ describe('dynamicQuantizeLinear', () => {
     expect([pos.scale, pos.zeroPoint, Array.from(pos.y.data)]).toEqual([Math.fround(3.25 / 255), 0, [255, 255, 255, 255]]);
     const neg = dynamicQuantizeLinear(new Float32Array(3).fill(-0.75));
     expect([neg.scale, neg.zeroPoint, Array.from(neg.y.data)]).toEqual([Math.fround(0.75 / 255), 255, [0, 0, 0]]);
-    expect(dynamicQuantizeLinear(new Float32Array(0))).toEqual({ y: { data: new Uint8Array(0), shape: [0], dtype: 'uint8' }, scale: Math.fround(1 / 255), zeroPoint: 0 });
+    expect(dynamicQuantizeLinear(new Float32Array(0))).toEqual({
+      y: { data: new Uint8Array(0), shape: [0], dtype: 'uint8' },
+      scale: Math.fround(1 / 255),
+      zeroPoint: 0,
+    });
   });
 
   it('refuses NaN, ±Infinity and ranges beyond float32', () => {

@@ -63,7 +63,11 @@ describe('fixed-point formats', () => {
     expectLowbitError(() => fixedStep({ bits: 8, frac: 0.5 }), 'INVALID_ARGUMENT', /format.frac/);
     expectLowbitError(() => fixedStep(null as unknown as { bits: number; frac: number }), 'INVALID_ARGUMENT', /\{ bits, frac, signed\? \}/);
     expectLowbitError(() => toFixed(new Float32Array([1, NaN]), { bits: 8, frac: 0 }), 'NAN_INPUT', /index 1/);
-    expectLowbitError(() => fromFixed(new Int8Array([8]), { bits: 4, frac: 0 }), 'INVALID_ARGUMENT', /codes\[0\] is 8, outside the 4-bit signed range \[-8, 7\]/);
+    expectLowbitError(
+      () => fromFixed(new Int8Array([8]), { bits: 4, frac: 0 }),
+      'INVALID_ARGUMENT',
+      /codes\[0\] is 8, outside the 4-bit signed range \[-8, 7\]/,
+    );
     expectLowbitError(() => fromFixed(new Float32Array(1) as unknown as Int8Array, { bits: 4, frac: 0 }), 'INVALID_DTYPE', /integer typed array/);
   });
 });

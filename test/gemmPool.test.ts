@@ -27,13 +27,27 @@ describe('GemmPool', () => {
 
   it('equals matmulInteger for every slice layout, sign and zero-point kind', async () => {
     // n = 5: one slice; 17: two (16 + 1); 40: three (16, 16, 8); 50: three (24, 24, 2)
-    for (const [m, k, n] of [[3, 7, 5], [4, 33, 17], [9, 64, 40], [2, 300, 50]] as const) {
-      for (const [ta, tb] of [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']] as Array<[T8, T8]>) {
+    for (const [m, k, n] of [
+      [3, 7, 5],
+      [4, 33, 17],
+      [9, 64, 40],
+      [2, 300, 50],
+    ] as const) {
+      for (const [ta, tb] of [
+        ['uint8', 'int8'],
+        ['int8', 'int8'],
+        ['uint8', 'uint8'],
+        ['int8', 'uint8'],
+      ] as Array<[T8, T8]>) {
         const a = { data: typed8(ta, randomInts(m * k, ...RANGE8[ta], m + k)), shape: [m, k] };
         const b = { data: typed8(tb, randomInts(k * n, ...RANGE8[tb], n)), shape: [k, n] };
         const zaRow = randomInts(m, ...RANGE8[ta], 5);
         const zbCol = typed8(tb, randomInts(n, ...RANGE8[tb], 6));
-        for (const [za, zb] of [[undefined, undefined], [zaRow[0], zbCol[1]], [typed8(ta, zaRow), zbCol]] as const) {
+        for (const [za, zb] of [
+          [undefined, undefined],
+          [zaRow[0], zbCol[1]],
+          [typed8(ta, zaRow), zbCol],
+        ] as const) {
           const w = await pool.packWeights(b, { zeroPoint: zb });
           const got = await pool.matmulInteger(a, w, za);
           const want = matmulInteger(a, b, za, zb);
@@ -49,7 +63,17 @@ describe('GemmPool', () => {
     const b = { data: Int8Array.from(randomInts(20 * 30, -128, 127, 1)), shape: [20, 30] };
     const w = await pool.packWeights(b, { zeroPoint: 3 });
     for (const shape of [[2, 3, 4, 20], [20], [1, 20]]) {
-      const a = { data: Uint8Array.from(randomInts(shape.reduce((x, y) => x * y), 0, 255, 2)), shape };
+      const a = {
+        data: Uint8Array.from(
+          randomInts(
+            shape.reduce((x, y) => x * y),
+            0,
+            255,
+            2,
+          ),
+        ),
+        shape,
+      };
       const got = await pool.matmulInteger(a, w, 7);
       const want = matmulInteger(a, packWeights(b, { zeroPoint: 3 }), 7);
       expect(got.shape).toEqual(want.shape);
@@ -76,7 +100,15 @@ describe('GemmPool', () => {
         for (const b of [bias, Int32Array.of(-300), undefined]) {
           for (const relu of [false, true]) {
             for (const requantize of ['float', 'fixedpoint'] as const) {
-              const args = { a, aZeroPoint: dtype === 'uint8' ? 128 : -2, bias: b, outputScale, outputZeroPoint: dtype === 'uint8' ? 100 : -10, relu, requantize };
+              const args = {
+                a,
+                aZeroPoint: dtype === 'uint8' ? 128 : -2,
+                bias: b,
+                outputScale,
+                outputZeroPoint: dtype === 'uint8' ? 100 : -10,
+                relu,
+                requantize,
+              };
               const got = await pool.gemmI8({ ...args, b: pooled });
               const want = gemmI8({ ...args, b: packed });
               const label = `${dtype} ${outputScale instanceof Float32Array ? 'per column' : 'per tensor'} bias ${b?.length ?? 0} relu ${relu} ${requantize}`;
@@ -118,7 +150,9 @@ describe('GemmPool', () => {
         if (zb !== undefined) {
           // the packed zero point may be repeated, not changed
           const a = { data: new Uint8Array(m * k).fill(3), shape: [m, k] };
-          expect(Array.from((await pool.qlinearMatmul(a, 0.02, 0, pooled, 0.003, zb, 0.15, 0)).data)).toEqual(Array.from(qlinearMatmul(a, 0.02, 0, b, 0.003, zb, 0.15, 0).data));
+          expect(Array.from((await pool.qlinearMatmul(a, 0.02, 0, pooled, 0.003, zb, 0.15, 0)).data)).toEqual(
+            Array.from(qlinearMatmul(a, 0.02, 0, b, 0.003, zb, 0.15, 0).data),
+          );
           expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.02, 0, pooled, 0.003, 1, 0.15, 0))).toBe('INVALID_ARGUMENT');
         }
         pooled.dispose();
@@ -134,7 +168,9 @@ describe('GemmPool', () => {
     expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, NaN, 0))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => pool.qlinearMatmul({ data: new Uint8Array(6), shape: [2, 3] }, 0.1, 0, w, 0.1, undefined, 0.1, 0))).toBe('INVALID_SHAPE');
     expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, 0.1, 0, { requantize: 'bogus' as never }))).toBe('INVALID_ARGUMENT');
-    expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, 0.1, undefined, 0.1, 0))).toBe('INVALID_ARGUMENT');
+    expect(
+      await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, 0.1, undefined, 0.1, 0)),
+    ).toBe('INVALID_ARGUMENT');
     w.dispose();
     expect(await errorCodeAsync(() => pool.qlinearMatmul(a, 0.1, 0, w, 0.1, undefined, 0.1, 0))).toBe('DISPOSED');
   });
@@ -148,7 +184,9 @@ describe('GemmPool', () => {
     expect(await errorCodeAsync(() => pool.gemmI8({ a: { data: new Int8Array(8), shape: [2, 2, 2] }, b: w, outputScale: 0.5 }))).toBe('INVALID_SHAPE');
     expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5, bias: new Float32Array(20) as never }))).toBe('INVALID_DTYPE');
     expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: [0.5, 0.25] }))).toBe('INVALID_SHAPE');
-    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, outputScale: 0.5 }))).toBe('INVALID_ARGUMENT');
+    expect(await errorCodeAsync(() => pool.gemmI8({ a, b: packWeights({ data: new Int8Array(4 * 20), shape: [4, 20] }) as never, outputScale: 0.5 }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     w.dispose();
     expect(await errorCodeAsync(() => pool.gemmI8({ a, b: w, outputScale: 0.5 }))).toBe('DISPOSED');
   });
@@ -181,7 +219,11 @@ describe('GemmPool', () => {
   });
 
   it('handles empty products as matmulInteger does', async () => {
-    for (const [m, k, n] of [[2, 0, 20], [0, 5, 20], [2, 5, 0]] as const) {
+    for (const [m, k, n] of [
+      [2, 0, 20],
+      [0, 5, 20],
+      [2, 5, 0],
+    ] as const) {
       const b = { data: new Int8Array(k * n).fill(1), shape: [k, n] };
       const a = { data: new Uint8Array(m * k).fill(1), shape: [m, k] };
       const w = await pool.packWeights(b);
@@ -195,14 +237,20 @@ describe('GemmPool', () => {
 
   it('matches matmulInteger on random shapes (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer(), async (m, k, n, seed) => {
-        const a = { data: Uint8Array.from(randomInts(m * k, 0, 255, seed)), shape: [m, k] };
-        const b = { data: Int8Array.from(randomInts(k * n, -128, 127, seed + 1)), shape: [k, n] };
-        const w = await pool.packWeights(b);
-        const got = await pool.matmulInteger(a, w, 128);
-        w.dispose();
-        expect(Array.from(got.data)).toEqual(Array.from(matmulInteger(a, b, 128).data));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer(),
+        async (m, k, n, seed) => {
+          const a = { data: Uint8Array.from(randomInts(m * k, 0, 255, seed)), shape: [m, k] };
+          const b = { data: Int8Array.from(randomInts(k * n, -128, 127, seed + 1)), shape: [k, n] };
+          const w = await pool.packWeights(b);
+          const got = await pool.matmulInteger(a, w, 128);
+          w.dispose();
+          expect(Array.from(got.data)).toEqual(Array.from(matmulInteger(a, b, 128).data));
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -264,7 +312,10 @@ describe('GemmPool', () => {
       const w = await pool.packWeights({ data: new Int8Array(4 * 20).fill(-1), shape: [4, 20] });
       const y = await pool.matmulInteger({ data: new Uint8Array([1, 2, 3, 4]), shape: [1, 4] }, w);
       console.log(JSON.stringify([pool.threads, y.data[0], y.data[19]])); await pool.dispose();`;
-    const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=2048', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: join(__dirname, '..') });
+    const out = execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=2048', '--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: join(__dirname, '..'),
+    });
     expect(JSON.parse(out)).toEqual([2, -10, -10]);
   });
 
@@ -301,7 +352,10 @@ describe('WorkerSlot (a pool worker seen through a fake endpoint)', () => {
     const f = fake();
     const p1 = f.slot.request({ op: 'ping' });
     const p2 = f.slot.request({ op: 'free', handle: 4 });
-    expect(f.sent).toEqual([{ op: 'ping', id: 1 }, { op: 'free', handle: 4, id: 2 }]);
+    expect(f.sent).toEqual([
+      { op: 'ping', id: 1 },
+      { op: 'free', handle: 4, id: 2 },
+    ]);
     expect(f.busy()).toBe(true);
     f.reply({ id: 2 });
     expect(f.busy()).toBe(true);

@@ -32,12 +32,54 @@ const tensors = fc.oneof(
   fc.record({ data: arrays, dims: tensorShapes }),
   fc.record({ data: arrays, shape: tensorShapes, dtype: fc.constantFrom('int4', 'uint4', 'int8', 'float32', 'bogus') }),
 );
-const optionNames = fc.constantFrom('axis', 'dtype', 'bits', 'blockSize', 'k', 'n', 'bias', 'symmetric', 'signed', 'narrowRange', 'unsigned', 'min', 'max', 'metric', 'pads', 'autoPad', 'strides', 'dilations', 'group', 'requantize', 'zeroPoint', 'bins', 'mode', 'startBin', 'stride', 'frac', 'a', 'b', 'out');
-const optionValues = fc.oneof(numbers, arrays, fc.constantFrom('int4', 'uint8', 'l1', 'fixedpoint', 'float', 'abs', 'bogus', 'SAME_UPPER', 'VALID', true, false, null, undefined), fc.array(numbers, { maxLength: 4 }));
+const optionNames = fc.constantFrom(
+  'axis',
+  'dtype',
+  'bits',
+  'blockSize',
+  'k',
+  'n',
+  'bias',
+  'symmetric',
+  'signed',
+  'narrowRange',
+  'unsigned',
+  'min',
+  'max',
+  'metric',
+  'pads',
+  'autoPad',
+  'strides',
+  'dilations',
+  'group',
+  'requantize',
+  'zeroPoint',
+  'bins',
+  'mode',
+  'startBin',
+  'stride',
+  'frac',
+  'a',
+  'b',
+  'out',
+);
+const optionValues = fc.oneof(
+  numbers,
+  arrays,
+  fc.constantFrom('int4', 'uint8', 'l1', 'fixedpoint', 'float', 'abs', 'bogus', 'SAME_UPPER', 'VALID', true, false, null, undefined),
+  fc.array(numbers, { maxLength: 4 }),
+);
 // Calls refuse names they do not have, so one- and two-name objects (often all
 // the call's own) reach the checks of the values; larger ones mostly test that refusal.
 const options = fc.oneof(fc.dictionary(optionNames, optionValues, { maxKeys: 2 }), fc.dictionary(optionNames, optionValues));
-const hostile = fc.oneof(numbers, arrays, shapes, tensors, options, fc.constantFrom(undefined, null, 'x', {}, [], () => 1, Symbol('s')));
+const hostile = fc.oneof(
+  numbers,
+  arrays,
+  shapes,
+  tensors,
+  options,
+  fc.constantFrom(undefined, null, 'x', {}, [], () => 1, Symbol('s')),
+);
 
 const functions: Record<string, (...args: never[]) => unknown> = {
   chooseQParams: lowbit.chooseQParams,
@@ -151,7 +193,10 @@ describe('hostile input', () => {
   }
 
   it('readIdx resolves or rejects with a LowbitError on hostile bytes', async () => {
-    const header = fc.tuple(fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0a, 0xff), fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 4 }));
+    const header = fc.tuple(
+      fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x0a, 0xff),
+      fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { maxLength: 4 }),
+    );
     const files = fc.oneof(
       hostile,
       fc.uint8Array({ maxLength: 40 }),
@@ -168,7 +213,8 @@ describe('hostile input', () => {
       fc.asyncProperty(files, async (bytes) => {
         try {
           const t = await lowbit.readIdx(bytes as never);
-          if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`readIdx returned ${t.data.length} elements for shape [${t.shape.join(', ')}]`);
+          if (t.data.length !== t.shape.reduce((a, b) => a * b, 1))
+            throw new Error(`readIdx returned ${t.data.length} elements for shape [${t.shape.join(', ')}]`);
         } catch (e) {
           if (!(e instanceof LowbitError)) throw new Error(`readIdx threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
         }

@@ -5,15 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  bfloat16ToFloat32,
-  bitsToFloat32,
-  decomposeFloat32,
-  float16ToFloat32,
-  float32ToBfloat16,
-  float32ToBits,
-  float32ToFloat16,
-} from '../ts/index.js';
+import { bfloat16ToFloat32, bitsToFloat32, decomposeFloat32, float16ToFloat32, float32ToBfloat16, float32ToBits, float32ToFloat16 } from '../ts/index.js';
 import { expectLowbitError } from './expect-error.js';
 
 function fixture(name: string): Uint8Array {
@@ -139,10 +131,27 @@ describe('float16', () => {
 
   it('float32ToFloat16 on hand-picked values', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65519.99609375, 0x7bff],
-      [65520, 0x7c00], [1e5, 0x7c00], [-Infinity, 0xfc00], [2 ** -14, 0x0400], [2 ** -24, 0x0001],
-      [2 ** -25, 0x0000], [-(2 ** -25), 0x8000], [1.5 * 2 ** -25, 0x0001], [1.5 * 2 ** -24, 0x0002], [2.5 * 2 ** -24, 0x0002],
-      [2 ** -14 - 2 ** -25, 0x0400], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [1e-10, 0x0000], [2 ** -149, 0x0000],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65519.99609375, 0x7bff],
+      [65520, 0x7c00],
+      [1e5, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -14, 0x0400],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [-(2 ** -25), 0x8000],
+      [1.5 * 2 ** -25, 0x0001],
+      [1.5 * 2 ** -24, 0x0002],
+      [2.5 * 2 ** -24, 0x0002],
+      [2 ** -14 - 2 ** -25, 0x0400],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [1e-10, 0x0000],
+      [2 ** -149, 0x0000],
     ];
     const got = float32ToFloat16(Float32Array.from(cases, (c) => c[0]));
     expect([...got].map((h) => hex(h, 4))).toEqual(cases.map((c) => hex(c[1], 4)));
@@ -159,9 +168,24 @@ describe('float16', () => {
 
 describe('bfloat16', () => {
   it('float32ToBfloat16 on hand-picked values', () => {
-    const bits = [0x00000000, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0x7f7f7fff, 0x7f7f8000, 0xff7f8000, 0x00008000, 0x00018000, 0x7f800000];
+    const bits = [
+      0x00000000, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0x7f7f7fff, 0x7f7f8000, 0xff7f8000, 0x00008000, 0x00018000, 0x7f800000,
+    ];
     const got = float32ToBfloat16(new Float32Array(Uint32Array.from(bits).buffer));
-    expect([...got].map((h) => hex(h, 4))).toEqual(['0x0000', '0x8000', '0x3F80', '0x3F80', '0x3F82', '0x3F81', '0x7F7F', '0x7F80', '0xFF80', '0x0000', '0x0002', '0x7F80']);
+    expect([...got].map((h) => hex(h, 4))).toEqual([
+      '0x0000',
+      '0x8000',
+      '0x3F80',
+      '0x3F80',
+      '0x3F82',
+      '0x3F81',
+      '0x7F7F',
+      '0x7F80',
+      '0xFF80',
+      '0x0000',
+      '0x0002',
+      '0x7F80',
+    ]);
   });
 
   it('NaNs stay NaN: sign and top payload kept, made quiet, never infinity', () => {
@@ -174,12 +198,28 @@ describe('bfloat16', () => {
 // What float16 and bfloat16 share, tested the same way for both.
 const FORMATS = [
   {
-    name: 'float16', tool: 'numpy', encode: float32ToFloat16, decode: float16ToFloat32, ref: f16Ref,
-    decodeFixture: 'f16_to_f32.bin.gz', trickyOffset: 4, quietBit: 0x200, expMask: 0x7c00, top: 0x7bff,
+    name: 'float16',
+    tool: 'numpy',
+    encode: float32ToFloat16,
+    decode: float16ToFloat32,
+    ref: f16Ref,
+    decodeFixture: 'f16_to_f32.bin.gz',
+    trickyOffset: 4,
+    quietBit: 0x200,
+    expMask: 0x7c00,
+    top: 0x7bff,
   },
   {
-    name: 'bfloat16', tool: 'PyTorch', encode: float32ToBfloat16, decode: bfloat16ToFloat32, ref: bf16Ref,
-    decodeFixture: 'bf16_to_f32.bin.gz', trickyOffset: 6, quietBit: 0x40, expMask: 0x7f80, top: 0x7f7f,
+    name: 'bfloat16',
+    tool: 'PyTorch',
+    encode: float32ToBfloat16,
+    decode: bfloat16ToFloat32,
+    ref: bf16Ref,
+    decodeFixture: 'bf16_to_f32.bin.gz',
+    trickyOffset: 6,
+    quietBit: 0x40,
+    expMask: 0x7f80,
+    top: 0x7f7f,
   },
 ];
 
@@ -199,7 +239,14 @@ for (const f of FORMATS) {
       const got = f.encode(new Float32Array(x.buffer, 0, n));
       const nonNaN = [...x.keys()].filter((i) => !isF32NaN(x[i]!));
       expect(nonNaN.length).toBeGreaterThan(30000);
-      expect(differences(nonNaN.map((i) => got[i]!), nonNaN.map((i) => want[i]!), nonNaN.map((i) => x[i]!), 4)).toEqual([]);
+      expect(
+        differences(
+          nonNaN.map((i) => got[i]!),
+          nonNaN.map((i) => want[i]!),
+          nonNaN.map((i) => x[i]!),
+          4,
+        ),
+      ).toEqual([]);
     });
 
     it('round-trips every non-NaN code exactly (NaNs come back quiet)', () => {

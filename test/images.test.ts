@@ -61,7 +61,8 @@ describe('decodeImage', () => {
     expect([image.height, image.width]).toEqual([want.height, want.width]);
     // jpeg-js repeats each subsampled chroma sample where libjpeg interpolates ("fancy upsampling"), so colours differ at
     // sharp edges (up to 78 levels on these noisy fixtures); the luma, stored at full resolution, agrees
-    const luma = (rgb: ArrayLike<number>) => Array.from({ length: rgb.length / 3 }, (_, i) => 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!);
+    const luma = (rgb: ArrayLike<number>) =>
+      Array.from({ length: rgb.length / 3 }, (_, i) => 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!);
     expect(maxDiff(luma(image.data), luma(want.rgb))).toBeLessThanOrEqual(3);
     let sum = 0;
     image.data.forEach((v, i) => (sum += Math.abs(v - want.rgb[i]!)));
@@ -113,7 +114,9 @@ describe('imageFeeds', () => {
 
   it('gives BGR NHWC, from bytes and Blobs, in batches of 2 under the name asked', async () => {
     const files = [bytes(p.files[0]!), new Blob([bytes(p.files[1]!)]), bytes(p.files[2]!)];
-    const out = await collect(imageFeeds(files, { size: p.size, mean: p.mean, std: p.std, layout: 'nhwc', channels: 'bgr', batch: 2, inputName: 'pixel_values' }));
+    const out = await collect(
+      imageFeeds(files, { size: p.size, mean: p.mean, std: p.std, layout: 'nhwc', channels: 'bgr', batch: 2, inputName: 'pixel_values' }),
+    );
     expect(out.map((f) => f.pixel_values!.shape)).toEqual([
       [2, 8, 6, 3],
       [1, 8, 6, 3],
@@ -199,7 +202,9 @@ describe('imageFeeds in Chromium (the browser decodes JPEG)', () => {
       expect(maxDiff(result.out[0]!.data.slice(0, 3 * perImage), p.nchw_rgb)).toBeLessThan(1e-5);
       // Chromium decodes JPEG with libjpeg-turbo, as PIL does: the same upsampling, within the IDCT's rounding
       expect(maxDiff(result.photo, expected.decoded['photo420.jpg']!.rgb)).toBeLessThanOrEqual(2);
-      expect(result.refused).toBe('INVALID_FILE: notes.txt is not a PNG or JPEG image (it starts with bytes 6e 6f 74 20 61 6e 20 69); calibration images must be PNG or JPEG files');
+      expect(result.refused).toBe(
+        'INVALID_FILE: notes.txt is not a PNG or JPEG image (it starts with bytes 6e 6f 74 20 61 6e 20 69); calibration images must be PNG or JPEG files',
+      );
     } finally {
       await browser.close();
     }

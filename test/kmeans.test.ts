@@ -68,7 +68,12 @@ describe('kmeansQuantize', () => {
           const idx = [Math.floor(i / 200), Math.floor(i / 50) % 4, i % 50];
           if (idx[a] === c) at.push(i);
         }
-        const want = kmeansReference(Float32Array.from(at, (i) => x[i]!), 8, 300, 2);
+        const want = kmeansReference(
+          Float32Array.from(at, (i) => x[i]!),
+          8,
+          300,
+          2,
+        );
         expect([...got.codebook.subarray(c * 8, c * 8 + 8)]).toEqual([...want.codebook]);
         expect(at.map((i) => got.indices[i])).toEqual([...want.indices]);
         expect(got.distinct[c]).toBe(want.distinct);

@@ -34,14 +34,25 @@ describe('matmulInteger over random shapes', () => {
         const za = p.aZeroPoint === 'none' ? undefined : randomInts(p.aZeroPoint === 'row' ? m : 1, ...RANGE8[p.aType], p.seed + 2);
         const zb = p.bZeroPoint === 'none' ? undefined : randomInts(p.bZeroPoint === 'column' ? n : 1, ...RANGE8[p.bType], p.seed + 3);
         const at = (z: number[] | undefined, i: number) => (z === undefined ? 0 : z[z.length === 1 ? 0 : i]!);
-        const want = matmulIntegerRef(m, n, k, a, b, (i) => at(za, i), (j) => at(zb, j));
+        const want = matmulIntegerRef(
+          m,
+          n,
+          k,
+          a,
+          b,
+          (i) => at(za, i),
+          (j) => at(zb, j),
+        );
         const zaArg = za === undefined ? undefined : za.length === 1 ? za[0] : typed8(p.aType, za);
         const zbArg = zb === undefined ? undefined : zb.length === 1 ? zb[0] : typed8(p.bType, zb);
         const B = { data: typed8(p.bType, b), shape: [k, n] };
         setSimdEnabled(p.simd);
         const packed = p.packed ? packWeights(B, { zeroPoint: zbArg }) : undefined;
         try {
-          const y = packed === undefined ? matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, B, zaArg, zbArg) : matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, packed, zaArg);
+          const y =
+            packed === undefined
+              ? matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, B, zaArg, zbArg)
+              : matmulInteger({ data: typed8(p.aType, a), shape: [m, k] }, packed, zaArg);
           expect(y.shape).toEqual([m, n]);
           expect(Array.from(y.data)).toEqual(Array.from(want));
         } finally {

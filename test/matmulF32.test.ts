@@ -29,7 +29,13 @@ function check(m: number, k: number, n: number, seed: number, transA = false, tr
   const ga = (i: number, p: number) => (transA ? a[p * m + i]! : a[i * k + p]!);
   const gb = (p: number, j: number) => (transB ? b[j * k + p]! : b[p * n + j]!);
   const ref = matmulF64(m, n, k, ga, gb);
-  const abs = matmulF64(m, n, k, (i, p) => Math.abs(ga(i, p)), (p, j) => Math.abs(gb(p, j)));
+  const abs = matmulF64(
+    m,
+    n,
+    k,
+    (i, p) => Math.abs(ga(i, p)),
+    (p, j) => Math.abs(gb(p, j)),
+  );
   for (let i = 0; i < m * n; i++) {
     ref[i]! += bias[i % n]!;
     abs[i]! += Math.abs(bias[i % n]!);
@@ -68,7 +74,11 @@ describe('gemmF32', () => {
   });
 
   it('reads transposes in place', () => {
-    for (const [ta, tb] of [[true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       check(7, 15, 17, 3, ta, tb);
       check(63, 2, 16, 4, ta, tb);
     }
@@ -80,9 +90,21 @@ describe('gemmF32', () => {
     const cases: Array<[number[], number[], number[]]> = [
       [[], [10], [11, 12, 13, 14]],
       [[2], [10, 20], [11, 22, 13, 24]],
-      [[1, 2], [10, 20], [11, 22, 13, 24]],
-      [[2, 1], [10, 20], [11, 12, 23, 24]],
-      [[2, 2], [10, 20, 30, 40], [11, 22, 33, 44]],
+      [
+        [1, 2],
+        [10, 20],
+        [11, 22, 13, 24],
+      ],
+      [
+        [2, 1],
+        [10, 20],
+        [11, 12, 23, 24],
+      ],
+      [
+        [2, 2],
+        [10, 20, 30, 40],
+        [11, 22, 33, 44],
+      ],
     ];
     for (const [shape, data, want] of cases) {
       const y = gemmF32({ a, b, bias: { data: new Float32Array(data), shape } });
@@ -131,14 +153,22 @@ describe('matmulF32', () => {
   });
 
   it('broadcasts leading dims like numpy', () => {
-    const m = 3, k = 4, n = 5;
+    const m = 3,
+      k = 4,
+      n = 5;
     const a = randomF32(2 * 1 * m * k, 11); // [2, 1, m, k]
     const b = randomF32(3 * k * n, 12); // [3, k, n]
     const c = matmulF32({ data: a, shape: [2, 1, m, k] }, { data: b, shape: [3, k, n] });
     expect(c.shape).toEqual([2, 3, m, n]);
     for (let x = 0; x < 2; x++) {
       for (let y = 0; y < 3; y++) {
-        const ref = matmulF64(m, n, k, (i, p) => a[x * m * k + i * k + p]!, (p, j) => b[y * k * n + p * n + j]!);
+        const ref = matmulF64(
+          m,
+          n,
+          k,
+          (i, p) => a[x * m * k + i * k + p]!,
+          (p, j) => b[y * k * n + p * n + j]!,
+        );
         const got = c.data.subarray((x * 3 + y) * m * n, (x * 3 + y + 1) * m * n);
         for (let i = 0; i < m * n; i++) expect(Math.abs(got[i]! - ref[i]!)).toBeLessThan(1e-5);
       }
@@ -157,7 +187,12 @@ describe('packWeights with float32 weights', () => {
 
   it('gives matmulF32 the unpacked result bit for bit, across tile and block edges', () => {
     // n = 530 crosses the 512-column block, k = 300 the 256-deep one; SIMD and scalar.
-    for (const [k, n] of [[1, 1], [17, 9], [300, 530], [63, 255]] as const) {
+    for (const [k, n] of [
+      [1, 1],
+      [17, 9],
+      [300, 530],
+      [63, 255],
+    ] as const) {
       const b = { data: randomF32(k * n, k + n), shape: [k, n] };
       const packed = packWeights(b);
       expect([packed.k, packed.n, packed.dtype, Array.from(packed.zeroPoint)]).toEqual([k, n, 'float32', [0]]);
@@ -228,4 +263,3 @@ describe('packWeights with float32 weights', () => {
     expect(errorCode(() => matmulF32(a, packed))).toBe('DISPOSED');
   });
 });
-

@@ -42,7 +42,12 @@ function equal(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
-const SIGNS: Array<[T8, T8]> = [['uint8', 'int8'], ['int8', 'int8'], ['uint8', 'uint8'], ['int8', 'uint8']];
+const SIGNS: Array<[T8, T8]> = [
+  ['uint8', 'int8'],
+  ['int8', 'int8'],
+  ['uint8', 'uint8'],
+  ['int8', 'uint8'],
+];
 const OTHER = [3, 16, 7, 17, 2, 15];
 
 describe('matmulInteger', () => {
@@ -106,7 +111,15 @@ describe('matmulInteger', () => {
     expect(y.shape).toEqual([2, 3, 3, 5]);
     for (let x = 0; x < 2; x++) {
       for (let z = 0; z < 3; z++) {
-        const want = matmulIntegerRef(3, 5, 4, a.slice(x * 12, x * 12 + 12), b.slice(z * 20, z * 20 + 20), () => 7, () => 0);
+        const want = matmulIntegerRef(
+          3,
+          5,
+          4,
+          a.slice(x * 12, x * 12 + 12),
+          b.slice(z * 20, z * 20 + 20),
+          () => 7,
+          () => 0,
+        );
         expect(Array.from(y.data.subarray((x * 3 + z) * 15, (x * 3 + z + 1) * 15))).toEqual(Array.from(want));
       }
     }
@@ -117,8 +130,14 @@ describe('matmulInteger', () => {
   });
 
   it('handles empty dimensions', () => {
-    expect(matmulInteger({ data: new Uint8Array(0), shape: [0, 3] }, { data: new Int8Array(6), shape: [3, 2] })).toEqual({ data: new Int32Array(0), shape: [0, 2] });
-    expect(matmulInteger({ data: new Uint8Array(0), shape: [2, 0] }, { data: new Int8Array(0), shape: [0, 2] }, 5, 3)).toEqual({ data: new Int32Array(4), shape: [2, 2] });
+    expect(matmulInteger({ data: new Uint8Array(0), shape: [0, 3] }, { data: new Int8Array(6), shape: [3, 2] })).toEqual({
+      data: new Int32Array(0),
+      shape: [0, 2],
+    });
+    expect(matmulInteger({ data: new Uint8Array(0), shape: [2, 0] }, { data: new Int8Array(0), shape: [0, 2] }, 5, 3)).toEqual({
+      data: new Int32Array(4),
+      shape: [2, 2],
+    });
   });
 
   it('rejects bad input with typed errors', () => {
@@ -139,7 +158,8 @@ describe('matmulInteger', () => {
 
 describe('packWeights', () => {
   it('gives the same results as unpacked weights, reused across calls and batches', () => {
-    const k = 37, n = 19;
+    const k = 37,
+      n = 19;
     const bv = randomInts(k * n, -128, 127, 11);
     const zb = randomInts(n, -128, 127, 12);
     const B = { data: Int8Array.from(bv), shape: [k, n] };

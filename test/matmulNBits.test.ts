@@ -33,9 +33,11 @@ function randomWeights(bits: NBits, blockSize: number, k: number, n: number, zp:
   const b = Uint8Array.from({ length: (n * blocks * blockSize * bits) / 8 }, () => Math.floor(r() * 256));
   const scales = Float32Array.from({ length: n * blocks }, () => (r() - 0.3) * 0.05);
   const zeroPoints =
-    zp === 'packed' ? Uint8Array.from({ length: n * Math.ceil((blocks * bits) / 8) }, () => Math.floor(r() * 256))
-    : zp === 'float' ? Float32Array.from({ length: n * blocks }, () => r() * (2 ** bits - 1))
-    : undefined;
+    zp === 'packed'
+      ? Uint8Array.from({ length: n * Math.ceil((blocks * bits) / 8) }, () => Math.floor(r() * 256))
+      : zp === 'float'
+        ? Float32Array.from({ length: n * blocks }, () => r() * (2 ** bits - 1))
+        : undefined;
   return { bits, blockSize, k, n, b, scales, zeroPoints };
 }
 
@@ -196,8 +198,10 @@ describe('matmulNBits refuses what MatMulNBits does not define', () => {
   const w = randomWeights(4, 32, 64, 4, 'packed', 31);
   const a = { data: floats(64, 32), shape: [1, 64] };
   const fmt = { bits: 4 as const, blockSize: 32, k: 64, n: 4 };
-  const call = (over: object, b: unknown = w.b, scales: unknown = w.scales, zp: unknown = w.zeroPoints) =>
-    () => matmulNBits(a, b as Uint8Array, scales as Float32Array, zp as Uint8Array, { ...fmt, ...over } as never);
+  const call =
+    (over: object, b: unknown = w.b, scales: unknown = w.scales, zp: unknown = w.zeroPoints) =>
+    () =>
+      matmulNBits(a, b as Uint8Array, scales as Float32Array, zp as Uint8Array, { ...fmt, ...over } as never);
 
   it('bits outside 2, 4, 8 and block sizes that are not powers of two ≥ 16', () => {
     for (const bits of [1, 3, 5, 16, 4.5, '4', undefined]) expect(errorMessage(call({ bits }), 'INVALID_ARGUMENT')).toContain('bits must be 2, 4 or 8');
@@ -217,7 +221,9 @@ describe('matmulNBits refuses what MatMulNBits does not define', () => {
     expect(errorMessage(call({}, new Int8Array(128)), 'INVALID_DTYPE')).toContain('b must hold a Uint8Array');
     expect(errorMessage(call({}, w.b, new Float64Array(8)), 'INVALID_DTYPE')).toContain('scales must hold a Float32Array');
     expect(errorMessage(call({ bias: new Float32Array(3) }), 'INVALID_SHAPE')).toContain('bias has shape [3]; expected [4]');
-    expect(errorMessage(() => matmulNBits({ data: floats(63, 1), shape: [1, 63] }, w.b, w.scales, w.zeroPoints, fmt), 'INVALID_SHAPE')).toContain('last dimension must be K = 64');
+    expect(errorMessage(() => matmulNBits({ data: floats(63, 1), shape: [1, 63] }, w.b, w.scales, w.zeroPoints, fmt), 'INVALID_SHAPE')).toContain(
+      'last dimension must be K = 64',
+    );
     expect(errorMessage(call({ out: new Float32Array(3) }), 'INVALID_SHAPE')).toContain('out holds 3 elements');
     expect(errorMessage(call({ k: 2 ** 20, n: 2 ** 20, blockSize: 2 ** 20 }), 'INVALID_SHAPE')).toContain('too large');
   });
@@ -225,9 +231,13 @@ describe('matmulNBits refuses what MatMulNBits does not define', () => {
   it('g_idx (act-order), unknown options, and a missing format', () => {
     expect(errorMessage(call({ gIdx: new Int32Array(64) }), 'INVALID_ARGUMENT')).toContain('g_idx (act-order');
     expect(errorMessage(call({ accuracyLevel: 4 }), 'INVALID_ARGUMENT')).toContain("'accuracyLevel'");
-    expect(errorMessage(() => matmulNBits(a, w.b, w.scales, w.zeroPoints, undefined as never), 'INVALID_ARGUMENT')).toContain('the options with the format are missing');
+    expect(errorMessage(() => matmulNBits(a, w.b, w.scales, w.zeroPoints, undefined as never), 'INVALID_ARGUMENT')).toContain(
+      'the options with the format are missing',
+    );
     const packed = packNBits(w.b, w.scales, w.zeroPoints, fmt);
-    expect(errorMessage(() => (matmulNBits as (...x: unknown[]) => unknown)(a, packed, w.scales, undefined, fmt), 'INVALID_ARGUMENT')).toContain('matmulNBits(a, weights, { bias?, out? })');
+    expect(errorMessage(() => (matmulNBits as (...x: unknown[]) => unknown)(a, packed, w.scales, undefined, fmt), 'INVALID_ARGUMENT')).toContain(
+      'matmulNBits(a, weights, { bias?, out? })',
+    );
     expect(errorMessage(() => matmulNBits(a, packed, { bits: 4 } as never), 'INVALID_ARGUMENT')).toContain("'bits'");
     packed.dispose();
   });
@@ -277,7 +287,10 @@ describe('quantizeNBits', () => {
     expect(Array.from(asym.b.subarray(0, 2))).toEqual([q[0]! | (q[1]! << 4), q[2]! | (q[3]! << 4)]);
     // 8 bits: m = −8, scale 1/16, q = round(w · 16 + 128) with ties away from zero; a
     // column of zeros has scale −0 (−0 / 128) and every q at the zero point
-    const ties = quantizeNBits({ data: new Float32Array([2.5, 0, -8, 0, 0.03125, 0, -0.03125, 0]), shape: [4, 2] }, { bits: 8, blockSize: 16, symmetric: true });
+    const ties = quantizeNBits(
+      { data: new Float32Array([2.5, 0, -8, 0, 0.03125, 0, -0.03125, 0]), shape: [4, 2] },
+      { bits: 8, blockSize: 16, symmetric: true },
+    );
     expect(Array.from(ties.scales)).toEqual([0.0625, -0]);
     expect(Array.from(ties.b.subarray(0, 5))).toEqual([168, 0, 129, 128, 0]); // 128.5 → 129, 127.5 → 128
     expect(Array.from(ties.b.subarray(16, 21))).toEqual([128, 128, 128, 128, 0]);
@@ -322,7 +335,9 @@ describe('quantizeNBits', () => {
   it('refuses non-finite weights, other ranks and bad options', () => {
     const w = { data: floats(64, 1), shape: [32, 2] };
     expect(errorCode(() => quantizeNBits({ data: new Float32Array([1, NaN]), shape: [2, 1] }, { bits: 4, blockSize: 16, symmetric: true }))).toBe('NAN_INPUT');
-    expect(errorCode(() => quantizeNBits({ data: new Float32Array([1, Infinity]), shape: [2, 1] }, { bits: 4, blockSize: 16, symmetric: true }))).toBe('NON_FINITE');
+    expect(errorCode(() => quantizeNBits({ data: new Float32Array([1, Infinity]), shape: [2, 1] }, { bits: 4, blockSize: 16, symmetric: true }))).toBe(
+      'NON_FINITE',
+    );
     expect(errorMessage(() => quantizeNBits(floats(8, 1), { bits: 4, blockSize: 16, symmetric: true }), 'INVALID_SHAPE')).toContain('2-D [K, N]');
     expect(errorMessage(() => quantizeNBits(w, { bits: 4, blockSize: 16 } as never), 'INVALID_ARGUMENT')).toContain('symmetric must be');
     expect(errorMessage(() => quantizeNBits(w, { bits: 3, blockSize: 16, symmetric: true } as never), 'INVALID_ARGUMENT')).toContain('bits must be 2, 4 or 8');

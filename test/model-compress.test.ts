@@ -59,7 +59,8 @@ async function run(ort: Ort, model: Uint8Array, feeds: Record<string, [string, u
 const logits = (ort: Ort, model: Uint8Array, half = false) =>
   run(ort, model, { input: half ? ['float16', float32ToFloat16(images.data), [64, 1, 28, 28]] : ['float32', images.data, [64, 1, 28, 28]] }, 'logits');
 
-const argmax = (l: Float32Array) => Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
+const argmax = (l: Float32Array) =>
+  Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
 const correct = (l: Float32Array) => argmax(l).filter((p, i) => p === labels.data[i]).length;
 function sqnr(ref: Float32Array, x: Float32Array): number {
   let s = 0;
@@ -212,13 +213,25 @@ describe('fp16: weights and compute in float16', () => {
   it('converts inside If branches, keeping their outputs float32, with outer and inner weights', async () => {
     const w = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i) * 0.7);
     const w2 = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 0.4);
-    const thenBranch = makeGraph('then', [makeNode('MatMul', ['x', 'w'], ['t0'], { name: 'then_matmul' }), makeNode('Relu', ['t0'], ['t1'], { name: 'then_relu' })], [], [makeValueInfo('t1', 'float32', [2, 3])]);
+    const thenBranch = makeGraph(
+      'then',
+      [makeNode('MatMul', ['x', 'w'], ['t0'], { name: 'then_matmul' }), makeNode('Relu', ['t0'], ['t1'], { name: 'then_relu' })],
+      [],
+      [makeValueInfo('t1', 'float32', [2, 3])],
+    );
     const elseBranch = makeGraph(
       'else',
-      [makeNode('MatMul', ['x', 'w2'], ['e0'], { name: 'else_matmul' }), makeNode('Add', ['e0', 'b2'], ['e1'], { name: 'else_add' }), makeNode('Exp', ['e1'], ['e2'], { name: 'else_exp' })],
+      [
+        makeNode('MatMul', ['x', 'w2'], ['e0'], { name: 'else_matmul' }),
+        makeNode('Add', ['e0', 'b2'], ['e1'], { name: 'else_add' }),
+        makeNode('Exp', ['e1'], ['e2'], { name: 'else_exp' }),
+      ],
       [],
       [makeValueInfo('e2', 'float32', [2, 3])],
-      [makeTensor('w2', { dtype: 'float32', shape: [4, 3], data: w2 }), makeTensor('b2', { dtype: 'float32', shape: [3], data: Float32Array.of(0.1, -0.2, 0.3) })],
+      [
+        makeTensor('w2', { dtype: 'float32', shape: [4, 3], data: w2 }),
+        makeTensor('b2', { dtype: 'float32', shape: [3], data: Float32Array.of(0.1, -0.2, 0.3) }),
+      ],
     );
     const graph = makeGraph(
       'g',
@@ -233,7 +246,12 @@ describe('fp16: weights and compute in float16', () => {
     expect(initializer(q, 'w').dtype).toBe('float16');
     const inner = q.graph!.node[q.graph!.node.length - 1]!.attribute.find((a) => a.name === 'else_branch')!.g!;
     expect(readTensor(inner.initializer.find((t) => t.name === 'w2')!).dtype).toBe('float16');
-    expect(report.nodes.filter((n) => n.quantized).map((n) => n.name).sort()).toEqual(['else_add', 'else_matmul', 'then_matmul', 'then_relu']);
+    expect(
+      report.nodes
+        .filter((n) => n.quantized)
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(['else_add', 'else_matmul', 'then_matmul', 'then_relu']);
     expect(report.nodes.find((n) => n.name === 'if')!.reason).toMatch(/subgraphs are converted inside/);
     const x = Float32Array.from({ length: 8 }, (_, i) => i / 4 - 1);
     for (const ort of [ortNode, ortWeb]) {
@@ -402,12 +420,18 @@ describe('kmeans: weights shared through a codebook', () => {
       [makeNode('MatMul', ['x', 'w'], ['a'], { name: 'matmul' }), makeNode('MatMul', ['a', 'small'], ['y'], { name: 'small' })],
       [makeValueInfo('x', 'float32', [1, 16])],
       [makeValueInfo('y', 'float32', [1, 2])],
-      [makeTensor('w', { dtype: 'float32', shape: [16, 16], data: w }), makeTensor('small', { dtype: 'float32', shape: [16, 2], data: Float32Array.from({ length: 32 }, (_, i) => i) })],
+      [
+        makeTensor('w', { dtype: 'float32', shape: [16, 16], data: w }),
+        makeTensor('small', { dtype: 'float32', shape: [16, 2], data: Float32Array.from({ length: 32 }, (_, i) => i) }),
+      ],
     );
     const float = encodeModel(makeModel(graph, { '': 13 }));
     const { model, report } = await quantizeModel(float, { mode: 'kmeans', kmeans: 4 });
     expect(report.weights).toEqual([expect.objectContaining({ name: 'w', distinct: 3, sqnr: Infinity, iterations: 0 })]);
-    expect(report.nodes.find((n) => n.name === 'small')).toMatchObject({ quantized: false, reason: expect.stringMatching(/would not be smaller than its float32 form \(\d+ bytes\)/) });
+    expect(report.nodes.find((n) => n.name === 'small')).toMatchObject({
+      quantized: false,
+      reason: expect.stringMatching(/would not be smaller than its float32 form \(\d+ bytes\)/),
+    });
     const x = Float32Array.from({ length: 16 }, (_, i) => i - 3);
     expect(await run(ortNode, model, { x: ['float32', x, [1, 16]] }, 'y')).toEqual(await run(ortNode, float, { x: ['float32', x, [1, 16]] }, 'y'));
   });
@@ -417,12 +441,28 @@ describe('options of the compressing modes', () => {
   const float = fashion('mlp.onnx');
   it('refuses bad values and options given to the wrong mode', async () => {
     for (const bits of [0, 9, 2.5, '4']) {
-      await expectLowbitRejection(quantizeModel(float, { mode: 'kmeans', kmeans: bits as number }), 'INVALID_ARGUMENT', /kmeans \(index bits\) must be an integer from 1 to 8/);
+      await expectLowbitRejection(
+        quantizeModel(float, { mode: 'kmeans', kmeans: bits as number }),
+        'INVALID_ARGUMENT',
+        /kmeans \(index bits\) must be an integer from 1 to 8/,
+      );
     }
-    await expectLowbitRejection(quantizeModel(float, { mode: 'static', kmeans: 4, calibration: batches }), 'INVALID_ARGUMENT', /kmeans applies to mode 'kmeans', not 'static'/);
+    await expectLowbitRejection(
+      quantizeModel(float, { mode: 'static', kmeans: 4, calibration: batches }),
+      'INVALID_ARGUMENT',
+      /kmeans applies to mode 'kmeans', not 'static'/,
+    );
     await expectLowbitRejection(quantizeModel(float, { mode: 'kmeans', keepIoTypes: false }), 'INVALID_ARGUMENT', /keepIoTypes applies to mode 'fp16'/);
-    await expectLowbitRejection(quantizeModel(float, { mode: 'dynamic', weightsOnly: true }), 'INVALID_ARGUMENT', /weightsOnly applies to mode 'fp16' or 'bf16'/);
-    await expectLowbitRejection(quantizeModel(float, { mode: 'fp16', keepFloat32OpTypes: 'Exp' as never }), 'INVALID_ARGUMENT', /keepFloat32OpTypes must be an array of strings/);
+    await expectLowbitRejection(
+      quantizeModel(float, { mode: 'dynamic', weightsOnly: true }),
+      'INVALID_ARGUMENT',
+      /weightsOnly applies to mode 'fp16' or 'bf16'/,
+    );
+    await expectLowbitRejection(
+      quantizeModel(float, { mode: 'fp16', keepFloat32OpTypes: 'Exp' as never }),
+      'INVALID_ARGUMENT',
+      /keepFloat32OpTypes must be an array of strings/,
+    );
     await expectLowbitRejection(quantizeModel(float, { mode: 'fp32' as never }), 'INVALID_ARGUMENT', /'fp16' or 'bf16' or 'kmeans'/);
   });
 });
@@ -438,7 +478,11 @@ describe('real models with subgraphs and Constant weights', () => {
       const out: number[] = [];
       // frames 20 on are speech (segments.json)
       for (let f = 0; f < 28; f++) {
-        const o = await s.run({ input: new ort.Tensor('float32', v5Input(samples, f), [1, 576]), state, sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []) });
+        const o = await s.run({
+          input: new ort.Tensor('float32', v5Input(samples, f), [1, 576]),
+          state,
+          sr: new ort.Tensor('int64', BigInt64Array.of(16000n), []),
+        });
         out.push((o.output!.data as Float32Array)[0]!);
         state = o.stateN as typeof state;
       }

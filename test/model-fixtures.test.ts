@@ -141,5 +141,4 @@ describe('models fetched from npm', () => {
     const predictions = Array.from({ length: inputs.labels.length }, (_, i) => argmax(out.subarray(2 * i, 2 * i + 2)));
     expect(predictions).toEqual(expected.cls.predictions);
   });
-
 });

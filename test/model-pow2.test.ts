@@ -9,7 +9,18 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bestFractionLength, inspectModel, onnxRuntimeRunner, quantizeModel, readNpy, toFixed, type Feeds, type ModelRunner, type QuantizationReport, type TypedTensor } from '../ts/index.js';
+import {
+  bestFractionLength,
+  inspectModel,
+  onnxRuntimeRunner,
+  quantizeModel,
+  readNpy,
+  toFixed,
+  type Feeds,
+  type ModelRunner,
+  type QuantizationReport,
+  type TypedTensor,
+} from '../ts/index.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
 import type { GraphProto } from '../ts/model/onnx/proto.js';
 import { readTensor } from '../ts/model/onnx/tensor.js';
@@ -29,7 +40,8 @@ async function logits(ort: typeof ortNode | typeof ortWeb, model: Uint8Array): P
   await s.release();
   return out.logits!.data as Float32Array;
 }
-const argmax = (l: Float32Array) => Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
+const argmax = (l: Float32Array) =>
+  Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
 const agree = (a: number[], b: number[]) => a.filter((v, i) => v === b[i]).length;
 const init = (g: GraphProto, name: string) => readTensor(g.initializer.find((t) => t.name === name)!);
 const isPow2 = (s: number) => s > 0 && Number.isInteger(Math.log2(s)) && 2 ** Math.log2(s) === s;
@@ -131,11 +143,31 @@ describe("scheme 'pow2' options", () => {
   });
 
   it('refuses what zero points 0 and powers of two cannot do', async () => {
-    await expectLowbitRejection(quantizeModel(float, { scheme: 'pow2', weightType: 'uint8', calibration: batches }), 'INVALID_ARGUMENT', /weightType 'uint8' cannot hold their negative values/);
-    await expectLowbitRejection(quantizeModel(float, { scheme: 'pow2', activationType: 'uint8', calibration: batches }), 'INVALID_ARGUMENT', /activationType 'uint8'/);
-    await expectLowbitRejection(quantizeModel(float, { scheme: 'pow2', activationSymmetric: false, calibration: batches }), 'INVALID_ARGUMENT', /activationSymmetric/);
-    await expectLowbitRejection(quantizeModel(float, { scheme: 'pow3' as never, calibration: batches }), 'INVALID_ARGUMENT', /scheme must be 'float' or 'pow2'/);
-    await expectLowbitRejection(quantizeModel(float, { mode: 'dynamic', scheme: 'pow2' }), 'INVALID_ARGUMENT', /scheme applies to mode 'static', not 'dynamic'/);
+    await expectLowbitRejection(
+      quantizeModel(float, { scheme: 'pow2', weightType: 'uint8', calibration: batches }),
+      'INVALID_ARGUMENT',
+      /weightType 'uint8' cannot hold their negative values/,
+    );
+    await expectLowbitRejection(
+      quantizeModel(float, { scheme: 'pow2', activationType: 'uint8', calibration: batches }),
+      'INVALID_ARGUMENT',
+      /activationType 'uint8'/,
+    );
+    await expectLowbitRejection(
+      quantizeModel(float, { scheme: 'pow2', activationSymmetric: false, calibration: batches }),
+      'INVALID_ARGUMENT',
+      /activationSymmetric/,
+    );
+    await expectLowbitRejection(
+      quantizeModel(float, { scheme: 'pow3' as never, calibration: batches }),
+      'INVALID_ARGUMENT',
+      /scheme must be 'float' or 'pow2'/,
+    );
+    await expectLowbitRejection(
+      quantizeModel(float, { mode: 'dynamic', scheme: 'pow2' }),
+      'INVALID_ARGUMENT',
+      /scheme applies to mode 'static', not 'dynamic'/,
+    );
   });
 
   it('covers a range by the rule: floor(log2(127 / max|x|)), 0 for zeros', () => {

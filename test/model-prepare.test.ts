@@ -34,11 +34,21 @@ function model(): Uint8Array {
     ],
     [],
     [makeValueInfo('y1', 'float32', [null, 4])],
-    [makeTensor('starts', i64(0)), makeTensor('ends', i64(3)), makeTensor('axes', i64(2)), makeTensor('starts2', i64(3)), makeTensor('ends2', i64(6)), makeTensor('zero', { dtype: 'int64', shape: [], data: BigInt64Array.of(0n) })],
+    [
+      makeTensor('starts', i64(0)),
+      makeTensor('ends', i64(3)),
+      makeTensor('axes', i64(2)),
+      makeTensor('starts2', i64(3)),
+      makeTensor('ends2', i64(6)),
+      makeTensor('zero', { dtype: 'int64', shape: [], data: BigInt64Array.of(0n) }),
+    ],
   );
   const otherwise = makeGraph(
     'else',
-    [makeNode('Constant', [], ['w2'], { attributes: [attr.tensor('value', makeTensor('w2', { dtype: 'float32', shape: [6, 4], data: rand(24, 0.91) }))] }), makeNode('MatMul', ['x', 'w2'], ['y2'])],
+    [
+      makeNode('Constant', [], ['w2'], { attributes: [attr.tensor('value', makeTensor('w2', { dtype: 'float32', shape: [6, 4], data: rand(24, 0.91) }))] }),
+      makeNode('MatMul', ['x', 'w2'], ['y2']),
+    ],
     [],
     [makeValueInfo('y2', 'float32', [null, 4])],
   );
@@ -82,7 +92,12 @@ function twinBranches(): Uint8Array {
       ],
       [],
       [makeValueInfo(`${tag}_y`, 'float32', [null, 4])],
-      [makeTensor(`${tag}_starts`, i64(2)), makeTensor(`${tag}_ends`, i64(6)), makeTensor(`${tag}_axes`, i64(1)), makeTensor(`${tag}_k`, { dtype: 'float32', shape: [], data: Float32Array.of(scale) })],
+      [
+        makeTensor(`${tag}_starts`, i64(2)),
+        makeTensor(`${tag}_ends`, i64(6)),
+        makeTensor(`${tag}_axes`, i64(1)),
+        makeTensor(`${tag}_k`, { dtype: 'float32', shape: [], data: Float32Array.of(scale) }),
+      ],
     );
   const graph = makeGraph(
     'main',

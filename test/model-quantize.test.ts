@@ -46,7 +46,8 @@ async function logits(ort: typeof ortNode | typeof ortWeb, model: Uint8Array): P
   return out.logits!.data as Float32Array;
 }
 
-const argmax = (l: Float32Array) => Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
+const argmax = (l: Float32Array) =>
+  Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
 const agree = (a: number[], b: number[]) => a.filter((v, i) => v === b[i]).length;
 
 describe('static quantization of the Fashion-MNIST CNN', () => {
@@ -125,7 +126,10 @@ describe('the QOperator convolution', () => {
     const bias = Float32Array.of(0.1, -0.2, 0.05);
     const graph = makeGraph(
       'conv',
-      [makeNode('Conv', ['x', 'w', 'b'], ['y'], { name: 'conv', attributes: [attr.ints('pads', [1, 1, 1, 1])] }), makeNode('Relu', ['y'], ['z'], { name: 'relu' })],
+      [
+        makeNode('Conv', ['x', 'w', 'b'], ['y'], { name: 'conv', attributes: [attr.ints('pads', [1, 1, 1, 1])] }),
+        makeNode('Relu', ['y'], ['z'], { name: 'relu' }),
+      ],
       [makeValueInfo('x', 'float32', [null, 2, 5, 5])],
       [makeValueInfo('z', 'float32', [null, 3, 5, 5])],
       [makeTensor('w', { dtype: 'float32', shape: [3, 2, 3, 3], data: w }), makeTensor('b', { dtype: 'float32', shape: [3], data: bias })],
@@ -142,7 +146,18 @@ describe('the QOperator convolution', () => {
     const xq = quantizeLinear({ data: x, shape: [2, 2, 5, 5] }, xs.scale[0]!, Uint8Array.of(xs.zeroPoint[0]!));
     const wq = quantizeLinear({ data: w, shape: [3, 2, 3, 3] }, Float32Array.from(ws.scale), Int8Array.from(ws.zeroPoint), { axis: 0 });
     const bq = Int32Array.from(bias, (v, c) => Math.round(Math.fround(v / Math.fround(xs.scale[0]! * ws.scale[c]!))));
-    const yq = qlinearConv(xq as TypedTensor<'uint8'>, xs.scale[0]!, xs.zeroPoint[0]!, wq as TypedTensor<'int8'>, Float32Array.from(ws.scale), 0, zs.scale[0]!, Uint8Array.of(zs.zeroPoint[0]!), bq, { pads: [1, 1, 1, 1] });
+    const yq = qlinearConv(
+      xq as TypedTensor<'uint8'>,
+      xs.scale[0]!,
+      xs.zeroPoint[0]!,
+      wq as TypedTensor<'int8'>,
+      Float32Array.from(ws.scale),
+      0,
+      zs.scale[0]!,
+      Uint8Array.of(zs.zeroPoint[0]!),
+      bq,
+      { pads: [1, 1, 1, 1] },
+    );
     const want = dequantizeLinear(yq, zs.scale[0]!, Uint8Array.of(zs.zeroPoint[0]!)).data;
     const step = zs.scale[0]!;
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(step * 1.0001);
@@ -203,7 +218,11 @@ describe('bad input', () => {
     await expectLowbitError(bad({ data: new Float64Array(784), shape: [1, 1, 28, 28] }), 'INVALID_DTYPE', /input "input" is float64/);
     await expectLowbitError(bad({ data: new Float32Array(784), shape: [1, 784] }), 'INVALID_SHAPE', /"input" has shape \[1, 784\]/);
     await expectLowbitError(bad({ data: new Float32Array(3), shape: [1, 1, 28, 28] }), 'INVALID_SHAPE');
-    await expectLowbitError(quantizeModel(float, { calibration: [{ image: { data: new Float32Array(784), shape: [1, 1, 28, 28] } }], runner: node }), 'INVALID_ARGUMENT', /not an input/);
+    await expectLowbitError(
+      quantizeModel(float, { calibration: [{ image: { data: new Float32Array(784), shape: [1, 1, 28, 28] } }], runner: node }),
+      'INVALID_ARGUMENT',
+      /not an input/,
+    );
     await expectLowbitError(quantizeModel(float, { calibration: [], runner: node }), 'EMPTY_INPUT');
     await expectLowbitError(quantizeModel(float, { runner: node }), 'INVALID_ARGUMENT', /needs calibration data/);
   });

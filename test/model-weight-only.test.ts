@@ -44,7 +44,8 @@ function random(seed: number): () => number {
 // A plain-JS reader of the three layouts, from the op specs
 
 /** Value `i` of `bits` bits packed low bits first from byte `at`. */
-const unpack = (bytes: Uint8Array, at: number, i: number, bits: number) => (bytes[at + Math.floor((i * bits) / 8)]! >> ((i % (8 / bits)) * bits)) & ((1 << bits) - 1);
+const unpack = (bytes: Uint8Array, at: number, i: number, bits: number) =>
+  (bytes[at + Math.floor((i * bits) / 8)]! >> ((i % (8 / bits)) * bits)) & ((1 << bits) - 1);
 
 type Init = (name: string) => TypedTensor | undefined;
 
@@ -155,11 +156,12 @@ const ids = BigInt64Array.from([0n, 3n, 9n, 9n, 1n, 4n]);
 /** `x [m, k]` times `w [k, n]` in float64 (+ bias). */
 function product(x: Float32Array, m: number, k: number, w: Float64Array, n: number, bias?: Float32Array): Float64Array {
   const y = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = bias?.[j] ?? 0;
-    for (let t = 0; t < k; t++) s += x[i * k + t]! * w[t * n + j]!;
-    y[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = bias?.[j] ?? 0;
+      for (let t = 0; t < k; t++) s += x[i * k + t]! * w[t * n + j]!;
+      y[i * n + j] = s;
+    }
   return y;
 }
 
@@ -193,7 +195,11 @@ async function runBoth(model: Uint8Array): Promise<Record<string, Float32Array>[
   const results: Record<string, Float32Array>[] = [];
   for (const ort of [ortNode, ortWeb] as const) {
     const s = await (ort as typeof ortNode).InferenceSession.create(model, ort === ortNode ? EXACT : {});
-    const out = await s.run({ a: new ort.Tensor('float32', a, [2, 3, K]), g: new ort.Tensor('float32', g, [4, K]), ids: new ort.Tensor('int64', ids, [2, 3]) } as never);
+    const out = await s.run({
+      a: new ort.Tensor('float32', a, [2, 3, K]),
+      g: new ort.Tensor('float32', g, [4, K]),
+      ids: new ort.Tensor('int64', ids, [2, 3]),
+    } as never);
     results.push(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])));
     await s.release();
   }
@@ -251,12 +257,19 @@ describe('weight-only models equal a plain-JS reading of their weights, in onnxr
     const mms = decodeModel(model).graph!.node.filter((n) => n.opType === 'MatMulNBits');
     expect(mms.map((n) => readAttr.int(n, 'accuracy_level', -1))).toEqual([4, 4]);
     const { model: plain } = await quantizeModel(threeOps, { mode: 'weight-only' });
-    expect(decodeModel(plain).graph!.node.filter((n) => n.opType === 'MatMulNBits').map((n) => readAttr.int(n, 'accuracy_level', -1))).toEqual([-1, -1]);
+    expect(
+      decodeModel(plain)
+        .graph!.node.filter((n) => n.opType === 'MatMulNBits')
+        .map((n) => readAttr.int(n, 'accuracy_level', -1)),
+    ).toEqual([-1, -1]);
   });
 
   it('leaves Gather in float unless opTypes names it, and says why', async () => {
     const { report } = await quantizeModel(threeOps, { mode: 'weight-only' });
-    expect(report.nodes.find((n) => n.name === 'emb')).toMatchObject({ quantized: false, reason: expect.stringMatching(/quantized only when opTypes names it/) });
+    expect(report.nodes.find((n) => n.name === 'emb')).toMatchObject({
+      quantized: false,
+      reason: expect.stringMatching(/quantized only when opTypes names it/),
+    });
   });
 });
 
@@ -477,7 +490,9 @@ describe('exported real models equal their float twins with the dequantized weig
       }
       if (n.opType === 'DequantizeLinear' && readAttr.int(n, 'block_size', 0) !== 0) {
         const { w, shape } = readBlockedDq(n, init);
-        return makeNode('Constant', [], [...n.output], { attributes: [attr.tensor('value', makeTensor(n.output[0]!, { dtype: 'float32', shape, data: Float32Array.from(w) }))] });
+        return makeNode('Constant', [], [...n.output], {
+          attributes: [attr.tensor('value', makeTensor(n.output[0]!, { dtype: 'float32', shape, data: Float32Array.from(w) }))],
+        });
       }
       return n;
     });
@@ -491,7 +506,13 @@ describe('exported real models equal their float twins with the dequantized weig
     ['the Fashion MLP, int8 symmetric', ['fashion', 'mlp.onnx'], { weightType: 'int8', symmetric: true }],
   ] as const;
   const formats = ['matmulnbits', 'qdq'] as const;
-  it.each(cases.flatMap(([label, file, options]) => formats.filter((f) => f === 'matmulnbits' || (options as QuantizeModelOptions).weightType !== 'int2').map((format) => [`${label} ${format}`, file, { ...options, format }] as const)))('%s, in onnxruntime-node and -web', async (_, file, options) => {
+  it.each(
+    cases.flatMap(([label, file, options]) =>
+      formats
+        .filter((f) => f === 'matmulnbits' || (options as QuantizeModelOptions).weightType !== 'int2')
+        .map((format) => [`${label} ${format}`, file, { ...options, format }] as const),
+    ),
+  )('%s, in onnxruntime-node and -web', async (_, file, options) => {
     const model = fixture(...file);
     const text = file[0] === 'text';
     const ids = readNpy(fixture('text', 'heldout-2-ids.npy')) as TypedTensor<'int64'>;
@@ -520,7 +541,11 @@ describe('opset 21 for the QDQ format', () => {
       makeModel(
         makeGraph(
           'reduce',
-          [makeNode('ReduceMean', ['x'], ['m'], { name: 'mean', attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] }), makeNode('Sub', ['x', 'm'], ['c']), makeNode('MatMul', ['c', 'w'], ['y'], { name: 'mm' })],
+          [
+            makeNode('ReduceMean', ['x'], ['m'], { name: 'mean', attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] }),
+            makeNode('Sub', ['x', 'm'], ['c']),
+            makeNode('MatMul', ['c', 'w'], ['y'], { name: 'mm' }),
+          ],
           [makeValueInfo('x', 'float32', [3, 32])],
           [makeValueInfo('y', 'float32', [3, 8])],
           [makeTensor('w', { dtype: 'float32', shape: [32, 8], data: w })],
@@ -529,7 +554,10 @@ describe('opset 21 for the QDQ format', () => {
       ),
     );
     const { model: q, report } = await quantizeModel(model, { mode: 'weight-only', format: 'qdq', weightType: 'int8' });
-    expect(report.settings.notes).toEqual(['opset 13 raised to 21 for blocked DequantizeLinear (IR version at least 10)', '1 Reduce node(s) took their axes attribute as an input (opset 18)']);
+    expect(report.settings.notes).toEqual([
+      'opset 13 raised to 21 for blocked DequantizeLinear (IR version at least 10)',
+      '1 Reduce node(s) took their axes attribute as an input (opset 18)',
+    ]);
     const x = Float32Array.from({ length: 96 }, random(4));
     const run = async (bytes: Uint8Array) => {
       const s = await ortNode.InferenceSession.create(bytes);
@@ -546,10 +574,12 @@ describe('opset 21 for the QDQ format', () => {
 describe('bad input', () => {
   const wo = (options: QuantizeModelOptions) => quantizeModel(threeOps, { mode: 'weight-only', ...options });
   it('refuses block sizes that are not a power of two from 16 to 256', async () => {
-    for (const blockSize of [8, 24, 48, 512, 32.5, '32' as never]) await expectLowbitRejection(wo({ blockSize }), 'INVALID_ARGUMENT', /blockSize must be 16, 32, 64, 128 or 256/);
+    for (const blockSize of [8, 24, 48, 512, 32.5, '32' as never])
+      await expectLowbitRejection(wo({ blockSize }), 'INVALID_ARGUMENT', /blockSize must be 16, 32, 64, 128 or 256/);
   });
   it('refuses weight types other than int2, int4, int8, and int2 in the QDQ format', async () => {
-    for (const weightType of ['int3', 'uint8', 'int16'] as never[]) await expectLowbitRejection(wo({ weightType }), 'INVALID_ARGUMENT', /weightType must be 'int4' or 'int8' or 'int2'/);
+    for (const weightType of ['int3', 'uint8', 'int16'] as never[])
+      await expectLowbitRejection(wo({ weightType }), 'INVALID_ARGUMENT', /weightType must be 'int4' or 'int8' or 'int2'/);
     await expectLowbitRejection(wo({ weightType: 'int2', format: 'qdq' }), 'INVALID_ARGUMENT', /needs format 'matmulnbits'/);
     await expectLowbitRejection(wo({ format: 'qoperator' }), 'INVALID_ARGUMENT', /format must be 'matmulnbits' or 'qdq'/);
   });
@@ -559,7 +589,11 @@ describe('bad input', () => {
     await expectLowbitRejection(wo({ algorithm: 'gptq', damping: -1, calibration: [] }), 'INVALID_ARGUMENT', /damping must be/);
     await expectLowbitRejection(wo({ accuracyLevel: 5 }), 'INVALID_ARGUMENT', /accuracyLevel must be an integer 0 … 4/);
     await expectLowbitRejection(wo({ accuracyLevel: 4, format: 'qdq' }), 'INVALID_ARGUMENT', /format 'matmulnbits' only/);
-    await expectLowbitRejection(quantizeModel(threeOps, { mode: 'dynamic', blockSize: 32 }), 'INVALID_ARGUMENT', /blockSize applies to mode 'weight-only' only/);
+    await expectLowbitRejection(
+      quantizeModel(threeOps, { mode: 'dynamic', blockSize: 32 }),
+      'INVALID_ARGUMENT',
+      /blockSize applies to mode 'weight-only' only/,
+    );
     await expectLowbitRejection(quantizeModel(threeOps, { mode: 'dynamic', weightType: 'int4' }), 'INVALID_ARGUMENT', /weightType must be 'int8' or 'uint8'/);
   });
   it('refuses a model the QDQ format cannot raise to opset 21, and leaves such nodes to MatMulNBits', async () => {

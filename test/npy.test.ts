@@ -15,8 +15,18 @@ const file = (name: string) => new Uint8Array(readFileSync(new URL(name, dir)));
 const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8')) as Record<string, { descr: string; shape: number[]; values: string[] }>;
 
 const DTYPE_OF: Record<string, NpyDType> = {
-  b1: 'bool', i1: 'int8', u1: 'uint8', i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32',
-  i8: 'int64', u8: 'uint64', f2: 'float16', f4: 'float32', f8: 'float64',
+  b1: 'bool',
+  i1: 'int8',
+  u1: 'uint8',
+  i2: 'int16',
+  u2: 'uint16',
+  i4: 'int32',
+  u4: 'uint32',
+  i8: 'int64',
+  u8: 'uint64',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
 };
 
 /** The elements as expected.json writes them: floats as the hex of their bits, integers in decimal. */
@@ -91,7 +101,8 @@ describe('readNpy', () => {
       [header("{'descr': '<f4', 'fortran_order': False, 'shape': (), } junk\n"), /text after the closing brace/],
       [header("['descr', '<f4']\n"), /expected '\{'/],
     ];
-    for (const [bytes, message] of cases) expect(errorMessage(() => readNpy(bytes, { source: 'bad.npy' }), 'INVALID_FILE')).toMatch(new RegExp(`^bad\\.npy: .*${message.source}`));
+    for (const [bytes, message] of cases)
+      expect(errorMessage(() => readNpy(bytes, { source: 'bad.npy' }), 'INVALID_FILE')).toMatch(new RegExp(`^bad\\.npy: .*${message.source}`));
     // A header dict with Python 2 long dims and keys in another order still reads.
     const ok = header("{'shape': (2L,), 'fortran_order': False, 'descr': '|u1'}\n");
     expect(readNpy(Uint8Array.from([...ok, 7, 9]))).toEqual({ dtype: 'uint8', shape: [2], data: Uint8Array.of(7, 9) });
@@ -154,7 +165,11 @@ describe('readNpyHeader / readNpyRows (a file read piece by piece)', () => {
       const whole = readNpy(bytes);
       const f = pieces(bytes);
       const header = readNpyHeader(f, name);
-      expect({ dtype: header.dtype, shape: header.shape, fortranOrder: header.fortranOrder }).toEqual({ dtype: whole.dtype, shape: whole.shape, fortranOrder: false });
+      expect({ dtype: header.dtype, shape: header.shape, fortranOrder: header.fortranOrder }).toEqual({
+        dtype: whole.dtype,
+        shape: whole.shape,
+        fortranOrder: false,
+      });
       const per = whole.data.length / whole.shape[0]!;
       for (let start = 0; start < whole.shape[0]!; start++) {
         for (let count = 0; start + count <= whole.shape[0]!; count++) {
@@ -183,8 +198,12 @@ describe('readNpyHeader / readNpyRows (a file read piece by piece)', () => {
     const scalar = pieces(file('scalar.npy'));
     expect(errorMessage(() => readNpyRows(scalar, readNpyHeader(scalar), 0, 1, 's.npy'), 'INVALID_ARGUMENT')).toMatch(/^s\.npy holds a single value/);
     const f4 = pieces(file('f4.npy'));
-    expect(errorMessage(() => readNpyRows(f4, readNpyHeader(f4), 1, 2, 'x.npy'), 'INVALID_ARGUMENT')).toBe('x.npy: entries 1…2 are outside its first axis of 2');
-    expect(errorMessage(() => readNpyHeader(pieces(file('f4.npy').subarray(0, 140)), 'cut.npy'), 'INVALID_FILE')).toMatch(/^cut\.npy: shape \(2, 3, 4\) of <f4 needs 96 data bytes, the file has 12$/);
+    expect(errorMessage(() => readNpyRows(f4, readNpyHeader(f4), 1, 2, 'x.npy'), 'INVALID_ARGUMENT')).toBe(
+      'x.npy: entries 1…2 are outside its first axis of 2',
+    );
+    expect(errorMessage(() => readNpyHeader(pieces(file('f4.npy').subarray(0, 140)), 'cut.npy'), 'INVALID_FILE')).toMatch(
+      /^cut\.npy: shape \(2, 3, 4\) of <f4 needs 96 data bytes, the file has 12$/,
+    );
     expect(errorMessage(() => readNpyHeader(pieces(file('big_endian.npy')), 'be.npy'), 'INVALID_DTYPE')).toMatch(/^be\.npy: big-endian data/);
   });
 });
@@ -217,9 +236,9 @@ describe('writeNpy', () => {
     const tensor = fc.oneof(
       ...Object.entries(arrays).map(([dtype, arb]) =>
         (arb as fc.Arbitrary<TypedTensor['data']>).chain((data) =>
-          fc.constantFrom<number[][]>([data.length], [1, data.length], [data.length, 1, 1], ...(data.length === 1 ? [[]] : [])).map(
-            (shape) => ({ dtype, shape, data }) as TypedTensor<NpyDType>,
-          ),
+          fc
+            .constantFrom<number[][]>([data.length], [1, data.length], [data.length, 1, 1], ...(data.length === 1 ? [[]] : []))
+            .map((shape) => ({ dtype, shape, data }) as TypedTensor<NpyDType>),
         ),
       ),
     );

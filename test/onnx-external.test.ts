@@ -74,10 +74,13 @@ describe('reading external data', () => {
     expect([...t.values()].map(isExternal)).toEqual([true, false, true, false]);
   });
 
-  it('loads each tensor with one range read, equal to the inline model\'s', async () => {
+  it("loads each tensor with one range read, equal to the inline model's", async () => {
     const reader = fileReader(FIXTURES);
     for (const [name, t] of tensorsOf(model)) expect(await loadTensor(t, reader)).toEqual(readTensor(inline.get(name)!));
-    expect(reader.calls).toEqual([['external.onnx.data', 0, 8192], ['external.onnx.data', 8192, 4096]]);
+    expect(reader.calls).toEqual([
+      ['external.onnx.data', 0, 8192],
+      ['external.onnx.data', 8192, 4096],
+    ]);
   });
 
   it('inlines it back into exactly the bytes onnx writes without external data', async () => {
@@ -108,7 +111,9 @@ describe('writing external data', () => {
     expect(externalDataInfo(t.get('w2')!)).toEqual({ location: 'out.onnx.data', offset: 8192, length: 4096 });
     expect([isExternal(t.get('b1')!), isExternal(t.get('b2')!)]).toEqual([false, false]);
     expect(out.chunks.map((c) => c.length)).toEqual([8192, 4096]);
-    expect(await loadTensor(t.get('w2')!, (_, offset, length) => out.bytes().subarray(offset, offset + length))).toEqual(readTensor(tensorsOf(model).get('w2')!));
+    expect(await loadTensor(t.get('w2')!, (_, offset, length) => out.bytes().subarray(offset, offset + length))).toEqual(
+      readTensor(tensorsOf(model).get('w2')!),
+    );
 
     const expected = await runNode(source, feeds);
     expectSameOutputs(expected, await runNode(saveBeside('model.onnx', bytes, { location: 'out.onnx.data', bytes: out.bytes() }), feeds));
@@ -119,7 +124,10 @@ describe('writing external data', () => {
     const reader = fileReader(FIXTURES);
     const out = sink('moved.bin');
     const bytes = await writeModel(decodeModel(fixture('external.onnx')), { readExternal: reader, externalData: { ...out.options, threshold: 100 } });
-    expect(reader.calls).toEqual([['external.onnx.data', 0, 8192], ['external.onnx.data', 8192, 4096]]);
+    expect(reader.calls).toEqual([
+      ['external.onnx.data', 0, 8192],
+      ['external.onnx.data', 8192, 4096],
+    ]);
     // b1 (256 bytes) now passes the threshold too, b2 (64 bytes) does not.
     const moved = [...tensorsOf(decodeModel(bytes)).values()];
     expect(moved.map(isExternal)).toEqual([true, true, true, false]);
@@ -132,10 +140,13 @@ describe('writing external data', () => {
   it('starts tensors of 1 MiB and more on a 4096-byte page, with zero padding', async () => {
     const big = floats(300_000, 9); // 1.2 MB
     const model = makeModel(
-      makeGraph('pages', [makeNode('Add', ['small', 'x'], ['s']), makeNode('Identity', ['big'], ['b'])], [makeValueInfo('x', 'float32', [300])], [makeValueInfo('s', 'float32', [300]), makeValueInfo('b', 'float32', [300_000])], [
-        makeTensor('small', { dtype: 'float32', shape: [300], data: floats(300, 8) }),
-        makeTensor('big', { dtype: 'float32', shape: [300_000], data: big }),
-      ]),
+      makeGraph(
+        'pages',
+        [makeNode('Add', ['small', 'x'], ['s']), makeNode('Identity', ['big'], ['b'])],
+        [makeValueInfo('x', 'float32', [300])],
+        [makeValueInfo('s', 'float32', [300]), makeValueInfo('b', 'float32', [300_000])],
+        [makeTensor('small', { dtype: 'float32', shape: [300], data: floats(300, 8) }), makeTensor('big', { dtype: 'float32', shape: [300_000], data: big })],
+      ),
       { '': 13 },
     );
     const out = sink();
@@ -145,13 +156,21 @@ describe('writing external data', () => {
     expect(out.chunks.map((c) => c.length)).toEqual([1200, 4096 - 1200, 1_200_000]);
     expect(out.chunks[1]!.every((b) => b === 0)).toBe(true);
     const x = { x: { type: 'float32' as const, data: floats(300, 10), dims: [300] } };
-    expectSameOutputs(await runNode(encodeModel(model), x), await runNode(saveBeside('pages.onnx', bytes, { location: 'out.onnx.data', bytes: out.bytes() }), x));
+    expectSameOutputs(
+      await runNode(encodeModel(model), x),
+      await runNode(saveBeside('pages.onnx', bytes, { location: 'out.onnx.data', bytes: out.bytes() }), x),
+    );
   });
 
   it('leaves tensors in node attributes inside unless asked, as onnx does', async () => {
     const value = makeTensor('c', { dtype: 'float32', shape: [512], data: floats(512, 11) });
     const model = makeModel(
-      makeGraph('attrs', [makeNode('Constant', [], ['c'], { attributes: [attr.tensor('value', value)] }), makeNode('Add', ['c', 'x'], ['y'])], [makeValueInfo('x', 'float32', [512])], [makeValueInfo('y', 'float32', [512])]),
+      makeGraph(
+        'attrs',
+        [makeNode('Constant', [], ['c'], { attributes: [attr.tensor('value', value)] }), makeNode('Add', ['c', 'x'], ['y'])],
+        [makeValueInfo('x', 'float32', [512])],
+        [makeValueInfo('y', 'float32', [512])],
+      ),
       { '': 13 },
     );
     const kept = sink();
@@ -161,7 +180,10 @@ describe('writing external data', () => {
     const bytes = await writeModel(model, { externalData: { ...moved.options, attributes: true } });
     expect(isExternal(decodeModel(bytes).graph!.node[0]!.attribute[0]!.t!)).toBe(true);
     const x = { x: { type: 'float32' as const, data: floats(512, 12), dims: [512] } };
-    expectSameOutputs(await runNode(encodeModel(model), x), await runNode(saveBeside('attrs.onnx', bytes, { location: moved.location, bytes: moved.bytes() }), x));
+    expectSameOutputs(
+      await runNode(encodeModel(model), x),
+      await runNode(saveBeside('attrs.onnx', bytes, { location: moved.location, bytes: moved.bytes() }), x),
+    );
   });
 });
 
@@ -175,15 +197,19 @@ describe('bad external data', () => {
   }
   const reader: ExternalDataReader = () => Uint8Array.of(0, 0, 0x80, 0x3f, 0, 0, 0, 0x40);
 
-  it('a location outside the model\'s folder, a bad offset or length: INVALID_MODEL naming the tensor', () => {
+  it("a location outside the model's folder, a bad offset or length: INVALID_MODEL naming the tensor", () => {
     for (const location of ['../secret.bin', 'a/../../b', '/etc/passwd', '\\\\server\\share', 'C:\\data.bin', '']) {
-      expect(() => externalDataInfo(externalTensor({ location }), 'graph/initializer["w"]')).toThrow(/^graph\/initializer\["w"\] is stored as external data, but (its location|has no location)/);
+      expect(() => externalDataInfo(externalTensor({ location }), 'graph/initializer["w"]')).toThrow(
+        /^graph\/initializer\["w"\] is stored as external data, but (its location|has no location)/,
+      );
     }
     expect(() => externalDataInfo(externalTensor({}))).toThrow(/tensor "w" .* has no location/);
     expect(() => externalDataInfo(externalTensor({ location: 'd', offset: '-4' }))).toThrow(/its offset "-4" is not a byte count/);
     expect(() => externalDataInfo(externalTensor({ location: 'd', length: '12' }))).toThrow(/its length 12 is not the 8 bytes its dims need/);
     expect(externalDataInfo(externalTensor({ location: 'sub/d.bin', offset: '64', length: '8' }))).toEqual({ location: 'sub/d.bin', offset: 64, length: 8 });
-    expect(() => externalDataInfo(makeTensor('v', { dtype: 'int8', shape: [1], data: new Int8Array(1) }))).toThrow(/^tensor "v" is not stored as external data$/);
+    expect(() => externalDataInfo(makeTensor('v', { dtype: 'int8', shape: [1], data: new Int8Array(1) }))).toThrow(
+      /^tensor "v" is not stored as external data$/,
+    );
   });
 
   it('a failing or short reader, a failing writer, a missing reader: IO_ERROR, INVALID_FILE, INVALID_ARGUMENT', async () => {
@@ -192,19 +218,28 @@ describe('bad external data', () => {
     const io = await throwsAsync(() => loadTensor(t, () => Promise.reject(new Error('ENOENT: no such file')), 'graph/initializer["w"]'));
     expect([io.code, io.message]).toEqual(['IO_ERROR', 'reading graph/initializer["w"] (8 bytes at offset 16 of "d.bin") failed: ENOENT: no such file']);
     const short = await throwsAsync(() => loadTensor(t, () => new Uint8Array(5)));
-    expect([short.code, short.message]).toEqual(['INVALID_FILE', '"d.bin" holds 5 of the 8 bytes of tensor "w" at offset 16 (truncated or not this model\'s data)']);
+    expect([short.code, short.message]).toEqual([
+      'INVALID_FILE',
+      '"d.bin" holds 5 of the 8 bytes of tensor "w" at offset 16 (truncated or not this model\'s data)',
+    ]);
     expect(await errorCodeAsync(() => loadTensor(t))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => loadTensor(t, (() => [1, 2]) as never))).toBe('INVALID_ARGUMENT');
 
     const model = makeModel(makeGraph('g', [makeNode('Identity', ['w'], ['y'])], [], [makeValueInfo('y', 'float32', [2])], [t]), { '': 13 });
     expect(await errorCodeAsync(() => writeModel(model, { externalData: sink().options }))).toBe('INVALID_ARGUMENT'); // w must move and there is no reader
-    const failing = await throwsAsync(() => writeModel(model, { readExternal: reader, externalData: { location: 'o.bin', write: () => Promise.reject(new Error('disk full')), threshold: 0 } }));
+    const failing = await throwsAsync(() =>
+      writeModel(model, { readExternal: reader, externalData: { location: 'o.bin', write: () => Promise.reject(new Error('disk full')), threshold: 0 } }),
+    );
     expect([failing.code, failing.message]).toEqual(['IO_ERROR', 'writing graph/initializer["w"] to "o.bin" failed: disk full']);
     expect(await errorCodeAsync(() => writeModel(model, { externalData: { location: '', write: () => {} } }))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => writeModel(model, { externalData: { location: 'o', write: () => {}, threshold: -1 } }))).toBe('INVALID_ARGUMENT');
     expect(await errorCodeAsync(() => writeModel(model, { readExternal: 'dir' as never }))).toBe('INVALID_ARGUMENT');
-    expect((await throwsAsync(() => writeModel(model, { external: {} } as never))).message).toBe("writeModel has no option 'external'; its options are readExternal, externalData");
-    expect((await throwsAsync(() => writeModel(model, { externalData: { location: 'o', write: () => {}, thresh: 1 } } as never))).message).toMatch(/'thresh' is none of its fields/);
+    expect((await throwsAsync(() => writeModel(model, { external: {} } as never))).message).toBe(
+      "writeModel has no option 'external'; its options are readExternal, externalData",
+    );
+    expect((await throwsAsync(() => writeModel(model, { externalData: { location: 'o', write: () => {}, thresh: 1 } } as never))).message).toMatch(
+      /'thresh' is none of its fields/,
+    );
     // A tensor below the threshold is inlined from the old file.
     const inlined = decodeModel(await writeModel(model, { readExternal: reader, externalData: sink().options }));
     expect(readTensor(inlined.graph!.initializer[0]!)).toEqual({ dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) });

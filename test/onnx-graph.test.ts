@@ -70,7 +70,9 @@ describe('modelGraphs / modelTensors / modelWeights', () => {
     const node = model.graph!.node[1]!;
     node.attribute[0] = attr.ints('value_float', [1]);
     const w = [...modelWeights(model)][1]!;
-    expect(errorMessage(() => readWeight(w), 'INVALID_MODEL')).toBe('graph/node["c_float"]/value_float: a Constant whose attribute value_float has type INTS, which does not match its name');
+    expect(errorMessage(() => readWeight(w), 'INVALID_MODEL')).toBe(
+      'graph/node["c_float"]/value_float: a Constant whose attribute value_float has type INTS, which does not match its name',
+    );
   });
 
   it('replaces weights deep in subgraphs: onnxruntime then computes with the new ones', async () => {
@@ -85,15 +87,22 @@ describe('modelGraphs / modelTensors / modelWeights', () => {
       'graph/node["if0"]/then_branch/node["then_const"]/value',
     ]);
     // then: y = x · then_w + then_c. With then_w = 2 and then_c = 0.5, y = 2x + 0.5 exactly.
-    sites.get('graph/node["if0"]/then_branch/initializer["then_w"]')!.replace(makeTensor('then_w', { dtype: 'float32', shape: [3], data: Float32Array.of(2, 2, 2) }));
-    sites.get('graph/node["if0"]/then_branch/node["then_const"]/value')!.replace(makeTensor('then_c_value', { dtype: 'float32', shape: [3], data: Float32Array.of(0.5, 0.5, 0.5) }));
+    sites
+      .get('graph/node["if0"]/then_branch/initializer["then_w"]')!
+      .replace(makeTensor('then_w', { dtype: 'float32', shape: [3], data: Float32Array.of(2, 2, 2) }));
+    sites
+      .get('graph/node["if0"]/then_branch/node["then_const"]/value')!
+      .replace(makeTensor('then_c_value', { dtype: 'float32', shape: [3], data: Float32Array.of(0.5, 0.5, 0.5) }));
     const { y } = await runNode(encodeModel(model), feeds);
     expect(Array.from(new Float32Array(Uint8Array.from(y!.bytes).buffer))).toEqual(Array.from(x, (v) => Math.fround(Math.fround(v * 2) + 0.5)));
   });
 
   it('reaches tensors in local functions and attribute tensors of other ops', () => {
     const model = load('mlp.onnx');
-    const body = makeNode('ConstantOfShape', ['shape'], ['out'], { name: 'cos', attributes: [attr.tensor('value', makeTensor('fill', { dtype: 'float32', shape: [1], data: Float32Array.of(3) }))] });
+    const body = makeNode('ConstantOfShape', ['shape'], ['out'], {
+      name: 'cos',
+      attributes: [attr.tensor('value', makeTensor('fill', { dtype: 'float32', shape: [1], data: Float32Array.of(3) }))],
+    });
     model.functions.push(create(FunctionProtoSchema, { name: 'Fill', domain: 'local', node: [body], input: ['shape'], output: ['out'] }));
     const paths = [...modelTensors(model)].map((s) => s.path);
     expect(paths.slice(-1)).toEqual(['function["local.Fill"]/node["cos"]/value']);
@@ -147,7 +156,10 @@ describe('opsets', () => {
     expect([opsetVersion(model), opsetVersion(model, 'ai.onnx'), opsetVersion(model, 'com.microsoft')]).toEqual([13, 13, undefined]);
     setOpsetVersion(model, 'ai.onnx', 17);
     setOpsetVersion(model, 'com.microsoft', 1);
-    expect(model.opsetImport.map((o) => [o.domain, o.version])).toEqual([['', 17n], ['com.microsoft', 1n]]);
+    expect(model.opsetImport.map((o) => [o.domain, o.version])).toEqual([
+      ['', 17n],
+      ['com.microsoft', 1n],
+    ]);
     expect(errorCode(() => setOpsetVersion(model, '', 0))).toBe('INVALID_ARGUMENT');
   });
 
@@ -169,7 +181,9 @@ describe('attributes', () => {
     const fc2 = load('mlp.onnx').graph!.node[3]!;
     expect([readAttr.int(fc2, 'transB'), readAttr.float(fc2, 'alpha'), readAttr.int(fc2, 'transA', 0), readAttr.float(fc2, 'beta', 1)]).toEqual([1, 1, 0, 1]);
     expect(errorMessage(() => readAttr.int(fc2, 'alpha'), 'INVALID_MODEL')).toBe('node "fc2" (Gemm): attribute alpha is FLOAT, expected INT');
-    const n = makeNode('Pad', ['x'], ['y'], { attributes: [attr.string('mode', 'reflect'), attr.ints('pads', [1, 2]), attr.floats('f', [0.5]), attr.strings('s', ['a'])] });
+    const n = makeNode('Pad', ['x'], ['y'], {
+      attributes: [attr.string('mode', 'reflect'), attr.ints('pads', [1, 2]), attr.floats('f', [0.5]), attr.strings('s', ['a'])],
+    });
     expect([readAttr.string(n, 'mode'), readAttr.ints(n, 'pads'), readAttr.floats(n, 'f')]).toEqual(['reflect', [1, 2], [0.5]]);
   });
 });

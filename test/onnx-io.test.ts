@@ -31,7 +31,10 @@ describe('decodeModel / encodeModel', () => {
   it('keeps the metadata, doc strings and value_info', () => {
     const m = decodeModel(fixture('mlp.onnx'));
     expect([m.irVersion, m.producerName, m.producerVersion, m.modelVersion, m.docString]).toEqual([8n, 'lowbit-fixtures', '1', 7n, 'fixture']);
-    expect(m.metadataProps.map((p) => [p.key, p.value])).toEqual([['author', 'lowbit'], ['purpose', 'round trip']]);
+    expect(m.metadataProps.map((p) => [p.key, p.value])).toEqual([
+      ['author', 'lowbit'],
+      ['purpose', 'round trip'],
+    ]);
     expect(m.graph!.docString).toBe('a two-layer perceptron');
     expect(m.graph!.node[0]!.docString).toBe('first layer');
     expect(m.graph!.valueInfo.map((v) => v.name)).toEqual(['h2']);
@@ -64,7 +67,7 @@ describe('decodeModel / encodeModel', () => {
     expect(again.graph!.node.map((n) => n.name)).toEqual(['fc1', 'fc1_bias', 'relu', 'fc2', 'copy']);
   });
 
-  it('refuses a model past protobuf\'s 2 GiB limit before allocating it', () => {
+  it("refuses a model past protobuf's 2 GiB limit before allocating it", () => {
     const model = decodeModel(fixture('mlp.onnx'));
     model.graph!.initializer[0] = create(TensorProtoSchema, { name: 'huge', dims: [2n ** 29n], dataType: 1, rawData: new Uint8Array(2 ** 31) });
     expect(errorMessage(() => encodeModel(model), 'INVALID_MODEL')).toMatch(/past protobuf's 2 GiB limit; store its weights as external data/);
@@ -127,10 +130,14 @@ describe('files that are not ONNX models', () => {
 
   it('other protobuf messages, and models without IR version, graph or opsets: INVALID_FILE', () => {
     const node = encodeMessage(NodeProtoSchema, create(NodeProtoSchema, { opType: 'Relu', input: ['x'], output: ['y'] }));
-    expect(errorMessage(() => decodeModel(node, { source: 'node.pb' }), 'INVALID_FILE')).toMatch(/^node\.pb is not an ONNX model, or is truncated: protobuf decoding failed/);
+    expect(errorMessage(() => decodeModel(node, { source: 'node.pb' }), 'INVALID_FILE')).toMatch(
+      /^node\.pb is not an ONNX model, or is truncated: protobuf decoding failed/,
+    );
     const noVersion = decodeModel(fixture('mlp.onnx'));
     noVersion.irVersion = 0n;
-    expect(errorMessage(() => decodeModel(encodeModel(noVersion), { source: 'v.onnx' }), 'INVALID_FILE')).toMatch(/^v\.onnx is not an ONNX model: it has no IR version/);
+    expect(errorMessage(() => decodeModel(encodeModel(noVersion), { source: 'v.onnx' }), 'INVALID_FILE')).toMatch(
+      /^v\.onnx is not an ONNX model: it has no IR version/,
+    );
     const noGraph = create(ModelProtoSchema, { irVersion: 8n });
     expect(errorMessage(() => decodeModel(encodeModel(noGraph)), 'INVALID_FILE')).toMatch(/no graph/);
     const noOpsets = decodeModel(fixture('mlp.onnx'));
@@ -138,7 +145,9 @@ describe('files that are not ONNX models', () => {
     expect(errorMessage(() => decodeModel(encodeModel(noOpsets)), 'INVALID_FILE')).toMatch(/IR version 8 and no opset_import/);
     expect(errorCode(() => decodeModel(new Uint8Array(0)))).toBe('INVALID_FILE');
     expect(errorCode(() => decodeModel([8, 1] as never))).toBe('INVALID_DTYPE');
-    expect(errorMessage(() => decodeModel(fixture('mlp.onnx'), { name: 'x' } as never), 'INVALID_ARGUMENT')).toBe("decodeModel has no option 'name'; its options are source");
+    expect(errorMessage(() => decodeModel(fixture('mlp.onnx'), { name: 'x' } as never), 'INVALID_ARGUMENT')).toBe(
+      "decodeModel has no option 'name'; its options are source",
+    );
   });
 });
 
@@ -147,20 +156,32 @@ describe('the two-pass encoder against toBinary (property)', () => {
     return [m, ...m.nestedMessages.flatMap(all)];
   });
 
-  const strings = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.string({ unit: 'binary', maxLength: 4 }), fc.constantFrom('\ud800', 'a\udc00b', 'é€😀'));
+  const strings = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 6 }),
+    fc.string({ unit: 'binary', maxLength: 4 }),
+    fc.constantFrom('\ud800', 'a\udc00b', 'é€😀'),
+  );
   function scalar(field: DescField): fc.Arbitrary<unknown> {
     if (field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum')) {
       return fc.constantFrom(...(field as { enum: { values: { number: number }[] } }).enum.values.map((v) => v.number));
     }
     switch ((field as { scalar: number }).scalar) {
-      case 1: return fc.double();
-      case 2: return fc.float();
-      case 3: return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
-      case 4: return fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-      case 5: return fc.integer();
-      case 9: return strings;
-      case 12: return fc.uint8Array({ maxLength: 300 }).map((a) => new Uint8Array(a));
-      default: throw new Error(`scalar type ${(field as { scalar: number }).scalar} in onnx.proto`);
+      case 1:
+        return fc.double();
+      case 2:
+        return fc.float();
+      case 3:
+        return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+      case 4:
+        return fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+      case 5:
+        return fc.integer();
+      case 9:
+        return strings;
+      case 12:
+        return fc.uint8Array({ maxLength: 300 }).map((a) => new Uint8Array(a));
+      default:
+        throw new Error(`scalar type ${(field as { scalar: number }).scalar} in onnx.proto`);
     }
   }
 

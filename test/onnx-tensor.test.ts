@@ -25,7 +25,21 @@ describe('dtypes.onnx: every type, raw_data and typed fields, as onnxruntime rea
   const types = [...new Set([...tensors.keys()].filter((n) => /^[rt]_/.test(n)).map((n) => n.slice(2)))];
 
   it('holds the 13 types onnx 1.12 writes, each both ways', () => {
-    expect(types.sort()).toEqual(['bfloat16', 'bool', 'float16', 'float32', 'float64', 'int16', 'int32', 'int64', 'int8', 'uint16', 'uint32', 'uint64', 'uint8']);
+    expect(types.sort()).toEqual([
+      'bfloat16',
+      'bool',
+      'float16',
+      'float32',
+      'float64',
+      'int16',
+      'int32',
+      'int64',
+      'int8',
+      'uint16',
+      'uint32',
+      'uint64',
+      'uint8',
+    ]);
     for (const dtype of types) {
       expect(tensors.get(`r_${dtype}`)!.rawData.length).toBeGreaterThan(0);
       expect(tensors.get(`t_${dtype}`)!.rawData.length).toBe(0);
@@ -58,7 +72,14 @@ describe('dtypes.onnx: every type, raw_data and typed fields, as onnxruntime rea
   });
 
   it('reads known values: extremes of the integer types, bfloat16 bits', () => {
-    expect(Array.from(readTensor(tensors.get('t_int64')!).data as BigInt64Array)).toEqual([-(2n ** 63n), 2n ** 63n - 1n, 0n, 1n, 3074457345618258602n, -1317624576693539402n]);
+    expect(Array.from(readTensor(tensors.get('t_int64')!).data as BigInt64Array)).toEqual([
+      -(2n ** 63n),
+      2n ** 63n - 1n,
+      0n,
+      1n,
+      3074457345618258602n,
+      -1317624576693539402n,
+    ]);
     expect(Array.from(readTensor(tensors.get('t_uint64')!).data as BigUint64Array)).toEqual([0n, 2n ** 64n - 1n, 0n, 1n, 6148914691236517205n, 5n]);
     expect(Array.from(readTensor(tensors.get('t_uint32')!).data as Uint32Array)).toEqual([0, 4294967295, 0, 1, 1431655765, 5]);
     expect(Array.from(readTensor(tensors.get('t_int8')!).data as Int8Array)).toEqual([-128, 127, 0, 1, 42, -19]);
@@ -104,11 +125,21 @@ function referenceBytes(t: TypedTensor): number[] {
   }
   const dv = new DataView(new ArrayBuffer(t.data.length * (width / 8)));
   const set: Record<ElementType, (o: number, v: never) => void> = {
-    float32: (o, v) => dv.setFloat32(o, v, true), float64: (o, v) => dv.setFloat64(o, v, true),
-    float16: (o, v) => dv.setUint16(o, v, true), bfloat16: (o, v) => dv.setUint16(o, v, true), uint16: (o, v) => dv.setUint16(o, v, true),
-    int16: (o, v) => dv.setInt16(o, v, true), int32: (o, v) => dv.setInt32(o, v, true), uint32: (o, v) => dv.setUint32(o, v, true),
-    int64: (o, v) => dv.setBigInt64(o, v, true), uint64: (o, v) => dv.setBigUint64(o, v, true),
-    int8: (o, v) => dv.setInt8(o, v), uint8: (o, v) => dv.setUint8(o, v), bool: (o, v) => dv.setUint8(o, v), int4: () => {}, uint4: () => {},
+    float32: (o, v) => dv.setFloat32(o, v, true),
+    float64: (o, v) => dv.setFloat64(o, v, true),
+    float16: (o, v) => dv.setUint16(o, v, true),
+    bfloat16: (o, v) => dv.setUint16(o, v, true),
+    uint16: (o, v) => dv.setUint16(o, v, true),
+    int16: (o, v) => dv.setInt16(o, v, true),
+    int32: (o, v) => dv.setInt32(o, v, true),
+    uint32: (o, v) => dv.setUint32(o, v, true),
+    int64: (o, v) => dv.setBigInt64(o, v, true),
+    uint64: (o, v) => dv.setBigUint64(o, v, true),
+    int8: (o, v) => dv.setInt8(o, v),
+    uint8: (o, v) => dv.setUint8(o, v),
+    bool: (o, v) => dv.setUint8(o, v),
+    int4: () => {},
+    uint4: () => {},
   };
   Array.from(t.data as unknown as ArrayLike<never>).forEach((v, i) => set[t.dtype](i * (width / 8), v));
   return Array.from(new Uint8Array(dv.buffer));
@@ -178,39 +209,61 @@ describe('malformed tensors', () => {
     expect(errorMessage(() => readTensor(t({ dims: [2n, 3n], dataType: DataType.FLOAT, rawData: new Uint8Array(20) })), 'INVALID_MODEL')).toBe(
       'tensor "w" holds 20 data bytes; its dims [2, 3] of float32 need 24',
     );
-    expect(errorMessage(() => readTensor(t({ dims: [3n], dataType: DataType.INT4, rawData: new Uint8Array(1) }), { where: 'graph/initializer["w"]' }), 'INVALID_MODEL')).toMatch(
-      /^graph\/initializer\["w"\] holds 1 data bytes; its dims \[3\] of int4 need 2$/,
+    expect(
+      errorMessage(
+        () => readTensor(t({ dims: [3n], dataType: DataType.INT4, rawData: new Uint8Array(1) }), { where: 'graph/initializer["w"]' }),
+        'INVALID_MODEL',
+      ),
+    ).toMatch(/^graph\/initializer\["w"\] holds 1 data bytes; its dims \[3\] of int4 need 2$/);
+    expect(errorMessage(() => readTensor(t({ dims: [3n], dataType: DataType.FLOAT, floatData: [1, 2] })), 'INVALID_MODEL')).toMatch(
+      /has 2 values in float_data; .* need 3/,
     );
-    expect(errorMessage(() => readTensor(t({ dims: [3n], dataType: DataType.FLOAT, floatData: [1, 2] })), 'INVALID_MODEL')).toMatch(/has 2 values in float_data; .* need 3/);
-    expect(errorMessage(() => readTensor(t({ dims: [3n], dataType: DataType.INT64 })), 'INVALID_MODEL')).toMatch(/has no data \(neither raw_data nor int64_data\)/);
+    expect(errorMessage(() => readTensor(t({ dims: [3n], dataType: DataType.INT64 })), 'INVALID_MODEL')).toMatch(
+      /has no data \(neither raw_data nor int64_data\)/,
+    );
     expect(errorMessage(() => readTensor(t({ dims: [-1n], dataType: DataType.FLOAT })), 'INVALID_MODEL')).toMatch(/dims \[-1\]; expected non-negative sizes/);
-    expect(errorMessage(() => readTensor(t({ dims: [1n], dataType: DataType.FLOAT, rawData: new Uint8Array(4), segment: { begin: 0n, end: 1n } })), 'INVALID_MODEL')).toMatch(/segment/);
+    expect(
+      errorMessage(() => readTensor(t({ dims: [1n], dataType: DataType.FLOAT, rawData: new Uint8Array(4), segment: { begin: 0n, end: 1n } })), 'INVALID_MODEL'),
+    ).toMatch(/segment/);
   });
 
   it('types lowbit does not read: INVALID_DTYPE naming the tensor and the type', () => {
-    expect(errorMessage(() => readTensor(t({ dims: [1n], dataType: DataType.STRING, stringData: [new Uint8Array(1)] })), 'INVALID_DTYPE')).toMatch(/^tensor "w" has data type STRING/);
+    expect(errorMessage(() => readTensor(t({ dims: [1n], dataType: DataType.STRING, stringData: [new Uint8Array(1)] })), 'INVALID_DTYPE')).toMatch(
+      /^tensor "w" has data type STRING/,
+    );
     expect(errorMessage(() => tensorElementType(t({ dataType: DataType.FLOAT8E4M3FN }), 'here'), 'INVALID_DTYPE')).toMatch(/^here has data type FLOAT8E4M3FN/);
     expect(errorMessage(() => tensorElementType(t({ dataType: 999 })), 'INVALID_DTYPE')).toMatch(/code 999/);
   });
 
   it('an external tensor without its bytes: INVALID_ARGUMENT', () => {
-    const ext = t({ dims: [1n], dataType: DataType.FLOAT, dataLocation: DataLocation.EXTERNAL, externalData: [create(StringStringEntryProtoSchema, { key: 'location', value: 'w.bin' })] });
+    const ext = t({
+      dims: [1n],
+      dataType: DataType.FLOAT,
+      dataLocation: DataLocation.EXTERNAL,
+      externalData: [create(StringStringEntryProtoSchema, { key: 'location', value: 'w.bin' })],
+    });
     expect(errorMessage(() => readTensor(ext), 'INVALID_ARGUMENT')).toMatch(/stored as external data; read it with loadTensor/);
     expect(readTensor(ext, { external: Uint8Array.of(0, 0, 0x80, 0x3f) }).data).toEqual(Float32Array.of(1));
     expect(tensorShape(ext)).toEqual([1]);
   });
 
   it('makeTensor refuses a wrong array, shape, bool or 4-bit value, naming the tensor', () => {
-    expect(errorMessage(() => makeTensor('a', { dtype: 'float16', shape: [1], data: Float32Array.of(1) } as never), 'INVALID_DTYPE')).toMatch(/tensor "a": float16 data must be a Uint16Array/);
+    expect(errorMessage(() => makeTensor('a', { dtype: 'float16', shape: [1], data: Float32Array.of(1) } as never), 'INVALID_DTYPE')).toMatch(
+      /tensor "a": float16 data must be a Uint16Array/,
+    );
     expect(errorCode(() => makeTensor('a', { dtype: 'complex64', shape: [1], data: Float32Array.of(1) } as never))).toBe('INVALID_DTYPE');
     expect(errorCode(() => makeTensor('a', { dtype: 'int64', shape: [1], data: Int32Array.of(1) } as never))).toBe('INVALID_DTYPE');
-    expect(errorMessage(() => makeTensor('a', { dtype: 'int8', shape: [2, 2], data: new Int8Array(3) }), 'INVALID_SHAPE')).toMatch(/tensor "a": shape \[2, 2\] must be/);
+    expect(errorMessage(() => makeTensor('a', { dtype: 'int8', shape: [2, 2], data: new Int8Array(3) }), 'INVALID_SHAPE')).toMatch(
+      /tensor "a": shape \[2, 2\] must be/,
+    );
     expect(errorMessage(() => makeTensor('a', { dtype: 'bool', shape: [2], data: Uint8Array.of(0, 3) }), 'INVALID_ARGUMENT')).toMatch(/holds 3 at index 1/);
-    expect(errorMessage(() => makeTensor('a', { dtype: 'int4', shape: [2], data: Int8Array.of(1, 8) }), 'INVALID_ARGUMENT')).toMatch(/tensor "a": values\[1\] is 8, outside the int4 range/);
+    expect(errorMessage(() => makeTensor('a', { dtype: 'int4', shape: [2], data: Int8Array.of(1, 8) }), 'INVALID_ARGUMENT')).toMatch(
+      /tensor "a": values\[1\] is 8, outside the int4 range/,
+    );
     expect(errorCode(() => makeTensor(3 as never, { dtype: 'int8', shape: [1], data: new Int8Array(1) }))).toBe('INVALID_ARGUMENT');
   });
 
-  it('makeTensor shares the array\'s memory (no copy) and attr builds typed attributes', () => {
+  it("makeTensor shares the array's memory (no copy) and attr builds typed attributes", () => {
     const data = Float32Array.of(1, 2);
     expect(makeTensor('a', { dtype: 'float32', shape: [2], data }).rawData.buffer).toBe(data.buffer);
     expect(attr.int('axis', -1).i).toBe(-1n);

@@ -48,15 +48,27 @@ describe('agreement with onnxruntime-web', () => {
         const x = values(1000, scale, Math.round(scale * 1e4));
         const zp = ZP.of(dtype === 'uint8' ? 100 : -7);
         const ours = quantizeLinear(x, scale, zp);
-        const theirs = await runOne('QuantizeLinear', { type: 'float', data: x, shape: [1000] },
-          [{ name: 's', type: 'float', shape: [], data: Float32Array.of(scale) }, { name: 'z', type: dtype, shape: [], data: zp }],
-          [{ name: 'y', type: dtype, shape: [1000] }]);
+        const theirs = await runOne(
+          'QuantizeLinear',
+          { type: 'float', data: x, shape: [1000] },
+          [
+            { name: 's', type: 'float', shape: [], data: Float32Array.of(scale) },
+            { name: 'z', type: dtype, shape: [], data: zp },
+          ],
+          [{ name: 'y', type: dtype, shape: [1000] }],
+        );
         expect(ours.dtype).toBe(dtype);
         expect(Array.from(ours.data)).toEqual(Array.from(theirs.y!.data as Uint8Array));
 
-        const back = await runOne('DequantizeLinear', { type: dtype, data: ours.data as Uint8Array, shape: [1000] },
-          [{ name: 's', type: 'float', shape: [], data: Float32Array.of(scale) }, { name: 'z', type: dtype, shape: [], data: zp }],
-          [{ name: 'y', type: 'float', shape: [1000] }]);
+        const back = await runOne(
+          'DequantizeLinear',
+          { type: dtype, data: ours.data as Uint8Array, shape: [1000] },
+          [
+            { name: 's', type: 'float', shape: [], data: Float32Array.of(scale) },
+            { name: 'z', type: dtype, shape: [], data: zp },
+          ],
+          [{ name: 'y', type: 'float', shape: [1000] }],
+        );
         expect(bitsOf(dequantizeLinear(ours, scale, zp).data)).toEqual(bitsOf(back.y!.data as Float32Array));
       }
     });
@@ -67,13 +79,25 @@ describe('agreement with onnxruntime-web', () => {
       const zps = ZP.of(...Array.from({ length: 7 }, (_, i) => (dtype === 'uint8' ? 120 + i : i - 3)));
       const x = values(105, 0.1, 99);
       const ours = quantizeLinear({ data: x, shape }, scales, zps);
-      const theirs = await runOne('QuantizeLinear', { type: 'float', data: x, shape },
-        [{ name: 's', type: 'float', shape: [7], data: scales }, { name: 'z', type: dtype, shape: [7], data: zps }],
-        [{ name: 'y', type: dtype, shape }]);
+      const theirs = await runOne(
+        'QuantizeLinear',
+        { type: 'float', data: x, shape },
+        [
+          { name: 's', type: 'float', shape: [7], data: scales },
+          { name: 'z', type: dtype, shape: [7], data: zps },
+        ],
+        [{ name: 'y', type: dtype, shape }],
+      );
       expect(Array.from(ours.data)).toEqual(Array.from(theirs.y!.data as Uint8Array));
-      const back = await runOne('DequantizeLinear', { type: dtype, data: ours.data as Uint8Array, shape },
-        [{ name: 's', type: 'float', shape: [7], data: scales }, { name: 'z', type: dtype, shape: [7], data: zps }],
-        [{ name: 'y', type: 'float', shape }]);
+      const back = await runOne(
+        'DequantizeLinear',
+        { type: dtype, data: ours.data as Uint8Array, shape },
+        [
+          { name: 's', type: 'float', shape: [7], data: scales },
+          { name: 'z', type: dtype, shape: [7], data: zps },
+        ],
+        [{ name: 'y', type: 'float', shape }],
+      );
       expect(bitsOf(dequantizeLinear(ours, scales, zps).data)).toEqual(bitsOf(back.y!.data as Float32Array));
     });
   }
@@ -87,8 +111,16 @@ describe('agreement with onnxruntime-web', () => {
       new Float32Array(8).fill(-0.75),
     ];
     for (const x of inputs) {
-      const theirs = await runOne('DynamicQuantizeLinear', { type: 'float', data: x, shape: [x.length] }, [],
-        [{ name: 'y', type: 'uint8', shape: [x.length] }, { name: 'y_scale', type: 'float', shape: [] }, { name: 'y_zero_point', type: 'uint8', shape: [] }]);
+      const theirs = await runOne(
+        'DynamicQuantizeLinear',
+        { type: 'float', data: x, shape: [x.length] },
+        [],
+        [
+          { name: 'y', type: 'uint8', shape: [x.length] },
+          { name: 'y_scale', type: 'float', shape: [] },
+          { name: 'y_zero_point', type: 'uint8', shape: [] },
+        ],
+      );
       const ours = dynamicQuantizeLinear(x);
       expect(bitsOf([ours.scale])).toEqual(bitsOf(theirs.y_scale!.data as Float32Array));
       expect(ours.zeroPoint).toBe((theirs.y_zero_point!.data as Uint8Array)[0]);
@@ -98,8 +130,16 @@ describe('agreement with onnxruntime-web', () => {
 
   it('DynamicQuantizeLinear on all zeros: the one documented difference (scale 1/255 vs onnxruntime 1)', async () => {
     const x = new Float32Array(4);
-    const theirs = await runOne('DynamicQuantizeLinear', { type: 'float', data: x, shape: [4] }, [],
-      [{ name: 'y', type: 'uint8', shape: [4] }, { name: 'y_scale', type: 'float', shape: [] }, { name: 'y_zero_point', type: 'uint8', shape: [] }]);
+    const theirs = await runOne(
+      'DynamicQuantizeLinear',
+      { type: 'float', data: x, shape: [4] },
+      [],
+      [
+        { name: 'y', type: 'uint8', shape: [4] },
+        { name: 'y_scale', type: 'float', shape: [] },
+        { name: 'y_zero_point', type: 'uint8', shape: [] },
+      ],
+    );
     const ours = dynamicQuantizeLinear(x);
     // The ONNX reference implementation divides 1 by 255; onnxruntime keeps 1. Codes and zero point agree.
     expect((theirs.y_scale!.data as Float32Array)[0]).toBe(1);
@@ -118,16 +158,38 @@ describe('agreement with onnxruntime-web', () => {
     ];
     let seed = 40;
     for (const g of geometries) {
-      const x = Uint8Array.from(randomInts(g.x.reduce((a, b) => a * b), 0, 255, seed++));
-      const w = Uint8Array.from(randomInts(g.w.reduce((a, b) => a * b), 0, 255, seed++));
+      const x = Uint8Array.from(
+        randomInts(
+          g.x.reduce((a, b) => a * b),
+          0,
+          255,
+          seed++,
+        ),
+      );
+      const w = Uint8Array.from(
+        randomInts(
+          g.w.reduce((a, b) => a * b),
+          0,
+          255,
+          seed++,
+        ),
+      );
       for (const autoPad of ['SAME_UPPER', 'SAME_LOWER', 'VALID'] as AutoPad[]) {
         // onnxruntime refuses dilations with SAME_* ("Dilation not supported"); lowbit follows the
         // ONNX formula with the dilated kernel (test/conv.test.ts checks it against explicit pads)
         const dilations = autoPad === 'VALID' ? g.dilations : g.dilations.map(() => 1);
         const ours = convInteger({ data: x, shape: g.x }, { data: w, shape: g.w }, 9, 130, { autoPad, strides: g.strides, dilations });
-        const theirs = await runOne('ConvInteger', { type: 'uint8', data: x, shape: g.x },
-          [{ name: 'w', type: 'uint8', shape: g.w, data: w }, { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(9) }, { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(130) }],
-          [{ name: 'y', type: 'int32', shape: ours.shape }], { auto_pad: autoPad, strides: g.strides, dilations });
+        const theirs = await runOne(
+          'ConvInteger',
+          { type: 'uint8', data: x, shape: g.x },
+          [
+            { name: 'w', type: 'uint8', shape: g.w, data: w },
+            { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(9) },
+            { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(130) },
+          ],
+          [{ name: 'y', type: 'int32', shape: ours.shape }],
+          { auto_pad: autoPad, strides: g.strides, dilations },
+        );
         expect(theirs.y!.dims, `${autoPad} x ${g.x}`).toEqual(ours.shape);
         expect(Array.from(ours.data), `${autoPad} x ${g.x}`).toEqual(Array.from(theirs.y!.data as Int32Array));
       }
@@ -139,9 +201,17 @@ describe('agreement with onnxruntime-web', () => {
     const w = Uint8Array.from(randomInts(6 * 2 * 3, 0, 255, 61));
     const attributes = { pads: [2, 1], strides: [2], dilations: [2], group: 2 };
     const ours = convInteger({ data: x, shape: [2, 4, 17] }, { data: w, shape: [6, 2, 3] }, 200, 3, attributes);
-    const theirs = await runOne('ConvInteger', { type: 'uint8', data: x, shape: [2, 4, 17] },
-      [{ name: 'w', type: 'uint8', shape: [6, 2, 3], data: w }, { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(200) }, { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(3) }],
-      [{ name: 'y', type: 'int32', shape: ours.shape }], attributes);
+    const theirs = await runOne(
+      'ConvInteger',
+      { type: 'uint8', data: x, shape: [2, 4, 17] },
+      [
+        { name: 'w', type: 'uint8', shape: [6, 2, 3], data: w },
+        { name: 'xz', type: 'uint8', shape: [], data: Uint8Array.of(200) },
+        { name: 'wz', type: 'uint8', shape: [], data: Uint8Array.of(3) },
+      ],
+      [{ name: 'y', type: 'int32', shape: ours.shape }],
+      attributes,
+    );
     expect(ours.shape).toEqual([2, 6, 8]);
     expect(theirs.y!.dims).toEqual(ours.shape);
     expect(Array.from(ours.data)).toEqual(Array.from(theirs.y!.data as Int32Array));

@@ -34,7 +34,8 @@ function testValues(n: number, scale: number, qspan: number, seed: number): Floa
   for (let i = 0; i < n; i++) {
     const k = Math.floor((r() - 0.5) * qspan * 1.25);
     const kind = r();
-    if (kind < 0.3) x[i] = (k + 0.5) * scale; // a tie (exact when scale is a power of two)
+    if (kind < 0.3)
+      x[i] = (k + 0.5) * scale; // a tie (exact when scale is a power of two)
     else if (kind < 0.5) x[i] = k * scale;
     else if (kind < 0.9) x[i] = (k + r()) * scale;
     else {
@@ -109,7 +110,12 @@ describe('quantizeLinear / dequantizeLinear / fakeQuantize per-tensor', () => {
       expect(Array.from(quantizeLinear(x, 1, 0, { dtype: 'uint8' }).data)).toEqual([255, 0, 255, 0, 255, 0]);
       expect(Array.from(quantizeLinear(x, 1, 0, { dtype: 'int16' }).data)).toEqual([32767, -32768, 32767, -32768, 32767, -32768]);
       expect(Array.from(quantizeLinear(x, 1, 100, { dtype: 'int32' }).data)).toEqual([
-        2147483647, -2147483648, 2147483647, -2147483648, 2147483620, -2147483548, // zero point added exactly
+        2147483647,
+        -2147483648,
+        2147483647,
+        -2147483648,
+        2147483620,
+        -2147483548, // zero point added exactly
       ]);
       expect(Array.from(fakeQuantize(x, 2, 0, { bits: 4 }).data)).toEqual([14, -16, 14, -16, 14, -16]);
     }
@@ -197,7 +203,12 @@ describe('per-axis', () => {
 
   it('takes the SIMD gather path for a long last axis, identical to the reference', () => {
     // inner == 1 with many channels: the kernels load per-lane parameters.
-    for (const [rows, cols] of [[3, 16], [2, 37], [5, 64], [1, 130]] as const) {
+    for (const [rows, cols] of [
+      [3, 16],
+      [2, 37],
+      [5, 64],
+      [1, 130],
+    ] as const) {
       const r = rng(rows * cols);
       const scales = Float32Array.from({ length: cols }, () => SCALES[Math.floor(r() * SCALES.length)]!);
       const zps = new Int8Array(cols).map(() => Math.floor(r() * 200) - 100);
@@ -301,15 +312,27 @@ describe('errors', () => {
     const uint4 = (data: Uint8Array) => ({ data, shape: [data.length], dtype: 'uint4' as const });
     expect(Array.from(dequantizeLinear(int4(new Int8Array([-8, 7])), 1).data)).toEqual([-8, 7]);
     expect(Array.from(dequantizeLinear(uint4(new Uint8Array([0, 15])), 1).data)).toEqual([0, 15]);
-    expectLowbitError(() => dequantizeLinear(int4(new Int8Array([0, 8])), 1), 'INVALID_ARGUMENT', /x\[1\] = 8 is not a valid int4 code: expected an integer in \[-8, 7\]/);
+    expectLowbitError(
+      () => dequantizeLinear(int4(new Int8Array([0, 8])), 1),
+      'INVALID_ARGUMENT',
+      /x\[1\] = 8 is not a valid int4 code: expected an integer in \[-8, 7\]/,
+    );
     expectLowbitError(() => dequantizeLinear(int4(new Int8Array([-9])), 1), 'INVALID_ARGUMENT', /x\[0\] = -9/);
-    expectLowbitError(() => dequantizeLinear(uint4(new Uint8Array([3, 2, 16])), 1), 'INVALID_ARGUMENT', /x\[2\] = 16 is not a valid uint4 code: expected an integer in \[0, 15\]/);
+    expectLowbitError(
+      () => dequantizeLinear(uint4(new Uint8Array([3, 2, 16])), 1),
+      'INVALID_ARGUMENT',
+      /x\[2\] = 16 is not a valid uint4 code: expected an integer in \[0, 15\]/,
+    );
   });
 
   it('refuses axes out of range and per-axis lengths that do not match', () => {
     expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: 2 }), 'INVALID_SHAPE', /axis 2 is out of range for a tensor of rank 2/);
     expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: -3 }), 'INVALID_SHAPE', /out of range/);
-    expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: 0 }), 'INVALID_SHAPE', /3 values but axis 0 of shape \[2, 3\] has length 2/);
+    expectLowbitError(
+      () => quantizeLinear(t, new Float32Array([1, 1, 1]), 0, { axis: 0 }),
+      'INVALID_SHAPE',
+      /3 values but axis 0 of shape \[2, 3\] has length 2/,
+    );
     expectLowbitError(() => quantizeLinear(x, new Float32Array([1, 1])), 'INVALID_SHAPE', /rank 1/);
     expectLowbitError(() => quantizeLinear(t, new Float32Array([1, 1, 1]), new Uint8Array([1, 2])), 'INVALID_SHAPE', /scale has 3 values but zeroPoint has 2/);
     expectLowbitError(() => quantizeLinear(t, 1, new Uint8Array([1, 2, 3])), 'INVALID_SHAPE', /scale is a single number/);

@@ -106,13 +106,18 @@ async function checkCase(op: string, v: number, c: OpCase): Promise<void> {
 describe('the opset table', () => {
   it('lists every op of the default domain up to opset 13 with the versions onnx 1.12 gives it', () => {
     const history = JSON.parse(readFileSync(new URL('./fixtures/opset/schema_versions.json', import.meta.url), 'utf8')) as Record<string, number[]>;
-    const ours = Object.fromEntries(Object.entries(OPSET_TABLE).filter(([, row]) => row.versions.length > 0).map(([op, row]) => [op, [...row.versions]]));
+    const ours = Object.fromEntries(
+      Object.entries(OPSET_TABLE)
+        .filter(([, row]) => row.versions.length > 0)
+        .map(([op, row]) => [op, [...row.versions]]),
+    );
     expect(ours).toEqual(history);
   });
 
   it('rewrites only at versions it lists, and marks removals it rewrites', () => {
     for (const [op, row] of Object.entries(OPSET_TABLE)) {
-      for (const since of Object.keys(row.rewrites ?? {})) expect({ op, since: Number(since), listed: row.versions.includes(Number(since)) }).toEqual({ op, since: Number(since), listed: true });
+      for (const since of Object.keys(row.rewrites ?? {}))
+        expect({ op, since: Number(since), listed: row.versions.includes(Number(since)) }).toEqual({ op, since: Number(since), listed: true });
       if (row.removed !== undefined) expect({ op, removal: row.rewrites?.[row.removed] !== undefined }).toEqual({ op, removal: true });
     }
   });
@@ -141,14 +146,39 @@ describe('every row, run in onnxruntime before and after the upgrade', () => {
 
 // ---- Beyond one op at a time.
 
-const f32 = (dims: number[], seed = 1): Feed => ({ type: 'float32', data: floats(dims.reduce((a, b) => a * b, 1), seed), dims });
-const scalar = { bool: (v: boolean): Feed => ({ type: 'bool', data: Uint8Array.of(v ? 1 : 0), dims: [] }), int64: (v: number): Feed => ({ type: 'int64', data: BigInt64Array.of(BigInt(v)), dims: [] }) };
+const f32 = (dims: number[], seed = 1): Feed => ({
+  type: 'float32',
+  data: floats(
+    dims.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+  dims,
+});
+const scalar = {
+  bool: (v: boolean): Feed => ({ type: 'bool', data: Uint8Array.of(v ? 1 : 0), dims: [] }),
+  int64: (v: number): Feed => ({ type: 'int64', data: BigInt64Array.of(BigInt(v)), dims: [] }),
+};
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** A model of `nodes` at `opset` with graph inputs x (float32 dims) and others, outputs by name. */
-function model(opset: number | Record<string, number>, nodes: ReturnType<typeof makeNode>[], inputs: ReturnType<typeof makeValueInfo>[], outputs: string[], irVersion = 7): ModelProto {
+function model(
+  opset: number | Record<string, number>,
+  nodes: ReturnType<typeof makeNode>[],
+  inputs: ReturnType<typeof makeValueInfo>[],
+  outputs: string[],
+  irVersion = 7,
+): ModelProto {
   const opsets = typeof opset === 'number' ? { '': opset } : opset;
-  return makeModel(makeGraph('g', nodes, inputs, outputs.map((name) => makeValueInfo(name, 'float32'))), opsets, { irVersion });
+  return makeModel(
+    makeGraph(
+      'g',
+      nodes,
+      inputs,
+      outputs.map((name) => makeValueInfo(name, 'float32')),
+    ),
+    opsets,
+    { irVersion },
+  );
 }
 
 /** Runs `bytes` before and after the upgrade (node and web) and expects the same outputs; returns the upgrade. */
@@ -170,7 +200,15 @@ function expectRefusal(m: ModelProto, message: RegExp): void {
 
 describe('subgraphs', () => {
   const subgraphModel = () => {
-    const then = makeGraph('then', [makeNode('Clip', ['x'], ['t1'], { attributes: [attr.float('min', -0.5), attr.float('max', 0.5)] }), makeNode('Unsqueeze', ['t1'], ['t'], { attributes: [attr.ints('axes', [0])] })], [], [makeValueInfo('t', 'float32')]);
+    const then = makeGraph(
+      'then',
+      [
+        makeNode('Clip', ['x'], ['t1'], { attributes: [attr.float('min', -0.5), attr.float('max', 0.5)] }),
+        makeNode('Unsqueeze', ['t1'], ['t'], { attributes: [attr.ints('axes', [0])] }),
+      ],
+      [],
+      [makeValueInfo('t', 'float32')],
+    );
     const otherwise = makeGraph(
       'else',
       [
@@ -182,18 +220,36 @@ describe('subgraphs', () => {
       [],
       [makeValueInfo('e', 'float32')],
     );
-    const nestedThen = makeGraph('nested_then', [makeNode('Unsqueeze', ['v2'], ['n1'], { attributes: [attr.ints('axes', [0])] })], [], [makeValueInfo('n1', 'float32')]);
-    const nestedElse = makeGraph('nested_else', [makeNode('Neg', ['v2'], ['n2']), makeNode('Unsqueeze', ['n2'], ['n3'], { attributes: [attr.ints('axes', [0])] })], [], [makeValueInfo('n3', 'float32')]);
+    const nestedThen = makeGraph(
+      'nested_then',
+      [makeNode('Unsqueeze', ['v2'], ['n1'], { attributes: [attr.ints('axes', [0])] })],
+      [],
+      [makeValueInfo('n1', 'float32')],
+    );
+    const nestedElse = makeGraph(
+      'nested_else',
+      [makeNode('Neg', ['v2'], ['n2']), makeNode('Unsqueeze', ['n2'], ['n3'], { attributes: [attr.ints('axes', [0])] })],
+      [],
+      [makeValueInfo('n3', 'float32')],
+    );
     const body = makeGraph(
       'body',
       [
         makeNode('Identity', ['cond_in'], ['cond_out']),
         makeNode('Clip', ['v'], ['v2'], { attributes: [attr.float('max', 1)] }),
         makeNode('ReduceSum', ['v2'], ['s'], { attributes: [attr.ints('axes', [1]), attr.int('keepdims', 0)] }),
-        makeNode('If', ['cond_in'], ['nested'], { name: 'nested_if', attributes: [attr.graph('then_branch', nestedThen), attr.graph('else_branch', nestedElse)] }),
+        makeNode('If', ['cond_in'], ['nested'], {
+          name: 'nested_if',
+          attributes: [attr.graph('then_branch', nestedThen), attr.graph('else_branch', nestedElse)],
+        }),
       ],
       [makeValueInfo('i', 'int64', []), makeValueInfo('cond_in', 'bool', []), makeValueInfo('v', 'float32', [2, 3])],
-      [makeValueInfo('cond_out', 'bool', []), makeValueInfo('v2', 'float32', [2, 3]), makeValueInfo('s', 'float32', [2]), makeValueInfo('nested', 'float32', [1, 2, 3])],
+      [
+        makeValueInfo('cond_out', 'bool', []),
+        makeValueInfo('v2', 'float32', [2, 3]),
+        makeValueInfo('s', 'float32', [2]),
+        makeValueInfo('nested', 'float32', [1, 2, 3]),
+      ],
     );
     return model(
       9,
@@ -235,7 +291,12 @@ describe('subgraphs', () => {
   });
 
   it('names what it adds apart from every name in the model, subgraphs included', () => {
-    const m = model(9, [makeNode('Clip', ['x'], ['y'], { attributes: [attr.float('min', 0)] }), makeNode('Identity', ['y'], ['y_min'])], [makeValueInfo('x', 'float32', [2])], ['y_min']);
+    const m = model(
+      9,
+      [makeNode('Clip', ['x'], ['y'], { attributes: [attr.float('min', 0)] }), makeNode('Identity', ['y'], ['y_min'])],
+      [makeValueInfo('x', 'float32', [2])],
+      ['y_min'],
+    );
     upgradeOpset(m);
     expect(m.graph!.node[0]!.input).toEqual(['x', 'y_min_1']);
     expect(m.graph!.initializer.map((t) => t.name)).toEqual(['y_min_1']);
@@ -245,14 +306,25 @@ describe('subgraphs', () => {
 describe('refusals name the node and leave the model as it was', () => {
   const x = [makeValueInfo('x', 'float32', [1, 2, 3, 3])];
   it('an op of the default domain without a row', () => {
-    expectRefusal(model(9, [makeNode('Frobnicate', ['x'], ['y'], { name: 'f0' })], x, ['y']), /graph\/node\["f0"\] \(Frobnicate\): lowbit has no rule to carry the op "Frobnicate" from opset 9 to 13/);
+    expectRefusal(
+      model(9, [makeNode('Frobnicate', ['x'], ['y'], { name: 'f0' })], x, ['y']),
+      /graph\/node\["f0"\] \(Frobnicate\): lowbit has no rule to carry the op "Frobnicate" from opset 9 to 13/,
+    );
     const inBranch = makeGraph('then', [makeNode('Relu', ['x'], ['r']), makeNode('Frobnicate', ['r'], ['t'])], [], [makeValueInfo('t', 'float32')]);
-    const m = model(9, [makeNode('If', ['c'], ['y'], { name: 'if0', attributes: [attr.graph('then_branch', inBranch), attr.graph('else_branch', inBranch)] })], [makeValueInfo('c', 'bool', []), ...x], ['y']);
+    const m = model(
+      9,
+      [makeNode('If', ['c'], ['y'], { name: 'if0', attributes: [attr.graph('then_branch', inBranch), attr.graph('else_branch', inBranch)] })],
+      [makeValueInfo('c', 'bool', []), ...x],
+      ['y'],
+    );
     expectRefusal(m, /graph\/node\["if0"\]\/then_branch\/node\[1\] \(Frobnicate\)/);
   });
 
   it('an op that does not exist yet at the model opset', () => {
-    expectRefusal(model(9, [makeNode('Resize', ['x', 's'], ['y'])], x, ['y']), /node\[0\] \(Resize\): Resize does not exist at opset 9; it first appears in opset 10/);
+    expectRefusal(
+      model(9, [makeNode('Resize', ['x', 's'], ['y'])], x, ['y']),
+      /node\[0\] \(Resize\): Resize does not exist at opset 9; it first appears in opset 10/,
+    );
   });
 
   it('changes no later version can express', () => {
@@ -264,16 +336,33 @@ describe('refusals name the node and leave the model as it was', () => {
     const mixed = model(10, [resize], x, ['y']);
     mixed.graph!.initializer.push(makeTensor('s', { dtype: 'float32', shape: [4], data: Float32Array.of(1, 1, 2, 0.5) }));
     expectRefusal(mixed, /node\["rs"\] \(Resize\): scales \[1, 1, 2, 0.5\] shrink some axes and grow others/);
-    const body = makeGraph('body', [makeNode('Add', ['s', 'xi'], ['s2'])], [makeValueInfo('s', 'float32', [2]), makeValueInfo('xi', 'float32', [2])], [makeValueInfo('s2', 'float32', [2])]);
+    const body = makeGraph(
+      'body',
+      [makeNode('Add', ['s', 'xi'], ['s2'])],
+      [makeValueInfo('s', 'float32', [2]), makeValueInfo('xi', 'float32', [2])],
+      [makeValueInfo('s2', 'float32', [2])],
+    );
     const scan = makeNode('Scan', ['lens', 's0', 'xs'], ['s'], { name: 'scan8', attributes: [attr.graph('body', body), attr.int('num_scan_inputs', 1)] });
-    expectRefusal(model(8, [scan], [makeValueInfo('lens', 'int64', [1]), makeValueInfo('s0', 'float32', [1, 2]), makeValueInfo('xs', 'float32', [1, 3, 2])], ['s']), /node\["scan8"\] \(Scan\): has sequence_lens "lens"/);
+    expectRefusal(
+      model(8, [scan], [makeValueInfo('lens', 'int64', [1]), makeValueInfo('s0', 'float32', [1, 2]), makeValueInfo('xs', 'float32', [1, 3, 2])], ['s']),
+      /node\["scan8"\] \(Scan\): has sequence_lens "lens"/,
+    );
     expectRefusal(model(7, [makeNode('ScaledTanh', ['x'], ['y'], { attributes: [attr.float('alpha', 1)] })], x, ['y']), /\(ScaledTanh\): lacks alpha or beta/);
   });
 
   it('a local function that imports an older default-domain opset', () => {
     const m = model(9, [makeNode('Twice', ['x'], ['y'], { domain: 'local' })], [makeValueInfo('x', 'float32', [2])], ['y']);
     m.opsetImport.push(create(OperatorSetIdProtoSchema, { domain: 'local', version: 1n }));
-    m.functions.push(create(FunctionProtoSchema, { name: 'Twice', domain: 'local', input: ['a'], output: ['b'], node: [makeNode('Add', ['a', 'a'], ['b'])], opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })] }));
+    m.functions.push(
+      create(FunctionProtoSchema, {
+        name: 'Twice',
+        domain: 'local',
+        input: ['a'],
+        output: ['b'],
+        node: [makeNode('Add', ['a', 'a'], ['b'])],
+        opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 9n })],
+      }),
+    );
     expectRefusal(m, /the local function "local.Twice" imports the default domain at opset 9; lowbit does not upgrade function bodies/);
   });
 
@@ -289,10 +378,22 @@ describe('what the upgrade leaves alone', () => {
     for (const opset of [13, 14]) {
       const m = model(opset, [makeNode('Softmax', ['x'], ['y']), makeNode('Relu', ['y'], ['z'])], [makeValueInfo('x', 'float32', [2, 3])], ['z']);
       const before = encodeModel(m);
-      expect(upgradeOpset(m)).toEqual({ from: opset, to: opset, changed: false, irVersion: { from: 7, to: 7 }, ops: { Softmax: { kept: 1, rewritten: 0 }, Relu: { kept: 1, rewritten: 0 } }, notes: [`the model is at opset ${opset}, not older than 13: nothing to do`] });
+      expect(upgradeOpset(m)).toEqual({
+        from: opset,
+        to: opset,
+        changed: false,
+        irVersion: { from: 7, to: 7 },
+        ops: { Softmax: { kept: 1, rewritten: 0 }, Relu: { kept: 1, rewritten: 0 } },
+        notes: [`the model is at opset ${opset}, not older than 13: nothing to do`],
+      });
       expect(encodeModel(m)).toEqual(before);
     }
-    const m = model(9, [makeNode('Slice', ['x'], ['y'], { attributes: [attr.ints('starts', [0]), attr.ints('ends', [1])] })], [makeValueInfo('x', 'float32', [2, 3])], ['y']);
+    const m = model(
+      9,
+      [makeNode('Slice', ['x'], ['y'], { attributes: [attr.ints('starts', [0]), attr.ints('ends', [1])] })],
+      [makeValueInfo('x', 'float32', [2, 3])],
+      ['y'],
+    );
     expect(upgradeOpset(m, 9)).toMatchObject({ from: 9, to: 9, changed: false });
     const ml = model({ 'ai.onnx.ml': 1 }, [makeNode('Normalizer', ['x'], ['y'], { domain: 'ai.onnx.ml' })], [makeValueInfo('x', 'float32', [2, 3])], ['y']);
     expect(upgradeOpset(ml)).toMatchObject({ from: undefined, to: undefined, changed: false, ops: {}, notes: ['the model imports no default-domain opset'] });
@@ -300,15 +401,28 @@ describe('what the upgrade leaves alone', () => {
 
   it('nodes of other domains, while the default domain around them is upgraded', async () => {
     const gelu = makeNode('Gelu', ['s'], ['g'], { domain: 'com.microsoft', name: 'gelu' });
-    const m = model({ '': 9, 'com.microsoft': 1 }, [makeNode('Slice', ['x'], ['s'], { attributes: [attr.ints('starts', [1]), attr.ints('ends', [3]), attr.ints('axes', [1])] }), gelu], [makeValueInfo('x', 'float32', [2, 4])], ['g']);
+    const m = model(
+      { '': 9, 'com.microsoft': 1 },
+      [makeNode('Slice', ['x'], ['s'], { attributes: [attr.ints('starts', [1]), attr.ints('ends', [3]), attr.ints('axes', [1])] }), gelu],
+      [makeValueInfo('x', 'float32', [2, 4])],
+      ['g'],
+    );
     const { model: after, report } = await sameOutputs(encodeModel(m), [{ x: f32([2, 4], 3) }]);
     expect(report.ops).toEqual({ Slice: { kept: 0, rewritten: 1 } });
     expect(after.graph!.node[1]).toEqual(gelu);
-    expect(after.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 13], ['com.microsoft', 1]]);
+    expect(after.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([
+      ['', 13],
+      ['com.microsoft', 1],
+    ]);
   });
 
   it('nodes that spell the default domain ai.onnx are upgraded and keep their spelling', async () => {
-    const m = model(9, [makeNode('Clip', ['x'], ['y'], { domain: 'ai.onnx', attributes: [attr.float('min', 0), attr.float('max', 0.5)] })], [makeValueInfo('x', 'float32', [2, 3])], ['y']);
+    const m = model(
+      9,
+      [makeNode('Clip', ['x'], ['y'], { domain: 'ai.onnx', attributes: [attr.float('min', 0), attr.float('max', 0.5)] })],
+      [makeValueInfo('x', 'float32', [2, 3])],
+      ['y'],
+    );
     const { model: after, report } = await sameOutputs(encodeModel(m), [{ x: f32([2, 3], 4) }]);
     expect(report.ops).toEqual({ Clip: { kept: 0, rewritten: 1 } });
     expect(after.graph!.node.map((node) => [node.domain, node.input.length])).toEqual([['ai.onnx', 3]]);
@@ -329,18 +443,31 @@ describe('arguments, IR versions and notes', () => {
     const { model: after, report } = await sameOutputs(bytes, [{ x: f32([1, 3, 8, 8], 5) }]);
     expect(report.irVersion).toEqual({ from: 3, to: 7 });
     expect(after.graph!.input.map((v) => v.name)).toEqual(['x']);
-    expect(report.notes).toEqual(['ir_version 3 → 7, the IR version opset 13 came with', '6 initializers are no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)']);
+    expect(report.notes).toEqual([
+      'ir_version 3 → 7, the IR version opset 13 came with',
+      '6 initializers are no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)',
+    ]);
   });
 
   it('notes the assumptions it makes: a float32 constant for an undeclared type, rounding for scales it cannot see', async () => {
     const oneHot = makeNode('OneHot', ['i', 'depth', 'values'], ['h']);
     const clip = makeNode('Clip', ['h'], ['y'], { name: 'clip', attributes: [attr.float('min', 0.5)] });
     const m = model(9, [oneHot, clip], [makeValueInfo('i', 'int64', [3])], ['y']);
-    m.graph!.initializer.push(makeTensor('depth', { dtype: 'int64', shape: [1], data: BigInt64Array.of(4n) }), makeTensor('values', { dtype: 'float32', shape: [2], data: Float32Array.of(0, 3) }));
+    m.graph!.initializer.push(
+      makeTensor('depth', { dtype: 'int64', shape: [1], data: BigInt64Array.of(4n) }),
+      makeTensor('values', { dtype: 'float32', shape: [2], data: Float32Array.of(0, 3) }),
+    );
     const { report } = await sameOutputs(encodeModel(m), [{ i: { type: 'int64', data: BigInt64Array.of(0n, 3n, 1n), dims: [3] } }]);
     expect(report.notes).toEqual(['graph/node["clip"] (Clip): the element type of "h" is not declared; its constant "y_min" is made float32']);
-    const resize = model(10, [makeNode('Resize', ['x', 's'], ['y'], { name: 'rs' })], [makeValueInfo('x', 'float32', [1, 1, 2, 2]), makeValueInfo('s', 'float32', [4])], ['y']);
-    expect(upgradeOpset(resize).notes).toEqual(['graph/node["rs"] (Resize): its scales "s" are not a constant; nearest pixels are rounded down, which is right where the scales are ≥ 1']);
+    const resize = model(
+      10,
+      [makeNode('Resize', ['x', 's'], ['y'], { name: 'rs' })],
+      [makeValueInfo('x', 'float32', [1, 1, 2, 2]), makeValueInfo('s', 'float32', [4])],
+      ['y'],
+    );
+    expect(upgradeOpset(resize).notes).toEqual([
+      'graph/node["rs"] (Resize): its scales "s" are not a constant; nearest pixels are rounded down, which is right where the scales are ≥ 1',
+    ]);
   });
 });
 
@@ -380,8 +507,28 @@ const cached = (file: string) => existsSync(join(MODELS, file));
 
 describe('real models from the fixtures cache', () => {
   const ppocr: [string, number[], object][] = [
-    ['ch_ppocr_mobile_v2.0_cls_infer.onnx', [1, 3, 48, 192], { from: 9, ops: { Clip: { kept: 0, rewritten: 18 }, Slice: { kept: 0, rewritten: 1 }, Softmax: { kept: 0, rewritten: 1 }, Conv: { kept: 53, rewritten: 0 } } }],
-    ['ch_PP-OCRv4_rec_infer.onnx', [1, 3, 48, 320], { from: 9, ops: { Clip: { kept: 0, rewritten: 28 }, Slice: { kept: 0, rewritten: 10 }, Squeeze: { kept: 0, rewritten: 7 }, Softmax: { kept: 1, rewritten: 2 }, MatMul: { kept: 13, rewritten: 0 } } }],
+    [
+      'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+      [1, 3, 48, 192],
+      {
+        from: 9,
+        ops: { Clip: { kept: 0, rewritten: 18 }, Slice: { kept: 0, rewritten: 1 }, Softmax: { kept: 0, rewritten: 1 }, Conv: { kept: 53, rewritten: 0 } },
+      },
+    ],
+    [
+      'ch_PP-OCRv4_rec_infer.onnx',
+      [1, 3, 48, 320],
+      {
+        from: 9,
+        ops: {
+          Clip: { kept: 0, rewritten: 28 },
+          Slice: { kept: 0, rewritten: 10 },
+          Squeeze: { kept: 0, rewritten: 7 },
+          Softmax: { kept: 1, rewritten: 2 },
+          MatMul: { kept: 13, rewritten: 0 },
+        },
+      },
+    ],
     ['ch_PP-OCRv4_det_infer.onnx', [1, 3, 96, 128], { from: 11, ops: { Clip: { kept: 24, rewritten: 0 }, Resize: { kept: 6, rewritten: 0 } } }],
   ];
   for (const [file, dims, expected] of ppocr) {

@@ -30,22 +30,45 @@ const CASES: Array<[string, () => unknown, string, string]> = [
   ['qlinearConv', () => lowbit.qlinearConv(image, 1, 0, kernel, 1, 0, 1, 0, undefined, { kernelShape: [2, 2] } as never), 'kernelShape', 'requantize'],
   ['packWeights', () => lowbit.packWeights(s8, { zero_point: 1 } as never), 'zero_point', 'zeroPoint'],
   ['packConvWeights', () => lowbit.packConvWeights(kernel, { groups: 1 } as never), 'groups', 'group'],
-  ['matmulNBits', () => lowbit.matmulNBits(f32, new Uint8Array(8), new Float32Array(4), undefined, { bits: 4, blockSize: 16, k: 4, n: 4, block_size: 16 } as never), 'block_size', 'blockSize'],
+  [
+    'matmulNBits',
+    () => lowbit.matmulNBits(f32, new Uint8Array(8), new Float32Array(4), undefined, { bits: 4, blockSize: 16, k: 4, n: 4, block_size: 16 } as never),
+    'block_size',
+    'blockSize',
+  ],
   ['packNBits', () => lowbit.packNBits(new Uint8Array(8), new Float32Array(4), undefined, { bits: 4, blockSize: 16, k: 4, n: 4, K: 4 } as never), 'K', 'k'],
   ['quantizeNBits', () => lowbit.quantizeNBits(f32, { bits: 4, blockSize: 16, symmetric: true, isSymmetric: true } as never), 'isSymmetric', 'symmetric'],
   ['calibrate', () => lowbit.calibrate(f32, { methods: 'max' } as never), 'methods', 'method'],
   ['HistogramObserver', () => new lowbit.HistogramObserver({ bin: 64 } as never), 'bin', 'bins'],
   ['MinMaxObserver', () => new lowbit.MinMaxObserver({ axis: 0 } as never), 'axis', 'perChannelAxis'],
   ['bestFractionLength', () => lowbit.bestFractionLength(f32, 8, { metrics: 'l1' } as never), 'metrics', 'metric'],
-  ['autograd.conv2d', () => autograd.conv2d(new autograd.Tensor(new Float32Array(16), [1, 1, 4, 4]), new autograd.Tensor(new Float32Array(4), [1, 1, 2, 2]), undefined, { pad: 1 } as never), 'pad', 'padding'],
+  [
+    'autograd.conv2d',
+    () =>
+      autograd.conv2d(new autograd.Tensor(new Float32Array(16), [1, 1, 4, 4]), new autograd.Tensor(new Float32Array(4), [1, 1, 2, 2]), undefined, {
+        pad: 1,
+      } as never),
+    'pad',
+    'padding',
+  ],
   ['nn.Linear', () => new nn.Linear(2, 2, { biases: false } as never), 'biases', 'bias'],
   ['optim.SGD', () => new optim.SGD([], { lr: 0.1, momentun: 0.9 } as never), 'momentun', 'momentum'],
   ['readNpy', () => lowbit.readNpy(new Uint8Array(0), { name: 'x.npy' } as never), 'name', 'source'],
   ['imageFeeds', () => lowbit.imageFeeds([], { size: [2, 2], layot: 'nhwc' } as never), 'layot', 'layout'],
   ['fakeQuantSTE', () => lowbit.fakeQuantSTE(new autograd.Tensor([1, 2], [2]), { scale: 0.5, zero: 1 } as never), 'zero', 'zeroPoint'],
-  ['autograd.pact', () => autograd.pact(new autograd.Tensor([1, 2], [2]), new autograd.Tensor([2], [1]), 4, { alphaGrad: 'step' } as never), 'alphaGrad', 'alphaGradient'],
+  [
+    'autograd.pact',
+    () => autograd.pact(new autograd.Tensor([1, 2], [2]), new autograd.Tensor([2], [1]), 4, { alphaGrad: 'step' } as never),
+    'alphaGrad',
+    'alphaGradient',
+  ],
   ['nn.PACT', () => new nn.PACT(4, 6, 1e-4, { gradient: 'step' } as never), 'gradient', 'alphaGradient'],
-  ['prepareQAT', () => lowbit.prepareQAT(new nn.Sequential(new nn.Linear(2, 2)), { weightBits: 4, activationBits: 4, alphaGradient: 'step' } as never), 'alphaGradient', 'pactAlphaGradient'],
+  [
+    'prepareQAT',
+    () => lowbit.prepareQAT(new nn.Sequential(new nn.Linear(2, 2)), { weightBits: 4, activationBits: 4, alphaGradient: 'step' } as never),
+    'alphaGradient',
+    'pactAlphaGradient',
+  ],
 ];
 
 describe('unknown option names', () => {
@@ -67,7 +90,19 @@ describe('unknown option names', () => {
   });
 
   it('renderReport checks its options', async () => {
-    const report = { format: 'lowbit.quantization-report', version: 1, mode: 'dynamic', settings: {}, prepared: { folded: {} }, sizes: { input: 1, output: 1 }, seconds: 0, nodes: [], tensors: [], outputs: [], evaluationSamples: 0 } as const;
+    const report = {
+      format: 'lowbit.quantization-report',
+      version: 1,
+      mode: 'dynamic',
+      settings: {},
+      prepared: { folded: {} },
+      sizes: { input: 1, output: 1 },
+      seconds: 0,
+      nodes: [],
+      tensors: [],
+      outputs: [],
+      evaluationSamples: 0,
+    } as const;
     await expect(lowbit.renderReport(report, { titel: 'x' } as never)).rejects.toThrow(/'titel'.*title/);
   });
 

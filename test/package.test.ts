@@ -73,7 +73,10 @@ beforeAll(() => {
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'lowbit-consumer', private: true, type: 'module' }));
   // lowbit has no dependencies, so the install needs no network
-  execFileSync('npm', ['install', join(tmp, packed.filename), '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', join(tmp, packed.filename), '--offline', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts'], {
+    cwd: app,
+    stdio: 'pipe',
+  });
   pkg = join(app, 'node_modules', 'lowbit');
 });
 
@@ -220,7 +223,14 @@ export async function main(): Promise<number> {
     writeFileSync(join(app, 'consumer.cts'), use(`import { ${names}, ${types} } from 'lowbit';`));
     const strict = { target: 'ES2022', strict: true, skipLibCheck: false, noEmit: true };
     // Node: no DOM types at all; @types/node from the repository, as a consumer's own would be
-    const node = { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], typeRoots: [join(root, 'node_modules', '@types')] };
+    const node = {
+      ...strict,
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2022'],
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules', '@types')],
+    };
     // A bundled browser app without Node's types or ESNext.Disposable (lowbit's types declare Symbol.dispose)
     const browser = { ...strict, module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [] };
     writeFileSync(join(app, 'tsconfig.node.json'), JSON.stringify({ compilerOptions: node, files: ['consumer.ts', 'consumer.cts'] }));
@@ -242,12 +252,15 @@ export async function main(): Promise<number> {
     let www = '';
     beforeAll(async () => {
       const { build } = await import('esbuild');
-      writeFileSync(join(app, 'page.js'), `import * as lowbit from 'lowbit';
+      writeFileSync(
+        join(app, 'page.js'),
+        `import * as lowbit from 'lowbit';
         globalThis.loadCheck = async () => { ${LOAD_CHECK} };
         globalThis.initOutcome = () => lowbit.init().then(
           () => 'initialized',
           (e) => ({ isLowbitError: e instanceof lowbit.LowbitError, code: e.code, message: e.message, cause: e.cause?.name }),
-        );`);
+        );`,
+      );
       // the pool's default worker URL is worker.js beside the module that loaded lowbit: here the bundle
       writeFileSync(join(app, 'worker-entry.js'), `import 'lowbit/worker';`);
       www = join(app, 'www');
@@ -266,7 +279,9 @@ export async function main(): Promise<number> {
 
     /** Opens the bundle's page served with `csp` and runs `expression` there. */
     async function inPage(csp: string, expression: string): Promise<unknown> {
-      const server = await serveFolder(www, '<!doctype html><title>lowbit</title><script type="module" src="/page.js"></script>', { 'content-security-policy': csp });
+      const server = await serveFolder(www, '<!doctype html><title>lowbit</title><script type="module" src="/page.js"></script>', {
+        'content-security-policy': csp,
+      });
       const browser = await launchChromium();
       try {
         const page = await browser.newPage();
@@ -286,7 +301,9 @@ export async function main(): Promise<number> {
     it("makes init() reject with a WASM_FAILURE naming 'wasm-unsafe-eval' under a CSP without it", async () => {
       const result = (await inPage("default-src 'self'; script-src 'self'", 'globalThis.initOutcome()')) as Record<string, unknown>;
       expect(result).toMatchObject({ isLowbitError: true, code: 'WASM_FAILURE', cause: 'CompileError' });
-      expect(result.message).toMatch(/^the page's Content-Security-Policy does not let lowbit compile its wasm module: its script-src directive must allow 'wasm-unsafe-eval'/);
+      expect(result.message).toMatch(
+        /^the page's Content-Security-Policy does not let lowbit compile its wasm module: its script-src directive must allow 'wasm-unsafe-eval'/,
+      );
     });
   });
 });

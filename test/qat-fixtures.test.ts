@@ -30,8 +30,14 @@ describe('gradients match PyTorch to 1e-5', () => {
       for (const bits of [2, 4, 8]) {
         const some = pacts.filter((c) => c.alphaGradient === alphaGradient && c.bits === bits);
         const steps = some.map((c) => (c.alpha as number) / (2 ** bits - 1));
-        expect(some.some((c) => num(c, 'x').includes(c.alpha as number)), `${alphaGradient} ${bits}`).toBe(true);
-        expect(some.some((c, j) => num(c, 'x').some((v) => (v / steps[j]!) % 1 === 0.5)), `${alphaGradient} ${bits}`).toBe(true);
+        expect(
+          some.some((c) => num(c, 'x').includes(c.alpha as number)),
+          `${alphaGradient} ${bits}`,
+        ).toBe(true);
+        expect(
+          some.some((c, j) => num(c, 'x').some((v) => (v / steps[j]!) % 1 === 0.5)),
+          `${alphaGradient} ${bits}`,
+        ).toBe(true);
       }
   });
 
@@ -50,7 +56,13 @@ describe('gradients match PyTorch to 1e-5', () => {
       let y: Tensor;
       let param: Tensor | undefined;
       if (c.op === 'ste') {
-        y = fakeQuantSTE(x, { scale: num(c, 'scale'), zeroPoint: num(c, 'zeroPoint'), bits: c.bits as number, signed: c.signed as boolean, axis: c.axis as number | undefined });
+        y = fakeQuantSTE(x, {
+          scale: num(c, 'scale'),
+          zeroPoint: num(c, 'zeroPoint'),
+          bits: c.bits as number,
+          signed: c.signed as boolean,
+          axis: c.axis as number | undefined,
+        });
       } else if (c.op === 'pact') {
         param = new Tensor([c.alpha as number], [1], true);
         y = pact(x, param, c.bits as number, { alphaGradient: c.alphaGradient as PACTAlphaGradient });

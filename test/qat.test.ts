@@ -96,7 +96,9 @@ describe('PACT α gradient', () => {
     expect(() => pact(x, alpha, 2, { alphaGradient: 'lsq' as 'step' })).toThrow(/pact alphaGradient must be 'paper' or 'step', got "lsq"/);
     expect(() => new PACT(2, 1, 1e-4, { alphaGradient: 'Paper' as 'paper' })).toThrow(/PACT alphaGradient must be 'paper' or 'step'/);
     const model = mlp();
-    expect(() => prepareQAT(model, { weightBits: 4, activationBits: 4, pactAlphaGradient: 'ste' as 'step' })).toThrow(/pactAlphaGradient must be 'paper' or 'step'/);
+    expect(() => prepareQAT(model, { weightBits: 4, activationBits: 4, pactAlphaGradient: 'ste' as 'step' })).toThrow(
+      /pactAlphaGradient must be 'paper' or 'step'/,
+    );
     expect(model.layers[1]).toBeInstanceOf(nn.Linear); // checked before any layer was swapped
   });
 });
@@ -138,7 +140,10 @@ describe('prepareQAT', () => {
     expect(q.actQuant).toBeInstanceOf(PACT);
     expect((q.actQuant as PACT).qparams().scale).toBeCloseTo(max / 15, 7);
     expect(model.namedTensors().map(([n]) => n)).toEqual(['1.weight', '1.bias', '1.actQuant.alpha', '3.weight', '3.bias', '3.actQuant.alpha']);
-    expect(pactPenalty(model)!.item()).toBeCloseTo(1e-4 * ((q.actQuant as PACT).qparams().scale * 15) ** 2 + 1e-4 * (((model.layers[3] as QuantLinear).actQuant as PACT).qparams().scale * 15) ** 2, 9);
+    expect(pactPenalty(model)!.item()).toBeCloseTo(
+      1e-4 * ((q.actQuant as PACT).qparams().scale * 15) ** 2 + 1e-4 * (((model.layers[3] as QuantLinear).actQuant as PACT).qparams().scale * 15) ** 2,
+      9,
+    );
   });
 
   it('gives a PACT layer that sees negative inputs a signed LSQ quantizer covering the range', () => {
@@ -220,7 +225,11 @@ describe('exportQuantized and integer-only inference', () => {
       const src = model.layers.find((l): l is QuantLinear | QuantConv2d => l instanceof QuantLinear || l instanceof QuantConv2d)!;
       if (first.kind !== 'linear' && first.kind !== 'conv2d') throw new Error('unreachable');
       const per = src.weight.size / src.weight.shape[0]!;
-      const expected = Array.from(src.weight.data, (v, i) => Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(f32(v / first.weightScale[Math.floor(i / per)]!)))) + 0);
+      const expected = Array.from(
+        src.weight.data,
+        (v, i) =>
+          Math.max(-(2 ** (config.weightBits - 1)), Math.min(2 ** (config.weightBits - 1) - 1, rint(f32(v / first.weightScale[Math.floor(i / per)]!)))) + 0,
+      );
       expect(Array.from(first.weight)).toEqual(expected);
       const x = data();
       const fake = noGrad(() => model.forward(x)).data;

@@ -12,12 +12,20 @@ import { bothPaths } from './helpers/simdPaths.js';
 import { matmulIntegerRef, randomInts, requantizeRef, typed8 } from './reference/gemm.js';
 
 interface Case {
-  m: number; k: number; n: number;
-  aType: 'uint8' | 'int8'; bType: 'uint8' | 'int8'; yType: 'uint8' | 'int8';
-  a: number[]; b: number[];
-  aScale: number; aZeroPoint: number;
-  bScale: number[]; bZeroPoint: number[];
-  yScale: number; yZeroPoint: number;
+  m: number;
+  k: number;
+  n: number;
+  aType: 'uint8' | 'int8';
+  bType: 'uint8' | 'int8';
+  yType: 'uint8' | 'int8';
+  a: number[];
+  b: number[];
+  aScale: number;
+  aZeroPoint: number;
+  bScale: number[];
+  bZeroPoint: number[];
+  yScale: number;
+  yZeroPoint: number;
   y: number[];
 }
 const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'gemm_qlinear.json'), 'utf8')) as { cases: Case[] };
@@ -28,9 +36,14 @@ function run(c: Case, requantize: 'float' | 'fixedpoint', packed = false) {
   const w = packed ? packWeights(b, { zeroPoint: bz }) : b;
   try {
     return qlinearMatmul(
-      { data: typed8(c.aType, c.a), shape: [c.m, c.k] }, c.aScale, typed8(c.aType, [c.aZeroPoint]),
-      w, Float32Array.from(c.bScale), packed ? undefined : bz,
-      c.yScale, typed8(c.yType, [c.yZeroPoint]),
+      { data: typed8(c.aType, c.a), shape: [c.m, c.k] },
+      c.aScale,
+      typed8(c.aType, [c.aZeroPoint]),
+      w,
+      Float32Array.from(c.bScale),
+      packed ? undefined : bz,
+      c.yScale,
+      typed8(c.yType, [c.yZeroPoint]),
       { requantize },
     );
   } finally {
@@ -92,8 +105,30 @@ describe('qlinearMatmul', () => {
 });
 
 /** The fused layer in plain JS: bias, ONNX float stage, ReLU clamp. */
-function gemmI8Ref(m: number, k: number, n: number, a: number[], b: number[], za: number, zb: number[], bias: number[], mult: Float32Array, zy: number, relu: boolean, lo: number, hi: number): number[] {
-  const acc = matmulIntegerRef(m, n, k, a, b, () => za, (j) => zb[j]!);
+function gemmI8Ref(
+  m: number,
+  k: number,
+  n: number,
+  a: number[],
+  b: number[],
+  za: number,
+  zb: number[],
+  bias: number[],
+  mult: Float32Array,
+  zy: number,
+  relu: boolean,
+  lo: number,
+  hi: number,
+): number[] {
+  const acc = matmulIntegerRef(
+    m,
+    n,
+    k,
+    a,
+    b,
+    () => za,
+    (j) => zb[j]!,
+  );
   return Array.from(acc, (v, i) => {
     const j = i % n;
     return requantizeRef((v + bias[j]!) | 0, mult[j]!, zy, relu ? Math.max(lo, zy) : lo, hi);
@@ -104,7 +139,12 @@ describe('gemmI8', () => {
   afterEach(() => setSimdEnabled(true));
 
   it('fuses bias, per-channel requantization and ReLU like the reference', () => {
-    for (const [m, k, n] of [[1, 255, 17], [7, 63, 16], [16, 17, 63], [3, 1, 2]] as const) {
+    for (const [m, k, n] of [
+      [1, 255, 17],
+      [7, 63, 16],
+      [16, 17, 63],
+      [3, 1, 2],
+    ] as const) {
       for (const relu of [false, true]) {
         const a = randomInts(m * k, -128, 127, m + k);
         const b = randomInts(k * n, -127, 127, n);
@@ -115,10 +155,27 @@ describe('gemmI8', () => {
         const w = packWeights({ data: Int8Array.from(b), shape: [k, n] });
         for (const simd of [true, false]) {
           setSimdEnabled(simd);
-          const y = gemmI8({ a: { data: Int8Array.from(a), shape: [m, k] }, b: w, bias: Int32Array.from(bias), aZeroPoint: 3, outputScale: mult, outputZeroPoint: zy, relu });
+          const y = gemmI8({
+            a: { data: Int8Array.from(a), shape: [m, k] },
+            b: w,
+            bias: Int32Array.from(bias),
+            aZeroPoint: 3,
+            outputScale: mult,
+            outputZeroPoint: zy,
+            relu,
+          });
           expect(y.dtype).toBe('int8');
           expect(Array.from(y.data), `${m}x${k}x${n} relu ${relu}`).toEqual(want);
-          const fixed = gemmI8({ a: { data: Int8Array.from(a), shape: [m, k] }, b: w, bias: Int32Array.from(bias), aZeroPoint: 3, outputScale: mult, outputZeroPoint: zy, relu, requantize: 'fixedpoint' });
+          const fixed = gemmI8({
+            a: { data: Int8Array.from(a), shape: [m, k] },
+            b: w,
+            bias: Int32Array.from(bias),
+            aZeroPoint: 3,
+            outputScale: mult,
+            outputZeroPoint: zy,
+            relu,
+            requantize: 'fixedpoint',
+          });
           fixed.data.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1));
         }
         w.dispose();
@@ -127,7 +184,13 @@ describe('gemmI8', () => {
   });
 
   it('runs uint8 activations into uint8 outputs', () => {
-    const y = gemmI8({ a: { data: Uint8Array.of(138, 118), shape: [1, 2] }, aZeroPoint: 128, b: { data: Int8Array.of(10, 20, -30, 40), shape: [2, 2] }, outputScale: 0.025, outputZeroPoint: 128 });
+    const y = gemmI8({
+      a: { data: Uint8Array.of(138, 118), shape: [1, 2] },
+      aZeroPoint: 128,
+      b: { data: Int8Array.of(10, 20, -30, 40), shape: [2, 2] },
+      outputScale: 0.025,
+      outputZeroPoint: 128,
+    });
     expect(y).toEqual({ data: Uint8Array.of(138, 123), shape: [1, 2], dtype: 'uint8' });
   });
 
@@ -157,8 +220,13 @@ describe('the SIMD output stage', () => {
   it('gives the scalar bytes for any bias, multiplier, zero point and clamp (gemmI8, both stages)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 13 }),
-        fc.boolean(), fc.boolean(), fc.integer(), fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 13 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        fc.integer({ min: 0, max: 255 }),
         fc.array(fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: -2000, max: 2000 })), { minLength: 13, maxLength: 13 }),
         fc.array(multiplier, { minLength: 13, maxLength: 13 }),
         (m, k, n, signed, relu, seed, zy, bias, mult) => {
@@ -166,7 +234,15 @@ describe('the SIMD output stage', () => {
           const b = { data: Int8Array.from(randomInts(k * n, -128, 127, seed + 1)), shape: [k, n] };
           for (const requantize of ['float', 'fixedpoint'] as const) {
             const [simd, scalar] = bothPaths(() =>
-              gemmI8({ a: { data: a, shape: [m, k] }, b, bias: Int32Array.from(bias.slice(0, n)), outputScale: Float32Array.from(mult.slice(0, n)), outputZeroPoint: signed ? zy - 128 : zy, relu, requantize }),
+              gemmI8({
+                a: { data: a, shape: [m, k] },
+                b,
+                bias: Int32Array.from(bias.slice(0, n)),
+                outputScale: Float32Array.from(mult.slice(0, n)),
+                outputZeroPoint: signed ? zy - 128 : zy,
+                relu,
+                requantize,
+              }),
             );
             expect(simd).toEqual(scalar);
           }
@@ -182,9 +258,15 @@ describe('the SIMD output stage', () => {
     const bias = Int32Array.of(2 ** 31 - 1, -(2 ** 31), 123456789, -5, 0);
     const dense = { data: Int8Array.from(randomInts(5 * 5 * 2 * 2, -128, 127, 2)), shape: [5, 5, 2, 2] };
     const depthwise = { data: Int8Array.from(randomInts(5 * 1 * 3 * 3, -128, 127, 3)), shape: [5, 1, 3, 3] };
-    for (const [w, group] of [[dense, 1], [depthwise, 5]] as const) {
+    for (const [w, group] of [
+      [dense, 1],
+      [depthwise, 5],
+    ] as const) {
       for (const requantize of ['float', 'fixedpoint'] as const) {
-        for (const wScale of [[0.01, 0.02, 1, 3, 2 ** -40], [1e30, 1e-30, 0.5, 0.25, 7]]) {
+        for (const wScale of [
+          [0.01, 0.02, 1, 3, 2 ** -40],
+          [1e30, 1e-30, 0.5, 0.25, 7],
+        ]) {
           const [simd, scalar] = bothPaths(() => qlinearConv(x, 0.05, 128, w, wScale, 0, 0.1, 100, bias, { pads: [1, 0, 1, 0], group, requantize }));
           expect(simd).toEqual(scalar);
         }
@@ -201,4 +283,3 @@ describe('the SIMD output stage', () => {
     expect(Array.from(simd.data.subarray(4))).toEqual([0, 0, 0, 0]); // rows of zeros: NaN → 0
   });
 });
-

@@ -48,7 +48,11 @@ const USING = /^[ \t]*(?:await[ \t]+)?using[ \t]+[A-Za-z_$][\w$]*[ \t]*=/m;
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** The anchors of a Markdown page's headings (a repeated heading gets -1, -2 …, as on GitHub). */
@@ -67,7 +71,9 @@ function anchorsOf(file: string): Set<string> {
 
 /** The relative link targets of a Markdown page, outside code. */
 function linksOf(page: string): string[] {
-  const text = readFileSync(join(root, page), 'utf8').replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+  const text = readFileSync(join(root, page), 'utf8')
+    .replace(/^```[\s\S]*?^```/gm, '')
+    .replace(/`[^`\n]*`/g, '');
   return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/.test(t));
 }
 
@@ -79,7 +85,13 @@ function resolves(page: string, link: string): boolean {
   return anchor === undefined || (file.endsWith('.md') && anchorsOf(file).has(anchor));
 }
 
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 describe('documentation examples', () => {
   mkdirSync(tmp, { recursive: true });
@@ -104,8 +116,15 @@ describe('documentation examples', () => {
       for (const ex of examplesOf(page).filter((e) => e.lang === 'ts')) writeFileSync(join(dir, `${page.replace(/[/.]/g, '-')}-${ex.index}.mts`), ex.code);
     }
     const compilerOptions = {
-      target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'],
-      strict: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2022'],
+      types: ['node'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      noEmit: true,
+      skipLibCheck: true,
     };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.mts'] }));
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -132,7 +151,8 @@ describe('documentation examples', () => {
           `${page}:${ex.line}: a \`using\` declaration is a syntax error in plain JavaScript on Node 20 and 22; write try { … } finally { x.dispose(); } and mention \`using\` in the prose`,
         ).toBe(false);
         // Types stripped, nothing lowered (target esnext): what runs is what the reader copies.
-        const js = ex.lang === 'ts' ? transformSync(ex.code, { loader: 'ts', format: 'esm', target: 'esnext', sourcefile: `${page}:${ex.line}` }).code : ex.code;
+        const js =
+          ex.lang === 'ts' ? transformSync(ex.code, { loader: 'ts', format: 'esm', target: 'esnext', sourcefile: `${page}:${ex.line}` }).code : ex.code;
         const commonJs = ex.lang === 'js' && /\brequire\(/.test(ex.code);
         const file = join(tmp, `${page.replace(/[/.]/g, '-')}-${ex.index}.${commonJs ? 'cjs' : 'mjs'}`);
         writeFileSync(file, js);

@@ -30,31 +30,100 @@ const kernelSite = [
 
 describe('the relaxed-SIMD rewrite', () => {
   it('turns `acc; a; b; mul; add` into `a; b; acc; nop ×3; relaxed_madd` in a function with splat operands', () => {
-    const wat = ['(module', '  (func (;0;) (param i32)', ...kernelSite, '    local.get 8', '    local.get 17', '    local.get 18', '    f32x4.mul', '    f32x4.add', '    local.set 8)', '  (export "f" (func 0)))'].join('\n');
+    const wat = [
+      '(module',
+      '  (func (;0;) (param i32)',
+      ...kernelSite,
+      '    local.get 8',
+      '    local.get 17',
+      '    local.get 18',
+      '    f32x4.mul',
+      '    f32x4.add',
+      '    local.set 8)',
+      '  (export "f" (func 0)))',
+    ].join('\n');
     const { text, sites } = relaxedText(wat);
     expect(sites).toBe(2);
     expect(text.split('\n').map((l) => l.trim())).toEqual([
-      '(module', '(func (;0;) (param i32)',
-      'local.get 1', 'v128.load32_splat offset=1024', 'local.tee 18', 'local.get 17', 'local.get 14', 'nop', 'nop', 'nop', 'f32x4.relaxed_madd', 'local.set 14',
-      'local.get 17', 'local.get 18', 'local.get 8', 'nop', 'nop', 'nop', 'f32x4.relaxed_madd', 'local.set 8)',
+      '(module',
+      '(func (;0;) (param i32)',
+      'local.get 1',
+      'v128.load32_splat offset=1024',
+      'local.tee 18',
+      'local.get 17',
+      'local.get 14',
+      'nop',
+      'nop',
+      'nop',
+      'f32x4.relaxed_madd',
+      'local.set 14',
+      'local.get 17',
+      'local.get 18',
+      'local.get 8',
+      'nop',
+      'nop',
+      'nop',
+      'f32x4.relaxed_madd',
+      'local.set 8)',
       '(export "f" (func 0)))',
     ]);
   });
 
   it('leaves functions without splat operands, operands that write the accumulator and unknown instructions alone', () => {
-    const plain = ['(module', '  (func (;0;)', '    local.get 8', '    local.get 17', '    local.get 18', '    f32x4.mul', '    f32x4.add', '    drop)', ')'].join('\n');
+    const plain = [
+      '(module',
+      '  (func (;0;)',
+      '    local.get 8',
+      '    local.get 17',
+      '    local.get 18',
+      '    f32x4.mul',
+      '    f32x4.add',
+      '    drop)',
+      ')',
+    ].join('\n');
     expect(relaxedText(plain)).toEqual({ text: plain, sites: 0 });
     const writesAcc = ['(module', '  (func (;0;)', ...kernelSite.map((l) => l.replace('local.tee 18', 'local.tee 14')), ')'].join('\n');
     expect(relaxedText(writesAcc).sites).toBe(0);
     const unknown = ['(module', '  (func (;0;)', ...kernelSite.map((l) => l.replace('local.get 17', 'call 3')), ')'].join('\n');
     expect(relaxedText(unknown).sites).toBe(0);
     // acc + (acc2 + s·b)·c: the inner site is fused; the outer one, whose operand holds it, stays as it is
-    const nested = ['(module', '  (func (;0;)', '    local.get 9', '    local.get 8', '    local.get 1', '    v128.load32_splat', '    local.get 2',
-      '    f32x4.mul', '    f32x4.add', '    local.get 3', '    f32x4.mul', '    f32x4.add', '    local.set 9)', ')'].join('\n');
+    const nested = [
+      '(module',
+      '  (func (;0;)',
+      '    local.get 9',
+      '    local.get 8',
+      '    local.get 1',
+      '    v128.load32_splat',
+      '    local.get 2',
+      '    f32x4.mul',
+      '    f32x4.add',
+      '    local.get 3',
+      '    f32x4.mul',
+      '    f32x4.add',
+      '    local.set 9)',
+      ')',
+    ].join('\n');
     const fused = relaxedText(nested);
     expect(fused.sites).toBe(1);
-    expect(fused.text.split('\n').map((l) => l.trim()).slice(2, -1)).toEqual([
-      'local.get 9', 'local.get 1', 'v128.load32_splat', 'local.get 2', 'local.get 8', 'nop', 'nop', 'nop', 'f32x4.relaxed_madd', 'local.get 3', 'f32x4.mul', 'f32x4.add', 'local.set 9)',
+    expect(
+      fused.text
+        .split('\n')
+        .map((l) => l.trim())
+        .slice(2, -1),
+    ).toEqual([
+      'local.get 9',
+      'local.get 1',
+      'v128.load32_splat',
+      'local.get 2',
+      'local.get 8',
+      'nop',
+      'nop',
+      'nop',
+      'f32x4.relaxed_madd',
+      'local.get 3',
+      'f32x4.mul',
+      'f32x4.add',
+      'local.set 9)',
     ]);
   });
 
@@ -88,7 +157,9 @@ describe('the fused float GEMM in an engine with relaxed SIMD', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lowbit-relaxed-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const script = join(dir, 'run.mts');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { init, matmulF32, gemmF32, packWeights, wasmInfo, qlinearMatmul, gemmI8, qlinearConv, quantizeLinear, dequantizeLinear, fakeQuantize } from ${JSON.stringify(join(__dirname, '..', 'ts', 'index.js'))};
     await init(process.argv[2] === 'off' ? { relaxedSimd: false } : undefined);
     let s = 7;
@@ -121,9 +192,15 @@ describe('the fused float GEMM in an engine with relaxed SIMD', () => {
       fakeQuantize(x, 0.11, 0, { bits: 4 }).data,
     ].map((d) => Array.from(d));
     console.log(JSON.stringify({ relaxed: wasmInfo().relaxedSimd, worst, results, exact }));
-  `);
+  `,
+  );
   const run = (flags: string[], arg = '') =>
-    JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', script, arg], { encoding: 'utf8', cwd: join(__dirname, '..') })) as { relaxed: boolean; worst: number; results: number[][]; exact: number[][] };
+    JSON.parse(execFileSync(process.execPath, [...flags, '--import', 'tsx', script, arg], { encoding: 'utf8', cwd: join(__dirname, '..') })) as {
+      relaxed: boolean;
+      worst: number;
+      results: number[][];
+      exact: number[][];
+    };
 
   it('fuses where the engine has relaxed SIMD, to float32 accuracy; relaxedSimd: false gives the plain results bit for bit', () => {
     // Node 20 needs the flag; from Node 22 relaxed SIMD is on by default

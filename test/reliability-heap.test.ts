@@ -65,7 +65,9 @@ describe('a wasm heap past 2 GiB', () => {
     // hold 2.7 GiB (three blocks fit wherever the tests above left free space): no 1.5 GiB block is left
     const block = Math.round(0.9 * GiB);
     const held = [allocate(block), allocate(block), allocate(block)];
-    expect(errorMessage(() => allocate(GiB + GiB / 2), 'WASM_FAILURE')).toMatch(/allocation of 1610612736 bytes failed: the heap already spans \d+ MiB of the 4096/);
+    expect(errorMessage(() => allocate(GiB + GiB / 2), 'WASM_FAILURE')).toMatch(
+      /allocation of 1610612736 bytes failed: the heap already spans \d+ MiB of the 4096/,
+    );
     // K = 2^31: A's 2 GiB copy does not fit (its size is no longer wrapped into a small block at a negative offset)
     const a = { data: new Uint8Array(2 ** 31), shape: [1, 2 ** 31] };
     const b = { data: new Int8Array(2 ** 31), shape: [2 ** 31, 1] };

@@ -39,7 +39,9 @@ describe('each tensor argument is read once (item 2)', () => {
   it('quantizeLinear, matmulF32 and matmulInteger use the array they checked', () => {
     const x = floats(4096, 1);
     const other = new Float32Array(4096).fill(7);
-    expect(lowbit.quantizeLinear(switching(x, other, [64, 64]), 0.05, 3, { dtype: 'int8' }).data).toEqual(lowbit.quantizeLinear({ data: x, shape: [64, 64] }, 0.05, 3, { dtype: 'int8' }).data);
+    expect(lowbit.quantizeLinear(switching(x, other, [64, 64]), 0.05, 3, { dtype: 'int8' }).data).toEqual(
+      lowbit.quantizeLinear({ data: x, shape: [64, 64] }, 0.05, 3, { dtype: 'int8' }).data,
+    );
 
     const b = floats(64 * 64, 2);
     const want = lowbit.matmulF32({ data: x, shape: [64, 64] }, { data: b, shape: [64, 64] }).data;
@@ -117,8 +119,19 @@ describe('options and arguments are own properties only (item 3)', () => {
     ['toFixed', () => lowbit.toFixed(x, { bits: 8, frac: 4 })],
   ];
   const values: Array<[string, unknown]> = [
-    ['dtype', 'int4'], ['axis', 0], ['relu', true], ['zeroPoint', 3], ['bits', 2], ['pads', [1, 1, 1, 1]], ['requantize', 'fixedpoint'],
-    ['exactLimit', -1], ['out', new Float32Array(1)], ['bias', Int32Array.of(1000)], ['symmetric', true], ['signed', false], ['shape', [6]],
+    ['dtype', 'int4'],
+    ['axis', 0],
+    ['relu', true],
+    ['zeroPoint', 3],
+    ['bits', 2],
+    ['pads', [1, 1, 1, 1]],
+    ['requantize', 'fixedpoint'],
+    ['exactLimit', -1],
+    ['out', new Float32Array(1)],
+    ['bias', Int32Array.of(1000)],
+    ['symmetric', true],
+    ['signed', false],
+    ['shape', [6]],
   ];
   for (const [name, call] of calls) {
     it(`${name} gives the same result after Object.prototype is polluted`, () => {
@@ -129,9 +142,12 @@ describe('options and arguments are own properties only (item 3)', () => {
 
   it('optionsObject returns the own fields, each read once, in an object without a prototype', () => {
     let reads = 0;
-    const opts = Object.create({ inherited: 1 }, {
-      axis: { enumerable: true, get: () => ++reads },
-    }) as { axis?: number };
+    const opts = Object.create(
+      { inherited: 1 },
+      {
+        axis: { enumerable: true, get: () => ++reads },
+      },
+    ) as { axis?: number };
     const o = optionsObject(opts, 'test', { axis: true });
     expect(o.axis).toBe(1);
     expect(o.axis).toBe(1);
@@ -217,8 +233,14 @@ describe('shapes whose length lies (item 9)', () => {
   it('lists, zero points and pads are read by a length checked first', () => {
     const { shape: scales, seen } = lying(1e9);
     expect(errorCode(() => lowbit.quantizeLinear(Float32Array.of(1, 2), scales as never))).toBe('INVALID_SHAPE');
-    expect(errorCode(() => lowbit.matmulInteger({ data: bytes(4, 1), shape: [2, 2] }, { data: new Int8Array(4), shape: [2, 2] }, scales as never))).toBe('INVALID_SHAPE');
-    expect(errorCode(() => lowbit.convInteger({ data: bytes(4, 1), shape: [1, 1, 2, 2] }, { data: new Int8Array(1), shape: [1, 1, 1, 1] }, 0, 0, { pads: scales as never }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(() => lowbit.matmulInteger({ data: bytes(4, 1), shape: [2, 2] }, { data: new Int8Array(4), shape: [2, 2] }, scales as never))).toBe(
+      'INVALID_SHAPE',
+    );
+    expect(
+      errorCode(() =>
+        lowbit.convInteger({ data: bytes(4, 1), shape: [1, 1, 2, 2] }, { data: new Int8Array(1), shape: [1, 1, 1, 1] }, 0, 0, { pads: scales as never }),
+      ),
+    ).toBe('INVALID_ARGUMENT');
     expect(seen.reads).toBe(0);
   });
 
@@ -366,7 +388,12 @@ describe('saved state is read as it is, not coerced (item 8)', () => {
     const exact = new HistogramObserver().observe(Float32Array.of(0, 1, 1)).toJSON();
     expect(errorMessage(() => HistogramObserver.fromJSON({ ...exact, values: [null, '1', true] as never }), 'INVALID_ARGUMENT')).toMatch(/values\[0\] is null/);
     const binned = new HistogramObserver({ exactLimit: 0 }).observe(Float32Array.of(1, 2)).toJSON();
-    expect(errorMessage(() => HistogramObserver.fromJSON({ ...binned, fine: { ...binned.fine!, count: binned.fine!.count.map(String) as never } }), 'INVALID_ARGUMENT')).toMatch(/fine count "1"/);
+    expect(
+      errorMessage(
+        () => HistogramObserver.fromJSON({ ...binned, fine: { ...binned.fine!, count: binned.fine!.count.map(String) as never } }),
+        'INVALID_ARGUMENT',
+      ),
+    ).toMatch(/fine count "1"/);
     // fields inherited rather than its own are not a saved state
     expect(errorCode(() => HistogramObserver.fromJSON(Object.create(exact) as never))).toBe('INVALID_ARGUMENT');
     // the real thing still loads

@@ -133,7 +133,11 @@ describe('renderReport', () => {
     const copies = Array.from({ length: 10 }, (_, k) => k);
     const big = {
       ...report,
-      nodes: copies.flatMap((k) => report.nodes.map((n) => ({ ...n, name: `${n.name}#${k}`, inputs: n.inputs?.map((v) => `${v}#${k}`), outputs: n.outputs?.map((v) => `${v}#${k}`) }))).slice(0, 50),
+      nodes: copies
+        .flatMap((k) =>
+          report.nodes.map((n) => ({ ...n, name: `${n.name}#${k}`, inputs: n.inputs?.map((v) => `${v}#${k}`), outputs: n.outputs?.map((v) => `${v}#${k}`) })),
+        )
+        .slice(0, 50),
       tensors: copies.flatMap((k) => report.tensors.map((t) => ({ ...t, name: `${t.name}#${k}` }))),
     };
     const page = await renderReport(big);
@@ -145,13 +149,23 @@ describe('renderReport', () => {
     const page = await renderReport({
       ...report,
       accuracy: { float: 0.9116, quantized: 0.9107, samples: 10000 },
-      sensitivity: { metric: 'sqnr', samples: 64, nodes: [{ node: '/fc1/Gemm', opType: 'Gemm', sqnr: 12.5 }, { node: '/conv1/Conv', opType: 'Conv', sqnr: 20.25 }] },
+      sensitivity: {
+        metric: 'sqnr',
+        samples: 64,
+        nodes: [
+          { node: '/fc1/Gemm', opType: 'Gemm', sqnr: 12.5 },
+          { node: '/conv1/Conv', opType: 'Conv', sqnr: 20.25 },
+        ],
+      },
       plan: { goal: 'max-drop 0.5', size: 90000, nodes: [{ node: '/fc1/Gemm', weights: 'int4', activations: 'int8' }] },
     });
     const { document } = parseHTML(page);
     expect(Array.from(document.querySelectorAll('section')).map((s) => s.id)).toEqual(['summary', 'sensitivity', 'plan', 'nodes', 'values']);
     expect(document.querySelectorAll(CHARTS).length).toBe(1 + 1 + 2 * 5);
-    expect(Array.from(document.querySelectorAll('#sensitivity tbody tr')).map((r) => r.textContent)).toEqual(['1/fc1/GemmGemm12.5 dB', '2/conv1/ConvConv20.3 dB']);
+    expect(Array.from(document.querySelectorAll('#sensitivity tbody tr')).map((r) => r.textContent)).toEqual([
+      '1/fc1/GemmGemm12.5 dB',
+      '2/conv1/ConvConv20.3 dB',
+    ]);
     expect(document.querySelector('#plan tbody tr')!.textContent).toBe('/fc1/Gemmint4int8');
     expect(document.querySelector('#summary')!.textContent).toContain('91.16% → 91.07%');
   });
@@ -201,7 +215,9 @@ describe('the report in Chromium', () => {
     expect(requests).toEqual([url]);
     expect(await page.locator(CHARTS).count()).toBe(11);
     // every chart has drawn marks with a size
-    const boxes = await page.locator(CHARTS).evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().height > 50 && s.querySelectorAll('path, rect').length > 5));
+    const boxes = await page
+      .locator(CHARTS)
+      .evaluateAll((svgs) => svgs.map((s) => s.getBoundingClientRect().height > 50 && s.querySelectorAll('path, rect').length > 5));
     expect(boxes).toEqual(Array(11).fill(true));
     const png = decode(await page.screenshot({ fullPage: false }));
     // share of pixels that are not white, and the distinct colours among them

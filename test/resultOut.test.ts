@@ -4,14 +4,32 @@
 // shares memory with an input; a wrong type or size is a typed error.
 import { describe, expect, it } from 'vitest';
 import {
-  convInteger, dequantizeLinear, fakeQuantize, gemmF32, gemmI8, matmulF32, matmulInteger, packConvWeights, type PackedMatrix, packWeights,
-  qlinearConv, qlinearMatmul, quantizeLinear, type Int8DType, type IntArray,
+  convInteger,
+  dequantizeLinear,
+  fakeQuantize,
+  gemmF32,
+  gemmI8,
+  matmulF32,
+  matmulInteger,
+  packConvWeights,
+  type PackedMatrix,
+  packWeights,
+  qlinearConv,
+  qlinearMatmul,
+  quantizeLinear,
+  type Int8DType,
+  type IntArray,
 } from '../ts/index.js';
 import { errorCode } from './errorCode.js';
 import { randomInts } from './reference/gemm.js';
 
 type OutArray = IntArray | Float32Array;
-type OutType = { new (length: number): OutArray; new (buffer: ArrayBuffer, byteOffset: number, length: number): OutArray; BYTES_PER_ELEMENT: number; name: string };
+type OutType = {
+  new (length: number): OutArray;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): OutArray;
+  BYTES_PER_ELEMENT: number;
+  name: string;
+};
 
 const u8 = (n: number, seed: number) => Uint8Array.from(randomInts(n, 0, 255, seed));
 const s8 = (n: number, seed: number) => Int8Array.from(randomInts(n, -128, 127, seed));
@@ -41,23 +59,158 @@ const convOptions = { pads: [1, 1, 1, 0], strides: [1, 2], group: 2 };
 
 const scales = Float32Array.of(0.1, 0.02, 0.5);
 const CASES: Case[] = [
-  { name: 'quantizeLinear', Out: Uint8Array, Wrong: Int8Array, first: af, run: (x, out) => quantizeLinear(x as Float32Array, 0.3, 100, { out: out as Uint8Array }) },
-  { name: 'quantizeLinear, int4 per axis', Out: Int8Array, Wrong: Uint8Array, first: af.subarray(0, 3 * 11), run: (x, out) => quantizeLinear({ data: x as Float32Array, shape: [3, 11] }, scales, Int8Array.of(1, 0, -2), { axis: 0, dtype: 'int4', out: out as Int8Array }) },
-  { name: 'quantizeLinear, int16', Out: Int16Array, Wrong: Uint16Array as unknown as OutType, first: af, run: (x, out) => quantizeLinear(x as Float32Array, 0.001, undefined, { dtype: 'int16', out: out as Int16Array }) },
-  { name: 'dequantizeLinear', Out: Float32Array, Wrong: Int32Array, first: a64, run: (x, out) => dequantizeLinear(x as Uint8Array, 0.25, 128, { out: out as Float32Array }) },
-  { name: 'dequantizeLinear, int16 per axis', Out: Float32Array, Wrong: Float64Array as unknown as OutType, first: Int16Array.from(randomInts(3 * 11, -30000, 30000, 11)), run: (x, out) => dequantizeLinear({ data: x as Int16Array, shape: [3, 11] }, scales, Int16Array.of(5, 0, -7), { axis: 0, out: out as Float32Array }) },
-  { name: 'fakeQuantize', Out: Float32Array, Wrong: Int32Array, first: af, run: (x, out) => fakeQuantize(x as Float32Array, 0.25, 0, { bits: 4, out: out as Float32Array }) },
-  { name: 'matmulInteger', Out: Int32Array, Wrong: Float32Array, first: a64, run: (a, out) => matmulInteger({ data: a as Uint8Array, shape: [7, 33] }, { data: b64, shape: [33, 20] }, 3, 5, { out: out as Int32Array }) },
-  { name: 'matmulInteger, packed, batched', Out: Int32Array, Wrong: Uint32Array as unknown as OutType, first: a64, run: (a, out) => matmulInteger({ data: a as Uint8Array, shape: [7, 1, 33] }, packedB(), 3, undefined, { out: out as Int32Array }) },
-  { name: 'matmulInteger, batched B', Out: Int32Array, Wrong: Float32Array, first: a64.subarray(0, 2 * 3 * 33), run: (a, out) => matmulInteger({ data: a as Uint8Array, shape: [2, 3, 33] }, { data: s8(2 * 33 * 4, 8), shape: [2, 33, 4] }, undefined, undefined, { out: out as Int32Array }) },
-  { name: 'qlinearMatmul', Out: Uint8Array, Wrong: Int8Array, first: a64, run: (a, out) => qlinearMatmul({ data: a as Uint8Array, shape: [7, 33] }, 0.02, 128, packedB(), 0.01, undefined, 0.05, 120, { out: out as Uint8Array }) },
-  { name: 'gemmI8', Out: Int8Array, Wrong: Uint8Array, first: s8(7 * 33, 9), run: (a, out) => gemmI8({ a: { data: a as Int8Array, shape: [7, 33] }, b: packedB(), bias: new Int32Array([40]), outputScale: 0.003, relu: true, out: out as Int8Array }) },
-  { name: 'matmulF32', Out: Float32Array, Wrong: Int32Array, first: af, run: (a, out) => matmulF32({ data: a as Float32Array, shape: [7, 33] }, { data: bf, shape: [33, 20] }, { out: out as Float32Array }) },
-  { name: 'gemmF32', Out: Float32Array, Wrong: Int32Array, first: af, run: (a, out) => gemmF32({ a: { data: a as Float32Array, shape: [33, 7] }, transA: true, b: packWeights({ data: bf, shape: [33, 20] }), bias: f32(20, 10), out: out as Float32Array }) },
-  { name: 'convInteger', Out: Int32Array, Wrong: Float32Array, first: x, run: (xs, out) => convInteger({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, { data: w, shape: [6, 2, 3, 3] }, 128, 1, { ...convOptions, out: out as Int32Array }) },
-  { name: 'convInteger, packed', Out: Int32Array, Wrong: Float32Array, first: x, run: (xs, out) => convInteger({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, packConvWeights({ data: w, shape: [6, 2, 3, 3] }, { group: 2 }), 128, 1, { ...convOptions, out: out as Int32Array }) },
-  { name: 'qlinearConv, depthwise', Out: Uint8Array, Wrong: Int8Array, first: x, run: (xs, out) => qlinearConv({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, 0.02, 128, { data: wDepthwise, shape: [4, 1, 3, 3] }, 0.01, 0, 0.03, 100, new Int32Array([1, 2, 3, 4]), { pads: [1, 1, 1, 1], group: 4, out: out as Uint8Array }) },
-  { name: 'qlinearConv', Out: Int8Array, Wrong: Uint8Array, first: x, run: (xs, out) => qlinearConv({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, 0.02, 128, { data: w, shape: [6, 2, 3, 3] }, 0.01, 0, 0.03, Int8Array.of(-3), undefined, { ...convOptions, out: out as Int8Array }) },
+  {
+    name: 'quantizeLinear',
+    Out: Uint8Array,
+    Wrong: Int8Array,
+    first: af,
+    run: (x, out) => quantizeLinear(x as Float32Array, 0.3, 100, { out: out as Uint8Array }),
+  },
+  {
+    name: 'quantizeLinear, int4 per axis',
+    Out: Int8Array,
+    Wrong: Uint8Array,
+    first: af.subarray(0, 3 * 11),
+    run: (x, out) =>
+      quantizeLinear({ data: x as Float32Array, shape: [3, 11] }, scales, Int8Array.of(1, 0, -2), { axis: 0, dtype: 'int4', out: out as Int8Array }),
+  },
+  {
+    name: 'quantizeLinear, int16',
+    Out: Int16Array,
+    Wrong: Uint16Array as unknown as OutType,
+    first: af,
+    run: (x, out) => quantizeLinear(x as Float32Array, 0.001, undefined, { dtype: 'int16', out: out as Int16Array }),
+  },
+  {
+    name: 'dequantizeLinear',
+    Out: Float32Array,
+    Wrong: Int32Array,
+    first: a64,
+    run: (x, out) => dequantizeLinear(x as Uint8Array, 0.25, 128, { out: out as Float32Array }),
+  },
+  {
+    name: 'dequantizeLinear, int16 per axis',
+    Out: Float32Array,
+    Wrong: Float64Array as unknown as OutType,
+    first: Int16Array.from(randomInts(3 * 11, -30000, 30000, 11)),
+    run: (x, out) => dequantizeLinear({ data: x as Int16Array, shape: [3, 11] }, scales, Int16Array.of(5, 0, -7), { axis: 0, out: out as Float32Array }),
+  },
+  {
+    name: 'fakeQuantize',
+    Out: Float32Array,
+    Wrong: Int32Array,
+    first: af,
+    run: (x, out) => fakeQuantize(x as Float32Array, 0.25, 0, { bits: 4, out: out as Float32Array }),
+  },
+  {
+    name: 'matmulInteger',
+    Out: Int32Array,
+    Wrong: Float32Array,
+    first: a64,
+    run: (a, out) => matmulInteger({ data: a as Uint8Array, shape: [7, 33] }, { data: b64, shape: [33, 20] }, 3, 5, { out: out as Int32Array }),
+  },
+  {
+    name: 'matmulInteger, packed, batched',
+    Out: Int32Array,
+    Wrong: Uint32Array as unknown as OutType,
+    first: a64,
+    run: (a, out) => matmulInteger({ data: a as Uint8Array, shape: [7, 1, 33] }, packedB(), 3, undefined, { out: out as Int32Array }),
+  },
+  {
+    name: 'matmulInteger, batched B',
+    Out: Int32Array,
+    Wrong: Float32Array,
+    first: a64.subarray(0, 2 * 3 * 33),
+    run: (a, out) =>
+      matmulInteger({ data: a as Uint8Array, shape: [2, 3, 33] }, { data: s8(2 * 33 * 4, 8), shape: [2, 33, 4] }, undefined, undefined, {
+        out: out as Int32Array,
+      }),
+  },
+  {
+    name: 'qlinearMatmul',
+    Out: Uint8Array,
+    Wrong: Int8Array,
+    first: a64,
+    run: (a, out) => qlinearMatmul({ data: a as Uint8Array, shape: [7, 33] }, 0.02, 128, packedB(), 0.01, undefined, 0.05, 120, { out: out as Uint8Array }),
+  },
+  {
+    name: 'gemmI8',
+    Out: Int8Array,
+    Wrong: Uint8Array,
+    first: s8(7 * 33, 9),
+    run: (a, out) =>
+      gemmI8({ a: { data: a as Int8Array, shape: [7, 33] }, b: packedB(), bias: new Int32Array([40]), outputScale: 0.003, relu: true, out: out as Int8Array }),
+  },
+  {
+    name: 'matmulF32',
+    Out: Float32Array,
+    Wrong: Int32Array,
+    first: af,
+    run: (a, out) => matmulF32({ data: a as Float32Array, shape: [7, 33] }, { data: bf, shape: [33, 20] }, { out: out as Float32Array }),
+  },
+  {
+    name: 'gemmF32',
+    Out: Float32Array,
+    Wrong: Int32Array,
+    first: af,
+    run: (a, out) =>
+      gemmF32({
+        a: { data: a as Float32Array, shape: [33, 7] },
+        transA: true,
+        b: packWeights({ data: bf, shape: [33, 20] }),
+        bias: f32(20, 10),
+        out: out as Float32Array,
+      }),
+  },
+  {
+    name: 'convInteger',
+    Out: Int32Array,
+    Wrong: Float32Array,
+    first: x,
+    run: (xs, out) =>
+      convInteger({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, { data: w, shape: [6, 2, 3, 3] }, 128, 1, { ...convOptions, out: out as Int32Array }),
+  },
+  {
+    name: 'convInteger, packed',
+    Out: Int32Array,
+    Wrong: Float32Array,
+    first: x,
+    run: (xs, out) =>
+      convInteger({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, packConvWeights({ data: w, shape: [6, 2, 3, 3] }, { group: 2 }), 128, 1, {
+        ...convOptions,
+        out: out as Int32Array,
+      }),
+  },
+  {
+    name: 'qlinearConv, depthwise',
+    Out: Uint8Array,
+    Wrong: Int8Array,
+    first: x,
+    run: (xs, out) =>
+      qlinearConv(
+        { data: xs as Uint8Array, shape: [2, 4, 9, 8] },
+        0.02,
+        128,
+        { data: wDepthwise, shape: [4, 1, 3, 3] },
+        0.01,
+        0,
+        0.03,
+        100,
+        new Int32Array([1, 2, 3, 4]),
+        { pads: [1, 1, 1, 1], group: 4, out: out as Uint8Array },
+      ),
+  },
+  {
+    name: 'qlinearConv',
+    Out: Int8Array,
+    Wrong: Uint8Array,
+    first: x,
+    run: (xs, out) =>
+      qlinearConv({ data: xs as Uint8Array, shape: [2, 4, 9, 8] }, 0.02, 128, { data: w, shape: [6, 2, 3, 3] }, 0.01, 0, 0.03, Int8Array.of(-3), undefined, {
+        ...convOptions,
+        out: out as Int8Array,
+      }),
+  },
 ];
 
 describe('out: the result written into the caller’s array', () => {
@@ -116,6 +269,8 @@ describe('out: the result written into the caller’s array', () => {
   it('an empty result takes an empty out', () => {
     const out = new Int32Array(0);
     expect(matmulInteger({ data: new Uint8Array(0), shape: [0, 4] }, { data: new Int8Array(8), shape: [4, 2] }, 0, 0, { out }).data).toBe(out);
-    expect(errorCode(() => matmulInteger({ data: new Uint8Array(0), shape: [0, 4] }, { data: new Int8Array(8), shape: [4, 2] }, 0, 0, { out: new Int32Array(1) }))).toBe('INVALID_SHAPE');
+    expect(
+      errorCode(() => matmulInteger({ data: new Uint8Array(0), shape: [0, 4] }, { data: new Int8Array(8), shape: [4, 2] }, 0, 0, { out: new Int32Array(1) })),
+    ).toBe('INVALID_SHAPE');
   });
 });

@@ -78,7 +78,7 @@ describe('Rust toolchain probe', () => {
     expect(findToolchain({ PATH: debian }, debian).source).toBe('Debian');
   });
 
-  it('refuses Debian\'s pair when rust-lld is a dangling link, naming lld-14', () => {
+  it("refuses Debian's pair when rust-lld is a dangling link, naming lld-14", () => {
     const debian = fakeDebian({ lld14: false, lintTools: true });
     expect(() => findToolchain({ PATH: '' }, debian)).toThrow(
       /the wasm32-unknown-unknown linker rust-lld resolves neither in .* nor on PATH\.\n {4}Fix: apt-get install lld-14 /,
@@ -118,13 +118,7 @@ describe('Rust toolchain probe', () => {
 
   it('asks for the whole Debian toolchain on a bare machine, and for the lint tools when only they are missing', () => {
     const rustup = fakeToolchain('rustup', { wasmStd: false, bundledLld: true });
-    expect(missingDebianPackages({ PATH: rustup.bin }, join(dir, 'no-debian'))).toEqual([
-      'rustc',
-      'cargo',
-      'libstd-rust-dev-wasm32',
-      'rustfmt',
-      'rust-clippy',
-    ]);
+    expect(missingDebianPackages({ PATH: rustup.bin }, join(dir, 'no-debian'))).toEqual(['rustc', 'cargo', 'libstd-rust-dev-wasm32', 'rustfmt', 'rust-clippy']);
     const debian = fakeDebian({ lld14: true, lintTools: false });
     expect(missingDebianPackages({ PATH: rustup.bin }, debian)).toEqual(['rustfmt', 'rust-clippy']);
   });

@@ -85,10 +85,14 @@ describe('the wasm boundary', () => {
     expect(() => checkStatus(Status.Ok, 'op')).not.toThrow();
     expect(() => checkStatus(Status.InvalidArgument, 'op')).toThrow(expect.objectContaining({ code: 'WASM_FAILURE' }));
     expect(() => checkStatus(Status.OutOfMemory, 'op')).toThrow(/out of wasm memory/);
-    expect(() => checkStatus(Status.NonFinite, 'op', { name: 'v', data: [1, Infinity] })).toThrow(expect.objectContaining({ code: 'NON_FINITE', message: expect.stringMatching(/v holds Infinity at index 1/) }));
+    expect(() => checkStatus(Status.NonFinite, 'op', { name: 'v', data: [1, Infinity] })).toThrow(
+      expect.objectContaining({ code: 'NON_FINITE', message: expect.stringMatching(/v holds Infinity at index 1/) }),
+    );
     expect(() => checkStatus(Status.NonFinite, 'op', { name: 'v', data: [NaN] })).toThrow(expect.objectContaining({ code: 'NAN_INPUT' }));
     expect(() => checkStatus(99, 'op')).toThrow(/unknown status 99/);
     // a NaN found by a kernel names its index through the status detail
-    expect(() => quantizeLinear(new Float32Array([0, 1, NaN, 3]), 0.5)).toThrow(expect.objectContaining({ code: 'NAN_INPUT', message: expect.stringMatching(/index 2/) }));
+    expect(() => quantizeLinear(new Float32Array([0, 1, NaN, 3]), 0.5)).toThrow(
+      expect.objectContaining({ code: 'NAN_INPUT', message: expect.stringMatching(/index 2/) }),
+    );
   });
 });

@@ -24,4 +24,12 @@ export const LOAD_CHECK = `
  * relaxed SIMD behind a flag (Node 22 on by default); in Chromium it is on,
  * so a page expects `relaxed: true`.
  */
-export const LOAD_EXPECTED = { before: 'NOT_INITIALIZED', data: [7, 10, 15, 255, 0], dtype: 'uint8', simd: true, relaxed: relaxedSimdAvailable(), f: 32, pooled: [20, -10, -10] };
+export const LOAD_EXPECTED = {
+  before: 'NOT_INITIALIZED',
+  data: [7, 10, 15, 255, 0],
+  dtype: 'uint8',
+  simd: true,
+  relaxed: relaxedSimdAvailable(),
+  f: 32,
+  pooled: [20, -10, -10],
+};

@@ -29,9 +29,11 @@ export function matmulNBitsModel(aShape: readonly number[], w: NBitsWeightsInput
   const inputs = ['A', 'B', 'scales'];
   if (w.zeroPoints !== undefined) {
     const zp = w.zeroPoints;
-    init.push(zp instanceof Uint8Array
-      ? makeTensor('zero_points', { dtype: 'uint8', shape: [w.n, zp.length / w.n], data: zp })
-      : makeTensor('zero_points', { dtype: 'float32', shape: [w.n, blocks], data: zp }));
+    init.push(
+      zp instanceof Uint8Array
+        ? makeTensor('zero_points', { dtype: 'uint8', shape: [w.n, zp.length / w.n], data: zp })
+        : makeTensor('zero_points', { dtype: 'float32', shape: [w.n, blocks], data: zp }),
+    );
     inputs.push('zero_points');
   }
   if (options.bias !== undefined) {

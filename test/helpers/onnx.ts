@@ -78,7 +78,11 @@ export async function runNode(model: Uint8Array | string, feeds: Record<string, 
 }
 
 /** Runs model bytes in onnxruntime-web (wasm), with external data files given by path. */
-export async function runWeb(model: Uint8Array, feeds: Record<string, Feed>, externalData: { path: string; data: Uint8Array }[] = []): Promise<Record<string, Output>> {
+export async function runWeb(
+  model: Uint8Array,
+  feeds: Record<string, Feed>,
+  externalData: { path: string; data: Uint8Array }[] = [],
+): Promise<Record<string, Output>> {
   const session = await ortWeb.InferenceSession.create(model, { executionProviders: ['wasm'], externalData });
   try {
     const inputs = Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, new ortWeb.Tensor(f.type, f.data as Float32Array, f.dims)]));

@@ -92,7 +92,13 @@ function attribute(name: string, v: number | readonly number[] | string): Messag
  * with the given inputs (graph inputs or initializers), outputs and
  * attributes.
  */
-export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: OnnxInitializer[], outputs: OnnxValue[], attributes: OnnxAttributes = {}): Uint8Array {
+export function oneNodeModel(
+  opType: string,
+  inputs: OnnxValue[],
+  initializers: OnnxInitializer[],
+  outputs: OnnxValue[],
+  attributes: OnnxAttributes = {},
+): Uint8Array {
   const node = new Message();
   for (const v of [...inputs, ...initializers]) node.string(1, v.name);
   for (const v of outputs) node.string(2, v.name);
@@ -102,12 +108,7 @@ export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: 
   for (const t of initializers) graph.message(5, tensorProto(t));
   for (const v of inputs) graph.message(11, valueInfo(v));
   for (const v of outputs) graph.message(12, valueInfo(v));
-  return new Message()
-    .int(1, 8)
-    .string(2, 'lowbit-bench')
-    .message(7, graph)
-    .message(8, new Message().string(1, '').int(2, 13))
-    .encode();
+  return new Message().int(1, 8).string(2, 'lowbit-bench').message(7, graph).message(8, new Message().string(1, '').int(2, 13)).encode();
 }
 
 /**
@@ -116,7 +117,14 @@ export function oneNodeModel(opType: string, inputs: OnnxValue[], initializers: 
  * weights with their scale and zero point 0, the output's scale and uint8
  * zero point (all per tensor).
  */
-export function qlinearInitializers(inScale: number, inZero: number, weights: { shape: readonly number[]; data: Int8Array }, weightScale: number, outScale: number, outZero: number): OnnxInitializer[] {
+export function qlinearInitializers(
+  inScale: number,
+  inZero: number,
+  weights: { shape: readonly number[]; data: Int8Array },
+  weightScale: number,
+  outScale: number,
+  outZero: number,
+): OnnxInitializer[] {
   const scale = (name: string, v: number): OnnxInitializer => ({ name, type: 'float', shape: [], data: Float32Array.of(v) });
   return [
     scale('in_scale', inScale),

@@ -57,7 +57,11 @@ const i64 = (dims: number[], values: number[]): Feed => ({ type: 'int64', data: 
 const u8 = (dims: number[], seed = 1): Feed => ({ type: 'uint8', data: Uint8Array.from(floats(size(dims), seed), (v) => Math.floor((v + 2) * 63)), dims });
 const bool = (dims: number[], seed = 1): Feed => ({ type: 'bool', data: Uint8Array.from(floats(size(dims), seed), (v) => (v > 0 ? 1 : 0)), dims });
 const cF32 = (dims: number[], values: number[] | Float32Array): TypedTensor => ({ dtype: 'float32', shape: dims, data: Float32Array.from(values) });
-const cI64 = (dims: number[], values: (number | bigint)[]): TypedTensor => ({ dtype: 'int64', shape: dims, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+const cI64 = (dims: number[], values: (number | bigint)[]): TypedTensor => ({
+  dtype: 'int64',
+  shape: dims,
+  data: BigInt64Array.from(values, (v) => BigInt(v)),
+});
 const cU8 = (dims: number[], values: number[]): TypedTensor => ({ dtype: 'uint8', shape: dims, data: Uint8Array.from(values) });
 const randF32 = (dims: number[], seed: number, f: (v: number) => number = (v) => v): TypedTensor => cF32(dims, floats(size(dims), seed).map(f));
 
@@ -80,42 +84,96 @@ const binary = (op: string, a: Feed, b: Feed, attributes: AttributeProto[] = [])
 });
 
 /** Max / Min / Mean / Sum: same shapes before opset 8, broadcasting from 8 on. */
-const variadic = (op: string) => (v: number): OpCase[] => [
-  {
-    label: v < 8 ? 'three inputs of one shape' : 'three inputs, broadcast',
-    nodes: [n(op, ['a', 'b', 'c'], ['y'])],
-    feeds: { a: f32([2, 3], 1), b: f32(v < 8 ? [2, 3] : [3], 2), c: f32(v < 8 ? [2, 3] : [2, 1], 3) },
-    outputs: ['y'],
-  },
-];
+const variadic =
+  (op: string) =>
+  (v: number): OpCase[] => [
+    {
+      label: v < 8 ? 'three inputs of one shape' : 'three inputs, broadcast',
+      nodes: [n(op, ['a', 'b', 'c'], ['y'])],
+      feeds: { a: f32([2, 3], 1), b: f32(v < 8 ? [2, 3] : [3], 2), c: f32(v < 8 ? [2, 3] : [2, 1], 3) },
+      outputs: ['y'],
+    },
+  ];
 
 /** Reductions over axes (attribute axes here; ReduceSum takes it as an input from 13). */
-const reduce = (op: string, f?: (v: number) => number) => (v: number): OpCase[] => [
-  { ...unary(op, [attr.ints('axes', [1])], f), label: 'axes [1], keepdims' },
-  { ...unary(op, [attr.ints('axes', [v >= 11 ? -1 : 2]), attr.int('keepdims', 0)], f), label: `axes [${v >= 11 ? -1 : 2}], no keepdims` },
-  { ...unary(op, [], f), label: 'all axes' },
-];
+const reduce =
+  (op: string, f?: (v: number) => number) =>
+  (v: number): OpCase[] => [
+    { ...unary(op, [attr.ints('axes', [1])], f), label: 'axes [1], keepdims' },
+    { ...unary(op, [attr.ints('axes', [v >= 11 ? -1 : 2]), attr.int('keepdims', 0)], f), label: `axes [${v >= 11 ? -1 : 2}], no keepdims` },
+    { ...unary(op, [], f), label: 'all axes' },
+  ];
 
 /** Softmax, LogSoftmax, Hardmax: the axis rule changes at 13. */
-const softmaxLike = (op: string) => (v: number): OpCase[] => {
-  const x = (dims: number[]) => ({ x: f32(dims, 4) });
-  const cases: OpCase[] = [
-    { label: 'rank 3, default axis 1: flattened', nodes: [n(op, ['x'], ['y'])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
-    { label: 'rank 3, axis 0', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 0)])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
-    { label: 'rank 3, axis 2 (the last)', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'kept' },
-    { label: 'rank 2, default axis 1 (the last)', nodes: [n(op, ['x'], ['y'])], feeds: x([3, 5]), outputs: ['y'], expect: 'kept' },
-    { label: 'rank unknown, axis 2', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), outputs: ['y'], shapeless: true, expect: 'rewritten' },
-    { label: 'rank known through Relu, axis 1', nodes: [n('Relu', ['x'], ['r']), n(op, ['r'], ['y'])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
-    { label: 'rank 2 known through Reshape, axis 1', nodes: [n('Reshape', ['x', 's'], ['r']), n(op, ['r'], ['y'])], feeds: x([2, 3, 4]), constants: { s: cI64([2], [6, 4]) }, outputs: ['y'], shapeless: true, expect: 'kept' },
-    { label: 'rank 3 known through MatMul, axis 2', nodes: [n('MatMul', ['x', 'w'], ['r']), n(op, ['r'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), constants: { w: randF32([4, 5], 5) }, outputs: ['y'], expect: 'kept' },
-    { label: 'rank 2 known through Squeeze, axis 1', nodes: [n('Squeeze', ['x'], ['r'], [attr.ints('axes', [0])]), n(op, ['r'], ['y'])], feeds: x([1, 3, 4]), outputs: ['y'], expect: 'kept' },
-  ];
-  if (v >= 11) {
-    cases.push({ label: 'axis -1', nodes: [n(op, ['x'], ['y'], [attr.int('axis', -1)])], feeds: x([2, 3, 4]), outputs: ['y'], shapeless: true, expect: 'kept' });
-    cases.push({ label: 'rank unknown, axis -2', nodes: [n(op, ['x'], ['y'], [attr.int('axis', -2)])], feeds: x([2, 3, 4]), outputs: ['y'], shapeless: true, expect: 'rewritten' });
-  }
-  return cases;
-};
+const softmaxLike =
+  (op: string) =>
+  (v: number): OpCase[] => {
+    const x = (dims: number[]) => ({ x: f32(dims, 4) });
+    const cases: OpCase[] = [
+      { label: 'rank 3, default axis 1: flattened', nodes: [n(op, ['x'], ['y'])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
+      { label: 'rank 3, axis 0', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 0)])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'rewritten' },
+      { label: 'rank 3, axis 2 (the last)', nodes: [n(op, ['x'], ['y'], [attr.int('axis', 2)])], feeds: x([2, 3, 4]), outputs: ['y'], expect: 'kept' },
+      { label: 'rank 2, default axis 1 (the last)', nodes: [n(op, ['x'], ['y'])], feeds: x([3, 5]), outputs: ['y'], expect: 'kept' },
+      {
+        label: 'rank unknown, axis 2',
+        nodes: [n(op, ['x'], ['y'], [attr.int('axis', 2)])],
+        feeds: x([2, 3, 4]),
+        outputs: ['y'],
+        shapeless: true,
+        expect: 'rewritten',
+      },
+      {
+        label: 'rank known through Relu, axis 1',
+        nodes: [n('Relu', ['x'], ['r']), n(op, ['r'], ['y'])],
+        feeds: x([2, 3, 4]),
+        outputs: ['y'],
+        expect: 'rewritten',
+      },
+      {
+        label: 'rank 2 known through Reshape, axis 1',
+        nodes: [n('Reshape', ['x', 's'], ['r']), n(op, ['r'], ['y'])],
+        feeds: x([2, 3, 4]),
+        constants: { s: cI64([2], [6, 4]) },
+        outputs: ['y'],
+        shapeless: true,
+        expect: 'kept',
+      },
+      {
+        label: 'rank 3 known through MatMul, axis 2',
+        nodes: [n('MatMul', ['x', 'w'], ['r']), n(op, ['r'], ['y'], [attr.int('axis', 2)])],
+        feeds: x([2, 3, 4]),
+        constants: { w: randF32([4, 5], 5) },
+        outputs: ['y'],
+        expect: 'kept',
+      },
+      {
+        label: 'rank 2 known through Squeeze, axis 1',
+        nodes: [n('Squeeze', ['x'], ['r'], [attr.ints('axes', [0])]), n(op, ['r'], ['y'])],
+        feeds: x([1, 3, 4]),
+        outputs: ['y'],
+        expect: 'kept',
+      },
+    ];
+    if (v >= 11) {
+      cases.push({
+        label: 'axis -1',
+        nodes: [n(op, ['x'], ['y'], [attr.int('axis', -1)])],
+        feeds: x([2, 3, 4]),
+        outputs: ['y'],
+        shapeless: true,
+        expect: 'kept',
+      });
+      cases.push({
+        label: 'rank unknown, axis -2',
+        nodes: [n(op, ['x'], ['y'], [attr.int('axis', -2)])],
+        feeds: x([2, 3, 4]),
+        outputs: ['y'],
+        shapeless: true,
+        expect: 'rewritten',
+      });
+    }
+    return cases;
+  };
 
 /** The sequence ops of opset 11, all in one graph whose outputs are tensors. */
 const sequences = (): OpCase[] => [
@@ -146,7 +204,11 @@ const recurrent = (op: string, gates: number): OpCase[] => [
     label: 'forward, with bias',
     nodes: [n(op, ['X', 'W', 'R', 'B'], ['Y', 'Y_h'], [attr.int('hidden_size', 5)])],
     feeds: { X: f32([3, 2, 4], 1) },
-    constants: { W: randF32([1, gates * 5, 4], 2, (v) => v / 4), R: randF32([1, gates * 5, 5], 3, (v) => v / 4), B: randF32([1, 2 * gates * 5], 4, (v) => v / 4) },
+    constants: {
+      W: randF32([1, gates * 5, 4], 2, (v) => v / 4),
+      R: randF32([1, gates * 5, 5], 3, (v) => v / 4),
+      B: randF32([1, 2 * gates * 5], 4, (v) => v / 4),
+    },
     outputs: ['Y', 'Y_h'],
   },
 ];
@@ -195,7 +257,14 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   Sub: () => [binary('Sub', f32([2, 3, 4], 1), f32([3, 4], 2))],
   Mul: () => [binary('Mul', f32([2, 3, 4], 1), f32([3, 4], 2))],
   Div: () => [binary('Div', f32([2, 3, 4], 1), f32([3, 4], 2))],
-  Pow: (v) => [binary('Pow', f32([2, 3, 4], 1, (x) => Math.abs(x) + 0.5), f32([4], 2)), ...(v >= 12 ? [binary('Pow', f32([2, 3], 1, Math.abs), i64([3], [1, 2, 3]))] : [])],
+  Pow: (v) => [
+    binary(
+      'Pow',
+      f32([2, 3, 4], 1, (x) => Math.abs(x) + 0.5),
+      f32([4], 2),
+    ),
+    ...(v >= 12 ? [binary('Pow', f32([2, 3], 1, Math.abs), i64([3], [1, 2, 3]))] : []),
+  ],
   Max: variadic('Max'),
   Min: variadic('Min'),
   Mean: variadic('Mean'),
@@ -203,17 +272,40 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   And: () => [binary('And', bool([2, 3], 1), bool([3], 2))],
   Or: () => [binary('Or', bool([2, 3], 1), bool([3], 2))],
   Xor: () => [binary('Xor', bool([2, 3], 1), bool([3], 2))],
-  Equal: (v) => [binary('Equal', i64([2, 3], [1, 2, 3, 4, 5, 6]), i64([3], [1, 5, 3])), ...(v >= 11 ? [binary('Equal', f32([2, 3], 1, Math.round), f32([3], 2, Math.round))] : [])],
-  Greater: (v) => [binary('Greater', f32([2, 3], 1), f32([3], 2)), ...(v >= 9 ? [binary('Greater', i64([2, 3], [1, 2, 3, 4, 5, 6]), i64([3], [1, 5, 3]))] : [])],
+  Equal: (v) => [
+    binary('Equal', i64([2, 3], [1, 2, 3, 4, 5, 6]), i64([3], [1, 5, 3])),
+    ...(v >= 11 ? [binary('Equal', f32([2, 3], 1, Math.round), f32([3], 2, Math.round))] : []),
+  ],
+  Greater: (v) => [
+    binary('Greater', f32([2, 3], 1), f32([3], 2)),
+    ...(v >= 9 ? [binary('Greater', i64([2, 3], [1, 2, 3, 4, 5, 6]), i64([3], [1, 5, 3]))] : []),
+  ],
   Less: (v) => [binary('Less', f32([2, 3], 1), f32([3], 2)), ...(v >= 9 ? [binary('Less', i64([2, 3], [1, 2, 3, 4, 5, 6]), i64([3], [1, 5, 3]))] : [])],
   GreaterOrEqual: () => [binary('GreaterOrEqual', f32([2, 3], 1, Math.round), f32([3], 2, Math.round))],
   LessOrEqual: () => [binary('LessOrEqual', f32([2, 3], 1, Math.round), f32([3], 2, Math.round))],
-  Mod: () => [binary('Mod', i64([2, 3], [7, -7, 8, 9, -10, 11]), i64([3], [3, 4, -5])), binary('Mod', f32([2, 3], 1), f32([3], 2, (x) => x + 3), [attr.int('fmod', 1)])],
+  Mod: () => [
+    binary('Mod', i64([2, 3], [7, -7, 8, 9, -10, 11]), i64([3], [3, 4, -5])),
+    binary(
+      'Mod',
+      f32([2, 3], 1),
+      f32([3], 2, (x) => x + 3),
+      [attr.int('fmod', 1)],
+    ),
+  ],
   BitShift: () => [
-    binary('BitShift', { type: 'uint8', data: Uint8Array.of(16, 4, 1, 255, 8, 2), dims: [2, 3] }, { type: 'uint8', data: Uint8Array.of(1, 2, 3), dims: [3] }, [attr.string('direction', 'RIGHT')]),
+    binary('BitShift', { type: 'uint8', data: Uint8Array.of(16, 4, 1, 255, 8, 2), dims: [2, 3] }, { type: 'uint8', data: Uint8Array.of(1, 2, 3), dims: [3] }, [
+      attr.string('direction', 'RIGHT'),
+    ]),
   ],
   PRelu: () => [binary('PRelu', f32([2, 3, 4, 4], 1), f32([3, 1, 1], 2))],
-  Where: () => [{ label: 'cond [3, 4], x [3, 4], y [4]', nodes: [n('Where', ['c', 'x', 'y'], ['z'])], feeds: { c: bool([3, 4], 1), x: f32([3, 4], 2), y: f32([4], 3) }, outputs: ['z'] }],
+  Where: () => [
+    {
+      label: 'cond [3, 4], x [3, 4], y [4]',
+      nodes: [n('Where', ['c', 'x', 'y'], ['z'])],
+      feeds: { c: bool([3, 4], 1), x: f32([3, 4], 2), y: f32([4], 3) },
+      outputs: ['z'],
+    },
+  ],
 
   Clip: (v) =>
     v < 11
@@ -222,11 +314,32 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
           { ...unary('Clip', [attr.float('max', 0.5)]), label: 'max only' },
           { ...unary('Clip', [attr.float('min', -0.25)]), label: 'min only' },
           { ...unary('Clip'), label: 'no bounds', expect: 'kept' },
-          { label: 'float16: float16 bounds', nodes: [n('Clip', ['x'], ['y'], [attr.float('min', -0.5), attr.float('max', 0.7)])], feeds: { x: f16([2, 3]) }, outputs: ['y'] },
+          {
+            label: 'float16: float16 bounds',
+            nodes: [n('Clip', ['x'], ['y'], [attr.float('min', -0.5), attr.float('max', 0.7)])],
+            feeds: { x: f16([2, 3]) },
+            outputs: ['y'],
+          },
         ]
       : [
-          { label: 'min and max inputs', nodes: [n('Clip', ['x', 'lo', 'hi'], ['y'])], feeds: { x: f32([2, 3, 4], 1) }, constants: { lo: cF32([], [-0.5]), hi: cF32([], [0.7]) }, outputs: ['y'] },
-          ...(v >= 12 ? [{ label: 'int64', nodes: [n('Clip', ['x', 'lo'], ['y'])], feeds: { x: i64([4], [-5, 0, 5, 9]) }, constants: { lo: cI64([], [1]) }, outputs: ['y'] }] : []),
+          {
+            label: 'min and max inputs',
+            nodes: [n('Clip', ['x', 'lo', 'hi'], ['y'])],
+            feeds: { x: f32([2, 3, 4], 1) },
+            constants: { lo: cF32([], [-0.5]), hi: cF32([], [0.7]) },
+            outputs: ['y'],
+          },
+          ...(v >= 12
+            ? [
+                {
+                  label: 'int64',
+                  nodes: [n('Clip', ['x', 'lo'], ['y'])],
+                  feeds: { x: i64([4], [-5, 0, 5, 9]) },
+                  constants: { lo: cI64([], [1]) },
+                  outputs: ['y'],
+                },
+              ]
+            : []),
         ],
   Softmax: softmaxLike('Softmax'),
   LogSoftmax: softmaxLike('LogSoftmax'),
@@ -235,19 +348,74 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   AveragePool: (v) => [
     {
       label: 'kernel 2, stride 2, pads 1, count_include_pad',
-      nodes: [n('AveragePool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)])],
+      nodes: [
+        n(
+          'AveragePool',
+          ['x'],
+          ['y'],
+          [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.int('count_include_pad', 1)],
+        ),
+      ],
       feeds: { x: f32([1, 2, 5, 5]) },
       outputs: ['y'],
     },
-    ...(v >= 10 ? [{ label: 'ceil_mode', nodes: [n('AveragePool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.int('ceil_mode', 1)])], feeds: { x: f32([1, 2, 6, 6]) }, outputs: ['y'] }] : []),
+    ...(v >= 10
+      ? [
+          {
+            label: 'ceil_mode',
+            nodes: [n('AveragePool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.int('ceil_mode', 1)])],
+            feeds: { x: f32([1, 2, 6, 6]) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
   MaxPool: (v) => [
-    { label: 'kernel 3, pads 1', nodes: [n('MaxPool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])])], feeds: { x: f32([1, 2, 5, 5]) }, outputs: ['y'] },
-    ...(v >= 8 ? [{ label: 'with indices', nodes: [n('MaxPool', ['x'], ['y', 'i'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])])], feeds: { x: f32([1, 2, 4, 4]) }, outputs: ['y', 'i'] }] : []),
-    ...(v >= 10 ? [{ label: 'dilations, ceil_mode', nodes: [n('MaxPool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.ints('dilations', [2, 2]), attr.ints('strides', [2, 2]), attr.int('ceil_mode', 1)])], feeds: { x: f32([1, 2, 7, 7]) }, outputs: ['y'] }] : []),
-    ...(v >= 12 ? [{ label: 'uint8', nodes: [n('MaxPool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2])])], feeds: { x: u8([1, 1, 4, 4]) }, outputs: ['y'] }] : []),
+    {
+      label: 'kernel 3, pads 1',
+      nodes: [n('MaxPool', ['x'], ['y'], [attr.ints('kernel_shape', [3, 3]), attr.ints('pads', [1, 1, 1, 1])])],
+      feeds: { x: f32([1, 2, 5, 5]) },
+      outputs: ['y'],
+    },
+    ...(v >= 8
+      ? [
+          {
+            label: 'with indices',
+            nodes: [n('MaxPool', ['x'], ['y', 'i'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])])],
+            feeds: { x: f32([1, 2, 4, 4]) },
+            outputs: ['y', 'i'],
+          },
+        ]
+      : []),
+    ...(v >= 10
+      ? [
+          {
+            label: 'dilations, ceil_mode',
+            nodes: [
+              n(
+                'MaxPool',
+                ['x'],
+                ['y'],
+                [attr.ints('kernel_shape', [2, 2]), attr.ints('dilations', [2, 2]), attr.ints('strides', [2, 2]), attr.int('ceil_mode', 1)],
+              ),
+            ],
+            feeds: { x: f32([1, 2, 7, 7]) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
+    ...(v >= 12
+      ? [{ label: 'uint8', nodes: [n('MaxPool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2])])], feeds: { x: u8([1, 1, 4, 4]) }, outputs: ['y'] }]
+      : []),
   ],
-  LpPool: () => [{ label: 'kernel 2, p 2', nodes: [n('LpPool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.int('p', 2)])], feeds: { x: f32([1, 2, 4, 4]) }, outputs: ['y'] }],
+  LpPool: () => [
+    {
+      label: 'kernel 2, p 2',
+      nodes: [n('LpPool', ['x'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.int('p', 2)])],
+      feeds: { x: f32([1, 2, 4, 4]) },
+      outputs: ['y'],
+    },
+  ],
   GlobalAveragePool: () => [{ label: 'x [1, 2, 3, 3]', nodes: [n('GlobalAveragePool', ['x'], ['y'])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] }],
   GlobalMaxPool: () => [{ label: 'x [1, 2, 3, 3]', nodes: [n('GlobalMaxPool', ['x'], ['y'])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] }],
   GlobalLpPool: () => [{ label: 'p 3', nodes: [n('GlobalLpPool', ['x'], ['y'], [attr.int('p', 3)])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] }],
@@ -263,7 +431,10 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   MaxUnpool: () => [
     {
       label: 'after MaxPool with indices',
-      nodes: [n('MaxPool', ['x'], ['p', 'i'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])]), n('MaxUnpool', ['p', 'i'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])])],
+      nodes: [
+        n('MaxPool', ['x'], ['p', 'i'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])]),
+        n('MaxUnpool', ['p', 'i'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])]),
+      ],
       feeds: { x: f32([1, 2, 4, 4]) },
       outputs: ['y'],
     },
@@ -286,24 +457,58 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     ];
   },
   InstanceNormalization: () => [
-    { label: 'x [2, 3, 4, 4]', nodes: [n('InstanceNormalization', ['x', 's', 'b'], ['y'])], feeds: { x: f32([2, 3, 4, 4]) }, constants: { s: randF32([3], 2), b: randF32([3], 3) }, outputs: ['y'] },
+    {
+      label: 'x [2, 3, 4, 4]',
+      nodes: [n('InstanceNormalization', ['x', 's', 'b'], ['y'])],
+      feeds: { x: f32([2, 3, 4, 4]) },
+      constants: { s: randF32([3], 2), b: randF32([3], 3) },
+      outputs: ['y'],
+    },
   ],
   LRN: () => [{ label: 'size 3', nodes: [n('LRN', ['x'], ['y'], [attr.int('size', 3)])], feeds: { x: f32([1, 5, 3, 3]) }, outputs: ['y'] }],
-  LpNormalization: () => [{ label: 'axis 1, p 2', nodes: [n('LpNormalization', ['x'], ['y'], [attr.int('axis', 1), attr.int('p', 2)])], feeds: { x: f32([2, 3, 4]) }, outputs: ['y'] }],
+  LpNormalization: () => [
+    {
+      label: 'axis 1, p 2',
+      nodes: [n('LpNormalization', ['x'], ['y'], [attr.int('axis', 1), attr.int('p', 2)])],
+      feeds: { x: f32([2, 3, 4]) },
+      outputs: ['y'],
+    },
+  ],
   MeanVarianceNormalization: (v) =>
     v < 9
       ? [
           { label: 'experimental, per channel', nodes: [n('MeanVarianceNormalization', ['x'], ['y'])], feeds: { x: f32([2, 3, 4, 4]) }, outputs: ['y'] },
-          { label: 'experimental, across channels', nodes: [n('MeanVarianceNormalization', ['x'], ['y'], [attr.int('across_channels', 1)])], feeds: { x: f32([2, 3, 4, 4]) }, outputs: ['y'] },
+          {
+            label: 'experimental, across channels',
+            nodes: [n('MeanVarianceNormalization', ['x'], ['y'], [attr.int('across_channels', 1)])],
+            feeds: { x: f32([2, 3, 4, 4]) },
+            outputs: ['y'],
+          },
           // onnxruntime's own kernel takes the mean along another path than ReduceMean: one float32 step apart.
-          { label: 'experimental, mean only', nodes: [n('MeanVarianceNormalization', ['x'], ['y'], [attr.int('normalize_variance', 0)])], feeds: { x: f32([2, 3, 4, 4]) }, outputs: ['y'], tolerance: 1.2e-7 },
+          {
+            label: 'experimental, mean only',
+            nodes: [n('MeanVarianceNormalization', ['x'], ['y'], [attr.int('normalize_variance', 0)])],
+            feeds: { x: f32([2, 3, 4, 4]) },
+            outputs: ['y'],
+            tolerance: 1.2e-7,
+          },
         ]
       : [{ label: 'default axes', nodes: [n('MeanVarianceNormalization', ['x'], ['y'])], feeds: { x: f32([2, 3, 4, 4]) }, outputs: ['y'] }],
   Dropout: (v) => [
     { label: 'no ratio, no mask', nodes: [n('Dropout', ['x'], ['y'])], feeds: { x: f32([2, 3]) }, outputs: ['y'], expect: 'kept' },
     ...(v < 12 ? [{ label: 'ratio 0.3', nodes: [n('Dropout', ['x'], ['y'], [attr.float('ratio', 0.3)])], feeds: { x: f32([2, 3]) }, outputs: ['y'] }] : []),
     ...(v < 10 ? [{ label: 'a mask nobody reads', nodes: [n('Dropout', ['x'], ['y', 'mask'])], feeds: { x: f32([2, 3]) }, outputs: ['y'] }] : []),
-    ...(v >= 12 ? [{ label: 'ratio input', nodes: [n('Dropout', ['x', 'r'], ['y', 'mask'])], feeds: { x: f32([2, 3]) }, constants: { r: cF32([], [0.3]) }, outputs: ['y', 'mask'] }] : []),
+    ...(v >= 12
+      ? [
+          {
+            label: 'ratio input',
+            nodes: [n('Dropout', ['x', 'r'], ['y', 'mask'])],
+            feeds: { x: f32([2, 3]) },
+            constants: { r: cF32([], [0.3]) },
+            outputs: ['y', 'mask'],
+          },
+        ]
+      : []),
   ],
 
   Conv: () => [
@@ -316,17 +521,37 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     },
   ],
   ConvTranspose: () => [
-    { label: 'stride 2', nodes: [n('ConvTranspose', ['x', 'w'], ['y'], [attr.ints('strides', [2, 2])])], feeds: { x: f32([1, 2, 3, 3]) }, constants: { w: randF32([2, 3, 3, 3], 2) }, outputs: ['y'] },
+    {
+      label: 'stride 2',
+      nodes: [n('ConvTranspose', ['x', 'w'], ['y'], [attr.ints('strides', [2, 2])])],
+      feeds: { x: f32([1, 2, 3, 3]) },
+      constants: { w: randF32([2, 3, 3, 3], 2) },
+      outputs: ['y'],
+    },
   ],
   ConvInteger: () => [
-    { label: 'uint8 with zero point', nodes: [n('ConvInteger', ['x', 'w', 'zp'], ['y'])], feeds: { x: u8([1, 1, 4, 4]) }, constants: { w: cU8([1, 1, 2, 2], [1, 2, 3, 4]), zp: cU8([], [100]) }, outputs: ['y'] },
+    {
+      label: 'uint8 with zero point',
+      nodes: [n('ConvInteger', ['x', 'w', 'zp'], ['y'])],
+      feeds: { x: u8([1, 1, 4, 4]) },
+      constants: { w: cU8([1, 1, 2, 2], [1, 2, 3, 4]), zp: cU8([], [100]) },
+      outputs: ['y'],
+    },
   ],
   QLinearConv: () => [
     {
       label: 'uint8',
       nodes: [n('QLinearConv', ['x', 'xs', 'xz', 'w', 'ws', 'wz', 'ys', 'yz'], ['y'])],
       feeds: { x: u8([1, 1, 4, 4]) },
-      constants: { xs: cF32([], [0.1]), xz: cU8([], [128]), w: cU8([1, 1, 2, 2], [120, 130, 140, 110]), ws: cF32([], [0.05]), wz: cU8([], [125]), ys: cF32([], [0.2]), yz: cU8([], [100]) },
+      constants: {
+        xs: cF32([], [0.1]),
+        xz: cU8([], [128]),
+        w: cU8([1, 1, 2, 2], [120, 130, 140, 110]),
+        ws: cF32([], [0.05]),
+        wz: cU8([], [125]),
+        ys: cF32([], [0.2]),
+        yz: cU8([], [100]),
+      },
       outputs: ['y'],
     },
   ],
@@ -335,18 +560,57 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
       label: 'uint8',
       nodes: [n('QLinearMatMul', ['a', 'as', 'az', 'b', 'bs', 'bz', 'ys', 'yz'], ['y'])],
       feeds: { a: u8([2, 3]) },
-      constants: { as: cF32([], [0.1]), az: cU8([], [128]), b: cU8([3, 4], [1, 50, 100, 150, 200, 250, 30, 60, 90, 120, 180, 240]), bs: cF32([], [0.05]), bz: cU8([], [125]), ys: cF32([], [0.3]), yz: cU8([], [100]) },
+      constants: {
+        as: cF32([], [0.1]),
+        az: cU8([], [128]),
+        b: cU8([3, 4], [1, 50, 100, 150, 200, 250, 30, 60, 90, 120, 180, 240]),
+        bs: cF32([], [0.05]),
+        bz: cU8([], [125]),
+        ys: cF32([], [0.3]),
+        yz: cU8([], [100]),
+      },
       outputs: ['y'],
     },
   ],
   MatMulInteger: () => [
-    { label: 'uint8', nodes: [n('MatMulInteger', ['a', 'b', 'az'], ['y'])], feeds: { a: u8([2, 3]) }, constants: { b: cU8([3, 4], [1, 50, 100, 150, 200, 250, 30, 60, 90, 120, 180, 240]), az: cU8([], [12]) }, outputs: ['y'] },
+    {
+      label: 'uint8',
+      nodes: [n('MatMulInteger', ['a', 'b', 'az'], ['y'])],
+      feeds: { a: u8([2, 3]) },
+      constants: { b: cU8([3, 4], [1, 50, 100, 150, 200, 250, 30, 60, 90, 120, 180, 240]), az: cU8([], [12]) },
+      outputs: ['y'],
+    },
   ],
-  QuantizeLinear: () => [{ label: 'uint8', nodes: [n('QuantizeLinear', ['x', 's', 'z'], ['y'])], feeds: { x: f32([2, 3]) }, constants: { s: cF32([], [0.05]), z: cU8([], [10]) }, outputs: ['y'] }],
-  DequantizeLinear: () => [{ label: 'uint8', nodes: [n('DequantizeLinear', ['x', 's', 'z'], ['y'])], feeds: { x: u8([2, 3]) }, constants: { s: cF32([], [0.05]), z: cU8([], [10]) }, outputs: ['y'] }],
-  DynamicQuantizeLinear: () => [{ label: 'x [2, 3]', nodes: [n('DynamicQuantizeLinear', ['x'], ['y', 's', 'z'])], feeds: { x: f32([2, 3]) }, outputs: ['y', 's', 'z'] }],
+  QuantizeLinear: () => [
+    {
+      label: 'uint8',
+      nodes: [n('QuantizeLinear', ['x', 's', 'z'], ['y'])],
+      feeds: { x: f32([2, 3]) },
+      constants: { s: cF32([], [0.05]), z: cU8([], [10]) },
+      outputs: ['y'],
+    },
+  ],
+  DequantizeLinear: () => [
+    {
+      label: 'uint8',
+      nodes: [n('DequantizeLinear', ['x', 's', 'z'], ['y'])],
+      feeds: { x: u8([2, 3]) },
+      constants: { s: cF32([], [0.05]), z: cU8([], [10]) },
+      outputs: ['y'],
+    },
+  ],
+  DynamicQuantizeLinear: () => [
+    { label: 'x [2, 3]', nodes: [n('DynamicQuantizeLinear', ['x'], ['y', 's', 'z'])], feeds: { x: f32([2, 3]) }, outputs: ['y', 's', 'z'] },
+  ],
   Det: () => [{ label: 'x [2, 3, 3]', nodes: [n('Det', ['x'], ['y'])], feeds: { x: f32([2, 3, 3]) }, outputs: ['y'] }],
-  Einsum: () => [{ label: 'ij,jk->ik', nodes: [n('Einsum', ['a', 'b'], ['y'], [attr.string('equation', 'ij,jk->ik')])], feeds: { a: f32([2, 3], 1), b: f32([3, 4], 2) }, outputs: ['y'] }],
+  Einsum: () => [
+    {
+      label: 'ij,jk->ik',
+      nodes: [n('Einsum', ['a', 'b'], ['y'], [attr.string('equation', 'ij,jk->ik')])],
+      feeds: { a: f32([2, 3], 1), b: f32([3, 4], 2) },
+      outputs: ['y'],
+    },
+  ],
   Gemm: (v): OpCase[] => [
     {
       label: 'transB, alpha, beta, C [5]',
@@ -355,9 +619,19 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
       constants: { b: randF32([5, 4], 2), c: randF32([5], 3) },
       outputs: ['y'],
     },
-    ...(v >= 11 ? [{ label: 'no C', nodes: [n('Gemm', ['a', 'b'], ['y'])], feeds: { a: f32([3, 4], 1) }, constants: { b: randF32([4, 5], 2) }, outputs: ['y'] }] : []),
+    ...(v >= 11
+      ? [{ label: 'no C', nodes: [n('Gemm', ['a', 'b'], ['y'])], feeds: { a: f32([3, 4], 1) }, constants: { b: randF32([4, 5], 2) }, outputs: ['y'] }]
+      : []),
   ],
-  MatMul: () => [{ label: '[2, 3, 4] × [4, 5]', nodes: [n('MatMul', ['a', 'b'], ['y'])], feeds: { a: f32([2, 3, 4], 1) }, constants: { b: randF32([4, 5], 2) }, outputs: ['y'] }],
+  MatMul: () => [
+    {
+      label: '[2, 3, 4] × [4, 5]',
+      nodes: [n('MatMul', ['a', 'b'], ['y'])],
+      feeds: { a: f32([2, 3, 4], 1) },
+      constants: { b: randF32([4, 5], 2) },
+      outputs: ['y'],
+    },
+  ],
 
   Cast: (v) => [
     { ...unary('Cast', [attr.int('to', DataType.INT32)]), label: 'float → int32' },
@@ -365,46 +639,170 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     ...(v >= 9 ? [{ ...unary('Cast', [attr.int('to', DataType.STRING)], (x) => Math.round(x * 4) / 4), label: 'float → string' }] : []),
   ],
   Compress: (v) => [
-    { label: `axis ${v >= 11 ? -2 : 0}`, nodes: [n('Compress', ['x', 'c'], ['y'], [attr.int('axis', v >= 11 ? -2 : 0)])], feeds: { x: f32([3, 4]) }, constants: { c: { dtype: 'bool', shape: [3], data: Uint8Array.of(1, 0, 1) } }, outputs: ['y'] },
-    { label: 'no axis: flattened', nodes: [n('Compress', ['x', 'c'], ['y'])], feeds: { x: f32([2, 2]) }, constants: { c: { dtype: 'bool', shape: [3], data: Uint8Array.of(0, 1, 1) } }, outputs: ['y'] },
+    {
+      label: `axis ${v >= 11 ? -2 : 0}`,
+      nodes: [n('Compress', ['x', 'c'], ['y'], [attr.int('axis', v >= 11 ? -2 : 0)])],
+      feeds: { x: f32([3, 4]) },
+      constants: { c: { dtype: 'bool', shape: [3], data: Uint8Array.of(1, 0, 1) } },
+      outputs: ['y'],
+    },
+    {
+      label: 'no axis: flattened',
+      nodes: [n('Compress', ['x', 'c'], ['y'])],
+      feeds: { x: f32([2, 2]) },
+      constants: { c: { dtype: 'bool', shape: [3], data: Uint8Array.of(0, 1, 1) } },
+      outputs: ['y'],
+    },
   ],
-  Concat: (v) => [{ label: `axis ${v >= 11 ? -1 : 1}`, nodes: [n('Concat', ['a', 'b'], ['y'], [attr.int('axis', v >= 11 ? -1 : 1)])], feeds: { a: f32([2, 3], 1), b: f32([2, 2], 2) }, outputs: ['y'] }],
+  Concat: (v) => [
+    {
+      label: `axis ${v >= 11 ? -1 : 1}`,
+      nodes: [n('Concat', ['a', 'b'], ['y'], [attr.int('axis', v >= 11 ? -1 : 1)])],
+      feeds: { a: f32([2, 3], 1), b: f32([2, 2], 2) },
+      outputs: ['y'],
+    },
+  ],
   Constant: (v) => [
-    { label: 'float tensor', nodes: [n('Constant', [], ['c'], [attr.tensor('value', makeTensor('c', cF32([2, 2], [1, 2, 3, 4])))]), n('Mul', ['x', 'c'], ['y'])], feeds: { x: f32([2, 2]) }, outputs: ['y'] },
-    ...(v >= 12 ? [{ label: 'value_floats', nodes: [n('Constant', [], ['c'], [attr.floats('value_floats', [1.5, -2])]), n('Mul', ['x', 'c'], ['y'])], feeds: { x: f32([2, 2]) }, outputs: ['y'] }] : []),
+    {
+      label: 'float tensor',
+      nodes: [n('Constant', [], ['c'], [attr.tensor('value', makeTensor('c', cF32([2, 2], [1, 2, 3, 4])))]), n('Mul', ['x', 'c'], ['y'])],
+      feeds: { x: f32([2, 2]) },
+      outputs: ['y'],
+    },
+    ...(v >= 12
+      ? [
+          {
+            label: 'value_floats',
+            nodes: [n('Constant', [], ['c'], [attr.floats('value_floats', [1.5, -2])]), n('Mul', ['x', 'c'], ['y'])],
+            feeds: { x: f32([2, 2]) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
   ConstantOfShape: () => [
-    { label: 'value 1.5', nodes: [n('ConstantOfShape', ['s'], ['y'], [attr.tensor('value', makeTensor('v', cF32([1], [1.5])))])], feeds: { s: i64([2], [2, 3]) }, outputs: ['y'] },
+    {
+      label: 'value 1.5',
+      nodes: [n('ConstantOfShape', ['s'], ['y'], [attr.tensor('value', makeTensor('v', cF32([1], [1.5])))])],
+      feeds: { s: i64([2], [2, 3]) },
+      outputs: ['y'],
+    },
   ],
   DepthToSpace: (v) => [
     { label: 'blocksize 2', nodes: [n('DepthToSpace', ['x'], ['y'], [attr.int('blocksize', 2)])], feeds: { x: f32([1, 8, 2, 3]) }, outputs: ['y'] },
-    ...(v >= 11 ? [{ label: 'CRD', nodes: [n('DepthToSpace', ['x'], ['y'], [attr.int('blocksize', 2), attr.string('mode', 'CRD')])], feeds: { x: f32([1, 8, 2, 3]) }, outputs: ['y'] }] : []),
+    ...(v >= 11
+      ? [
+          {
+            label: 'CRD',
+            nodes: [n('DepthToSpace', ['x'], ['y'], [attr.int('blocksize', 2), attr.string('mode', 'CRD')])],
+            feeds: { x: f32([1, 8, 2, 3]) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
-  Expand: () => [{ label: '[3, 1] → [2, 3, 4]', nodes: [n('Expand', ['x', 's'], ['y'])], feeds: { x: f32([3, 1]) }, constants: { s: cI64([3], [2, 3, 4]) }, outputs: ['y'] }],
+  Expand: () => [
+    { label: '[3, 1] → [2, 3, 4]', nodes: [n('Expand', ['x', 's'], ['y'])], feeds: { x: f32([3, 1]) }, constants: { s: cI64([3], [2, 3, 4]) }, outputs: ['y'] },
+  ],
   EyeLike: () => [{ label: 'k 1', nodes: [n('EyeLike', ['x'], ['y'], [attr.int('k', 1)])], feeds: { x: f32([3, 4]) }, outputs: ['y'] }],
   Flatten: (v) => [{ ...unary('Flatten', [attr.int('axis', v >= 11 ? -1 : 2)]), label: `axis ${v >= 11 ? -1 : 2}` }],
   Gather: (v) => [
     { label: 'axis 0', nodes: [n('Gather', ['x', 'i'], ['y'])], feeds: { x: f32([5, 4]) }, constants: { i: cI64([2, 3], [0, 4, 2, 1, 1, 3]) }, outputs: ['y'] },
-    { label: 'axis 1', nodes: [n('Gather', ['x', 'i'], ['y'], [attr.int('axis', 1)])], feeds: { x: f32([5, 4]) }, constants: { i: cI64([2], [3, v >= 11 ? -4 : 0]) }, outputs: ['y'] },
+    {
+      label: 'axis 1',
+      nodes: [n('Gather', ['x', 'i'], ['y'], [attr.int('axis', 1)])],
+      feeds: { x: f32([5, 4]) },
+      constants: { i: cI64([2], [3, v >= 11 ? -4 : 0]) },
+      outputs: ['y'],
+    },
   ],
-  GatherElements: () => [{ label: 'axis 1', nodes: [n('GatherElements', ['x', 'i'], ['y'], [attr.int('axis', 1)])], feeds: { x: f32([3, 3]) }, constants: { i: cI64([3, 2], [0, 2, 1, 1, 2, 0]) }, outputs: ['y'] }],
+  GatherElements: () => [
+    {
+      label: 'axis 1',
+      nodes: [n('GatherElements', ['x', 'i'], ['y'], [attr.int('axis', 1)])],
+      feeds: { x: f32([3, 3]) },
+      constants: { i: cI64([3, 2], [0, 2, 1, 1, 2, 0]) },
+      outputs: ['y'],
+    },
+  ],
   GatherND: (v) => [
-    { label: 'indices [2, 2]', nodes: [n('GatherND', ['x', 'i'], ['y'])], feeds: { x: f32([2, 2, 2]) }, constants: { i: cI64([2, 2], [0, 1, 1, 0]) }, outputs: ['y'] },
-    ...(v >= 12 ? [{ label: 'batch_dims 1', nodes: [n('GatherND', ['x', 'i'], ['y'], [attr.int('batch_dims', 1)])], feeds: { x: f32([2, 2, 2]) }, constants: { i: cI64([2, 1], [1, 0]) }, outputs: ['y'] }] : []),
+    {
+      label: 'indices [2, 2]',
+      nodes: [n('GatherND', ['x', 'i'], ['y'])],
+      feeds: { x: f32([2, 2, 2]) },
+      constants: { i: cI64([2, 2], [0, 1, 1, 0]) },
+      outputs: ['y'],
+    },
+    ...(v >= 12
+      ? [
+          {
+            label: 'batch_dims 1',
+            nodes: [n('GatherND', ['x', 'i'], ['y'], [attr.int('batch_dims', 1)])],
+            feeds: { x: f32([2, 2, 2]) },
+            constants: { i: cI64([2, 1], [1, 0]) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
   NonZero: () => [{ ...unary('NonZero', [], (x) => (Math.abs(x) < 1 ? 0 : x)), label: 'with zeros' }],
   OneHot: () => [
-    { label: 'depth 5, axis -1', nodes: [n('OneHot', ['i', 'd', 'v'], ['y'], [attr.int('axis', -1)])], feeds: { i: i64([2, 3], [0, 4, 2, 1, 3, 3]) }, constants: { d: cI64([1], [5]), v: cF32([2], [0, 3]) }, outputs: ['y'] },
+    {
+      label: 'depth 5, axis -1',
+      nodes: [n('OneHot', ['i', 'd', 'v'], ['y'], [attr.int('axis', -1)])],
+      feeds: { i: i64([2, 3], [0, 4, 2, 1, 3, 3]) },
+      constants: { d: cI64([1], [5]), v: cF32([2], [0, 3]) },
+      outputs: ['y'],
+    },
   ],
-  Range: () => [{ label: 'float', nodes: [n('Range', ['a', 'b', 'd'], ['y'])], feeds: { a: { type: 'float32', data: Float32Array.of(1), dims: [] }, b: { type: 'float32', data: Float32Array.of(4), dims: [] }, d: { type: 'float32', data: Float32Array.of(0.5), dims: [] } }, outputs: ['y'] }],
-  Reshape: () => [{ label: '[2, 3, 4] → [4, -1]', nodes: [n('Reshape', ['x', 's'], ['y'])], feeds: { x: f32([2, 3, 4]) }, constants: { s: cI64([2], [4, -1]) }, outputs: ['y'] }],
+  Range: () => [
+    {
+      label: 'float',
+      nodes: [n('Range', ['a', 'b', 'd'], ['y'])],
+      feeds: {
+        a: { type: 'float32', data: Float32Array.of(1), dims: [] },
+        b: { type: 'float32', data: Float32Array.of(4), dims: [] },
+        d: { type: 'float32', data: Float32Array.of(0.5), dims: [] },
+      },
+      outputs: ['y'],
+    },
+  ],
+  Reshape: () => [
+    {
+      label: '[2, 3, 4] → [4, -1]',
+      nodes: [n('Reshape', ['x', 's'], ['y'])],
+      feeds: { x: f32([2, 3, 4]) },
+      constants: { s: cI64([2], [4, -1]) },
+      outputs: ['y'],
+    },
+  ],
   ReverseSequence: () => [
-    { label: 'time-major', nodes: [n('ReverseSequence', ['x', 'l'], ['y'], [attr.int('time_axis', 0), attr.int('batch_axis', 1)])], feeds: { x: f32([4, 2, 3]) }, constants: { l: cI64([2], [4, 2]) }, outputs: ['y'] },
+    {
+      label: 'time-major',
+      nodes: [n('ReverseSequence', ['x', 'l'], ['y'], [attr.int('time_axis', 0), attr.int('batch_axis', 1)])],
+      feeds: { x: f32([4, 2, 3]) },
+      constants: { l: cI64([2], [4, 2]) },
+      outputs: ['y'],
+    },
   ],
   ScatterElements: () => [
-    { label: 'axis 1', nodes: [n('ScatterElements', ['x', 'i', 'u'], ['y'], [attr.int('axis', 1)])], feeds: { x: f32([3, 3]) }, constants: { i: cI64([3, 1], [2, 0, 1]), u: randF32([3, 1], 3) }, outputs: ['y'] },
+    {
+      label: 'axis 1',
+      nodes: [n('ScatterElements', ['x', 'i', 'u'], ['y'], [attr.int('axis', 1)])],
+      feeds: { x: f32([3, 3]) },
+      constants: { i: cI64([3, 1], [2, 0, 1]), u: randF32([3, 1], 3) },
+      outputs: ['y'],
+    },
   ],
-  ScatterND: () => [{ label: 'rows', nodes: [n('ScatterND', ['x', 'i', 'u'], ['y'])], feeds: { x: f32([4, 3]) }, constants: { i: cI64([2, 1], [3, 1]), u: randF32([2, 3], 3) }, outputs: ['y'] }],
+  ScatterND: () => [
+    {
+      label: 'rows',
+      nodes: [n('ScatterND', ['x', 'i', 'u'], ['y'])],
+      feeds: { x: f32([4, 3]) },
+      constants: { i: cI64([2, 1], [3, 1]), u: randF32([2, 3], 3) },
+      outputs: ['y'],
+    },
+  ],
   Scatter: (v) => [
     {
       label: v >= 11 ? 'axis 1, deprecated' : 'axis 1',
@@ -418,8 +816,12 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   ],
   Shape: () => [{ ...unary('Shape'), label: 'x [2, 3, 4]' }],
   Size: () => [{ ...unary('Size'), label: 'x [2, 3, 4]' }],
-  SpaceToDepth: () => [{ label: 'blocksize 2', nodes: [n('SpaceToDepth', ['x'], ['y'], [attr.int('blocksize', 2)])], feeds: { x: f32([1, 2, 4, 6]) }, outputs: ['y'] }],
-  Tile: () => [{ label: 'repeats [2, 1]', nodes: [n('Tile', ['x', 'r'], ['y'])], feeds: { x: f32([2, 3]) }, constants: { r: cI64([2], [2, 1]) }, outputs: ['y'] }],
+  SpaceToDepth: () => [
+    { label: 'blocksize 2', nodes: [n('SpaceToDepth', ['x'], ['y'], [attr.int('blocksize', 2)])], feeds: { x: f32([1, 2, 4, 6]) }, outputs: ['y'] },
+  ],
+  Tile: () => [
+    { label: 'repeats [2, 1]', nodes: [n('Tile', ['x', 'r'], ['y'])], feeds: { x: f32([2, 3]) }, constants: { r: cI64([2], [2, 1]) }, outputs: ['y'] },
+  ],
   Transpose: () => [{ ...unary('Transpose', [attr.ints('perm', [2, 0, 1])]), label: 'perm [2, 0, 1]' }],
   Unique: () => [
     {
@@ -432,15 +834,53 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   Pad: (v) =>
     v < 11
       ? [
-          { label: 'constant 1.5', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.float('value', 1.5)])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
-          { label: 'constant -0', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', -0)])], feeds: { x: f32([2, 2]) }, outputs: ['y'] },
-          { label: 'float16 constant 1.5', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 1.5)])], feeds: { x: f16([2, 2]) }, outputs: ['y'] },
-          { label: 'float64 constant 0.1', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 0.1)])], feeds: { x: { type: 'float64', data: Float64Array.from(floats(4, 2)), dims: [2, 2] } }, outputs: ['y'] },
+          {
+            label: 'constant 1.5',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.float('value', 1.5)])],
+            feeds: { x: f32([1, 2, 3, 3]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'constant -0',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', -0)])],
+            feeds: { x: f32([2, 2]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'float16 constant 1.5',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 1.5)])],
+            feeds: { x: f16([2, 2]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'float64 constant 0.1',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1]), attr.float('value', 0.1)])],
+            feeds: { x: { type: 'float64', data: Float64Array.from(floats(4, 2)), dims: [2, 2] } },
+            outputs: ['y'],
+          },
           { label: 'constant, no value', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 1, 0, 1])])], feeds: { x: f32([2, 2]) }, outputs: ['y'] },
-          { label: 'reflect', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'reflect')])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
-          { label: 'edge', nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'edge'), attr.float('value', 3)])], feeds: { x: f32([1, 2, 3, 3]) }, outputs: ['y'] },
+          {
+            label: 'reflect',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'reflect')])],
+            feeds: { x: f32([1, 2, 3, 3]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'edge',
+            nodes: [n('Pad', ['x'], ['y'], [attr.ints('pads', [0, 0, 1, 2, 0, 0, 2, 1]), attr.string('mode', 'edge'), attr.float('value', 3)])],
+            feeds: { x: f32([1, 2, 3, 3]) },
+            outputs: ['y'],
+          },
         ]
-      : [{ label: 'pads and value inputs', nodes: [n('Pad', ['x', 'p', 'c'], ['y'])], feeds: { x: f32([1, 2, 3, 3]) }, constants: { p: cI64([8], [0, 0, 1, 2, 0, 0, 2, 1]), c: cF32([], [1.5]) }, outputs: ['y'] }],
+      : [
+          {
+            label: 'pads and value inputs',
+            nodes: [n('Pad', ['x', 'p', 'c'], ['y'])],
+            feeds: { x: f32([1, 2, 3, 3]) },
+            constants: { p: cI64([8], [0, 0, 1, 2, 0, 0, 2, 1]), c: cF32([], [1.5]) },
+            outputs: ['y'],
+          },
+        ],
   Slice: (v) =>
     v < 10
       ? [
@@ -450,7 +890,12 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
             feeds: { x: f32([3, 4, 5]) },
             outputs: ['y'],
           },
-          { label: 'no axes', nodes: [n('Slice', ['x'], ['y'], [attr.ints('starts', [0, 1]), attr.ints('ends', [2, 3])])], feeds: { x: f32([3, 4, 5]) }, outputs: ['y'] },
+          {
+            label: 'no axes',
+            nodes: [n('Slice', ['x'], ['y'], [attr.ints('starts', [0, 1]), attr.ints('ends', [2, 3])])],
+            feeds: { x: f32([3, 4, 5]) },
+            outputs: ['y'],
+          },
         ]
       : [
           {
@@ -462,35 +907,111 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
           },
         ],
   Split: (v) => [
-    { label: 'split [1, 2] on axis 1', nodes: [n('Split', ['x'], ['y1', 'y2'], [attr.int('axis', 1), attr.ints('split', [1, 2])])], feeds: { x: f32([2, 3, 4]) }, outputs: ['y1', 'y2'] },
-    { label: `equal parts on axis ${v >= 11 ? -1 : 2}`, nodes: [n('Split', ['x'], ['y1', 'y2'], [attr.int('axis', v >= 11 ? -1 : 2)])], feeds: { x: f32([2, 3, 4]) }, outputs: ['y1', 'y2'], expect: 'kept' },
+    {
+      label: 'split [1, 2] on axis 1',
+      nodes: [n('Split', ['x'], ['y1', 'y2'], [attr.int('axis', 1), attr.ints('split', [1, 2])])],
+      feeds: { x: f32([2, 3, 4]) },
+      outputs: ['y1', 'y2'],
+    },
+    {
+      label: `equal parts on axis ${v >= 11 ? -1 : 2}`,
+      nodes: [n('Split', ['x'], ['y1', 'y2'], [attr.int('axis', v >= 11 ? -1 : 2)])],
+      feeds: { x: f32([2, 3, 4]) },
+      outputs: ['y1', 'y2'],
+      expect: 'kept',
+    },
   ],
   Squeeze: (v) => [
-    { label: `axes [0, ${v >= 11 ? -2 : 2}]`, nodes: [n('Squeeze', ['x'], ['y'], [attr.ints('axes', [0, v >= 11 ? -2 : 2])])], feeds: { x: f32([1, 3, 1, 4]) }, outputs: ['y'] },
+    {
+      label: `axes [0, ${v >= 11 ? -2 : 2}]`,
+      nodes: [n('Squeeze', ['x'], ['y'], [attr.ints('axes', [0, v >= 11 ? -2 : 2])])],
+      feeds: { x: f32([1, 3, 1, 4]) },
+      outputs: ['y'],
+    },
     { label: 'no axes', nodes: [n('Squeeze', ['x'], ['y'])], feeds: { x: f32([1, 3, 1, 4]) }, outputs: ['y'], expect: 'kept' },
   ],
-  Unsqueeze: (v) => [{ label: `axes [0, ${v >= 11 ? -1 : 3}]`, nodes: [n('Unsqueeze', ['x'], ['y'], [attr.ints('axes', [0, v >= 11 ? -1 : 3])])], feeds: { x: f32([3, 4]) }, outputs: ['y'] }],
+  Unsqueeze: (v) => [
+    {
+      label: `axes [0, ${v >= 11 ? -1 : 3}]`,
+      nodes: [n('Unsqueeze', ['x'], ['y'], [attr.ints('axes', [0, v >= 11 ? -1 : 3])])],
+      feeds: { x: f32([3, 4]) },
+      outputs: ['y'],
+    },
+  ],
   TopK: (v) =>
     v < 10
       ? [{ label: 'k 2', nodes: [n('TopK', ['x'], ['y', 'i'], [attr.int('k', 2)])], feeds: { x: f32([3, 5]) }, outputs: ['y', 'i'] }]
       : [
-          { label: 'K input, axis 0', nodes: [n('TopK', ['x', 'k'], ['y', 'i'], [attr.int('axis', 0)])], feeds: { x: f32([3, 5]) }, constants: { k: cI64([1], [2]) }, outputs: ['y', 'i'] },
-          ...(v >= 11 ? [{ label: 'smallest', nodes: [n('TopK', ['x', 'k'], ['y', 'i'], [attr.int('largest', 0)])], feeds: { x: f32([3, 5]) }, constants: { k: cI64([1], [3]) }, outputs: ['y', 'i'] }] : []),
+          {
+            label: 'K input, axis 0',
+            nodes: [n('TopK', ['x', 'k'], ['y', 'i'], [attr.int('axis', 0)])],
+            feeds: { x: f32([3, 5]) },
+            constants: { k: cI64([1], [2]) },
+            outputs: ['y', 'i'],
+          },
+          ...(v >= 11
+            ? [
+                {
+                  label: 'smallest',
+                  nodes: [n('TopK', ['x', 'k'], ['y', 'i'], [attr.int('largest', 0)])],
+                  feeds: { x: f32([3, 5]) },
+                  constants: { k: cI64([1], [3]) },
+                  outputs: ['y', 'i'],
+                },
+              ]
+            : []),
         ],
   Resize: (v): OpCase[] =>
     v < 11
       ? [
-          { label: 'nearest, scales up', nodes: [n('Resize', ['x', 's'], ['y'])], feeds: { x: f32([1, 2, 3, 4]) }, constants: { s: cF32([4], [1, 1, 2, 3]) }, outputs: ['y'] },
-          { label: 'nearest, scales down by 1/3 and 0.6', nodes: [n('Resize', ['x', 's'], ['y'])], feeds: { x: f32([1, 2, 9, 10]) }, constants: { s: cF32([4], [1, 1, 1 / 3, 0.6]) }, outputs: ['y'] },
-          { label: 'nearest, scales 2.5 fed (not constant)', nodes: [n('Resize', ['x', 's'], ['y'])], feeds: { x: f32([1, 2, 3, 4]), s: { type: 'float32', data: Float32Array.of(1, 1, 2.5, 1.5), dims: [4] } }, outputs: ['y'] },
-          { label: 'linear, scales up', nodes: [n('Resize', ['x', 's'], ['y'], [attr.string('mode', 'linear')])], feeds: { x: f32([1, 2, 3, 4]) }, constants: { s: cF32([4], [1, 1, 2, 1.5]) }, outputs: ['y'] },
-          { label: 'linear, scales down', nodes: [n('Resize', ['x', 's'], ['y'], [attr.string('mode', 'linear')])], feeds: { x: f32([1, 2, 6, 8]) }, constants: { s: cF32([4], [1, 1, 0.5, 0.75]) }, outputs: ['y'] },
+          {
+            label: 'nearest, scales up',
+            nodes: [n('Resize', ['x', 's'], ['y'])],
+            feeds: { x: f32([1, 2, 3, 4]) },
+            constants: { s: cF32([4], [1, 1, 2, 3]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'nearest, scales down by 1/3 and 0.6',
+            nodes: [n('Resize', ['x', 's'], ['y'])],
+            feeds: { x: f32([1, 2, 9, 10]) },
+            constants: { s: cF32([4], [1, 1, 1 / 3, 0.6]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'nearest, scales 2.5 fed (not constant)',
+            nodes: [n('Resize', ['x', 's'], ['y'])],
+            feeds: { x: f32([1, 2, 3, 4]), s: { type: 'float32', data: Float32Array.of(1, 1, 2.5, 1.5), dims: [4] } },
+            outputs: ['y'],
+          },
+          {
+            label: 'linear, scales up',
+            nodes: [n('Resize', ['x', 's'], ['y'], [attr.string('mode', 'linear')])],
+            feeds: { x: f32([1, 2, 3, 4]) },
+            constants: { s: cF32([4], [1, 1, 2, 1.5]) },
+            outputs: ['y'],
+          },
+          {
+            label: 'linear, scales down',
+            nodes: [n('Resize', ['x', 's'], ['y'], [attr.string('mode', 'linear')])],
+            feeds: { x: f32([1, 2, 6, 8]) },
+            constants: { s: cF32([4], [1, 1, 0.5, 0.75]) },
+            outputs: ['y'],
+          },
         ]
       : [
-          { label: 'nearest, half_pixel (defaults)', nodes: [n('Resize', ['x', 'roi', 's'], ['y'])], feeds: { x: f32([1, 2, 3, 4]) }, constants: { roi: cF32([0], []), s: cF32([4], [1, 1, 2, 1.5]) }, outputs: ['y'] },
+          {
+            label: 'nearest, half_pixel (defaults)',
+            nodes: [n('Resize', ['x', 'roi', 's'], ['y'])],
+            feeds: { x: f32([1, 2, 3, 4]) },
+            constants: { roi: cF32([0], []), s: cF32([4], [1, 1, 2, 1.5]) },
+            outputs: ['y'],
+          },
           {
             label: 'sizes, linear, align_corners',
-            nodes: [n('Resize', ['x', 'roi', 's', 'sz'], ['y'], [attr.string('mode', 'linear'), attr.string('coordinate_transformation_mode', 'align_corners')])],
+            nodes: [
+              n('Resize', ['x', 'roi', 's', 'sz'], ['y'], [attr.string('mode', 'linear'), attr.string('coordinate_transformation_mode', 'align_corners')]),
+            ],
             feeds: { x: f32([1, 2, 3, 4]) },
             constants: { roi: cF32([0], []), s: cF32([0], []), sz: cI64([4], [1, 2, 5, 7]) },
             outputs: ['y'],
@@ -499,8 +1020,19 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   Upsample: (v) => {
     const scales = (s: number[], mode: string): OpCase =>
       v < 9
-        ? { label: `${mode}, scales [${s}] attribute`, nodes: [n('Upsample', ['x'], ['y'], [attr.floats('scales', s), attr.string('mode', mode)])], feeds: { x: f32([1, 2, 3, 4]) }, outputs: ['y'] }
-        : { label: `${mode}, scales [${s}] input`, nodes: [n('Upsample', ['x', 's'], ['y'], [attr.string('mode', mode)])], feeds: { x: f32([1, 2, 3, 4]) }, constants: { s: cF32([4], s) }, outputs: ['y'] };
+        ? {
+            label: `${mode}, scales [${s}] attribute`,
+            nodes: [n('Upsample', ['x'], ['y'], [attr.floats('scales', s), attr.string('mode', mode)])],
+            feeds: { x: f32([1, 2, 3, 4]) },
+            outputs: ['y'],
+          }
+        : {
+            label: `${mode}, scales [${s}] input`,
+            nodes: [n('Upsample', ['x', 's'], ['y'], [attr.string('mode', mode)])],
+            feeds: { x: f32([1, 2, 3, 4]) },
+            constants: { s: cF32([4], s) },
+            outputs: ['y'],
+          };
     const cases = [scales([1, 1, 2, 3], 'nearest'), scales([1, 1, 2, 2], 'nearest'), scales([1, 1, 2, 1.5], 'linear')];
     // Upsample-10 is deprecated: onnxruntime refuses it, so the reference is the same model at opset 9.
     return v >= 10 ? cases.map((c) => ({ ...c, label: `${c.label}, deprecated`, referenceOpset: 9 })) : cases;
@@ -508,20 +1040,52 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
 
   ArgMax: (v) => [
     { ...unary('ArgMax', [attr.int('axis', v >= 11 ? -1 : 1), attr.int('keepdims', 0)]), label: 'axis, no keepdims' },
-    ...(v >= 12 ? [{ label: 'select_last_index', nodes: [n('ArgMax', ['x'], ['y'], [attr.int('select_last_index', 1)])], feeds: { x: f32([3, 4], 1, Math.round) }, outputs: ['y'] }] : []),
+    ...(v >= 12
+      ? [
+          {
+            label: 'select_last_index',
+            nodes: [n('ArgMax', ['x'], ['y'], [attr.int('select_last_index', 1)])],
+            feeds: { x: f32([3, 4], 1, Math.round) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
   ArgMin: (v) => [
     { ...unary('ArgMin', [attr.int('axis', v >= 11 ? -1 : 1), attr.int('keepdims', 0)]), label: 'axis, no keepdims' },
-    ...(v >= 12 ? [{ label: 'select_last_index', nodes: [n('ArgMin', ['x'], ['y'], [attr.int('select_last_index', 1)])], feeds: { x: f32([3, 4], 1, Math.round) }, outputs: ['y'] }] : []),
+    ...(v >= 12
+      ? [
+          {
+            label: 'select_last_index',
+            nodes: [n('ArgMin', ['x'], ['y'], [attr.int('select_last_index', 1)])],
+            feeds: { x: f32([3, 4], 1, Math.round) },
+            outputs: ['y'],
+          },
+        ]
+      : []),
   ],
-  CumSum: () => [{ label: 'axis 1, exclusive', nodes: [n('CumSum', ['x', 'a'], ['y'], [attr.int('exclusive', 1)])], feeds: { x: f32([2, 3]) }, constants: { a: cI64([], [1]) }, outputs: ['y'] }],
+  CumSum: () => [
+    {
+      label: 'axis 1, exclusive',
+      nodes: [n('CumSum', ['x', 'a'], ['y'], [attr.int('exclusive', 1)])],
+      feeds: { x: f32([2, 3]) },
+      constants: { a: cI64([], [1]) },
+      outputs: ['y'],
+    },
+  ],
   ReduceL1: reduce('ReduceL1'),
   ReduceL2: reduce('ReduceL2'),
   ReduceLogSum: reduce('ReduceLogSum', (x) => Math.abs(x) + 0.1),
   ReduceLogSumExp: reduce('ReduceLogSumExp'),
-  ReduceMax: (v) => [...reduce('ReduceMax')(v), ...(v >= 12 ? [{ label: 'uint8', nodes: [n('ReduceMax', ['x'], ['y'], [attr.ints('axes', [1])])], feeds: { x: u8([2, 3]) }, outputs: ['y'] }] : [])],
+  ReduceMax: (v) => [
+    ...reduce('ReduceMax')(v),
+    ...(v >= 12 ? [{ label: 'uint8', nodes: [n('ReduceMax', ['x'], ['y'], [attr.ints('axes', [1])])], feeds: { x: u8([2, 3]) }, outputs: ['y'] }] : []),
+  ],
   ReduceMean: reduce('ReduceMean'),
-  ReduceMin: (v) => [...reduce('ReduceMin')(v), ...(v >= 12 ? [{ label: 'uint8', nodes: [n('ReduceMin', ['x'], ['y'], [attr.ints('axes', [1])])], feeds: { x: u8([2, 3]) }, outputs: ['y'] }] : [])],
+  ReduceMin: (v) => [
+    ...reduce('ReduceMin')(v),
+    ...(v >= 12 ? [{ label: 'uint8', nodes: [n('ReduceMin', ['x'], ['y'], [attr.ints('axes', [1])])], feeds: { x: u8([2, 3]) }, outputs: ['y'] }] : []),
+  ],
   ReduceProd: reduce('ReduceProd'),
   ReduceSum: (v) => reduce('ReduceSum')(v).map((c) => (c.label === 'all axes' ? { ...c, expect: 'kept' as const } : c)),
   ReduceSumSquare: reduce('ReduceSumSquare'),
@@ -530,10 +1094,15 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     {
       label: 'branches reading outer values',
       nodes: [
-        n('If', ['c'], ['y'], [
-          attr.graph('then_branch', makeGraph('then', [n('Add', ['x', 'k'], ['t'])], [], [makeValueInfo('t', 'float32')])),
-          attr.graph('else_branch', makeGraph('else', [n('Mul', ['x', 'k'], ['e'])], [], [makeValueInfo('e', 'float32')])),
-        ]),
+        n(
+          'If',
+          ['c'],
+          ['y'],
+          [
+            attr.graph('then_branch', makeGraph('then', [n('Add', ['x', 'k'], ['t'])], [], [makeValueInfo('t', 'float32')])),
+            attr.graph('else_branch', makeGraph('else', [n('Mul', ['x', 'k'], ['e'])], [], [makeValueInfo('e', 'float32')])),
+          ],
+        ),
       ],
       feeds: { c: { type: 'bool', data: Uint8Array.of(1), dims: [] }, x: f32([2, 3]) },
       constants: { k: randF32([3], 2) },
@@ -544,12 +1113,22 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     {
       label: 'three iterations, a carried value and a scan output',
       nodes: [
-        n('Loop', ['m', '', 'v0'], ['v', 'vs'], [
-          attr.graph(
-            'body',
-            makeGraph('body', [n('Identity', ['cond_in'], ['cond_out']), n('Add', ['v_in', 'k'], ['v_out']), n('Identity', ['v_out'], ['scan'])], [makeValueInfo('iter', 'int64', []), makeValueInfo('cond_in', 'bool', []), makeValueInfo('v_in', 'float32', [2])], [makeValueInfo('cond_out', 'bool', []), makeValueInfo('v_out', 'float32', [2]), makeValueInfo('scan', 'float32', [2])]),
-          ),
-        ]),
+        n(
+          'Loop',
+          ['m', '', 'v0'],
+          ['v', 'vs'],
+          [
+            attr.graph(
+              'body',
+              makeGraph(
+                'body',
+                [n('Identity', ['cond_in'], ['cond_out']), n('Add', ['v_in', 'k'], ['v_out']), n('Identity', ['v_out'], ['scan'])],
+                [makeValueInfo('iter', 'int64', []), makeValueInfo('cond_in', 'bool', []), makeValueInfo('v_in', 'float32', [2])],
+                [makeValueInfo('cond_out', 'bool', []), makeValueInfo('v_out', 'float32', [2]), makeValueInfo('scan', 'float32', [2])],
+              ),
+            ),
+          ],
+        ),
       ],
       feeds: { m: { type: 'int64', data: BigInt64Array.of(3n), dims: [] }, v0: f32([2]) },
       constants: { k: randF32([2], 2) },
@@ -557,17 +1136,40 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
     },
   ],
   Scan: (v) => {
-    const body = (name: string) => makeGraph(name, [n('Add', ['s', 'x'], ['s2']), n('Identity', ['s2'], ['y'])], [makeValueInfo('s', 'float32', [2]), makeValueInfo('x', 'float32', [2])], [makeValueInfo('s2', 'float32', [2]), makeValueInfo('y', 'float32', [2])]);
+    const body = (name: string) =>
+      makeGraph(
+        name,
+        [n('Add', ['s', 'x'], ['s2']), n('Identity', ['s2'], ['y'])],
+        [makeValueInfo('s', 'float32', [2]), makeValueInfo('x', 'float32', [2])],
+        [makeValueInfo('s2', 'float32', [2]), makeValueInfo('y', 'float32', [2])],
+      );
     if (v === 8) {
-      const scan = (attributes: AttributeProto[]) => n('Scan', ['', 's0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1), ...attributes]);
+      const scan = (attributes: AttributeProto[]) =>
+        n('Scan', ['', 's0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1), ...attributes]);
       return [
         { label: 'batch 2, sequence 3', nodes: [scan([])], feeds: { s0: f32([2, 2], 1), xs: f32([2, 3, 2], 2) }, outputs: ['s', 'ys'] },
         { label: 'reversed', nodes: [scan([attr.ints('directions', [1])])], feeds: { s0: f32([2, 2], 1), xs: f32([2, 3, 2], 2) }, outputs: ['s', 'ys'] },
       ];
     }
     return [
-      { label: 'sequence 3', nodes: [n('Scan', ['s0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1)])], feeds: { s0: f32([2], 1), xs: f32([3, 2], 2) }, outputs: ['s', 'ys'] },
-      ...(v >= 11 ? [{ label: 'axis -1', nodes: [n('Scan', ['s0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1), attr.ints('scan_input_axes', [-1])])], feeds: { s0: f32([2], 1), xs: f32([2, 3], 2) }, outputs: ['s', 'ys'] }] : []),
+      {
+        label: 'sequence 3',
+        nodes: [n('Scan', ['s0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1)])],
+        feeds: { s0: f32([2], 1), xs: f32([3, 2], 2) },
+        outputs: ['s', 'ys'],
+      },
+      ...(v >= 11
+        ? [
+            {
+              label: 'axis -1',
+              nodes: [
+                n('Scan', ['s0', 'xs'], ['s', 'ys'], [attr.graph('body', body('body')), attr.int('num_scan_inputs', 1), attr.ints('scan_input_axes', [-1])]),
+              ],
+              feeds: { s0: f32([2], 1), xs: f32([2, 3], 2) },
+              outputs: ['s', 'ys'],
+            },
+          ]
+        : []),
     ];
   },
   GRU: () => recurrent('GRU', 3),
@@ -582,27 +1184,48 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
   SequenceInsert: sequences,
   SequenceLength: sequences,
   SplitToSequence: sequences,
-  Multinomial: () => [{ label: 'seeded', nodes: [n('Multinomial', ['x'], ['y'], [attr.int('sample_size', 4), attr.float('seed', 3)])], feeds: { x: f32([2, 5]) }, outputs: ['y'] }],
-  RandomNormal: () => [{ label: 'seeded', nodes: [n('RandomNormal', [], ['y'], [attr.ints('shape', [2, 3]), attr.float('seed', 3)])], feeds: {}, outputs: ['y'] }],
-  RandomUniform: () => [{ label: 'seeded', nodes: [n('RandomUniform', [], ['y'], [attr.ints('shape', [2, 3]), attr.float('seed', 3)])], feeds: {}, outputs: ['y'] }],
+  Multinomial: () => [
+    {
+      label: 'seeded',
+      nodes: [n('Multinomial', ['x'], ['y'], [attr.int('sample_size', 4), attr.float('seed', 3)])],
+      feeds: { x: f32([2, 5]) },
+      outputs: ['y'],
+    },
+  ],
+  RandomNormal: () => [
+    { label: 'seeded', nodes: [n('RandomNormal', [], ['y'], [attr.ints('shape', [2, 3]), attr.float('seed', 3)])], feeds: {}, outputs: ['y'] },
+  ],
+  RandomUniform: () => [
+    { label: 'seeded', nodes: [n('RandomUniform', [], ['y'], [attr.ints('shape', [2, 3]), attr.float('seed', 3)])], feeds: {}, outputs: ['y'] },
+  ],
   RandomNormalLike: () => [{ ...unary('RandomNormalLike', [attr.float('seed', 3)]), label: 'seeded' }],
   RandomUniformLike: () => [{ ...unary('RandomUniformLike', [attr.float('seed', 3)]), label: 'seeded' }],
   StringNormalizer: () => [
-    { label: 'upper case', nodes: [n('StringNormalizer', ['x'], ['y'], [attr.string('case_change_action', 'UPPER'), attr.string('locale', 'C')])], feeds: { x: { type: 'string', data: ['onnx', 'Opset', 'lowbit'], dims: [3] } }, outputs: ['y'] },
+    {
+      label: 'upper case',
+      nodes: [n('StringNormalizer', ['x'], ['y'], [attr.string('case_change_action', 'UPPER'), attr.string('locale', 'C')])],
+      feeds: { x: { type: 'string', data: ['onnx', 'Opset', 'lowbit'], dims: [3] } },
+      outputs: ['y'],
+    },
   ],
   TfIdfVectorizer: () => [
     {
       label: 'bigram counts',
       nodes: [
-        n('TfIdfVectorizer', ['x'], ['y'], [
-          attr.string('mode', 'TF'),
-          attr.int('min_gram_length', 2),
-          attr.int('max_gram_length', 2),
-          attr.int('max_skip_count', 0),
-          attr.ints('ngram_counts', [0, 4]),
-          attr.ints('ngram_indexes', [0, 1, 2, 3, 4, 5, 6]),
-          attr.ints('pool_int64s', [2, 3, 5, 4, 5, 6, 7, 8, 6, 7]),
-        ]),
+        n(
+          'TfIdfVectorizer',
+          ['x'],
+          ['y'],
+          [
+            attr.string('mode', 'TF'),
+            attr.int('min_gram_length', 2),
+            attr.int('max_gram_length', 2),
+            attr.int('max_skip_count', 0),
+            attr.ints('ngram_counts', [0, 4]),
+            attr.ints('ngram_indexes', [0, 1, 2, 3, 4, 5, 6]),
+            attr.ints('pool_int64s', [2, 3, 5, 4, 5, 6, 7, 8, 6, 7]),
+          ],
+        ),
       ],
       feeds: { x: i64([2, 6], [1, 1, 3, 3, 3, 7, 8, 6, 7, 5, 6, 8]) },
       outputs: ['y'],
@@ -623,24 +1246,56 @@ export const OPSET_CASES: Record<string, (v: number) => OpCase[]> = {
       outputs: ['y'],
     },
   ],
-  NegativeLogLikelihoodLoss: () => [{ label: 'mean', nodes: [n('NegativeLogLikelihoodLoss', ['x', 't'], ['y'], [attr.string('reduction', 'mean')])], feeds: { x: f32([3, 5]), t: i64([3], [0, 4, 2]) }, outputs: ['y'] }],
-  SoftmaxCrossEntropyLoss: () => [{ label: 'mean', nodes: [n('SoftmaxCrossEntropyLoss', ['x', 't'], ['y'])], feeds: { x: f32([3, 5]), t: i64([3], [0, 4, 2]) }, outputs: ['y'] }],
+  NegativeLogLikelihoodLoss: () => [
+    {
+      label: 'mean',
+      nodes: [n('NegativeLogLikelihoodLoss', ['x', 't'], ['y'], [attr.string('reduction', 'mean')])],
+      feeds: { x: f32([3, 5]), t: i64([3], [0, 4, 2]) },
+      outputs: ['y'],
+    },
+  ],
+  SoftmaxCrossEntropyLoss: () => [
+    { label: 'mean', nodes: [n('SoftmaxCrossEntropyLoss', ['x', 't'], ['y'])], feeds: { x: f32([3, 5]), t: i64([3], [0, 4, 2]) }, outputs: ['y'] },
+  ],
 
   ImageScaler: () => [
-    { label: 'scale and bias', nodes: [n('ImageScaler', ['x'], ['y'], [attr.float('scale', 0.5), attr.floats('bias', [1, 2, 3])])], feeds: { x: f32([1, 3, 2, 2]) }, outputs: ['y'] },
+    {
+      label: 'scale and bias',
+      nodes: [n('ImageScaler', ['x'], ['y'], [attr.float('scale', 0.5), attr.floats('bias', [1, 2, 3])])],
+      feeds: { x: f32([1, 3, 2, 2]) },
+      outputs: ['y'],
+    },
     { label: 'bias only', nodes: [n('ImageScaler', ['x'], ['y'], [attr.floats('bias', [1, 2, 3])])], feeds: { x: f32([2, 3, 2, 2]) }, outputs: ['y'] },
   ],
   Scale: () => [{ ...unary('Scale', [attr.float('scale', 2.5)]), label: 'scale 2.5' }],
   Affine: () => [{ ...unary('Affine', [attr.float('alpha', 2), attr.float('beta', 0.5)]), label: 'alpha 2, beta 0.5' }],
   ScaledTanh: () => [{ ...unary('ScaledTanh', [attr.float('alpha', 1.5), attr.float('beta', 0.7)]), label: 'alpha 1.5, beta 0.7', tolerance: 1e-6 }],
-  ParametricSoftplus: () => [{ ...unary('ParametricSoftplus', [attr.float('alpha', 1.5), attr.float('beta', 0.7)]), label: 'alpha 1.5, beta 0.7', tolerance: 1e-6 }],
+  ParametricSoftplus: () => [
+    { ...unary('ParametricSoftplus', [attr.float('alpha', 1.5), attr.float('beta', 0.7)]), label: 'alpha 1.5, beta 0.7', tolerance: 1e-6 },
+  ],
   Crop: () => [
     { label: 'border', nodes: [n('Crop', ['x'], ['y'], [attr.ints('border', [1, 0, 2, 1])])], feeds: { x: f32([1, 2, 4, 5]) }, outputs: ['y'] },
-    { label: 'border 0 at the far ends', nodes: [n('Crop', ['x'], ['y'], [attr.ints('border', [1, 1, 0, 0])])], feeds: { x: f32([1, 2, 4, 5]) }, outputs: ['y'] },
-    { label: 'scale', nodes: [n('Crop', ['x'], ['y'], [attr.ints('border', [1, 1, 0, 0]), attr.ints('scale', [2, 3])])], feeds: { x: f32([1, 2, 4, 5]) }, outputs: ['y'] },
+    {
+      label: 'border 0 at the far ends',
+      nodes: [n('Crop', ['x'], ['y'], [attr.ints('border', [1, 1, 0, 0])])],
+      feeds: { x: f32([1, 2, 4, 5]) },
+      outputs: ['y'],
+    },
+    {
+      label: 'scale',
+      nodes: [n('Crop', ['x'], ['y'], [attr.ints('border', [1, 1, 0, 0]), attr.ints('scale', [2, 3])])],
+      feeds: { x: f32([1, 2, 4, 5]) },
+      outputs: ['y'],
+    },
   ],
   DynamicSlice: () => [
-    { label: 'starts, ends, axes inputs', nodes: [n('DynamicSlice', ['x', 's', 'e', 'a'], ['y'])], feeds: { x: f32([3, 4, 5]) }, constants: { s: cI64([2], [1, 0]), e: cI64([2], [3, -1]), a: cI64([2], [0, 2]) }, outputs: ['y'] },
+    {
+      label: 'starts, ends, axes inputs',
+      nodes: [n('DynamicSlice', ['x', 's', 'e', 'a'], ['y'])],
+      feeds: { x: f32([3, 4, 5]) },
+      constants: { s: cI64([2], [1, 0]), e: cI64([2], [3, -1]), a: cI64([2], [0, 2]) },
+      outputs: ['y'],
+    },
   ],
 };
 

@@ -42,7 +42,11 @@ function probe(): void {
   }).observe({ type: 'longtask', buffered: true });
   document.addEventListener('DOMContentLoaded', () => {
     const status = document.getElementById('status')!;
-    new MutationObserver(() => record.statuses.push([performance.now(), status.textContent ?? ''])).observe(status, { childList: true, characterData: true, subtree: true });
+    new MutationObserver(() => record.statuses.push([performance.now(), status.textContent ?? ''])).observe(status, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
   });
 }
 
@@ -59,7 +63,10 @@ export async function openStudio(context: BrowserContext, url: string): Promise<
 /** Picks a model (and calibration files) through the file inputs and waits until the model is described. */
 export async function pickFiles(page: Page, model: string, calibration: readonly string[] = []): Promise<void> {
   await page.getByLabel('ONNX model').setInputFiles(model);
-  await page.locator('#model-info').getByText(/quantizable|cannot be used/).waitFor();
+  await page
+    .locator('#model-info')
+    .getByText(/quantizable|cannot be used/)
+    .waitFor();
   if (calibration.length > 0) await page.getByLabel('Calibration data (images or .npy files)').setInputFiles([...calibration]);
 }
 
@@ -84,7 +91,9 @@ export async function pressQuantize(page: Page, options: { timeout?: number } = 
   await page.getByRole('button', { name: 'Quantize' }).click();
   const end = page.locator('#status').getByText(/^(Done in|Failed|Cancelled)/);
   await end.waitFor({ timeout: options.timeout ?? 120_000 });
-  const probe = await page.evaluate(() => (window as unknown as { studioProbe: { longTasks: Array<[number, number]>; statuses: Array<[number, string]> } }).studioProbe);
+  const probe = await page.evaluate(
+    () => (window as unknown as { studioProbe: { longTasks: Array<[number, number]>; statuses: Array<[number, string]> } }).studioProbe,
+  );
   const statuses = probe.statuses.filter(([t]) => t >= pressed);
   const status = (await page.locator('#status').textContent()) ?? '';
   const doneAt = statuses.find(([, s]) => s.startsWith('Done in'))?.[0];

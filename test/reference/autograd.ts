@@ -72,8 +72,14 @@ function broadcast(a: RefTensor, b: RefTensor, f: (x: number, y: number) => numb
   const out = new Float64Array(size(shape));
   for (let i = 0; i < out.length; i++) {
     const idx = unravel(i, shape);
-    const ia = ravel(idx.map((v, d) => (sa[d] === 1 ? 0 : v)), sa);
-    const ib = ravel(idx.map((v, d) => (sb[d] === 1 ? 0 : v)), sb);
+    const ia = ravel(
+      idx.map((v, d) => (sa[d] === 1 ? 0 : v)),
+      sa,
+    );
+    const ib = ravel(
+      idx.map((v, d) => (sb[d] === 1 ? 0 : v)),
+      sb,
+    );
     out[i] = f(a.data[ia]!, b.data[ib]!);
   }
   return { data: out, shape };
@@ -93,7 +99,12 @@ function reduce(x: RefTensor, axis: number | undefined, average: boolean): RefTe
   const out = new Float64Array(size(shape));
   for (let i = 0; i < x.data.length; i++) {
     const idx = unravel(i, x.shape);
-    out[ravel(idx.filter((_, d) => d !== ax), shape)]! += x.data[i]!;
+    out[
+      ravel(
+        idx.filter((_, d) => d !== ax),
+        shape,
+      )
+    ]! += x.data[i]!;
   }
   if (average) for (let i = 0; i < out.length; i++) out[i]! /= x.shape[ax]!;
   return { data: out, shape };
@@ -125,19 +136,35 @@ export const reference: AutogradOps<RefTensor> = {
     return tensor(x.data, s);
   },
   flatten: (x, startDim = 1) => tensor(x.data, [...x.shape.slice(0, startDim), size(x.shape.slice(startDim))]),
-  relu: (x) => tensor(x.data.map((v) => Math.max(v, 0)), [...x.shape]),
+  relu: (x) =>
+    tensor(
+      x.data.map((v) => Math.max(v, 0)),
+      [...x.shape],
+    ),
   matmul(a, b) {
     const [m, k] = a.shape as [number, number];
     const n = b.shape[1]!;
     return tensor(
-      matmulF64(m, n, k, (i, p) => a.data[i * k + p]!, (p, j) => b.data[p * n + j]!),
+      matmulF64(
+        m,
+        n,
+        k,
+        (i, p) => a.data[i * k + p]!,
+        (p, j) => b.data[p * n + j]!,
+      ),
       [m, n],
     );
   },
   linear(x, weight, bias) {
     const [n, inF] = x.shape as [number, number];
     const outF = weight.shape[0]!;
-    const y = matmulF64(n, outF, inF, (i, p) => x.data[i * inF + p]!, (p, j) => weight.data[j * inF + p]!);
+    const y = matmulF64(
+      n,
+      outF,
+      inF,
+      (i, p) => x.data[i * inF + p]!,
+      (p, j) => weight.data[j * inF + p]!,
+    );
     if (bias !== undefined) for (let i = 0; i < y.length; i++) y[i]! += bias.data[i % outF]!;
     return tensor(y, [n, outF]);
   },
@@ -158,8 +185,7 @@ export const reference: AutogradOps<RefTensor> = {
     for (let i = 0; i < out.length; i++) {
       const [b, ch, oy, ox] = unravel(i, shape) as [number, number, number, number];
       let best = -Infinity;
-      for (let ky = 0; ky < k; ky++)
-        for (let kx = 0; kx < k; kx++) best = Math.max(best, x.data[ravel([b, ch, oy * stride + ky, ox * stride + kx], x.shape)]!);
+      for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) best = Math.max(best, x.data[ravel([b, ch, oy * stride + ky, ox * stride + kx], x.shape)]!);
       out[i] = best;
     }
     return { data: out, shape };

@@ -13,13 +13,7 @@ export function typed8(t: T8, v: number[]): Uint8Array | Int8Array {
 }
 
 /** `a (m × k) · b (k × n)` in float64, with element accessors (so transposes are free). */
-export function matmulF64(
-  m: number,
-  n: number,
-  k: number,
-  a: (i: number, p: number) => number,
-  b: (p: number, j: number) => number,
-): Float64Array {
+export function matmulF64(m: number, n: number, k: number, a: (i: number, p: number) => number, b: (p: number, j: number) => number): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -104,7 +98,13 @@ export interface ConvRefGeometry {
  * im2col): `x` `[N, C, H, W]`, `w` `[M, C/group, kH, kW]`, `x` padded with
  * zeros. Returns the flat `[N, M, oH, oW]` data and its shape.
  */
-export function convF64Ref(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], g: ConvRefGeometry): { data: Float64Array; shape: number[] } {
+export function convF64Ref(
+  x: ArrayLike<number>,
+  xShape: number[],
+  w: ArrayLike<number>,
+  wShape: number[],
+  g: ConvRefGeometry,
+): { data: Float64Array; shape: number[] } {
   const [n, c, h, wd] = xShape as [number, number, number, number];
   const [m, cg, kh, kw] = wShape as [number, number, number, number];
   const [pt, pl, pb, pr] = g.pads as [number, number, number, number];
@@ -143,7 +143,15 @@ export function convF64Ref(x: ArrayLike<number>, xShape: number[], w: ArrayLike<
  * `(x − zx)` (padded with zeros) and `(w − zw[m])`, with int32 wrap-around.
  * Returns the flat `[N, M, oH, oW]` data and its shape.
  */
-export function convIntegerRef(x: ArrayLike<number>, xShape: number[], w: ArrayLike<number>, wShape: number[], zx: number, zw: (m: number) => number, g: ConvRefGeometry): { data: Int32Array; shape: number[] } {
+export function convIntegerRef(
+  x: ArrayLike<number>,
+  xShape: number[],
+  w: ArrayLike<number>,
+  wShape: number[],
+  zx: number,
+  zw: (m: number) => number,
+  g: ConvRefGeometry,
+): { data: Int32Array; shape: number[] } {
   const perFilter = wShape[1]! * wShape[2]! * wShape[3]!;
   const xc = Array.from(x, (v) => v - zx);
   const wc = Array.from(w, (v, i) => v - zw(Math.floor(i / perFilter)));

@@ -69,7 +69,13 @@ export function kmeansReference(values: Float32Array, k: number, iterations: num
     const lanes = [0, 0, 0, 0];
     for (let i = 0; i < m; i++) lanes[i % 4]! += w[i]! * d2[i]!;
     const spread = lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
-    const c = u[pick(w.map((wi, i) => wi * d2[i]!), uniform() * spread)]!;
+    const c =
+      u[
+        pick(
+          w.map((wi, i) => wi * d2[i]!),
+          uniform() * spread,
+        )
+      ]!;
     centroids.push(c);
     for (let i = 0; i < m; i++) d2[i] = Math.min(d2[i]!, (u[i]! - c) ** 2);
   }

@@ -34,7 +34,7 @@ export function quantizeRef(x: ArrayLike<number>, p: RefParams, qmin: number, qm
   for (let i = 0; i < x.length; i++) {
     const c = channelOf(i, p.scales.length, p.inner);
     const q = rintRef(Math.fround(x[i]! / Math.fround(p.scales[c]!))) + p.zeroPoints[c]!;
-    out.push(q < qmin ? qmin : Math.min(q , qmax));
+    out.push(q < qmin ? qmin : Math.min(q, qmax));
   }
   return out;
 }

@@ -72,7 +72,12 @@ async function startWorker(): Promise<{ worker: Worker; runtime: RuntimeFiles; s
   }
   const offline = await offlineCopy();
   const url = (path: string) => new URL(path, location.href).href;
-  return { worker: new Worker(WORKER_SCRIPT, { name: 'lowbit-studio' }), runtime: { module: { url: url(ORT_MODULE) }, wasm: { url: url(ORT_WASM) } }, served: true, offline };
+  return {
+    worker: new Worker(WORKER_SCRIPT, { name: 'lowbit-studio' }),
+    runtime: { module: { url: url(ORT_MODULE) }, wasm: { url: url(ORT_WASM) } },
+    served: true,
+    offline,
+  };
 }
 
 /** Files per message to the worker: cloning one File takes about 0.2 ms of the page's thread. */
@@ -172,7 +177,10 @@ export class StudioClient {
     const result = (async () => {
       const sent: CalibrationRequest<number> = calibration.kind === 'none' ? calibration : { ...calibration, files: await this.upload(calibration.files) };
       if (cancelled) throw new StudioError({ code: 'ABORTED', message: 'quantizeModel was aborted' });
-      const request = this.request<{ model: Uint8Array; report: QuantizationReport }>((i) => ({ type: 'quantize', id: i, model, calibration: sent, settings }), onProgress);
+      const request = this.request<{ model: Uint8Array; report: QuantizationReport }>(
+        (i) => ({ type: 'quantize', id: i, model, calibration: sent, settings }),
+        onProgress,
+      );
       id = request.id;
       return request.result;
     })();

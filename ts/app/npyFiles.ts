@@ -21,16 +21,24 @@ function fileBytes(file: File): NpyBytes {
 }
 
 /** Which file feeds which input: the only one, or by name. */
-export function matchNpyFiles<F extends { readonly name: string }>(files: readonly F[], inputs: readonly ValueDescription[]): Array<{ input: ValueDescription; file: F }> {
+export function matchNpyFiles<F extends { readonly name: string }>(
+  files: readonly F[],
+  inputs: readonly ValueDescription[],
+): Array<{ input: ValueDescription; file: F }> {
   if (inputs.length === 1 && files.length === 1) return [{ input: inputs[0]!, file: files[0]! }];
   const names = inputs.map((i) => inputFileName(i.name)).join(', ');
   const pairs = inputs.map((input) => {
     const file = files.find((f) => f.name === inputFileName(input.name));
-    if (file === undefined) throw new LowbitError('INVALID_ARGUMENT', `no .npy file for input ${JSON.stringify(input.name)}: with ${inputs.length === 1 ? 'several files' : 'several inputs'}, name each file after the input it feeds (${names})`);
+    if (file === undefined)
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `no .npy file for input ${JSON.stringify(input.name)}: with ${inputs.length === 1 ? 'several files' : 'several inputs'}, name each file after the input it feeds (${names})`,
+      );
     return { input, file };
   });
   const extra = files.filter((f) => !pairs.some((p) => p.file === f));
-  if (extra.length > 0) throw new LowbitError('INVALID_ARGUMENT', `${extra.map((f) => f.name).join(', ')}: the model has no input by that name (its inputs' files: ${names})`);
+  if (extra.length > 0)
+    throw new LowbitError('INVALID_ARGUMENT', `${extra.map((f) => f.name).join(', ')}: the model has no input by that name (its inputs' files: ${names})`);
   return pairs;
 }
 

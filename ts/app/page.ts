@@ -300,7 +300,11 @@ async function main(): Promise<void> {
     state.client = await started;
     const info = await state.client.ready;
     state.ready = true;
-    const where = !info.served ? 'opened from disk, so nothing needs caching' : info.offline ? 'kept for offline use' : 'no offline copy (this browser or page allows no service worker)';
+    const where = !info.served
+      ? 'opened from disk, so nothing needs caching'
+      : info.offline
+        ? 'kept for offline use'
+        : 'no offline copy (this browser or page allows no service worker)';
     ui.engine.textContent = `Ready: ${info.runtime} on ${info.threads} thread${info.threads === 1 ? '' : 's'}, loaded in ${info.seconds.toFixed(1)} s; ${where}.`;
     // the plotting library's first use sets up d3 and Plot (tens of ms): done now, while the page is idle, not after a run
     const warm = () => void import('@observablehq/plot');

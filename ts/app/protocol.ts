@@ -36,7 +36,13 @@ export type PageMessage =
   | { readonly type: 'init'; readonly runtime: RuntimeFiles }
   | { readonly type: 'inspect'; readonly id: number; readonly model: File }
   | { readonly type: 'files'; readonly upload: number; readonly files: readonly File[] }
-  | { readonly type: 'quantize'; readonly id: number; readonly model: File; readonly calibration: CalibrationRequest<number>; readonly settings: StudioSettings }
+  | {
+      readonly type: 'quantize';
+      readonly id: number;
+      readonly model: File;
+      readonly calibration: CalibrationRequest<number>;
+      readonly settings: StudioSettings;
+    }
   | { readonly type: 'cancel'; readonly id: number };
 
 /** An error as it crosses to the page: a LowbitError's code, or the error's name. */
@@ -56,6 +62,7 @@ export type WorkerMessage =
 
 /** What any thrown value says, for the page. */
 export function errorMessage(e: unknown): ErrorMessage {
-  if (e instanceof Error) return { code: typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : e.name, message: e.message };
+  if (e instanceof Error)
+    return { code: typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : e.name, message: e.message };
   return { code: 'Error', message: String(e) };
 }

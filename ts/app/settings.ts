@@ -53,7 +53,8 @@ export function calibrationKind(files: ReadonlyArray<{ readonly name: string; re
   const kinds = new Set<string>();
   for (const f of files) {
     const kind = calibrationFileKind(f);
-    if (kind === undefined) throw new LowbitError('INVALID_ARGUMENT', `${f.name} is neither an image (PNG, JPEG) nor a .npy file; calibration data is one or the other`);
+    if (kind === undefined)
+      throw new LowbitError('INVALID_ARGUMENT', `${f.name} is neither an image (PNG, JPEG) nor a .npy file; calibration data is one or the other`);
     kinds.add(kind);
   }
   if (kinds.size > 1) throw new LowbitError('INVALID_ARGUMENT', 'the calibration files mix images and .npy files; pick one kind');
@@ -65,7 +66,8 @@ export function imageDefaults(input: ValueDescription | undefined): ImageDefault
   return imageShapeDefaults(input?.shape);
 }
 
-const invalid = (field: string, expected: string, got: string) => new LowbitError('INVALID_ARGUMENT', `${field}: expected ${expected}, got ${JSON.stringify(got)}`);
+const invalid = (field: string, expected: string, got: string) =>
+  new LowbitError('INVALID_ARGUMENT', `${field}: expected ${expected}, got ${JSON.stringify(got)}`);
 
 function integer(value: string, field: string): number {
   const n = Number(value.trim());
@@ -133,7 +135,8 @@ export function imageOptionsFrom(v: FormValues): ImageFeedsOptions {
 export function calibrationFrom(v: FormValues, files: readonly File[]): CalibrationRequest {
   if (v.mode === 'dynamic') return { kind: 'none' };
   const kind = calibrationKind(files);
-  if (kind === 'none') throw new LowbitError('INVALID_ARGUMENT', 'static quantization needs calibration data: pick images or .npy files, or choose dynamic mode');
+  if (kind === 'none')
+    throw new LowbitError('INVALID_ARGUMENT', 'static quantization needs calibration data: pick images or .npy files, or choose dynamic mode');
   if (kind === 'images') return { kind, files, options: imageOptionsFrom(v) };
   return { kind, files, batch: integer(v.batch, 'Batch size') };
 }

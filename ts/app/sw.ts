@@ -49,7 +49,5 @@ sw.addEventListener('fetch', (event) => {
   const path = new URL(request.url).pathname.slice(new URL(sw.registration.scope).pathname.length);
   const file = path === '' || request.mode === 'navigate' ? INDEX : path;
   if (!STUDIO_FILES.includes(file)) return;
-  event.respondWith(
-    caches.open(CACHE).then(async (cache) => (await cache.match(file)) ?? fetch(request)),
-  );
+  event.respondWith(caches.open(CACHE).then(async (cache) => (await cache.match(file)) ?? fetch(request)));
 });

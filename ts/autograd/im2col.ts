@@ -111,7 +111,13 @@ export function swapLeadingAxes<T extends Float32Array | Int32Array | Int8Array 
 }
 
 /** out[b][c][r] = src[b][r][c] for `batches` rows×cols matrices (GEMM layout [N·HW, O] ↔ NCHW). */
-export function transposeBatched<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(src: ArrayLike<number>, batches: number, rows: number, cols: number, out: T): T {
+export function transposeBatched<T extends Float32Array | Int32Array | Int8Array | Uint8Array>(
+  src: ArrayLike<number>,
+  batches: number,
+  rows: number,
+  cols: number,
+  out: T,
+): T {
   for (let b = 0; b < batches; b++) {
     const base = b * rows * cols;
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[base + c * rows + r] = src[base + r * cols + c]!;

@@ -152,15 +152,12 @@ function reduce(x: Tensor, axis: number | undefined, mean: boolean): Tensor {
   const scale = mean ? 1 / len : 1;
   const out = new Float32Array(outer * inner);
   for (let o = 0; o < outer; o++)
-    for (let l = 0; l < len; l++)
-      for (let i = 0; i < inner; i++) out[o * inner + i]! += x.data[(o * len + l) * inner + i]! * scale;
+    for (let l = 0; l < len; l++) for (let i = 0; i < inner; i++) out[o * inner + i]! += x.data[(o * len + l) * inner + i]! * scale;
   const shape = x.shape.filter((_, i) => i !== ax);
   return Tensor.fromOp(out, shape, [x], (t) => {
     const g = new Float32Array(x.size);
     const og = t.grad!;
-    for (let o = 0; o < outer; o++)
-      for (let l = 0; l < len; l++)
-        for (let i = 0; i < inner; i++) g[(o * len + l) * inner + i] = og[o * inner + i]! * scale;
+    for (let o = 0; o < outer; o++) for (let l = 0; l < len; l++) for (let i = 0; i < inner; i++) g[(o * len + l) * inner + i] = og[o * inner + i]! * scale;
     accumulateGrad(x, g);
   });
 }
@@ -210,7 +207,7 @@ export function relu(x: Tensor): Tensor {
   assertTensor(x, 'relu', 'x');
   const out = new Float32Array(x.size);
   const d = x.data;
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(d[i]! , 0);
+  for (let i = 0; i < out.length; i++) out[i] = Math.max(d[i]!, 0);
   return Tensor.fromOp(out, [...x.shape], [x], (o) => {
     const g = new Float32Array(x.size);
     const og = o.grad!;
@@ -461,7 +458,11 @@ export function mseLoss(a: Tensor, b: Tensor): Tensor {
     const d = new Float32Array(a.size);
     for (let i = 0; i < d.length; i++) d[i] = (a.data[i]! - b.data[i]!) * scale;
     if (a.requiresGrad) accumulateGrad(a, d);
-    if (b.requiresGrad) accumulateGrad(b, d.map((v) => -v));
+    if (b.requiresGrad)
+      accumulateGrad(
+        b,
+        d.map((v) => -v),
+      );
   });
 }
 

@@ -9,7 +9,8 @@ import { show } from '../base/tensor.js';
 import { assertInInterval, assertPositiveFinite, optionsObject } from '../base/validate.js';
 
 function checkLr(lr: number): void {
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new LowbitError('INVALID_ARGUMENT', `learning rate must be a finite number ≥ 0, got ${show(lr)}`);
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)
+    throw new LowbitError('INVALID_ARGUMENT', `learning rate must be a finite number ≥ 0, got ${show(lr)}`);
 }
 
 /** What every optimizer has: its parameters, a learning rate, step() and zeroGrad(). */
@@ -17,7 +18,10 @@ export abstract class Optimizer {
   /** The learning rate used by the next {@link Optimizer.step} (set it from a schedule). */
   lr: number;
 
-  constructor(readonly params: Tensor[], lr: number) {
+  constructor(
+    readonly params: Tensor[],
+    lr: number,
+  ) {
     if (!Array.isArray(params)) throw new LowbitError('INVALID_ARGUMENT', `an optimizer takes an array of parameter Tensors, got ${show(params)}`);
     params.forEach((p, i) => assertTensor(p, 'optimizer', `params[${i}]`));
     checkLr(lr);
@@ -101,7 +105,12 @@ export class Adam extends Optimizer {
   private readonly moments = new Map<Tensor, [Float32Array, Float32Array]>();
 
   constructor(params: Tensor[], options: AdamOptions = {}) {
-    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 } = optionsObject(options, 'Adam', { lr: true, betas: true, eps: true, weightDecay: true });
+    const {
+      lr = 1e-3,
+      betas = [0.9, 0.999],
+      eps = 1e-8,
+      weightDecay = 0,
+    } = optionsObject(options, 'Adam', { lr: true, betas: true, eps: true, weightDecay: true });
     super(params, lr);
     if (!Array.isArray(betas) || betas.length !== 2) throw new LowbitError('INVALID_ARGUMENT', `Adam betas must be two numbers in [0, 1), got ${show(betas)}`);
     assertInInterval(betas[0], 0, 1, 'Adam betas[0]');

@@ -58,7 +58,10 @@ export const INT_DTYPES: readonly IntDType[] = Object.keys(INT_TYPES) as IntDTyp
 export function intTypeInfo(dtype: IntDType): IntTypeInfo {
   const found = typeof dtype === 'string' ? INT_TYPES[dtype] : undefined;
   if (found === undefined || !Object.hasOwn(INT_TYPES, dtype)) {
-    throw new LowbitError('INVALID_DTYPE', `unknown dtype ${typeof dtype === 'string' ? JSON.stringify(dtype.slice(0, 40)) : typeof dtype}; expected one of ${INT_DTYPES.join(', ')}`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `unknown dtype ${typeof dtype === 'string' ? JSON.stringify(dtype.slice(0, 40)) : typeof dtype}; expected one of ${INT_DTYPES.join(', ')}`,
+    );
   }
   return found;
 }

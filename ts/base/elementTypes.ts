@@ -45,7 +45,11 @@ export interface ElementTypeInfo {
   /** Bits per element as stored (4 for int4/uint4, packed two per byte). */
   readonly bits: number;
   /** The typed array that holds values in memory. */
-  readonly ArrayType: { new (length: number): ElementArrays[ElementType]; new (buffer: ArrayBuffer): ElementArrays[ElementType]; readonly BYTES_PER_ELEMENT: number };
+  readonly ArrayType: {
+    new (length: number): ElementArrays[ElementType];
+    new (buffer: ArrayBuffer): ElementArrays[ElementType];
+    readonly BYTES_PER_ELEMENT: number;
+  };
 }
 
 const info = (dtype: ElementType, bits: number, ArrayType: ElementTypeInfo['ArrayType']): ElementTypeInfo => ({ dtype, bits, ArrayType });
@@ -136,7 +140,8 @@ export function readTypedTensor<T extends ElementType>(tensor: unknown, allowed:
   if (!(data instanceof ArrayType)) throw new LowbitError('INVALID_DTYPE', `${what}: ${dtype} data must be a ${ArrayType.name}, got ${describe(data)}`);
   assertAttached(data, `${what}'s data`);
   const length = (data as ArrayLike<unknown>).length;
-  if (!Array.isArray(shape)) throw new LowbitError('INVALID_SHAPE', `${what}: shape ${show(shape)} must be non-negative integers whose product is data.length (${length})`);
+  if (!Array.isArray(shape))
+    throw new LowbitError('INVALID_SHAPE', `${what}: shape ${show(shape)} must be non-negative integers whose product is data.length (${length})`);
   const dims = readShape(shape, what);
   if (sizeOf(dims) !== length) {
     throw new LowbitError('INVALID_SHAPE', `${what}: shape ${showShape(dims)} must be non-negative integers whose product is data.length (${length})`);

@@ -74,7 +74,10 @@ export function quantRange(spec: IntRangeSpec): IntRange {
   if (dtype !== undefined) {
     const info = intTypeInfo(dtype);
     if (signed !== undefined && signed !== info.signed) {
-      throw new LowbitError('INVALID_ARGUMENT', `dtype ${dtype} is ${info.signed ? 'signed' : 'unsigned'} but signed: ${signed} was given; drop signed or pick the other dtype`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `dtype ${dtype} is ${info.signed ? 'signed' : 'unsigned'} but signed: ${signed} was given; drop signed or pick the other dtype`,
+      );
     }
     lo = info.min;
     hi = info.max;

@@ -85,7 +85,10 @@ export function isDetached(buffer: ArrayBufferLike): boolean {
 /** Throws `INVALID_ARGUMENT` when `data`'s buffer was detached. `name` names it. */
 export function assertAttached(data: ArrayBufferView, name: string): void {
   if (isDetached(Reflect.apply(TYPED_ARRAY_BUFFER, data, []) as ArrayBufferLike)) {
-    throw new LowbitError('INVALID_ARGUMENT', `${name} is a view of a detached ArrayBuffer (its memory was transferred, e.g. by postMessage or structuredClone); pass an array that still holds its data`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${name} is a view of a detached ArrayBuffer (its memory was transferred, e.g. by postMessage or structuredClone); pass an array that still holds its data`,
+    );
   }
 }
 

@@ -30,7 +30,10 @@ export interface CalibrateOptions {
 
 function isBatchList(x: unknown): x is Iterable<CalibrationInput> {
   return (
-    typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && !('data' in x) &&
+    typeof x === 'object' &&
+    x !== null &&
+    !ArrayBuffer.isView(x) &&
+    !('data' in x) &&
     typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
   );
 }
@@ -47,8 +50,24 @@ function isBatchList(x: unknown): x is Iterable<CalibrationInput> {
  * ```
  */
 export function calibrate(batches: CalibrationInput | Iterable<CalibrationInput>, options: CalibrateOptions = {}): CalibrationResult {
-  const { method = 'entropy', bits, unsigned, bins, mode, percentile = 99.99, startBin, stride } = optionsObject(options, 'calibrate', {
-    method: true, bits: true, unsigned: true, bins: true, mode: true, percentile: true, startBin: true, stride: true,
+  const {
+    method = 'entropy',
+    bits,
+    unsigned,
+    bins,
+    mode,
+    percentile = 99.99,
+    startBin,
+    stride,
+  } = optionsObject(options, 'calibrate', {
+    method: true,
+    bits: true,
+    unsigned: true,
+    bins: true,
+    mode: true,
+    percentile: true,
+    startBin: true,
+    stride: true,
   });
   if (method !== 'max' && method !== 'entropy' && method !== 'percentile' && method !== 'mse') {
     throw new LowbitError('INVALID_ARGUMENT', `method must be 'max', 'entropy', 'percentile' or 'mse', got ${show(method)}`);

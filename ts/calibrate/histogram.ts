@@ -457,13 +457,27 @@ export class HistogramObserver extends WasmOwned {
 }
 
 /** The fields of a {@link HistogramState}. */
-const STATE_FIELDS: OptionNames<HistogramState> = { format: true, version: true, bins: true, mode: true, exactLimit: true, count: true, min: true, max: true, values: true, fine: true };
+const STATE_FIELDS: OptionNames<HistogramState> = {
+  format: true,
+  version: true,
+  bins: true,
+  mode: true,
+  exactLimit: true,
+  count: true,
+  min: true,
+  max: true,
+  values: true,
+  fine: true,
+};
 const FINE_FIELDS: OptionNames<NonNullable<HistogramState['fine']>> = { range: true, length: true, index: true, count: true };
 
 function sweepOptions(options: Partial<EntropyOptions | MseOptions>, bins: number, minStart: number): { startBin: number; stride: number } {
   const { startBin = 128, stride = 1 } = options;
   if (typeof startBin === 'number' && Number.isInteger(startBin) && startBin >= bins) {
-    throw new LowbitError('INVALID_ARGUMENT', `startBin (${startBin}) must be below bins (${bins}): the histogram has no candidate thresholds past its last bin`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `startBin (${startBin}) must be below bins (${bins}): the histogram has no candidate thresholds past its last bin`,
+    );
   }
   assertIntInRange(startBin, minStart, bins - 1, 'startBin');
   assertIntInRange(stride, 1, bins, 'stride');

@@ -52,7 +52,10 @@ export interface ParsedArgs {
 export function parseCommandLine(args: readonly string[], flags: FlagSpecs, command: string): ParsedArgs {
   const all = { ...COMMON_FLAGS, ...flags };
   const options = Object.fromEntries(
-    Object.entries(all).map(([name, f]) => [name, { type: f.type, ...(f.short !== undefined && { short: f.short }), ...(f.multiple === true && { multiple: true }) }]),
+    Object.entries(all).map(([name, f]) => [
+      name,
+      { type: f.type, ...(f.short !== undefined && { short: f.short }), ...(f.multiple === true && { multiple: true }) },
+    ]),
   );
   const { tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
   const positionals: string[] = [];
@@ -75,7 +78,9 @@ export function parseCommandLine(args: readonly string[], flags: FlagSpecs, comm
       continue;
     }
     if (t.value === undefined || (t.inlineValue !== true && t.value.startsWith('--'))) {
-      throw new UsageError(`${flag} needs a value${spec.value !== undefined ? ` (${flag} ${spec.value})` : ''}${t.value !== undefined ? `, got ${t.value}` : ''}`);
+      throw new UsageError(
+        `${flag} needs a value${spec.value !== undefined ? ` (${flag} ${spec.value})` : ''}${t.value !== undefined ? `, got ${t.value}` : ''}`,
+      );
     }
     if (spec.multiple === true) {
       ((values[t.name] as string[] | undefined) ?? (values[t.name] = [])).push(t.value);
@@ -107,7 +112,9 @@ function wrap(text: string, width: number): string[] {
 
 /** The help lines of `flags`, aligned: `  -o, --output FILE   where …`, wrapped at 80 columns. */
 export function flagHelp(flags: FlagSpecs): string {
-  const rows = Object.entries(flags).map(([name, f]) => [`${f.short !== undefined ? `-${f.short}, ` : '    '}--${name}${f.value !== undefined ? ` ${f.value}` : ''}`, f.help] as const);
+  const rows = Object.entries(flags).map(
+    ([name, f]) => [`${f.short !== undefined ? `-${f.short}, ` : '    '}--${name}${f.value !== undefined ? ` ${f.value}` : ''}`, f.help] as const,
+  );
   const width = Math.min(FLAG_COLUMN, Math.max(...rows.map(([left]) => left.length)));
   const indent = ' '.repeat(width + 4);
   return rows

@@ -17,7 +17,7 @@ const USAGE = 'lowbit compare A.onnx B.onnx --data NAME=FILE.npy … [options]';
 /** The `compare` command. */
 export const compareCommand: Command = {
   name: 'compare',
-  summary: "run two models (a float one and its quantized twin) on the same data: SQNR, max error, top-1 agreement, latency",
+  summary: 'run two models (a float one and its quantized twin) on the same data: SQNR, max error, top-1 agreement, latency',
   usage: USAGE,
   description: `Runs models A and B on the same samples and compares the outputs they share
 by name: B's SQNR against A (dB), the largest absolute difference, and the
@@ -38,11 +38,24 @@ Infinity as the string "Infinity").`,
 };
 
 function table(a: string, b: string, c: ModelComparison, runner: string, summary: string): string {
-  const rows = [['output', 'SQNR', 'max abs error', 'top-1 agreement'], ...c.outputs.map((o) => [o.name, decibels(o.sqnr), o.maxAbsError.toPrecision(4), o.top1Agreement === undefined ? '-' : `${(100 * o.top1Agreement).toFixed(2)}%`])];
+  const rows = [
+    ['output', 'SQNR', 'max abs error', 'top-1 agreement'],
+    ...c.outputs.map((o) => [
+      o.name,
+      decibels(o.sqnr),
+      o.maxAbsError.toPrecision(4),
+      o.top1Agreement === undefined ? '-' : `${(100 * o.top1Agreement).toFixed(2)}%`,
+    ]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return [
     `A = ${a}, B = ${b}: ${c.samples} samples in ${c.batches} batches (${summary}) on ${runner}`,
-    ...rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()),
+    ...rows.map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    ),
     `latency, median per batch: A ${c.latency.a.toFixed(3)} ms, B ${c.latency.b.toFixed(3)} ms`,
   ].join('\n');
 }

@@ -2,7 +2,20 @@
 // large .npy files, refusing to write over an input, and writing outputs
 // atomically — each to a temporary file beside its target, renamed over it
 // only once everything succeeded, so a failure or Ctrl-C leaves nothing.
-import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LowbitError } from '../base/errors.js';
 import type { NpyBytes } from '../data/npy.js';

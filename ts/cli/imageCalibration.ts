@@ -16,7 +16,7 @@ export const IMAGE_FLAGS: FlagSpecs = {
   size: { type: 'string', value: 'HxW', help: "with --calib-images: resize to H × W (default: the model input's fixed height and width)" },
   mean: { type: 'string', value: 'a,b,c', help: 'with --calib-images: subtracted per channel from x/255 (default 0)' },
   std: { type: 'string', value: 'a,b,c', help: 'with --calib-images: divides per channel after the mean (default 1)' },
-  layout: { type: 'string', value: 'nchw|nhwc', help: "with --calib-images: default from the model input (channels of 1 or 3 at axis 1: nchw)" },
+  layout: { type: 'string', value: 'nchw|nhwc', help: 'with --calib-images: default from the model input (channels of 1 or 3 at axis 1: nchw)' },
   channels: { type: 'string', value: 'rgb|bgr|gray', help: 'with --calib-images: default gray for one channel, else rgb' },
 };
 
@@ -31,14 +31,20 @@ function numbers(args: ParsedArgs, name: string): number[] | undefined {
 }
 
 /** The calibration source of `--calib-images`, and a line describing it; undefined when the flag is absent. */
-export function imageCalibration(args: ParsedArgs, inputs: readonly ValueDescription[], batch: number | undefined, samples: number | undefined): { source: FeedSource; summary: string; count: number } | undefined {
+export function imageCalibration(
+  args: ParsedArgs,
+  inputs: readonly ValueDescription[],
+  batch: number | undefined,
+  samples: number | undefined,
+): { source: FeedSource; summary: string; count: number } | undefined {
   const dir = stringFlag(args, 'calib-images');
   if (dir === undefined) {
     const stray = ['size', 'mean', 'std', 'layout', 'channels'].filter((f) => args.values[f] !== undefined);
     if (stray.length > 0) throw new UsageError(`${stray.map((f) => `--${f}`).join(', ')} appl${stray.length === 1 ? 'ies' : 'y'} to --calib-images only`);
     return undefined;
   }
-  if (inputs.length !== 1) throw new UsageError(`--calib-images feeds a model with one input; this model has ${inputs.length} (${inputs.map((i) => i.name).join(', ')}): use --calib`);
+  if (inputs.length !== 1)
+    throw new UsageError(`--calib-images feeds a model with one input; this model has ${inputs.length} (${inputs.map((i) => i.name).join(', ')}): use --calib`);
   const input = inputs[0]!;
   let files: string[];
   try {
@@ -65,7 +71,15 @@ export function imageCalibration(args: ParsedArgs, inputs: readonly ValueDescrip
   const mean = numbers(args, 'mean');
   const std = numbers(args, 'std');
   const perBatch = fixedBatch ?? batch ?? 16;
-  const options: ImageFeedsOptions = { size, layout, channels, batch: perBatch, inputName: input.name, ...(mean !== undefined && { mean }), ...(std !== undefined && { std }) };
+  const options: ImageFeedsOptions = {
+    size,
+    layout,
+    channels,
+    batch: perBatch,
+    inputName: input.name,
+    ...(mean !== undefined && { mean }),
+    ...(std !== undefined && { std }),
+  };
   const summary = `${files.length} images of ${dir} (${size[0]}×${size[1]} ${channels}, ${layout}, batches of ${perBatch})`;
   return { source: imageFeeds(files, options), summary, count: files.length };
 }

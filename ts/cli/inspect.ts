@@ -25,7 +25,8 @@ ModelDescription (every field, every node name).`,
   run,
 };
 
-const value = (v: ValueDescription): string => `${v.name}: ${v.dtype ?? '?'} ${v.shape === undefined ? '(no shape)' : `[${v.shape.map((d) => d ?? '?').join(', ')}]`}`;
+const value = (v: ValueDescription): string =>
+  `${v.name}: ${v.dtype ?? '?'} ${v.shape === undefined ? '(no shape)' : `[${v.shape.map((d) => d ?? '?').join(', ')}]`}`;
 
 function nodes(names: readonly string[]): string {
   if (names.length === 0) return 'none';
@@ -40,7 +41,9 @@ function describe(path: string, d: ModelDescription): string {
   const ops = Object.entries(d.ops).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
   const nodeCount = ops.reduce((s, [, n]) => s + n, 0);
   const width = Math.max(...ops.map(([op]) => op.length));
-  const byType = Object.entries(d.weightBytesByType).map(([t, b]) => `${t} ${count(b)}`).join(', ');
+  const byType = Object.entries(d.weightBytesByType)
+    .map(([t, b]) => `${t} ${count(b)}`)
+    .join(', ');
   return [
     `${path}: ONNX IR ${d.irVersion}, opset ${opsets.join(', ')}${d.producer !== '' ? `, made by ${d.producer}` : ''}`,
     'inputs:',

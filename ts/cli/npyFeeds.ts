@@ -72,7 +72,10 @@ export function planFeeds(specs: readonly string[], inputs: readonly ValueDescri
     } else if (kind === 'folder') {
       folders.push(spec);
     } else if (kind === 'file') {
-      if (inputs.length !== 1) throw new UsageError(`${flag} ${spec}: the model has ${inputs.length} inputs (${inputList(inputs)}); say which one the file feeds: ${flag} NAME=${spec}`);
+      if (inputs.length !== 1)
+        throw new UsageError(
+          `${flag} ${spec}: the model has ${inputs.length} inputs (${inputList(inputs)}); say which one the file feeds: ${flag} NAME=${spec}`,
+        );
       pairs.push({ input: inputs[0]!, path: spec });
     } else if (eq > 0) {
       throw new UsageError(`${flag} ${spec}: the model has no input ${quote(spec.slice(0, eq))} (its inputs: ${inputList(inputs)})`);
@@ -87,7 +90,9 @@ export function planFeeds(specs: readonly string[], inputs: readonly ValueDescri
   }
   const missing = inputs.filter((i) => !pairs.some((p) => p.input === i));
   if (missing.length > 0) {
-    throw new UsageError(`${flag} gives no data for input ${missing.map((i) => quote(i.name)).join(', ')}: give ${flag} NAME=FILE.npy for each of the model's inputs (${inputList(inputs)})`);
+    throw new UsageError(
+      `${flag} gives no data for input ${missing.map((i) => quote(i.name)).join(', ')}: give ${flag} NAME=FILE.npy for each of the model's inputs (${inputList(inputs)})`,
+    );
   }
   return planFiles(
     inputs.map((i) => pairs.find((p) => p.input === i)!),
@@ -136,7 +141,11 @@ function planFolder(folder: string, inputs: readonly ValueDescription[], options
   } catch (e) {
     throw ioError('read the folder', folder, e);
   }
-  if (calls.length === 0) throw new LowbitError('EMPTY_INPUT', `${folder} holds no sub-folders: expected one per call, each with ${inputs.map((i) => inputFileName(i.name)).join(', ')}`);
+  if (calls.length === 0)
+    throw new LowbitError(
+      'EMPTY_INPUT',
+      `${folder} holds no sub-folders: expected one per call, each with ${inputs.map((i) => inputFileName(i.name)).join(', ')}`,
+    );
   calls = calls.slice(0, options.samples ?? calls.length);
   const byFile = new Map(inputs.map((i) => [inputFileName(i.name), i]));
   // every folder's files checked up front (headers only), so that a bad one fails before anything runs
@@ -154,7 +163,8 @@ function planFolder(folder: string, inputs: readonly ValueDescription[], options
     }
     for (const input of inputs) {
       const path = join(dir, inputFileName(input.name));
-      if (!names.includes(inputFileName(input.name))) throw new LowbitError('IO_ERROR', `${dir} has no ${inputFileName(input.name)} for input ${quote(input.name)}`);
+      if (!names.includes(inputFileName(input.name)))
+        throw new LowbitError('IO_ERROR', `${dir} has no ${inputFileName(input.name)} for input ${quote(input.name)}`);
       const file = openForReading(path);
       try {
         const { dtype, shape } = readNpyHeader(file, path);
@@ -179,5 +189,12 @@ function planFolder(folder: string, inputs: readonly ValueDescription[], options
       yield feeds;
     }
   }
-  return { batches: batches(), samples, calls: calls.length, summary: `${calls.length} call${calls.length === 1 ? '' : 's'} from the sub-folders of ${folder}`, notes: [], close: () => {} };
+  return {
+    batches: batches(),
+    samples,
+    calls: calls.length,
+    summary: `${calls.length} call${calls.length === 1 ? '' : 's'} from the sub-folders of ${folder}`,
+    notes: [],
+    close: () => {},
+  };
 }

@@ -69,7 +69,10 @@ export function fitsDeclared(declared: readonly (number | string | null)[], shap
 /** Throws `INVALID_DTYPE` unless a file's element type is its input's. */
 export function checkNpyDtype(name: string, dtype: string, input: ValueDescription): void {
   if (input.dtype !== undefined && input.dtype !== dtype) {
-    throw new LowbitError('INVALID_DTYPE', `${name} holds ${dtype} values but input ${quote(input.name)} takes ${input.dtype} (save it as ${input.dtype}, e.g. np.save(path, a.astype('${input.dtype}')))`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `${name} holds ${dtype} values but input ${quote(input.name)} takes ${input.dtype} (save it as ${input.dtype}, e.g. np.save(path, a.astype('${input.dtype}')))`,
+    );
   }
 }
 
@@ -90,15 +93,26 @@ export function openNpy(file: NpyBytes, name: string): { file: NpyBytes; header:
 function layoutOf(input: ValueDescription, name: string, header: NpyHeader): { entry: boolean; fixed?: number } {
   const shape = header.shape;
   const declared = input.shape;
-  if (shape.length === 0) throw new LowbitError('INVALID_SHAPE', `${name} holds a single value (shape ()); input ${quote(input.name)} needs samples along the file's first axis`);
+  if (shape.length === 0)
+    throw new LowbitError('INVALID_SHAPE', `${name} holds a single value (shape ()); input ${quote(input.name)} needs samples along the file's first axis`);
   if (declared === undefined) return { entry: false };
-  const expected = `(N, ${declared.slice(1).map((d) => d ?? '?').join(', ')}) with N samples along the first axis, or (N, ${declared.map((d) => d ?? '?').join(', ')}) with one call's input per entry`;
+  const expected = `(N, ${declared
+    .slice(1)
+    .map((d) => d ?? '?')
+    .join(', ')}) with N samples along the first axis, or (N, ${declared.map((d) => d ?? '?').join(', ')}) with one call's input per entry`;
   if (shape.length === declared.length + 1) {
-    if (!fitsDeclared(declared, shape.slice(1))) throw new LowbitError('INVALID_SHAPE', `${name} has shape ${tuple(shape)}, whose entries do not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`);
+    if (!fitsDeclared(declared, shape.slice(1)))
+      throw new LowbitError(
+        'INVALID_SHAPE',
+        `${name} has shape ${tuple(shape)}, whose entries do not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`,
+      );
     return { entry: true };
   }
   if (shape.length !== declared.length || !fitsDeclared(declared.slice(1), shape.slice(1))) {
-    throw new LowbitError('INVALID_SHAPE', `${name} has shape ${tuple(shape)}, which does not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `${name} has shape ${tuple(shape)}, which does not fit input ${quote(input.name)} ${dims(declared)}: expected ${expected}`,
+    );
   }
   const first = declared[0];
   return typeof first === 'number' ? { entry: false, fixed: first } : { entry: false };
@@ -124,7 +138,10 @@ export function npyFeeds(sources: readonly NpySource[], options: NpyFeedsOptions
   if (open.length === 0) throw new LowbitError('EMPTY_INPUT', `${label} files: none were given`);
   const counts = open.map((p) => p.header.shape[0]!);
   if (counts.some((n) => n !== counts[0])) {
-    throw new LowbitError('INVALID_SHAPE', `${label} files hold different numbers of samples: ${open.map((p, i) => `${p.name} ${counts[i]}`).join(', ')}; each needs one per call, the same count`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `${label} files hold different numbers of samples: ${open.map((p, i) => `${p.name} ${counts[i]}`).join(', ')}; each needs one per call, the same count`,
+    );
   }
   const empty = open.find((p) => p.header.shape[0] === 0);
   if (empty !== undefined) throw new LowbitError('EMPTY_INPUT', `${empty.name} holds no samples (shape ${tuple(empty.header.shape)})`);
@@ -133,14 +150,19 @@ export function npyFeeds(sources: readonly NpySource[], options: NpyFeedsOptions
   const fixedBy = open.filter((p) => p.entry || p.fixed !== undefined).map((p) => ({ p, rows: p.entry ? 1 : p.fixed! }));
   const distinct = [...new Set(fixedBy.map((f) => f.rows))];
   if (distinct.length > 1) {
-    throw new LowbitError('INVALID_SHAPE', `the inputs take different numbers of samples per call (${fixedBy.map((f) => `${quote(f.p.input.name)} from ${f.p.name}: ${f.rows}`).join(', ')})`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `the inputs take different numbers of samples per call (${fixedBy.map((f) => `${quote(f.p.input.name)} from ${f.p.name}: ${f.rows}`).join(', ')})`,
+    );
   }
   let rows = options.batch ?? DEFAULT_NPY_BATCH;
   if (distinct.length === 1) {
     rows = distinct[0]!;
     if (options.batch !== undefined && options.batch !== rows) {
       const f = fixedBy[0]!;
-      notes.push(`${options.batchName ?? 'batch'} ${options.batch} does not apply: input ${quote(f.p.input.name)} takes ${f.p.entry ? `one entry of ${f.p.name}` : `${rows} sample(s)`} per call`);
+      notes.push(
+        `${options.batchName ?? 'batch'} ${options.batch} does not apply: input ${quote(f.p.input.name)} takes ${f.p.entry ? `one entry of ${f.p.name}` : `${rows} sample(s)`} per call`,
+      );
     }
   }
   let total = Math.min(counts[0]!, options.samples ?? Infinity);

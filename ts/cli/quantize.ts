@@ -84,8 +84,16 @@ self-contained page with charts (give both to get both).`,
     samples: { type: 'string', value: 'N', help: 'calibrate on the first N samples only (sub-folders for DIR)' },
     method: { type: 'string', value: METHODS.join('|'), help: 'how activation ranges are chosen (default minmax)' },
     percentile: { type: 'string', value: 'P', help: 'for --method percentile: the share of values kept, in percent (default 99.999)' },
-    format: { type: 'string', value: 'qdq|qoperator|matmulnbits', help: 'static: QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv/QLinearMatMul; weight-only: matmulnbits (default) or qdq' },
-    'weight-type': { type: 'string', value: 'int8|uint8|int4|int2', help: 'static / dynamic: int8 (default) or uint8 (dynamic ConvInteger defaults to uint8, which onnxruntime-web runs); weight-only: int4 (default), int8 or int2' },
+    format: {
+      type: 'string',
+      value: 'qdq|qoperator|matmulnbits',
+      help: 'static: QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv/QLinearMatMul; weight-only: matmulnbits (default) or qdq',
+    },
+    'weight-type': {
+      type: 'string',
+      value: 'int8|uint8|int4|int2',
+      help: 'static / dynamic: int8 (default) or uint8 (dynamic ConvInteger defaults to uint8, which onnxruntime-web runs); weight-only: int4 (default), int8 or int2',
+    },
     scheme: { type: 'string', value: 'float|pow2', help: 'static: float32 scales (default) or powers of two with zero points 0 (dynamic fixed point)' },
     'block-size': { type: 'string', value: 'N', help: 'weight-only: weights per block, 16|32|64|128|256 (default 32)' },
     algorithm: { type: 'string', value: 'rtn|hqq|gptq', help: 'weight-only: round to nearest (default), HQQ refinement, or GPTQ (needs calibration data)' },
@@ -101,7 +109,10 @@ self-contained page with charts (give both to get both).`,
     'fold-bn': { type: 'boolean', help: 'fold each BatchNormalization into the Conv / ConvTranspose / Gemm before it (the default, where exact)' },
     'no-fold-bn': { type: 'boolean', help: 'keep BatchNormalization nodes as they are' },
     cle: { type: 'boolean', help: 'cross-layer equalization: rescale the channels of consecutive layers (data-free; the float model computes the same)' },
-    'bias-correction': { type: 'boolean', help: "take weight quantization's mean output shift out of each layer's bias (static: measured on the calibration data; dynamic: from BatchNorm statistics)" },
+    'bias-correction': {
+      type: 'boolean',
+      help: "take weight quantization's mean output shift out of each layer's bias (static: measured on the calibration data; dynamic: from BatchNorm statistics)",
+    },
     'bias-correction-method': { type: 'string', value: 'empirical|analytic|mixed', help: 'how --bias-correction estimates the shift (implies it)' },
     'activation-type': { type: 'string', value: 'uint8|int8', help: 'default uint8' },
     'symmetric-activations': { type: 'boolean', help: 'activation ranges symmetric around 0' },
@@ -109,7 +120,12 @@ self-contained page with charts (give both to get both).`,
     'op-types': { type: 'string', multiple: true, value: 'A,B', help: 'quantize only nodes of these op types' },
     'exclude-op-types': { type: 'string', multiple: true, value: 'A,B', help: 'leave nodes of these op types in float' },
     'exclude-nodes': { type: 'string', multiple: true, value: 'a,b', help: 'leave these nodes (by name) in float' },
-    report: { type: 'string', multiple: true, value: 'FILE.json|FILE.html', help: 'write the report: JSON (±Infinity and NaN as strings) or a self-contained HTML page with charts' },
+    report: {
+      type: 'string',
+      multiple: true,
+      value: 'FILE.json|FILE.html',
+      help: 'write the report: JSON (±Infinity and NaN as strings) or a self-contained HTML page with charts',
+    },
     runner: { type: 'string', value: 'node|web', help: 'onnxruntime-node or onnxruntime-web (default: node where installed)' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   },
@@ -182,7 +198,9 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   if (mode !== 'kmeans') refuse(KMEANS_ONLY, `--mode kmeans only (mode is ${mode})`);
   const hasData = listFlag(args, 'calib').length > 0 || stringFlag(args, 'calib-images') !== undefined;
   if (!hasData && mode === 'static') {
-    throw new UsageError('static quantization needs calibration data: --calib NAME=FILE.npy (or --calib DIR, or --calib-images DIR); or --mode dynamic to quantize without it');
+    throw new UsageError(
+      'static quantization needs calibration data: --calib NAME=FILE.npy (or --calib DIR, or --calib-images DIR); or --mode dynamic to quantize without it',
+    );
   } else if (!hasData && mode === 'weight-only' && args.values.algorithm === 'gptq') {
     throw new UsageError('--algorithm gptq needs calibration data: --calib NAME=FILE.npy (or --calib DIR, or --calib-images DIR)');
   } else if (listFlag(args, 'calib').length > 0 && stringFlag(args, 'calib-images') !== undefined) {
@@ -203,7 +221,8 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   for (const spec of listFlag(args, 'calib')) {
     const path = spec.slice(spec.indexOf('=') + 1);
     for (const [flag, target] of [['-o', output], ...reportPaths.map((r) => ['--report', r] as const)] as const) {
-      if (samePath(target, path) || samePath(target, spec)) throw new UsageError(`${flag} ${target} is a calibration file (--calib ${spec}); lowbit never writes over its inputs`);
+      if (samePath(target, path) || samePath(target, spec))
+        throw new UsageError(`${flag} ${target} is a calibration file (--calib ${spec}); lowbit never writes over its inputs`);
     }
   }
   for (const r of reportPaths) {
@@ -216,7 +235,14 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   const bytes = readFile(input);
   const description = inspectModel(bytes, { source: input });
   const images = hasData ? imageCalibration(args, description.inputs, batch, samples) : undefined;
-  const plan = hasData && images === undefined ? planFeeds(listFlag(args, 'calib'), description.inputs, { flag: '--calib', ...(batch !== undefined && { batch }), ...(samples !== undefined && { samples }) }) : undefined;
+  const plan =
+    hasData && images === undefined
+      ? planFeeds(listFlag(args, 'calib'), description.inputs, {
+          flag: '--calib',
+          ...(batch !== undefined && { batch }),
+          ...(samples !== undefined && { samples }),
+        })
+      : undefined;
   const total = plan?.samples ?? images?.count;
   const progress = progressDisplay({ stream: ctx.stderr, quiet: switchFlag(args, 'quiet'), ...(total !== undefined && { totals: { calibrate: total } }) });
   try {
@@ -245,7 +271,10 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     ];
     if (plan !== undefined) lines.push(`calibrated on ${plan.summary}`);
     if (images !== undefined) lines.push(`calibrated on ${images.summary}`);
-    for (const o of report.outputs) lines.push(`output ${o.name}: SQNR ${decibels(o.sqnr)}, max abs error ${o.maxAbsError.toPrecision(3)} against the float model (${report.evaluationSamples} samples)`);
+    for (const o of report.outputs)
+      lines.push(
+        `output ${o.name}: SQNR ${decibels(o.sqnr)}, max abs error ${o.maxAbsError.toPrecision(3)} against the float model (${report.evaluationSamples} samples)`,
+      );
     for (const reportPath of reportPaths) lines.push(`report: ${reportPath}`);
     ctx.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -61,14 +61,21 @@ function decode(header: Header, bytes: Uint8Array): Tensor<NumericArray> {
   if (width === 1) data.set(bytes as unknown as ArrayLike<number>);
   else {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const get = { 2: (o: number) => dv.getInt16(o, false), 4: header.code === 0x0d ? (o: number) => dv.getFloat32(o, false) : (o: number) => dv.getInt32(o, false), 8: (o: number) => dv.getFloat64(o, false) }[width as 2 | 4 | 8];
+    const get = {
+      2: (o: number) => dv.getInt16(o, false),
+      4: header.code === 0x0d ? (o: number) => dv.getFloat32(o, false) : (o: number) => dv.getInt32(o, false),
+      8: (o: number) => dv.getFloat64(o, false),
+    }[width as 2 | 4 | 8];
     for (let i = 0; i < n; i++) data[i] = get(i * width);
   }
   return { data, shape: header.shape };
 }
 
 function sizeMismatch(header: Header, got: number, more: boolean): LowbitError {
-  return new LowbitError('INVALID_SHAPE', `readIdx: shape ${showShape(header.shape)} needs ${header.dataBytes} data bytes, the file has ${more ? 'more' : got}`);
+  return new LowbitError(
+    'INVALID_SHAPE',
+    `readIdx: shape ${showShape(header.shape)} needs ${header.dataBytes} data bytes, the file has ${more ? 'more' : got}`,
+  );
 }
 
 /** Reads an uncompressed IDX file. */

@@ -47,7 +47,16 @@ export class DataLoader implements Iterable<Batch> {
   private readonly options: Partial<DataLoaderOptions>;
 
   constructor(options: DataLoaderOptions) {
-    const o = optionsObject(options, 'DataLoader', { inputs: true, labels: true, batchSize: true, shuffle: true, scale: true, shift: true, dropLast: true, exampleShape: true });
+    const o = optionsObject(options, 'DataLoader', {
+      inputs: true,
+      labels: true,
+      batchSize: true,
+      shuffle: true,
+      scale: true,
+      shift: true,
+      dropLast: true,
+      exampleShape: true,
+    });
     this.options = o;
     const t = toTensor(o.inputs, 'inputs');
     if (t.shape.length < 1 || t.shape[0] === 0) throw new LowbitError('EMPTY_INPUT', 'DataLoader needs at least one example');
@@ -63,7 +72,8 @@ export class DataLoader implements Iterable<Batch> {
       throw new LowbitError('INVALID_SHAPE', `DataLoader: ${this.length} inputs but ${labels === undefined ? describe(o.labels) : `${labels.length}`} labels`);
     }
     const { batchSize } = o;
-    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(batchSize)}`);
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1)
+      throw new LowbitError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${show(batchSize)}`);
     for (const name of ['scale', 'shift'] as const) {
       const v = o[name];
       if (v !== undefined && !Number.isFinite(v)) throw new LowbitError('INVALID_ARGUMENT', `DataLoader ${name} must be a finite number, got ${show(v)}`);

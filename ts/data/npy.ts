@@ -5,7 +5,15 @@
 // read into C order. readNpyHeader / readNpyRows read a file piece by piece
 // (entries along its first axis), for data sets larger than memory.
 import { LowbitError } from '../base/errors.js';
-import { readTypedTensor, fromLittleEndian, HOST_BIG_ENDIAN, storedByteLength, toLittleEndian, type ElementArrays, type TypedTensor } from '../base/elementTypes.js';
+import {
+  readTypedTensor,
+  fromLittleEndian,
+  HOST_BIG_ENDIAN,
+  storedByteLength,
+  toLittleEndian,
+  type ElementArrays,
+  type TypedTensor,
+} from '../base/elementTypes.js';
 import { describe, sizeOf } from '../base/tensor.js';
 import { optionsObject } from '../base/validate.js';
 
@@ -105,7 +113,10 @@ export function readNpyHeader(file: NpyBytes, source = 'the .npy data'): NpyHead
   if (have !== need) throw bad(`shape (${shape.join(', ')}) of ${header.descr} needs ${need} data bytes, the file has ${have}`);
   const bigEndian = order === '>' || (order === '=' && HOST_BIG_ENDIAN);
   if (bigEndian) {
-    throw new LowbitError('INVALID_DTYPE', `${source}: big-endian data (${header.descr}) is not supported; save it little-endian, e.g. np.save(path, a.astype('<${CODES[dtype]}'))`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `${source}: big-endian data (${header.descr}) is not supported; save it little-endian, e.g. np.save(path, a.astype('<${CODES[dtype]}'))`,
+    );
   }
   return { dtype, shape, fortranOrder: header.fortranOrder, dataOffset };
 }
@@ -122,7 +133,8 @@ export function readNpyHeader(file: NpyBytes, source = 'the .npy data'): NpyHead
 export function readNpyRows(file: NpyBytes, header: NpyHeader, start: number, count: number, source = 'the .npy data'): TypedTensor<NpyDType> {
   const { dtype, shape } = header;
   if (shape.length === 0) throw new LowbitError('INVALID_ARGUMENT', `${source} holds a single value (shape ()), not entries along a first axis`);
-  if (header.fortranOrder && shape.length > 1) throw new LowbitError('INVALID_ARGUMENT', `${source} is in Fortran order: its entries along the first axis are not contiguous`);
+  if (header.fortranOrder && shape.length > 1)
+    throw new LowbitError('INVALID_ARGUMENT', `${source} is in Fortran order: its entries along the first axis are not contiguous`);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > shape[0]!) {
     throw new LowbitError('INVALID_ARGUMENT', `${source}: entries ${start}…${start + count - 1} are outside its first axis of ${shape[0]}`);
   }

@@ -36,7 +36,6 @@ export interface QParams extends IntRange {
 const SCALE_FLOOR = 2 ** -23;
 const f32 = Math.fround;
 
-
 function checkBound(v: unknown, name: string): number {
   if (typeof v !== 'number') {
     throw new LowbitError('INVALID_ARGUMENT', `${name} must be a number, got ${typeof v}`);
@@ -91,7 +90,12 @@ function checkBound(v: unknown, name: string): number {
  *   spec (see {@link quantRange}).
  */
 export function chooseQParams(options: QParamsOptions): QParams {
-  const given = requireObject(options, 'chooseQParams takes { min, max, dtype } or { min, max, bits, signed? }', { ...INT_RANGE_NAMES, min: true, max: true, symmetric: true });
+  const given = requireObject(options, 'chooseQParams takes { min, max, dtype } or { min, max, bits, signed? }', {
+    ...INT_RANGE_NAMES,
+    min: true,
+    max: true,
+    symmetric: true,
+  });
   const { min: minGiven, max: maxGiven, symmetric = false, ...spec } = given;
   const { qmin, qmax } = quantRange(spec);
   const min = checkBound(minGiven, 'min');
@@ -104,9 +108,7 @@ export function chooseQParams(options: QParamsOptions): QParams {
   }
   const lo = Math.min(min, 0);
   const hi = Math.max(max, 0);
-  const rawScale = symmetric
-    ? f32(Math.max(-lo, hi) / f32((qmax - qmin) / 2))
-    : f32(f32(hi - lo) / f32(qmax - qmin));
+  const rawScale = symmetric ? f32(Math.max(-lo, hi) / f32((qmax - qmin) / 2)) : f32(f32(hi - lo) / f32(qmax - qmin));
   if (!Number.isFinite(rawScale)) {
     throw new LowbitError('INVALID_ARGUMENT', `the range [${minGiven}, ${maxGiven}] is too wide: its scale overflows float32`);
   }

@@ -37,7 +37,11 @@ interface CheckedFormat {
 }
 
 function checkFormat(format: FixedFormat): CheckedFormat {
-  const { bits, frac, signed = true } = requireObject(format, 'a fixed-point format must be an object { bits, frac, signed? }', { bits: true, frac: true, signed: true });
+  const {
+    bits,
+    frac,
+    signed = true,
+  } = requireObject(format, 'a fixed-point format must be an object { bits, frac, signed? }', { bits: true, frac: true, signed: true });
   if (typeof signed !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `format.signed must be true or false, got ${show(signed)}`);
   assertIntInRange(bits, 2, signed ? 32 : 31, 'format.bits');
   assertIntInRange(frac, -64, 64, 'format.frac');
@@ -117,7 +121,10 @@ export function fromFixed(given: IntArray, fmt: FixedFormat): Float32Array {
   for (let i = 0; i < codes.length; i++) {
     const q = codes[i]!;
     if (q < f.qmin || q > f.qmax) {
-      throw new LowbitError('INVALID_ARGUMENT', `codes[${i}] is ${q}, outside the ${f.bits}-bit ${f.signed ? 'signed' : 'unsigned'} range [${f.qmin}, ${f.qmax}]`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `codes[${i}] is ${q}, outside the ${f.bits}-bit ${f.signed ? 'signed' : 'unsigned'} range [${f.qmin}, ${f.qmax}]`,
+      );
     }
   }
   return dequantizeLinear(codes as IntArray, f.step, 0).data;
@@ -193,7 +200,15 @@ export function bestFractionLength(values: TensorLike<Float32Array>, bits: numbe
     const candidates: { frac: number; error: number }[] = [];
     const clampFrac = (fl: number) => Math.min(64, Math.max(-64, fl));
     for (let frac = clampFrac(fl0 - bits); frac <= clampFrac(fl0 + bits); frac++) {
-      const args = writeArgs(QuantErrorArgs, { x: px, n: x.length, scale: 2 ** -frac, zeroPoint: 0, qmin, qmax, metric: metric === 'l1' ? ErrorMetric.L1 : ErrorMetric.L2 });
+      const args = writeArgs(QuantErrorArgs, {
+        x: px,
+        n: x.length,
+        scale: 2 ** -frac,
+        zeroPoint: 0,
+        qmin,
+        qmax,
+        metric: metric === 'l1' ? ErrorMetric.L1 : ErrorMetric.L2,
+      });
       checkStatus(ex.lowbit_quant_error(args), 'bestFractionLength', 'values');
       candidates.push({ frac, error: readField(QuantErrorArgs, args, 'error') });
     }

@@ -174,9 +174,12 @@ export function float16ToFloat32(h: Uint16Array): Float32Array {
     const e = (c >>> 10) & 0x1f;
     const m = c & 0x3ff;
     let b: number;
-    if (e === 0x1f) b = 0x7f800000 | (m << 13); // infinity or NaN
-    else if (e !== 0) b = ((e + 112) << 23) | (m << 13); // normal: rebias 15 → 127
-    else if (m === 0) b = 0; // zero
+    if (e === 0x1f)
+      b = 0x7f800000 | (m << 13); // infinity or NaN
+    else if (e !== 0)
+      b = ((e + 112) << 23) | (m << 13); // normal: rebias 15 → 127
+    else if (m === 0)
+      b = 0; // zero
     else {
       // Subnormal: m · 2^−24 with m's top bit at position p becomes 1.f · 2^(p − 24).
       const p = 31 - Math.clz32(m);
@@ -213,7 +216,8 @@ export function float32ToBfloat16(x: Float32Array): Uint16Array {
     const b = bits[i]!;
     const abs = b & 0x7fffffff;
     let h: number;
-    if (abs > 0x7f800000) h = (abs >>> 16) | 0x40; // NaN: quiet, payload top bits kept
+    if (abs > 0x7f800000)
+      h = (abs >>> 16) | 0x40; // NaN: quiet, payload top bits kept
     else h = (abs + 0x7fff + ((abs >>> 16) & 1)) >>> 16; // ties to even; a carry may reach infinity
     out[i] = ((b >>> 16) & 0x8000) | h;
   }

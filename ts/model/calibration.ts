@@ -206,10 +206,12 @@ function valueObserver(settings: RangeSettings): Observer & { histogram(): Value
       const fine = abs!.absHistogram();
       const group = fine.counts.length / REPORT_BINS;
       const counts = Array.from({ length: REPORT_BINS }, (_, b) => fine.counts.subarray(b * group, (b + 1) * group).reduce((s, c) => s + c, 0));
-      const ranges = Object.fromEntries(RANGE_METHODS.map((m) => {
-        const r = rangeBy(m);
-        return [m, { min: r.min, max: r.max }];
-      })) as ValueHistogram['ranges'];
+      const ranges = Object.fromEntries(
+        RANGE_METHODS.map((m) => {
+          const r = rangeBy(m);
+          return [m, { min: r.min, max: r.max }];
+        }),
+      ) as ValueHistogram['ranges'];
       const curve = (entropy ??= abs!.entropy(sweep(min)));
       return { amax: fine.amax, counts, zeros, ranges, divergence: lowestOfRuns(curve.thresholds, curve.divergence, REPORT_CURVE_POINTS) };
     },
@@ -243,7 +245,8 @@ export async function collectRanges(
       const out = session === undefined ? {} : await session.run(feeds, fetch);
       for (const [name, obs] of observers) {
         const t = out[name];
-        if (t === undefined || t.dtype !== 'float32') throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
+        if (t === undefined || t.dtype !== 'float32')
+          throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
         try {
           obs.observe(t.data);
         } catch (e) {

@@ -54,13 +54,15 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 export async function compareModels(a: Uint8Array, b: Uint8Array, data: FeedSource, options: CompareModelsOptions = {}): Promise<ModelComparison> {
   const o = optionsObject(options, 'compareModels', { runner: true, onProgress: true, signal: true });
   const report = progressOf(o, 'compareModels');
-  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', 'compareModels takes two models as Uint8Arrays of their bytes');
+  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array))
+    throw new LowbitError('INVALID_ARGUMENT', 'compareModels takes two models as Uint8Arrays of their bytes');
   const runner = o.runner ?? (await loadRunner());
   const sa = await runner.load(a);
   const sb = await runner.load(b);
   try {
     const shared = sa.outputNames.filter((n) => sb.outputNames.includes(n));
-    if (shared.length === 0) throw new LowbitError('INVALID_ARGUMENT', `the two models share no output name (a: ${sa.outputNames.join(', ')}; b: ${sb.outputNames.join(', ')})`);
+    if (shared.length === 0)
+      throw new LowbitError('INVALID_ARGUMENT', `the two models share no output name (a: ${sa.outputNames.join(', ')}; b: ${sb.outputNames.join(', ')})`);
     const acc = new Map(shared.map((n) => [n, { sqnr: new SqnrAccumulator(), agree: 0, rows: 0 }]));
     const times = { a: [] as number[], b: [] as number[] };
     let samples = 0;

@@ -21,7 +21,8 @@ export interface Evaluation {
 }
 
 /** A float16 tensor read as float32 (a model converted to float16 gives them); others as they are. */
-const asFloat32 = (t: TypedTensor | undefined): TypedTensor | undefined => (t?.dtype === 'float16' ? { dtype: 'float32', shape: t.shape, data: float16ToFloat32(t.data) } : t);
+const asFloat32 = (t: TypedTensor | undefined): TypedTensor | undefined =>
+  t?.dtype === 'float16' ? { dtype: 'float32', shape: t.shape, data: float16ToFloat32(t.data) } : t;
 
 /** The values a model's main graph produces (node outputs) or takes in. */
 function producedValues(model: ModelProto): Set<string> {
@@ -56,7 +57,10 @@ export async function evaluate(
     halfInputs.size === 0
       ? feeds
       : Object.fromEntries(
-          Object.entries(feeds).map(([name, t]): [string, TypedTensor] => [name, halfInputs.has(name) && t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: float32ToFloat16(t.data) } : t]),
+          Object.entries(feeds).map(([name, t]): [string, TypedTensor] => [
+            name,
+            halfInputs.has(name) && t.dtype === 'float32' ? { dtype: 'float16', shape: t.shape, data: float32ToFloat16(t.data) } : t,
+          ]),
         );
   const fs = await runner.load(withOutputs(f, watched));
   const qs = await runner.load(withOutputs(q, watched));

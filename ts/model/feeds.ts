@@ -7,7 +7,17 @@ import { LowbitError } from '../base/errors.js';
 import { describe, sizeOf } from '../base/tensor.js';
 
 /** A typed array a feed may hold. */
-export type FeedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+export type FeedArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /**
  * One input tensor: an onnxruntime `Tensor` (`{ type, data, dims }`), a
@@ -40,7 +50,8 @@ const BY_ARRAY: ReadonlyArray<[new (n: number) => FeedArray, ElementType]> = [
 
 /** Reads one feed tensor (named `where` in errors); the data is not copied. */
 export function readFeedTensor(t: unknown, where: string): TypedTensor {
-  if (typeof t !== 'object' || t === null) throw new LowbitError('INVALID_ARGUMENT', `${where} must be a tensor ({ data, shape } or an onnxruntime Tensor), got ${describe(t)}`);
+  if (typeof t !== 'object' || t === null)
+    throw new LowbitError('INVALID_ARGUMENT', `${where} must be a tensor ({ data, shape } or an onnxruntime Tensor), got ${describe(t)}`);
   const o = t as { type?: unknown; dtype?: unknown; data?: unknown; dims?: unknown; shape?: unknown };
   const data = o.data;
   const shapeArg = Array.isArray(o.dims) ? o.dims : o.shape;
@@ -54,13 +65,17 @@ export function readFeedTensor(t: unknown, where: string): TypedTensor {
   let dtype: ElementType = fromArray;
   if (named !== undefined) {
     const info = Object.hasOwn(ELEMENT_TYPES, named as string) ? ELEMENT_TYPES[named as ElementType] : undefined;
-    if (info === undefined || !(data instanceof (info.ArrayType as unknown as typeof Float32Array) || data instanceof (info.ArrayType as unknown as typeof BigInt64Array))) {
+    if (
+      info === undefined ||
+      !(data instanceof (info.ArrayType as unknown as typeof Float32Array) || data instanceof (info.ArrayType as unknown as typeof BigInt64Array))
+    ) {
       throw new LowbitError('INVALID_DTYPE', `${where} says its type is ${JSON.stringify(named)} but holds ${describe(data)}`);
     }
     dtype = named as ElementType;
   }
   const count = (data as FeedArray).length;
-  if (sizeOf(shape) !== count) throw new LowbitError('INVALID_SHAPE', `${where} has shape [${shape.join(', ')}] (${sizeOf(shape)} elements) but holds ${count} values`);
+  if (sizeOf(shape) !== count)
+    throw new LowbitError('INVALID_SHAPE', `${where} has shape [${shape.join(', ')}] (${sizeOf(shape)} elements) but holds ${count} values`);
   return { dtype, shape, data } as TypedTensor;
 }
 
@@ -77,7 +92,10 @@ export function readFeeds(feeds: unknown, where: string): Record<string, TypedTe
 /** The batches of a calibration set, read one at a time. */
 export async function* feedBatches(source: FeedSource, what: string): AsyncGenerator<Record<string, TypedTensor>> {
   if (source === null || typeof source !== 'object' || (!(Symbol.iterator in source) && !(Symbol.asyncIterator in source))) {
-    throw new LowbitError('INVALID_ARGUMENT', `${what} must be an array, an iterable or an async iterable of feeds ({ inputName: tensor }), got ${describe(source)}`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${what} must be an array, an iterable or an async iterable of feeds ({ inputName: tensor }), got ${describe(source)}`,
+    );
   }
   let i = 0;
   for await (const feeds of source as AsyncIterable<Feeds>) yield readFeeds(feeds, `${what} batch ${i++}`);

@@ -25,11 +25,13 @@ export function checkFeedsFit(graph: GraphProto, feeds: Readonly<Record<string, 
   const inputs = graph.input.filter((v) => !initialized.has(v.name)).map((v) => v.name);
   const list = inputs.map((n) => JSON.stringify(n)).join(', ');
   for (const name of Object.keys(feeds)) {
-    if (!graph.input.some((v) => v.name === name)) throw new LowbitError('INVALID_ARGUMENT', `${where} feeds ${JSON.stringify(name)}, which is not an input of the model (its inputs: ${list})`);
+    if (!graph.input.some((v) => v.name === name))
+      throw new LowbitError('INVALID_ARGUMENT', `${where} feeds ${JSON.stringify(name)}, which is not an input of the model (its inputs: ${list})`);
   }
   for (const name of inputs) {
     const t = feeds[name];
-    if (t === undefined) throw new LowbitError('INVALID_ARGUMENT', `${where} has no tensor for the model's input ${JSON.stringify(name)} (its inputs: ${list})`);
+    if (t === undefined)
+      throw new LowbitError('INVALID_ARGUMENT', `${where} has no tensor for the model's input ${JSON.stringify(name)} (its inputs: ${list})`);
     const declared = declaredType(graph.input.find((v) => v.name === name)!);
     if (declared !== undefined && declared !== t.dtype) {
       throw new LowbitError('INVALID_DTYPE', `${where}: input ${JSON.stringify(name)} is ${t.dtype} but the model declares ${declared}`);

@@ -191,8 +191,18 @@ const MODES = {
     const s = ctx.settings;
     const weightType = s.weightType ?? 'int8';
     const biasCorrection = s.biasCorrection === undefined ? undefined : correctDynamic(ctx);
-    const result = quantizeDynamic(ctx.proto, { weightType, convWeightType: s.weightType ?? 'uint8', perChannel: s.perChannel, reduceRange: s.reduceRange, filter: s.filter });
-    return { ...result, settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter }, ...(biasCorrection !== undefined && { biasCorrection }) };
+    const result = quantizeDynamic(ctx.proto, {
+      weightType,
+      convWeightType: s.weightType ?? 'uint8',
+      perChannel: s.perChannel,
+      reduceRange: s.reduceRange,
+      filter: s.filter,
+    });
+    return {
+      ...result,
+      settings: { weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, ...s.filter },
+      ...(biasCorrection !== undefined && { biasCorrection }),
+    };
   },
   'weight-only': quantizeWeightOnly,
   fp16: quantizeFloat16,
@@ -207,15 +217,23 @@ const MODES = {
  */
 function correctDynamic(ctx: ModeContext): BiasCorrectionReport {
   const s = ctx.settings;
-  if (s.biasCorrection !== 'analytic') throw new LowbitError('INVALID_ARGUMENT', `biasCorrection: '${s.biasCorrection}' needs calibration data, which dynamic mode does not take; use 'analytic' (BatchNorm statistics) or mode: 'static'`);
-  const nodes = ctx.proto.graph!.node.filter((n) => DYNAMIC_OP_TYPES.includes(n.opType) && (n.domain === '' || n.domain === 'ai.onnx') && filterRefusal(n, s.filter) === undefined);
+  if (s.biasCorrection !== 'analytic')
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `biasCorrection: '${s.biasCorrection}' needs calibration data, which dynamic mode does not take; use 'analytic' (BatchNorm statistics) or mode: 'static'`,
+    );
+  const nodes = ctx.proto.graph!.node.filter(
+    (n) => DYNAMIC_OP_TYPES.includes(n.opType) && (n.domain === '' || n.domain === 'ai.onnx') && filterRefusal(n, s.filter) === undefined,
+  );
   const correction = new BiasCorrection(ctx.proto, nodes, {
     method: s.biasCorrection!,
     stats: ctx.stats,
     data: false,
     quantize: (layer) => {
       const axis = s.perChannel ? (layer.node.opType === 'Gemm' && readAttr.int(layer.node, 'transB', 0) === 0 ? 1 : 0) : undefined;
-      return dequantizedValues(quantizeWeight(layer.weight, { dtype: 'int8', axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`));
+      return dequantizedValues(
+        quantizeWeight(layer.weight, { dtype: 'int8', axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`),
+      );
     },
   });
   return correction.apply().report;
@@ -255,7 +273,8 @@ function flag(v: unknown, name: string, fallback: boolean): boolean {
 
 function names(v: unknown, name: string): readonly string[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new LowbitError('INVALID_ARGUMENT', `${name} must be an array of strings, got ${show(v)}`);
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be an array of strings, got ${show(v)}`);
   return v;
 }
 
@@ -365,20 +384,31 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   }
   const scheme = oneOf(o.scheme, ['float', 'pow2'], 'scheme', 'float');
   const pow2 = scheme === 'pow2';
-  if (pow2 && o.weightType === 'uint8') throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' stores weights as int8 with zero point 0; weightType 'uint8' cannot hold their negative values");
-  if (pow2 && o.activationType === 'uint8') throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' quantizes activations to int8 with zero point 0 (dynamic fixed point); activationType 'uint8' cannot hold negative values");
-  if (pow2 && o.activationSymmetric === false) throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' quantizes activations symmetrically (zero point 0); activationSymmetric cannot be false");
+  if (pow2 && o.weightType === 'uint8')
+    throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' stores weights as int8 with zero point 0; weightType 'uint8' cannot hold their negative values");
+  if (pow2 && o.activationType === 'uint8')
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      "scheme 'pow2' quantizes activations to int8 with zero point 0 (dynamic fixed point); activationType 'uint8' cannot hold negative values",
+    );
+  if (pow2 && o.activationSymmetric === false)
+    throw new LowbitError('INVALID_ARGUMENT', "scheme 'pow2' quantizes activations symmetrically (zero point 0); activationSymmetric cannot be false");
   if (mode === 'bf16' && o.weightsOnly === false) {
-    throw new LowbitError('INVALID_ARGUMENT', 'bf16 stores weights only (computed in float32): neither onnxruntime-node nor onnxruntime-web has bfloat16 kernels on CPU, and their JavaScript tensors cannot hold bfloat16; weightsOnly cannot be false');
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      'bf16 stores weights only (computed in float32): neither onnxruntime-node nor onnxruntime-web has bfloat16 kernels on CPU, and their JavaScript tensors cannot hold bfloat16; weightsOnly cannot be false',
+    );
   }
   const kmeansBits = o.kmeans ?? 4;
   if (typeof kmeansBits !== 'number' || !Number.isInteger(kmeansBits) || kmeansBits < 1 || kmeansBits > 8) {
     throw new LowbitError('INVALID_ARGUMENT', `kmeans (index bits) must be an integer from 1 to 8, got ${show(kmeansBits)}`);
   }
   const percentile = o.percentile ?? 99.999;
-  if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100)) throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
+  if (typeof percentile !== 'number' || !(percentile > 0 && percentile <= 100))
+    throw new LowbitError('INVALID_ARGUMENT', `percentile must be a number in (0, 100], got ${show(percentile)}`);
   const evaluationSamples = o.evaluationSamples ?? 256;
-  if (!Number.isSafeInteger(evaluationSamples) || evaluationSamples < 0) throw new LowbitError('INVALID_ARGUMENT', `evaluationSamples must be an integer ≥ 0, got ${show(evaluationSamples)}`);
+  if (!Number.isSafeInteger(evaluationSamples) || evaluationSamples < 0)
+    throw new LowbitError('INVALID_ARGUMENT', `evaluationSamples must be an integer ≥ 0, got ${show(evaluationSamples)}`);
   const weightOnly = mode === 'weight-only';
   if (!weightOnly) {
     const stray = WEIGHT_ONLY_OPTIONS.find((name) => o[name] !== undefined);
@@ -393,7 +423,11 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     activationType: oneOf(o.activationType, ['uint8', 'int8'], 'activationType', pow2 ? 'int8' : 'uint8'),
     activationSymmetric: flag(o.activationSymmetric, 'activationSymmetric', pow2),
     reduceRange: flag(o.reduceRange, 'reduceRange', false),
-    filter: { opTypes: names(o.opTypes, 'opTypes'), excludeNodes: names(o.excludeNodes, 'excludeNodes'), excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes') },
+    filter: {
+      opTypes: names(o.opTypes, 'opTypes'),
+      excludeNodes: names(o.excludeNodes, 'excludeNodes'),
+      excludeOpTypes: names(o.excludeOpTypes, 'excludeOpTypes'),
+    },
     calibration: o.calibration,
     evaluationSamples,
     biasCorrection: biasCorrectionMethod(o.biasCorrection, mode),

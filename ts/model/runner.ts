@@ -106,7 +106,10 @@ export function onnxRuntimeRunner(ort: OnnxRuntimeModule, name = 'onnxruntime', 
 function fromRuntime(t: OnnxRuntimeTensor, name: string): TypedTensor {
   const dtype = t.type as ElementType;
   const info = ELEMENT_TYPES[dtype];
-  if (info === undefined || !(t.data instanceof (info.ArrayType as unknown as typeof Float32Array) || t.data instanceof (info.ArrayType as unknown as typeof BigInt64Array))) {
+  if (
+    info === undefined ||
+    !(t.data instanceof (info.ArrayType as unknown as typeof Float32Array) || t.data instanceof (info.ArrayType as unknown as typeof BigInt64Array))
+  ) {
     throw new LowbitError('INVALID_DTYPE', `output ${name} is a ${show(t.type)} tensor, which lowbit does not read`);
   }
   return { dtype, shape: [...t.dims], data: t.data } as TypedTensor;

@@ -14,7 +14,12 @@ import { describe, readTypedArray, showShape, sizeOf } from '../base/tensor.js';
  * Returns it, or `undefined` when absent. Call it after every other
  * argument was read, so that no getter can detach it afterwards.
  */
-export function readOut<C extends abstract new (...args: never[]) => IntArray | Float32Array>(out: unknown, ArrayType: C, shape: readonly number[], op: string): InstanceType<C> | undefined {
+export function readOut<C extends abstract new (...args: never[]) => IntArray | Float32Array>(
+  out: unknown,
+  ArrayType: C,
+  shape: readonly number[],
+  op: string,
+): InstanceType<C> | undefined {
   if (out === undefined) return undefined;
   if (!(out instanceof ArrayType)) {
     throw new LowbitError('INVALID_DTYPE', `${op}: out must be an ${ArrayType.name} (the result's type), got ${describe(out)}`);

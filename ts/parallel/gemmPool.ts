@@ -79,7 +79,10 @@ export class WorkerSlot {
   /** How many workers this slot has started before the current one. */
   generation = 0;
 
-  constructor(endpoint: WorkerEndpoint, private readonly starter?: WorkerStarter) {
+  constructor(
+    endpoint: WorkerEndpoint,
+    private readonly starter?: WorkerStarter,
+  ) {
     this.endpoint = endpoint;
     this.listen(endpoint, 0);
   }
@@ -380,7 +383,9 @@ export class GemmPool {
     const zeroPointOf = (j0: number, w: number) => Array.from(perColumn(zeroPoint, j0, w));
     const [[, w0], ...rest] = columnSlices(n, this.threads) as [[number, number], ...Array<[number, number]>];
     // each worker's slice is a copy of its columns, kept to pack it again in a worker that replaces one that died
-    const slices = rest.map(([j0, width], t) => new RemoteSlice(this.slots[t]!, j0, width, { data: columns(data, k, n, j0, width, true), shape: [k, width] }, zeroPointOf(j0, width)));
+    const slices = rest.map(
+      ([j0, width], t) => new RemoteSlice(this.slots[t]!, j0, width, { data: columns(data, k, n, j0, width, true), shape: [k, width] }, zeroPointOf(j0, width)),
+    );
     const packed = await Promise.allSettled(slices.map((slice) => slice.current()));
     let local: PackedMatrix<Int8DType>;
     try {
@@ -412,16 +417,27 @@ export class GemmPool {
    * await pool.dispose();
    * ```
    */
-  async matmulInteger(a: TensorLike<Uint8Array | Int8Array>, b: PooledWeights, aZeroPoint?: ZeroPointArg, options?: MatmulIntegerOptions): Promise<Tensor<Int32Array>> {
+  async matmulInteger(
+    a: TensorLike<Uint8Array | Int8Array>,
+    b: PooledWeights,
+    aZeroPoint?: ZeroPointArg,
+    options?: MatmulIntegerOptions,
+  ): Promise<Tensor<Int32Array>> {
     this.assertWeights(b, 'matmulInteger');
     const ta = toInt8Tensor(a, 'a');
     const plan = planMatmul(ta.shape, [b.k, b.n]);
     const za = Array.from(readZeroPoint(aZeroPoint, ta.dtype, plan.m, 'aZeroPoint', `one per row of a, M = ${plan.m}`));
     const out = readOut(optionsObject(options, 'GemmPool.matmulInteger', { out: true }).out, Int32Array, plan.outShape, 'GemmPool.matmulInteger');
-    const data = await this.product<Int32Array>(b, ta, Int32Array, {
-      local: (packed, _j0, _w, into) => matmulInteger(ta, packed, za, undefined, { out: into }).data,
-      remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
-    }, out);
+    const data = await this.product<Int32Array>(
+      b,
+      ta,
+      Int32Array,
+      {
+        local: (packed, _j0, _w, into) => matmulInteger(ta, packed, za, undefined, { out: into }).data,
+        remote: (handle, payload) => ({ op: 'matmul', handle, a: payload, aZeroPoint: za }),
+      },
+      out,
+    );
     return { data, shape: plan.outShape };
   }
 
@@ -448,10 +464,16 @@ export class GemmPool {
     });
     const ArrayType = g.a.dtype === 'int8' ? Int8Array : Uint8Array;
     const out = readOut(given.out, ArrayType, g.plan.outShape, 'GemmPool.gemmI8');
-    const data = await this.product(b, g.a, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
-      local: (packed, j0, w, into) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w), out: into }).data,
-      remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
-    }, out);
+    const data = await this.product(
+      b,
+      g.a,
+      ArrayType as ResultArrayType<Int8Array | Uint8Array>,
+      {
+        local: (packed, j0, w, into) => gemmI8({ a: g.a, b: packed, ...stageOf(j0, w), out: into }).data,
+        remote: (handle, payload, j0, w) => ({ op: 'gemmI8', handle, a: payload, stage: stageOf(j0, w) }),
+      },
+      out,
+    );
     return { data, shape: g.plan.outShape, dtype: g.a.dtype };
   }
 
@@ -498,10 +520,16 @@ export class GemmPool {
     });
     const ArrayType = q.dtype === 'int8' ? Int8Array : Uint8Array;
     const out = readOut(q.out, ArrayType, q.plan.outShape, 'GemmPool.qlinearMatmul');
-    const data = await this.product(b, ta, ArrayType as ResultArrayType<Int8Array | Uint8Array>, {
-      local: (packed, j0, w, into) => qlinearMatmulSlice(ta, packed, argsOf(j0, w), into).data,
-      remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
-    }, out);
+    const data = await this.product(
+      b,
+      ta,
+      ArrayType as ResultArrayType<Int8Array | Uint8Array>,
+      {
+        local: (packed, j0, w, into) => qlinearMatmulSlice(ta, packed, argsOf(j0, w), into).data,
+        remote: (handle, payload, j0, w) => ({ op: 'qlinearMatmul', handle, a: payload, args: argsOf(j0, w) }),
+      },
+      out,
+    );
     return { data, shape: q.plan.outShape, dtype: q.dtype };
   }
 
@@ -515,7 +543,10 @@ export class GemmPool {
     b: PooledWeights,
     a: Tensor<Uint8Array | Int8Array>,
     ArrayType: ResultArrayType<T>,
-    run: { local: (packed: PackedMatrix<Int8DType>, j0: number, width: number, into: T | undefined) => T; remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask },
+    run: {
+      local: (packed: PackedMatrix<Int8DType>, j0: number, width: number, into: T | undefined) => T;
+      remote: (handle: number, a: Int8Payload, j0: number, width: number) => Ask;
+    },
     out: T | undefined,
   ): Promise<T> {
     const { local, localWidth, remote } = b.slices;
@@ -581,7 +612,11 @@ export class GemmPool {
  * copy of every worker's slice for that).
  */
 export async function createGemmPool(options?: GemmPoolOptions): Promise<GemmPool> {
-  const { threads, workerUrl: where, startTimeout = START_TIMEOUT_MS } = optionsObject(options, 'createGemmPool', { threads: true, workerUrl: true, startTimeout: true });
+  const {
+    threads,
+    workerUrl: where,
+    startTimeout = START_TIMEOUT_MS,
+  } = optionsObject(options, 'createGemmPool', { threads: true, workerUrl: true, startTimeout: true });
   if (threads !== undefined) assertIntInRange(threads, 1, 64, 'threads');
   assertIntInRange(startTimeout, 1, 2 ** 31 - 1, 'startTimeout');
   const url = where === undefined ? defaultWorkerUrl() : toUrl(where);

@@ -19,7 +19,8 @@ let nextHandle = 1;
 /** The weights packed under `handle`. */
 function packed(handle: number): PackedMatrix<Int8DType> {
   const w = weights.get(handle);
-  if (w === undefined) throw new LowbitError('WORKER_FAILURE', `this worker holds no weights under handle ${handle} (they were packed in a worker that is gone)`);
+  if (w === undefined)
+    throw new LowbitError('WORKER_FAILURE', `this worker holds no weights under handle ${handle} (they were packed in a worker that is gone)`);
   return w;
 }
 

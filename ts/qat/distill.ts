@@ -27,7 +27,8 @@ const DISTILLATION_OPTION_NAMES: OptionNames<DistillationOptions> = { temperatur
 export function distillationLoss(studentLogits: Tensor, teacherLogits: Tensor, labels: ArrayLike<number>, options: DistillationOptions = {}): Tensor {
   assertTensor(teacherLogits, 'distillationLoss', 'teacherLogits');
   const { temperature: T = 4, alpha = 0.5 } = optionsObject(options, 'distillationLoss', DISTILLATION_OPTION_NAMES);
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${show(alpha)}`);
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1))
+    throw new LowbitError('INVALID_ARGUMENT', `distillation alpha must be a number in [0, 1], got ${show(alpha)}`);
   const ce = crossEntropy(studentLogits, labels);
   const kl = klDivergence(studentLogits, teacherLogits.detach(), T);
   return add(mul(ce, alpha), mul(kl, (1 - alpha) * T * T));
@@ -54,9 +55,24 @@ export interface DistillationStepArgs extends DistillationOptions {
  * backward, optimizer step. Returns the loss.
  */
 export function distillationStep(args: DistillationStepArgs): number {
-  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }', { ...DISTILLATION_OPTION_NAMES, student: true, teacher: true, optimizer: true, x: true, y: true });
-  for (const [name, v, type] of [['student', student, Module], ['teacher', teacher, Module], ['optimizer', optimizer, Optimizer]] as const) {
-    if (!(v instanceof type)) throw new LowbitError('INVALID_ARGUMENT', `distillationStep: ${name} must be ${type === Module ? 'an nn.Module' : 'an optimizer (optim.SGD or optim.Adam)'}, got ${describe(v)}`);
+  const { student, teacher, optimizer, x, y } = requireObject(args, 'distillationStep takes an object { student, teacher, optimizer, x, y, … }', {
+    ...DISTILLATION_OPTION_NAMES,
+    student: true,
+    teacher: true,
+    optimizer: true,
+    x: true,
+    y: true,
+  });
+  for (const [name, v, type] of [
+    ['student', student, Module],
+    ['teacher', teacher, Module],
+    ['optimizer', optimizer, Optimizer],
+  ] as const) {
+    if (!(v instanceof type))
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `distillationStep: ${name} must be ${type === Module ? 'an nn.Module' : 'an optimizer (optim.SGD or optim.Adam)'}, got ${describe(v)}`,
+      );
   }
   teacher.eval();
   const teacherLogits = noGrad(() => teacher.forward(x));

@@ -85,7 +85,7 @@ export class QuantizedModel {
     let q: Codes = quantize(x.data, x.shape, inQ.scale, inQ.bits, inQ.signed);
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
-      if (l.kind === 'relu') q = q.map((v) => (Math.max(v , 0)));
+      if (l.kind === 'relu') q = q.map((v) => Math.max(v, 0));
       else if (l.kind === 'flatten') shape = [shape[0]!, q.length / shape[0]!];
       else if (l.kind === 'maxpool') [q, shape] = maxPoolInt(q, shape, l.kernelSize, l.stride);
       else {
@@ -95,7 +95,8 @@ export class QuantizedModel {
         const relu = rest.slice(0, nextIndex < 0 ? rest.length : nextIndex).some((n) => n.kind === 'relu');
         const { a, rows, outShape } = l.kind === 'linear' ? linearInput(q, shape, l) : convInput(q, shape, l);
         const O = l.weightShape[0]!;
-        const toNCHW = <T extends Codes | Float32Array>(y: T, out: T): T => (l.kind === 'conv2d' ? transposeBatched(y, shape[0]!, rows / shape[0]!, O, out) : y);
+        const toNCHW = <T extends Codes | Float32Array>(y: T, out: T): T =>
+          l.kind === 'conv2d' ? transposeBatched(y, shape[0]!, rows / shape[0]!, O, out) : y;
         if (next === undefined) {
           const acc = matmulInteger(a, this.packedWeights(i, l)).data;
           const y = new Float32Array(acc.length);
@@ -149,14 +150,14 @@ function requantize(a: PlainTensor<Codes>, w: PackedMatrix<Int8DType>, l: Quanti
   const floor = relu ? Math.max(lo, 0) : lo;
   if (next.signed === a.data instanceof Int8Array) {
     const y = gemmI8({ a, b: w, bias: l.bias, outputScale: mult, relu }).data;
-    for (let j = 0; j < y.length; j++) y[j] = y[j]! < floor ? floor : Math.min(y[j]! , hi);
+    for (let j = 0; j < y.length; j++) y[j] = y[j]! < floor ? floor : Math.min(y[j]!, hi);
     return y;
   }
   const acc = matmulInteger(a, w).data;
   const y = next.signed ? new Int8Array(acc.length) : new Uint8Array(acc.length);
   for (let j = 0; j < acc.length; j++) {
     const r = roundHalfEven((acc[j]! + l.bias[j % O]!) * mult[j % O]!);
-    y[j] = r < floor ? floor : Math.min(r , hi);
+    y[j] = r < floor ? floor : Math.min(r, hi);
   }
   return y;
 }
@@ -226,7 +227,10 @@ export function exportQuantized(model: Module): QuantizedModel {
     if (m instanceof ReLU) return { kind: 'relu' };
     if (m instanceof Flatten) return { kind: 'flatten' };
     if (m instanceof MaxPool2d) return { kind: 'maxpool', kernelSize: m.kernelSize, stride: m.stride };
-    throw new LowbitError('INVALID_ARGUMENT', `exportQuantized cannot export a ${m.constructor.name}; supported: QuantLinear, QuantConv2d, ReLU, MaxPool2d, Flatten (run prepareQAT first)`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `exportQuantized cannot export a ${m.constructor.name}; supported: QuantLinear, QuantConv2d, ReLU, MaxPool2d, Flatten (run prepareQAT first)`,
+    );
   });
   return new QuantizedModel(layers);
 }

@@ -42,7 +42,13 @@ export function intRange(bits: number, signed: boolean): [number, number] {
  */
 export function fakeQuantSTE(x: Tensor, qparams: FakeQuantParams): Tensor {
   assertTensor(x, 'fakeQuantSTE', 'x');
-  qparams = requireObject(qparams, 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }', { scale: true, zeroPoint: true, bits: true, signed: true, axis: true });
+  qparams = requireObject(qparams, 'fakeQuantSTE needs qparams { scale, zeroPoint?, bits?, signed?, axis? }', {
+    scale: true,
+    zeroPoint: true,
+    bits: true,
+    signed: true,
+    axis: true,
+  });
   const [qmin, qmax] = intRange(qparams.bits ?? 8, qparams.signed ?? true);
   const p = channelParams(x.shape, qparams.scale, qparams.zeroPoint ?? 0, qparams.axis, qmin, qmax, `${qparams.bits ?? 8}-bit`);
   const y = runFakeQuantize(x.data, p, qmin, qmax);

@@ -50,7 +50,12 @@ export class PACT extends Module {
    * `alpha` is α's initial value, `l2` λ of the regulariser λ·α² (default
    * 1e-4); `options.alphaGradient` picks α's gradient (see `autograd.pact`).
    */
-  constructor(readonly bits: number, alpha = 10, readonly l2 = 1e-4, options?: PACTOptions) {
+  constructor(
+    readonly bits: number,
+    alpha = 10,
+    readonly l2 = 1e-4,
+    options?: PACTOptions,
+  ) {
     super();
     intRange(bits, false);
     this.alphaGradient = pactAlphaGradient(optionsObject(options, 'PACT', PACT_OPTION_NAMES).alphaGradient, 'PACT alphaGradient');
@@ -93,7 +98,10 @@ export class LSQ extends Module {
   /** Signed or unsigned integer range. */
   signed: boolean;
 
-  constructor(readonly bits: number, options: LSQModuleOptions = {}) {
+  constructor(
+    readonly bits: number,
+    options: LSQModuleOptions = {},
+  ) {
     super();
     this.signed = options.signed ?? true;
     intRange(bits, this.signed);
@@ -182,7 +190,6 @@ export function accumulatorBias(bias: Float32Array, inputScale: number, weightSc
   return Int32Array.from(bias, (b, c) => roundHalfEven(b / (inputScale * weightScales[c]!)));
 }
 
-
 /**
  * @internal Checks a layer config (quantizer names and bit widths) and
  * returns the quantizers with their defaults.
@@ -217,7 +224,10 @@ export abstract class QuantLayer extends Module {
   private absSum = 0;
   private count = 0;
 
-  constructor(source: Linear | Conv2d, readonly config: QuantLayerConfig) {
+  constructor(
+    source: Linear | Conv2d,
+    readonly config: QuantLayerConfig,
+  ) {
     super();
     this.weight = source.weight;
     this.bias = source.bias;

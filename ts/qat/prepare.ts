@@ -35,7 +35,13 @@ export interface QATConfig extends QuantLayerConfig {
 export function prepareQAT<M extends Module>(model: M, config: QATConfig): M {
   if (!(model instanceof Module)) throw new LowbitError('INVALID_ARGUMENT', `prepareQAT needs an nn.Module (e.g. a Sequential), got ${describe(model)}`);
   config = requireObject(config, 'prepareQAT needs a config { weightBits, activationBits, calibrationData?, … }', {
-    calibrationData: true, inputBits: true, weightBits: true, activationBits: true, weightQuantizer: true, activationQuantizer: true, pactAlphaGradient: true,
+    calibrationData: true,
+    inputBits: true,
+    weightBits: true,
+    activationBits: true,
+    weightQuantizer: true,
+    activationQuantizer: true,
+    pactAlphaGradient: true,
   });
   if (model instanceof Linear || model instanceof Conv2d) {
     throw new LowbitError('INVALID_ARGUMENT', 'prepareQAT swaps layers inside a container; wrap a single layer in a Sequential');

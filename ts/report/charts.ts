@@ -28,7 +28,10 @@ const GEOMETRY = /\s(d|transform|x|y|x1|x2|y1|y2|cx|cy|r|width|height|points|vie
 
 /** The element's markup with the geometry rounded to 0.1 px (a third of a chart's bytes are digits nobody sees). */
 export function serialize(el: Element): string {
-  return el.outerHTML.replace(GEOMETRY, (_, name: string, value: string) => ` ${name}="${value.replace(/-?\d+\.\d{2,}/g, (n) => String(Math.round(Number(n) * 10) / 10))}"`);
+  return el.outerHTML.replace(
+    GEOMETRY,
+    (_, name: string, value: string) => ` ${name}="${value.replace(/-?\d+\.\d{2,}/g, (n) => String(Math.round(Number(n) * 10) / 10))}"`,
+  );
 }
 
 /** A chart's text: Plot's label at most `max` characters, the middle elided. */
@@ -78,7 +81,9 @@ export function barChart(ctx: ChartContext, bars: readonly Bar[], options: { xLa
 export function methodLegend(ctx: ChartContext): string {
   const { Plot, document } = ctx;
   const methods = Object.keys(METHOD_COLORS);
-  const el = Plot.legend({ document, color: { type: 'ordinal', domain: methods, range: methods.map((m) => METHOD_COLORS[m as RangeMethod]) } } as Parameters<PlotModule['legend']>[0] & { document: Document });
+  const el = Plot.legend({ document, color: { type: 'ordinal', domain: methods, range: methods.map((m) => METHOD_COLORS[m as RangeMethod]) } } as Parameters<
+    PlotModule['legend']
+  >[0] & { document: Document });
   return serialize(el as Element);
 }
 
@@ -97,7 +102,12 @@ export function histogramChart(ctx: ChartContext, h: ValueHistogram, chosen: str
     ...(r.min < 0 ? [{ method, x: -r.min, lower: true }] : []),
   ]);
   const rule = (subset: typeof rules, strokeWidth: number, dash?: string) =>
-    Plot.ruleX(subset, { x: 'x', stroke: (d: (typeof rules)[number]) => METHOD_COLORS[d.method], strokeWidth, ...(dash !== undefined && { strokeDasharray: dash }) });
+    Plot.ruleX(subset, {
+      x: 'x',
+      stroke: (d: (typeof rules)[number]) => METHOD_COLORS[d.method],
+      strokeWidth,
+      ...(dash !== undefined && { strokeDasharray: dash }),
+    });
   const el = Plot.plot({
     document,
     width: CHART_WIDTH,
@@ -109,10 +119,24 @@ export function histogramChart(ctx: ChartContext, h: ValueHistogram, chosen: str
     y: { type: 'log', label: 'count', domain: [0.5, Math.max(1, ...h.counts)], grid: true, tickFormat: '~s' },
     marks: [
       Plot.areaY(steps, { x: 'x', y1: 0.5, y2: 'y', curve: 'step-after', fill: '#c9c9c9' }),
-      rule(rules.filter((r) => r.method !== chosen && !r.lower), 1.5),
-      rule(rules.filter((r) => r.method !== chosen && r.lower), 1.5, '4,3'),
-      rule(rules.filter((r) => r.method === chosen && !r.lower), 3),
-      rule(rules.filter((r) => r.method === chosen && r.lower), 3, '4,3'),
+      rule(
+        rules.filter((r) => r.method !== chosen && !r.lower),
+        1.5,
+      ),
+      rule(
+        rules.filter((r) => r.method !== chosen && r.lower),
+        1.5,
+        '4,3',
+      ),
+      rule(
+        rules.filter((r) => r.method === chosen && !r.lower),
+        3,
+      ),
+      rule(
+        rules.filter((r) => r.method === chosen && r.lower),
+        3,
+        '4,3',
+      ),
     ],
   });
   return serialize(el);

@@ -59,7 +59,11 @@ export interface Cell {
 }
 
 /** A table whose columns sort when their heading is pressed (`sortable` columns only). */
-export function table(caption: string, columns: ReadonlyArray<{ label: string; sortable?: boolean }>, rows: ReadonlyArray<ReadonlyArray<Cell | string>>): string {
+export function table(
+  caption: string,
+  columns: ReadonlyArray<{ label: string; sortable?: boolean }>,
+  rows: ReadonlyArray<ReadonlyArray<Cell | string>>,
+): string {
   const head = columns.map((c) => `<th scope="col">${c.sortable === true ? `<button type="button">${esc(c.label)}</button>` : esc(c.label)}</th>`).join('');
   const body = rows
     .map((row) => {

@@ -49,7 +49,11 @@ async function drawingDocument(given: DrawingDocument | undefined): Promise<Docu
     const { parseHTML } = (await import(/* @vite-ignore */ pkg)) as { parseHTML: (html: string) => { document: Document } };
     return parseHTML('<!doctype html><html><head></head><body></body></html>').document;
   } catch (e) {
-    throw new LowbitError('INVALID_ARGUMENT', `renderReport needs a DOM to draw its charts on: outside a browser it uses linkedom, which could not be loaded (${(e as Error).message.split('\n')[0]}); install linkedom or pass options.document`, { cause: e });
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `renderReport needs a DOM to draw its charts on: outside a browser it uses linkedom, which could not be loaded (${(e as Error).message.split('\n')[0]}); install linkedom or pass options.document`,
+      { cause: e },
+    );
   }
 }
 
@@ -57,7 +61,11 @@ async function plotModule(): Promise<PlotModule> {
   try {
     return await import('@observablehq/plot');
   } catch (e) {
-    throw new LowbitError('INVALID_ARGUMENT', `renderReport draws its charts with @observablehq/plot, which could not be loaded (${(e as Error).message.split('\n')[0]}); install it`, { cause: e });
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `renderReport draws its charts with @observablehq/plot, which could not be loaded (${(e as Error).message.split('\n')[0]}); install it`,
+      { cause: e },
+    );
   }
 }
 
@@ -86,19 +94,35 @@ function summary(report: QuantizationReport): string {
   cards.push(card('Model size', `${bytes(sizes.input)} → ${bytes(sizes.output)}`, ratio > 0 ? `${ratio.toFixed(2)}× smaller` : undefined));
   if (report.accuracy !== undefined) {
     const { float, quantized, samples } = report.accuracy;
-    cards.push(card('Accuracy', `${percent(float)} → ${percent(quantized)}`, `${((float - quantized) * 100).toFixed(2)} points lost on ${count(samples)} samples`));
+    cards.push(
+      card('Accuracy', `${percent(float)} → ${percent(quantized)}`, `${((float - quantized) * 100).toFixed(2)} points lost on ${count(samples)} samples`),
+    );
   }
   for (const o of report.outputs) {
-    cards.push(card(`Output SQNR: ${o.name}`, `∞ → ${db(o.sqnr)}`, `float vs quantized on ${count(report.evaluationSamples)} samples; max |error| ${num(o.maxAbsError)}`));
+    cards.push(
+      card(
+        `Output SQNR: ${o.name}`,
+        `∞ → ${db(o.sqnr)}`,
+        `float vs quantized on ${count(report.evaluationSamples)} samples; max |error| ${num(o.maxAbsError)}`,
+      ),
+    );
   }
   const method = typeof settings.method === 'string' ? settings.method : undefined;
   const how = [report.mode, method, typeof settings.format === 'string' ? settings.format : undefined].filter((s) => s !== undefined).join(' · ');
-  const types = [settings.weightType, settings.activationType].every((t) => typeof t === 'string') ? `weights ${String(settings.weightType)}${settings.perChannel === true ? ' per channel' : ''}, activations ${String(settings.activationType)}` : undefined;
+  const types = [settings.weightType, settings.activationType].every((t) => typeof t === 'string')
+    ? `weights ${String(settings.weightType)}${settings.perChannel === true ? ' per channel' : ''}, activations ${String(settings.activationType)}`
+    : undefined;
   cards.push(card('Method', how, types));
   const quantized = report.nodes.filter((n) => n.quantized).length;
   cards.push(card('Nodes quantized', `${count(quantized)} of ${count(report.nodes.length)}`));
   const calib = report.calibration;
-  cards.push(card('Time', `${report.seconds.toFixed(2)} s`, calib === undefined ? undefined : `calibration ${calib.seconds.toFixed(2)} s on ${count(calib.samples)} samples in ${count(calib.batches)} batches`));
+  cards.push(
+    card(
+      'Time',
+      `${report.seconds.toFixed(2)} s`,
+      calib === undefined ? undefined : `calibration ${calib.seconds.toFixed(2)} s on ${count(calib.samples)} samples in ${count(calib.batches)} batches`,
+    ),
+  );
   if (report.peakMemory !== undefined) cards.push(card('Peak memory', bytes(report.peakMemory), report.runner));
   else if (report.runner !== undefined) cards.push(card('Runner', report.runner));
   return `<section id="summary"><h2>Summary</h2><dl class="cards">${cards.join('')}</dl></section>`;
@@ -153,12 +177,20 @@ function nodeSection(ctx: ChartContext, report: QuantizationReport): { html: str
   const chart =
     measured.length === 0
       ? ''
-      : `<figure>${barChart(ctx, measured.map((n) => ({ label: n.name, value: n.sqnr! })), { xLabel: 'SQNR of the node’s output (dB)', ariaLabel: 'SQNR per node', format: db })}<figcaption>SQNR of each node’s output against the float model’s, on ${count(report.evaluationSamples)} samples (higher is better).</figcaption></figure>`;
+      : `<figure>${barChart(
+          ctx,
+          measured.map((n) => ({ label: n.name, value: n.sqnr! })),
+          { xLabel: 'SQNR of the node’s output (dB)', ariaLabel: 'SQNR per node', format: db },
+        )}<figcaption>SQNR of each node’s output against the float model’s, on ${count(report.evaluationSamples)} samples (higher is better).</figcaption></figure>`;
   const html = `<section id="nodes"><h2>Nodes</h2>${chart}${table(`${report.nodes.length} nodes in graph order; press a heading to sort`, columns, rows)}</section>`;
   return { html, charts: chart === '' ? 0 : 1 };
 }
 
-async function activationSection(ctx: ChartContext, report: QuantizationReport, pause: (() => Promise<void>) | undefined): Promise<{ html: string; charts: number }> {
+async function activationSection(
+  ctx: ChartContext,
+  report: QuantizationReport,
+  pause: (() => Promise<void>) | undefined,
+): Promise<{ html: string; charts: number }> {
   const drawn = report.tensors.filter((t) => t.kind === 'activation' && t.histogram !== undefined);
   let charts = 0;
   const figures: string[] = [];
@@ -217,7 +249,15 @@ function sensitivitySection(ctx: ChartContext, report: QuantizationReport): { ht
   const chart =
     ranked.length === 0
       ? ''
-      : `<figure>${barChart(ctx, ranked.map((e) => ({ label: e.node, value: value(e)! })), { xLabel: s.metric === 'accuracy' ? 'accuracy with only this node quantized' : 'output SQNR with only this node quantized (dB)', ariaLabel: 'Sensitivity ranking', format })}<figcaption>Most sensitive first${s.samples === undefined ? '' : `, on ${count(s.samples)} samples`}.</figcaption></figure>`;
+      : `<figure>${barChart(
+          ctx,
+          ranked.map((e) => ({ label: e.node, value: value(e)! })),
+          {
+            xLabel: s.metric === 'accuracy' ? 'accuracy with only this node quantized' : 'output SQNR with only this node quantized (dB)',
+            ariaLabel: 'Sensitivity ranking',
+            format,
+          },
+        )}<figcaption>Most sensitive first${s.samples === undefined ? '' : `, on ${count(s.samples)} samples`}.</figcaption></figure>`;
   const rows = s.nodes.map((e, i) => [
     { text: String(i + 1), sort: i, numeric: true },
     { text: e.node, wrap: true },
@@ -225,16 +265,34 @@ function sensitivitySection(ctx: ChartContext, report: QuantizationReport): { ht
     { text: e.sqnr === undefined ? '' : db(e.sqnr), sort: e.sqnr ?? null, numeric: true },
     { text: e.accuracy === undefined ? '' : percent(e.accuracy), sort: e.accuracy ?? null, numeric: true },
   ]);
-  const columns = [{ label: 'Rank', sortable: true }, { label: 'Node', sortable: true }, { label: 'Op', sortable: true }, { label: 'SQNR', sortable: true }, { label: 'Accuracy', sortable: true }];
-  return { html: `<section id="sensitivity"><h2>Sensitivity</h2>${chart}${table('Each node quantized alone', columns, rows)}</section>`, charts: chart === '' ? 0 : 1 };
+  const columns = [
+    { label: 'Rank', sortable: true },
+    { label: 'Node', sortable: true },
+    { label: 'Op', sortable: true },
+    { label: 'SQNR', sortable: true },
+    { label: 'Accuracy', sortable: true },
+  ];
+  return {
+    html: `<section id="sensitivity"><h2>Sensitivity</h2>${chart}${table('Each node quantized alone', columns, rows)}</section>`,
+    charts: chart === '' ? 0 : 1,
+  };
 }
 
 function planSection(report: QuantizationReport): string {
   const p = report.plan;
   if (p === undefined) return '';
-  const facts = [p.goal === undefined ? '' : `Goal: ${p.goal}.`, p.size === undefined ? '' : `Size: ${bytes(p.size)}.`, p.sqnr === undefined ? '' : `Output SQNR: ${db(p.sqnr)}.`, p.accuracy === undefined ? '' : `Accuracy: ${percent(p.accuracy)}.`].filter((f) => f !== '');
+  const facts = [
+    p.goal === undefined ? '' : `Goal: ${p.goal}.`,
+    p.size === undefined ? '' : `Size: ${bytes(p.size)}.`,
+    p.sqnr === undefined ? '' : `Output SQNR: ${db(p.sqnr)}.`,
+    p.accuracy === undefined ? '' : `Accuracy: ${percent(p.accuracy)}.`,
+  ].filter((f) => f !== '');
   const rows = p.nodes.map((e) => [{ text: e.node, wrap: true }, { text: e.weights }, { text: e.activations }]);
-  const columns = [{ label: 'Node', sortable: true }, { label: 'Weights', sortable: true }, { label: 'Activations', sortable: true }];
+  const columns = [
+    { label: 'Node', sortable: true },
+    { label: 'Weights', sortable: true },
+    { label: 'Activations', sortable: true },
+  ];
   return `<section id="plan"><h2>Mixed-precision plan</h2>${facts.length === 0 ? '' : `<p>${esc(facts.join(' '))}</p>`}${table('Precision per node', columns, rows)}</section>`;
 }
 
@@ -272,7 +330,8 @@ function planSection(report: QuantizationReport): string {
 export async function renderReport(report: QuantizationReport, options: RenderReportOptions = {}): Promise<string> {
   const o = optionsObject(options, 'renderReport', { title: true, document: true });
   checkReport(report);
-  if (o.title !== undefined && typeof o.title !== 'string') throw new LowbitError('INVALID_ARGUMENT', `renderReport: title must be a string, got ${show(o.title)}`);
+  if (o.title !== undefined && typeof o.title !== 'string')
+    throw new LowbitError('INVALID_ARGUMENT', `renderReport: title must be a string, got ${show(o.title)}`);
   const title = o.title ?? 'Quantization report';
   const ctx: ChartContext = { Plot: await plotModule(), document: await drawingDocument(o.document) };
   // on a browser page's thread, each chart section and each activation's charts are drawn in a task of their own, so that a large model's report never holds the page

@@ -28,14 +28,19 @@ export function allocate(bytes: number): number {
     throw new LowbitError('WASM_FAILURE', `a wasm buffer of ${bytes} bytes was asked for; this is a lowbit bug, please report it`);
   }
   if (bytes > MAX_ALLOC) {
-    throw new LowbitError('WASM_FAILURE', `a wasm buffer of ${bytes} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB (split the work into smaller products or batches)`);
+    throw new LowbitError(
+      'WASM_FAILURE',
+      `a wasm buffer of ${bytes} bytes cannot be allocated: a wasm32 heap holds at most 4 GiB (split the work into smaller products or batches)`,
+    );
   }
   const ex = wasmExports();
   const ptr = ex.lowbit_alloc(allocatedSize(bytes));
   if (ptr === 0) {
     const held = ex.memory.buffer.byteLength;
-    throw new LowbitError('WASM_FAILURE', `wasm memory allocation of ${bytes} bytes failed: the heap already spans ${Math.round(held / MiB)} MiB of the 4096 a wasm32 module can have (dispose packed weights and observers no longer used, or split the work)`);
+    throw new LowbitError(
+      'WASM_FAILURE',
+      `wasm memory allocation of ${bytes} bytes failed: the heap already spans ${Math.round(held / MiB)} MiB of the 4096 a wasm32 module can have (dispose packed weights and observers no longer used, or split the work)`,
+    );
   }
   return ptr;
 }
-

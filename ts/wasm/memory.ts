@@ -106,7 +106,10 @@ export function newResultArray<T extends AnyTypedArray>(ArrayType: ResultArrayTy
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const length = typeof source === 'number' ? source : source.length;
-    throw new LowbitError('WASM_FAILURE', `${op}: a result of ${length} elements cannot be allocated (${err.message}); split the work into smaller products or batches`);
+    throw new LowbitError(
+      'WASM_FAILURE',
+      `${op}: a result of ${length} elements cannot be allocated (${err.message}); split the work into smaller products or batches`,
+    );
   }
 }
 

@@ -36,11 +36,8 @@ export interface InitOptions {
 
 /** A module whose one function uses `f32x4.relaxed_madd`: it validates where relaxed SIMD is on. */
 const RELAXED_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  253, 133, 2, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 253, 133, 2, 11,
 ]);
 
 /** Whether this engine runs relaxed SIMD (validates `f32x4.relaxed_madd`). */
@@ -161,7 +158,10 @@ function typedExports(raw: WebAssembly.Exports): LowbitExports {
   for (const [name, arity] of Object.entries(EXPORT_ARITY)) {
     const fn = raw[name];
     if (typeof fn !== 'function' || fn.length !== arity) {
-      throw new LowbitError('WASM_FAILURE', `the wasm module does not match this build of lowbit: ${name} is ${typeof fn === 'function' ? `a function of ${fn.length} parameters, expected ${arity}` : 'missing'}`);
+      throw new LowbitError(
+        'WASM_FAILURE',
+        `the wasm module does not match this build of lowbit: ${name} is ${typeof fn === 'function' ? `a function of ${fn.length} parameters, expected ${arity}` : 'missing'}`,
+      );
     }
   }
   const typed: Record<string, unknown> = { ...raw };

@@ -18,7 +18,10 @@ export function checkStatus(status: number, op: string, input: StatusInput = 'x'
   const name = typeof input === 'string' ? input : input.name;
   switch (status) {
     case Status.NanInput:
-      throw new LowbitError('NAN_INPUT', `${name} holds NaN at index ${wasmExports().lowbit_status_detail()}; quantization needs numbers (±Infinity saturates)`);
+      throw new LowbitError(
+        'NAN_INPUT',
+        `${name} holds NaN at index ${wasmExports().lowbit_status_detail()}; quantization needs numbers (±Infinity saturates)`,
+      );
     case Status.NonFinite: {
       // a kernel that does not track the index leaves u32::MAX: find it in the values
       if (typeof input !== 'string') assertFinite(input.data, name);

@@ -64,7 +64,10 @@ export function writeStruct<D extends StructDef<string, string>>(def: D, at: Ptr
     const [lo, hi] = type === 'i32' ? [-(2 ** 31), 2 ** 31 - 1] : [0, 2 ** 32 - 1];
     // a size past 32 bits would wrap silently into a small one (DataView stores it modulo 2^32)
     if (type !== 'f32' && type !== 'f64' && !(Number.isInteger(v) && v >= lo && v <= hi)) {
-      throw new LowbitError('WASM_FAILURE', `${def.name}.${name} = ${v} does not fit a wasm32 ${type}: the call is too large for a wasm32 module (split the work into smaller products or batches)`);
+      throw new LowbitError(
+        'WASM_FAILURE',
+        `${def.name}.${name} = ${v} does not fit a wasm32 ${type}: the call is too large for a wasm32 module (split the work into smaller products or batches)`,
+      );
     }
     const p = at + offset;
     switch (type) {
@@ -277,7 +280,20 @@ export const MinMaxChannelsArgs = defineStruct('MinMaxChannelsArgs', {
 /** Quantized weights in the MatMulNBits layout (ffi/nbits.rs), for `lowbit_nbits_new` and pointed to by `MatmulNBitsArgs`. */
 export const NBitsWeightsArgs = defineStruct(
   'NBitsWeightsArgs',
-  { bits: 'u32', block: 'usize', k: 'usize', n: 'usize', b: 'ptr', bLen: 'usize', scales: 'ptr', scalesLen: 'usize', zpKind: 'u32', zp: 'ptr', zpLen: 'usize', handle: 'usize' },
+  {
+    bits: 'u32',
+    block: 'usize',
+    k: 'usize',
+    n: 'usize',
+    b: 'ptr',
+    bLen: 'usize',
+    scales: 'ptr',
+    scalesLen: 'usize',
+    zpKind: 'u32',
+    zp: 'ptr',
+    zpLen: 'usize',
+    handle: 'usize',
+  },
   ['handle'],
 );
 

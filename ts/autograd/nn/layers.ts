@@ -123,7 +123,11 @@ export class Linear extends Module {
   /** Bias [outFeatures], or undefined. */
   bias: Tensor | undefined;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LayerOptions = {},
+  ) {
     super();
     options = optionsObject(options, 'Linear', { bias: true });
     checkPositiveInt(inFeatures, 'Linear inFeatures');
@@ -158,7 +162,12 @@ export class Conv2d extends Module {
   /** Zeros added on each side of both spatial axes. */
   readonly padding: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    options: Conv2dLayerOptions = {},
+  ) {
     super();
     checkPositiveInt(inChannels, 'Conv2d inChannels');
     checkPositiveInt(outChannels, 'Conv2d outChannels');
@@ -195,7 +204,10 @@ export class Flatten extends Module {
 
 /** 2-D max pooling with a square window (stride defaults to the window). */
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: number, readonly stride: number = kernelSize) {
+  constructor(
+    readonly kernelSize: number,
+    readonly stride: number = kernelSize,
+  ) {
     super();
   }
 

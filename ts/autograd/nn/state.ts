@@ -37,7 +37,8 @@ export function stateDictFromJSON(json: string): StateDict {
   } catch (e) {
     throw new LowbitError('INVALID_ARGUMENT', `${op}: not JSON (${(e as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new LowbitError('INVALID_ARGUMENT', `${op}: expected an object of { shape, data }`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new LowbitError('INVALID_ARGUMENT', `${op}: expected an object of { shape, data }`);
   const out: StateDict = {};
   for (const [k, v] of Object.entries(parsed)) {
     const name = JSON.stringify(k);

@@ -31,7 +31,10 @@ export function imageFormat(bytes: Uint8Array, source: string): ImageFormat {
   const format = sniffImage(bytes);
   if (format !== undefined) return format;
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new LowbitError('INVALID_FILE', `${source} is not a PNG or JPEG image (it starts with ${bytes.length === 0 ? 'nothing: it is empty' : `bytes ${head}`}); calibration images must be PNG or JPEG files`);
+  throw new LowbitError(
+    'INVALID_FILE',
+    `${source} is not a PNG or JPEG image (it starts with ${bytes.length === 0 ? 'nothing: it is empty' : `bytes ${head}`}); calibration images must be PNG or JPEG files`,
+  );
 }
 
 /** Whether this platform decodes images itself (browsers and their workers). */
@@ -44,12 +47,21 @@ async function load<T>(name: string, loading: Promise<unknown>): Promise<T> {
   try {
     return (await loading) as T;
   } catch (e) {
-    throw new LowbitError('INVALID_ARGUMENT', `decoding images needs the package ${name}, which could not be loaded (${(e as Error).message.split('\n')[0]})`, { cause: e });
+    throw new LowbitError('INVALID_ARGUMENT', `decoding images needs the package ${name}, which could not be loaded (${(e as Error).message.split('\n')[0]})`, {
+      cause: e,
+    });
   }
 }
 
 interface FastPng {
-  decode(data: Uint8Array): { width: number; height: number; data: Uint8Array | Uint8ClampedArray | Uint16Array; depth: number; channels: number; palette?: unknown };
+  decode(data: Uint8Array): {
+    width: number;
+    height: number;
+    data: Uint8Array | Uint8ClampedArray | Uint16Array;
+    depth: number;
+    channels: number;
+    palette?: unknown;
+  };
   convertIndexedToRgb(png: unknown): Uint8Array;
 }
 

@@ -74,9 +74,19 @@ function settingsOf(options: ImageFeedsOptions): Settings {
   const batch = o.batch ?? 16;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new LowbitError('INVALID_ARGUMENT', `imageFeeds: batch must be an integer ≥ 1, got ${describe(batch)}`);
   const inputName = o.inputName ?? 'input';
-  if (typeof inputName !== 'string' || inputName === '') throw new LowbitError('INVALID_ARGUMENT', `imageFeeds: inputName must be a non-empty string, got ${describe(inputName)}`);
+  if (typeof inputName !== 'string' || inputName === '')
+    throw new LowbitError('INVALID_ARGUMENT', `imageFeeds: inputName must be a non-empty string, got ${describe(inputName)}`);
   const c = channels === 'gray' ? 1 : 3;
-  return { height: size[0]!, width: size[1]!, mean: perChannel(o.mean, 'mean', c, 0), std: perChannel(o.std, 'std', c, 1), nhwc: layout === 'nhwc', channels, batch, inputName };
+  return {
+    height: size[0]!,
+    width: size[1]!,
+    mean: perChannel(o.mean, 'mean', c, 0),
+    std: perChannel(o.std, 'std', c, 1),
+    nhwc: layout === 'nhwc',
+    channels,
+    batch,
+    inputName,
+  };
 }
 
 /** Reads a file given by path (Node only: node:fs loaded by a name in a variable, which page bundlers leave alone). */
@@ -86,7 +96,11 @@ async function readPath(path: string): Promise<Uint8Array> {
   try {
     ({ readFile } = (await import(/* @vite-ignore */ fs)) as { readFile: (p: string) => Promise<Uint8Array> });
   } catch (e) {
-    throw new LowbitError('INVALID_ARGUMENT', `imageFeeds: ${JSON.stringify(path)} is a path, which only Node can read; in a browser pass the File, a Blob or the bytes`, { cause: e });
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `imageFeeds: ${JSON.stringify(path)} is a path, which only Node can read; in a browser pass the File, a Blob or the bytes`,
+      { cause: e },
+    );
   }
   try {
     return await readFile(path);

@@ -31,17 +31,20 @@ export const attr = {
   /** A FLOAT attribute (float32). */
   float: (name: string, value: number): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.FLOAT, f: value }),
   /** A STRING attribute (UTF-8). */
-  string: (name: string, value: string): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) }),
+  string: (name: string, value: string): AttributeProto =>
+    create(AttributeProtoSchema, { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) }),
   /** A TENSOR attribute. */
   tensor: (name: string, value: TensorProto): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.TENSOR, t: value }),
   /** A GRAPH attribute (a subgraph). */
   graph: (name: string, value: GraphProto): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.GRAPH, g: value }),
   /** An INTS attribute. */
-  ints: (name: string, values: readonly (number | bigint)[]): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.INTS, ints: values.map((v) => BigInt(v)) }),
+  ints: (name: string, values: readonly (number | bigint)[]): AttributeProto =>
+    create(AttributeProtoSchema, { name, type: AttributeType.INTS, ints: values.map((v) => BigInt(v)) }),
   /** A FLOATS attribute. */
   floats: (name: string, values: readonly number[]): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.FLOATS, floats: [...values] }),
   /** A STRINGS attribute. */
-  strings: (name: string, values: readonly string[]): AttributeProto => create(AttributeProtoSchema, { name, type: AttributeType.STRINGS, strings: values.map((v) => new TextEncoder().encode(v)) }),
+  strings: (name: string, values: readonly string[]): AttributeProto =>
+    create(AttributeProtoSchema, { name, type: AttributeType.STRINGS, strings: values.map((v) => new TextEncoder().encode(v)) }),
 };
 
 /** Options of {@link makeNode}. */
@@ -68,11 +71,20 @@ export function makeNode(opType: string, inputs: readonly string[], outputs: rea
 
 /** A tensor value info: name, element type and dims (a number, a symbolic name, or null for unknown). */
 export function makeValueInfo(name: string, dtype: ElementType, shape?: readonly (number | string | null)[]): ValueInfoProto {
-  const dims = shape?.map((d) => (typeof d === 'number' ? { value: { case: 'dimValue' as const, value: BigInt(d) } } : typeof d === 'string' ? { value: { case: 'dimParam' as const, value: d } } : {}));
+  const dims = shape?.map((d) =>
+    typeof d === 'number'
+      ? { value: { case: 'dimValue' as const, value: BigInt(d) } }
+      : typeof d === 'string'
+        ? { value: { case: 'dimParam' as const, value: d } }
+        : {},
+  );
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
-      value: { case: 'tensorType', value: { elemType: onnxDataType(dtype), ...(dims !== undefined && { shape: create(TensorShapeProtoSchema, { dim: dims }) }) } },
+      value: {
+        case: 'tensorType',
+        value: { elemType: onnxDataType(dtype), ...(dims !== undefined && { shape: create(TensorShapeProtoSchema, { dim: dims }) }) },
+      },
     }),
   });
 }
@@ -101,7 +113,10 @@ function typed(node: NodeProto, name: string, type: AttributeType): AttributePro
   const a = getAttribute(node, name);
   // Old exporters leave the type unset; trust the field then.
   if (a !== undefined && a.type !== type && a.type !== AttributeType.UNDEFINED) {
-    throw new LowbitError('INVALID_MODEL', `node ${JSON.stringify(node.name)} (${node.opType}): attribute ${name} is ${AttributeType[a.type]}, expected ${AttributeType[type]}`);
+    throw new LowbitError(
+      'INVALID_MODEL',
+      `node ${JSON.stringify(node.name)} (${node.opType}): attribute ${name} is ${AttributeType[a.type]}, expected ${AttributeType[type]}`,
+    );
   }
   return a;
 }

@@ -41,7 +41,10 @@ export function encodeMessage(schema: DescMessage, message: Message): Uint8Array
   const sizes = new Map<object, number>();
   const total = messageSize(schema, message as AnyMessage, sizes);
   if (total > PROTOBUF_LIMIT) {
-    throw new LowbitError('INVALID_MODEL', `the ${schema.name} would take ${total} bytes, past protobuf's 2 GiB limit; store its weights as external data (writeModel's externalData option)`);
+    throw new LowbitError(
+      'INVALID_MODEL',
+      `the ${schema.name} would take ${total} bytes, past protobuf's 2 GiB limit; store its weights as external data (writeModel's externalData option)`,
+    );
   }
   const w = new Writer(total, sizes);
   w.message(schema, message as AnyMessage);
@@ -77,7 +80,8 @@ function fieldsOf(schema: DescMessage): DescField[] {
   return fields;
 }
 
-const scalarOf = (field: DescField): ScalarType => (field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum') ? ScalarType.INT32 : (field as { scalar: ScalarType }).scalar);
+const scalarOf = (field: DescField): ScalarType =>
+  field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum') ? ScalarType.INT32 : (field as { scalar: ScalarType }).scalar;
 
 function wireType(type: ScalarType): number {
   switch (type) {
@@ -143,7 +147,8 @@ function toBigInt(v: unknown, field: DescField): bigint {
   }
 }
 
-const badValue = (field: DescField, v: unknown) => new LowbitError('INVALID_MODEL', `cannot encode ${field.toString()}: ${String(v)} is not a value of its type`);
+const badValue = (field: DescField, v: unknown) =>
+  new LowbitError('INVALID_MODEL', `cannot encode ${field.toString()}: ${String(v)} is not a value of its type`);
 
 /** The bytes of one scalar value, without its tag. */
 function scalarSize(type: ScalarType, v: unknown, field: DescField): number {

@@ -81,11 +81,18 @@ async function fetchExternal(t: TensorProto, reader: ExternalDataReader | undefi
   try {
     bytes = await reader(location, offset, length);
   } catch (e) {
-    throw new LowbitError('IO_ERROR', `reading ${label(t, where)} (${length} bytes at offset ${offset} of ${JSON.stringify(location)}) failed: ${(e as Error)?.message ?? String(e)}`);
+    throw new LowbitError(
+      'IO_ERROR',
+      `reading ${label(t, where)} (${length} bytes at offset ${offset} of ${JSON.stringify(location)}) failed: ${(e as Error)?.message ?? String(e)}`,
+    );
   }
-  if (!(bytes instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `the external data reader returned ${describe(bytes)} for ${label(t, where)}; expected a Uint8Array`);
+  if (!(bytes instanceof Uint8Array))
+    throw new LowbitError('INVALID_ARGUMENT', `the external data reader returned ${describe(bytes)} for ${label(t, where)}; expected a Uint8Array`);
   if (bytes.length !== length) {
-    throw new LowbitError('INVALID_FILE', `${JSON.stringify(location)} holds ${bytes.length} of the ${length} bytes of ${label(t, where)} at offset ${offset} (truncated or not this model's data)`);
+    throw new LowbitError(
+      'INVALID_FILE',
+      `${JSON.stringify(location)} holds ${bytes.length} of the ${length} bytes of ${label(t, where)} at offset ${offset} (truncated or not this model's data)`,
+    );
   }
   return bytes;
 }
@@ -141,9 +148,15 @@ export interface WriteModelOptions {
  */
 export async function writeModel(model: ModelProto, options?: WriteModelOptions): Promise<Uint8Array> {
   const { readExternal, externalData } = optionsObject(options, 'writeModel', { readExternal: true, externalData: true });
-  if (readExternal !== undefined && typeof readExternal !== 'function') throw new LowbitError('INVALID_ARGUMENT', `writeModel: readExternal must be a function, got ${show(readExternal)}`);
+  if (readExternal !== undefined && typeof readExternal !== 'function')
+    throw new LowbitError('INVALID_ARGUMENT', `writeModel: readExternal must be a function, got ${show(readExternal)}`);
   if (externalData !== undefined) {
-    requireObject(externalData, 'writeModel: externalData takes { location, write, threshold?, attributes? }', { location: true, write: true, threshold: true, attributes: true });
+    requireObject(externalData, 'writeModel: externalData takes { location, write, threshold?, attributes? }', {
+      location: true,
+      write: true,
+      threshold: true,
+      attributes: true,
+    });
     if (typeof externalData.location !== 'string' || externalData.location === '' || typeof externalData.write !== 'function') {
       throw new LowbitError('INVALID_ARGUMENT', 'writeModel: externalData needs a location (the data file name) and a write(chunk) function');
     }
@@ -222,7 +235,9 @@ function inlined(t: TensorProto, bytes: Uint8Array): TensorProto {
 
 function externalized(t: TensorProto, location: string, offset: number, length: number): TensorProto {
   const copy = withoutData(t);
-  copy.externalData = Object.entries({ location, offset: String(offset), length: String(length) }).map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+  copy.externalData = Object.entries({ location, offset: String(offset), length: String(length) }).map(([key, value]) =>
+    create(StringStringEntryProtoSchema, { key, value }),
+  );
   copy.dataLocation = DataLocation.EXTERNAL;
   return copy;
 }

@@ -72,7 +72,11 @@ export class GraphIndex {
  * (inputs, initializers, node outputs).
  */
 export function outerNames(graph: GraphProto): Set<string> {
-  const defined = new Set<string>([...graph.input.map((v) => v.name), ...graph.initializer.map((t) => t.name), ...graph.sparseInitializer.map((s) => s.values?.name ?? '')]);
+  const defined = new Set<string>([
+    ...graph.input.map((v) => v.name),
+    ...graph.initializer.map((t) => t.name),
+    ...graph.sparseInitializer.map((s) => s.values?.name ?? ''),
+  ]);
   for (const node of graph.node) for (const name of node.output) defined.add(name);
   const read = new Set<string>(graph.output.map((v) => v.name));
   for (const node of graph.node) {

@@ -37,7 +37,10 @@ export function checkOpsetImports(model: ModelProto, source = 'the model'): void
   const check = (node: NodeProto, where: string) => {
     if (imported.has(canonical(node.domain)) || functions.has(`${node.domain}\u0000${node.opType}`)) return;
     const list = [...imported].map((d) => JSON.stringify(d || 'ai.onnx')).join(', ');
-    throw new LowbitError('INVALID_MODEL', `${source}: node ${where} (${node.opType}) is in the domain ${JSON.stringify(node.domain)}, for which the model imports no opset (it imports ${list || 'none'})`);
+    throw new LowbitError(
+      'INVALID_MODEL',
+      `${source}: node ${where} (${node.opType}) is in the domain ${JSON.stringify(node.domain)}, for which the model imports no opset (it imports ${list || 'none'})`,
+    );
   };
   for (const { graph, path } of modelGraphs(model)) graph.node.forEach((node, i) => check(node, nodePath(path, node, i)));
 }

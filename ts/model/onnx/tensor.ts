@@ -63,7 +63,10 @@ export function tensorElementType(t: TensorProto, where?: string): ElementType {
   const dtype = elementTypeOf(t.dataType);
   if (dtype === undefined) {
     const name = DataType[t.dataType] ?? `code ${t.dataType}`;
-    throw new LowbitError('INVALID_DTYPE', `${label(t, where)} has data type ${name}, which lowbit does not read (it reads ${Object.keys(ONNX_TYPE).join(', ')})`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `${label(t, where)} has data type ${name}, which lowbit does not read (it reads ${Object.keys(ONNX_TYPE).join(', ')})`,
+    );
   }
   return dtype;
 }
@@ -71,7 +74,8 @@ export function tensorElementType(t: TensorProto, where?: string): ElementType {
 /** A tensor's dims as numbers. @throws LowbitError `INVALID_MODEL` for negative or huge dims. */
 export function tensorShape(t: TensorProto, where?: string): number[] {
   return t.dims.map((d) => {
-    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) throw new LowbitError('INVALID_MODEL', `${label(t, where)} has dims [${t.dims.join(', ')}]; expected non-negative sizes`);
+    if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new LowbitError('INVALID_MODEL', `${label(t, where)} has dims [${t.dims.join(', ')}]; expected non-negative sizes`);
     return Number(d);
   });
 }
@@ -114,7 +118,8 @@ export function readTensor(t: TensorProto, options?: ReadTensorOptions): TypedTe
   let raw: Uint8Array | undefined;
   if (isExternal(t)) {
     raw = external;
-    if (raw === undefined) throw new LowbitError('INVALID_ARGUMENT', `${label(t, where)} is stored as external data; read it with loadTensor and an external data reader`);
+    if (raw === undefined)
+      throw new LowbitError('INVALID_ARGUMENT', `${label(t, where)} is stored as external data; read it with loadTensor and an external data reader`);
   } else if (isFieldSet(t, TensorProtoSchema.field.rawData)) raw = t.rawData;
   const data = raw !== undefined ? fromRaw(dtype, raw, count, t, where) : fromTypedField(dtype, t, count, where);
   return { dtype, shape, data } as TypedTensor;
@@ -152,7 +157,10 @@ function fromTypedField(dtype: ElementType, t: TensorProto, count: number, where
   const need = packed ? Math.ceil(count / 2) : count;
   if (values.length !== need) {
     const what = values.length === 0 ? 'no data (neither raw_data nor' : `${values.length} values in`;
-    throw new LowbitError('INVALID_MODEL', `${label(t, where)} has ${what} ${name}${values.length === 0 ? ')' : ''}; its dims [${t.dims.join(', ')}] of ${dtype} need ${need}`);
+    throw new LowbitError(
+      'INVALID_MODEL',
+      `${label(t, where)} has ${what} ${name}${values.length === 0 ? ')' : ''}; its dims [${t.dims.join(', ')}] of ${dtype} need ${need}`,
+    );
   }
   // int4 / uint4: each int32_data value holds one byte of two packed elements.
   if (packed) return unpack4(Uint8Array.from(values as ArrayLike<number>), count, dtype);

@@ -110,7 +110,8 @@ export function* modelTensors(model: ModelProto): Generator<TensorSite> {
 
 /** The tensors of one graph (not of its subgraphs): initializers, sparse initializers, node attributes. */
 function* graphTensors({ graph, path }: GraphSite): Generator<TensorSite> {
-  for (const [i, t] of graph.initializer.entries()) yield { tensor: t, path: `${path}/initializer[${quote(t.name)}]`, kind: 'initializer', replace: (n) => void (graph.initializer[i] = n) };
+  for (const [i, t] of graph.initializer.entries())
+    yield { tensor: t, path: `${path}/initializer[${quote(t.name)}]`, kind: 'initializer', replace: (n) => void (graph.initializer[i] = n) };
   for (const [i, s] of graph.sparseInitializer.entries()) yield* sparseTensors(s, `${path}/sparse_initializer[${i}]`);
   yield* nodeTensors(graph.node, path);
 }
@@ -188,5 +189,8 @@ export function readWeight(w: Weight, external?: Uint8Array): TypedTensor {
       if (typed(AttributeType.INTS)) return { dtype: 'int64', shape: [a!.ints.length], data: BigInt64Array.from(a!.ints) };
       break;
   }
-  throw new LowbitError('INVALID_MODEL', `${w.path}: a Constant whose attribute ${a?.name ?? '(none)'} has type ${a === undefined ? 'none' : AttributeType[a.type]}, which does not match its name`);
+  throw new LowbitError(
+    'INVALID_MODEL',
+    `${w.path}: a Constant whose attribute ${a?.name ?? '(none)'} has type ${a === undefined ? 'none' : AttributeType[a.type]}, which does not match its name`,
+  );
 }

@@ -68,7 +68,11 @@ const FOLD: Readonly<Record<string, (node: NodeProto, inputs: TypedTensor[]) => 
     const rank = x!.shape.length;
     const perm = readAttr.ints(node, 'perm') ?? [...Array(rank).keys()].reverse();
     const st = strides(x!.shape);
-    return gather(x!, perm.map((p) => x!.shape[p]!), (idx) => idx.reduce((o, v, d) => o + v * st[perm[d]!]!, 0));
+    return gather(
+      x!,
+      perm.map((p) => x!.shape[p]!),
+      (idx) => idx.reduce((o, v, d) => o + v * st[perm[d]!]!, 0),
+    );
   },
   Concat: (node, inputs) => {
     const rank = inputs[0]!.shape.length;
@@ -237,7 +241,10 @@ export function foldConstants(model: ModelProto): FoldReport {
       // not pin it; with none, the main graph), so that readers in sibling subgraphs see it
       const pinned = inputs.filter((n) => !inputKey(n).startsWith('=')).map((n) => scope.of(known(n)!.graph));
       const home = pinned.length === 0 ? scope.of(model.graph!) : pinned.reduce((a, b) => (b.depth > a.depth ? b : a));
-      const attributes = JSON.stringify(node.attribute.map((a) => [a.name, a.i, a.f, a.ints, a.floats]), (_, v) => (typeof v === 'bigint' ? String(v) : v));
+      const attributes = JSON.stringify(
+        node.attribute.map((a) => [a.name, a.i, a.f, a.ints, a.floats]),
+        (_, v) => (typeof v === 'bigint' ? String(v) : v),
+      );
       const key = `${node.opType}|${attributes}|${node.input.map((n) => (n === '' ? '' : inputKey(n))).join('|')}`;
       const name = node.output[0]!;
       const same = home.computations.get(key);

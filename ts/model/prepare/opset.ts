@@ -99,7 +99,10 @@ export function upgradeOpset(model: ModelProto, target = NEWEST_OPSET): UpgradeR
     return { from, to: from, changed: false, irVersion: { from: ir, to: ir }, ops: Object.fromEntries(counts), notes: [why] };
   }
   if (from < OLDEST_OPSET) {
-    throw new LowbitError('INVALID_MODEL', `the model is at opset ${from}; lowbit upgrades models from opset ${OLDEST_OPSET} on, the oldest onnxruntime runs (re-export it at a newer opset)`);
+    throw new LowbitError(
+      'INVALID_MODEL',
+      `the model is at opset ${from}; lowbit upgrades models from opset ${OLDEST_OPSET} on, the oldest onnxruntime runs (re-export it at a newer opset)`,
+    );
   }
 
   refuseOldFunctions(model, target);
@@ -165,7 +168,10 @@ function refuseOldFunctions(model: ModelProto, target: number): void {
     const imported = f.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
     if (imported !== undefined && Number(imported.version) < target) {
       const name = JSON.stringify(f.domain ? `${f.domain}.${f.name}` : f.name);
-      throw new LowbitError('INVALID_MODEL', `the local function ${name} imports the default domain at opset ${imported.version}; lowbit does not upgrade function bodies (inline the function, or re-export the model at opset ${target})`);
+      throw new LowbitError(
+        'INVALID_MODEL',
+        `the local function ${name} imports the default domain at opset ${imported.version}; lowbit does not upgrade function bodies (inline the function, or re-export the model at opset ${target})`,
+      );
     }
   }
 }
@@ -188,7 +194,10 @@ function raiseIrVersion(model: ModelProto, target: number, notes: string[]): num
     const before = graph.input.length;
     graph.input = graph.input.filter((v) => !initializers.has(v.name));
     const removed = before - graph.input.length;
-    if (removed > 0) notes.push(`${removed} initializer${removed === 1 ? ' is' : 's are'} no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)`);
+    if (removed > 0)
+      notes.push(
+        `${removed} initializer${removed === 1 ? ' is' : 's are'} no longer listed as graph inputs (IR 3 required it; from IR 4 on a listed initializer is an input callers may override)`,
+      );
   }
   return newIr;
 }
@@ -208,9 +217,11 @@ function carry(node: NodeProto, version: number, ctx: RewriteContext): NodeProto
   }
   const first = row.versions[0];
   if (first === undefined || version < first) {
-    if (row.experimental === undefined) throw new LowbitError('INVALID_MODEL', `${ctx.where}: ${node.opType} does not exist at opset ${version}; it first appears in opset ${first}`);
+    if (row.experimental === undefined)
+      throw new LowbitError('INVALID_MODEL', `${ctx.where}: ${node.opType} does not exist at opset ${version}; it first appears in opset ${first}`);
     if (row.experimental !== 'same') return follow(row.experimental(node, ctx), version, ctx);
-    if (first! > ctx.target) throw new LowbitError('INVALID_MODEL', `${ctx.where}: the experimental ${node.opType} is standard from opset ${first}, past the target ${ctx.target}`);
+    if (first! > ctx.target)
+      throw new LowbitError('INVALID_MODEL', `${ctx.where}: the experimental ${node.opType} is standard from opset ${first}, past the target ${ctx.target}`);
     return carry(node, first!, ctx);
   }
   const steps = Object.entries(row.rewrites ?? {})

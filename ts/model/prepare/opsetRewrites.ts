@@ -161,7 +161,11 @@ export const clipBoundsToInputs: Rewrite = (node, ctx) => {
   const min = readAttr.float(node, 'min');
   const max = readAttr.float(node, 'max');
   if (min === undefined && max === undefined) return { nodes: [node] };
-  const inputs = [x, min === undefined ? '' : floatConstant(ctx, x, `${base(node)}_min`, [min], []), max === undefined ? '' : floatConstant(ctx, x, `${base(node)}_max`, [max], [])];
+  const inputs = [
+    x,
+    min === undefined ? '' : floatConstant(ctx, x, `${base(node)}_min`, [min], []),
+    max === undefined ? '' : floatConstant(ctx, x, `${base(node)}_max`, [max], []),
+  ];
   return { nodes: [edit(node, { input: trimmed(inputs), drop: ['min', 'max'] })] };
 };
 
@@ -250,7 +254,11 @@ function asymmetricResize(node: NodeProto, ctx: RewriteContext, x: string, scale
 export const upsampleToResize: Rewrite = (node, ctx) => {
   const [x, scales] = resizeInputs(node, ctx);
   const mode = resizeMode(node, ctx);
-  if (ctx.target < 11) return { nodes: [makeNode('Resize', [x, scales], [...node.output], { name: node.name, domain: node.domain, attributes: [attr.string('mode', mode)] })], version: 10 };
+  if (ctx.target < 11)
+    return {
+      nodes: [makeNode('Resize', [x, scales], [...node.output], { name: node.name, domain: node.domain, attributes: [attr.string('mode', mode)] })],
+      version: 10,
+    };
   return { nodes: [asymmetricResize(node, ctx, x, scales, mode, 'floor')], version: 11 };
 };
 
@@ -269,11 +277,16 @@ export const resize10To11: Rewrite = (node, ctx) => {
   if (mode === 'nearest') {
     const value = ctx.constantValue(scales);
     if (value === undefined || value.dtype !== 'float32') {
-      ctx.note(`${ctx.where}: its scales ${JSON.stringify(scales)} are not a constant; nearest pixels are rounded down, which is right where the scales are ≥ 1`);
+      ctx.note(
+        `${ctx.where}: its scales ${JSON.stringify(scales)} are not a constant; nearest pixels are rounded down, which is right where the scales are ≥ 1`,
+      );
     } else {
       const changed = Array.from(value.data).filter((s) => s !== 1);
       if (changed.some((s) => s < 1) && changed.some((s) => s > 1)) {
-        refuse(ctx, `scales [${Array.from(value.data).join(', ')}] shrink some axes and grow others; Resize-10 rounds nearest pixels up on the first and down on the second, which one Resize node from opset 11 on cannot do`);
+        refuse(
+          ctx,
+          `scales [${Array.from(value.data).join(', ')}] shrink some axes and grow others; Resize-10 rounds nearest pixels up on the first and down on the second, which one Resize node from opset 11 on cannot do`,
+        );
       }
       if (changed.some((s) => s < 1)) nearest = 'ceil';
     }
@@ -311,7 +324,11 @@ export const scan8To9: Rewrite = (node, ctx) => {
   const directions = intsAttribute(node, 'directions', ctx);
   const innerAttributes = node.attribute.filter((a) => a.name !== 'directions');
   if (directions !== undefined) innerAttributes.push(attr.ints('scan_input_directions', directions));
-  const inner = makeNode('Scan', items, itemOutputs, { name: ctx.nodeName(node.name && `${node.name}_item`), domain: node.domain, attributes: innerAttributes });
+  const inner = makeNode('Scan', items, itemOutputs, {
+    name: ctx.nodeName(node.name && `${node.name}_item`),
+    domain: node.domain,
+    attributes: innerAttributes,
+  });
   const outerBody = makeGraph(
     `${body.name || 'scan'}_batch`,
     [inner],
@@ -361,7 +378,11 @@ function scaleShift(node: NodeProto, ctx: RewriteContext, x: string, a: number, 
   let current = x;
   if (a !== 1 || b === undefined) {
     const out = b === undefined ? y : ctx.value(`${y}_scaled`);
-    nodes.push(makeNode('Mul', [current, floatConstant(ctx, x, `${base(node)}_scale`, [a], [])], [out], { name: b === undefined ? node.name : ctx.nodeName(node.name && `${node.name}_mul`) }));
+    nodes.push(
+      makeNode('Mul', [current, floatConstant(ctx, x, `${base(node)}_scale`, [a], [])], [out], {
+        name: b === undefined ? node.name : ctx.nodeName(node.name && `${node.name}_mul`),
+      }),
+    );
     current = out;
   }
   if (b !== undefined) nodes.push(makeNode('Add', [current, floatConstant(ctx, x, `${base(node)}_bias`, b.values, b.shape)], [y], { name: node.name }));
@@ -447,7 +468,10 @@ export const experimentalMvn: Rewrite = (node, ctx) => {
   const mean = ctx.value(`${y}_mean`);
   return {
     nodes: [
-      makeNode('ReduceMean', [x], [mean], { name: ctx.nodeName(node.name && `${node.name}_mean`), attributes: [attr.ints('axes', axes), attr.int('keepdims', 1)] }),
+      makeNode('ReduceMean', [x], [mean], {
+        name: ctx.nodeName(node.name && `${node.name}_mean`),
+        attributes: [attr.ints('axes', axes), attr.int('keepdims', 1)],
+      }),
       makeNode('Sub', [x, mean], [y], { name: node.name }),
     ],
   };

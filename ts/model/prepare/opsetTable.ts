@@ -55,7 +55,11 @@ export interface OpRow {
   readonly experimental?: 'same' | Rewrite;
 }
 
-const row = (versions: number[], rewrites?: Record<number, Rewrite>, more: Omit<OpRow, 'versions' | 'rewrites'> = {}): OpRow => ({ versions, ...(rewrites && { rewrites }), ...more });
+const row = (versions: number[], rewrites?: Record<number, Rewrite>, more: Omit<OpRow, 'versions' | 'rewrites'> = {}): OpRow => ({
+  versions,
+  ...(rewrites && { rewrites }),
+  ...more,
+});
 
 /** Attributes that became inputs at opset 13. */
 const axesToInput = intsToInputs(['axes']);

@@ -20,13 +20,75 @@ interface Known {
 
 /** Ops whose output 0 has input 0's element type and rank (element-wise, normalizations, pooling, convolution, resizing …). */
 const SAME_TYPE_AND_RANK = new Set([
-  'Abs', 'Acos', 'Acosh', 'Affine', 'Asin', 'Asinh', 'Atan', 'Atanh', 'AveragePool', 'BatchNormalization', 'Ceil', 'Celu', 'Clip',
-  'Conv', 'ConvTranspose', 'Cos', 'Cosh', 'CumSum', 'DepthToSpace', 'Dropout', 'Elu', 'Erf', 'Exp', 'Floor', 'GlobalAveragePool',
-  'GlobalLpPool', 'GlobalMaxPool', 'HardSigmoid', 'Hardmax', 'Identity', 'ImageScaler', 'InstanceNormalization', 'LRN', 'LeakyRelu',
-  'Log', 'LogSoftmax', 'LpNormalization', 'LpPool', 'MaxPool', 'MeanVarianceNormalization', 'Neg', 'PRelu', 'Pad',
-  'ParametricSoftplus', 'Reciprocal', 'Relu', 'Resize', 'ReverseSequence', 'Round', 'Scale', 'ScaledTanh', 'Selu', 'Shrink',
-  'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Slice', 'Softmax', 'Softplus', 'Softsign', 'SpaceToDepth', 'Sqrt', 'Tan', 'Tanh',
-  'ThresholdedRelu', 'Tile', 'Transpose', 'Upsample',
+  'Abs',
+  'Acos',
+  'Acosh',
+  'Affine',
+  'Asin',
+  'Asinh',
+  'Atan',
+  'Atanh',
+  'AveragePool',
+  'BatchNormalization',
+  'Ceil',
+  'Celu',
+  'Clip',
+  'Conv',
+  'ConvTranspose',
+  'Cos',
+  'Cosh',
+  'CumSum',
+  'DepthToSpace',
+  'Dropout',
+  'Elu',
+  'Erf',
+  'Exp',
+  'Floor',
+  'GlobalAveragePool',
+  'GlobalLpPool',
+  'GlobalMaxPool',
+  'HardSigmoid',
+  'Hardmax',
+  'Identity',
+  'ImageScaler',
+  'InstanceNormalization',
+  'LRN',
+  'LeakyRelu',
+  'Log',
+  'LogSoftmax',
+  'LpNormalization',
+  'LpPool',
+  'MaxPool',
+  'MeanVarianceNormalization',
+  'Neg',
+  'PRelu',
+  'Pad',
+  'ParametricSoftplus',
+  'Reciprocal',
+  'Relu',
+  'Resize',
+  'ReverseSequence',
+  'Round',
+  'Scale',
+  'ScaledTanh',
+  'Selu',
+  'Shrink',
+  'Sigmoid',
+  'Sign',
+  'Sin',
+  'Sinh',
+  'Slice',
+  'Softmax',
+  'Softplus',
+  'Softsign',
+  'SpaceToDepth',
+  'Sqrt',
+  'Tan',
+  'Tanh',
+  'ThresholdedRelu',
+  'Tile',
+  'Transpose',
+  'Upsample',
 ]);
 
 /** Element-wise ops with broadcasting: input 0's type, the largest rank of the inputs. */
@@ -42,7 +104,8 @@ interface RankLookup {
 type RankRule = (node: NodeProto, known: RankLookup) => number | undefined;
 
 /** The number of axes a node lists: its `axes` attribute, or its constant axes input. */
-const axesCount = (node: NodeProto, known: RankLookup): number | undefined => readAttr.ints(node, 'axes')?.length ?? (node.input[1] ? known.length(node.input[1]) : undefined);
+const axesCount = (node: NodeProto, known: RankLookup): number | undefined =>
+  readAttr.ints(node, 'axes')?.length ?? (node.input[1] ? known.length(node.input[1]) : undefined);
 
 /** Ops whose output 0 has input 0's type, and the rule for its rank. */
 const SAME_TYPE: ReadonlyMap<string, RankRule> = new Map<string, RankRule>([
@@ -50,27 +113,39 @@ const SAME_TYPE: ReadonlyMap<string, RankRule> = new Map<string, RankRule>([
   ['Gemm', () => 2],
   ['Concat', (node, k) => k.rank(node.input[0]!)],
   ['Reshape', (node, k) => (node.input[1] ? k.length(node.input[1]) : undefined)],
-  ['Squeeze', (node, k) => {
-    const r = k.rank(node.input[0]!);
-    const n = axesCount(node, k);
-    return r === undefined || n === undefined ? undefined : r - n;
-  }],
-  ['Unsqueeze', (node, k) => {
-    const r = k.rank(node.input[0]!);
-    const n = axesCount(node, k);
-    return r === undefined || n === undefined ? undefined : r + n;
-  }],
-  ['MatMul', (node, k) => {
-    const a = k.rank(node.input[0]!);
-    const b = k.rank(node.input[1] ?? '');
-    if (a === undefined || b === undefined) return undefined;
-    return a >= 2 && b >= 2 ? Math.max(a, b) : a + b - 2;
-  }],
-  ['Gather', (node, k) => {
-    const a = k.rank(node.input[0]!);
-    const b = k.rank(node.input[1] ?? '');
-    return a === undefined || b === undefined ? undefined : a + b - 1;
-  }],
+  [
+    'Squeeze',
+    (node, k) => {
+      const r = k.rank(node.input[0]!);
+      const n = axesCount(node, k);
+      return r === undefined || n === undefined ? undefined : r - n;
+    },
+  ],
+  [
+    'Unsqueeze',
+    (node, k) => {
+      const r = k.rank(node.input[0]!);
+      const n = axesCount(node, k);
+      return r === undefined || n === undefined ? undefined : r + n;
+    },
+  ],
+  [
+    'MatMul',
+    (node, k) => {
+      const a = k.rank(node.input[0]!);
+      const b = k.rank(node.input[1] ?? '');
+      if (a === undefined || b === undefined) return undefined;
+      return a >= 2 && b >= 2 ? Math.max(a, b) : a + b - 2;
+    },
+  ],
+  [
+    'Gather',
+    (node, k) => {
+      const a = k.rank(node.input[0]!);
+      const b = k.rank(node.input[1] ?? '');
+      return a === undefined || b === undefined ? undefined : a + b - 1;
+    },
+  ],
   ['Expand', () => undefined],
   ['Split', (node, k) => k.rank(node.input[0]!)],
   ['TopK', (node, k) => k.rank(node.input[0]!)],
@@ -186,4 +261,3 @@ export class ValueTypes {
     return out;
   }
 }
-

@@ -45,7 +45,14 @@ async function compress(
   if (kept.length === 0) throw new LowbitError('EMPTY_INPUT', 'the calibration set holds no batches to measure the model on');
   ctx.progress({ phase: 'evaluate', done: 0, total: samples, unit: 'samples' });
   const runner = await ctx.runner();
-  const evaluation = await evaluate(float, bytes, kept, graph.output.map((v) => v.name), new Map(), runner);
+  const evaluation = await evaluate(
+    float,
+    bytes,
+    kept,
+    graph.output.map((v) => v.name),
+    new Map(),
+    runner,
+  );
   ctx.sampleMemory();
   return { ...base, runner: runner.name, outputs: evaluation.outputs, evaluationSamples: samples };
 }

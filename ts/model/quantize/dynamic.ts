@@ -42,7 +42,13 @@ export const WEIGHT_ONLY_OP_TYPES: readonly string[] = ['LSTM', 'GRU', 'RNN'];
  * zero point for the whole tensor (onnxruntime's ConvInteger takes a scalar
  * zero point only), i.e. symmetric: int8 around 0, uint8 around 128.
  */
-function integerWeights(w: TypedTensor, dtype: QuantType, axis: number | undefined, reduceRange: boolean, where: string): { codes: TypedTensor; scale: Float32Array; zeroPoint: number } {
+function integerWeights(
+  w: TypedTensor,
+  dtype: QuantType,
+  axis: number | undefined,
+  reduceRange: boolean,
+  where: string,
+): { codes: TypedTensor; scale: Float32Array; zeroPoint: number } {
   // symmetric int8 codes, moved up by 128 for uint8 (the same grid, one shared zero point)
   const q = quantizeWeight(w, { dtype: 'int8', axis, reduceRange }, where);
   if (dtype === 'int8') return { codes: q.codes, scale: q.params.scale, zeroPoint: 0 };
@@ -116,16 +122,27 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       for (const [i, weight, t] of read) {
         const name = node.input[i]!;
         const axis = settings.perChannel ? 1 : undefined;
-        const q = quantizeWeight(t, { dtype: 'int8', axis, reduceRange: settings.reduceRange }, `weight ${JSON.stringify(name)} of node ${JSON.stringify(label)}`);
+        const q = quantizeWeight(
+          t,
+          { dtype: 'int8', axis, reduceRange: settings.reduceRange },
+          `weight ${JSON.stringify(name)} of node ${JSON.stringify(label)}`,
+        );
         const codes = values.fresh(`${name}_quantized`);
         const scale = values.fresh(`${name}_scale`);
         const zp = values.fresh(`${name}_zero_point`);
         const perAxis = q.params.axis !== undefined;
         weight.graph.initializer.push(makeTensor(codes, q.codes));
         weight.graph.initializer.push(makeTensor(scale, { dtype: 'float32', shape: perAxis ? [q.params.scale.length] : [], data: q.params.scale }));
-        weight.graph.initializer.push(makeTensor(zp, { dtype: 'int8', shape: perAxis ? [q.params.scale.length] : [], data: new Int8Array(q.params.scale.length) }));
+        weight.graph.initializer.push(
+          makeTensor(zp, { dtype: 'int8', shape: perAxis ? [q.params.scale.length] : [], data: new Int8Array(q.params.scale.length) }),
+        );
         const dq = values.fresh(`${name}_dequantized`);
-        dqs.push(makeNode('DequantizeLinear', [codes, scale, zp], [dq], { name: nodeNames.fresh(`${name}_DequantizeLinear`), ...(perAxis && { attributes: [attr.int('axis', 1)] }) }));
+        dqs.push(
+          makeNode('DequantizeLinear', [codes, scale, zp], [dq], {
+            name: nodeNames.fresh(`${name}_DequantizeLinear`),
+            ...(perAxis && { attributes: [attr.int('axis', 1)] }),
+          }),
+        );
         node.input[i] = dq;
         tensors.push({ name, kind: 'weight', dtype: 'int8', scale: [...q.params.scale], zeroPoint: [0], ...(perAxis && { axis: 1 }) });
       }
@@ -163,7 +180,8 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       if (w.dtype !== 'float32') return refuse(`its weights are ${w.dtype}, not float32`);
       const conv = node.opType === 'Conv';
       if (node.opType === 'Gemm') {
-        if (readAttr.int(node, 'transA', 0) !== 0 || readAttr.float(node, 'alpha', 1) !== 1 || readAttr.float(node, 'beta', 1) !== 1) return refuse('Gemm with transA, alpha or beta other than 0, 1, 1');
+        if (readAttr.int(node, 'transA', 0) !== 0 || readAttr.float(node, 'alpha', 1) !== 1 || readAttr.float(node, 'beta', 1) !== 1)
+          return refuse('Gemm with transA, alpha or beta other than 0, 1, 1');
         if (readAttr.int(node, 'transB', 0) === 1) w = transpose2d(w);
       }
       if (!conv && w.shape.length !== 2) return refuse(`its weights are ${w.shape.length}-D; MatMulInteger takes 2-D weights here`);
@@ -176,11 +194,20 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       const zp = values.fresh(`${base}_zero_point`);
       const wScale = values.fresh(`${base}_scale`);
       weight.graph.initializer.push(makeTensor(codes, q.codes));
-      weight.graph.initializer.push(makeTensor(zp, { dtype, shape: [], data: dtype === 'int8' ? Int8Array.of(q.zeroPoint) : Uint8Array.of(q.zeroPoint) } as TypedTensor));
+      weight.graph.initializer.push(
+        makeTensor(zp, { dtype, shape: [], data: dtype === 'int8' ? Int8Array.of(q.zeroPoint) : Uint8Array.of(q.zeroPoint) } as TypedTensor),
+      );
       // per-channel scales shaped to broadcast against the output: [N] for a product, [M, 1, 1 …] for a convolution
       const scaleShape = q.scale.length === 1 ? [] : conv ? [q.scale.length, ...new Array<number>(w.shape.length - 2).fill(1)] : [q.scale.length];
       weight.graph.initializer.push(makeTensor(wScale, { dtype: 'float32', shape: scaleShape, data: q.scale }));
-      tensors.push({ name: wName, kind: 'weight', dtype, scale: [...q.scale], zeroPoint: [q.zeroPoint], ...(axis !== undefined && q.scale.length > 1 && { axis }) });
+      tensors.push({
+        name: wName,
+        kind: 'weight',
+        dtype,
+        scale: [...q.scale],
+        zeroPoint: [q.zeroPoint],
+        ...(axis !== undefined && q.scale.length > 1 && { axis }),
+      });
 
       const x = node.input[0]!;
       let dq = dynamic.get(x);
@@ -214,7 +241,13 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
           const bt = bw === undefined ? undefined : readWeight(bw);
           if (bt === undefined) {
             const shape = values.fresh(`${bias}_shape`);
-            weight.graph.initializer.push(makeTensor(shape, { dtype: 'int64', shape: [w.shape.length - 1], data: BigInt64Array.from([-1n, ...new Array<bigint>(w.shape.length - 2).fill(1n)]) }));
+            weight.graph.initializer.push(
+              makeTensor(shape, {
+                dtype: 'int64',
+                shape: [w.shape.length - 1],
+                data: BigInt64Array.from([-1n, ...new Array<bigint>(w.shape.length - 2).fill(1n)]),
+              }),
+            );
             b = values.fresh(`${bias}_reshaped`);
             made.push(makeNode('Reshape', [bias, shape], [b], { name: nodeNames.fresh(`${label}_bias_Reshape`) }));
           } else {

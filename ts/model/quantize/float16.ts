@@ -61,7 +61,11 @@ function constantType(node: NodeProto): ElementType | undefined {
 function outputTypes(node: NodeProto, typeOf: (name: string) => ElementType | undefined): (ElementType | undefined)[] {
   if (!isDefaultDomain(node)) return [];
   const input = (i: number) => (node.input[i] ? typeOf(node.input[i]!) : undefined);
-  const subOutputs = (name: string, skip: number) => (readAttr.graph(node, name)?.output.slice(skip).map((o) => typeOf(o.name)) ?? []);
+  const subOutputs = (name: string, skip: number) =>
+    readAttr
+      .graph(node, name)
+      ?.output.slice(skip)
+      .map((o) => typeOf(o.name)) ?? [];
   switch (node.opType) {
     case 'Cast': {
       const to = readAttr.int(node, 'to');
@@ -114,7 +118,9 @@ function outputTypes(node: NodeProto, typeOf: (name: string) => ElementType | un
   }
   const rule = FLOAT16_RULES[node.opType];
   if (rule === undefined) return [];
-  const t = present(node.input, typedPositions(rule.inputs, node.input.length)).map(input).find((d) => d !== undefined);
+  const t = present(node.input, typedPositions(rule.inputs, node.input.length))
+    .map(input)
+    .find((d) => d !== undefined);
   const typed = new Set(typedPositions(rule.outputs, node.output.length));
   return node.output.map((_, i) => (typed.has(i) ? t : undefined));
 }
@@ -183,7 +189,8 @@ function decide(node: NodeProto, facts: Map<string, ValueFacts>, settings: Float
     const sub = nodeSubgraphs(node).length > 0;
     return { converted: false, reason: sub ? 'its subgraphs are converted inside; their inputs and outputs keep their types' : `no float16 rule for ${op}` };
   }
-  if (rule.minOpset !== undefined && opset < rule.minOpset) return { converted: false, reason: `${op} has float16 from opset ${rule.minOpset}; the model imports ${opset}` };
+  if (rule.minOpset !== undefined && opset < rule.minOpset)
+    return { converted: false, reason: `${op} has float16 from opset ${rule.minOpset}; the model imports ${opset}` };
   if (rule.maxOutputs !== undefined && node.output.filter((o) => o !== '').length > rule.maxOutputs) {
     return { converted: false, reason: `${op} with more than ${rule.maxOutputs} output(s) keeps float32` };
   }
@@ -267,7 +274,10 @@ export function convertFloat16(model: ModelProto, settings: Float16Settings): { 
     else after.set(s.producer, [...(after.get(s.producer) ?? []), node]);
   };
   const cast = (from: string, to: string, precision: Precision) =>
-    makeNode('Cast', [from], [to], { name: nodeNames.fresh(`${to}_Cast`), attributes: [attr.int('to', precision === 'float16' ? DataType.FLOAT16 : DataType.FLOAT)] });
+    makeNode('Cast', [from], [to], {
+      name: nodeNames.fresh(`${to}_Cast`),
+      attributes: [attr.int('to', precision === 'float16' ? DataType.FLOAT16 : DataType.FLOAT)],
+    });
   /** The name `name` is read by in `precision` (a Cast made on first use, beside the value's producer). */
   const nameFor = (name: string, precision: Precision): string => {
     const s = states.get(name)!;

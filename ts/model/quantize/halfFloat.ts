@@ -138,10 +138,16 @@ export function storeWeightsHalf(model: ModelProto, format: HalfFormat): { nodes
     graph.node.forEach((node, i) => {
       if (isConstantNode(node)) return;
       const reads = node.input.some((n) => stored.has(n));
-      nodes.push({ name: nodeLabel(node, i), opType: node.opType, quantized: reads, ...(reads ? { reason: `weights stored as ${format}, computed in float32` } : { reason: 'reads no stored weight' }) });
+      nodes.push({
+        name: nodeLabel(node, i),
+        opType: node.opType,
+        quantized: reads,
+        ...(reads ? { reason: `weights stored as ${format}, computed in float32` } : { reason: 'reads no stored weight' }),
+      });
     });
     const first = head.get(graph) ?? [];
-    if (first.length > 0 || graph.node.some((n) => after.has(n))) graph.node = [...first, ...graph.node.flatMap((n) => (after.has(n) ? [n, after.get(n)!] : [n]))];
+    if (first.length > 0 || graph.node.some((n) => after.has(n)))
+      graph.node = [...first, ...graph.node.flatMap((n) => (after.has(n) ? [n, after.get(n)!] : [n]))];
   }
   return { nodes, weights };
 }

@@ -49,9 +49,18 @@ const KMEANS_WEIGHTS: Readonly<Record<string, (node: NodeProto) => readonly Weig
   Gemm: (n) => [{ input: 1, axis: readAttr.int(n, 'transB', 0) === 1 ? 0 : 1 }],
   // an embedding table: a codebook per row
   Gather: (n) => [{ input: 0, axis: readAttr.int(n, 'axis', 0)! }],
-  LSTM: () => [{ input: 1, axis: 1 }, { input: 2, axis: 1 }],
-  GRU: () => [{ input: 1, axis: 1 }, { input: 2, axis: 1 }],
-  RNN: () => [{ input: 1, axis: 1 }, { input: 2, axis: 1 }],
+  LSTM: () => [
+    { input: 1, axis: 1 },
+    { input: 2, axis: 1 },
+  ],
+  GRU: () => [
+    { input: 1, axis: 1 },
+    { input: 2, axis: 1 },
+  ],
+  RNN: () => [
+    { input: 1, axis: 1 },
+    { input: 2, axis: 1 },
+  ],
 };
 
 /** The op types whose weights k-means shares. */
@@ -112,7 +121,14 @@ const int32 = (shape: number[], values: number[]): TypedTensor => ({ dtype: 'int
 const int64 = (values: number[]): TypedTensor => ({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values, BigInt) });
 
 /** The k-means form of one weight, or why it keeps float32. */
-function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits: number, values: NameSet, nodeNames: NameSet): { rebuild: Rebuild; report: WeightReport } | string {
+function kmeansWeight(
+  w: Weight,
+  t: TypedTensor,
+  axis: number | undefined,
+  bits: number,
+  values: NameSet,
+  nodeNames: NameSet,
+): { rebuild: Rebuild; report: WeightReport } | string {
   const data = t.data as Float32Array;
   const n = data.length;
   const shape = t.shape.length === 0 ? [1] : [...t.shape];
@@ -123,20 +139,38 @@ function kmeansWeight(w: Weight, t: TypedTensor, axis: number | undefined, bits:
   const codebook = r.constant('codebook', { dtype: 'float32', shape: [channels * k], data: q.codebook });
   const per = indicesPerByte(bits);
   const packed = packIndices(q.indices, bits);
-  let idx = r.node('Cast', [r.constant('indices', { dtype: 'uint8', shape: per === 1 ? shape : [packed.length], data: packed })], undefined, [attr.int('to', DataType.INT32)]);
+  let idx = r.node('Cast', [r.constant('indices', { dtype: 'uint8', shape: per === 1 ? shape : [packed.length], data: packed })], undefined, [
+    attr.int('to', DataType.INT32),
+  ]);
   if (per > 1) {
     // byte b holds indices b·per + j in bits [j·width, (j + 1)·width): a column of bytes over a row of shifts
     const width = 8 / per;
     const column = r.node('Unsqueeze', [idx, r.constant('axes', int64([1]))]);
-    const shifts = r.constant('shifts', int32([per], Array.from({ length: per }, (_, j) => 2 ** (width * j))));
+    const shifts = r.constant(
+      'shifts',
+      int32(
+        [per],
+        Array.from({ length: per }, (_, j) => 2 ** (width * j)),
+      ),
+    );
     const fields = r.node('Mod', [r.node('Div', [column, shifts]), r.constant('field', int32([], [2 ** width]))]);
     idx = r.node('Reshape', [fields, r.constant('flat', int64([packed.length * per]))]);
-    if (packed.length * per !== n) idx = r.node('Slice', [idx, r.constant('starts', int64([0])), r.constant('ends', int64([n])), r.constant('slice_axes', int64([0]))]);
+    if (packed.length * per !== n)
+      idx = r.node('Slice', [idx, r.constant('starts', int64([0])), r.constant('ends', int64([n])), r.constant('slice_axes', int64([0]))]);
     if (shape.length !== 1) idx = r.node('Reshape', [idx, r.constant('shape', int64(shape))]);
   }
   if (q.axis !== undefined) {
     const offsetShape = shape.map((d, i) => (i === q.axis ? d : 1));
-    idx = r.node('Add', [idx, r.constant('offsets', int32(offsetShape, Array.from({ length: channels }, (_, c) => c * k)))]);
+    idx = r.node('Add', [
+      idx,
+      r.constant(
+        'offsets',
+        int32(
+          offsetShape,
+          Array.from({ length: channels }, (_, c) => c * k),
+        ),
+      ),
+    ]);
   }
   r.node('Gather', [codebook, idx], w.name, [attr.int('axis', 0)]);
   // what the file holds either way: the weight's tensor (or Constant node), or the constants and nodes that rebuild it
@@ -194,7 +228,8 @@ export function kmeansModel(model: ModelProto, settings: KmeansModelSettings): {
     if (t.dtype !== 'float32') return `its weights are ${t.dtype}, not float32`;
     const rank = t.shape.length;
     const perAxis = settings.perChannel && rank >= 2 ? (axis < 0 ? axis + rank : axis) : undefined;
-    if (perAxis !== undefined && (perAxis < 0 || perAxis >= rank)) throw new LowbitError('INVALID_MODEL', `${where}: channel axis ${axis} is out of range for weights of rank ${rank}`);
+    if (perAxis !== undefined && (perAxis < 0 || perAxis >= rank))
+      throw new LowbitError('INVALID_MODEL', `${where}: channel axis ${axis} is out of range for weights of rank ${rank}`);
     const made = kmeansWeight(w, t, perAxis, settings.bits, values, nodeNames);
     if (typeof made === 'string') {
       done.set(w.name, made);
@@ -234,7 +269,12 @@ export function kmeansModel(model: ModelProto, settings: KmeansModelSettings): {
         else shared++;
       }
       if (shared === 0) return refuse(reasons.join('; '));
-      nodes.push({ name: label, opType: node.opType, quantized: true, reason: `weights shared by k-means (${settings.bits} bits${settings.perChannel ? ', per channel' : ''})` });
+      nodes.push({
+        name: label,
+        opType: node.opType,
+        quantized: true,
+        reason: `weights shared by k-means (${settings.bits} bits${settings.perChannel ? ', per channel' : ''})`,
+      });
     });
   }
   for (const { graph } of modelGraphs(model)) {

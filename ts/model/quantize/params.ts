@@ -55,7 +55,8 @@ export function quantizeWeight(w: TypedTensor, options: WeightOptions, where: st
   observer.observe({ data: w.data, shape: w.shape.length === 0 ? [1] : w.shape });
   const bits = options.reduceRange ? 7 : 8;
   const symmetric = options.dtype === 'int8';
-  const results = axis === undefined ? [observer.result({ bits, unsigned: !symmetric, symmetric })] : observer.channelResults({ bits, unsigned: !symmetric, symmetric });
+  const results =
+    axis === undefined ? [observer.result({ bits, unsigned: !symmetric, symmetric })] : observer.channelResults({ bits, unsigned: !symmetric, symmetric });
   const scale = Float32Array.from(results, (r) => r.scale);
   const zeroPoint = Int32Array.from(results, (r) => r.zeroPoint);
   const zp = options.dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
@@ -63,7 +64,10 @@ export function quantizeWeight(w: TypedTensor, options: WeightOptions, where: st
     dtype: options.dtype,
     ...(axis !== undefined && { axis }),
   });
-  return { codes: { dtype: options.dtype, shape: [...w.shape], data: q.data } as TypedTensor, params: { dtype: options.dtype, scale, zeroPoint, ...(axis !== undefined && { axis }) } };
+  return {
+    codes: { dtype: options.dtype, shape: [...w.shape], data: q.data } as TypedTensor,
+    params: { dtype: options.dtype, scale, zeroPoint, ...(axis !== undefined && { axis }) },
+  };
 }
 
 /** The axis a weight of rank `rank` is quantized along: `axis` (negative counts from the end) per channel, undefined (per tensor) otherwise or below rank 2. */
@@ -78,7 +82,9 @@ export function dequantizedValues(c: QuantizedConstant): Float32Array {
   const zp = dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
   const codes = c.codes.data as Int8Array | Uint8Array;
   const shape = c.codes.shape.length === 0 ? [1] : c.codes.shape;
-  return axis === undefined ? dequantizeLinear({ data: codes, shape }, scale[0]!, zp[0]!).data : dequantizeLinear({ data: codes, shape }, scale, zp, { axis }).data;
+  return axis === undefined
+    ? dequantizeLinear({ data: codes, shape }, scale[0]!, zp[0]!).data
+    : dequantizeLinear({ data: codes, shape }, scale, zp, { axis }).data;
 }
 
 /**

@@ -13,7 +13,16 @@ import type { NameSet } from '../onnx/names.js';
 import type { GraphProto, NodeProto, TensorProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
 import { isConstantNode } from '../onnx/walk.js';
-import { activationParams, quantizeBias, quantizeConstant, quantizeWeight, weightAxis, type QuantizedConstant, type QuantType, type TensorQParams } from './params.js';
+import {
+  activationParams,
+  quantizeBias,
+  quantizeConstant,
+  quantizeWeight,
+  weightAxis,
+  type QuantizedConstant,
+  type QuantType,
+  type TensorQParams,
+} from './params.js';
 import type { StaticPlan } from './plan.js';
 import { pow2ActivationParams, pow2Constant, pow2Weight } from './pow2.js';
 
@@ -159,7 +168,10 @@ export function applyQdq(
     const w = constant(name);
     const perAxis = weightAxis(axis, w.shape.length, settings.perChannel);
     const where = `weight ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
-    const quantize = () => (pow2 ? pow2Weight(w, perAxis, settings.reduceRange, where) : quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where));
+    const quantize = () =>
+      pow2
+        ? pow2Weight(w, perAxis, settings.reduceRange, where)
+        : quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where);
     const { dq, c } = storeConstant(`w|${name}|${perAxis}`, name, quantize, perAxis);
     node.input[input] = dq;
     weightParams.set(node, c.params);

@@ -35,7 +35,11 @@ function integerOp(node: NodeProto, inputs: (QValue | undefined)[], bias: string
       // QGemm adds an int32 C on the accumulator scale (beta is 1 by construction: a bias is only
       // quantized where alpha = beta = 1); a float C would need its own parameters
       return a && b && (node.input[2] === undefined || node.input[2] === '' || bias !== undefined)
-        ? makeNode('QGemm', [...triple(a), ...triple(b), bias ?? '', y.scale, y.zeroPoint], [y.q], { ...opts, domain: MS, attributes: node.attribute.filter((x) => x.name !== 'beta') })
+        ? makeNode('QGemm', [...triple(a), ...triple(b), bias ?? '', y.scale, y.zeroPoint], [y.q], {
+            ...opts,
+            domain: MS,
+            attributes: node.attribute.filter((x) => x.name !== 'beta'),
+          })
         : undefined;
     case 'Add':
     case 'Mul':
@@ -44,7 +48,9 @@ function integerOp(node: NodeProto, inputs: (QValue | undefined)[], bias: string
     case 'GlobalAveragePool':
       return a ? makeNode(`QLinear${node.opType}`, [...triple(a), y.scale, y.zeroPoint], [y.q], { ...opts, domain: MS }) : undefined;
     case 'Concat':
-      return inputs.every((v) => v !== undefined) ? makeNode('QLinearConcat', [y.scale, y.zeroPoint, ...inputs.flatMap((v) => triple(v!))], [y.q], { ...opts, domain: MS }) : undefined;
+      return inputs.every((v) => v !== undefined)
+        ? makeNode('QLinearConcat', [y.scale, y.zeroPoint, ...inputs.flatMap((v) => triple(v!))], [y.q], { ...opts, domain: MS })
+        : undefined;
     default:
       return undefined;
   }
@@ -80,7 +86,12 @@ export function toQOperator(model: ModelProto): void {
       replaced.set(q, int);
       continue;
     }
-    const dataInputs = node.opType === 'Conv' || node.opType === 'Gemm' ? node.input.slice(0, 2) : node.opType === 'AveragePool' || node.opType === 'GlobalAveragePool' ? node.input.slice(0, 1) : node.input;
+    const dataInputs =
+      node.opType === 'Conv' || node.opType === 'Gemm'
+        ? node.input.slice(0, 2)
+        : node.opType === 'AveragePool' || node.opType === 'GlobalAveragePool'
+          ? node.input.slice(0, 1)
+          : node.input;
     const inputs = dataInputs.map(dequantized);
     const biasInput = node.opType === 'Conv' || node.opType === 'Gemm' ? node.input[2] : undefined;
     const bias = biasInput === undefined || biasInput === '' ? undefined : dequantized(biasInput)?.q;
@@ -113,7 +124,9 @@ export function toQOperator(model: ModelProto): void {
 function removeDeadNodes(graph: GraphProto): void {
   for (;;) {
     const index = new GraphIndex(graph);
-    const dead = graph.node.filter((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && n.output.every((o) => index.consumers(o).length === 0 && !index.isOutput(o)));
+    const dead = graph.node.filter(
+      (n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && n.output.every((o) => index.consumers(o).length === 0 && !index.isOutput(o)),
+    );
     if (dead.length === 0) break;
     const gone = new Set(dead);
     graph.node = graph.node.filter((n) => !gone.has(n));

@@ -28,7 +28,8 @@ const first = () => [0] as const;
 const all = (node: NodeProto) => node.input.map((_, i) => i).filter((i) => node.input[i] !== '');
 
 /** Gemm's bias becomes int32 only where it is added as is: alpha = beta = 1. */
-const gemmBias = (node: NodeProto) => (readAttr.float(node, 'alpha', 1) === 1 && readAttr.float(node, 'beta', 1) === 1 && node.input.length > 2 ? 2 : undefined);
+const gemmBias = (node: NodeProto) =>
+  readAttr.float(node, 'alpha', 1) === 1 && readAttr.float(node, 'beta', 1) === 1 && node.input.length > 2 ? 2 : undefined;
 
 /** The rules by op type (default ONNX domain). */
 export const OP_RULES: Readonly<Record<string, OpRule>> = {

@@ -25,7 +25,10 @@ import { toQOperator } from './qoperator.js';
 export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   const { proto, settings: s } = ctx;
   if (s.calibration === undefined) {
-    throw new LowbitError('INVALID_ARGUMENT', "static quantization needs calibration data (options.calibration: batches of { inputName: tensor }); use mode: 'dynamic' to quantize without it");
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      "static quantization needs calibration data (options.calibration: batches of { inputName: tensor }); use mode: 'dynamic' to quantize without it",
+    );
   }
   const runner = await ctx.runner();
   const weightType = s.weightType ?? 'int8';
@@ -65,7 +68,9 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
           data: true,
           quantize: (layer) => {
             const axis = weightAxis(axes.get(layer.node)!, layer.weight.shape.length, s.perChannel);
-            return dequantizedValues(quantizeWeight(layer.weight, { dtype: weightType, axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`));
+            return dequantizedValues(
+              quantizeWeight(layer.weight, { dtype: weightType, axis, reduceRange: s.reduceRange }, `weight of node ${JSON.stringify(layer.node.name)}`),
+            );
           },
         });
   const calibrationStarted = Date.now();
@@ -79,7 +84,8 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
         ctx.sampleMemory();
         ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
       },
-      ...(correction !== undefined && correction.probes.length > 0 && { extra: { names: correction.probes, observe: (values, samples) => correction.observe(values, samples) } }),
+      ...(correction !== undefined &&
+        correction.probes.length > 0 && { extra: { names: correction.probes, observe: (values, samples) => correction.observe(values, samples) } }),
     });
   const calibration = correction === undefined ? await calibrate() : await correction.withProbes(calibrate);
   const calibrationSeconds = (Date.now() - calibrationStarted) / 1000;
@@ -101,13 +107,21 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   // each node's output as the float model names it (the rewrite renames quantized ones);
   // a node whose Relu / Clip folds into it is measured at that activation's output, which it now writes
   const nodeOutputs = new Map<string, string>();
-  for (const [node, label] of labels) if (!plan.fused.has(node) && node.output[0] !== undefined && node.opType !== 'Constant') nodeOutputs.set(label, node.output[0]);
+  for (const [node, label] of labels)
+    if (!plan.fused.has(node) && node.output[0] !== undefined && node.opType !== 'Constant') nodeOutputs.set(label, node.output[0]);
   const index = new GraphIndex(graph);
   for (const r of plan.fused) {
     const producer = index.producer(r.input[0]!);
     if (producer !== undefined) nodeOutputs.set(labels.get(producer.node)!, r.output[0]!);
   }
-  const qdqSettings = { activationType: s.activationType, activationSymmetric: s.activationSymmetric, weightType, perChannel: s.perChannel, reduceRange: s.reduceRange, scheme: s.scheme };
+  const qdqSettings = {
+    activationType: s.activationType,
+    activationSymmetric: s.activationSymmetric,
+    weightType,
+    perChannel: s.perChannel,
+    reduceRange: s.reduceRange,
+    scheme: s.scheme,
+  };
   const pow2 = s.scheme === 'pow2';
   const qdq = applyQdq(graph, plan, calibration.ranges, constant, qdqSettings, NameSet.values(proto), NameSet.nodes(proto));
   if (s.format === 'qoperator') toQOperator(proto);
@@ -119,7 +133,16 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   for (const [name, p] of qdq.activations) {
     const r = calibration.ranges.get(name);
     const histogram = calibration.histograms?.get(name);
-    tensors.push({ name, kind: 'activation', dtype: p.dtype, ...(r !== undefined && { method: s.method, ...r }), scale: [...p.scale], zeroPoint: [...p.zeroPoint], ...(pow2 && { fractionLength: fractionLengths(p.scale) }), ...(histogram !== undefined && { histogram }) });
+    tensors.push({
+      name,
+      kind: 'activation',
+      dtype: p.dtype,
+      ...(r !== undefined && { method: s.method, ...r }),
+      scale: [...p.scale],
+      zeroPoint: [...p.zeroPoint],
+      ...(pow2 && { fractionLength: fractionLengths(p.scale) }),
+      ...(histogram !== undefined && { histogram }),
+    });
   }
   for (const [name, p] of qdq.weights) {
     tensors.push({
@@ -134,7 +157,17 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   }
 
   ctx.progress({ phase: 'evaluate', done: 0, total: keptSamples, unit: 'samples' });
-  const evaluation = kept.length === 0 ? undefined : await evaluate(float, bytes, kept, graph.output.map((v) => v.name), nodeOutputs, runner);
+  const evaluation =
+    kept.length === 0
+      ? undefined
+      : await evaluate(
+          float,
+          bytes,
+          kept,
+          graph.output.map((v) => v.name),
+          nodeOutputs,
+          runner,
+        );
   ctx.sampleMemory();
 
   // Constant nodes are weights: the report lists them under tensors, not nodes

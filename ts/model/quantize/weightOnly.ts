@@ -125,7 +125,8 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     else if (filter.excludeNodes?.includes(node.name)) reason = 'excluded by name';
     else if (filter.excludeOpTypes?.includes(node.opType)) reason = `op type ${node.opType} excluded`;
     else if (filter.opTypes !== undefined && !filter.opTypes.includes(node.opType)) reason = `op type ${node.opType} not among opTypes`;
-    else if (filter.opTypes === undefined && !DEFAULT_OP_TYPES.includes(node.opType)) reason = `${node.opType} (an embedding table) is quantized only when opTypes names it`;
+    else if (filter.opTypes === undefined && !DEFAULT_OP_TYPES.includes(node.opType))
+      reason = `${node.opType} (an embedding table) is quantized only when opTypes names it`;
     if (reason === undefined) {
       const c = candidateOf(node, label, weights, s);
       if (typeof c === 'string') reason = c;
@@ -188,7 +189,10 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     const [rows, cols] = c.shape;
     // blocks run along K (a MatMul weight's rows: quantized per output column) or along a table's rows
     const transposed = node.opType === 'Gemm' && readAttr.int(node, 'transB', 0) === 1;
-    const key = c.kind === 'gather' ? `gather\u0000${c.weightName}` : `matmul\u0000${c.weightName}\u0000${transposed}\u0000${s.algorithm === 'gptq' ? node.input[0] : ''}`;
+    const key =
+      c.kind === 'gather'
+        ? `gather\u0000${c.weightName}`
+        : `matmul\u0000${c.weightName}\u0000${transposed}\u0000${s.algorithm === 'gptq' ? node.input[0] : ''}`;
     let stored = done.get(key);
     if (stored === undefined) {
       let q: BlockQuantized;
@@ -226,7 +230,16 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
       done.set(key, stored);
       const deq = dequantizeBlocks(q);
       const reference = c.kind === 'gather' ? c.w : transpose(c.w, rows, cols);
-      tensors.push({ name: c.weightName, kind: 'weight', dtype, scale: [], zeroPoint: [], axis: c.kind === 'gather' ? 1 : 0, blockSize: s.blockSize, sqnr: weightSqnr(reference, deq) });
+      tensors.push({
+        name: c.weightName,
+        kind: 'weight',
+        dtype,
+        scale: [],
+        zeroPoint: [],
+        axis: c.kind === 'gather' ? 1 : 0,
+        blockSize: s.blockSize,
+        sqnr: weightSqnr(reference, deq),
+      });
     }
 
     const made: NodeProto[] = [];
@@ -235,23 +248,45 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     const name = (suffix: string) => nodeNames.fresh(`${c.label}_${suffix}`);
     if (c.kind === 'matmul') {
       if (s.format === 'matmulnbits') {
-        const attributes = [attr.int('K', rows), attr.int('N', cols), attr.int('bits', s.bits), attr.int('block_size', s.blockSize), ...(s.accuracyLevel === undefined ? [] : [attr.int('accuracy_level', s.accuracyLevel)])];
+        const attributes = [
+          attr.int('K', rows),
+          attr.int('N', cols),
+          attr.int('bits', s.bits),
+          attr.int('block_size', s.blockSize),
+          ...(s.accuracyLevel === undefined ? [] : [attr.int('accuracy_level', s.accuracyLevel)]),
+        ];
         made.push(makeNode('MatMulNBits', [node.input[0]!, ...stored.inputs], [product], { name: name(`Q${s.bits}`), domain: 'com.microsoft', attributes }));
         usesContribOps = true;
       } else {
         const dq = values.fresh(`${c.weightName}_dequantized`);
-        made.push(makeNode('DequantizeLinear', stored.inputs, [dq], { name: name('DequantizeLinear'), attributes: [attr.int('axis', 0), attr.int('block_size', s.blockSize)] }));
+        made.push(
+          makeNode('DequantizeLinear', stored.inputs, [dq], {
+            name: name('DequantizeLinear'),
+            attributes: [attr.int('axis', 0), attr.int('block_size', s.blockSize)],
+          }),
+        );
         made.push(makeNode('MatMul', [node.input[0]!, dq], [product], { name: name('MatMul') }));
       }
       if (c.bias !== undefined) made.push(makeNode('Add', [product, c.bias], [y], { name: name('bias_Add') }));
     } else if (s.format === 'matmulnbits') {
       const bits = stored.q.bits === 4 ? [] : [attr.int('bits', stored.q.bits)];
       const attributes = [attr.int('gather_axis', 0), attr.int('quantize_axis', 1), attr.int('block_size', s.blockSize), ...bits];
-      made.push(makeNode('GatherBlockQuantized', [stored.inputs[0]!, node.input[1]!, ...stored.inputs.slice(1)], [y], { name: name(`Q${s.bits}`), domain: 'com.microsoft', attributes }));
+      made.push(
+        makeNode('GatherBlockQuantized', [stored.inputs[0]!, node.input[1]!, ...stored.inputs.slice(1)], [y], {
+          name: name(`Q${s.bits}`),
+          domain: 'com.microsoft',
+          attributes,
+        }),
+      );
       usesContribOps = true;
     } else {
       const dq = values.fresh(`${c.weightName}_dequantized`);
-      made.push(makeNode('DequantizeLinear', stored.inputs, [dq], { name: name('DequantizeLinear'), attributes: [attr.int('axis', 1), attr.int('block_size', s.blockSize)] }));
+      made.push(
+        makeNode('DequantizeLinear', stored.inputs, [dq], {
+          name: name('DequantizeLinear'),
+          attributes: [attr.int('axis', 1), attr.int('block_size', s.blockSize)],
+        }),
+      );
       made.push(makeNode('Gather', [dq, node.input[1]!], [y], { name: name('Gather'), attributes: node.attribute }));
     }
     rewritten.set(node, made);
@@ -270,7 +305,14 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
   let evaluation: Awaited<ReturnType<typeof evaluate>> | undefined;
   if (float !== undefined && kept.length > 0) {
     ctx.progress({ phase: 'evaluate', done: 0, total: keptSamples, unit: 'samples' });
-    evaluation = await evaluate(float, bytes, kept, graph.output.map((v) => v.name), nodeOutputs, await ctx.runner());
+    evaluation = await evaluate(
+      float,
+      bytes,
+      kept,
+      graph.output.map((v) => v.name),
+      nodeOutputs,
+      await ctx.runner(),
+    );
     ctx.sampleMemory();
   }
   const nodes: NodeReport[] = [...labels]
@@ -278,7 +320,13 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     .map(([node, label]) => {
       const reason = refused.get(node);
       const sqnr = evaluation?.nodes.get(label);
-      return { name: label, opType: node.opType, quantized: reason === undefined, ...(reason !== undefined && { reason }), ...(sqnr !== undefined && { sqnr }) };
+      return {
+        name: label,
+        opType: node.opType,
+        quantized: reason === undefined,
+        ...(reason !== undefined && { reason }),
+        ...(sqnr !== undefined && { sqnr }),
+      };
     });
   return {
     nodes,

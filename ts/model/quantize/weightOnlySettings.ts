@@ -48,7 +48,8 @@ const BITS: Readonly<Record<WeightOnlyType, NBits>> = { int2: 2, int4: 4, int8: 
 
 function pick<T extends string>(v: unknown, allowed: readonly T[], name: string, fallback: T, why = ''): T {
   if (v === undefined) return fallback;
-  if (!allowed.includes(v as T)) throw new LowbitError('INVALID_ARGUMENT', `${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}${why}, got ${show(v)}`);
+  if (!allowed.includes(v as T))
+    throw new LowbitError('INVALID_ARGUMENT', `${name} must be ${allowed.map((a) => `'${a}'`).join(' or ')}${why}, got ${show(v)}`);
   return v as T;
 }
 
@@ -71,20 +72,39 @@ export function readWeightOnlySettings(o: WeightOnlyOptions): WeightOnlySettings
   checkBlockFormat(bits, blockSize, 'weight-only quantization');
   const format = pick<WeightOnlyFormat>(o.format, ['matmulnbits', 'qdq'], 'format', 'matmulnbits', " in mode 'weight-only'");
   if (format === 'qdq' && bits === 2) {
-    throw new LowbitError('INVALID_ARGUMENT', "weightType 'int2' needs format 'matmulnbits' (DequantizeLinear takes 2-bit codes only from opset 25, which onnxruntime does not run yet); the QDQ format takes 'int4' and 'int8'");
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      "weightType 'int2' needs format 'matmulnbits' (DequantizeLinear takes 2-bit codes only from opset 25, which onnxruntime does not run yet); the QDQ format takes 'int4' and 'int8'",
+    );
   }
   const algorithm = pick<WeightOnlyAlgorithm>(o.algorithm, ['rtn', 'hqq', 'gptq'], 'algorithm', 'rtn');
   if (algorithm === 'gptq' && o.calibration === undefined) {
-    throw new LowbitError('INVALID_ARGUMENT', "algorithm 'gptq' needs calibration data (options.calibration: batches of { inputName: tensor }); 'rtn' and 'hqq' need none");
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      "algorithm 'gptq' needs calibration data (options.calibration: batches of { inputName: tensor }); 'rtn' and 'hqq' need none",
+    );
   }
   const accuracyLevel = o.accuracyLevel;
   if (accuracyLevel !== undefined && (typeof accuracyLevel !== 'number' || !Number.isInteger(accuracyLevel) || accuracyLevel < 0 || accuracyLevel > 4)) {
     throw new LowbitError('INVALID_ARGUMENT', `accuracyLevel must be an integer 0 … 4 (MatMulNBits' accuracy_level), got ${show(accuracyLevel)}`);
   }
-  if (accuracyLevel !== undefined && format !== 'matmulnbits') throw new LowbitError('INVALID_ARGUMENT', "accuracyLevel is an attribute of MatMulNBits: it applies to format 'matmulnbits' only");
+  if (accuracyLevel !== undefined && format !== 'matmulnbits')
+    throw new LowbitError('INVALID_ARGUMENT', "accuracyLevel is an attribute of MatMulNBits: it applies to format 'matmulnbits' only");
   const damping = o.damping ?? 0.01;
-  if (typeof damping !== 'number' || !(damping >= 0 && damping <= 1)) throw new LowbitError('INVALID_ARGUMENT', `damping must be a number in [0, 1] (a share of the Hessian's mean diagonal), got ${show(damping)}`);
+  if (typeof damping !== 'number' || !(damping >= 0 && damping <= 1))
+    throw new LowbitError('INVALID_ARGUMENT', `damping must be a number in [0, 1] (a share of the Hessian's mean diagonal), got ${show(damping)}`);
   const actOrder = bool(o.actOrder, 'actOrder', false);
-  if (algorithm !== 'gptq' && (o.actOrder !== undefined || o.damping !== undefined)) throw new LowbitError('INVALID_ARGUMENT', "actOrder and damping are GPTQ's: they apply to algorithm 'gptq' only");
-  return { weightType, bits, blockSize: blockSize as number, symmetric: bool(o.symmetric, 'symmetric', false), format, algorithm, accuracyLevel, actOrder, damping };
+  if (algorithm !== 'gptq' && (o.actOrder !== undefined || o.damping !== undefined))
+    throw new LowbitError('INVALID_ARGUMENT', "actOrder and damping are GPTQ's: they apply to algorithm 'gptq' only");
+  return {
+    weightType,
+    bits,
+    blockSize: blockSize as number,
+    symmetric: bool(o.symmetric, 'symmetric', false),
+    format,
+    algorithm,
+    accuracyLevel,
+    actOrder,
+    damping,
+  };
 }

@@ -21,7 +21,16 @@ import type { ConvPlan } from './plan.js';
  * {@link packConvWeights}), each image's im2col packed into A, then the
  * output stage stores NCHW. The result goes into `out` when given.
  */
-export function runConvInt8(x: Int8Tensor, w: Int8Tensor | PackedConvWeights, zx: number, zw: Int32Array, plan: ConvPlan, stage: Int8OutputStage | undefined, op: string, out?: Int32Array | Uint8Array | Int8Array): Int32Array | Uint8Array | Int8Array {
+export function runConvInt8(
+  x: Int8Tensor,
+  w: Int8Tensor | PackedConvWeights,
+  zx: number,
+  zw: Int32Array,
+  plan: ConvPlan,
+  stage: Int8OutputStage | undefined,
+  op: string,
+  out?: Int32Array | Uint8Array | Int8Array,
+): Int32Array | Uint8Array | Int8Array {
   const { batch, channels, h, w: wd, m, kh, kw, group, oh, ow } = plan;
   const pixels = oh * ow;
   const OutArray = stage === undefined ? Int32Array : stage.dtype === 'uint8' ? Uint8Array : Int8Array;

@@ -77,7 +77,13 @@ function ints(v: unknown, len: number, min: number, name: string, fallback: numb
  * The `[top, left, bottom, right]` padding `autoPad` chooses for an
  * `h × w` input (ONNX `auto_pad`; `'NOTSET'` is the caller's `pads`).
  */
-function autoPads(autoPad: Exclude<AutoPad, 'NOTSET'>, input: [number, number], kernel: [number, number], strides: [number, number], dilations: [number, number]): ConvPlan['pads'] {
+function autoPads(
+  autoPad: Exclude<AutoPad, 'NOTSET'>,
+  input: [number, number],
+  kernel: [number, number],
+  strides: [number, number],
+  dilations: [number, number],
+): ConvPlan['pads'] {
   const begin: number[] = [];
   const end: number[] = [];
   for (let i = 0; i < 2; i++) {
@@ -103,20 +109,29 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], o: Partial<Co
   const rank = x.shape.length;
   if (rank !== 4 && rank !== 3) throw new LowbitError('INVALID_SHAPE', `${op} needs x of shape [N, C, H, W] (or [N, C, W] for 1-D), got ${showShape(x.shape)}`);
   if (wShape.length !== rank) {
-    throw new LowbitError('INVALID_SHAPE', `w has ${wShape.length} dimensions but x has ${rank}: expected w of shape ${rank === 4 ? '[M, C/group, kH, kW]' : '[M, C/group, kW]'}`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `w has ${wShape.length} dimensions but x has ${rank}: expected w of shape ${rank === 4 ? '[M, C/group, kH, kW]' : '[M, C/group, kW]'}`,
+    );
   }
   const oneD = rank === 3;
   const [m, cg, kh, kw] = convWeightShape(wShape, op);
   const [batch, channels, h, wd] = (oneD ? [x.shape[0], x.shape[1], 1, x.shape[2]] : x.shape) as [number, number, number, number];
   const group = readGroup(o.group ?? packedGroup);
   if (packedGroup !== undefined && group !== packedGroup) {
-    throw new LowbitError('INVALID_ARGUMENT', `${op}: group ${group} differs from the group the weights were packed for (${packedGroup}); pass that group to packConvWeights or omit it here`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${op}: group ${group} differs from the group the weights were packed for (${packedGroup}); pass that group to packConvWeights or omit it here`,
+    );
   }
   if (channels % group !== 0 || m % group !== 0) {
     throw new LowbitError('INVALID_ARGUMENT', `group ${group} must divide the input channels (${channels}) and the output channels (${m})`);
   }
   if (cg !== channels / group) {
-    throw new LowbitError('INVALID_SHAPE', `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `w has ${cg} input channels per group but x has ${channels} channels in ${group} group(s): expected w.shape[1] = ${channels / group}`,
+    );
   }
   // 1-D attributes become those of one row: no padding, stride or dilation across rows
   const axes = oneD ? 1 : 2;
@@ -145,4 +160,3 @@ export function planConv(x: Int8Tensor, wShape: readonly number[], o: Partial<Co
   const outShape = oneD ? [batch, m, ow] : [batch, m, oh, ow];
   return { batch, channels, h, w: wd, m, kh, kw, group, pads, strides, dilations, oh, ow, outShape };
 }
-

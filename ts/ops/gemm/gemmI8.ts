@@ -43,7 +43,16 @@ export interface GemmI8Args {
 
 /** The names of {@link GemmI8Args} (also taken by `GemmPool.gemmI8`). */
 export const GEMM_I8_FIELDS: OptionNames<GemmI8Args> = {
-  a: true, b: true, bias: true, aZeroPoint: true, bZeroPoint: true, outputScale: true, outputZeroPoint: true, relu: true, requantize: true, out: true,
+  a: true,
+  b: true,
+  bias: true,
+  aZeroPoint: true,
+  bZeroPoint: true,
+  outputScale: true,
+  outputZeroPoint: true,
+  relu: true,
+  requantize: true,
+  out: true,
 };
 
 /**

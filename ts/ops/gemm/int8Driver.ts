@@ -62,12 +62,25 @@ export function runInt8Matmul(
       // B's distinct matrices (one when they are empty), packed by offset
       if (!(b instanceof PackedMatrix)) {
         assertAttached(b.data, 'b.data');
-        for (let j = 0; j < (k * n === 0 ? 1 : plan.bMatrices); j++) handles.set(j * k * n, packInt8(b.data.subarray(j * k * n, (j + 1) * k * n), b.dtype, k, n, n, 1));
+        for (let j = 0; j < (k * n === 0 ? 1 : plan.bMatrices); j++)
+          handles.set(j * k * n, packInt8(b.data.subarray(j * k * n, (j + 1) * k * n), b.dtype, k, n, n, 1));
       }
       const packed = b instanceof PackedMatrix ? packedHandle(b, 'b', 'int8') : undefined;
       for (let t = 0; t < products; t++) {
         const [aOff, bOff] = offsets(t);
-        const args = { a: aPtr + aOff, aLen: m * k, aType, m, k, za: zaPtr, zaLen: za.length, packed: packed ?? handles.get(k * n === 0 ? 0 : bOff)!, zb: zbPtr, zbLen: zb.length, c: accPtr };
+        const args = {
+          a: aPtr + aOff,
+          aLen: m * k,
+          aType,
+          m,
+          k,
+          za: zaPtr,
+          zaLen: za.length,
+          packed: packed ?? handles.get(k * n === 0 ? 0 : bOff)!,
+          zb: zbPtr,
+          zbLen: zb.length,
+          c: accPtr,
+        };
         checkStatus(ex.lowbit_matmul_i8(writeArgs(MatmulI8Args, args)), op);
         output?.run(accPtr, m, n, outPtr, 'rows');
         const y = view(OutArray as typeof Int32Array, outPtr, count);
@@ -115,7 +128,10 @@ export function checkPackedZeroPoint(bZeroPoint: unknown, packed: { dtype: Int8D
   const at = (z: Int32Array, j: number) => z[z.length === 1 ? 0 : j]!;
   for (let j = 0; j < packed.n; j++) {
     if (at(given, j) !== at(packed.zeroPoint, j)) {
-      throw new LowbitError('INVALID_ARGUMENT', `${zpName} differs from the zero point ${name} was packed with (column ${j}: ${at(given, j)} vs ${at(packed.zeroPoint, j)}); pass it to packWeights or omit it here`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `${zpName} differs from the zero point ${name} was packed with (column ${j}: ${at(given, j)} vs ${at(packed.zeroPoint, j)}); pass it to packWeights or omit it here`,
+      );
     }
   }
 }

@@ -57,7 +57,11 @@ function readFloatRhs(b: unknown, name: string): FloatRhs {
  * // c.shape [2, 2], c.data Float32Array [4, 5, 10, 11]
  * ```
  */
-export function matmulF32(a: TensorLike<Float32Array>, b: TensorLike<Float32Array> | PackedMatrix<'float32'>, options?: MatmulF32Options): Tensor<Float32Array> {
+export function matmulF32(
+  a: TensorLike<Float32Array>,
+  b: TensorLike<Float32Array> | PackedMatrix<'float32'>,
+  options?: MatmulF32Options,
+): Tensor<Float32Array> {
   const ta = toFloat32Tensor(a, 'a');
   const rhs = readFloatRhs(b, 'b');
   const { m, k, n, outShape, products, offsets } = planMatmul(ta.shape, rhs.shape);
@@ -122,7 +126,14 @@ export interface GemmF32Args {
  * ```
  */
 export function gemmF32(given: GemmF32Args): Tensor<Float32Array> {
-  const args = requireObject(given, 'gemmF32 takes an object { a, b, transA?, transB?, bias?, out? }', { a: true, b: true, transA: true, transB: true, bias: true, out: true });
+  const args = requireObject(given, 'gemmF32 takes an object { a, b, transA?, transB?, bias?, out? }', {
+    a: true,
+    b: true,
+    transA: true,
+    transB: true,
+    bias: true,
+    out: true,
+  });
   const ta = toFloat32Tensor(args.a, 'a');
   const rhs = readFloatRhs(args.b, 'b');
   const transA = flag(args.transA, 'transA');
@@ -150,10 +161,22 @@ export function gemmF32(given: GemmF32Args): Tensor<Float32Array> {
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const pc = scope.allocArray(Float32Array, m * n);
     const struct = writeArgs(GemmF32Struct, {
-      m, n, k,
-      a: pa, aLen: ta.data.length, aRs: transA ? 1 : k, aCs: transA ? m : 1,
-      b: pb, bLen: rhs.data?.length ?? 0, bRs: transB ? 1 : n, bCs: transB ? k : 1, packed: rhs.handle,
-      bias: pbias, biasLen: bias === undefined ? 0 : bias.data.length, biasRs, biasCs,
+      m,
+      n,
+      k,
+      a: pa,
+      aLen: ta.data.length,
+      aRs: transA ? 1 : k,
+      aCs: transA ? m : 1,
+      b: pb,
+      bLen: rhs.data?.length ?? 0,
+      bRs: transB ? 1 : n,
+      bCs: transB ? k : 1,
+      packed: rhs.handle,
+      bias: pbias,
+      biasLen: bias === undefined ? 0 : bias.data.length,
+      biasRs,
+      biasCs,
       c: pc,
     });
     checkStatus(wasmExports().lowbit_gemm_f32(struct), 'gemmF32');
@@ -172,7 +195,10 @@ function flag(v: unknown, name: string): boolean {
 function biasStrides(shape: readonly number[], m: number, n: number): [number, number] {
   const dims = shape.length === 0 ? [1, 1] : shape.length === 1 ? [1, shape[0]!] : shape.length === 2 ? [shape[0]!, shape[1]!] : undefined;
   if (dims === undefined || (dims[0] !== 1 && dims[0] !== m) || (dims[1] !== 1 && dims[1] !== n)) {
-    throw new LowbitError('INVALID_SHAPE', `bias of shape [${shape.join(', ')}] does not broadcast to the output [${m}, ${n}]; expected [], [${n}], [1, ${n}], [${m}, 1] or [${m}, ${n}]`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `bias of shape [${shape.join(', ')}] does not broadcast to the output [${m}, ${n}]; expected [], [${n}], [1, ${n}], [${m}, 1] or [${m}, ${n}]`,
+    );
   }
   return [dims[0] === 1 ? 0 : dims[1]!, dims[1] === 1 ? 0 : 1];
 }

@@ -140,20 +140,37 @@ export function packNBits(b: unknown, ...rest: unknown[]): PackedNBits {
  * `rest` scales, zero points, format), checked. `extra` names the option
  * fields the format object may also hold.
  */
-function readWeightArgs(first: unknown, rest: unknown[], op: string, extra: Record<string, true> = {}): { layout: NBitsLayout; weights: CheckedNBitsWeights; options: Record<string, unknown> } {
+function readWeightArgs(
+  first: unknown,
+  rest: unknown[],
+  op: string,
+  extra: Record<string, true> = {},
+): { layout: NBitsLayout; weights: CheckedNBitsWeights; options: Record<string, unknown> } {
   if (isNBitsWeights(first)) {
     if (rest.length > 0) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op}: with the weights as one object { bits, blockSize, k, n, b, scales, zeroPoints? } the call is ${op === 'packNBits' ? 'packNBits(weights)' : 'matmulNBits(a, weights, { bias?, out? })'}; got ${rest.length} more arguments`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `${op}: with the weights as one object { bits, blockSize, k, n, b, scales, zeroPoints? } the call is ${op === 'packNBits' ? 'packNBits(weights)' : 'matmulNBits(a, weights, { bias?, out? })'}; got ${rest.length} more arguments`,
+      );
     }
     return { ...readNBitsObject(first, op), options: {} };
   }
   const [scales, zeroPoints, format] = rest;
   if (format === undefined) {
-    throw new LowbitError('INVALID_ARGUMENT', `${op} takes the weights as MatMulNBits' inputs (b, scales, zeroPoints, { bits, blockSize, k, n }) or as one object { bits, blockSize, k, n, b, scales, zeroPoints? }: the format is missing`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${op} takes the weights as MatMulNBits' inputs (b, scales, zeroPoints, { bits, blockSize, k, n }) or as one object { bits, blockSize, k, n, b, scales, zeroPoints? }: the format is missing`,
+    );
   }
-  const opts = optionsObject(format as NBitsFormat, op, { bits: true, blockSize: true, k: true, n: true, ...extra } as Record<keyof NBitsFormat, true>) as Record<string, unknown>;
+  const opts = optionsObject(format as NBitsFormat, op, { bits: true, blockSize: true, k: true, n: true, ...extra } as Record<
+    keyof NBitsFormat,
+    true
+  >) as Record<string, unknown>;
   if (opts.gIdx !== undefined) {
-    throw new LowbitError('INVALID_ARGUMENT', `${op}: g_idx (act-order, a block index per row of K) is not supported; permute B's rows and A's columns into block order instead`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${op}: g_idx (act-order, a block index per row of K) is not supported; permute B's rows and A's columns into block order instead`,
+    );
   }
   const layout = readNBitsFormat(opts as Partial<NBitsFormat>, op);
   return { layout, weights: readNBitsWeights(first, scales, zeroPoints, layout, op), options: opts };
@@ -224,7 +241,10 @@ export function matmulNBits(a: unknown, b: unknown, ...rest: unknown[]): Tensor<
   let product: MatmulNBitsProductOptions;
   if (b instanceof PackedNBits || isNBitsWeights(b)) {
     if (rest.length > 1) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op}: with the weights as one object or from packNBits the call is matmulNBits(a, weights, { bias?, out? }); got ${rest.length + 2} arguments`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `${op}: with the weights as one object or from packNBits the call is matmulNBits(a, weights, { bias?, out? }); got ${rest.length + 2} arguments`,
+      );
     }
     product = optionsObject(rest[0] as MatmulNBitsProductOptions | undefined, op, { bias: true, out: true });
     if (b instanceof PackedNBits) {
@@ -237,7 +257,10 @@ export function matmulNBits(a: unknown, b: unknown, ...rest: unknown[]): Tensor<
     }
   } else {
     if (rest[2] === undefined) {
-      throw new LowbitError('INVALID_ARGUMENT', `${op} takes (a, b, scales, zeroPoints, { bits, blockSize, k, n, bias?, out? }), or (a, weights) with the weights as one object or from packNBits: the options with the format are missing`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `${op} takes (a, b, scales, zeroPoints, { bits, blockSize, k, n, bias?, out? }), or (a, weights) with the weights as one object or from packNBits: the options with the format are missing`,
+      );
     }
     const read = readWeightArgs(b, rest, op, { bias: true, out: true, gIdx: true });
     weights = { raw: read.weights, layout: read.layout };
@@ -260,11 +283,17 @@ export function matmulNBits(a: unknown, b: unknown, ...rest: unknown[]): Tensor<
   if (out.length === 0) return { data: out, shape: outShape };
   withScope((scope) => {
     const ex = wasmExports();
-    const w = 'packed' in weights ? { weights: 0, packed: weights.packed } : { weights: scope.struct(NBitsWeightsArgs, weightArgs(scope, weights.layout, weights.raw)), packed: 0 };
+    const w =
+      'packed' in weights
+        ? { weights: 0, packed: weights.packed }
+        : { weights: scope.struct(NBitsWeightsArgs, weightArgs(scope, weights.layout, weights.raw)), packed: 0 };
     const pa = scope.copyIn(ta.data);
     const pbias = bias === undefined ? 0 : scope.copyIn(bias.data);
     const py = scope.allocArray(Float32Array, m * n);
-    checkStatus(ex.lowbit_matmul_nbits(writeArgs(MatmulNBitsArgs, { m, a: pa, aLen: ta.data.length, ...w, bias: pbias, biasLen: bias?.data.length ?? 0, y: py })), op);
+    checkStatus(
+      ex.lowbit_matmul_nbits(writeArgs(MatmulNBitsArgs, { m, a: pa, aLen: ta.data.length, ...w, bias: pbias, biasLen: bias?.data.length ?? 0, y: py })),
+      op,
+    );
     scope.copyOutInto(py, out);
   });
   return { data: out, shape: outShape };

@@ -43,7 +43,10 @@ export function planMatmul(aShape: readonly number[], bShape: readonly number[],
   const kb = b2[b2.length - 2]!;
   const n = b2[b2.length - 1]!;
   if (k !== kb) {
-    throw new LowbitError('INVALID_SHAPE', `matmul of ${aName} ${showShape(aShape)} and ${bName} ${showShape(bShape)}: ${aName} has ${k} columns but ${bName} has ${kb} rows; they must be equal`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `matmul of ${aName} ${showShape(aShape)} and ${bName} ${showShape(bShape)}: ${aName} has ${k} columns but ${bName} has ${kb} rows; they must be equal`,
+    );
   }
   const rank = Math.max(a2.length, b2.length) - 2;
   // leading dims aligned from the right, 1 where an operand has fewer
@@ -53,7 +56,10 @@ export function planMatmul(aShape: readonly number[], bShape: readonly number[],
   for (let d = 0; d < rank; d++) {
     const [da, db] = [aBatch[d]!, bBatch[d]!];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new LowbitError('INVALID_SHAPE', `matmul of ${aName} ${showShape(aShape)} and ${bName} ${showShape(bShape)}: leading dims ${da} and ${db} do not broadcast (they must be equal or 1)`);
+      throw new LowbitError(
+        'INVALID_SHAPE',
+        `matmul of ${aName} ${showShape(aShape)} and ${bName} ${showShape(bShape)}: leading dims ${da} and ${db} do not broadcast (they must be equal or 1)`,
+      );
     }
     batch.push(Math.max(da, db));
   }

@@ -89,9 +89,15 @@ export function readNBitsFormat(options: Partial<NBitsFormat>, op: string): NBit
     throw new LowbitError('INVALID_ARGUMENT', `${op}: bits must be 2, 4 or 8 (MatMulNBits' bits attribute), got ${show(bits)}`);
   }
   if (typeof blockSize !== 'number' || !Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0 || blockSize > 2 ** 30) {
-    throw new LowbitError('INVALID_ARGUMENT', `${op}: blockSize must be a power of two ≥ 16 (16, 32, 64, 128, 256 …; MatMulNBits' block_size), got ${show(blockSize)}`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${op}: blockSize must be a power of two ≥ 16 (16, 32, 64, 128, 256 …; MatMulNBits' block_size), got ${show(blockSize)}`,
+    );
   }
-  for (const [name, v] of [['k', k], ['n', n]] as const) {
+  for (const [name, v] of [
+    ['k', k],
+    ['n', n],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
       throw new LowbitError('INVALID_ARGUMENT', `${op}: ${name} must be a positive integer (MatMulNBits' ${name.toUpperCase()}), got ${show(v)}`);
     }
@@ -99,13 +105,21 @@ export function readNBitsFormat(options: Partial<NBitsFormat>, op: string): NBit
   const blocks = Math.ceil(k! / blockSize);
   const layout = { bits, blockSize, k: k!, n: n!, blocks, blob: (blockSize * bits) / 8, zpBytes: Math.ceil((blocks * bits) / 8) };
   if (blocks * blockSize * layout.n * 4 > MAX_BYTES) {
-    throw new LowbitError('INVALID_SHAPE', `${op}: K = ${k} by N = ${n} is too large for lowbit's wasm32 kernels (their buffers must stay under 4 GiB); split the layer`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `${op}: K = ${k} by N = ${n} is too large for lowbit's wasm32 kernels (their buffers must stay under 4 GiB); split the layer`,
+    );
   }
   return layout;
 }
 
 /** A tensor whose data is an `ArrayType`, or an `INVALID_DTYPE` naming `name`. */
-function readData<T extends Uint8Array | Float32Array>(x: unknown, ArrayType: { new (n: number): T; name: string }, name: string, op: string): { data: T; shape: number[] } {
+function readData<T extends Uint8Array | Float32Array>(
+  x: unknown,
+  ArrayType: { new (n: number): T; name: string },
+  name: string,
+  op: string,
+): { data: T; shape: number[] } {
   const t = toTensor(x, name);
   if (!(t.data instanceof ArrayType)) {
     throw new LowbitError('INVALID_DTYPE', `${op}: ${name} must hold a ${ArrayType.name}, got ${describe(t.data)}`);
@@ -137,11 +151,20 @@ export function readNBitsWeights(b: unknown, scales: unknown, zeroPoints: unknow
   if (zeroPoints !== undefined) {
     const t = toTensor(zeroPoints, 'zeroPoints');
     if (t.data instanceof Uint8Array) {
-      expectShape(t.shape, [[n * zpBytes], [n, zpBytes]], 'zeroPoints', op, `uint8 zero points packed ${8 / bits} per byte, ceil(blocks · bits / 8) bytes per column, for ${attrs}`);
+      expectShape(
+        t.shape,
+        [[n * zpBytes], [n, zpBytes]],
+        'zeroPoints',
+        op,
+        `uint8 zero points packed ${8 / bits} per byte, ceil(blocks · bits / 8) bytes per column, for ${attrs}`,
+      );
     } else if (t.data instanceof Float32Array) {
       expectShape(t.shape, [[n * blocks], [n, blocks]], 'zeroPoints', op, `float32 zero points, one per block, for ${attrs}`);
     } else {
-      throw new LowbitError('INVALID_DTYPE', `${op}: zeroPoints must hold a Uint8Array (packed, as MatMulNBits stores them) or a Float32Array (one per block), got ${describe(t.data)}`);
+      throw new LowbitError(
+        'INVALID_DTYPE',
+        `${op}: zeroPoints must hold a Uint8Array (packed, as MatMulNBits stores them) or a Float32Array (one per block), got ${describe(t.data)}`,
+      );
     }
     zp = t.data;
   }

@@ -41,7 +41,10 @@ export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, nam
   if (arg === undefined) return Int32Array.of(0);
   const v = values(arg, name, Math.max(2 ** 16, count));
   if (ArrayBuffer.isView(v) && dtypeOfArray(v) !== dtype) {
-    throw new LowbitError('INVALID_DTYPE', `${name} is ${describe(v)} but its tensor is ${dtype}; a typed zero point must have the tensor's type (or pass numbers)`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `${name} is ${describe(v)} but its tensor is ${dtype}; a typed zero point must have the tensor's type (or pass numbers)`,
+    );
   }
   if (v.length !== 1 && v.length !== count) {
     throw new LowbitError('INVALID_SHAPE', `${name} has ${v.length} values; expected 1 (per tensor) or ${count} (${what})`);
@@ -51,7 +54,10 @@ export function readZeroPoint(arg: unknown, dtype: Int8DType, count: number, nam
   for (let i = 0; i < v.length; i++) {
     const z = v[i];
     if (typeof z !== 'number' || !Number.isInteger(z) || z < min || z > max) {
-      throw new LowbitError('INVALID_ARGUMENT', `${name}${v.length > 1 ? `[${i}]` : ''} must be an integer in the ${dtype} range [${min}, ${max}], got ${show(z)}`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `${name}${v.length > 1 ? `[${i}]` : ''} must be an integer in the ${dtype} range [${min}, ${max}], got ${show(z)}`,
+      );
     }
     out[i] = z;
   }

@@ -63,7 +63,10 @@ export function quantizeNBits(w: TensorLike<Float32Array>, options: QuantizeNBit
   const op = 'quantizeNBits';
   const opts = optionsObject(options, op, { bits: true, blockSize: true, symmetric: true });
   if (typeof opts.symmetric !== 'boolean') {
-    throw new LowbitError('INVALID_ARGUMENT', `${op}: symmetric must be true (zero point 2^(bits−1), none stored) or false (a zero point per block), got ${String(opts.symmetric)}`);
+    throw new LowbitError(
+      'INVALID_ARGUMENT',
+      `${op}: symmetric must be true (zero point 2^(bits−1), none stored) or false (a zero point per block), got ${String(opts.symmetric)}`,
+    );
   }
   const tw = toFloat32Tensor(w, 'w');
   if (tw.shape.length !== 2) {

@@ -58,12 +58,18 @@ export function resolveDType(zeroPoint: ZeroPointArg | undefined, dtype: IntDTyp
   if (dtype !== undefined) intTypeInfo(dtype);
   const zpType = ArrayBuffer.isView(zeroPoint) ? dtypeOfArray(zeroPoint) : undefined;
   if (ArrayBuffer.isView(zeroPoint) && zpType === undefined) {
-    throw new LowbitError('INVALID_DTYPE', `zeroPoint must be a number, an integer typed array (Int8Array … Int32Array) or a number[], got ${describe(zeroPoint)}`);
+    throw new LowbitError(
+      'INVALID_DTYPE',
+      `zeroPoint must be a number, an integer typed array (Int8Array … Int32Array) or a number[], got ${describe(zeroPoint)}`,
+    );
   }
   if (zpType === undefined) return dtype ?? 'uint8';
   if (dtype === undefined || dtype === zpType) return zpType;
   if ((dtype === 'int4' && zpType === 'int8') || (dtype === 'uint4' && zpType === 'uint8')) return dtype;
-  throw new LowbitError('INVALID_DTYPE', `zeroPoint is a ${describe(zeroPoint)} (${zpType}) but dtype is ${dtype}; a typed zero point decides the type, so drop dtype or pass a matching zero point`);
+  throw new LowbitError(
+    'INVALID_DTYPE',
+    `zeroPoint is a ${describe(zeroPoint)} (${zpType}) but dtype is ${dtype}; a typed zero point decides the type, so drop dtype or pass a matching zero point`,
+  );
 }
 
 /**
@@ -103,14 +109,20 @@ export function channelParams(
   if (zeroPoint === undefined) zps = [0];
   else if (typeof zeroPoint === 'number') zps = [zeroPoint];
   else {
-    const list = Array.isArray(zeroPoint) || (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== undefined) ? readList(zeroPoint, 'zeroPoint', maxChannels) : undefined;
+    const list =
+      Array.isArray(zeroPoint) || (ArrayBuffer.isView(zeroPoint) && dtypeOfArray(zeroPoint) !== undefined)
+        ? readList(zeroPoint, 'zeroPoint', maxChannels)
+        : undefined;
     if (list === undefined) throw new LowbitError('INVALID_ARGUMENT', `zeroPoint must be a number or an integer typed array, got ${describe(zeroPoint)}`);
     zps = list;
   }
   for (let i = 0; i < zps.length; i++) {
     const z = zps[i];
     if (typeof z !== 'number' || !Number.isInteger(z) || z < qmin || z > qmax) {
-      throw new LowbitError('INVALID_ARGUMENT', `zeroPoint${zps.length > 1 || typeof zeroPoint !== 'number' ? `[${i}]` : ''} must be an integer in the ${typeName} range [${qmin}, ${qmax}], got ${show(z)}`);
+      throw new LowbitError(
+        'INVALID_ARGUMENT',
+        `zeroPoint${zps.length > 1 || typeof zeroPoint !== 'number' ? `[${i}]` : ''} must be an integer in the ${typeName} range [${qmin}, ${qmax}], got ${show(z)}`,
+      );
     }
   }
 
@@ -122,7 +134,10 @@ export function channelParams(
     throw new LowbitError('INVALID_SHAPE', `scale has ${scales.length} values but zeroPoint has ${zps.length}; per-axis parameters need one of each per slice`);
   }
   if (scales.length === 1 && zps.length > 1 && typeof scale === 'number') {
-    throw new LowbitError('INVALID_SHAPE', `zeroPoint has ${zps.length} values but scale is a single number; per-axis quantization needs a scale per slice too`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `zeroPoint has ${zps.length} values but scale is a single number; per-axis quantization needs a scale per slice too`,
+    );
   }
   const n = sizeOf(shape);
   if (channels === 1) {
@@ -130,7 +145,10 @@ export function channelParams(
   }
   const ax = normalizeAxis(axis ?? 1, shape.length);
   if (shape[ax] !== channels) {
-    throw new LowbitError('INVALID_SHAPE', `per-axis ${scales.length > 1 ? 'scale' : 'zeroPoint'} has ${channels} values but axis ${ax} of shape ${showShape(shape)} has length ${shape[ax]}`);
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `per-axis ${scales.length > 1 ? 'scale' : 'zeroPoint'} has ${channels} values but axis ${ax} of shape ${showShape(shape)} has length ${shape[ax]}`,
+    );
   }
   const outer = sizeOf(shape.slice(0, ax));
   const inner = sizeOf(shape.slice(ax + 1));
@@ -148,7 +166,17 @@ export type ChannelKernel = 'lowbit_quantize' | 'lowbit_dequantize' | 'lowbit_fa
  * `output` hold the layout's elements (floats on the float side, `intType`
  * codes on the integer side). `op` names the call in errors.
  */
-export function callChannelKernel(name: ChannelKernel, input: Ptr, output: Ptr, p: ChannelParams, qmin: number, qmax: number, intType: IntType, scope: WasmScope, op: string): void {
+export function callChannelKernel(
+  name: ChannelKernel,
+  input: Ptr,
+  output: Ptr,
+  p: ChannelParams,
+  qmin: number,
+  qmax: number,
+  intType: IntType,
+  scope: WasmScope,
+  op: string,
+): void {
   const { outer, axisLen, inner } = p.layout;
   const args = { input, output, intType, outer, axisLen, inner, scales: scope.copyIn(p.scales), zeroPoints: scope.copyIn(p.zeroPoints), qmin, qmax };
   checkStatus(wasmExports()[name](writeArgs(ChannelArgs, args)), op);

@@ -40,12 +40,7 @@ export type QuantizedTensorLike = TensorLike<IntArray> | { readonly data: IntArr
  *   `INVALID_ARGUMENT` naming the index when an int4 / uint4 code is out of
  *   its 4-bit range.
  */
-export function dequantizeLinear(
-  x: QuantizedTensorLike,
-  scale: ScaleArg,
-  zeroPoint?: ZeroPointArg,
-  options?: DequantizeLinearOptions,
-): Tensor<Float32Array> {
+export function dequantizeLinear(x: QuantizedTensorLike, scale: ScaleArg, zeroPoint?: ZeroPointArg, options?: DequantizeLinearOptions): Tensor<Float32Array> {
   const opts = optionsObject(options, 'dequantizeLinear', { axis: true, out: true });
   const t = toTensor(x, 'x');
   const dtype = quantizedDType(x, t.data);

@@ -43,12 +43,7 @@ export interface FakeQuantizeOptions {
  * @throws LowbitError as {@link quantizeLinear}; `INVALID_ARGUMENT` for bits
  *   out of 2–16 or both dtype and bits.
  */
-export function fakeQuantize(
-  x: TensorLike<Float32Array>,
-  scale: ScaleArg,
-  zeroPoint: ZeroPointArg,
-  options?: FakeQuantizeOptions,
-): Tensor<Float32Array> {
+export function fakeQuantize(x: TensorLike<Float32Array>, scale: ScaleArg, zeroPoint: ZeroPointArg, options?: FakeQuantizeOptions): Tensor<Float32Array> {
   const opts = optionsObject(options, 'fakeQuantize', { axis: true, dtype: true, bits: true, signed: true, narrowRange: true, out: true });
   const t = toFloat32Tensor(x, 'x');
   const { bits, signed, narrowRange } = opts;

@@ -64,7 +64,7 @@ export function unpack4(given: Uint8Array, length: number, dtype: 'int4' | 'uint
   for (let i = 0; i < length; i++) {
     const nibble = (packed[i >>> 1]! >> ((i & 1) * 4)) & 0x0f;
     // Sign-extend int4 by shifting the nibble to the top of an int32 and back.
-    out[i] = ((nibble << shift) >> shift);
+    out[i] = (nibble << shift) >> shift;
   }
   return out;
 }

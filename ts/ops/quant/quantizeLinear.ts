@@ -51,12 +51,7 @@ export interface QuantizeLinearOptions {
  *   per-axis lengths that do not match; `INVALID_DTYPE` for an unknown dtype,
  *   non-float32 `x` or a zero point type that contradicts `dtype`.
  */
-export function quantizeLinear(
-  x: TensorLike<Float32Array>,
-  scale: ScaleArg,
-  zeroPoint?: ZeroPointArg,
-  options?: QuantizeLinearOptions,
-): QuantizedTensor {
+export function quantizeLinear(x: TensorLike<Float32Array>, scale: ScaleArg, zeroPoint?: ZeroPointArg, options?: QuantizeLinearOptions): QuantizedTensor {
   const opts = optionsObject(options, 'quantizeLinear', { axis: true, dtype: true, out: true });
   const t = toFloat32Tensor(x, 'x');
   const dtype = resolveDType(zeroPoint, opts.dtype);

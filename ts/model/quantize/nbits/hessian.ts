@@ -53,7 +53,10 @@ export async function collectHessians(
       for (const [name, acc] of hessians) {
         const t = out[name];
         if (t === undefined || t.dtype !== 'float32' || t.shape[t.shape.length - 1] !== acc.k) {
-          throw new LowbitError('INVALID_MODEL', `GPTQ calibration batch ${count}: the runner returned no float32 [..., ${acc.k}] value for ${JSON.stringify(name)}`);
+          throw new LowbitError(
+            'INVALID_MODEL',
+            `GPTQ calibration batch ${count}: the runner returned no float32 [..., ${acc.k}] value for ${JSON.stringify(name)}`,
+          );
         }
         const rows = t.data.length / acc.k;
         if (rows === 0) continue;

@@ -121,7 +121,12 @@ function integerParams(w: ArrayLike<number>, from: number, to: number, p: BlockP
  * min and max) refined as the file's header says.
  */
 export function quantizeBlocksHqq(w: Float32Array, rows: number, length: number, format: BlockFormat, options: HqqOptions = {}): BlockQuantized {
-  const o: Required<HqqOptions> = { lpNorm: options.lpNorm ?? 0.7, beta: options.beta ?? 10, kappa: options.kappa ?? 1.01, iterations: options.iterations ?? 20 };
+  const o: Required<HqqOptions> = {
+    lpNorm: options.lpNorm ?? 0.7,
+    beta: options.beta ?? 10,
+    kappa: options.kappa ?? 1.01,
+    iterations: options.iterations ?? 20,
+  };
   const q = allocateBlocks(rows, length, format);
   const top = maxCode(format.bits);
   const rtn: BlockParams = { scale: 0, zeroPoint: 0 };

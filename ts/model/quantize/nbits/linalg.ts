@@ -63,7 +63,12 @@ function inverseCholesky(a: Float32Array, n: number): Float32Array {
   const m11 = inverseCholesky(block(a, n, 0, h, 0, h), h);
   const l21 = gemmF32({ a: { data: block(a, n, h, n, 0, h), shape: [r, h] }, b: { data: m11, shape: [h, h] }, transB: true }).data;
   const negL21 = l21.map((v) => -v);
-  const s = gemmF32({ a: { data: negL21, shape: [r, h] }, b: { data: l21, shape: [r, h] }, transB: true, bias: { data: block(a, n, h, n, h, n), shape: [r, r] } }).data;
+  const s = gemmF32({
+    a: { data: negL21, shape: [r, h] },
+    b: { data: l21, shape: [r, h] },
+    transB: true,
+    bias: { data: block(a, n, h, n, h, n), shape: [r, r] },
+  }).data;
   const m22 = inverseCholesky(s, r);
   const t = gemmF32({ a: { data: negL21, shape: [r, h] }, b: { data: m11, shape: [h, h] } }).data;
   const m21 = gemmF32({ a: { data: m22, shape: [r, r] }, b: { data: t, shape: [r, h] } }).data;

@@ -19,7 +19,17 @@ import { modelGraphs, nodePath } from '../../onnx/walk.js';
 export const BLOCKED_OPSET = 21;
 
 /** Reduce ops whose `axes` attribute became an input at opset 18. */
-const REDUCE_AXES_TO_INPUT = new Set(['ReduceMax', 'ReduceMin', 'ReduceMean', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
+const REDUCE_AXES_TO_INPUT = new Set([
+  'ReduceMax',
+  'ReduceMin',
+  'ReduceMean',
+  'ReduceProd',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceSumSquare',
+]);
 
 /** Ops whose meaning changed between 13 and 21 in a way lowbit does not rewrite. */
 const REFUSED: Readonly<Record<string, string>> = {

@@ -128,5 +128,10 @@ export function packGatherBlockQuantized(q: BlockQuantized): GatherBlockQuantize
     for (let r = 0; r < rows; r++) packBits(blocks, bits, (j) => q.zeroPoints[r * blocks + j]!, zp, r * zpBytes);
     zeroPoints = { dtype: 'uint8', shape: [rows, zpBytes], data: zp };
   }
-  return { data: { dtype: 'uint8', shape: [rows, rowBytes], data }, scales: { dtype: 'float32', shape: [rows, blocks], data: q.scales.slice() }, zeroPoints, bits };
+  return {
+    data: { dtype: 'uint8', shape: [rows, rowBytes], data },
+    scales: { dtype: 'float32', shape: [rows, blocks], data: q.scales.slice() },
+    zeroPoints,
+    bits,
+  };
 }
