@@ -20,7 +20,7 @@ pub mod calib;
 pub mod ffi;
 pub mod gemm;
 pub mod hist;
-pub mod nbits;
 pub mod kmeans;
+pub mod nbits;
 pub mod quant;
 pub mod simd;
