@@ -8,6 +8,7 @@
 type Lowbit = typeof import('../ts/index.js');
 type Model = InstanceType<Lowbit['nn']['Sequential']>;
 import { pathToFileURL } from 'node:url';
+import { cnn as cnnOf, mlp as mlpOf } from './qat.js';
 const dirs = process.argv.slice(2);
 if (dirs.length !== 2) throw new Error('usage: tsx bench/abQat.ts BASE_DIST OTHER_DIST');
 const libs = (await Promise.all(dirs.map((d) => import(pathToFileURL(`${d}/index.js`).href)))) as Lowbit[];
@@ -16,20 +17,8 @@ for (const [li, L] of libs.entries()) {
   await L.init();
   const { nn, autograd, optim, prepareQAT } = L;
   autograd.manualSeed(1);
-  const cnn = () =>
-    new nn.Sequential(
-      new nn.Conv2d(1, 16, 3, { padding: 1 }),
-      new nn.ReLU(),
-      new nn.MaxPool2d(2),
-      new nn.Conv2d(16, 32, 3, { padding: 1 }),
-      new nn.ReLU(),
-      new nn.MaxPool2d(2),
-      new nn.Flatten(),
-      new nn.Linear(32 * 7 * 7, 128),
-      new nn.ReLU(),
-      new nn.Linear(128, 10),
-    );
-  const mlp = () => new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
+  const cnn = () => cnnOf(nn);
+  const mlp = () => mlpOf(nn);
   const y = Int32Array.from({ length: 128 }, (_, i) => i % 10);
   const x = autograd.Tensor.uniform([128, 784], 0, 1);
   const images = autograd.Tensor.uniform([128, 1, 28, 28], 0, 1);

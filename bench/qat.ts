@@ -102,19 +102,22 @@ class PureJsMlp {
   }
 }
 
-const mlp = () => new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
-const cnn = () =>
-  new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }),
-    new nn.ReLU(),
-    new nn.MaxPool2d(2),
-    new nn.Flatten(),
-    new nn.Linear(32 * 7 * 7, 128),
-    new nn.ReLU(),
-    new nn.Linear(128, 10),
+/** The benchmark's MLP (784-256-128-10), built from `layers` (another build's `nn` for bench/abQat.ts). */
+export const mlp = (layers: typeof nn = nn) =>
+  new layers.Sequential(new layers.Linear(784, 256), new layers.ReLU(), new layers.Linear(256, 128), new layers.ReLU(), new layers.Linear(128, 10));
+/** The benchmark's CNN (two 3×3 convolutions with pooling, then 1568-128-10), built from `layers`. */
+export const cnn = (layers: typeof nn = nn) =>
+  new layers.Sequential(
+    new layers.Conv2d(1, 16, 3, { padding: 1 }),
+    new layers.ReLU(),
+    new layers.MaxPool2d(2),
+    new layers.Conv2d(16, 32, 3, { padding: 1 }),
+    new layers.ReLU(),
+    new layers.MaxPool2d(2),
+    new layers.Flatten(),
+    new layers.Linear(32 * 7 * 7, 128),
+    new layers.ReLU(),
+    new layers.Linear(128, 10),
   );
 
 function trainStep(model: nn.Module, opt: optim.Optimizer, x: autograd.Tensor, y: Int32Array): void {

@@ -20,7 +20,6 @@ import {
   onnxRuntimeRunner,
   quantizeModel,
   readNpy,
-  type Feeds,
   type ModelRunner,
   type TypedTensor,
 } from '../ts/index.js';
@@ -35,14 +34,10 @@ import { fetchModels } from '../scripts/fetch-models.mjs';
 import { ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
 import { readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
 import { expectLowbitRejection } from './expect-error.js';
+import { batches, fashion, images, labels } from './helpers/fashion.js';
 
 ortWeb.env.wasm.numThreads = 1;
-const FASHION = join(import.meta.dirname, 'fixtures', 'models', 'fashion');
-const fashion = (name: string) => new Uint8Array(readFileSync(join(FASHION, name)));
 const runner: ModelRunner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node');
-const images = readNpy(fashion('test-64-images.npy')) as TypedTensor<'float32'>;
-const labels = readNpy(fashion('test-64-labels.npy')) as TypedTensor<'uint8'>;
-const batches: Feeds[] = [0, 1, 2, 3].map((b) => ({ input: { data: images.data.subarray(b * 16 * 784, (b + 1) * 16 * 784), shape: [16, 1, 28, 28] } }));
 type Ort = typeof ortNode | typeof ortWeb;
 
 /** Runs `model` on `feeds` ({ name: [dtype, data, dims] }) and returns output `out` as float32. */

@@ -1,11 +1,3 @@
-// Static quantization with power-of-two scales (dynamic fixed point,
-// `scheme: 'pow2'`) on the PyTorch-exported Fashion-MNIST models: every
-// scale in the written model a power of two and every zero point 0; weight
-// fractional lengths those bestFractionLength picks, activation ones the
-// covering rule, bias scales their products; run in onnxruntime-node and
-// -web as QDQ and as QOperator.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +6,7 @@ import {
   inspectModel,
   onnxRuntimeRunner,
   quantizeModel,
-  readNpy,
   toFixed,
-  type Feeds,
   type ModelRunner,
   type QuantizationReport,
   type TypedTensor,
@@ -26,23 +16,10 @@ import type { GraphProto } from '../ts/model/onnx/proto.js';
 import { readTensor } from '../ts/model/onnx/tensor.js';
 import { activationFractionLength } from '../ts/model/quantize/pow2.js';
 import { expectLowbitRejection } from './expect-error.js';
+import { agree, argmax, batches, fashion, logits } from './helpers/fashion.js';
 
 ortWeb.env.wasm.numThreads = 1;
-const FASHION = join(import.meta.dirname, 'fixtures', 'models', 'fashion');
-const fashion = (name: string) => new Uint8Array(readFileSync(join(FASHION, name)));
 const runner: ModelRunner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node');
-const images = readNpy(fashion('test-64-images.npy')) as TypedTensor<'float32'>;
-const batches: Feeds[] = [0, 1, 2, 3].map((b) => ({ input: { data: images.data.subarray(b * 16 * 784, (b + 1) * 16 * 784), shape: [16, 1, 28, 28] } }));
-
-async function logits(ort: typeof ortNode | typeof ortWeb, model: Uint8Array): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(model);
-  const out = await s.run({ input: new ort.Tensor('float32', images.data, [64, 1, 28, 28]) });
-  await s.release();
-  return out.logits!.data as Float32Array;
-}
-const argmax = (l: Float32Array) =>
-  Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
-const agree = (a: number[], b: number[]) => a.filter((v, i) => v === b[i]).length;
 const init = (g: GraphProto, name: string) => readTensor(g.initializer.find((t) => t.name === name)!);
 const isPow2 = (s: number) => s > 0 && Number.isInteger(Math.log2(s)) && 2 ** Math.log2(s) === s;
 

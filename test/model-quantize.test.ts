@@ -1,9 +1,3 @@
-// quantizeModel on real models nobody here hand-made (the Fashion-MNIST
-// models PyTorch trained and exported), checked by what onnxruntime-node
-// and -web make of the results, against lowbit's own ops, and against the
-// float weights read back from the models.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +10,6 @@ import {
   qlinearConv,
   quantizeLinear,
   quantizeModel,
-  readNpy,
-  type Feeds,
   type ModelRunner,
   type QuantizationReport,
   type TypedTensor,
@@ -27,28 +19,10 @@ import { decodeModel } from '../ts/model/onnx/decode.js';
 import { encodeModel } from '../ts/model/onnx/encode.js';
 import { makeTensor, readTensor } from '../ts/model/onnx/tensor.js';
 import { expectLowbitRejection as expectLowbitError } from './expect-error.js';
+import { agree, argmax, batches, fashion, labels, logits } from './helpers/fashion.js';
 
 ortWeb.env.wasm.numThreads = 1;
-const FASHION = join(import.meta.dirname, 'fixtures', 'models', 'fashion');
-const fashion = (name: string) => new Uint8Array(readFileSync(join(FASHION, name)));
 const node: ModelRunner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node');
-
-/** The 64 committed test images in batches of 16, and their labels. */
-const images = readNpy(fashion('test-64-images.npy')) as TypedTensor<'float32'>;
-const labels = readNpy(fashion('test-64-labels.npy')) as TypedTensor<'uint8'>;
-const batches: Feeds[] = [0, 1, 2, 3].map((b) => ({ input: { data: images.data.subarray(b * 16 * 784, (b + 1) * 16 * 784), shape: [16, 1, 28, 28] } }));
-
-/** Runs a model in an onnxruntime module on all 64 images: logits [64, 10]. */
-async function logits(ort: typeof ortNode | typeof ortWeb, model: Uint8Array): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(model);
-  const out = await s.run({ input: new ort.Tensor('float32', images.data, [64, 1, 28, 28]) });
-  await s.release();
-  return out.logits!.data as Float32Array;
-}
-
-const argmax = (l: Float32Array) =>
-  Array.from({ length: l.length / 10 }, (_, i) => [...l.subarray(i * 10, i * 10 + 10)].indexOf(Math.max(...l.subarray(i * 10, i * 10 + 10))));
-const agree = (a: number[], b: number[]) => a.filter((v, i) => v === b[i]).length;
 
 describe('static quantization of the Fashion-MNIST CNN', () => {
   const float = fashion('cnn.onnx');
