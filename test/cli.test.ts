@@ -593,7 +593,22 @@ describe('docs/cli.md', () => {
       const run = await lowbit(line.split(/ +/).slice(2), { cwd: dir });
       expect({ line, code: run.code, stderr: run.stderr.split('\n').filter((l) => /error|lowbit \w+:/.test(l)) }).toEqual({ line, code: 0, stderr: [] });
     }
-    expect(readdirSync(dir).sort()).toEqual(['calib.npy', 'calls', 'model-dynamic.onnx', 'model-fp16.onnx', 'model-int4.onnx', 'model-int8.onnx', 'model-kmeans.onnx', 'model-pow2.onnx', 'model.onnx', 'report.json', 'test.npy']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'calib.npy',
+      'calls',
+      'model-dynamic.onnx',
+      'model-fp16.onnx',
+      'model-int4.onnx',
+      'model-int8.onnx',
+      'model-kmeans.onnx',
+      'model-mixed.onnx',
+      'model-pow2.onnx',
+      'model-replayed.onnx',
+      'model.onnx',
+      'plan.json',
+      'report.json',
+      'test.npy',
+    ]);
   });
 });
 
