@@ -1,6 +1,6 @@
 // Per-node sensitivity and mixed precision (issue 20): the time of a
 // sensitivity analysis of the Fashion MobileNet (20 nodes after BatchNorm
-// folding) over 256 samples, and the `maxDrop: 0.5` plan of the Fashion CNN
+// folding) over 256 samples and of the PP-OCR direction classifier, and the `maxDrop: 0.5` plan of the Fashion CNN
 // with int4 weights against all-int8: size, and accuracy on the whole 10k
 // test set in onnxruntime-node and -web.
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type TypedTensor } from '../ts/index.js';
 import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
+import { fetchModels } from '../scripts/fetch-models.mjs';
+import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 import { printTable } from './compare.js';
 import type { BenchSuite } from './suite.js';
 
@@ -49,37 +51,47 @@ async function accuracy(ort: typeof ortNode | typeof ortWeb, bytes: Uint8Array, 
   return (100 * right) / labels.length;
 }
 
-/** Sensitivity of the MobileNet over 256 samples: its time over plain static quantization's. */
+/** Sensitivity over the evaluation samples: its time over plain static quantization's, on the Fashion MobileNet (256 samples) and the PP-OCR direction classifier (its 200 rendered inputs). */
 async function speed(): Promise<void> {
-  console.log('\n### Sensitivity of the Fashion MobileNet (20 nodes after BatchNorm folding, 10 ranked) over 256 samples\n');
-  const float = model('mobilenet.onnx');
-  const { calib } = data(64);
-  const calibration = calib.slice(0, 4);
-  const rows: string[][] = [['run', 'wall s (median of 3)', 'min s', 'CPU s (median)', 'nodes ranked', 'samples']];
-  for (const sensitivity of [false, true]) {
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    let ranked = 0;
-    let nodes = 0;
-    let samples = 0;
-    for (let r = 0; r < 3; r++) {
-      const [t0, c0] = [performance.now(), process.cpuUsage()];
-      const { report } = await quantizeModel(float, { calibration, runner, evaluationSamples: 256, sensitivity });
-      wall.push((performance.now() - t0) / 1000);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1e6);
-      ranked = report.sensitivity?.nodes.length ?? 0;
-      nodes = report.nodes.length;
-      samples = report.sensitivity?.samples ?? report.evaluationSamples;
+  console.log('\n### Sensitivity: the Fashion MobileNet (20 nodes after BatchNorm folding) over 256 samples, the PP-OCR direction classifier over 200\n');
+  const paths = (await fetchModels(['ppocr_cls'])) as Record<string, string>;
+  const cls = clsInputs(ppocrLines()) as { data: Float32Array; labels: Uint8Array };
+  const per = 3 * 48 * 192;
+  const ocr = Array.from({ length: cls.labels.length / 50 }, (_, b) => ({
+    x: { data: cls.data.subarray(b * 50 * per, (b + 1) * 50 * per), shape: [50, 3, 48, 192] },
+  }));
+  const models: [string, Uint8Array, Feeds[], number][] = [
+    ['Fashion MobileNet', model('mobilenet.onnx'), data(64).calib.slice(0, 4), 256],
+    ['PP-OCR direction classifier', new Uint8Array(readFileSync(paths.ppocr_cls!)), ocr, cls.labels.length],
+  ];
+  const rows: string[][] = [['model', 'run', 'wall s (median of 3)', 'min s', 'CPU s (median)', 'nodes ranked', 'samples']];
+  for (const [name, float, calibration, evaluationSamples] of models) {
+    for (const sensitivity of [false, true]) {
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      let ranked = 0;
+      let nodes = 0;
+      let samples = 0;
+      for (let r = 0; r < 3; r++) {
+        const [t0, c0] = [performance.now(), process.cpuUsage()];
+        const { report } = await quantizeModel(float, { calibration, runner, evaluationSamples, sensitivity, histograms: false });
+        wall.push((performance.now() - t0) / 1000);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1e6);
+        ranked = report.sensitivity?.nodes.length ?? 0;
+        nodes = report.nodes.length;
+        samples = report.sensitivity?.samples ?? report.evaluationSamples;
+      }
+      rows.push([
+        `${name} (${nodes} nodes)`,
+        sensitivity ? 'quantizeModel + sensitivity' : 'quantizeModel',
+        median(wall).toFixed(2),
+        Math.min(...wall).toFixed(2),
+        median(cpu).toFixed(2),
+        String(ranked),
+        String(samples),
+      ]);
     }
-    rows.push([
-      sensitivity ? `quantizeModel + sensitivity (${nodes} nodes)` : `quantizeModel (${nodes} nodes)`,
-      median(wall).toFixed(2),
-      Math.min(...wall).toFixed(2),
-      median(cpu).toFixed(2),
-      String(ranked),
-      String(samples),
-    ]);
   }
   printTable(rows);
 }
