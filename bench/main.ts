@@ -11,6 +11,7 @@ import { qatBench } from './qat.js';
 import { modelBench } from './model.js';
 import { weightOnlyBench } from './weightOnly.js';
 import { compressBench } from './compress.js';
+import { sensitivityBench } from './sensitivity.js';
 import { appBench } from './app.js';
 import type { BenchSuite } from './suite.js';
 
@@ -30,6 +31,7 @@ const suites: BenchSuite[] = [
   modelBench,
   weightOnlyBench,
   compressBench,
+  sensitivityBench,
   // the browser page (lowbit Studio)
   appBench,
 ];

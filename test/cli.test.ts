@@ -871,8 +871,11 @@ describe('docs/cli.md', () => {
       'model-int4.onnx',
       'model-int8.onnx',
       'model-kmeans.onnx',
+      'model-mixed.onnx',
       'model-pow2.onnx',
+      'model-replayed.onnx',
       'model.onnx',
+      'plan.json',
       'report.json',
       'test.npy',
     ]);

@@ -1,6 +1,8 @@
 // `lowbit quantize IN.onnx -o OUT.onnx`: a float ONNX model to int8, static
 // (calibrated on .npy samples) or dynamic, through quantizeModel; the model
 // and the --report JSON written only when everything succeeded.
+import { LowbitError } from '../base/errors.js';
+import { readNpy } from '../data/npy.js';
 import type { RangeMethod } from '../model/calibration.js';
 import { inspectModel } from '../model/inspect.js';
 import { quantizeModel, type QuantizeModelOptions } from '../model/quantizeModel.js';
@@ -23,7 +25,7 @@ type CliMode = (typeof MODES)[number];
 /** Flags that read calibration data (refused in dynamic mode, which takes none). */
 const DATA_FLAGS = ['calib', 'calib-images', 'batch', 'samples', 'runner'];
 /** Flags that only static quantization reads. */
-const STATIC_ONLY = ['method', 'percentile', 'activation-type', 'symmetric-activations', 'scheme'];
+const STATIC_ONLY = ['method', 'percentile', 'activation-type', 'symmetric-activations', 'scheme', 'sensitivity', 'max-drop', 'target-size', 'plan', 'labels'];
 /** Flags that only weight-only quantization reads. */
 const WEIGHT_ONLY = ['block-size', 'algorithm', 'symmetric-weights', 'accuracy-level', 'act-order', 'damping'];
 /** Flags that only the 16-bit modes read. */
@@ -73,6 +75,14 @@ Or --calib-images DIR: the PNG / JPEG files of DIR, decoded, resized
 (bilinear) to the model's input size (or --size), scaled to [0, 1],
 normalised by --mean / --std and laid out as the input wants.
 
+Per-node precision (static mode): --sensitivity quantizes each node alone
+(the rest float) and ranks them by the model-output SQNR (or, with --labels,
+top-1 accuracy); --max-drop X chooses float / int8 / int4 weights per node so
+that quality drops at most X (accuracy points with --labels, else dB of
+output SQNR below the all-int8 model's), --target-size BYTES so that the
+model fits; the plan is in the report, and --plan FILE (a report or its
+plan, as JSON) replays it.
+
 --report FILE.json writes the report as JSON, --report FILE.html as one
 self-contained page with charts (give both to get both).`,
   flags: {
@@ -120,6 +130,19 @@ self-contained page with charts (give both to get both).`,
     'op-types': { type: 'string', multiple: true, value: 'A,B', help: 'quantize only nodes of these op types' },
     'exclude-op-types': { type: 'string', multiple: true, value: 'A,B', help: 'leave nodes of these op types in float' },
     'exclude-nodes': { type: 'string', multiple: true, value: 'a,b', help: 'leave these nodes (by name) in float' },
+    sensitivity: { type: 'boolean', help: 'static: rank the nodes by how much quantizing each alone costs (in the report)' },
+    'max-drop': {
+      type: 'string',
+      value: 'X',
+      help: 'static: per-node float / int8 / int4 weights losing at most X (accuracy points with --labels, else output SQNR dB below all-int8)',
+    },
+    'target-size': { type: 'string', value: 'BYTES', help: 'static: per-node precision for a model of at most BYTES' },
+    plan: { type: 'string', value: 'FILE.json', help: "static: replay a mixed-precision plan (a --report JSON, or its 'plan')" },
+    labels: {
+      type: 'string',
+      value: 'FILE.npy',
+      help: 'static, with --sensitivity / --max-drop / --target-size: the class of each calibration sample, in order (rank by accuracy)',
+    },
     report: {
       type: 'string',
       multiple: true,
@@ -152,6 +175,15 @@ function settingsOf(args: ParsedArgs, mode: CliMode): QuantizeModelOptions {
   const excludeNodes = namesFlag(args, 'exclude-nodes');
   if (switchFlag(args, 'fold-bn') && switchFlag(args, 'no-fold-bn')) throw new UsageError('give --fold-bn or --no-fold-bn, not both');
   const correction = choiceFlag(args, 'bias-correction-method', ['empirical', 'analytic', 'mixed'] as const) ?? switchFlag(args, 'bias-correction');
+  const maxDrop = numberFlag(args, 'max-drop');
+  if (maxDrop !== undefined && !(maxDrop >= 0)) throw new UsageError(`--max-drop must be a number ≥ 0, got ${maxDrop}`);
+  const targetSize = countFlag(args, 'target-size');
+  const planPath = stringFlag(args, 'plan');
+  if (planPath !== undefined && (maxDrop !== undefined || targetSize !== undefined))
+    throw new UsageError('--plan replays a plan; --max-drop and --target-size choose one: give one or the other');
+  const labelsPath = stringFlag(args, 'labels');
+  if (labelsPath !== undefined && !switchFlag(args, 'sensitivity') && maxDrop === undefined && targetSize === undefined)
+    throw new UsageError('--labels applies with --sensitivity, --max-drop or --target-size');
   return {
     mode,
     ...(method !== undefined && { method }),
@@ -179,7 +211,36 @@ function settingsOf(args: ParsedArgs, mode: CliMode): QuantizeModelOptions {
     ...(opTypes !== undefined && { opTypes }),
     ...(excludeOpTypes !== undefined && { excludeOpTypes }),
     ...(excludeNodes !== undefined && { excludeNodes }),
+    ...(switchFlag(args, 'sensitivity') && { sensitivity: true }),
+    ...(maxDrop !== undefined && { maxDrop }),
+    ...(targetSize !== undefined && { targetSize }),
+    ...(planPath !== undefined && { plan: readPlanFile(planPath) }),
+    ...(labelsPath !== undefined && { labels: readLabels(labelsPath) }),
   };
+}
+
+/** A plan to replay: a report's JSON (its `plan`), a plan, or a plan's nodes. */
+function readPlanFile(path: string): NonNullable<QuantizeModelOptions['plan']> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(readFile(path)));
+  } catch (e) {
+    if (e instanceof LowbitError) throw e;
+    throw new LowbitError('INVALID_FILE', `--plan ${path} is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const plan = typeof json === 'object' && json !== null && !Array.isArray(json) && 'plan' in json ? (json as { plan: unknown }).plan : json;
+  if (!Array.isArray(plan) && !(typeof plan === 'object' && plan !== null && Array.isArray((plan as { nodes?: unknown }).nodes))) {
+    throw new LowbitError('INVALID_FILE', `--plan ${path} holds no plan: expected a report with a 'plan', a plan ({ nodes: [...] }) or its nodes array`);
+  }
+  return plan as NonNullable<QuantizeModelOptions['plan']>;
+}
+
+/** Class indices from a .npy file of integers. */
+function readLabels(path: string): number[] {
+  const t = readNpy(readFile(path), { source: path });
+  if (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16')
+    throw new LowbitError('INVALID_FILE', `--labels ${path} holds ${t.dtype}; class indices are integers`);
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
 async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
@@ -224,6 +285,14 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
       if (samePath(target, path) || samePath(target, spec))
         throw new UsageError(`${flag} ${target} is a calibration file (--calib ${spec}); lowbit never writes over its inputs`);
     }
+  }
+  for (const [flag, path] of [
+    ['--plan', stringFlag(args, 'plan')],
+    ['--labels', stringFlag(args, 'labels')],
+  ] as const) {
+    if (path === undefined) continue;
+    for (const target of [output, ...reportPaths])
+      if (samePath(target, path)) throw new UsageError(`${target} is the ${flag} file; lowbit never writes over its inputs`);
   }
   for (const r of reportPaths) {
     if (!/\.(json|html?)$/i.test(r)) throw new UsageError(`--report ${r}: the file name must end in .json (the report as JSON) or .html (as a page)`);
@@ -271,6 +340,19 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     ];
     if (plan !== undefined) lines.push(`calibrated on ${plan.summary}`);
     if (images !== undefined) lines.push(`calibrated on ${images.summary}`);
+    const ranking = report.sensitivity?.nodes;
+    if (ranking !== undefined) {
+      const entry = (e: (typeof ranking)[number]) =>
+        `${e.node} (${e.accuracy !== undefined ? `${(e.accuracy * 100).toFixed(2)}%, ` : ''}${decibels(e.sqnr ?? NaN)})`;
+      lines.push(`most sensitive (quantized alone): ${ranking.slice(0, 3).map(entry).join(', ')}`);
+    }
+    if (report.plan !== undefined) {
+      const counts = new Map<string, number>();
+      for (const n of report.plan.nodes) counts.set(n.weights, (counts.get(n.weights) ?? 0) + 1);
+      lines.push(
+        `plan (${report.plan.goal}): ${[...counts].map(([w, c]) => `${c} ${w === 'none' ? 'without weights' : w}`).join(', ')}${report.plan.accuracy !== undefined ? `, accuracy ${(report.plan.accuracy * 100).toFixed(2)}%` : ''}`,
+      );
+    }
     for (const o of report.outputs)
       lines.push(
         `output ${o.name}: SQNR ${decibels(o.sqnr)}, max abs error ${o.maxAbsError.toPrecision(3)} against the float model (${report.evaluationSamples} samples)`,

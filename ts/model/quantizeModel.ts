@@ -25,7 +25,8 @@ import type { ModeContext, ModeResult, Settings } from './quantize/mode.js';
 import { dequantizedValues, quantizeWeight, type QuantType } from './quantize/params.js';
 import { filterRefusal } from './quantize/plan.js';
 import { quantizeStatic } from './quantize/static.js';
-import type { BiasCorrectionReport, EqualizeReport, QuantizationReport } from './report.js';
+import type { BiasCorrectionReport, EqualizeReport, PlanEntry, PlanReport, QuantizationReport } from './report.js';
+import type { PrecisionSettings } from './sensitivity.js';
 import { readAttr } from './onnx/build.js';
 import { quantizeWeightOnly } from './quantize/weightOnly.js';
 import { readWeightOnlySettings, WEIGHT_ONLY_OPTIONS, type WeightOnlyAlgorithm, type WeightOnlyType } from './quantize/weightOnlySettings.js';
@@ -145,6 +146,35 @@ export interface QuantizeModelOptions extends LongCallOptions {
   kmeans?: number;
   /** Mode kmeans: a codebook per output channel (default false: one per weight). */
   kmeansPerChannel?: boolean;
+  /**
+   * Static mode: measure each node's sensitivity (`report.sensitivity`,
+   * most sensitive first): the model-output SQNR (and accuracy, with
+   * `labels`) when only that node (with the Relu / Clip folded into it) is
+   * quantized, every variant built from the same calibrated ranges and run
+   * on the evaluation samples. Default false.
+   */
+  sensitivity?: boolean;
+  /**
+   * Static mode: choose each node's precision (float, int8, int4 weights)
+   * so that quality drops by at most this much: accuracy points against the
+   * float model with `labels`, else dB of model-output SQNR below the
+   * all-int8 model's. Greedy from the sensitivity ranking: the most
+   * sensitive nodes to float until the drop is met, then int4 weights,
+   * least sensitive first, where the drop stays met. The plan is in
+   * `report.plan`, replayable with `plan`.
+   */
+  maxDrop?: number;
+  /**
+   * Static mode: a model of at most this many bytes: int4 weights, least
+   * sensitive first, until it fits, then the most sensitive nodes back to
+   * float while it still fits and quality does not fall. With `maxDrop`,
+   * the drop decides and the report's plan says whether the size was met.
+   */
+  targetSize?: number;
+  /** Static mode: replay a mixed-precision plan (a report's `plan`, or its `nodes`); nodes it does not list are int8. */
+  plan?: PlanReport | readonly PlanEntry[];
+  /** Static mode, with `sensitivity`, `maxDrop` or `targetSize`: the class index of each calibration sample, in order; ranks and drops by top-1 accuracy of the first output. */
+  labels?: ArrayLike<number>;
 }
 
 const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
@@ -180,6 +210,11 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   weightsOnly: true,
   kmeans: true,
   kmeansPerChannel: true,
+  sensitivity: true,
+  maxDrop: true,
+  targetSize: true,
+  plan: true,
+  labels: true,
   onProgress: true,
   signal: true,
 };
@@ -250,7 +285,42 @@ const MODE_OPTIONS: Readonly<Record<string, readonly Mode[]>> = {
   weightsOnly: ['fp16', 'bf16'],
   kmeans: ['kmeans'],
   kmeansPerChannel: ['kmeans'],
+  sensitivity: ['static'],
+  maxDrop: ['static'],
+  targetSize: ['static'],
+  plan: ['static'],
+  labels: ['static'],
 };
+
+/** The precision options (sensitivity, plan search or replay), checked; undefined when none is given. */
+function precisionSettings(o: QuantizeModelOptions): PrecisionSettings | undefined {
+  const sensitivity = flag(o.sensitivity, 'sensitivity', false);
+  const { maxDrop, targetSize, labels } = o;
+  if (maxDrop !== undefined && (typeof maxDrop !== 'number' || !Number.isFinite(maxDrop) || maxDrop < 0))
+    throw new LowbitError('INVALID_ARGUMENT', `maxDrop must be a finite number ≥ 0, got ${show(maxDrop)}`);
+  if (targetSize !== undefined && (!Number.isSafeInteger(targetSize) || targetSize <= 0))
+    throw new LowbitError('INVALID_ARGUMENT', `targetSize must be a whole number of bytes > 0, got ${show(targetSize)}`);
+  if (labels !== undefined && (typeof labels !== 'object' || labels === null || typeof labels.length !== 'number'))
+    throw new LowbitError('INVALID_ARGUMENT', `labels must be an array of class indices, got ${show(labels)}`);
+  let plan: readonly PlanEntry[] | undefined;
+  if (o.plan !== undefined) {
+    if (maxDrop !== undefined || targetSize !== undefined)
+      throw new LowbitError('INVALID_ARGUMENT', 'plan replays a chosen plan; it cannot be combined with maxDrop or targetSize, which choose one');
+    const p = o.plan as unknown;
+    plan = Array.isArray(p) ? p : typeof p === 'object' && p !== null && Array.isArray((p as PlanReport).nodes) ? (p as PlanReport).nodes : undefined;
+    if (plan === undefined) throw new LowbitError('INVALID_ARGUMENT', `plan must be a report's plan ({ nodes: [...] }) or its nodes array, got ${show(p)}`);
+  }
+  if (labels !== undefined && !sensitivity && maxDrop === undefined && targetSize === undefined)
+    throw new LowbitError('INVALID_ARGUMENT', 'labels rank nodes by accuracy: they need sensitivity, maxDrop or targetSize');
+  if (!sensitivity && maxDrop === undefined && targetSize === undefined && plan === undefined) return undefined;
+  return {
+    sensitivity,
+    ...(maxDrop !== undefined && { maxDrop }),
+    ...(targetSize !== undefined && { targetSize }),
+    ...(plan !== undefined && { plan }),
+    ...(labels !== undefined && { labels }),
+  };
+}
 
 /** A quantized model and what was done to it. */
 export interface QuantizedModelResult {
@@ -439,6 +509,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
     weightsOnly: flag(o.weightsOnly, 'weightsOnly', mode === 'bf16'),
     kmeansBits,
     kmeansPerChannel: flag(o.kmeansPerChannel, 'kmeansPerChannel', false),
+    precision: precisionSettings(o),
   };
   if (!(model instanceof Uint8Array)) throw new LowbitError('INVALID_ARGUMENT', `quantizeModel takes the model's bytes as a Uint8Array, got ${show(model)}`);
   const source = o.source ?? 'the model';
@@ -510,6 +581,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
       tensors: result.tensors,
       ...(result.biasCorrection !== undefined && { biasCorrection: result.biasCorrection }),
       ...(result.weights !== undefined && { weights: result.weights }),
+      ...(result.sensitivity !== undefined && { sensitivity: result.sensitivity }),
+      ...(result.plan !== undefined && { plan: result.plan }),
       outputs: result.outputs ?? [],
       evaluationSamples: result.evaluationSamples ?? 0,
     },

@@ -81,7 +81,7 @@ export interface SensitivityReport {
 /** One node's precision in a mixed-precision plan. */
 export interface PlanEntry {
   readonly node: string;
-  /** `'float'`, `'int8'`, `'int4'` … */
+  /** `'float'`, `'int8'`, `'int4'` … (`'none'` for a node without weights). */
   readonly weights: string;
   /** `'float'`, `'int8'`, `'int16'` … */
   readonly activations: string;

@@ -9,7 +9,8 @@ import type { QuantType } from './params.js';
 import type { RangeMethod } from '../calibration.js';
 import type { FeedSource } from '../feeds.js';
 import type { ProgressEvent } from '../progress.js';
-import type { BiasCorrectionReport, NodeReport, OutputReport, TensorReport, WeightReport } from '../report.js';
+import type { BiasCorrectionReport, NodeReport, OutputReport, PlanReport, SensitivityReport, TensorReport, WeightReport } from '../report.js';
+import type { PrecisionSettings } from '../sensitivity.js';
 import type { ModelRunner } from '../runner.js';
 import type { WeightOnlySettings } from './weightOnlySettings.js';
 
@@ -45,6 +46,8 @@ export interface Settings {
   readonly kmeansBits: number;
   /** Mode kmeans: a codebook per output channel. */
   readonly kmeansPerChannel: boolean;
+  /** Static mode: sensitivity, a mixed-precision plan to search or replay (undefined: none). */
+  readonly precision?: PrecisionSettings;
 }
 
 /** What a mode works with. */
@@ -79,4 +82,8 @@ export interface ModeResult {
   readonly biasCorrection?: BiasCorrectionReport;
   /** Weights stored in another form than float32. */
   readonly weights?: readonly WeightReport[];
+  /** Static mode: each node's sensitivity. */
+  readonly sensitivity?: SensitivityReport;
+  /** Static mode: the mixed-precision plan chosen or replayed. */
+  readonly plan?: PlanReport;
 }

@@ -13,9 +13,12 @@ import { quantizeLinear } from '../../ops/quant/quantizeLinear.js';
 /** The 8-bit types of quantized activations and weights. */
 export type QuantType = 'uint8' | 'int8';
 
+/** The types of quantized weights: the 8-bit ones, and symmetric int4 (opset 21, for mixed precision). */
+export type WeightType = QuantType | 'int4';
+
 /** One value's quantization parameters: per tensor (`axis` undefined) or one per channel along `axis`. */
 export interface TensorQParams {
-  readonly dtype: QuantType | 'int32';
+  readonly dtype: WeightType | 'int32';
   readonly scale: Float32Array;
   readonly zeroPoint: Int32Array;
   readonly axis?: number;
@@ -35,7 +38,7 @@ export function activationParams(min: number, max: number, dtype: QuantType, sym
 
 /** Options of {@link quantizeWeight}. */
 export interface WeightOptions {
-  readonly dtype: QuantType;
+  readonly dtype: WeightType;
   /** Channels along this axis (negative counts from the end); undefined: per tensor. */
   readonly axis: number | undefined;
   /** 7-bit weights (onnxruntime's reduce_range, for engines whose int8 products would overflow 16 bits). */
@@ -44,8 +47,9 @@ export interface WeightOptions {
 
 /**
  * Quantizes float32 weights: int8 symmetric on the narrow range (scale =
- * max|w| / 127, zero point 0), or uint8 affine over [min, max], per channel
- * or per tensor; the codes are lowbit's quantizeLinear of the weights.
+ * max|w| / 127, zero point 0), int4 likewise on 4 bits, or uint8 affine
+ * over [min, max], per channel or per tensor; the codes are lowbit's
+ * quantizeLinear of the weights.
  */
 export function quantizeWeight(w: TypedTensor, options: WeightOptions, where: string): QuantizedConstant {
   if (w.dtype !== 'float32') throw new LowbitError('INVALID_DTYPE', `${where}: weights must be float32 to quantize, got ${w.dtype}`);
@@ -53,17 +57,24 @@ export function quantizeWeight(w: TypedTensor, options: WeightOptions, where: st
   const axis = options.axis === undefined || rank < 2 ? undefined : options.axis < 0 ? options.axis + rank : options.axis;
   const observer = new MinMaxObserver(axis === undefined ? {} : { perChannelAxis: axis });
   observer.observe({ data: w.data, shape: w.shape.length === 0 ? [1] : w.shape });
-  const bits = options.reduceRange ? 7 : 8;
-  const symmetric = options.dtype === 'int8';
+  const int4 = options.dtype === 'int4';
+  const bits = int4 ? 4 : options.reduceRange ? 7 : 8;
+  const symmetric = options.dtype !== 'uint8';
   const results =
     axis === undefined ? [observer.result({ bits, unsigned: !symmetric, symmetric })] : observer.channelResults({ bits, unsigned: !symmetric, symmetric });
   const scale = Float32Array.from(results, (r) => r.scale);
   const zeroPoint = Int32Array.from(results, (r) => r.zeroPoint);
-  const zp = options.dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
-  const q = quantizeLinear({ data: w.data, shape: w.shape }, axis === undefined ? scale[0]! : scale, axis === undefined ? zp[0]! : zp, {
-    dtype: options.dtype,
-    ...(axis !== undefined && { axis }),
-  });
+  // int4 codes are symmetric (zero point 0): an Int8Array zero point would ask for int8 codes
+  const zp = int4 ? undefined : options.dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
+  const q = quantizeLinear(
+    { data: w.data, shape: w.shape },
+    axis === undefined ? scale[0]! : scale,
+    zp === undefined ? undefined : axis === undefined ? zp[0]! : zp,
+    {
+      dtype: options.dtype,
+      ...(axis !== undefined && { axis }),
+    },
+  );
   return {
     codes: { dtype: options.dtype, shape: [...w.shape], data: q.data } as TypedTensor,
     params: { dtype: options.dtype, scale, zeroPoint, ...(axis !== undefined && { axis }) },
@@ -78,8 +89,8 @@ export function weightAxis(axis: number, rank: number, perChannel: boolean): num
 /** The float values a quantized constant stands for: DequantizeLinear of its codes (what the quantized model computes with). */
 export function dequantizedValues(c: QuantizedConstant): Float32Array {
   const { scale, zeroPoint, axis, dtype } = c.params;
-  if (dtype === 'int32') throw new LowbitError('INVALID_DTYPE', 'dequantizedValues takes 8-bit weights, not int32 biases');
-  const zp = dtype === 'int8' ? Int8Array.from(zeroPoint) : Uint8Array.from(zeroPoint);
+  if (dtype === 'int32') throw new LowbitError('INVALID_DTYPE', 'dequantizedValues takes 8-bit or int4 weights, not int32 biases');
+  const zp = dtype === 'uint8' ? Uint8Array.from(zeroPoint) : Int8Array.from(zeroPoint);
   const codes = c.codes.data as Int8Array | Uint8Array;
   const shape = c.codes.shape.length === 0 ? [1] : c.codes.shape;
   return axis === undefined

@@ -26,6 +26,8 @@ export interface NodeFilter {
   readonly excludeOpTypes?: readonly string[];
   /** Never these node names. */
   readonly excludeNodes?: readonly string[];
+  /** Never these nodes (a mixed-precision plan's float nodes, or all but one in a sensitivity run). */
+  readonly floatNodes?: ReadonlySet<NodeProto>;
 }
 
 /** A weight input of a quantized node: quantized per channel along `axis` (per tensor when it is not 2-D or more). */
@@ -67,6 +69,7 @@ export interface StaticPlan {
 /** Why the filter keeps a node in float, if it does. */
 export function filterRefusal(node: NodeProto, filter: NodeFilter): string | undefined {
   if (filter.excludeNodes?.includes(node.name)) return 'excluded by name';
+  if (filter.floatNodes?.has(node)) return 'kept float by the precision plan';
   if (filter.excludeOpTypes?.includes(node.opType)) return `op type ${node.opType} excluded`;
   if (filter.opTypes !== undefined && !filter.opTypes.includes(node.opType)) return `op type ${node.opType} not among opTypes`;
   return undefined;

@@ -22,6 +22,7 @@ import {
   type QuantizedConstant,
   type QuantType,
   type TensorQParams,
+  type WeightType,
 } from './params.js';
 import type { StaticPlan } from './plan.js';
 import { pow2ActivationParams, pow2Constant, pow2Weight } from './pow2.js';
@@ -35,6 +36,8 @@ export interface QdqSettings {
   readonly reduceRange: boolean;
   /** `'pow2'`: power-of-two scales and zero points 0 (pow2.ts); `'float'`: any scale. */
   readonly scheme: 'float' | 'pow2';
+  /** Nodes whose weights take another type than `weightType` (a mixed-precision plan's int4 weights; int4 needs opset 21). */
+  readonly weightTypes?: ReadonlyMap<NodeProto, WeightType>;
 }
 
 /** The calibrated range of every value in `plan.calibrated`. */
@@ -60,7 +63,12 @@ class ParamInitializers {
     if (known !== undefined) return known;
     const perTensor = p.axis === undefined;
     const shape = perTensor ? [] : [p.scale.length];
-    const zp = p.dtype === 'int8' ? Int8Array.from(p.zeroPoint) : p.dtype === 'uint8' ? Uint8Array.from(p.zeroPoint) : Int32Array.from(p.zeroPoint);
+    const zp =
+      p.dtype === 'int8' || p.dtype === 'int4'
+        ? Int8Array.from(p.zeroPoint)
+        : p.dtype === 'uint8'
+          ? Uint8Array.from(p.zeroPoint)
+          : Int32Array.from(p.zeroPoint);
     const scale = this.names.fresh(`${base}_scale`);
     const zeroPoint = this.names.fresh(`${base}_zero_point`);
     this.graph.initializer.push(makeTensor(scale, { dtype: 'float32', shape, data: Float32Array.from(p.scale) }));
@@ -168,11 +176,10 @@ export function applyQdq(
     const w = constant(name);
     const perAxis = weightAxis(axis, w.shape.length, settings.perChannel);
     const where = `weight ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
+    const dtype = settings.weightTypes?.get(node) ?? settings.weightType;
     const quantize = () =>
-      pow2
-        ? pow2Weight(w, perAxis, settings.reduceRange, where)
-        : quantizeWeight(w, { dtype: settings.weightType, axis: perAxis, reduceRange: settings.reduceRange }, where);
-    const { dq, c } = storeConstant(`w|${name}|${perAxis}`, name, quantize, perAxis);
+      pow2 ? pow2Weight(w, perAxis, settings.reduceRange, where) : quantizeWeight(w, { dtype, axis: perAxis, reduceRange: settings.reduceRange }, where);
+    const { dq, c } = storeConstant(`w|${name}|${perAxis}|${dtype}`, name, quantize, perAxis);
     node.input[input] = dq;
     weightParams.set(node, c.params);
   }

@@ -10,6 +10,7 @@ import { evaluate } from '../evaluate.js';
 import { graphFacts } from '../facts.js';
 import { feedBatches } from '../feeds.js';
 import { checkFeedsFit } from '../inputs.js';
+import { choosePrecision, finishPrecision } from '../sensitivity.js';
 import { encodeModel } from '../onnx/encode.js';
 import { GraphIndex } from '../onnx/graphIndex.js';
 import { NameSet } from '../onnx/names.js';
@@ -40,7 +41,7 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
   checkFeedsFit(graph, first.value, 'calibration batch 0');
   const facts = await graphFacts(proto, runner, first.value);
   ctx.sampleMemory();
-  const plan = planStatic(graph, new GraphIndex(graph), facts, s.filter, !s.activationSymmetric);
+  let plan = planStatic(graph, new GraphIndex(graph), facts, s.filter, !s.activationSymmetric);
 
   // the first samples are kept to compare the two models on
   const kept: Record<string, TypedTensor>[] = [];
@@ -95,6 +96,37 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     facts.dtypes.set(name, 'float32');
   }
 
+  const qdqSettings = {
+    activationType: s.activationType,
+    activationSymmetric: s.activationSymmetric,
+    weightType,
+    perChannel: s.perChannel,
+    reduceRange: s.reduceRange,
+    scheme: s.scheme,
+  };
+  // sensitivity, a mixed-precision plan (searched or replayed): variants from these ranges; a chosen plan replaces the full one
+  const precision =
+    s.precision === undefined
+      ? undefined
+      : await choosePrecision({
+          proto,
+          float,
+          plan,
+          ranges: calibration.ranges,
+          facts,
+          filter: s.filter,
+          foldActivations: !s.activationSymmetric,
+          qdq: qdqSettings,
+          int4: s.format === 'qdq' && s.scheme === 'float',
+          settings: s.precision,
+          batches: kept,
+          samples: keptSamples,
+          runner,
+          source: ctx.source,
+          progress: ctx.progress,
+        });
+  if (precision?.final !== undefined) plan = precision.final.plan;
+
   ctx.progress({ phase: 'quantize', done: 0, total: graph.node.length, unit: 'nodes' });
   const constant = (name: string) => {
     const t = facts.constants.get(name);
@@ -114,16 +146,18 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     const producer = index.producer(r.input[0]!);
     if (producer !== undefined) nodeOutputs.set(labels.get(producer.node)!, r.output[0]!);
   }
-  const qdqSettings = {
-    activationType: s.activationType,
-    activationSymmetric: s.activationSymmetric,
-    weightType,
-    perChannel: s.perChannel,
-    reduceRange: s.reduceRange,
-    scheme: s.scheme,
-  };
   const pow2 = s.scheme === 'pow2';
-  const qdq = applyQdq(graph, plan, calibration.ranges, constant, qdqSettings, NameSet.values(proto), NameSet.nodes(proto));
+  const final = precision?.final;
+  const qdq = applyQdq(
+    graph,
+    plan,
+    final?.ranges ?? calibration.ranges,
+    constant,
+    { ...qdqSettings, weightTypes: final?.weightTypes },
+    NameSet.values(proto),
+    NameSet.nodes(proto),
+  );
+  if (final !== undefined) finishPrecision(proto, final.weightTypes, ctx.source);
   if (s.format === 'qoperator') toQOperator(proto);
   ctx.progress({ phase: 'write', done: 0, unit: 'steps' });
   const bytes = encodeModel(proto);
@@ -196,5 +230,7 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
     outputs: evaluation?.outputs ?? [],
     evaluationSamples: evaluation === undefined ? 0 : keptSamples,
     ...(corrected !== undefined && { biasCorrection: corrected.report }),
+    ...(precision?.sensitivity !== undefined && { sensitivity: precision.sensitivity }),
+    ...(precision?.plan !== undefined && { plan: { ...precision.plan, size: bytes.length } }),
   };
 }
