@@ -6,6 +6,7 @@ import { LowbitError } from '../../base/errors.js';
 import { toFloat32Tensor, type TensorLike } from '../../base/tensor.js';
 import { assertFinite, optionsObject } from '../../base/validate.js';
 import { readNBitsFormat, type NBits, type NBitsWeights } from './nbitsFormat.js';
+import { blockParams, codeOf, reciprocalOf, type BlockParams } from './nbitsRtn.js';
 
 /** Options of {@link quantizeNBits}. */
 export interface QuantizeNBitsOptions {
@@ -33,9 +34,6 @@ export interface NBitsQuantized extends NBitsWeights {
   /** Packed zero points (`[N · ceil(blocks · bits / 8)]`; padding entries hold `2^(bits−1)`), or `undefined` when symmetric. */
   zeroPoints: Uint8Array | undefined;
 }
-
-/** roundf: to the nearest integer, halves away from zero. */
-const roundAway = (x: number): number => Math.sign(x) * Math.floor(Math.abs(x) + 0.5);
 
 /**
  * Quantizes float weights `w` `[K, N]` (MatMul's second input) to the
@@ -87,7 +85,7 @@ export function quantizeNBits(w: TensorLike<Float32Array>, options: QuantizeNBit
   const hi = new Float32Array(n);
   const recip = new Float32Array(n);
   const data = tw.data;
-  const f = Math.fround;
+  const params: BlockParams = { scale: 0, zeroPoint: 0 };
   for (let blk = 0; blk < blocks; blk++) {
     const r0 = blk * blockSize;
     const r1 = Math.min(k, r0 + blockSize);
@@ -101,29 +99,17 @@ export function quantizeNBits(w: TensorLike<Float32Array>, options: QuantizeNBit
       }
     }
     for (let j = 0; j < n; j++) {
-      let scale: number;
-      if (symmetric) {
-        const m = Math.abs(hi[j]!) > Math.abs(lo[j]!) ? hi[j]! : lo[j]!;
-        scale = f(-m / mid);
-      } else {
-        const min = Math.min(lo[j]!, 0);
-        const max = Math.max(hi[j]!, 0);
-        scale = f(f(max - min) / qmax);
-        const zpf = scale !== 0 ? f(0 - f(min / scale)) : min;
-        zp[j * blocks + blk] = zpf < 0 ? 0 : zpf > qmax ? qmax : roundAway(zpf);
-      }
+      const { scale, zeroPoint } = blockParams(lo[j]!, hi[j]!, bits, symmetric, params);
+      zp[j * blocks + blk] = zeroPoint;
       scales[j * blocks + blk] = scale;
-      recip[j] = scale !== 0 ? f(1 / scale) : 0;
+      recip[j] = reciprocalOf(scale);
     }
     for (let r = r0; r < r1; r++) {
       const e = r - r0; // element of the block
       const byteInBlob = Math.floor(e / perByte);
       const shift = (e % perByte) * bits;
       for (let j = 0; j < n; j++) {
-        const z = zp[j * blocks + blk]!;
-        const q = roundAway(f(f(data[r * n + j]! * recip[j]!) + z));
-        const qc = Math.min(Math.max(q, 0), qmax);
-        b[(j * blocks + blk) * blob + byteInBlob]! |= qc << shift;
+        b[(j * blocks + blk) * blob + byteInBlob]! |= codeOf(data[r * n + j]!, recip[j]!, zp[j * blocks + blk]!, qmax) << shift;
       }
     }
   }

@@ -7,9 +7,10 @@
 // weights; HQQ and GPTQ (siblings) choose other codes on the same grid.
 import { LowbitError } from '../../../base/errors.js';
 import { show } from '../../../base/tensor.js';
+import type { NBits } from '../../../ops/gemm/nbitsFormat.js';
+import { blockParams, codeOf, reciprocalOf, type BlockParams } from '../../../ops/gemm/nbitsRtn.js';
 
-/** Bits per weight: 2, 4 or 8. */
-export type NBits = 2 | 4 | 8;
+export type { NBits };
 
 /** How weights are cut into blocks and coded. */
 export interface BlockFormat {
@@ -65,16 +66,7 @@ export const maxCode = (bits: NBits): number => (1 << bits) - 1;
 /** The middle code, the zero point of symmetric blocks. */
 export const midCode = (bits: NBits): number => 1 << (bits - 1);
 
-/** C's roundf: halves away from zero (MLAS rounds codes this way). */
-export function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
-}
-
-/** One block's scale and zero point. */
-export interface BlockParams {
-  scale: number;
-  zeroPoint: number;
-}
+export { roundHalfAway, type BlockParams } from '../../../ops/gemm/nbitsRtn.js';
 
 /**
  * Round-to-nearest parameters of one block (values `w[from … to)` read with
@@ -92,31 +84,10 @@ export function rtnParams(w: ArrayLike<number>, from: number, to: number, stride
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const f = Math.fround;
-  if (format.symmetric) {
-    const v = Math.abs(max) > Math.abs(min) ? max : min;
-    out.scale = f(-v / midCode(format.bits));
-    out.zeroPoint = midCode(format.bits);
-    return out;
-  }
-  min = Math.min(min, 0);
-  max = Math.max(max, 0);
-  const top = maxCode(format.bits);
-  const scale = f(f(max - min) / top);
-  const zp = scale !== 0 ? f(0 - f(min / scale)) : min;
-  out.scale = scale;
-  out.zeroPoint = zp < 0 ? 0 : zp > top ? top : roundHalfAway(zp);
-  return out;
+  return blockParams(min, max, format.bits, format.symmetric, out);
 }
 
-/** The code of `v` in a block with `reciprocal` (1 / scale, float32, 0 for a zero scale) and `zeroPoint`: `clamp(roundf(v · reciprocal + zp))`. */
-export function codeOf(v: number, reciprocal: number, zeroPoint: number, top: number): number {
-  const q = roundHalfAway(Math.fround(Math.fround(v * reciprocal) + zeroPoint));
-  return Math.min(Math.max(q, 0), top);
-}
-
-/** `1 / scale` in float32 (0 for a zero scale), as MLAS multiplies by it. */
-export const reciprocalOf = (scale: number): number => (scale !== 0 ? Math.fround(1 / scale) : 0);
+export { codeOf, reciprocalOf } from '../../../ops/gemm/nbitsRtn.js';
 
 /** The value a code stands for: `(q − zp) · scale` in float32, as onnxruntime dequantizes. */
 export const codeValue = (q: number, zeroPoint: number, scale: number): number => Math.fround((q - zeroPoint) * scale);
