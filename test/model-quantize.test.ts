@@ -121,6 +121,45 @@ describe('static quantization of the Fashion-MNIST CNN', () => {
   });
 });
 
+describe('min/max calibration reduced in the graph (histograms: false)', () => {
+  it('writes the same bytes and ranges as observing the exposed values, without histograms', async () => {
+    for (const name of ['cnn.onnx', 'mobilenet.onnx']) {
+      const float = fashion(name);
+      const reduced = await quantizeModel(float, { calibration: batches, runner: node, histograms: false });
+      const exposed = await quantizeModel(float, { calibration: batches, runner: node, histograms: true });
+      expect(reduced.model).toEqual(exposed.model);
+      const ranges = (r: QuantizationReport) =>
+        r.tensors.filter((t) => t.kind === 'activation').map((t) => [t.name, t.min, t.max, t.observedMin, t.observedMax]);
+      expect(ranges(reduced.report)).toEqual(ranges(exposed.report));
+      expect(ranges(reduced.report).length).toBeGreaterThan(4);
+      expect(reduced.report.tensors.some((t) => t.histogram !== undefined)).toBe(false);
+    }
+  });
+
+  it('still finds a NaN the reductions skip (ReduceMin / ReduceMax pass over it)', async () => {
+    // Sqrt has no rule: its output is an observed input of the MatMul; Sqrt(−1) is NaN in the middle of the batch
+    const w = makeTensor('w', { dtype: 'float32', data: Float32Array.of(1, 2, 3, 4, 5, 6), shape: [3, 2] });
+    const model = encodeModel(
+      makeModel(
+        makeGraph(
+          'g',
+          [makeNode('Sqrt', ['x'], ['r']), makeNode('MatMul', ['r', 'w'], ['y'])],
+          [makeValueInfo('x', 'float32', [null, 3])],
+          [makeValueInfo('y', 'float32', [null, 2])],
+          [w],
+        ),
+        { '': 13 },
+      ),
+    );
+    const clean = { x: { data: Float32Array.of(1, 4, 9, 16, 25, 36), shape: [2, 3] } };
+    const nan = { x: { data: Float32Array.of(1, 4, 9, 16, -1, 36), shape: [2, 3] } };
+    await expectLowbitError(quantizeModel(model, { calibration: [clean, nan], runner: node, histograms: false }), 'NAN_INPUT', /batch 1: value "r"/);
+    const ok = await quantizeModel(model, { calibration: [clean], runner: node, histograms: false });
+    const r = ok.report.tensors.find((t) => t.name === 'r')!;
+    expect([r.min, r.max]).toEqual([1, 6]);
+  });
+});
+
 describe('the QOperator convolution', () => {
   it('equals lowbit qlinearConv on the same codes and parameters, within one code', async () => {
     // a one-node model: Conv 3×3, 2 → 3 channels, stride 1, pads 1
