@@ -1,3 +1,9 @@
+// Static quantization with power-of-two scales (dynamic fixed point,
+// `scheme: 'pow2'`) on the PyTorch-exported Fashion-MNIST models: every
+// scale in the written model a power of two and every zero point 0; weight
+// fractional lengths those bestFractionLength picks, activation ones the
+// covering rule, bias scales their products; run in onnxruntime-node and
+// -web as QDQ and as QOperator.
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,8 @@
+// quantizeModel on real models nobody here hand-made (the Fashion-MNIST
+// models PyTorch trained and exported), checked by what onnxruntime-node
+// and -web make of the results, against lowbit's own ops, and against the
+// float weights read back from the models.
+import { existsSync, readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +25,8 @@ import { encodeModel } from '../ts/model/onnx/encode.js';
 import { makeTensor, readTensor } from '../ts/model/onnx/tensor.js';
 import { expectLowbitRejection as expectLowbitError } from './expect-error.js';
 import { agree, argmax, batches, fashion, labels, logits } from './helpers/fashion.js';
+import { modelPath } from '../scripts/fetch-models.mjs';
+import { detInput, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 
 ortWeb.env.wasm.numThreads = 1;
 const node: ModelRunner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node');
@@ -93,6 +100,45 @@ describe('static quantization of the Fashion-MNIST CNN', () => {
   });
 });
 
+describe('min/max calibration reduced in the graph (histograms: false)', () => {
+  it('writes the same bytes and ranges as observing the exposed values, without histograms', async () => {
+    for (const name of ['cnn.onnx', 'mobilenet.onnx']) {
+      const float = fashion(name);
+      const reduced = await quantizeModel(float, { calibration: batches, runner: node, histograms: false });
+      const exposed = await quantizeModel(float, { calibration: batches, runner: node, histograms: true });
+      expect(reduced.model).toEqual(exposed.model);
+      const ranges = (r: QuantizationReport) =>
+        r.tensors.filter((t) => t.kind === 'activation').map((t) => [t.name, t.min, t.max, t.observedMin, t.observedMax]);
+      expect(ranges(reduced.report)).toEqual(ranges(exposed.report));
+      expect(ranges(reduced.report).length).toBeGreaterThan(4);
+      expect(reduced.report.tensors.some((t) => t.histogram !== undefined)).toBe(false);
+    }
+  });
+
+  it('still finds a NaN the reductions skip (ReduceMin / ReduceMax pass over it)', async () => {
+    // Sqrt has no rule: its output is an observed input of the MatMul; Sqrt(−1) is NaN in the middle of the batch
+    const w = makeTensor('w', { dtype: 'float32', data: Float32Array.of(1, 2, 3, 4, 5, 6), shape: [3, 2] });
+    const model = encodeModel(
+      makeModel(
+        makeGraph(
+          'g',
+          [makeNode('Sqrt', ['x'], ['r']), makeNode('MatMul', ['r', 'w'], ['y'])],
+          [makeValueInfo('x', 'float32', [null, 3])],
+          [makeValueInfo('y', 'float32', [null, 2])],
+          [w],
+        ),
+        { '': 13 },
+      ),
+    );
+    const clean = { x: { data: Float32Array.of(1, 4, 9, 16, 25, 36), shape: [2, 3] } };
+    const nan = { x: { data: Float32Array.of(1, 4, 9, 16, -1, 36), shape: [2, 3] } };
+    await expectLowbitError(quantizeModel(model, { calibration: [clean, nan], runner: node, histograms: false }), 'NAN_INPUT', /batch 1: value "r"/);
+    const ok = await quantizeModel(model, { calibration: [clean], runner: node, histograms: false });
+    const r = ok.report.tensors.find((t) => t.name === 'r')!;
+    expect([r.min, r.max]).toEqual([1, 6]);
+  });
+});
+
 describe('the QOperator convolution', () => {
   it('equals lowbit qlinearConv on the same codes and parameters, within one code', async () => {
     // a one-node model: Conv 3×3, 2 → 3 channels, stride 1, pads 1
@@ -152,6 +198,33 @@ describe('dynamic quantization', () => {
       expect(ops.DynamicQuantizeLinear).toBeGreaterThan(0);
       expect((ops.MatMulInteger ?? 0) + (ops.ConvInteger ?? 0)).toBe(report.nodes.filter((n) => n.quantized).length);
     }
+  });
+
+  const PPOCR_DET = modelPath('ppocr_v4_det');
+  it.skipIf(!existsSync(PPOCR_DET))('keeps the PP-OCRv4 detector’s text masks (p > 0.3) on the three rendered pages: IoU ≥ 0.93', async () => {
+    const float = new Uint8Array(readFileSync(PPOCR_DET));
+    const { model, report } = await quantizeModel(float, { mode: 'dynamic' });
+    // 62 Convs, 2 ConvTransposes (not quantized dynamically)
+    expect(inspectModel(model).ops.ConvInteger).toBe(report.nodes.filter((n) => n.quantized).length);
+    expect(float.length / model.length).toBeGreaterThan(3.5);
+    const [f, q] = [await ortNode.InferenceSession.create(float), await ortNode.InferenceSession.create(model)];
+    const lines = ppocrLines();
+    let both = 0;
+    let either = 0;
+    for (const p of [0, 1, 2]) {
+      const { data, dims } = detInput(lines, p);
+      const x = { x: new ortNode.Tensor('float32', data, dims) };
+      const [a, b] = [(await f.run(x))[f.outputNames[0]!]!.data as Float32Array, (await q.run(x))[q.outputNames[0]!]!.data as Float32Array];
+      expect(b.length).toBe(480 * 640);
+      for (let i = 0; i < a.length; i++) {
+        if (a[i]! > 0.3 && b[i]! > 0.3) both++;
+        if (a[i]! > 0.3 || b[i]! > 0.3) either++;
+      }
+    }
+    await Promise.all([f.release(), q.release()]);
+    // measured 0.9546 (BENCHMARKS.md); the float model marks 7.2% of the pixels
+    expect(either).toBeGreaterThan(0.07 * 3 * 480 * 640);
+    expect(both / either).toBeGreaterThanOrEqual(0.93);
   });
 });
 

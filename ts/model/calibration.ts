@@ -1,13 +1,18 @@
 // Calibration through a runner: the values to observe become outputs of the
 // model, each batch runs once and its values stream straight into lowbit's
 // observers (min/max, or a histogram for entropy, percentile and MSE), so
-// memory does not grow with the number of samples.
+// memory does not grow with the number of samples. With min/max ranges and
+// no histograms, each value is reduced in the graph instead (ReduceMin,
+// ReduceMax, ReduceSum for NaN) and only those scalars are fetched: the
+// runner copies every output out, which cost more than the inference itself.
 import type { TypedTensor } from '../base/elementTypes.js';
 import { LowbitError } from '../base/errors.js';
 import { HistogramObserver, type EntropyResult } from '../calibrate/histogram.js';
 import { MinMaxObserver } from '../calibrate/minmax.js';
 import { ValueInfoProtoSchema, type ModelProto } from './onnx/proto.js';
 import { encodeModel } from './onnx/encode.js';
+import { attr, makeNode } from './onnx/build.js';
+import { NameSet } from './onnx/names.js';
 import type { ModelRunner, ModelSession } from './runner.js';
 import { create } from '@bufbuild/protobuf';
 
@@ -63,6 +68,50 @@ export function withOutputs(model: ModelProto, names: Iterable<string>): Uint8Ar
     return encodeModel(model);
   } finally {
     graph.output = before;
+  }
+}
+
+/** The outputs that reduce one value of {@link withExtrema}'s model. */
+export interface Extrema {
+  readonly min: string;
+  readonly max: string;
+  /** Its sum: NaN when the value holds a NaN (which ReduceMin / ReduceMax may skip). */
+  readonly sum: string;
+}
+
+/**
+ * `model` with each of `names` reduced to its minimum, maximum and sum
+ * (over every axis, kept as one element) and those added to the main
+ * graph's outputs (after `also`, added as they are), encoded, with the
+ * outputs of each value; the model itself is left as it was.
+ */
+export function withExtrema(model: ModelProto, names: Iterable<string>, also: Iterable<string> = []): { bytes: Uint8Array; extrema: Map<string, Extrema> } {
+  const graph = model.graph!;
+  const [outputs, nodes] = [graph.output, graph.node];
+  const [values, nodeNames] = [NameSet.values(model), NameSet.nodes(model)];
+  const extrema = new Map<string, Extrema>();
+  const added = [];
+  for (const name of new Set(names)) {
+    const e: Extrema = { min: values.fresh(`${name}_calib_min`), max: values.fresh(`${name}_calib_max`), sum: values.fresh(`${name}_calib_sum`) };
+    extrema.set(name, e);
+    for (const [op, out] of [
+      ['ReduceMin', e.min],
+      ['ReduceMax', e.max],
+      ['ReduceSum', e.sum],
+    ] as const) {
+      added.push(makeNode(op, [name], [out], { name: nodeNames.fresh(out), attributes: [attr.int('keepdims', 1)] }));
+    }
+  }
+  graph.node = [...nodes, ...added];
+  const present = new Set(outputs.map((v) => v.name));
+  const extra = [...new Set(also)].filter((n) => !present.has(n));
+  const reductions = [...extrema.values()].flatMap((e) => [e.min, e.max, e.sum]);
+  graph.output = [...outputs, ...[...extra, ...reductions].map((n) => create(ValueInfoProtoSchema, { name: n }))];
+  try {
+    return { bytes: encodeModel(model), extrema };
+  } finally {
+    graph.output = outputs;
+    graph.node = nodes;
   }
 }
 
@@ -223,6 +272,20 @@ function valueObserver(settings: RangeSettings): Observer & { histogram(): Value
 }
 
 /**
+ * Observes a value through its in-graph extremes: the minimum and maximum
+ * stand for the whole tensor (exact for min/max); nothing when the value
+ * was empty (min +∞ above max −∞); a NaN sum with finite extremes is a NaN
+ * the reductions skipped.
+ */
+function observeExtrema(obs: Observer, min: Float32Array, max: Float32Array, sum: Float32Array): void {
+  const [lo, hi] = [min[0], max[0]];
+  if (lo === undefined || hi === undefined || lo > hi) return;
+  if (Number.isNaN(sum[0]) && Number.isFinite(lo) && Number.isFinite(hi))
+    throw new LowbitError('NAN_INPUT', 'calibration data holds NaN; expected finite numbers');
+  obs.observe(Float32Array.of(lo, hi));
+}
+
+/**
  * Runs every batch of `batches` through `model` with `names` as extra
  * outputs and returns each value's range by `settings.method`.
  */
@@ -236,19 +299,33 @@ export async function collectRanges(
   const observers = new Map(names.map((n) => [n, valueObserver(settings)]));
   let session: ModelSession | undefined;
   try {
+    // min/max only: the values are reduced in the graph and only their extremes fetched
+    const reduced = settings.method === 'minmax' && settings.histograms !== true && names.length > 0 ? undefined : names;
+    const extra = settings.extra?.names ?? [];
+    let fetch: readonly string[] = [...(reduced ?? []), ...extra];
+    let extrema: Map<string, Extrema> | undefined;
+    if (reduced === undefined) {
+      const built = withExtrema(model, names, extra);
+      extrema = built.extrema;
+      fetch = [...[...extrema.values()].flatMap((e) => [e.min, e.max, e.sum]), ...extra];
+      session = await runner.load(built.bytes);
+    } else if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
-    const fetch = settings.extra === undefined ? names : [...names, ...settings.extra.names];
-    if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     let samples = 0;
     let count = 0;
+    const float = (out: Readonly<Record<string, TypedTensor>>, name: string, of = name) => {
+      const t = out[name];
+      if (t === undefined || t.dtype !== 'float32')
+        throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(of)}`);
+      return t.data as Float32Array;
+    };
     for await (const feeds of batches) {
       const out = session === undefined ? {} : await session.run(feeds, fetch);
       for (const [name, obs] of observers) {
-        const t = out[name];
-        if (t === undefined || t.dtype !== 'float32')
-          throw new LowbitError('INVALID_MODEL', `calibration: the runner returned no float32 value for ${JSON.stringify(name)}`);
+        const e = extrema?.get(name);
         try {
-          obs.observe(t.data);
+          if (e === undefined) obs.observe(float(out, name));
+          else observeExtrema(obs, float(out, e.min, name), float(out, e.max, name), float(out, e.sum, name));
         } catch (e) {
           if (e instanceof LowbitError) throw new LowbitError(e.code, `calibration batch ${count}: value ${JSON.stringify(name)}: ${e.message}`, { cause: e });
           throw e;
