@@ -167,7 +167,7 @@ async function report(browser: Browser, tmp: string): Promise<void> {
   const calibration: Feeds[] = Array.from({ length: 4 }, () => ({
     input: { dtype: 'float32', shape: [16, 8, 16, 16], data: Float32Array.from({ length: 16 * 2048 }, rand) },
   }));
-  const { report: r } = await quantizeModel(model, { calibration, method: 'entropy' });
+  const { report: r } = await quantizeModel(model, { calibration, method: 'entropy', histograms: true });
   const html = await renderReport(r, { title: 'fifty.onnx' });
   const path = join(tmp, 'fifty-report.html');
   writeFileSync(path, html);

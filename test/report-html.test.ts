@@ -32,7 +32,7 @@ let dir: string;
 const CHARTS = 'figure svg[class^="plot"]';
 
 beforeAll(async () => {
-  ({ report } = await quantizeModel(model, { calibration: batches, method: 'entropy' }));
+  ({ report } = await quantizeModel(model, { calibration: batches, method: 'entropy', histograms: true }));
   html = await renderReport(report, { title: 'cnn.onnx' });
   dir = mkdtempSync(join(tmpdir(), 'lowbit-report-'));
 });
@@ -98,8 +98,8 @@ describe('the histograms quantizeModel keeps', () => {
     expect(conv1.outputs).toEqual(['/conv1/Conv_output_0']);
   });
 
-  it('keeps none with histograms: false', async () => {
-    const { report: plain } = await quantizeModel(model, { calibration: batches, method: 'entropy', histograms: false, evaluationSamples: 0 });
+  it('keeps none by default (histograms: false)', async () => {
+    const { report: plain } = await quantizeModel(model, { calibration: batches, method: 'entropy', evaluationSamples: 0 });
     expect(plain.tensors.filter((t) => t.histogram !== undefined)).toEqual([]);
     // the ranges do not depend on it
     expect(plain.tensors.map((t) => [t.name, t.min, t.max])).toEqual(report.tensors.map((t) => [t.name, t.min, t.max]));

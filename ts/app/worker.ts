@@ -110,6 +110,7 @@ async function quantize(message: Extract<PageMessage, { type: 'quantize' }>): Pr
     const { model, report } = await quantizeModel(bytes, {
       ...message.settings,
       ...(calibration !== undefined && { calibration: calibration.batches }),
+      histograms: true, // the page draws the report
       runner: engine,
       source,
       onProgress,

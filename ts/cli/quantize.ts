@@ -320,6 +320,8 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     const runner = hasData ? await cliRunner(runnerKind, () => input) : undefined;
     const { model, report } = await quantizeModel(bytes, {
       ...settings,
+      // the HTML report draws each activation's histogram
+      ...(mode === 'static' && reportPaths.some((r) => /\.html?$/i.test(r)) && { histograms: true }),
       ...(plan !== undefined && { calibration: plan.batches }),
       ...(images !== undefined && { calibration: images.source }),
       ...(runner !== undefined && { runner }),

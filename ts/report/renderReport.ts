@@ -307,7 +307,7 @@ function planSection(report: QuantizationReport): string {
  *   by any column when its heading is pressed) with the op type, the
  *   weight's and output's types, scales and zero points;
  * - every calibrated activation that has a histogram (`quantizeModel`'s
- *   `histograms` option, on by default): the histogram of |x| on a log
+ *   `histograms: true`): the histogram of |x| on a log
  *   axis with each calibration method's threshold marked, and the KL curve
  *   of the entropy sweep; then a table of every quantized value;
  * - the sensitivity ranking and the mixed-precision plan, when present.
