@@ -63,7 +63,14 @@ async function run(): Promise<void> {
     const top = (l: Float32Array, j: number) => l.subarray(j * 10, j * 10 + 10).indexOf(Math.max(...l.subarray(j * 10, j * 10 + 10)));
     for (let j = 0; j < labels.length; j++) if (top(mine, j) === top(theirs, j)) same++;
     const acc = accuracy(theirs, labels);
-    rows.push([label, acc.toFixed(2), accuracy(mine, labels).toFixed(2), (acc - float).toFixed(2), `${((100 * same) / labels.length).toFixed(2)}%`, seconds.toFixed(1)]);
+    rows.push([
+      label,
+      acc.toFixed(2),
+      accuracy(mine, labels).toFixed(2),
+      (acc - float).toFixed(2),
+      `${((100 * same) / labels.length).toFixed(2)}%`,
+      seconds.toFixed(1),
+    ]);
     console.log(rows.at(-1)!.join(' | '));
   }
   printTable(rows);

@@ -930,3 +930,38 @@ describe('lowbit quantize from a folder of images, with an HTML report', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 });
+
+describe('lowbit finetune', () => {
+  const LABELS = join(FASHION, 'test-64-labels.npy');
+
+  it('writes the model finetuneModel writes with the same options, and says what it did', async () => {
+    const out = join(folder('finetune'), 'cnn-w4a4.onnx');
+    const run = await lowbit(['finetune', join(FASHION, 'cnn.onnx'), '-o', out, '--data', IMAGES, '--labels', LABELS, '--bits', 'w4a4', '--epochs', '2', '-q']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^wrote .*cnn-w4a4\.onnx: [\d,]+ bytes, w4a4, 4 weights and 5 activations fake-quantized, 64 samples × 2 epoch\(s\) \(labels; loss per epoch [\d.]+, [\d.]+\) in [\d.]+ s\n$/,
+    );
+    const { finetuneModel } = await import('../ts/index.js');
+    const labels = Array.from(readNpy(readFileSync(LABELS)).data as Uint8Array);
+    const same = await finetuneModel(new Uint8Array(readFileSync(join(FASHION, 'cnn.onnx'))), {
+      data: images,
+      labels,
+      teacher: false,
+      weightBits: 4,
+      activationBits: 4,
+      epochs: 2,
+    });
+    expect(new Uint8Array(readFileSync(out))).toEqual(same.model);
+  });
+
+  it('distils without labels, and refuses a bad --bits', async () => {
+    const out = join(folder('finetune-distill'), 'mlp.onnx');
+    const run = await lowbit(['finetune', join(FASHION, 'mlp.onnx'), '-o', out, '--data', IMAGES, '-q']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/w8a8, 3 weights and \d+ activations fake-quantized, 64 samples × 1 epoch\(s\) \(distillation; /);
+    const bad = await lowbit(['finetune', join(FASHION, 'mlp.onnx'), '-o', out, '--data', IMAGES, '--bits', '4']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--bits must look like w4a4/);
+  });
+});
