@@ -10,7 +10,7 @@ import { Tensor, noGrad } from '../ts/autograd/index.js';
 import { encodeModel } from '../ts/model/onnx/encode.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
-import { makeTensor } from '../ts/model/onnx/tensor.js';
+import { makeTensor, readTensor } from '../ts/model/onnx/tensor.js';
 import { opsetVersion } from '../ts/model/onnx/opsets.js';
 import { importGraph } from '../ts/model/finetune/graph.js';
 import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
@@ -125,7 +125,22 @@ describe('finetuneModel', () => {
     expect(r.report.weights).toBe(4); // 2 Conv, 2 Gemm
     expect(r.report.float).toEqual([]);
     expect(r.report.epochLosses).toHaveLength(1);
-    expect(opsetVersion(decodeModel(r.model))).toBe(21); // int4 weights
+    const written = decodeModel(r.model);
+    expect(opsetVersion(written)).toBe(21); // int4 weights
+    // 4-bit activations: a Clip to [0, 15·scale] before each inner QuantizeLinear; the input and the logits keep 8 bits
+    const g = written.graph!;
+    const value = (name: string) => readTensor(g.initializer.find((t) => t.name === name)!).data[0] as number;
+    const quantizers = g.node.filter((n) => n.opType === 'QuantizeLinear');
+    const clipped = quantizers.filter((q) => g.node.some((c) => c.opType === 'Clip' && c.output[0] === q.input[0]));
+    expect(quantizers.length).toBeGreaterThanOrEqual(5);
+    expect(clipped.length).toBe(quantizers.length - 2);
+    expect(quantizers.find((q) => q.input[0] === 'input')).toBeDefined();
+    expect(clipped.find((q) => q.input[0] === 'input')).toBeUndefined();
+    for (const q of clipped) {
+      const clip = g.node.find((c) => c.opType === 'Clip' && c.output[0] === q.input[0])!;
+      expect(value(clip.input[1]!)).toBe(0);
+      expect(value(clip.input[2]!)).toBe(Math.fround(15 * value(q.input[1]!)));
+    }
     const mine = argmax(r.logits(held));
     const theirs = argmax(await ortLogits(r.model, held));
     expect(agree(mine, theirs) / mine.length).toBeGreaterThanOrEqual(0.999);

@@ -48,13 +48,16 @@ export interface FinetuneOptions extends LongCallOptions {
   epochs?: number;
   /** Weight bits, 2–8 (default 8): per-channel symmetric, int4 storage at 4 bits or fewer (opset 21). */
   weightBits?: number;
-  /** Activation bits, 4 or 8 (default 8): int4 storage (opset 21) or uint8 / int8. */
+  /**
+   * Activation bits, 4 or 8 (default 8), stored as uint8 / int8 (at 4 bits
+   * behind a Clip to the 4-bit range). The model's input and output keep 8.
+   */
   activationBits?: number;
   /** Samples per training step (default 32). */
   batchSize?: number;
-  /** Adam's learning rate for weights and biases (default 1e-4). */
+  /** Adam's learning rate for weights and biases (default 1e-5), decayed to 0 along a cosine over the run. */
   learningRate?: number;
-  /** Adam's learning rate for the LSQ step sizes (default 1e-3). */
+  /** Adam's learning rate for the LSQ step sizes (default 1e-5), decayed as `learningRate`. */
   stepLearningRate?: number;
   /** Samples of `data` (the first ones) the quantizers are initialised from (default 256). */
   calibrationSamples?: number;
@@ -211,7 +214,8 @@ function staticFacts(proto: ModelProto): { dtypes: Map<string, ElementType>; con
  * BatchNormalization — folded first —, Identity, Dropout). A fake quantizer
  * with a learned step size (LSQ, Esser et al. 2020) goes wherever static
  * quantization would put Q/DQ: per-channel symmetric on weights
- * (`weightBits`), per tensor on activations (`activationBits`; unsigned
+ * (`weightBits`), per tensor on activations (`activationBits`, the
+ * model's input and output at 8 bits; unsigned
  * where the calibration pass saw no negative value), each step initialised
  * to the least-squared-error step on the first `calibrationSamples`
  * samples; biases follow on the int32 grid of their input's and weight's
@@ -268,8 +272,8 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       `finetuneModel: activationBits must be 4 or 8 (the widths ONNX Q/DQ stores exactly), got ${show(activationBits)}`,
     );
   const batchSize = checkInt(o.batchSize ?? 32, 1, 1 << 20, 'batchSize');
-  const lr = checkPositive(o.learningRate ?? 1e-4, 'learningRate');
-  const stepLr = checkPositive(o.stepLearningRate ?? 1e-3, 'stepLearningRate');
+  const lr = checkPositive(o.learningRate ?? 1e-5, 'learningRate');
+  const stepLr = checkPositive(o.stepLearningRate ?? 1e-5, 'stepLearningRate');
   const calibrationSamples = checkInt(o.calibrationSamples ?? 256, 1, 1 << 30, 'calibrationSamples');
   const temperature = checkPositive(o.temperature ?? 4, 'temperature');
   const alpha = o.alpha ?? 0.5;
@@ -336,7 +340,9 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
   const activationQ = new Map<string, Quantizer>();
   for (const [name, s] of seen) {
     const signed = s.min < 0;
-    const [lo, hi] = intRange(activationBits, signed);
+    // the model's input and output keep 8 bits (as the first and last layers in low-bit training)
+    const bits = name === student.input || name === student.output ? 8 : activationBits;
+    const [lo, hi] = intRange(bits, signed);
     const values = new Float32Array(s.samples.reduce((a, b) => a + b.length, 0));
     let at = 0;
     for (const v of s.samples) {
@@ -344,7 +350,7 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       at += v.length;
     }
     const step = mseStep(values, s.absMax, lo, hi);
-    activationQ.set(name, { step: new Tensor([step], [1], true), bits: activationBits, signed });
+    activationQ.set(name, { step: new Tensor([step], [1], true), bits, signed });
   }
   const weightQ = new Map<string, Quantizer>();
   const [wlo, whi] = intRange(weightBits, true);
@@ -414,6 +420,10 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       const x = slice(data, idx);
       const y = labels === undefined ? undefined : Array.from(idx, (i) => labels[i]!);
       keepPositive();
+      // cosine decay of both learning rates over the whole run
+      const decay = 0.5 * (1 + Math.cos((Math.PI * (e * n + from)) / (epochs * n)));
+      optimizers[0]!.lr = lr * decay;
+      optimizers[1]!.lr = stepLr * decay;
       for (const opt of optimizers) opt.zeroGrad();
       const logits = student.forward(x, hooks);
       const t = teacher === undefined ? undefined : noGrad(() => teacher.forward(x));
@@ -472,7 +482,7 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
     NameSet.nodes(proto),
     { activations: activationParams, weights: weightParams },
   );
-  if (activationBits < 8) clipActivations(proto, activationBits);
+  if (activationBits < 8) clipActivations(proto, activationBits, student.input, student.output);
   if (weightBits <= 4) raiseToOpset21(proto, NameSet.values(proto), 'the fine-tuned model');
   const bytes = encodeModel(proto);
   progress({ phase: 'write', done: 1, total: 1, unit: 'steps' });
@@ -512,19 +522,21 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
 
 /**
  * Narrower activations in 8-bit Q/DQ: a Clip to the `bits`-bit grid's ends
- * before every QuantizeLinear (the rewrite puts one on activations only),
- * so that the 8-bit codes stay in the narrower range. (int4 Q/DQ would say
- * it directly, but onnxruntime's optimizer moves int4 DequantizeLinear past
- * MaxPool and then refuses the model.)
+ * before every QuantizeLinear (the rewrite puts one on activations only)
+ * but those of the model's `input` and `output`, so that the 8-bit codes
+ * stay in the narrower range. (int4 Q/DQ would say it directly, but
+ * onnxruntime's optimizer moves int4 DequantizeLinear past MaxPool and then
+ * refuses the model.)
  */
-function clipActivations(proto: ModelProto, bits: number): void {
+function clipActivations(proto: ModelProto, bits: number, input: string, output: string): void {
   const graph = proto.graph!;
+  const dequantized = new Map(graph.node.filter((n) => n.opType === 'DequantizeLinear').map((n) => [n.input[0]!, n.output[0]!]));
   const values = NameSet.values(proto);
   const nodeNames = NameSet.nodes(proto);
   const inits = new Map(graph.initializer.map((t) => [t.name, t]));
   const nodes: NodeProto[] = [];
   for (const node of graph.node) {
-    if (node.opType === 'QuantizeLinear') {
+    if (node.opType === 'QuantizeLinear' && node.input[0] !== input && dequantized.get(node.output[0]!) !== output) {
       const scale = (readTensor(inits.get(node.input[1]!)!).data as Float32Array)[0]!;
       const zp = readTensor(inits.get(node.input[2]!)!);
       const [lo, hi] = intRange(bits, zp.dtype === 'int8');
