@@ -847,11 +847,13 @@ describe('docs/cli.md', () => {
     const page = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
     const lines = [...page.matchAll(/^```sh\n([\s\S]*?)^```/gm)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.startsWith('npx lowbit '));
     expect(lines.length).toBeGreaterThanOrEqual(6);
-    // the files the page names: the Fashion CNN, its 64 test images, and a folder of calls of one image each
+    // the files the page names: the Fashion CNN, its 64 test images (and labels), and a folder of calls of one image each
     const dir = folder('docs');
     copyFileSync(join(FASHION, 'cnn.onnx'), join(dir, 'model.onnx'));
     copyFileSync(IMAGES, join(dir, 'calib.npy'));
     copyFileSync(IMAGES, join(dir, 'test.npy'));
+    copyFileSync(IMAGES, join(dir, 'train.npy'));
+    copyFileSync(join(FASHION, 'test-64-labels.npy'), join(dir, 'train-labels.npy'));
     for (let i = 0; i < 20; i++) {
       const call = folder(join('docs', 'calls', String(i)));
       writeFileSync(
@@ -874,10 +876,13 @@ describe('docs/cli.md', () => {
       'model-mixed.onnx',
       'model-pow2.onnx',
       'model-replayed.onnx',
+      'model-w4a4.onnx',
       'model.onnx',
       'plan.json',
       'report.json',
       'test.npy',
+      'train-labels.npy',
+      'train.npy',
     ]);
   });
 });
