@@ -27,7 +27,7 @@ import { foldConstants } from '../prepare/fold.js';
 import { upgradeOpset } from '../prepare/opset.js';
 import { progressOf, type LongCallOptions } from '../progress.js';
 import { raiseToOpset21 } from '../quantize/nbits/opset21.js';
-import type { QuantizedConstant, TensorQParams } from '../quantize/params.js';
+import { dequantizedValues, quantizeConstant, type QuantizedConstant, type TensorQParams } from '../quantize/params.js';
 import { planStatic, type StaticPlan } from '../quantize/plan.js';
 import { applyQdq } from '../quantize/qdq.js';
 import { importGraph, type ImportedGraph } from './graph.js';
@@ -378,11 +378,22 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
   const biasOf = new Map<string, { activation: string; weight: string }>();
   for (const b of plan.biases) biasOf.set(b.node.input[b.input]!, { activation: sources.get(b.activation) ?? b.activation, weight: b.node.input[b.weight]! });
 
+  // constant operands (of Add, Mul …) are quantized per tensor as the rewrite does: fixed, not learned
+  const constantValues = new Map<string, Tensor>();
+  for (const { node, input } of plan.constants) {
+    const name = node.input[input]!;
+    const t = facts.constants.get(name);
+    if (t === undefined || t.dtype !== 'float32') continue;
+    const q = quantizeConstant(t, 'uint8', false, `constant input ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`);
+    constantValues.set(name, new Tensor(dequantizedValues(q), t.shape));
+  }
+
   const keepPositive = () => {
     for (const q of [...activationQ.values(), ...weightQ.values()]) for (let i = 0; i < q.step.size; i++) if (!(q.step.data[i]! >= 1e-8)) q.step.data[i] = 1e-8;
   };
   const fakeQuant = (x: Tensor, q: Quantizer) => lsq(x, q.step, { bits: q.bits, signed: q.signed, ...(q.axis !== undefined && { axis: q.axis }) });
   const hooks = {
+    constant: (name: string, v: Tensor) => constantValues.get(name) ?? v,
     activation: (name: string, v: Tensor) => {
       const src = sources.get(name);
       const q = src === undefined ? undefined : activationQ.get(src);

@@ -20,6 +20,8 @@ export interface ForwardHooks {
   readonly activation?: (name: string, value: Tensor) => Tensor;
   /** Called on each trainable weight or bias as a node reads it; returns what the node computes with. */
   readonly parameter?: (name: string, value: Tensor, node: NodeProto) => Tensor;
+  /** Called on each other float constant a node reads (an Add operand …); returns what the node computes with. */
+  readonly constant?: (name: string, value: Tensor) => Tensor;
 }
 
 /** The op types {@link ImportedGraph} computes. */
@@ -156,7 +158,10 @@ export class ImportedGraph {
       const v = values.get(name);
       if (v !== undefined) return v;
       const c = this.constants.get(name);
-      if (c !== undefined && c.dtype === 'float32') return new Tensor(c.data as Float32Array, c.shape);
+      if (c !== undefined && c.dtype === 'float32') {
+        const t = new Tensor(c.data as Float32Array, c.shape);
+        return hooks.constant === undefined ? t : hooks.constant(name, t);
+      }
       throw new LowbitError('INVALID_MODEL', `fine-tuning: value ${JSON.stringify(name)} is read before it is computed`);
     };
     const has = (node: NodeProto, k: number) => node.input[k] !== undefined && node.input[k] !== '';
