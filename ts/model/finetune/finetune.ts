@@ -30,7 +30,7 @@ import { raiseToOpset21 } from '../quantize/nbits/opset21.js';
 import { dequantizedValues, quantizeConstant, type QuantizedConstant, type TensorQParams } from '../quantize/params.js';
 import { planStatic, type StaticPlan } from '../quantize/plan.js';
 import { applyQdq } from '../quantize/qdq.js';
-import { importGraph, type ImportedGraph } from './graph.js';
+import { importGraph } from './graph.js';
 
 /** Options of {@link finetuneModel}. */
 export interface FinetuneOptions extends LongCallOptions {
@@ -170,7 +170,7 @@ function sample(x: Float32Array, n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => x[Math.floor(i * stride)]!);
 }
 
-/** The samples `from`–`to` of `data` as an autograd Tensor. */
+/** The samples of `data` at `indices`, in that order, as an autograd Tensor. */
 function slice(data: TypedTensor, indices: ArrayLike<number>): Tensor {
   const per = sizeOf(data.shape.slice(1));
   const out = new Float32Array(indices.length * per);
@@ -564,6 +564,3 @@ function clipActivations(proto: ModelProto, bits: number, input: string, output:
   }
   graph.node = nodes;
 }
-
-/** @internal The imported graph type, for tests. */
-export type { ImportedGraph };

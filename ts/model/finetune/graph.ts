@@ -7,7 +7,6 @@
 // and inference-mode Dropout. Anything else is refused by name.
 import type { TypedTensor } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
-import { sizeOf } from '../../base/tensor.js';
 import { add, conv2d, flatten, linear, matmul, maxPool2d, mul, relu, reshape } from '../../autograd/ops.js';
 import { Tensor } from '../../autograd/tensor.js';
 import { readAttr } from '../onnx/build.js';
@@ -259,6 +258,3 @@ export function importGraph(model: ModelProto): ImportedGraph {
   }
   return new ImportedGraph(graph, inputs[0]!.name, graph.output[0]!.name);
 }
-
-/** The number of elements of one sample of a [N, …] tensor. */
-export const sampleSize = (shape: readonly number[]): number => sizeOf(shape.slice(1));
