@@ -174,6 +174,27 @@ describe('finetuneModel', () => {
     expect(agree(argmax(mine), argmax(theirs))).toBe(64);
   });
 
+  it('distils from another model with labels too, and stops mid-training when aborted', async () => {
+    const labels = Array.from(Y.data.subarray(0, 64));
+    const data: TypedTensor = { dtype: 'float32', data: X.data.subarray(0, 64 * 784), shape: [64, 1, 28, 28] };
+    const r = await finetuneModel(fashion('mlp.onnx'), { data, labels, teacher: fashion('cnn.onnx'), alpha: 0.3, epochs: 1 });
+    expect(r.report.loss).toBe('labels+distillation');
+    expect(r.report.weights).toBe(3);
+    const controller = new AbortController();
+    let steps = 0;
+    const run = finetuneModel(fashion('mlp.onnx'), {
+      data,
+      labels,
+      epochs: 3,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.phase === 'finetune' && ++steps === 2) controller.abort(new Error('enough'));
+      },
+    });
+    await expectLowbitRejection(run, 'ABORTED', /finetuneModel was aborted/);
+    expect(steps).toBe(2);
+  });
+
   it('refuses bad input, saying what it expected', async () => {
     const cnn = fashion('cnn.onnx');
     const ok: FinetuneOptions = { data: images, epochs: 0 };
