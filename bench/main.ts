@@ -12,6 +12,7 @@ import { modelBench } from './model.js';
 import { weightOnlyBench } from './weightOnly.js';
 import { compressBench } from './compress.js';
 import { sensitivityBench } from './sensitivity.js';
+import { finetuneBench } from './finetune.js';
 import { appBench } from './app.js';
 import type { BenchSuite } from './suite.js';
 
@@ -32,6 +33,7 @@ const suites: BenchSuite[] = [
   weightOnlyBench,
   compressBench,
   sensitivityBench,
+  finetuneBench,
   // the browser page (lowbit Studio)
   appBench,
 ];

@@ -847,11 +847,13 @@ describe('docs/cli.md', () => {
     const page = readFileSync(join(root, 'docs', 'cli.md'), 'utf8');
     const lines = [...page.matchAll(/^```sh\n([\s\S]*?)^```/gm)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.startsWith('npx lowbit '));
     expect(lines.length).toBeGreaterThanOrEqual(6);
-    // the files the page names: the Fashion CNN, its 64 test images, and a folder of calls of one image each
+    // the files the page names: the Fashion CNN, its 64 test images (and labels), and a folder of calls of one image each
     const dir = folder('docs');
     copyFileSync(join(FASHION, 'cnn.onnx'), join(dir, 'model.onnx'));
     copyFileSync(IMAGES, join(dir, 'calib.npy'));
     copyFileSync(IMAGES, join(dir, 'test.npy'));
+    copyFileSync(IMAGES, join(dir, 'train.npy'));
+    copyFileSync(join(FASHION, 'test-64-labels.npy'), join(dir, 'train-labels.npy'));
     for (let i = 0; i < 20; i++) {
       const call = folder(join('docs', 'calls', String(i)));
       writeFileSync(
@@ -874,10 +876,13 @@ describe('docs/cli.md', () => {
       'model-mixed.onnx',
       'model-pow2.onnx',
       'model-replayed.onnx',
+      'model-w4a4.onnx',
       'model.onnx',
       'plan.json',
       'report.json',
       'test.npy',
+      'train-labels.npy',
+      'train.npy',
     ]);
   });
 });
@@ -928,5 +933,40 @@ describe('lowbit quantize from a folder of images, with an HTML report', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/must end in \.json .* or \.html/);
     expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('lowbit finetune', () => {
+  const LABELS = join(FASHION, 'test-64-labels.npy');
+
+  it('writes the model finetuneModel writes with the same options, and says what it did', async () => {
+    const out = join(folder('finetune'), 'cnn-w4a4.onnx');
+    const run = await lowbit(['finetune', join(FASHION, 'cnn.onnx'), '-o', out, '--data', IMAGES, '--labels', LABELS, '--bits', 'w4a4', '--epochs', '2', '-q']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^wrote .*cnn-w4a4\.onnx: [\d,]+ bytes, w4a4, 4 weights and 5 activations fake-quantized, 64 samples × 2 epoch\(s\) \(labels; loss per epoch [\d.]+, [\d.]+\) in [\d.]+ s\n$/,
+    );
+    const { finetuneModel } = await import('../ts/index.js');
+    const labels = Array.from(readNpy(readFileSync(LABELS)).data as Uint8Array);
+    const same = await finetuneModel(new Uint8Array(readFileSync(join(FASHION, 'cnn.onnx'))), {
+      data: images,
+      labels,
+      teacher: false,
+      weightBits: 4,
+      activationBits: 4,
+      epochs: 2,
+    });
+    expect(new Uint8Array(readFileSync(out))).toEqual(same.model);
+  });
+
+  it('distils without labels, and refuses a bad --bits', async () => {
+    const out = join(folder('finetune-distill'), 'mlp.onnx');
+    const run = await lowbit(['finetune', join(FASHION, 'mlp.onnx'), '-o', out, '--data', IMAGES, '-q']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/w8a8, 3 weights and \d+ activations fake-quantized, 64 samples × 1 epoch\(s\) \(distillation; /);
+    const bad = await lowbit(['finetune', join(FASHION, 'mlp.onnx'), '-o', out, '--data', IMAGES, '--bits', '4']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--bits must look like w4a4/);
   });
 });

@@ -110,6 +110,10 @@ describe('unknown option names', () => {
     expect(refusal(() => lowbit.init({ relaxedSIMD: false } as never))).toContain("'relaxedSIMD'");
   });
 
+  it('finetuneModel checks its options', async () => {
+    await expect(lowbit.finetuneModel(new Uint8Array(0), { data: f32, epoch: 1 } as never)).rejects.toThrow(/'epoch'.*epochs/);
+  });
+
   it('GemmPool and createGemmPool check theirs', async () => {
     await expect(lowbit.createGemmPool({ thread: 2 } as never)).rejects.toThrow(/'thread'.*threads/);
   });

@@ -7,10 +7,11 @@ import { LowbitError } from '../base/errors.js';
 import { COMMON_FLAGS, flagHelp, parseCommandLine, switchFlag, UsageError } from './args.js';
 import type { CliContext, Command } from './command.js';
 import { compareCommand } from './compare.js';
+import { finetuneCommand } from './finetune.js';
 import { inspectCommand } from './inspect.js';
 import { quantizeCommand } from './quantize.js';
 
-const COMMANDS: readonly Command[] = [quantizeCommand, inspectCommand, compareCommand];
+const COMMANDS: readonly Command[] = [quantizeCommand, finetuneCommand, inspectCommand, compareCommand];
 
 /** Exit statuses. */
 export const EXIT = { ok: 0, error: 1, usage: 2, interrupted: 130 } as const;

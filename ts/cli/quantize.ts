@@ -236,7 +236,7 @@ function readPlanFile(path: string): NonNullable<QuantizeModelOptions['plan']> {
 }
 
 /** Class indices from a .npy file of integers. */
-function readLabels(path: string): number[] {
+export function readLabels(path: string): number[] {
   const t = readNpy(readFile(path), { source: path });
   if (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16')
     throw new LowbitError('INVALID_FILE', `--labels ${path} holds ${t.dtype}; class indices are integers`);

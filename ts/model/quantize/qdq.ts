@@ -43,6 +43,17 @@ export interface QdqSettings {
 /** The calibrated range of every value in `plan.calibrated`. */
 export type Ranges = ReadonlyMap<string, { readonly min: number; readonly max: number }>;
 
+/**
+ * Parameters decided elsewhere (fine-tuning's learned step sizes), used
+ * instead of calibrated ranges and min–max weights.
+ */
+export interface QdqOverrides {
+  /** Parameters of activations, by value name (a value here needs no calibrated range). */
+  readonly activations?: ReadonlyMap<string, TensorQParams>;
+  /** Quantized weights, by initializer name. */
+  readonly weights?: ReadonlyMap<string, QuantizedConstant>;
+}
+
 /** What the rewrite did, per value: its parameters (for the report). */
 export interface QdqResult {
   readonly activations: ReadonlyMap<string, TensorQParams>;
@@ -82,7 +93,8 @@ class ParamInitializers {
  * Rewrites the main graph `graph` as the plan says. `values` names every
  * value and `nodeNames` every node of the model (fresh names come from them);
  * `constant(name)` reads a constant's tensor; `ranges` holds the calibrated
- * range of each value in `plan.calibrated`.
+ * range of each value in `plan.calibrated`; `overrides` gives parameters
+ * that replace the calibrated and min–max ones.
  */
 export function applyQdq(
   graph: GraphProto,
@@ -92,6 +104,7 @@ export function applyQdq(
   settings: QdqSettings,
   values: NameSet,
   nodeNames: NameSet,
+  overrides: QdqOverrides = {},
 ): QdqResult {
   const index = new GraphIndex(graph);
   const inits = new ParamInitializers(graph, values);
@@ -112,6 +125,11 @@ export function applyQdq(
   // activation parameters: calibrated ones, then the shared ones from their sources
   const activations = new Map<string, TensorQParams>();
   for (const name of plan.calibrated) {
+    const given = overrides.activations?.get(name);
+    if (given !== undefined) {
+      activations.set(name, given);
+      continue;
+    }
     const r = ranges.get(name);
     if (r === undefined) throw new LowbitError('INVALID_ARGUMENT', `no calibrated range for ${JSON.stringify(name)}`);
     activations.set(name, pow2 ? pow2ActivationParams(r.min, r.max) : activationParams(r.min, r.max, settings.activationType, settings.activationSymmetric));
@@ -177,8 +195,13 @@ export function applyQdq(
     const perAxis = weightAxis(axis, w.shape.length, settings.perChannel);
     const where = `weight ${JSON.stringify(name)} of node ${JSON.stringify(node.name)}`;
     const dtype = settings.weightTypes?.get(node) ?? settings.weightType;
+    const given = overrides.weights?.get(name);
     const quantize = () =>
-      pow2 ? pow2Weight(w, perAxis, settings.reduceRange, where) : quantizeWeight(w, { dtype, axis: perAxis, reduceRange: settings.reduceRange }, where);
+      given !== undefined
+        ? given
+        : pow2
+          ? pow2Weight(w, perAxis, settings.reduceRange, where)
+          : quantizeWeight(w, { dtype, axis: perAxis, reduceRange: settings.reduceRange }, where);
     const { dq, c } = storeConstant(`w|${name}|${perAxis}|${dtype}`, name, quantize, perAxis);
     node.input[input] = dq;
     weightParams.set(node, c.params);
