@@ -22,11 +22,11 @@ import { modelGraphs, readWeight, type Weight } from '../ts/model/onnx/walk.js';
 import { weightsByGraph } from '../ts/model/quantize/dynamic.js';
 import { setSimdEnabled } from '../ts/wasm/module.js';
 import { kmeansReference } from '../test/reference/kmeans.js';
-import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
 import { CTX, textFixtures } from '../scripts/text-fixtures.mjs';
 import { printTable } from './compare.js';
+import { calibrationBatches, fashionScore } from './fashion.js';
 import type { BenchSuite } from './suite.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -146,35 +146,14 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 function fashionFamily(name: string): Family {
-  const paths = fashionFixtures() as Record<string, string>;
-  const calibImages = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
-  const test = (readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>).data;
-  const labels = (readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>).data;
-  const calib = Array.from({ length: 10 }, (_, b) => ({
-    input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] },
-  }));
   return {
     name: `Fashion ${name}`,
     float: new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`)),
-    calib,
+    calib: calibrationBatches(100),
     scoreName: 'accuracy % (10k)',
     async score(ort, model) {
-      const s = await ort.InferenceSession.create(model);
-      let right = 0;
-      const parts: Float32Array[] = [];
-      const predictions: number[] = [];
-      for (let i = 0; i < labels.length; i += 1000) {
-        const l = (await s.run({ input: new ort.Tensor('float32', test.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) })).logits!.data as Float32Array;
-        parts.push(l.slice());
-        for (let j = 0; j < 1000; j++) {
-          let best = 0;
-          for (let c = 1; c < 10; c++) if (l[j * 10 + c]! > l[j * 10 + best]!) best = c;
-          predictions.push(best);
-          if (best === labels[i + j]) right++;
-        }
-      }
-      await s.release();
-      return { score: (100 * right) / labels.length, predictions, outputs: concat(parts) };
+      const r = await fashionScore(ort, model);
+      return { score: r.accuracy, predictions: Array.from(r.predictions), outputs: r.logits };
     },
   };
 }

@@ -14,11 +14,11 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type QuantizeModelOptions, type TypedTensor } from '../ts/index.js';
+import { onnxRuntimeRunner, quantizeModel, type Feeds, type QuantizeModelOptions } from '../ts/index.js';
 import { readFeeds } from '../ts/model/feeds.js';
 import { printTable } from './compare.js';
+import { calibrationBatches, fashionData, fashionScore } from './fashion.js';
 import type { BenchSuite } from './suite.js';
-import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { FRAME, readWav16, v5Input } from '../scripts/vad-fixtures.mjs';
 import { clsInputs, detInput, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
@@ -33,32 +33,12 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** The Fashion-MNIST data: 1,000 calibration images in batches of 100, the 10k test set and its labels. */
 function fashion(): { calib: Feeds[]; test: Float32Array; labels: Uint8Array; calibPath: string } {
-  const paths = fashionFixtures() as Record<string, string>;
-  const calibImages = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
-  const test = readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>;
-  const labels = readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>;
-  const calib = Array.from({ length: 10 }, (_, b) => ({
-    input: { data: calibImages.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] },
-  }));
-  return { calib, test: test.data, labels: labels.data, calibPath: paths.calibImages! };
+  const { test, labels, calibPath } = fashionData();
+  return { calib: calibrationBatches(100), test, labels, calibPath };
 }
 
 /** Test-set accuracy (percent) of a model in an onnxruntime module. */
-async function accuracy(ort: typeof ortNode | typeof ortWeb, model: Uint8Array, test: Float32Array, labels: Uint8Array): Promise<number> {
-  const s = await ort.InferenceSession.create(model);
-  let right = 0;
-  for (let i = 0; i < labels.length; i += 1000) {
-    const out = await s.run({ input: new ort.Tensor('float32', test.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) });
-    const l = out.logits!.data as Float32Array;
-    for (let j = 0; j < 1000; j++) {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (l[j * 10 + c]! > l[j * 10 + best]!) best = c;
-      if (best === labels[i + j]) right++;
-    }
-  }
-  await s.release();
-  return (100 * right) / labels.length;
-}
+const accuracy = async (ort: typeof ortNode | typeof ortWeb, model: Uint8Array): Promise<number> => (await fashionScore(ort, model)).accuracy;
 
 async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
   console.log('\n### Fashion-MNIST: accuracy on the 10k test set (1,000 calibration images)\n');
@@ -74,7 +54,7 @@ async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
   const rows = [['model', 'quantization', 'float %', 'int8 node %', 'int8 web %', 'drop', 'size ratio', 'seconds']];
   for (const name of ['mlp', 'cnn', 'mobilenet']) {
     const float = new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`));
-    const f = await accuracy(ortNode, float, data.test, data.labels);
+    const f = await accuracy(ortNode, float);
     for (const [label, options] of configs) {
       const t0 = performance.now();
       const { model } = await quantizeModel(float, {
@@ -84,7 +64,7 @@ async function accuracyTable(data: ReturnType<typeof fashion>): Promise<void> {
         evaluationSamples: 0,
       });
       const seconds = (performance.now() - t0) / 1000;
-      const [n, w] = [await accuracy(ortNode, model, data.test, data.labels), await accuracy(ortWeb, model, data.test, data.labels)];
+      const [n, w] = [await accuracy(ortNode, model), await accuracy(ortWeb, model)];
       rows.push([
         name,
         label,

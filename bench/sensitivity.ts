@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type TypedTensor } from '../ts/index.js';
-import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
+import { onnxRuntimeRunner, quantizeModel, type Feeds } from '../ts/index.js';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 import { printTable } from './compare.js';
+import { calibrationBatches, fashionData, fashionScore } from './fashion.js';
 import type { BenchSuite } from './suite.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -20,36 +20,12 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** The 1,000 calibration images in batches of `batch`, their labels, the 10k test set and its labels. */
 function data(batch: number): { calib: Feeds[]; calibLabels: Uint8Array; test: Float32Array; labels: Uint8Array } {
-  const paths = fashionFixtures() as Record<string, string>;
-  const read = (p: string) => readNpy(new Uint8Array(readFileSync(p))) as TypedTensor;
-  const images = read(paths.calibImages!).data as Float32Array;
-  const calib = Array.from({ length: 1000 / batch }, (_, b) => ({
-    input: { data: images.subarray(b * batch * 784, (b + 1) * batch * 784), shape: [batch, 1, 28, 28] },
-  }));
-  return {
-    calib,
-    calibLabels: read(paths.calibLabels!).data as Uint8Array,
-    test: read(paths.testImages!).data as Float32Array,
-    labels: read(paths.testLabels!).data as Uint8Array,
-  };
+  const { calibLabels, test, labels } = fashionData();
+  return { calib: calibrationBatches(batch), calibLabels, test, labels };
 }
 
 /** Test-set accuracy (percent) of a model in an onnxruntime module. */
-async function accuracy(ort: typeof ortNode | typeof ortWeb, bytes: Uint8Array, test: Float32Array, labels: Uint8Array): Promise<number> {
-  const s = await ort.InferenceSession.create(bytes);
-  let right = 0;
-  for (let i = 0; i < labels.length; i += 1000) {
-    const out = await s.run({ input: new ort.Tensor('float32', test.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) });
-    const l = out.logits!.data as Float32Array;
-    for (let j = 0; j < 1000; j++) {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (l[j * 10 + c]! > l[j * 10 + best]!) best = c;
-      if (best === labels[i + j]) right++;
-    }
-  }
-  await s.release();
-  return (100 * right) / labels.length;
-}
+const accuracy = async (ort: typeof ortNode | typeof ortWeb, bytes: Uint8Array): Promise<number> => (await fashionScore(ort, bytes)).accuracy;
 
 /** Sensitivity over the evaluation samples: its time over plain static quantization's, on the Fashion MobileNet (256 samples) and the PP-OCR direction classifier (its 200 rendered inputs). */
 async function speed(): Promise<void> {
@@ -105,8 +81,8 @@ async function maxDrop(): Promise<void> {
   const rows: string[][] = [
     ['model', 'bytes', 'plan (weights per node)', 'drop measured on (1,000 calib)', 'test acc. node %', 'test acc. web %', 'quantize s'],
   ];
-  const floatAcc = await accuracy(ortNode, float, d.test, d.labels);
-  rows.push(['float', String(float.length), '', '', floatAcc.toFixed(2), (await accuracy(ortWeb, float, d.test, d.labels)).toFixed(2), '']);
+  const floatAcc = await accuracy(ortNode, float);
+  rows.push(['float', String(float.length), '', '', floatAcc.toFixed(2), (await accuracy(ortWeb, float)).toFixed(2), '']);
   const runs: [string, Parameters<typeof quantizeModel>[1]][] = [
     ['all-int8', base],
     ['maxDrop 0.5, labels (accuracy points)', { ...base, maxDrop: 0.5, labels: d.calibLabels }],
@@ -124,8 +100,8 @@ async function maxDrop(): Promise<void> {
       String(bytes.length),
       plan?.nodes.map((n) => `${n.node.replace(/^\//, '').replace(/\/.*$/, '')} ${n.weights}`).join(', ') ?? 'all int8',
       measured,
-      (await accuracy(ortNode, bytes, d.test, d.labels)).toFixed(2),
-      (await accuracy(ortWeb, bytes, d.test, d.labels)).toFixed(2),
+      (await accuracy(ortNode, bytes)).toFixed(2),
+      (await accuracy(ortWeb, bytes)).toFixed(2),
       seconds.toFixed(2),
     ]);
   }

@@ -13,11 +13,11 @@ import { decodeModel } from '../ts/model/onnx/decode.js';
 import { modelWeights, readWeight } from '../ts/model/onnx/walk.js';
 import { quantizeGptq } from '../ts/model/quantize/nbits/gptq.js';
 import { gemmF32 } from '../ts/ops/gemm/matmulF32.js';
-import { fashionFixtures } from '../scripts/fashion-fixtures.mjs';
 import { fetchModels } from '../scripts/fetch-models.mjs';
 import { ppocrLines, recInput } from '../scripts/ppocr-fixtures.mjs';
 import { CTX, textFixtures } from '../scripts/text-fixtures.mjs';
 import { lcg, printTable } from './compare.js';
+import { calibrationBatches, fashionScore } from './fashion.js';
 import type { BenchSuite } from './suite.js';
 
 const runner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node', { intraOpNumThreads: 1 });
@@ -33,31 +33,14 @@ interface Subject {
 }
 
 function fashion(name: 'mlp' | 'cnn'): Subject {
-  const paths = fashionFixtures() as Record<string, string>;
-  const calib = readNpy(new Uint8Array(readFileSync(paths.calibImages!))) as TypedTensor<'float32'>;
-  const test = readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor<'float32'>;
-  const labels = readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor<'uint8'>;
   return {
     name: `Fashion ${name.toUpperCase()}`,
     bytes: new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`)),
-    calibration: Array.from({ length: 10 }, (_, b) => ({ input: { data: calib.data.subarray(b * 100 * 784, (b + 1) * 100 * 784), shape: [100, 1, 28, 28] } })),
+    calibration: calibrationBatches(100),
     accuracyName: '10k test accuracy',
     async score(model) {
-      const s = await ortNode.InferenceSession.create(model, { intraOpNumThreads: 1 });
-      let right = 0;
-      const outputs: Float32Array[] = [];
-      for (let i = 0; i < labels.data.length; i += 1000) {
-        const l = (await s.run({ input: new ortNode.Tensor('float32', test.data.subarray(i * 784, (i + 1000) * 784), [1000, 1, 28, 28]) })).logits!
-          .data as Float32Array;
-        outputs.push(l);
-        for (let j = 0; j < 1000; j++) {
-          let best = 0;
-          for (let c = 1; c < 10; c++) if (l[j * 10 + c]! > l[j * 10 + best]!) best = c;
-          if (best === labels.data[i + j]) right++;
-        }
-      }
-      await s.release();
-      return { accuracy: (100 * right) / labels.data.length, outputs };
+      const r = await fashionScore(ortNode, model, { intraOpNumThreads: 1 });
+      return { accuracy: r.accuracy, outputs: [r.logits] };
     },
   };
 }
