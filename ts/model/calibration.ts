@@ -2,17 +2,16 @@
 // model, each batch runs once and its values stream straight into lowbit's
 // observers (min/max, or a histogram for entropy, percentile and MSE), so
 // memory does not grow with the number of samples. With min/max ranges and
-// no histograms, each value is reduced in the graph instead (ReduceMin,
-// ReduceMax, ReduceSum for NaN) and only those scalars are fetched: the
-// runner copies every output out, which cost more than the inference itself.
+// no histograms, each value's extremes are read in the graph instead
+// (extrema.ts) and only those scalars are fetched: the runner copies every
+// output out, which cost more than the inference itself.
 import type { TypedTensor } from '../base/elementTypes.js';
 import { LowbitError } from '../base/errors.js';
 import { HistogramObserver, type EntropyResult } from '../calibrate/histogram.js';
 import { MinMaxObserver } from '../calibrate/minmax.js';
 import { ValueInfoProtoSchema, type ModelProto } from './onnx/proto.js';
 import { encodeModel } from './onnx/encode.js';
-import { attr, makeNode } from './onnx/build.js';
-import { NameSet } from './onnx/names.js';
+import { extremaOutputs, needsWholeValues, withExtrema, type Extrema } from './extrema.js';
 import type { ModelRunner, ModelSession } from './runner.js';
 import { create } from '@bufbuild/protobuf';
 
@@ -68,50 +67,6 @@ export function withOutputs(model: ModelProto, names: Iterable<string>): Uint8Ar
     return encodeModel(model);
   } finally {
     graph.output = before;
-  }
-}
-
-/** The outputs that reduce one value of {@link withExtrema}'s model. */
-export interface Extrema {
-  readonly min: string;
-  readonly max: string;
-  /** Its sum: NaN when the value holds a NaN (which ReduceMin / ReduceMax may skip). */
-  readonly sum: string;
-}
-
-/**
- * `model` with each of `names` reduced to its minimum, maximum and sum
- * (over every axis, kept as one element) and those added to the main
- * graph's outputs (after `also`, added as they are), encoded, with the
- * outputs of each value; the model itself is left as it was.
- */
-export function withExtrema(model: ModelProto, names: Iterable<string>, also: Iterable<string> = []): { bytes: Uint8Array; extrema: Map<string, Extrema> } {
-  const graph = model.graph!;
-  const [outputs, nodes] = [graph.output, graph.node];
-  const [values, nodeNames] = [NameSet.values(model), NameSet.nodes(model)];
-  const extrema = new Map<string, Extrema>();
-  const added = [];
-  for (const name of new Set(names)) {
-    const e: Extrema = { min: values.fresh(`${name}_calib_min`), max: values.fresh(`${name}_calib_max`), sum: values.fresh(`${name}_calib_sum`) };
-    extrema.set(name, e);
-    for (const [op, out] of [
-      ['ReduceMin', e.min],
-      ['ReduceMax', e.max],
-      ['ReduceSum', e.sum],
-    ] as const) {
-      added.push(makeNode(op, [name], [out], { name: nodeNames.fresh(out), attributes: [attr.int('keepdims', 1)] }));
-    }
-  }
-  graph.node = [...nodes, ...added];
-  const present = new Set(outputs.map((v) => v.name));
-  const extra = [...new Set(also)].filter((n) => !present.has(n));
-  const reductions = [...extrema.values()].flatMap((e) => [e.min, e.max, e.sum]);
-  graph.output = [...outputs, ...[...extra, ...reductions].map((n) => create(ValueInfoProtoSchema, { name: n }))];
-  try {
-    return { bytes: encodeModel(model), extrema };
-  } finally {
-    graph.output = outputs;
-    graph.node = nodes;
   }
 }
 
@@ -272,16 +227,18 @@ function valueObserver(settings: RangeSettings): Observer & { histogram(): Value
 }
 
 /**
- * Observes a value through its in-graph extremes: the minimum and maximum
- * stand for the whole tensor (exact for min/max); nothing when the value
- * was empty (min +∞ above max −∞); a NaN sum with finite extremes is a NaN
- * the reductions skipped.
+ * Observes a value through its in-graph extremes ({@link Extrema}): the
+ * minimum and maximum stand for the whole tensor (exact for min/max; a
+ * ReLU output's minimum counts as 0); nothing when the value was empty
+ * (maximum −∞, below a ReLU's 0 too); a NaN extreme or sum is a NaN in
+ * the value.
  */
-function observeExtrema(obs: Observer, min: Float32Array, max: Float32Array, sum: Float32Array): void {
-  const [lo, hi] = [min[0], max[0]];
-  if (lo === undefined || hi === undefined || lo > hi) return;
-  if (Number.isNaN(sum[0]) && Number.isFinite(lo) && Number.isFinite(hi))
-    throw new LowbitError('NAN_INPUT', 'calibration data holds NaN; expected finite numbers');
+function observeExtrema(obs: Observer, e: Extrema, float: (output: string) => Float32Array): void {
+  const [lo, hi] = [e.min === undefined ? 0 : float(e.min)[0], float(e.max)[0]];
+  if (lo === undefined || hi === undefined) return;
+  const nan = Number.isNaN(lo) || Number.isNaN(hi) || (e.sum !== undefined && Number.isNaN(float(e.sum)[0]));
+  if (nan) throw new LowbitError('NAN_INPUT', 'holds NaN; expected finite numbers (the calibration data, and what the model computes from it)');
+  if (lo > hi) return;
   obs.observe(Float32Array.of(lo, hi));
 }
 
@@ -298,16 +255,23 @@ export async function collectRanges(
 ): Promise<Calibration> {
   const observers = new Map(names.map((n) => [n, valueObserver(settings)]));
   let session: ModelSession | undefined;
+  // a batch whose pools leave elements out runs again with every value reduced whole (loaded when first needed)
+  let whole: { session: ModelSession; extrema: Map<string, Extrema>; fetch: string[] } | undefined;
   try {
-    // min/max only: the values are reduced in the graph and only their extremes fetched
+    // min/max only: the values' extremes are read in the graph, and only those fetched
     const reduced = settings.method === 'minmax' && settings.histograms !== true && names.length > 0 ? undefined : names;
     const extra = settings.extra?.names ?? [];
     let fetch: readonly string[] = [...(reduced ?? []), ...extra];
     let extrema: Map<string, Extrema> | undefined;
+    const loadWhole = async () => {
+      const built = withExtrema(model, names, { also: extra, pools: false });
+      const fetchWhole = [...extremaOutputs(built.extrema), ...extra];
+      return { session: await runner.load(built.bytes), extrema: built.extrema, fetch: fetchWhole };
+    };
     if (reduced === undefined) {
-      const built = withExtrema(model, names, extra);
+      const built = withExtrema(model, names, { also: extra });
       extrema = built.extrema;
-      fetch = [...[...extrema.values()].flatMap((e) => [e.min, e.max, e.sum]), ...extra];
+      fetch = [...extremaOutputs(extrema), ...extra];
       session = await runner.load(built.bytes);
     } else if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
@@ -320,12 +284,18 @@ export async function collectRanges(
       return t.data as Float32Array;
     };
     for await (const feeds of batches) {
-      const out = session === undefined ? {} : await session.run(feeds, fetch);
+      let out = session === undefined ? {} : await session.run(feeds, fetch);
+      let read = extrema;
+      if (extrema !== undefined && needsWholeValues(extrema, out)) {
+        whole ??= await loadWhole();
+        out = await whole.session.run(feeds, whole.fetch);
+        read = whole.extrema;
+      }
       for (const [name, obs] of observers) {
-        const e = extrema?.get(name);
+        const e = read?.get(name);
         try {
           if (e === undefined) obs.observe(float(out, name));
-          else observeExtrema(obs, float(out, e.min, name), float(out, e.max, name), float(out, e.sum, name));
+          else observeExtrema(obs, e, (output) => float(out, output, name));
         } catch (e) {
           if (e instanceof LowbitError) throw new LowbitError(e.code, `calibration batch ${count}: value ${JSON.stringify(name)}: ${e.message}`, { cause: e });
           throw e;
@@ -355,5 +325,6 @@ export async function collectRanges(
   } finally {
     for (const obs of observers.values()) obs.dispose();
     await session?.release();
+    await whole?.session.release();
   }
 }
