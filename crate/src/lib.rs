@@ -7,7 +7,7 @@
 //!   there, one file per area, and does nothing but turn pointers into slices
 //!   and call the safe kernels. Nothing else in the crate is `unsafe` about
 //!   user memory.
-//! - the kernels themselves (`quant`, `hist`, `calib`, `gemm`, `kmeans`), safe Rust on
+//! - the kernels themselves (`quant`, `hist`, `calib`, `cle`, `gemm`, `kmeans`, `nbits`), safe Rust on
 //!   slices, each with a plain scalar version and (on wasm32 with `simd128`)
 //!   a SIMD version tested against it.
 //!
@@ -17,6 +17,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod calib;
+pub mod cle;
 pub mod ffi;
 pub mod gemm;
 pub mod hist;

@@ -64,6 +64,8 @@ export interface LowbitExports {
   lowbit_calib_entropy(sweepArgs: Ptr): Status;
   lowbit_calib_mse(sweepArgs: Ptr): Status;
   lowbit_minmax_channels(minMaxChannelsArgs: Ptr): Status;
+  // cle.rs
+  lowbit_cle_channel_max(channelMaxArgs: Ptr): Status;
   // nbits.rs
   lowbit_nbits_new(nBitsWeightsArgs: Ptr): Status;
   lowbit_nbits_free(handle: Handle): void;
@@ -115,6 +117,7 @@ export const EXPORT_ARITY = {
   lowbit_calib_entropy: 1,
   lowbit_calib_mse: 1,
   lowbit_minmax_channels: 1,
+  lowbit_cle_channel_max: 1,
   lowbit_nbits_new: 1,
   lowbit_nbits_free: 1,
   lowbit_matmul_nbits: 1,

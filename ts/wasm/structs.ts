@@ -277,6 +277,17 @@ export const MinMaxChannelsArgs = defineStruct('MinMaxChannelsArgs', {
   maxs: 'ptr',
 });
 
+/** `lowbit_cle_channel_max`'s arguments (ffi/cle.rs). */
+export const ChannelMaxArgs = defineStruct('ChannelMaxArgs', {
+  m: 'ptr',
+  rows: 'usize',
+  cols: 'usize',
+  groups: 'usize',
+  byRow: 'u32',
+  factors: 'ptr',
+  out: 'ptr',
+});
+
 /** Quantized weights in the MatMulNBits layout (ffi/nbits.rs), for `lowbit_nbits_new` and pointed to by `MatmulNBitsArgs`. */
 export const NBitsWeightsArgs = defineStruct(
   'NBitsWeightsArgs',
@@ -344,6 +355,7 @@ export const STRUCTS = {
   HistLoadArgs,
   SweepArgs,
   MinMaxChannelsArgs,
+  ChannelMaxArgs,
   NBitsWeightsArgs,
   MatmulNBitsArgs,
   KmeansArgs,

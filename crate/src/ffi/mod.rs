@@ -14,6 +14,7 @@
 //!   freed by their `…_free` export.
 
 pub mod calib;
+pub mod cle;
 pub mod codes;
 pub mod conv;
 pub mod gemm;

@@ -18,6 +18,7 @@ import type { GraphProto, ModelProto, NodeProto } from '../onnx/proto.js';
 import { ValueTypes } from '../prepare/valueTypes.js';
 import { nodeLabel, type EqualizedPair, type EqualizeReport } from '../report.js';
 import { ModelConstants } from './constants.js';
+import { ChannelMaxima } from './channelMax.js';
 import { layerOf, scaledWeights, type Layer, type WeightLayout } from './layers.js';
 import type { ChannelStats } from './stats.js';
 
@@ -190,17 +191,19 @@ function findGroup(
   return { producer, consumers, through };
 }
 
-/** A layer during the sweeps: the largest |w| of each (row, column) pair of its weight (the kernel folded away), and the scales applied so far. */
+/** A layer during the sweeps: its pair maxima (in `maxima`, see channelMax.ts) and the scales applied so far. */
 interface Work {
   readonly layout: WeightLayout;
-  readonly pairMax: Float32Array;
+  /** Its number in the {@link ChannelMaxima}. */
+  readonly resident: number;
   /** Output channel o is divided by outScale[o]; input channel i multiplied by inScale[i]. */
   readonly outScale: Float64Array;
   readonly inScale: Float64Array;
 }
 
-function workOf(l: Layer): Work {
-  const { run, rows, cols, outChannels, inChannels } = l.layout;
+/** The largest |w| of each (row, column) pair of `l`'s weight, the kernel folded away. */
+function pairMaxima(l: Layer): Float32Array {
+  const { run, rows, cols } = l.layout;
   const w = l.weight.data;
   const pairMax = new Float32Array(rows * cols);
   for (let p = 0, e = 0; p < pairMax.length; p++) {
@@ -208,45 +211,25 @@ function workOf(l: Layer): Work {
     for (const end = e + run; e < end; e++) m = Math.max(m, Math.abs(w[e]!));
     pairMax[p] = m;
   }
-  return { layout: l.layout, pairMax, outScale: new Float64Array(outChannels).fill(1), inScale: new Float64Array(inChannels).fill(1) };
+  return pairMax;
 }
 
 /**
- * The largest |w| of each channel of one kind (`of`), scales applied. The
- * loops follow the weight's storage order: a row's channel is fixed while
- * its columns run over consecutive channels of the other kind.
+ * The largest |w| of each channel of one kind (`of`), scales applied: rows
+ * are channels of one kind and columns of the other, so a row's channel
+ * takes the largest of its columns, each times its factor, then its own
+ * factor; a column's channel the largest of its rows, each times the row's
+ * factor, then its own.
  */
-function ranges(w: Work, of: 'out' | 'in'): Float64Array {
-  const { rows, cols, groups, major } = w.layout;
-  const { pairMax, outScale, inScale } = w;
-  const rowsPerGroup = rows / groups;
-  // rows of one kind, columns of the other: a row's factor and the columns' factors
-  const [rowScale, rowDivides, colScale, colDivides] = major === 'out' ? [outScale, true, inScale, false] : [inScale, false, outScale, true];
-  const colFactor = colDivides ? colScale.map((v) => 1 / v) : colScale;
-  const r = new Float64Array(of === 'out' ? outScale.length : inScale.length);
-  if (of === major) {
-    // a channel per row: the largest column, each times its own factor
-    for (let row = 0, k = 0; row < rows; row++) {
-      const base = Math.floor(row / rowsPerGroup) * cols;
-      let m = 0;
-      for (let c = 0; c < cols; c++, k++) {
-        const v = pairMax[k]! * colFactor[base + c]!;
-        if (v > m) m = v;
-      }
-      r[row] = rowDivides ? m / rowScale[row]! : m * rowScale[row]!;
-    }
-  } else {
-    // a channel per column: the largest row, each times the row's factor
-    for (let row = 0, k = 0; row < rows; row++) {
-      const base = Math.floor(row / rowsPerGroup) * cols;
-      const f = rowDivides ? 1 / rowScale[row]! : rowScale[row]!;
-      for (let c = 0; c < cols; c++, k++) {
-        const v = pairMax[k]! * f;
-        if (v > r[base + c]!) r[base + c] = v;
-      }
-    }
-    for (let c = 0; c < r.length; c++) r[c]! *= colFactor[c]!;
-  }
+function ranges(maxima: ChannelMaxima, w: Work, of: 'out' | 'in'): Float64Array {
+  const { outScale, inScale, layout } = w;
+  // rows of one kind, columns of the other: their scales, and whether the scale divides (output channels) or multiplies
+  const [rowScale, rowDivides, colScale, colDivides] = layout.major === 'out' ? [outScale, true, inScale, false] : [inScale, false, outScale, true];
+  const factor = (scale: Float64Array, divides: boolean) => (divides ? scale.map((v) => 1 / v) : scale);
+  const byRow = of === layout.major;
+  const r = maxima.max(w.resident, byRow, byRow ? factor(colScale, colDivides) : factor(rowScale, rowDivides));
+  const own = byRow ? factor(rowScale, rowDivides) : factor(colScale, colDivides);
+  for (let c = 0; c < r.length; c++) r[c]! *= own[c]!;
   return r;
 }
 
@@ -299,130 +282,141 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
     else groups.push(g);
   });
 
-  // Each layer as its (output, input) channel pairs with their largest |w| (the kernel folded away), and
-  // the scales so far: sweeps read ranges off these and move the scales; the weights change once, at the end.
-  const work = new Map<Layer, Work>();
-  for (const g of groups) for (const l of [g.producer, ...g.consumers]) if (!work.has(l)) work.set(l, workOf(l));
-  const total = groups.map((g) => new Float64Array(g.producer.layout.outChannels).fill(1));
-  const before = groups.map((g) => spread(ranges(work.get(g.producer)!, 'out')));
-  // group-level neighbours for the coarse correction
-  const producerGroup = new Map<NodeProto, number>(groups.map((g, gi) => [g.producer.node, gi]));
-  const prev = groups.map(() => -1);
-  const next: number[][] = groups.map(() => []);
-  groups.forEach((g, gi) => {
-    for (const c of g.consumers) {
-      const h = producerGroup.get(c.node);
-      if (h !== undefined) {
-        prev[h] = gi;
-        next[gi]!.push(h);
-      }
-    }
-  });
-  /** Divides channel i of pair gi's first layer by s, multiplies the next layers' input channel i by s. */
-  const apply = (gi: number, i: number, s: number) => {
-    const g = groups[gi]!;
-    total[gi]![i]! *= s;
-    work.get(g.producer)!.outScale[i]! *= s;
-    for (const c of g.consumers) work.get(c)!.inScale[i]! *= s;
-  };
-  /** A pair's ranges: of its first layer's output channels, and of its next layers' input channels (the largest). */
-  const mismatch = (gi: number) => {
-    const g = groups[gi]!;
-    const r1 = ranges(work.get(g.producer)!, 'out');
-    const r2 = ranges(work.get(g.consumers[0]!)!, 'in');
-    for (const c of g.consumers.slice(1)) {
-      const r = ranges(work.get(c)!, 'in');
-      for (let i = 0; i < r2.length; i++) if (r[i]! > r2[i]!) r2[i] = r[i]!;
-    }
-    return { r1, r2 };
-  };
-  // the coarse step: log factors t (one per pair) with 2·t[g] − t[prev] − mean t[next] = mean log(r1 / r2) of pair g
-  const coarse = () => {
-    const n = groups.length;
-    const a = Array.from({ length: n }, () => new Float64Array(n + 1));
-    groups.forEach((_, gi) => {
-      const { r1, r2 } = mismatch(gi);
-      let sum = 0;
-      let count = 0;
-      for (let i = 0; i < r1.length; i++)
-        if (r1[i]! > 0 && r2[i]! > 0) {
-          sum += Math.log(r1[i]! / r2[i]!);
-          count++;
+  // the layers' pair maxima stay in wasm memory for the sweeps
+  const maxima = new ChannelMaxima();
+  try {
+    // Each layer as its (output, input) channel pairs with their largest |w| (the kernel folded away), and
+    // the scales so far: sweeps read ranges off these and move the scales; the weights change once, at the end.
+    const work = new Map<Layer, Work>();
+    for (const g of groups)
+      for (const l of [g.producer, ...g.consumers])
+        if (!work.has(l)) {
+          const { outChannels, inChannels } = l.layout;
+          const resident = maxima.add(pairMaxima(l), l.layout);
+          work.set(l, { layout: l.layout, resident, outScale: new Float64Array(outChannels).fill(1), inScale: new Float64Array(inChannels).fill(1) });
         }
-      const row = a[gi]!;
-      row[gi] = 2;
-      if (prev[gi]! >= 0) row[prev[gi]!]! -= 1;
-      for (const h of next[gi]!) row[h]! -= 1 / next[gi]!.length;
-      row[n] = count === 0 ? 0 : sum / count;
-    });
-    // Gaussian elimination with partial pivoting
-    for (let col = 0; col < n; col++) {
-      let piv = col;
-      for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[piv]![col]!)) piv = r;
-      [a[col], a[piv]] = [a[piv]!, a[col]!];
-      const pr = a[col]!;
-      if (pr[col] === 0) continue;
-      for (let r = col + 1; r < n; r++) {
-        const f = a[r]![col]! / pr[col]!;
-        if (f === 0) continue;
-        for (let c = col; c <= n; c++) a[r]![c]! -= f * pr[c]!;
-      }
-    }
-    const t = new Float64Array(n);
-    for (let r = n - 1; r >= 0; r--) {
-      let v = a[r]![n]!;
-      for (let c = r + 1; c < n; c++) v -= a[r]![c]! * t[c]!;
-      t[r] = a[r]![r] === 0 ? 0 : v / a[r]![r]!;
-    }
+    const total = groups.map((g) => new Float64Array(g.producer.layout.outChannels).fill(1));
+    const before = groups.map((g) => spread(ranges(maxima, work.get(g.producer)!, 'out')));
+    // group-level neighbours for the coarse correction
+    const producerGroup = new Map<NodeProto, number>(groups.map((g, gi) => [g.producer.node, gi]));
+    const prev = groups.map(() => -1);
+    const next: number[][] = groups.map(() => []);
     groups.forEach((g, gi) => {
-      const e = Math.exp(t[gi]!);
-      for (let i = 0; i < g.producer.layout.outChannels; i++) apply(gi, i, e);
-    });
-  };
-  let iterations = 0;
-  let converged = groups.length === 0;
-  while (!converged && iterations < maxIterations) {
-    iterations++;
-    if ((iterations - 1) % COARSE_EVERY === 0) coarse();
-    let moved = 0;
-    groups.forEach((_, gi) => {
-      const { r1, r2 } = mismatch(gi);
-      for (let i = 0; i < r1.length; i++) {
-        const v = (r1[i]! / r2[i]!) ** (0.5 * OMEGA);
-        const s = r1[i]! > 0 && r2[i]! > 0 && Number.isFinite(v) ? v : 1;
-        moved = Math.max(moved, Math.abs(s - 1));
-        apply(gi, i, s);
+      for (const c of g.consumers) {
+        const h = producerGroup.get(c.node);
+        if (h !== undefined) {
+          prev[h] = gi;
+          next[gi]!.push(h);
+        }
       }
     });
-    converged = moved <= tolerance;
-  }
-
-  for (const [l, w] of work) {
-    const base = l.node.name !== '' ? l.node.name : l.node.output[0]!;
-    const data = scaledWeights(
-      l.weight.data,
-      l.layout,
-      w.outScale.map((v) => 1 / v),
-      w.inScale,
-    );
-    constants.write(graph, l.node, l.weightInput, { dtype: 'float32', shape: [...l.weight.shape], data }, `${base}_weight_equalized`);
-    if (l.bias !== undefined && w.outScale.some((s) => s !== 1)) {
-      const bias = Float32Array.from(l.bias.data, (v, o) => v / w.outScale[o]!);
-      constants.write(graph, l.node, l.biasInput!, { dtype: 'float32', shape: [...l.bias.shape], data: bias }, `${base}_bias_equalized`);
-    }
-  }
-  const label = (n: NodeProto) => nodeLabel(n, graph.node.indexOf(n));
-  const pairs = groups.map((g, gi): EqualizedPair => {
-    options.stats?.divide(g.producer.node.output[0]!, total[gi]!);
-    const t = total[gi]!;
-    return {
-      layer: label(g.producer.node),
-      next: g.consumers.map((c) => label(c.node)),
-      through: g.through,
-      channels: g.producer.layout.outChannels,
-      scale: [Math.min(...t), Math.max(...t)],
-      spread: [before[gi]!, spread(ranges(work.get(g.producer)!, 'out'))],
+    // each pair's scale vectors: its total, its first layer's output channels, its next layers' input channels
+    const scaled = groups.map((g, gi) => [total[gi]!, work.get(g.producer)!.outScale, ...g.consumers.map((c) => work.get(c)!.inScale)]);
+    /** Divides channel i of pair gi's first layer by s, multiplies the next layers' input channel i by s. */
+    const apply = (gi: number, i: number, s: number) => {
+      for (const scales of scaled[gi]!) scales[i]! *= s;
     };
-  });
-  return { pairs, iterations, converged, skipped };
+    /** A pair's ranges: of its first layer's output channels, and of its next layers' input channels (the largest). */
+    const mismatch = (gi: number) => {
+      const g = groups[gi]!;
+      const r1 = ranges(maxima, work.get(g.producer)!, 'out');
+      const r2 = ranges(maxima, work.get(g.consumers[0]!)!, 'in');
+      for (const c of g.consumers.slice(1)) {
+        const r = ranges(maxima, work.get(c)!, 'in');
+        for (let i = 0; i < r2.length; i++) if (r[i]! > r2[i]!) r2[i] = r[i]!;
+      }
+      return { r1, r2 };
+    };
+    // the coarse step: log factors t (one per pair) with 2·t[g] − t[prev] − mean t[next] = mean log(r1 / r2) of pair g
+    const coarse = () => {
+      const n = groups.length;
+      const a = Array.from({ length: n }, () => new Float64Array(n + 1));
+      groups.forEach((_, gi) => {
+        const { r1, r2 } = mismatch(gi);
+        let sum = 0;
+        let count = 0;
+        for (let i = 0; i < r1.length; i++)
+          if (r1[i]! > 0 && r2[i]! > 0) {
+            sum += Math.log(r1[i]! / r2[i]!);
+            count++;
+          }
+        const row = a[gi]!;
+        row[gi] = 2;
+        if (prev[gi]! >= 0) row[prev[gi]!]! -= 1;
+        for (const h of next[gi]!) row[h]! -= 1 / next[gi]!.length;
+        row[n] = count === 0 ? 0 : sum / count;
+      });
+      // Gaussian elimination with partial pivoting
+      for (let col = 0; col < n; col++) {
+        let piv = col;
+        for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[piv]![col]!)) piv = r;
+        [a[col], a[piv]] = [a[piv]!, a[col]!];
+        const pr = a[col]!;
+        if (pr[col] === 0) continue;
+        for (let r = col + 1; r < n; r++) {
+          const f = a[r]![col]! / pr[col]!;
+          if (f === 0) continue;
+          for (let c = col; c <= n; c++) a[r]![c]! -= f * pr[c]!;
+        }
+      }
+      const t = new Float64Array(n);
+      for (let r = n - 1; r >= 0; r--) {
+        let v = a[r]![n]!;
+        for (let c = r + 1; c < n; c++) v -= a[r]![c]! * t[c]!;
+        t[r] = a[r]![r] === 0 ? 0 : v / a[r]![r]!;
+      }
+      groups.forEach((g, gi) => {
+        const e = Math.exp(t[gi]!);
+        for (let i = 0; i < g.producer.layout.outChannels; i++) apply(gi, i, e);
+      });
+    };
+    let iterations = 0;
+    let converged = groups.length === 0;
+    while (!converged && iterations < maxIterations) {
+      iterations++;
+      if ((iterations - 1) % COARSE_EVERY === 0) coarse();
+      let moved = 0;
+      groups.forEach((_, gi) => {
+        const { r1, r2 } = mismatch(gi);
+        for (let i = 0; i < r1.length; i++) {
+          const v = (r1[i]! / r2[i]!) ** (0.5 * OMEGA);
+          const s = r1[i]! > 0 && r2[i]! > 0 && Number.isFinite(v) ? v : 1;
+          moved = Math.max(moved, Math.abs(s - 1));
+          apply(gi, i, s);
+        }
+      });
+      converged = moved <= tolerance;
+    }
+
+    for (const [l, w] of work) {
+      const base = l.node.name !== '' ? l.node.name : l.node.output[0]!;
+      const data = scaledWeights(
+        l.weight.data,
+        l.layout,
+        w.outScale.map((v) => 1 / v),
+        w.inScale,
+      );
+      constants.write(graph, l.node, l.weightInput, { dtype: 'float32', shape: [...l.weight.shape], data }, `${base}_weight_equalized`);
+      if (l.bias !== undefined && w.outScale.some((s) => s !== 1)) {
+        const bias = Float32Array.from(l.bias.data, (v, o) => v / w.outScale[o]!);
+        constants.write(graph, l.node, l.biasInput!, { dtype: 'float32', shape: [...l.bias.shape], data: bias }, `${base}_bias_equalized`);
+      }
+    }
+    const label = (n: NodeProto) => nodeLabel(n, graph.node.indexOf(n));
+    const pairs = groups.map((g, gi): EqualizedPair => {
+      options.stats?.divide(g.producer.node.output[0]!, total[gi]!);
+      const t = total[gi]!;
+      return {
+        layer: label(g.producer.node),
+        next: g.consumers.map((c) => label(c.node)),
+        through: g.through,
+        channels: g.producer.layout.outChannels,
+        scale: [Math.min(...t), Math.max(...t)],
+        spread: [before[gi]!, spread(ranges(maxima, work.get(g.producer)!, 'out'))],
+      };
+    });
+    return { pairs, iterations, converged, skipped };
+  } finally {
+    maxima.dispose();
+  }
 }

@@ -50,8 +50,8 @@ export function pairChannels(l: WeightLayout): { readonly out: Int32Array; reado
     for (let r = 0, k = 0; r < l.rows; r++) {
       const base = Math.floor(r / rowsPerGroup) * l.cols;
       for (let c = 0; c < l.cols; c++, k++) {
-        if (l.major === 'out') [out[k], inn[k]] = [r, base + c];
-        else [out[k], inn[k]] = [base + c, r];
+        out[k] = l.major === 'out' ? r : base + c;
+        inn[k] = l.major === 'out' ? base + c : r;
       }
     }
     p = { out, in: inn };
@@ -64,9 +64,10 @@ export function pairChannels(l: WeightLayout): { readonly out: Int32Array; reado
 export function scaledWeights(w: ArrayLike<number>, l: WeightLayout, outFactor?: ArrayLike<number>, inFactor?: ArrayLike<number>): Float32Array {
   const { out, in: inn } = pairChannels(l);
   const r = new Float32Array(w.length);
+  const run = l.run;
   for (let p = 0, e = 0; p < out.length; p++) {
-    const f = (outFactor?.[out[p]!] ?? 1) * (inFactor?.[inn[p]!] ?? 1);
-    for (const end = e + l.run; e < end; e++) r[e] = w[e]! * f;
+    const f = (outFactor === undefined ? 1 : outFactor[out[p]!]!) * (inFactor === undefined ? 1 : inFactor[inn[p]!]!);
+    for (const end = e + run; e < end; e++) r[e] = w[e]! * f;
   }
   return r;
 }
