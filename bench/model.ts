@@ -256,6 +256,8 @@ const DFQ_CONFIGS: [string, QuantizeModelOptions][] = (['minmax', 'percentile'] 
   [`${method}: per-tensor + CLE`, { method, perChannel: false, cle: true }],
   [`${method}: per-tensor + CLE + bias correction (empirical)`, { method, perChannel: false, cle: true, biasCorrection: 'empirical' }],
   [`${method}: per-tensor + CLE + bias correction (analytic)`, { method, perChannel: false, cle: true, biasCorrection: 'analytic' }],
+  [`${method}: per-tensor + CLE + bias absorption`, { method, perChannel: false, cle: true, biasAbsorption: true }],
+  [`${method}: per-tensor + CLE + bias absorption + bias correction (empirical)`, { method, perChannel: false, cle: true, biasAbsorption: true, biasCorrection: 'empirical' }],
 ]);
 
 /**
@@ -279,6 +281,7 @@ async function dfq(data: ReturnType<typeof fashion>): Promise<void> {
       const q = await outputs(model);
       const r = { accuracy: q.accuracy, sqnr: sqnr(f.out, q.out) };
       const plain = options.cle === undefined && options.biasCorrection === undefined;
+      if (process.env.DFQ_ONLY !== undefined && !plain && !label.includes(process.env.DFQ_ONLY)) continue;
       if (plain) base.set(`${options.method}:${options.perChannel ?? true}`, r);
       const pc = base.get(`${options.method}:true`)!;
       const pt = base.get(`${options.method}:false`);

@@ -176,6 +176,7 @@ describe('lowbit --help, --version', () => {
       '--fold-bn',
       '--no-fold-bn',
       '--cle',
+      '--bias-absorption',
       '--bias-correction',
       '--bias-correction-method',
       '--activation-type',
@@ -368,7 +369,7 @@ describe('lowbit quantize', () => {
     }
   });
 
-  it('data-free quantization: --cle and --bias-correction on the MobileNet with per-tensor weights, in the report; --no-fold-bn keeps its BatchNorms', async () => {
+  it('data-free quantization: --cle, --bias-absorption and --bias-correction on the MobileNet with per-tensor weights, in the report; --no-fold-bn keeps its BatchNorms', async () => {
     const out = folder('dfq');
     const run = await lowbit([
       'quantize',
@@ -379,6 +380,7 @@ describe('lowbit quantize', () => {
       IMAGES,
       '--per-tensor',
       '--cle',
+      '--bias-absorption',
       '--bias-correction',
       '--report',
       join(out, 'r.json'),
@@ -388,6 +390,9 @@ describe('lowbit quantize', () => {
     const report = JSON.parse(readFileSync(join(out, 'r.json'), 'utf8'));
     expect(report.prepared.batchNorm.folded).toBe(9);
     expect(report.prepared.cle.pairs).toHaveLength(9);
+    // every pair of this MobileNet either reads a padded border next or has no channel 3σ above 0
+    expect(report.prepared.cle.absorbed).toHaveLength(9);
+    expect(report.prepared.cle.absorbed.every((a: { reason?: string }) => /padding|3 standard deviations/.test(a.reason ?? ''))).toBe(true);
     expect(report.biasCorrection).toMatchObject({ samples: 64 });
     expect(report.biasCorrection.layers).toHaveLength(10);
     expect(agreeing(await classes(join(out, 'q.onnx')), await classes(join(FASHION, 'mobilenet.onnx')))).toBeGreaterThanOrEqual(60);

@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LowbitError, onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type ModelRunner, type TypedTensor } from '../ts/index.js';
 import { equalize } from '../ts/model/dfq/equalize.js';
 import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
+import { ChannelStats } from '../ts/model/dfq/stats.js';
 import { clippedMean, hardSwishMean } from '../ts/model/dfq/normal.js';
 import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
@@ -241,6 +242,89 @@ describe('cross-layer equalization', () => {
     expect(report.skipped.length).toBe(37);
     expect(report.converged).toBe(true);
     expect(relativeDifference(await run(bytes, 'x', x, shape), await run(encodeModel(proto), 'x', x, shape))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+/**
+ * x [1, 2, 3, 3] → Conv 1×1 → BatchNorm → Relu → Conv 1×1 (Gemm-like pair,
+ * no padding): BatchNorm channel 0 has mean 5 and standard deviation 1 (its
+ * shift 5 − 3·1 = 2 lies under every value the small first layer makes),
+ * channel 1 mean 0.5 (nothing to absorb).
+ */
+function absorbableModel(): Uint8Array {
+  const f = (name: string, shape: number[], data: number[]) => makeTensor(name, { dtype: 'float32', shape, data: Float32Array.from(data) });
+  return encodeModel(
+    makeModel(
+      makeGraph(
+        'absorb',
+        [
+          makeNode('Conv', ['x', 'w1', 'b1'], ['c1'], { name: 'conv1' }),
+          makeNode('BatchNormalization', ['c1', 'g', 'beta', 'mean', 'var'], ['bn'], { name: 'bn' }),
+          makeNode('Relu', ['bn'], ['r'], { name: 'relu' }),
+          makeNode('Conv', ['r', 'w2', 'b2'], ['y'], { name: 'conv2' }),
+        ],
+        [makeValueInfo('x', 'float32', [1, 2, 3, 3])],
+        [makeValueInfo('y', 'float32', [1, 2, 3, 3])],
+        [
+          f('w1', [2, 2, 1, 1], [0.1, -0.05, 0.08, 0.1]),
+          f('b1', [2], [0.02, -0.01]),
+          f('g', [2], [1, 1]),
+          f('beta', [2], [5, 0.5]),
+          f('mean', [2], [0, 0]),
+          f('var', [2], [1, 1]),
+          f('w2', [2, 2, 1, 1], [0.5, -0.25, 0.125, 1]),
+          f('b2', [2], [0.1, 0.2]),
+        ],
+      ),
+      { '': 13 },
+    ),
+  );
+}
+
+describe('bias absorption', () => {
+  it('moves the offset a ReLU never clips into the next layer’s bias: the same outputs, the activation shifted down by it', async () => {
+    const bytes = absorbableModel();
+    const equalized = (absorbBias: boolean) => {
+      const proto = decodeModel(bytes);
+      const stats = new ChannelStats();
+      foldBatchNorm(proto, stats);
+      return { proto, report: equalize(proto, { stats, absorbBias }) };
+    };
+    const plain = equalized(false);
+    const absorbed = equalized(true);
+    expect(plain.report.absorbed).toBeUndefined();
+    expect(absorbed.report.absorbed).toHaveLength(1);
+    const a = absorbed.report.absorbed![0]!;
+    expect(a.channels).toBe(1);
+    // BatchNorm's mean 5 and σ 1, divided by equalization's scale of channel 0
+    const pair = absorbed.report.pairs[0]!;
+    expect(pair.scale[0]).toBeGreaterThan(0);
+    // the first layer's bias lost exactly the shift on channel 0, nothing on channel 1
+    const bias = (p: ModelProto) => {
+      const conv = p.graph!.node.find((n) => n.name === 'conv1')!;
+      return [...readTensor(p.graph!.initializer.find((t) => t.name === conv.input[2])!).data] as number[];
+    };
+    const [before, after] = [bias(plain.proto), bias(absorbed.proto)];
+    expect(before[0]! - after[0]!).toBeCloseTo(a.shift, 5);
+    expect(after[1]).toBe(before[1]);
+    // every pre-activation stays above the shift here: the model computes the same
+    const x = values(18, 5);
+    const [y0, y1] = [await run(bytes, 'x', x, [1, 2, 3, 3]), await run(encodeModel(absorbed.proto), 'x', x, [1, 2, 3, 3])];
+    expect(relativeDifference(y0, y1)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('says why a pair absorbs nothing, and quantizeModel asks for cle with it', async () => {
+    const proto = decodeModel(mobileNetModel({ widths: [8, 16, 32], inputSize: 16 }));
+    const stats = new ChannelStats();
+    foldBatchNorm(proto, stats);
+    const report = equalize(proto, { stats, absorbBias: true });
+    expect(report.absorbed!.length).toBe(report.pairs.length);
+    // the depthwise 3×3 convolutions read a padded border, which a shift would not reach
+    expect(report.absorbed!.some((r) => r.channels === 0 && /reads padding/.test(r.reason ?? ''))).toBe(true);
+    expect(report.absorbed!.every((r) => (r.channels === 0) === (r.reason !== undefined))).toBe(true);
+    await expect(quantizeModel(absorbableModel(), { mode: 'dynamic', biasAbsorption: true })).rejects.toThrow(/biasAbsorption .* set cle: true too/);
+    const { report: q } = await quantizeModel(absorbableModel(), { mode: 'dynamic', cle: true, biasAbsorption: true });
+    expect(q.prepared?.cle?.absorbed?.[0]?.channels).toBe(1);
   });
 });
 

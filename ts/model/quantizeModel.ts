@@ -113,6 +113,15 @@ export interface QuantizeModelOptions extends LongCallOptions {
    */
   cle?: boolean;
   /**
+   * Bias absorption after `cle` (DFQ's section 4.2): where a ReLU keeps a
+   * channel far above 0 (by the folded BatchNorm's statistics: cᵢ =
+   * max(0, βᵢ − 3γᵢ) > 0), move cᵢ out of the first layer's bias into the
+   * next layers' biases, so the activation range loses that offset. The
+   * float model changes only for values more than 3σ below the channel's
+   * mean. Needs `cle`. Default false.
+   */
+  biasAbsorption?: boolean;
+  /**
    * Bias correction: take out of each quantized layer's bias the mean shift
    * its weight quantization puts into its output. `'empirical'` measures it
    * on the calibration data (static mode; where a ReLU / Clip follows, the
@@ -205,6 +214,7 @@ const OPTION_NAMES: OptionNames<QuantizeModelOptions> = {
   source: true,
   foldBatchNorm: true,
   cle: true,
+  biasAbsorption: true,
   biasCorrection: true,
   histograms: true,
   scheme: true,
@@ -518,6 +528,8 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   const source = o.source ?? 'the model';
   const foldBN = flag(o.foldBatchNorm, 'foldBatchNorm', true);
   const cle = flag(o.cle, 'cle', false);
+  const absorbBias = flag(o.biasAbsorption, 'biasAbsorption', false);
+  if (absorbBias && !cle) throw new LowbitError('INVALID_ARGUMENT', 'biasAbsorption works on the pairs cross-layer equalization finds: set cle: true too');
 
   progress({ phase: 'load', done: 0, unit: 'steps' });
   const proto = decodeModel(model, { source });
@@ -542,7 +554,7 @@ export async function quantizeModel(model: Uint8Array, options: QuantizeModelOpt
   if (cle) {
     progress({ phase: 'equalize', done: 0, unit: 'steps' });
     const t0 = Date.now();
-    cleReport = { ...equalize(proto, { stats }), seconds: (Date.now() - t0) / 1000 };
+    cleReport = { ...equalize(proto, { stats, absorbBias }), seconds: (Date.now() - t0) / 1000 };
   }
   // bias correction needs a bias to correct (static mode then stores it as int32)
   if (settings.biasCorrection !== undefined) addZeroBiases(proto);

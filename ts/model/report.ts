@@ -172,6 +172,20 @@ export interface EqualizeReport {
   readonly converged: boolean;
   /** Layers whose output could not be equalized with what follows, and why. */
   readonly skipped: readonly { readonly layer: string; readonly reason: string }[];
+  /** Bias absorption after equalization (when asked for), one entry per pair. */
+  readonly absorbed?: readonly AbsorbedBias[];
+}
+
+/** What bias absorption did for one equalized pair. */
+export interface AbsorbedBias {
+  /** The first layer (node label). */
+  readonly layer: string;
+  /** Channels whose shift cᵢ = max(0, βᵢ − 3γᵢ) was above 0. */
+  readonly channels: number;
+  /** The largest shift. */
+  readonly shift: number;
+  /** Why nothing was absorbed, when nothing was. */
+  readonly reason?: string;
 }
 
 /** One layer bias correction changed. */

@@ -18,6 +18,7 @@ import type { GraphProto, ModelProto, NodeProto } from '../onnx/proto.js';
 import { ValueTypes } from '../prepare/valueTypes.js';
 import { nodeLabel, type EqualizedPair, type EqualizeReport } from '../report.js';
 import { ModelConstants } from './constants.js';
+import { absorbBiases } from './absorbBias.js';
 import { ChannelMaxima } from './channelMax.js';
 import { layerOf, scaledWeights, type Layer, type WeightLayout } from './layers.js';
 import type { ChannelStats } from './stats.js';
@@ -30,6 +31,8 @@ export interface EqualizeOptions {
   readonly tolerance?: number;
   /** Moments of layer outputs (from BatchNorm folding), rescaled with their channels. */
   readonly stats?: ChannelStats;
+  /** Then absorb the pairs' biases (absorbBias.ts; needs `stats`). Default false. */
+  readonly absorbBias?: boolean;
 }
 
 /** A pair found in the graph. */
@@ -388,6 +391,7 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
       converged = moved <= tolerance;
     }
 
+    const current = new Map<Layer, { weight: Float32Array; bias: Float32Array | undefined }>();
     for (const [l, w] of work) {
       const base = l.node.name !== '' ? l.node.name : l.node.output[0]!;
       const data = scaledWeights(
@@ -397,10 +401,12 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
         w.inScale,
       );
       constants.write(graph, l.node, l.weightInput, { dtype: 'float32', shape: [...l.weight.shape], data }, `${base}_weight_equalized`);
+      let bias = l.bias?.data;
       if (l.bias !== undefined && w.outScale.some((s) => s !== 1)) {
-        const bias = Float32Array.from(l.bias.data, (v, o) => v / w.outScale[o]!);
+        bias = Float32Array.from(l.bias.data, (v, o) => v / w.outScale[o]!);
         constants.write(graph, l.node, l.biasInput!, { dtype: 'float32', shape: [...l.bias.shape], data: bias }, `${base}_bias_equalized`);
       }
+      current.set(l, { weight: data, bias });
     }
     const label = (n: NodeProto) => nodeLabel(n, graph.node.indexOf(n));
     const pairs = groups.map((g, gi): EqualizedPair => {
@@ -415,7 +421,8 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
         spread: [before[gi]!, spread(ranges(maxima, work.get(g.producer)!, 'out'))],
       };
     });
-    return { pairs, iterations, converged, skipped };
+    const absorbed = options.absorbBias === true && options.stats !== undefined ? absorbBiases(groups, current, options.stats, graph, constants, label) : undefined;
+    return { pairs, iterations, converged, skipped, ...(absorbed !== undefined && { absorbed }) };
   } finally {
     maxima.dispose();
   }
