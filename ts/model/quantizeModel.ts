@@ -135,8 +135,10 @@ export interface QuantizeModelOptions extends LongCallOptions {
    * Static mode: keep each calibrated activation's histogram and every
    * method's range in the report (`tensors[i].histogram`, what the HTML
    * report draws). Default false: with `method: 'minmax'` calibration then
-   * fetches three scalars per value instead of the value (about 2× the
-   * bare runner's time on the Fashion CNN, against 6–12× with histograms).
+   * reads each value's extremes in the graph and fetches a few scalars
+   * instead of the value (on the Fashion CNN about the bare runner's time
+   * per batch, 1.3× with the calibration session's load; 6–12× with
+   * histograms).
    * The CLI turns it on for an HTML report, lowbit Studio always.
    */
   histograms?: boolean;
