@@ -26,7 +26,12 @@
 //! as the integer `q · f_t`, `f_t` a power of two ≤ [`common_factor`]; A's
 //! value for that lane and step is stored as the i16 `qa · F / f_t`, so that
 //! `i32x4.dot_i16x8_s` sums `F · qa · q` and a final shift by `log2 F`
-//! gives `Σ qa · q` exactly.
+//! gives `Σ qa · q` exactly. That is the GEMV shape (four columns, one or
+//! two rows at a time). For 4-bit weights and at least four rows, the
+//! SIMD path is tiled instead (`int8a_simd::run_tiled`): eight columns
+//! decoded once into i16 pairs, multiplied with broadcast pairs of up to
+//! four rows of A. Blocks shorter than 16 bytes (4-bit blocks of 16, 2-bit
+//! ones of 16 and 32) run the scalar kernel.
 
 use super::gemv::ZeroPointTable;
 use super::{Format, Weights};
@@ -214,6 +219,12 @@ pub fn matmul(w: &Weights, m: usize, a: &[f32], bias: Option<&[f32]>, y: &mut [f
     let qa = QuantA::new(&f, m, a)?;
     let zp = ZeroPointTable::new(w)?;
     let job = Job { w, zp: &zp, integer_zp: !super::dequant::float_zero_points(w), qa: &qa, bias, m };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if crate::simd::active() && f.blob() >= CHUNK && f.bits == 4 && m >= super::int8a_simd::TILE_ROWS {
+        let mut wide = try_zeroed::<i16>(qa.q.len())?;
+        wide.iter_mut().zip(&qa.q).for_each(|(d, &s)| *d = i16::from(s));
+        return super::int8a_simd::run_tiled(&job, &wide, &mut y[..size]);
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if crate::simd::active() && f.blob() >= CHUNK {
         let prepared = Prepared::new(&f, m, &qa)?;
