@@ -29,8 +29,8 @@
 //! gives `Σ qa · q` exactly. That is the GEMV shape (four columns, one or
 //! two rows at a time). For 4-bit weights and at least four rows, the
 //! SIMD path is tiled instead (`int8a_simd::run_tiled`): eight columns
-//! decoded once into i16 pairs, multiplied with broadcast pairs of up to
-//! four rows of A. Blocks shorter than 16 bytes (4-bit blocks of 16, 2-bit
+//! decoded once into i16 pairs, multiplied with broadcast pairs of four
+//! rows of A (the last 1–3 rows take the GEMV kernels). Blocks shorter than 16 bytes (4-bit blocks of 16, 2-bit
 //! ones of 16 and 32) run the scalar kernel.
 
 use super::gemv::ZeroPointTable;
@@ -223,7 +223,13 @@ pub fn matmul(w: &Weights, m: usize, a: &[f32], bias: Option<&[f32]>, y: &mut [f
     if crate::simd::active() && f.blob() >= CHUNK && f.bits == 4 && m >= super::int8a_simd::TILE_ROWS {
         let mut wide = try_zeroed::<i16>(qa.q.len())?;
         wide.iter_mut().zip(&qa.q).for_each(|(d, &s)| *d = i16::from(s));
-        return super::int8a_simd::run_tiled(&job, &wide, &mut y[..size]);
+        super::int8a_simd::run_tiled(&job, &wide, &mut y[..size])?;
+        let done = m / super::int8a_simd::TILE_ROWS * super::int8a_simd::TILE_ROWS;
+        if done < m {
+            let prepared = Prepared::new(&f, m, &qa)?;
+            super::int8a_simd::run_rows(&job, &prepared, done, &mut y[..size]);
+        }
+        return Ok(());
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if crate::simd::active() && f.blob() >= CHUNK {

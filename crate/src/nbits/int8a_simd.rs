@@ -36,15 +36,23 @@ macro_rules! for_steps {
 /// A kernel for four columns from `j0` and rows from `r0`.
 type Quad = fn(&Job, &Prepared, usize, usize, &mut [f32]);
 
-/// The kernels for one and two rows, `[bits 2, 4, 8]` each, called through
-/// this table so that wasm-opt does not inline them into the export (whose
-/// loop would then spill).
-static QUADS: [[Quad; 3]; 2] = [[quad::<1, 2>, quad::<1, 4>, quad::<1, 8>], [quad::<2, 2>, quad::<2, 4>, quad::<2, 8>]];
+/// The kernels for one row, `[bits 2, 4, 8]`, and for two rows of 4-bit
+/// weights (the two-row kernels of 2 and 8 bits would add ~10 KB to the
+/// module for 2 and 3 rows of those rarer widths: they run row by row),
+/// called through these tables so that wasm-opt does not inline them into
+/// the export (whose loop would then spill).
+static QUADS: [Quad; 3] = [quad::<1, 2>, quad::<1, 4>, quad::<1, 8>];
+static QUADS2: [Quad; 1] = [quad::<2, 4>];
 
 /// Every column of `job`'s weights, four at a time (the last group of fewer
-/// repeats its last column), rows two at a time: each column group's bytes
-/// stay in cache while all rows of A pass over them.
+/// repeats its last column), rows two at a time for 4 bits, else one: each
+/// column group's bytes stay in cache while all rows of A pass over them.
 pub fn run(job: &Job, prepared: &Prepared, y: &mut [f32]) {
+    run_rows(job, prepared, 0, y)
+}
+
+/// [`run`] for rows `r0 …` only.
+pub fn run_rows(job: &Job, prepared: &Prepared, r0: usize, y: &mut [f32]) {
     let b = match job.w.format.bits {
         2 => 0,
         4 => 1,
@@ -52,13 +60,14 @@ pub fn run(job: &Job, prepared: &Prepared, y: &mut [f32]) {
     };
     let (m, n) = (job.m, job.w.format.n);
     for j0 in (0..n).step_by(4) {
-        let mut r = 0;
-        while r + 2 <= m {
-            QUADS[1][b](job, prepared, r, j0, y);
+        let mut r = r0;
+        while b == 1 && r + 2 <= m {
+            QUADS2[0](job, prepared, r, j0, y);
             r += 2;
         }
-        if r < m {
-            QUADS[0][b](job, prepared, r, j0, y);
+        while r < m {
+            QUADS[b](job, prepared, r, j0, y);
+            r += 1;
         }
     }
 }
@@ -194,15 +203,17 @@ const TILE_COLS: usize = 8;
 /// A tile kernel: rows from `r0` (`MR` of them) over the decoded panel of the columns from `j0`.
 type Tile = fn(&Job, &[i16], &[v128], usize, usize, &mut [f32]);
 
-/// The tile kernels for 4, 2 and 1 rows.
-static TILES: [Tile; 3] = [tile::<4>, tile::<2>, tile::<1>];
+/// The tile kernel for 4 rows (the last 1 to 3 rows run [`run`]'s kernels:
+/// tile kernels for fewer rows would add ~3–4 KB each to the module).
+static TILES: [Tile; 1] = [tile::<4>];
 
 /// The tiled path for taller A and 4-bit weights: for each 8 columns, their
 /// weights are decoded once into a panel of i16 pairs (`decode4`), which
-/// every group of up to four rows of A (`wide`: `qa` widened to i16,
+/// every group of four rows of A (`wide`: `qa` widened to i16,
 /// `blocks · block` per row) then multiplies with `i32x4.dot_i16x8_s` on
 /// broadcast pairs of A: the lanes of each accumulator are columns, so a
 /// block ends with the float epilogue directly, no folding.
+/// Runs rows `0 … 4⌊m/4⌋ − 1`; the caller runs the rest.
 pub fn run_tiled(job: &Job, wide: &[i16], y: &mut [f32]) -> Result<(), GemmError> {
     let f = &job.w.format;
     let pairs = f.blocks() * f.block / 2;
@@ -211,15 +222,8 @@ pub fn run_tiled(job: &Job, wide: &[i16], y: &mut [f32]) -> Result<(), GemmError
     let panel: &mut [v128] = unsafe { core::slice::from_raw_parts_mut(panel.as_mut_ptr() as *mut v128, panel.len()) };
     for j0 in (0..f.n).step_by(TILE_COLS) {
         decode4(job, j0, panel);
-        let mut r = 0;
-        while r < job.m {
-            let (mr, kernel) = match job.m - r {
-                x if x >= 4 => (4, TILES[0]),
-                x if x >= 2 => (2, TILES[1]),
-                _ => (1, TILES[2]),
-            };
-            kernel(job, wide, panel, r, j0, y);
-            r += mr;
+        for r in (0..job.m / TILE_ROWS).map(|t| t * TILE_ROWS) {
+            TILES[0](job, wide, panel, r, j0, y);
         }
     }
     Ok(())
