@@ -4,7 +4,9 @@
 // side in one run with interleaved rounds and paired ratios (bench/gemm.ts'
 // timeTasks). Weights are quantizeNBits' 4-bit, block 32, symmetric (the
 // transformers.js q4 layout) of uniform random floats; lowbit runs them
-// kept by packNBits and once more passed per call. Before timing, the
+// kept by packNBits (in float32 and with accuracyLevel 4, A in int8 per
+// block, each path's speed-up over the others in its own columns) and once
+// more passed per call. Before timing, the
 // exactness table: lowbit against onnxruntime-web, onnxruntime-node, and
 // onnxruntime-node with accuracy_level 4 (int8 A), as max |diff| / max |y|.
 import * as ort from 'onnxruntime-web';
@@ -93,9 +95,12 @@ async function exactness(): Promise<void> {
   console.log(`\nworst lowbit / onnxruntime difference: ${worst.toExponential(2)} of the output's magnitude`);
 }
 
+/** The engine name of lowbit's int8-A path in the speed table. */
+const INT8_A = 'lowbit int8 A (accuracyLevel 4)';
+
 async function speed(shapes: Shape[]): Promise<void> {
   console.log('\n### MatMulNBits 4-bit, block 32, symmetric: lowbit against onnxruntime-web (MatMulNBits and float32 MatMul), one thread, CPU time\n');
-  const table = [['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up', 'paired']];
+  const table = [['shape', 'engine', 'ms', 'GOPS', 'lowbit speed-up', 'paired', 'int8 A speed-up', 'paired']];
   for (const shape of shapes) {
     const [m, k, n] = shape;
     const w = floats(k * n, 7);
@@ -106,6 +111,7 @@ async function speed(shapes: Shape[]): Promise<void> {
     const nbits = await ort.InferenceSession.create(matmulNBitsModel([m, k], q), { executionProviders: ['wasm'] });
     const float = await ort.InferenceSession.create(matmulModel(m, k, n, w), { executionProviders: ['wasm'] });
     const lowbit = () => matmulNBits(A, packed).data;
+    const int8A = () => matmulNBits(A, packed, { accuracyLevel: 4 }).data;
     const perCall = () => matmulNBits(A, q).data;
     const onnxNBits = async () => (await nbits.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
     const onnxFloat = async () => (await float.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
@@ -115,14 +121,21 @@ async function speed(shapes: Shape[]): Promise<void> {
     console.log(
       `${label(shape)}: lowbit within ${diff.toExponential(1)} of onnxruntime-web MatMulNBits, ${relError(want, await onnxFloat()).toExponential(1)} of the float MatMul (the quantization error)`,
     );
+    const fromFloat = relError(int8A(), want);
+    if (!(fromFloat < 2e-2)) throw new Error(`${label(shape)}: lowbit's int8-A path is ${fromFloat} of the output from its float32 one`);
+    console.log(`${label(shape)}: lowbit with accuracyLevel 4 (int8 A) within ${fromFloat.toExponential(1)} of its float32 result`);
     const slow = ops(shape) > 5e8 ? 3 : undefined;
     const tasks: Task[] = [
       ['lowbit', lowbit],
+      [INT8_A, int8A],
       ['lowbit, weights passed per call', perCall],
       ['onnxruntime-web MatMulNBits', onnxNBits, slow],
       ['onnxruntime-web MatMul float32', onnxFloat],
     ];
-    table.push(...speedRows(label(shape), ops(shape), await timeTasks(tasks, shape), 'lowbit'));
+    const timing = await timeTasks(tasks, shape);
+    // each engine's time over lowbit's float32 path and over its int8-A path
+    const int8Rows = speedRows(label(shape), ops(shape), timing, INT8_A);
+    table.push(...speedRows(label(shape), ops(shape), timing, 'lowbit').map((row, i) => [...row, ...int8Rows[i]!.slice(4)]));
     packed.dispose();
     await nbits.release();
     await float.release();

@@ -230,13 +230,13 @@ describe('matmulNBits refuses what MatMulNBits does not define', () => {
 
   it('g_idx (act-order), unknown options, and a missing format', () => {
     expect(errorMessage(call({ gIdx: new Int32Array(64) }), 'INVALID_ARGUMENT')).toContain('g_idx (act-order');
-    expect(errorMessage(call({ accuracyLevel: 4 }), 'INVALID_ARGUMENT')).toContain("'accuracyLevel'");
+    expect(errorMessage(call({ accuracyLevel: 5 }), 'INVALID_ARGUMENT')).toContain('accuracyLevel must be an integer 0 … 4');
     expect(errorMessage(() => matmulNBits(a, w.b, w.scales, w.zeroPoints, undefined as never), 'INVALID_ARGUMENT')).toContain(
       'the options with the format are missing',
     );
     const packed = packNBits(w.b, w.scales, w.zeroPoints, fmt);
     expect(errorMessage(() => (matmulNBits as (...x: unknown[]) => unknown)(a, packed, w.scales, undefined, fmt), 'INVALID_ARGUMENT')).toContain(
-      'matmulNBits(a, weights, { bias?, out? })',
+      'matmulNBits(a, weights, { bias?, out?, accuracyLevel? })',
     );
     expect(errorMessage(() => matmulNBits(a, packed, { bits: 4 } as never), 'INVALID_ARGUMENT')).toContain("'bits'");
     packed.dispose();

@@ -67,7 +67,9 @@ export {
   PackedNBits,
   type MatmulNBitsOptions,
   type MatmulNBitsProductOptions,
+  type NBitsAccuracyLevel,
   type NBitsZeroPointKind,
+  INT8_A_MAX_BLOCK,
 } from './ops/gemm/matmulNBits.js';
 export type { NBits, NBitsFormat } from './ops/gemm/nbitsFormat.js';
 export { quantizeNBits, type NBitsQuantized, type QuantizeNBitsOptions } from './ops/gemm/quantizeNBits.js';

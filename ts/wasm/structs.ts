@@ -318,6 +318,7 @@ export const MatmulNBitsArgs = defineStruct('MatmulNBitsArgs', {
   bias: 'ptr',
   biasLen: 'usize',
   y: 'ptr',
+  accuracy: 'u32',
 });
 
 /** `lowbit_kmeans`'s arguments (ffi/kmeans.rs). */

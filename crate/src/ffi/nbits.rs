@@ -82,7 +82,7 @@ pub unsafe extern "C" fn lowbit_nbits_free(p: *mut PackedNBits) {
 
 /// The arguments of `lowbit_matmul_nbits`: `y (m × n) = a (m × k) ·
 /// dequant(B)ᵀ + bias`, B from `weights` or, when it is null, the kept
-/// weights behind `packed`.
+/// weights behind `packed`, in float32 or with A quantized to int8 (`accuracy`).
 #[repr(C)]
 pub struct MatmulNBitsArgs {
     /// Rows of A.
@@ -101,6 +101,9 @@ pub struct MatmulNBitsArgs {
     pub bias_len: usize,
     /// The result, `m · n` floats.
     pub y: *mut f32,
+    /// MatMulNBits' `accuracy_level`: 4 quantizes A to int8 per block
+    /// ([`nbits::int8a`]); 0 to 3 compute in float32.
+    pub accuracy: u32,
 }
 
 /// Runs the product of [`MatmulNBitsArgs`].
@@ -122,7 +125,12 @@ pub unsafe extern "C" fn lowbit_matmul_nbits(args_ptr: *mut MatmulNBitsArgs) -> 
             let size = g.m.checked_mul(w.format.n).ok_or(INVALID)?;
             let (a, y) = (slice(g.a, g.a_len), slice_mut(g.y, size));
             let bias = if g.bias_len == 0 { None } else { Some(slice(g.bias, g.bias_len)) };
-            nbits::matmul(&w, g.m, a, bias, y).map_err(gemm_status)
+            match g.accuracy {
+                0..=3 => nbits::matmul(&w, g.m, a, bias, y),
+                4 => nbits::int8a::matmul(&w, g.m, a, bias, y),
+                _ => return Err(INVALID),
+            }
+            .map_err(gemm_status)
         })
     })
 }

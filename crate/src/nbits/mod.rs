@@ -19,6 +19,9 @@
 //! - **blocked** for taller A ([`dequant`]): the float GEMM of
 //!   [`crate::gemm::f32`] with B dequantized, block by block, straight into
 //!   the panels its micro-kernel reads ([`crate::gemm::f32::PanelSource`]).
+//!
+//! And, opt-in, A quantized to int8 per block with integer dot products
+//! ([`int8a`], SIMD128 in `int8a_simd.rs`): onnxruntime's `accuracy_level` 4.
 
 pub mod dequant;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -26,6 +29,9 @@ mod dequant_simd;
 pub mod gemv;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod gemv_simd;
+pub mod int8a;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod int8a_simd;
 
 use crate::gemm::f32::{self as gf32, Rhs};
 use crate::gemm::{GemmError, Strided};
