@@ -16,6 +16,7 @@ import { lcg, printTable } from './compare.js';
 import { label, ops, speedRows, timeTasks, type Shape, type Task } from './gemm.js';
 import type { BenchSuite } from './suite.js';
 import { matmulModel, matmulNBitsModel } from '../test/helpers/nbitsModel.js';
+import { relativeError } from '../test/helpers/relativeError.js';
 
 const SHAPES: Shape[] = [
   [1, 768, 3072],
@@ -29,17 +30,6 @@ const SHAPES: Shape[] = [
 function floats(len: number, seed: number): Float32Array {
   const next = lcg(seed);
   return Float32Array.from({ length: len }, () => next() * 2 - 1);
-}
-
-/** max |x − ref| / max |ref|. */
-function relError(x: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - ref[i]!));
-    mag = Math.max(mag, Math.abs(ref[i]!));
-  }
-  return diff / mag;
 }
 
 async function runWeb(model: Uint8Array, a: Float32Array, shape: number[]): Promise<Float32Array> {
@@ -77,7 +67,7 @@ async function exactness(): Promise<void> {
       const web = await runWeb(matmulNBitsModel([m, k], q), a, [m, k]);
       const node = await runNode(matmulNBitsModel([m, k], q), a, [m, k]);
       const node4 = await runNode(matmulNBitsModel([m, k], q, { accuracyLevel: 4 }), a, [m, k]);
-      const [ew, en] = [relError(ours, web), relError(ours, node)];
+      const [ew, en] = [relativeError(ours, web), relativeError(ours, node)];
       worst = Math.max(worst, ew, en);
       table.push([
         String(bits),
@@ -87,7 +77,7 @@ async function exactness(): Promise<void> {
         String(m),
         ew.toExponential(1),
         en.toExponential(1),
-        relError(node4, node).toExponential(1),
+        relativeError(node4, node).toExponential(1),
       ]);
     }
   }
@@ -116,12 +106,12 @@ async function speed(shapes: Shape[]): Promise<void> {
     const onnxNBits = async () => (await nbits.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
     const onnxFloat = async () => (await float.run({ A: new ort.Tensor('float32', a, [m, k]) })).Y!.data as Float32Array;
     const want = lowbit();
-    const diff = relError(want, await onnxNBits());
+    const diff = relativeError(want, await onnxNBits());
     if (!(diff < 1e-5)) throw new Error(`${label(shape)}: lowbit and onnxruntime-web MatMulNBits differ by ${diff} of the output`);
     console.log(
-      `${label(shape)}: lowbit within ${diff.toExponential(1)} of onnxruntime-web MatMulNBits, ${relError(want, await onnxFloat()).toExponential(1)} of the float MatMul (the quantization error)`,
+      `${label(shape)}: lowbit within ${diff.toExponential(1)} of onnxruntime-web MatMulNBits, ${relativeError(want, await onnxFloat()).toExponential(1)} of the float MatMul (the quantization error)`,
     );
-    const fromFloat = relError(int8A(), want);
+    const fromFloat = relativeError(int8A(), want);
     if (!(fromFloat < 2e-2)) throw new Error(`${label(shape)}: lowbit's int8-A path is ${fromFloat} of the output from its float32 one`);
     console.log(`${label(shape)}: lowbit with accuracyLevel 4 (int8 A) within ${fromFloat.toExponential(1)} of its float32 result`);
     const slow = ops(shape) > 5e8 ? 3 : undefined;

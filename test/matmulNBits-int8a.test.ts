@@ -13,6 +13,7 @@ import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorMessage } from './errorCode.js';
 import { bothPaths } from './helpers/simdPaths.js';
 import { matmulNBitsModel, type NBitsWeightsInput } from './helpers/nbitsModel.js';
+import { relativeError } from './helpers/relativeError.js';
 
 /** A deterministic source in [0, 1). */
 function lcg(seed: number): () => number {
@@ -44,17 +45,6 @@ const floats = (len: number, seed: number) => {
 };
 
 const bits32 = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
-
-/** max |x − ref| / max |ref|. */
-function relError(x: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - ref[i]!));
-    mag = Math.max(mag, Math.abs(ref[i]!));
-  }
-  return diff / mag;
-}
 
 /** Round half to even (on values that are exact in float64). */
 function rint(x: number): number {
@@ -202,7 +192,7 @@ describe('matmulNBits with accuracyLevel 4 (A in int8 per block)', () => {
         const float = matmulNBits({ data: a, shape: [m, k] }, w.b, w.scales, w.zeroPoints, { ...fmt, bias }).data;
         const bound = int8Bound(w, m, a);
         expect(within(simd, float, bound, 1)).toBe(true);
-        expect(relError(simd, float)).toBeGreaterThan(1e-5);
+        expect(relativeError(simd, float)).toBeGreaterThan(1e-5);
         // onnxruntime-node with accuracy_level 4: int8 A where it has the kernel (else float32), within the bound of float either way
         const theirs = await ortNodeInt8(matmulNBitsModel([m, k], w, { bias, accuracyLevel: 4 }), a, [m, k]);
         expect(within(simd, theirs, bound, 2), `${m} rows`).toBe(true);
@@ -218,7 +208,7 @@ describe('matmulNBits with accuracyLevel 4 (A in int8 per block)', () => {
     const int8 = await ortNodeInt8(matmulNBitsModel([m, k], w, { accuracyLevel: 4 }), a, [m, k]);
     const float = await ortNodeInt8(matmulNBitsModel([m, k], w, { accuracyLevel: 0 }), a, [m, k]);
     // the same quantization of A: closer to onnxruntime's int8 result than either is to the float one
-    expect(relError(mine, int8)).toBeLessThan(relError(int8, float) / 4);
+    expect(relativeError(mine, int8)).toBeLessThan(relativeError(int8, float) / 4);
   });
 
   it('properties: the JS reference on random formats, and exact scaling of A by powers of two', () => {

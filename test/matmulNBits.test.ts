@@ -15,6 +15,7 @@ import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorCode, errorMessage } from './errorCode.js';
 import { bothPaths } from './helpers/simdPaths.js';
 import { matmulNBitsModel, type NBitsWeightsInput } from './helpers/nbitsModel.js';
+import { relativeError } from './helpers/relativeError.js';
 
 ortWeb.env.wasm.numThreads = 1;
 
@@ -45,17 +46,6 @@ const floats = (len: number, seed: number) => {
   const r = lcg(seed);
   return Float32Array.from({ length: len }, () => r() * 2 - 1);
 };
-
-/** max |x − ref| / max |ref|. */
-function relError(x: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i]! - ref[i]!));
-    mag = Math.max(mag, Math.abs(ref[i]!));
-  }
-  return diff / mag;
-}
 
 async function runOrt(engine: 'node' | 'web', model: Uint8Array, a: Float32Array, aShape: number[]): Promise<Float32Array> {
   if (engine === 'node') {
@@ -111,7 +101,7 @@ describe('matmulNBits against onnxruntime MatMulNBits', () => {
         const model = matmulNBitsModel([m, k], w, { bias });
         for (const engine of ['node', 'web'] as const) {
           const theirs = await runOrt(engine, model, a, [m, k]);
-          expect(relError(simd, theirs), `${engine}, ${m} rows`).toBeLessThan(1e-5);
+          expect(relativeError(simd, theirs), `${engine}, ${m} rows`).toBeLessThan(1e-5);
         }
       }
     });
@@ -123,11 +113,11 @@ describe('matmulNBits against onnxruntime MatMulNBits', () => {
     const a = floats(2 * 3 * 64, 6);
     const y3 = matmulNBits({ data: a, shape: [2, 3, 64] }, w.b, w.scales, w.zeroPoints, fmt);
     expect(y3.shape).toEqual([2, 3, 10]);
-    expect(relError(y3.data, await runOrt('web', matmulNBitsModel([2, 3, 64], w), a, [2, 3, 64]))).toBeLessThan(1e-5);
+    expect(relativeError(y3.data, await runOrt('web', matmulNBitsModel([2, 3, 64], w), a, [2, 3, 64]))).toBeLessThan(1e-5);
     const y1 = matmulNBits(a.subarray(0, 64), w.b, w.scales, w.zeroPoints, fmt);
     expect(y1.shape).toEqual([10]);
     expect(bits32(y1.data)).toEqual(bits32(matmulNBits({ data: a.subarray(0, 64), shape: [1, 64] }, w.b, w.scales, w.zeroPoints, fmt).data));
-    expect(relError(y1.data, y3.data.subarray(0, 10))).toBeLessThan(1e-6); // one row (the GEMV) against six (the blocked path)
+    expect(relativeError(y1.data, y3.data.subarray(0, 10))).toBeLessThan(1e-6); // one row (the GEMV) against six (the blocked path)
   });
 
   it('computes the documented example', () => {
