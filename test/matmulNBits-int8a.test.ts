@@ -12,31 +12,8 @@ import { INT8_A_MAX_BLOCK, matmulNBits, packNBits, type NBits } from '../ts/inde
 import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorMessage } from './errorCode.js';
 import { bothPaths } from './helpers/simdPaths.js';
-import { matmulNBitsModel, type NBitsWeightsInput } from './helpers/nbitsModel.js';
+import { lcg, matmulNBitsModel, randomWeights, type NBitsWeightsInput, type ZpKind } from './helpers/nbitsModel.js';
 import { relativeError } from './helpers/relativeError.js';
-
-/** A deterministic source in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
-
-type ZpKind = 'none' | 'packed' | 'float';
-
-/** Random MatMulNBits weights: bytes, scales of both signs, zero points of `zp`'s kind. */
-function randomWeights(bits: NBits, blockSize: number, k: number, n: number, zp: ZpKind, seed: number): NBitsWeightsInput {
-  const r = lcg(seed);
-  const blocks = Math.ceil(k / blockSize);
-  const b = Uint8Array.from({ length: (n * blocks * blockSize * bits) / 8 }, () => Math.floor(r() * 256));
-  const scales = Float32Array.from({ length: n * blocks }, () => (r() - 0.3) * 0.05);
-  const zeroPoints =
-    zp === 'packed'
-      ? Uint8Array.from({ length: n * Math.ceil((blocks * bits) / 8) }, () => Math.floor(r() * 256))
-      : zp === 'float'
-        ? Float32Array.from({ length: n * blocks }, () => r() * (2 ** bits - 1))
-        : undefined;
-  return { bits, blockSize, k, n, b, scales, zeroPoints };
-}
 
 /** Values in [−1, 1) with a few larger ones (so that blocks differ in range). */
 const floats = (len: number, seed: number) => {

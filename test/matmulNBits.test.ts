@@ -14,33 +14,10 @@ import { LowbitError, matmulNBits, packNBits, quantizeNBits, type NBits } from '
 import { setSimdEnabled } from '../ts/wasm/module.js';
 import { errorCode, errorMessage } from './errorCode.js';
 import { bothPaths } from './helpers/simdPaths.js';
-import { matmulNBitsModel, type NBitsWeightsInput } from './helpers/nbitsModel.js';
+import { lcg, matmulNBitsModel, randomWeights, type ZpKind } from './helpers/nbitsModel.js';
 import { relativeError } from './helpers/relativeError.js';
 
 ortWeb.env.wasm.numThreads = 1;
-
-/** A deterministic source in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
-
-type ZpKind = 'none' | 'packed' | 'float';
-
-/** Random MatMulNBits weights: bytes, scales of both signs, zero points of `zp`'s kind. */
-function randomWeights(bits: NBits, blockSize: number, k: number, n: number, zp: ZpKind, seed: number): NBitsWeightsInput {
-  const r = lcg(seed);
-  const blocks = Math.ceil(k / blockSize);
-  const b = Uint8Array.from({ length: (n * blocks * blockSize * bits) / 8 }, () => Math.floor(r() * 256));
-  const scales = Float32Array.from({ length: n * blocks }, () => (r() - 0.3) * 0.05);
-  const zeroPoints =
-    zp === 'packed'
-      ? Uint8Array.from({ length: n * Math.ceil((blocks * bits) / 8) }, () => Math.floor(r() * 256))
-      : zp === 'float'
-        ? Float32Array.from({ length: n * blocks }, () => r() * (2 ** bits - 1))
-        : undefined;
-  return { bits, blockSize, k, n, b, scales, zeroPoints };
-}
 
 const floats = (len: number, seed: number) => {
   const r = lcg(seed);

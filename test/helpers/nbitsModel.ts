@@ -1,7 +1,9 @@
 // One-node ONNX models of onnxruntime's MatMulNBits (com.microsoft, opset
 // 1) and of a float MatMul, built with lowbit's ONNX builders, for the
 // matmulNBits tests and bench: the weights are initializers (as exported
-// models hold them, so onnxruntime prepacks them), A the one graph input.
+// models hold them, so onnxruntime prepacks them), A the one graph input;
+// and random weights in the MatMulNBits layout.
+import type { NBits } from '../../ts/index.js';
 import { attr, encodeModel, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, type TensorProto } from '../../ts/model/onnx/index.js';
 
 /** MatMulNBits' attributes and weight inputs (what quantizeNBits returns). */
@@ -59,4 +61,28 @@ export function matmulModel(m: number, k: number, n: number, w: Float32Array): U
     [makeTensor('W', { dtype: 'float32', shape: [k, n], data: w })],
   );
   return encodeModel(makeModel(graph, { '': 21 }));
+}
+
+/** A deterministic source in [0, 1). */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/** How random weights carry their zero points: none (symmetric), packed in bits, or as floats. */
+export type ZpKind = 'none' | 'packed' | 'float';
+
+/** Random MatMulNBits weights: bytes, scales of both signs, zero points of `zp`'s kind. */
+export function randomWeights(bits: NBits, blockSize: number, k: number, n: number, zp: ZpKind, seed: number): NBitsWeightsInput {
+  const r = lcg(seed);
+  const blocks = Math.ceil(k / blockSize);
+  const b = Uint8Array.from({ length: (n * blocks * blockSize * bits) / 8 }, () => Math.floor(r() * 256));
+  const scales = Float32Array.from({ length: n * blocks }, () => (r() - 0.3) * 0.05);
+  const zeroPoints =
+    zp === 'packed'
+      ? Uint8Array.from({ length: n * Math.ceil((blocks * bits) / 8) }, () => Math.floor(r() * 256))
+      : zp === 'float'
+        ? Float32Array.from({ length: n * blocks }, () => r() * (2 ** bits - 1))
+        : undefined;
+  return { bits, blockSize, k, n, b, scales, zeroPoints };
 }
