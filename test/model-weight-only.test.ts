@@ -23,6 +23,7 @@ import { inverseCholeskyUpper } from '../ts/model/quantize/nbits/linalg.js';
 import { gemmF32 } from '../ts/ops/gemm/matmulF32.js';
 import { CTX, textFixtures } from '../scripts/text-fixtures.mjs';
 import { expectLowbitRejection } from './expect-error.js';
+import { relativeError } from './helpers/relativeError.js';
 
 ortWeb.env.wasm.numThreads = 1;
 const node: ModelRunner = onnxRuntimeRunner(ortNode as never, 'onnxruntime-node');
@@ -204,17 +205,6 @@ async function runBoth(model: Uint8Array): Promise<Record<string, Float32Array>[
     await s.release();
   }
   return results;
-}
-
-/** Largest |got − want| over the largest |want|. */
-function relativeError(got: Float32Array, want: Float64Array): number {
-  let err = 0;
-  let mag = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    mag = Math.max(mag, Math.abs(want[i]!));
-  }
-  return err / mag;
 }
 
 describe('weight-only models equal a plain-JS reading of their weights, in onnxruntime-node and -web', () => {
