@@ -11,7 +11,7 @@ import { HistogramObserver, type EntropyResult } from '../calibrate/histogram.js
 import { MinMaxObserver } from '../calibrate/minmax.js';
 import { ValueInfoProtoSchema, type ModelProto } from './onnx/proto.js';
 import { encodeModel } from './onnx/encode.js';
-import { extremaOutputs, needsWholeValues, withExtrema, type Extrema } from './extrema.js';
+import { extremaOutputs, sameShapes, withExtrema, type Extrema } from './extrema.js';
 import type { ModelRunner, ModelSession } from './runner.js';
 import { create } from '@bufbuild/protobuf';
 
@@ -34,6 +34,8 @@ export interface RangeSettings {
   readonly extra?: { readonly names: readonly string[]; observe(values: Readonly<Record<string, TypedTensor>>, samples: number): void };
   /** Also keep each value's histogram and every method's range ({@link ValueHistogram}), for the report. Default false. */
   readonly histograms?: boolean;
+  /** The probe run's shapes: of every value, and of its feeds (min/max then reads some maxima off pools: extrema.ts). */
+  readonly probe?: { readonly shapes: ReadonlyMap<string, readonly number[]>; readonly feeds: Readonly<Record<string, readonly number[]>> };
 }
 
 /** A value's calibrated range, with the extremes seen. */
@@ -261,7 +263,7 @@ export async function collectRanges(
 ): Promise<Calibration> {
   const observers = new Map(names.map((n) => [n, valueObserver(settings)]));
   let session: ModelSession | undefined;
-  // a batch whose pools leave elements out runs again with every value reduced whole (loaded when first needed)
+  // a batch whose shapes are not the probe's (whose pools might leave elements out) runs again with every value reduced whole
   let whole: { session: ModelSession; extrema: Map<string, Extrema>; fetch: string[] } | undefined;
   try {
     // min/max only: the values' extremes are read in the graph, and only those fetched
@@ -269,15 +271,17 @@ export async function collectRanges(
     const extra = settings.extra?.names ?? [];
     let fetch: readonly string[] = [...(reduced ?? []), ...extra];
     let extrema: Map<string, Extrema> | undefined;
+    let pooled = false;
     const loadWhole = async () => {
-      const built = withExtrema(model, names, { also: extra, pools: false });
+      const built = withExtrema(model, names, { also: extra });
       const fetchWhole = [...extremaOutputs(built.extrema), ...extra];
       return { session: await runner.load(built.bytes), extrema: built.extrema, fetch: fetchWhole };
     };
     if (reduced === undefined) {
-      const built = withExtrema(model, names, { also: extra });
+      const built = withExtrema(model, names, { also: extra, ...(settings.probe !== undefined && { shapes: settings.probe.shapes }) });
       extrema = built.extrema;
       fetch = [...extremaOutputs(extrema), ...extra];
+      pooled = [...extrema.values()].some((e) => e.pooled === true);
       session = await runner.load(built.bytes);
     } else if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
@@ -292,7 +296,7 @@ export async function collectRanges(
     for await (const feeds of batches) {
       let out = session === undefined ? {} : await session.run(feeds, fetch);
       let read = extrema;
-      if (extrema !== undefined && needsWholeValues(extrema, out)) {
+      if (pooled && !sameShapes(feeds, settings.probe!.feeds)) {
         whole ??= await loadWhole();
         out = await whole.session.run(feeds, whole.fetch);
         read = whole.extrema;

@@ -8,10 +8,13 @@
 //   so only its maximum is read (its minimum counts as 0);
 // - a value that a GlobalMaxPool reads, or a MaxPool whose windows cover
 //   every element, has the maximum of that pool's output, a quarter of its
-//   size or less. Whether the windows cover the value depends on its
-//   spatial size (floor mode drops a remainder), so its shape is fetched too
-//   and checked on every batch; {@link needsWholeValues} says when a batch
-//   must be run again with the values reduced whole.
+//   size or less, and the value itself is not read at all (onnxruntime keeps
+//   convolution outputs in a blocked layout, so any extra reader, even a
+//   Shape, costs a reordering copy). Whether a MaxPool's windows cover the
+//   value depends on its spatial size (floor mode drops a remainder): that is
+//   checked on the probe run's shapes, and {@link sameShapes} says when a
+//   batch whose inputs have other shapes must run again with every value
+//   reduced whole.
 // A graph input or output also gets a ReduceSum, NaN when it holds a NaN
 // (ReduceMin, ReduceMax and the pools may skip NaNs): the calibration data
 // and what the model computes from it. A NaN that the model drops on the
@@ -41,8 +44,8 @@ export interface Extrema {
   readonly max: string;
   /** For a graph input or output: its sum, NaN when it holds a NaN. */
   readonly sum?: string;
-  /** When `max` is a MaxPool's: the value's shape and the pool's windows, which must cover it. */
-  readonly pool?: { readonly shape: string; readonly windows: PoolWindows };
+  /** True when `max` is a MaxPool's whose windows cover the value at the probe run's shapes. */
+  readonly pooled?: boolean;
 }
 
 /**
@@ -88,8 +91,12 @@ export function windowsCover(shape: readonly number[], w: PoolWindows): boolean 
 export interface ExtremaOptions {
   /** Outputs to add as they are (after the extremes). */
   readonly also?: Iterable<string>;
-  /** Read maxima off covering pools (default true); false reduces every value whole. */
-  readonly pools?: boolean;
+  /**
+   * The shape of each value in the probe run, to read maxima off the
+   * MaxPools whose windows cover them at those shapes (and off every
+   * GlobalMaxPool); without it every value is reduced whole.
+   */
+  readonly shapes?: ReadonlyMap<string, readonly number[]>;
 }
 
 /**
@@ -115,24 +122,26 @@ export function withExtrema(model: ModelProto, names: Iterable<string>, options:
   };
   const extrema = new Map<string, Extrema>();
   for (const name of new Set(names)) {
-    const whole = flat(name);
+    // flattened only when read whole: onnxruntime runs a Reshape nothing reads, as a copy
+    let flattened: string | undefined;
+    const whole = () => (flattened ??= flat(name));
     const relu = index.producer(name)?.node.opType === 'Relu';
-    const min = relu ? undefined : reduce('ReduceMin', whole, values.fresh(`${name}_calib_min`));
-    const sum = index.isInput(name) || index.isOutput(name) ? reduce('ReduceSum', whole, values.fresh(`${name}_calib_sum`)) : undefined;
+    const min = relu ? undefined : reduce('ReduceMin', whole(), values.fresh(`${name}_calib_min`));
+    const sum = index.isInput(name) || index.isOutput(name) ? reduce('ReduceSum', whole(), values.fresh(`${name}_calib_sum`)) : undefined;
+    const shapes = options.shapes;
     const pools =
-      options.pools === false ? [] : index.consumers(name).filter((u) => u.input === 0 && (u.node.opType === 'GlobalMaxPool' || u.node.opType === 'MaxPool'));
+      shapes === undefined ? [] : index.consumers(name).filter((u) => u.input === 0 && (u.node.opType === 'GlobalMaxPool' || u.node.opType === 'MaxPool'));
     const global = pools.find((u) => u.node.opType === 'GlobalMaxPool');
-    const covering = pools
-      .map((u) => ({ node: u.node, windows: u.node.opType === 'MaxPool' ? coveringWindows(u.node) : undefined }))
-      .find((p) => p.windows !== undefined);
+    const shape = shapes?.get(name);
+    const covering = pools.find((u) => {
+      const windows = u.node.opType === 'MaxPool' ? coveringWindows(u.node) : undefined;
+      return windows !== undefined && shape !== undefined && windowsCover(shape, windows);
+    });
     const maxOf = (source: string) => reduce('ReduceMax', flat(source), values.fresh(`${name}_calib_max`));
     let e: Extrema;
     if (global !== undefined) e = { max: maxOf(global.node.output[0]!) };
-    else if (covering !== undefined) {
-      const shape = values.fresh(`${name}_calib_shape`);
-      added.push(makeNode('Shape', [name], [shape], { name: nodeNames.fresh(shape) }));
-      e = { max: maxOf(covering.node.output[0]!), pool: { shape, windows: covering.windows! } };
-    } else e = { max: reduce('ReduceMax', whole, values.fresh(`${name}_calib_max`)) };
+    else if (covering !== undefined) e = { max: maxOf(covering.node.output[0]!), pooled: true };
+    else e = { max: reduce('ReduceMax', whole(), values.fresh(`${name}_calib_max`)) };
     extrema.set(name, { ...e, ...(min !== undefined && { min }), ...(sum !== undefined && { sum }) });
   }
   const present = new Set(saved.output.map((v) => v.name));
@@ -149,15 +158,17 @@ export function withExtrema(model: ModelProto, names: Iterable<string>, options:
 
 /** The outputs a session of {@link withExtrema}'s model fetches for `extrema`. */
 export function extremaOutputs(extrema: ReadonlyMap<string, Extrema>): string[] {
-  return [...extrema.values()].flatMap((e) => [e.min, e.max, e.sum, e.pool?.shape].filter((n): n is string => n !== undefined));
+  return [...extrema.values()].flatMap((e) => [e.min, e.max, e.sum].filter((n): n is string => n !== undefined));
 }
 
-/** Whether some pool of `extrema` left elements of its value out in this batch (`out`: the batch's outputs). */
-export function needsWholeValues(extrema: ReadonlyMap<string, Extrema>, out: Readonly<Record<string, TypedTensor>>): boolean {
-  for (const e of extrema.values()) {
-    if (e.pool === undefined) continue;
-    const shape = out[e.pool.shape];
-    if (shape === undefined || !windowsCover(Array.from(shape.data as BigInt64Array, Number), e.pool.windows)) return true;
-  }
-  return false;
+/**
+ * Whether `feeds` have the probe's shapes (`probe`), every axis: then every
+ * value has its probe shape, and the MaxPools that covered a value then
+ * cover it now.
+ */
+export function sameShapes(feeds: Readonly<Record<string, TypedTensor>>, probe: Readonly<Record<string, readonly number[]>>): boolean {
+  return Object.entries(feeds).every(([name, t]) => {
+    const p = probe[name];
+    return p !== undefined && p.length === t.shape.length && p.every((d, i) => d === t.shape[i]);
+  });
 }

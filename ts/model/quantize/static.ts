@@ -81,6 +81,7 @@ export async function quantizeStatic(ctx: ModeContext): Promise<ModeResult> {
       percentile: s.percentile,
       bits: 8,
       histograms: s.histograms,
+      probe: { shapes: facts.shapes, feeds: Object.fromEntries(Object.entries(first.value).map(([name, t]) => [name, t.shape])) },
       onBatch: (samples) => {
         ctx.sampleMemory();
         ctx.progress({ phase: 'calibrate', done: samples, unit: 'samples' });
