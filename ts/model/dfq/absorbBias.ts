@@ -84,13 +84,21 @@ export function absorbBiases(
     // the first layer's output gives up c (its bias enters as beta · b)
     const first = current.get(p.producer)!;
     const b1 = first.bias ?? new Float32Array(p.producer.layout.outChannels);
-    write(p.producer, Float32Array.from(b1, (v, o) => v - shift[o]! / p.producer.beta), 'bias_absorbed');
+    write(
+      p.producer,
+      Float32Array.from(b1, (v, o) => v - shift[o]! / p.producer.beta),
+      'bias_absorbed',
+    );
     // each next layer takes W·c back (alpha · W·c through its weight, beta · b through its bias)
     for (const c of p.consumers) {
       const next = current.get(c)!;
       const back = outputForConstantInput(next.weight, c.layout, shift);
       const b2 = next.bias ?? new Float32Array(c.layout.outChannels);
-      write(c, Float32Array.from(b2, (v, o) => v + (c.alpha * back[o]!) / c.beta), 'bias_absorbed');
+      write(
+        c,
+        Float32Array.from(b2, (v, o) => v + (c.alpha * back[o]!) / c.beta),
+        'bias_absorbed',
+      );
     }
     stats.subtract(output, shift);
     return { layer, channels: shift.filter((v) => v > 0).length, shift: Math.max(...shift) };

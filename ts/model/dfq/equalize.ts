@@ -421,7 +421,8 @@ export function equalize(model: ModelProto, options: EqualizeOptions = {}): Equa
         spread: [before[gi]!, spread(ranges(maxima, work.get(g.producer)!, 'out'))],
       };
     });
-    const absorbed = options.absorbBias === true && options.stats !== undefined ? absorbBiases(groups, current, options.stats, graph, constants, label) : undefined;
+    const absorbed =
+      options.absorbBias === true && options.stats !== undefined ? absorbBiases(groups, current, options.stats, graph, constants, label) : undefined;
     return { pairs, iterations, converged, skipped, ...(absorbed !== undefined && { absorbed }) };
   } finally {
     maxima.dispose();
