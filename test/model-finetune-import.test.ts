@@ -1,0 +1,218 @@
+// The fine-tuning import of each ONNX op (issue 20): one small model per op
+// and attribute combination, built here, whose imported float forward pass
+// must reproduce onnxruntime-node's output to 1e-5; attributes and forms the
+// autograd does not compute are refused naming the node and the attribute.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { Tensor, noGrad } from '../ts/autograd/index.js';
+import { attr, makeGraph, makeModel, makeNode, makeValueInfo } from '../ts/model/onnx/build.js';
+import { decodeModel } from '../ts/model/onnx/decode.js';
+import { encodeModel } from '../ts/model/onnx/encode.js';
+import type { NodeProto, TensorProto } from '../ts/model/onnx/proto.js';
+import { makeTensor } from '../ts/model/onnx/tensor.js';
+import { importGraph } from '../ts/model/finetune/graph.js';
+import { LowbitError } from '../ts/index.js';
+
+const X_SHAPE = [2, 4, 7, 6];
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+/** Deterministic inputs in about [−2, 2] with no ties (maxima are unique). */
+const X = Float32Array.from({ length: size(X_SHAPE) }, (_, i) => 2 * Math.sin(i * 1.7 + 0.3) + i * 1e-4);
+
+const f32 = (name: string, shape: number[], f: (i: number) => number): TensorProto =>
+  makeTensor(name, { dtype: 'float32', shape, data: Float32Array.from({ length: size(shape) }, (_, i) => f(i)) });
+const i64 = (name: string, values: number[]): TensorProto =>
+  makeTensor(name, { dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+const w = (name: string, shape: number[]) => f32(name, shape, (i) => Math.cos(i * 0.77 + shape.length) * 0.6);
+
+/** A one-input model x [2, 4, 7, 6] → y around `nodes`. */
+function model(nodes: NodeProto[], inits: TensorProto[] = [], inputShape = X_SHAPE): Uint8Array {
+  return encodeModel(makeModel(makeGraph('ops', nodes, [makeValueInfo('x', 'float32', inputShape)], [makeValueInfo('y', 'float32')], inits), { '': 13 }));
+}
+
+async function ortRun(bytes: Uint8Array, x: Float32Array, shape: number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const s = await ort.InferenceSession.create(bytes);
+  const out = (await s.run({ x: new ort.Tensor('float32', x, shape) })).y!;
+  await s.release();
+  return { data: out.data as Float32Array, dims: out.dims };
+}
+
+function imported(bytes: Uint8Array, x: Float32Array, shape: number[]): Tensor {
+  return noGrad(() => importGraph(decodeModel(bytes)).forward(new Tensor(x, shape)));
+}
+
+const n = (op: string, inputs: string[], attributes: ReturnType<typeof attr.int>[] = [], outputs = ['y']) =>
+  makeNode(op, inputs, outputs, { name: op.toLowerCase(), attributes });
+
+/** Each case: a name, its nodes and initializers (input x [2, 4, 7, 6], output y). */
+const CASES: [string, NodeProto[], TensorProto[]][] = [
+  [
+    'Conv, 2 groups, per-side pads, per-axis strides and dilations',
+    [n('Conv', ['x', 'w', 'b'], [attr.int('group', 2), attr.ints('pads', [1, 0, 0, 2]), attr.ints('strides', [2, 1]), attr.ints('dilations', [1, 2])])],
+    [w('w', [6, 2, 3, 3]), f32('b', [6], (i) => 0.1 * i - 0.2)],
+  ],
+  [
+    'Conv, depthwise, SAME_UPPER, stride 2',
+    [n('Conv', ['x', 'w'], [attr.int('group', 4), attr.string('auto_pad', 'SAME_UPPER'), attr.ints('strides', [2, 2]), attr.ints('kernel_shape', [3, 3])])],
+    [w('w', [4, 1, 3, 3])],
+  ],
+  [
+    'Conv, SAME_LOWER with an even kernel',
+    [n('Conv', ['x', 'w'], [attr.string('auto_pad', 'SAME_LOWER'), attr.ints('strides', [2, 2])])],
+    [w('w', [3, 4, 2, 2])],
+  ],
+  ['Conv, VALID', [n('Conv', ['x', 'w', 'b'], [attr.string('auto_pad', 'VALID')])], [w('w', [5, 4, 3, 2]), f32('b', [5], (i) => i)]],
+  ['Relu', [n('Relu', ['x'])], []],
+  ['Sigmoid', [n('Sigmoid', ['x'])], []],
+  ['Tanh', [n('Tanh', ['x'])], []],
+  ['Clip with min and max', [n('Clip', ['x', 'lo', 'hi'])], [f32('lo', [], () => -0.5), f32('hi', [], () => 1.25)]],
+  ['Clip with max only', [n('Clip', ['x', '', 'hi'])], [f32('hi', [], () => 0.75)]],
+  ['HardSigmoid', [n('HardSigmoid', ['x'], [attr.float('alpha', 0.3), attr.float('beta', 0.4)])], []],
+  ['Softmax along the last axis', [n('Softmax', ['x'])], []],
+  ['Softmax along axis 1', [n('Softmax', ['x'], [attr.int('axis', 1)])], []],
+  [
+    'MaxPool, per-side pads, dilation, ceil mode',
+    [
+      n(
+        'MaxPool',
+        ['x'],
+        [
+          attr.ints('kernel_shape', [3, 2]),
+          attr.ints('strides', [2, 1]),
+          attr.ints('pads', [1, 0, 1, 1]),
+          attr.ints('dilations', [1, 2]),
+          attr.int('ceil_mode', 1),
+        ],
+      ),
+    ],
+    [],
+  ],
+  ['MaxPool, SAME_UPPER', [n('MaxPool', ['x'], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.string('auto_pad', 'SAME_UPPER')])], []],
+  [
+    'AveragePool, pads left out of the count',
+    [n('AveragePool', ['x'], [attr.ints('kernel_shape', [3, 3]), attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 0])])],
+    [],
+  ],
+  [
+    'AveragePool, pads counted',
+    [n('AveragePool', ['x'], [attr.ints('kernel_shape', [2, 3]), attr.ints('pads', [1, 1, 0, 1]), attr.int('count_include_pad', 1)])],
+    [],
+  ],
+  ['AveragePool, ceil mode', [n('AveragePool', ['x'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2]), attr.int('ceil_mode', 1)])], []],
+  ['GlobalAveragePool', [n('GlobalAveragePool', ['x'])], []],
+  ['GlobalMaxPool', [n('GlobalMaxPool', ['x'])], []],
+  ['ReduceMean over H and W, dims kept', [n('ReduceMean', ['x'], [attr.ints('axes', [-1, 2])])], []],
+  ['ReduceMean over the channels, dims dropped', [n('ReduceMean', ['x'], [attr.ints('axes', [1]), attr.int('keepdims', 0)])], []],
+  ['ReduceMean over everything', [n('ReduceMean', ['x'])], []],
+  [
+    'Add, Sub, Mul, Div with broadcast constants and each other',
+    [n('Add', ['x', 'c'], [], ['a']), n('Mul', ['a', 'd'], [], ['m']), n('Sub', ['m', 'x'], [], ['s']), n('Div', ['s', 'e'])],
+    [f32('c', [4, 1, 1], (i) => i - 1.5), f32('d', [6], (i) => 0.5 + 0.25 * i), f32('e', [1, 4, 1, 1], (i) => 1 + i)],
+  ],
+  [
+    'Concat along axis 1 and −1',
+    [
+      n('Relu', ['x'], [], ['r']),
+      makeNode('Concat', ['x', 'r', 'x'], ['c'], { name: 'concat1', attributes: [attr.int('axis', 1)] }),
+      n('Concat', ['c', 'c'], [attr.int('axis', -1)]),
+    ],
+    [],
+  ],
+  ['Transpose with perm', [n('Transpose', ['x'], [attr.ints('perm', [0, 2, 3, 1])])], []],
+  ['Transpose reversed (no perm)', [n('Transpose', ['x'])], []],
+  [
+    'Reshape with 0 and −1, then Flatten at axis 2',
+    [n('Reshape', ['x', 'shape'], [], ['r']), n('Flatten', ['r'], [attr.int('axis', 2)])],
+    [i64('shape', [0, -1, 3, 2])],
+  ],
+  [
+    'Flatten, then Gemm with transA, alpha, beta and a row bias',
+    [
+      n('Flatten', ['x'], [], ['f']),
+      n('Transpose', ['f'], [], ['t']),
+      n('Gemm', ['t', 'b', 'c'], [attr.int('transA', 1), attr.float('alpha', 0.5), attr.float('beta', 2)]),
+    ],
+    [w('b', [168, 5]), f32('c', [1, 5], (i) => i * 0.1)],
+  ],
+  [
+    'Flatten, then Gemm with transB and a bias vector',
+    [n('Flatten', ['x'], [], ['f']), n('Gemm', ['f', 'b', 'c'], [attr.int('transB', 1)])],
+    [w('b', [3, 168]), f32('c', [3], (i) => i)],
+  ],
+  ['Flatten, then MatMul', [n('Flatten', ['x'], [], ['f']), n('MatMul', ['f', 'b'])], [w('b', [168, 7])]],
+  [
+    'BatchNormalization (unfolded) with epsilon',
+    [n('BatchNormalization', ['x', 'g', 'bb', 'mu', 'var'], [attr.float('epsilon', 1e-3)])],
+    [f32('g', [4], (i) => 1.5 - 0.5 * i), f32('bb', [4], (i) => 0.2 * i), f32('mu', [4], (i) => 0.1 * i - 0.1), f32('var', [4], (i) => 0.5 + i)],
+  ],
+  ['Identity and inference Dropout', [n('Identity', ['x'], [], ['i']), n('Dropout', ['i'])], []],
+];
+
+describe('the fine-tuning import computes each ONNX op as onnxruntime does', () => {
+  it.each(CASES)('%s', async (_, nodes, inits) => {
+    const bytes = model(nodes, inits);
+    const ref = await ortRun(bytes, X, X_SHAPE);
+    const mine = imported(bytes, X, X_SHAPE);
+    expect(mine.shape).toEqual([...ref.dims]);
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < ref.data.length; i++) {
+      d = Math.max(d, Math.abs(mine.data[i]! - ref.data[i]!));
+      m = Math.max(m, Math.abs(ref.data[i]!));
+    }
+    expect(m).toBeGreaterThan(0);
+    expect(d / m).toBeLessThan(1e-5);
+  });
+});
+
+describe('the fine-tuning import refuses what it does not compute, naming node and attribute', () => {
+  const refused = (nodes: NodeProto[], inits: TensorProto[], message: RegExp, shape = X_SHAPE, code = 'INVALID_MODEL') => {
+    let err: unknown;
+    try {
+      imported(model(nodes, inits, shape), new Float32Array(size(shape)), shape);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LowbitError);
+    expect((err as LowbitError).code).toBe(code);
+    expect((err as LowbitError).message).toMatch(message);
+  };
+
+  it.each([
+    ['an attribute the op does not have at opset 13', [n('Relu', ['x'], [attr.float('alpha', 0.1)])], [], /Relu node "relu": attribute "alpha"/],
+    [
+      'an attribute of an older opset',
+      [n('BatchNormalization', ['x', 'g', 'g', 'g', 'g'], [attr.int('spatial', 1)])],
+      [f32('g', [4], () => 1)],
+      /BatchNormalization node "batchnormalization": attribute "spatial"/,
+    ],
+    ['a 1-D convolution', [n('Conv', ['x', 'w'])], [w('w', [2, 4, 3])], /Conv node "conv": a 1-D convolution/],
+    ['a group that does not divide the channels', [n('Conv', ['x', 'w'], [attr.int('group', 4)])], [w('w', [6, 1, 3, 3])], /Conv node "conv": group 4/],
+    ['a MaxPool Indices output', [n('MaxPool', ['x'], [attr.ints('kernel_shape', [2, 2])], ['y', 'idx'])], [], /MaxPool node "maxpool": its Indices output/],
+    ['a pool without kernel_shape', [n('AveragePool', ['x'])], [], /AveragePool node "averagepool": no kernel_shape/],
+    ['a 3-D pool', [n('MaxPool', ['x'], [attr.ints('kernel_shape', [2, 2, 2])])], [], /MaxPool node "maxpool": kernel_shape \[2, 2, 2\]/],
+    [
+      'an unknown auto_pad',
+      [n('MaxPool', ['x'], [attr.ints('kernel_shape', [2, 2]), attr.string('auto_pad', 'SAME')])],
+      [],
+      /MaxPool node "maxpool": auto_pad "SAME"/,
+    ],
+    [
+      'a Clip bound that is computed',
+      [n('Relu', ['x'], [], ['r']), n('Clip', ['x', 'r'])],
+      [],
+      /Clip node "clip": its min or max is not a float32 scalar constant/,
+    ],
+    ['an op outside the set', [n('Erf', ['x'])], [], /Erf node "erf": lowbit's autograd computes Conv, Gemm/],
+    [
+      'BatchNormalization in training mode',
+      [n('BatchNormalization', ['x', 'g', 'g', 'g', 'g'], [attr.int('training_mode', 1)])],
+      [f32('g', [4], () => 1)],
+      /training_mode = 1/,
+    ],
+  ] as [string, NodeProto[], TensorProto[], RegExp][])('%s', (_, nodes, inits, message) => refused(nodes, inits, message));
+
+  it('names the node whose input shape an op refuses at run time', () => {
+    refused([n('GlobalAveragePool', ['x'])], [], /GlobalAveragePool node "globalaveragepool": an input of shape \[2, 3\]/, [2, 3]);
+    refused([n('MatMul', ['x', 'b'])], [w('b', [6, 2])], /fine-tuning, MatMul node "matmul": matmul needs a of rank 2/, X_SHAPE, 'INVALID_SHAPE');
+  });
+});
