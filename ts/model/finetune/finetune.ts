@@ -30,6 +30,7 @@ import { raiseToOpset21 } from '../quantize/nbits/opset21.js';
 import { dequantizedValues, quantizeConstant, type QuantizedConstant, type TensorQParams } from '../quantize/params.js';
 import { planStatic, type StaticPlan } from '../quantize/plan.js';
 import { applyQdq } from '../quantize/qdq.js';
+import { ruleOf } from '../quantize/rules.js';
 import { importGraph } from './graph.js';
 
 /** Options of {@link finetuneModel}. */
@@ -535,9 +536,11 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
  * Narrower activations in 8-bit Q/DQ: a Clip to the `bits`-bit grid's ends
  * before every QuantizeLinear (the rewrite puts one on activations only)
  * but those of the model's `input` and `output`, so that the 8-bit codes
- * stay in the narrower range. (int4 Q/DQ would say it directly, but
- * onnxruntime's optimizer moves int4 DequantizeLinear past MaxPool and then
- * refuses the model.)
+ * stay in the narrower range; not after ops that only move their input's
+ * codes (MaxPool, Reshape …: already in range). (int4 Q/DQ would say it
+ * directly, but onnxruntime's optimizer moves int4 DequantizeLinear past
+ * MaxPool and then refuses the model; at opset 21 it also refuses a Clip
+ * between a MaxPool and its int8 QuantizeLinear.)
  */
 function clipActivations(proto: ModelProto, bits: number, input: string, output: string): void {
   const graph = proto.graph!;
@@ -545,9 +548,11 @@ function clipActivations(proto: ModelProto, bits: number, input: string, output:
   const values = NameSet.values(proto);
   const nodeNames = NameSet.nodes(proto);
   const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+  // a shared-parameter op (MaxPool, Reshape …) only moves its input's codes: its output is on the narrow grid already
+  const passesCodes = new Set(graph.node.filter((n) => ruleOf(n)?.kind === 'shared').flatMap((n) => n.output));
   const nodes: NodeProto[] = [];
   for (const node of graph.node) {
-    if (node.opType === 'QuantizeLinear' && node.input[0] !== input && dequantized.get(node.output[0]!) !== output) {
+    if (node.opType === 'QuantizeLinear' && node.input[0] !== input && dequantized.get(node.output[0]!) !== output && !passesCodes.has(node.input[0]!)) {
       const scale = (readTensor(inits.get(node.input[1]!)!).data as Float32Array)[0]!;
       const zp = readTensor(inits.get(node.input[2]!)!);
       const [lo, hi] = intRange(bits, zp.dtype === 'int8');
