@@ -4,7 +4,10 @@
 // and against the quantizers' calibrated start (0 epochs). Accuracy on the
 // 10k test images in onnxruntime-node (the written QDQ model) and in lowbit
 // (its fake-quant model), and the time taken. FINETUNE_TRAIN=N trains on
-// the first N images only; FINETUNE_BITS=wWaA picks other widths.
+// the first N images only; FINETUNE_BITS=wWaA picks other widths;
+// FINETUNE_MODEL=mobilenet fine-tunes the depthwise-separable Fashion
+// MobileNet (BatchNorm folded on import) instead of the CNN;
+// FINETUNE_RUNS=start,labels,distill picks the runs (default all three).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -44,14 +47,21 @@ async function run(): Promise<void> {
   const paths = fashionFixtures() as Record<string, string>;
   const test = (readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor).data as Float32Array;
   const labels = (readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor).data as Uint8Array;
-  const cnn = new Uint8Array(readFileSync('test/fixtures/models/fashion/cnn.onnx'));
+  const name = process.env.FINETUNE_MODEL ?? 'cnn';
+  if (name !== 'cnn' && name !== 'mobilenet') throw new Error(`FINETUNE_MODEL must be cnn or mobilenet, got ${name}`);
+  const cnn = new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`));
   const float = accuracy(await ortLogits(cnn, test, labels.length), labels);
-  console.log(`\n### Fine-tuning the PyTorch-exported Fashion CNN at W${w}A${a}: ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`);
-  const runs: [string, Partial<FinetuneOptions>][] = [
-    ['calibrated start, 0 epochs', { epochs: 0, labels: trainLabels }],
-    ['1 epoch, labels', { epochs: 1, labels: trainLabels }],
-    ['1 epoch, distillation (no labels)', { epochs: 1 }],
-  ];
+  console.log(`\n### Fine-tuning the PyTorch-exported Fashion ${name} at W${w}A${a}: ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`);
+  const chosen = (process.env.FINETUNE_RUNS ?? 'start,labels,distill').split(',');
+  const runs = (
+    [
+      ['start', 'calibrated start, 0 epochs', { epochs: 0, labels: trainLabels }],
+      ['labels', '1 epoch, labels', { epochs: 1, labels: trainLabels }],
+      ['distill', '1 epoch, distillation (no labels)', { epochs: 1 }],
+    ] as [string, string, Partial<FinetuneOptions>][]
+  )
+    .filter(([key]) => chosen.includes(key))
+    .map(([, label, options]) => [label, options] as const);
   const rows = [['run', 'onnxruntime %', 'lowbit fake-quant %', 'vs float', 'prediction agreement', 'seconds']];
   for (const [label, options] of runs) {
     const t0 = performance.now();
