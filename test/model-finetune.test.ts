@@ -153,6 +153,42 @@ describe('finetuneModel', () => {
     expect(events.at(-1)).toEqual({ phase: 'write', done: 1, total: 1, unit: 'steps' });
   }, 120_000);
 
+  it('PACT for activations: each non-negative activation learns its clipping level α, written as the Q/DQ scale α/(2^k − 1)', async () => {
+    const r = await finetuneModel(fashion('cnn.onnx'), {
+      data: train,
+      labels: Y.data.subarray(0, TRAIN),
+      weightBits: 4,
+      activationBits: 4,
+      activationQuantizer: 'pact',
+    });
+    const qs = r.report.quantizers;
+    // the image and the four ReLU outputs are non-negative: PACT; the logits are signed: LSQ
+    expect(qs.map((q) => [q.kind, q.bits])).toEqual([
+      ['pact', 8],
+      ['pact', 4],
+      ['pact', 4],
+      ['pact', 4],
+      ['lsq', 8],
+    ]);
+    expect(qs[0]!.value).toBe('input');
+    const g = decodeModel(r.model).graph!;
+    const init = (name: string) => readTensor(g.initializer.find((t) => t.name === name)!);
+    for (const q of qs) {
+      // α moved from its calibrated start
+      expect(q.learned).not.toBe(q.start);
+      const scale = q.kind === 'pact' ? Math.fround(q.learned / (2 ** q.bits - 1)) : q.learned;
+      expect(q.scale).toBe(scale);
+      const dq = g.node.find((n) => n.opType === 'DequantizeLinear' && n.input[0] === `${q.value}_quantized`)!;
+      expect(init(dq.input[1]!).data[0]).toBe(scale);
+      expect(init(dq.input[2]!).dtype).toBe(q.kind === 'pact' ? 'uint8' : 'int8');
+    }
+    const mine = r.logits(held);
+    const theirs = await ortLogits(r.model, held);
+    expect(relativeError(mine, theirs)).toBeLessThan(1e-5);
+    const float = accuracy(argmax(await ortLogits(fashion('cnn.onnx'), held)));
+    expect(accuracy(argmax(theirs))).toBeGreaterThan(float - 0.06);
+  }, 120_000);
+
   it('W8A8 by distillation without labels (the MLP as its own teacher)', async () => {
     const r = await finetuneModel(fashion('mlp.onnx'), { data: train, epochs: 2, batchSize: 64 });
     expect(r.report.loss).toBe('distillation');
@@ -208,6 +244,11 @@ describe('finetuneModel', () => {
     await expectLowbitRejection(finetuneModel(cnn, { ...ok, labels: [1, 2] }), 'INVALID_SHAPE', /64 samples but 2 labels/);
     await expectLowbitRejection(finetuneModel(cnn, { ...ok, labels: new Array(64).fill(-1) }), 'INVALID_ARGUMENT', /label 0 is -1/);
     await expectLowbitRejection(finetuneModel(cnn, { ...ok, activationBits: 6 }), 'INVALID_ARGUMENT', /activationBits must be 4 or 8/);
+    await expectLowbitRejection(
+      finetuneModel(cnn, { ...ok, activationQuantizer: 'PACT' as never }),
+      'INVALID_ARGUMENT',
+      /activationQuantizer must be 'lsq' or 'pact'/,
+    );
     await expectLowbitRejection(finetuneModel(cnn, { ...ok, weightBits: 9 }), 'INVALID_ARGUMENT', /weightBits must be an integer from 2 to 8/);
     await expectLowbitRejection(finetuneModel(cnn, { ...ok, teacher: false }), 'INVALID_ARGUMENT', /without labels it needs a teacher/);
     await expectLowbitRejection(
