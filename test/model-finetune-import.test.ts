@@ -14,7 +14,12 @@ import { encodeModel } from '../ts/model/onnx/encode.js';
 import type { NodeProto, TensorProto } from '../ts/model/onnx/proto.js';
 import { makeTensor } from '../ts/model/onnx/tensor.js';
 import { importGraph } from '../ts/model/finetune/graph.js';
+import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
+import { foldConstants } from '../ts/model/prepare/fold.js';
+import { upgradeOpset } from '../ts/model/prepare/opset.js';
 import { LowbitError, finetuneModel, type TypedTensor } from '../ts/index.js';
+import { fetchModels } from '../scripts/fetch-models.mjs';
+import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 
 ortWeb.env.wasm.numThreads = 1;
 
@@ -319,4 +324,90 @@ describe('a fine-tuned model with every imported op', () => {
     },
     60_000,
   );
+});
+
+/**
+ * As paddle2onnx writes a classifier: weights in Constant nodes, a Reshape
+ * to [batch, C] whose shape is computed (Shape → Gather → Unsqueeze →
+ * Concat → Cast), and probabilities out of a final Softmax.
+ */
+function exporterStyleModel(): Uint8Array {
+  const constant = (name: string, t: TensorProto) => makeNode('Constant', [], [name], { name: `${name}_const`, attributes: [attr.tensor('value', t)] });
+  const nodes = [
+    constant('w', w('w', [6, 4, 3, 3])),
+    constant('wf', w('wf', [6, 3])),
+    constant('zero', i64('zero', [0])),
+    constant('minus1', i64('minus1', [-1])),
+    n('Conv', ['x', 'w'], [attr.ints('pads', [1, 1, 1, 1])], ['c']),
+    n('Relu', ['c'], [], ['r']),
+    n('GlobalAveragePool', ['r'], [], ['g']),
+    n('Shape', ['g'], [], ['s']),
+    makeNode('Cast', ['s'], ['s32'], { name: 'cast32', attributes: [attr.int('to', 6)] }),
+    n('Gather', ['s32', 'zero'], [attr.int('axis', 0)], ['batch']),
+    makeNode('Cast', ['batch'], ['batch64'], { name: 'cast64', attributes: [attr.int('to', 7)] }),
+    n('Concat', ['batch64', 'minus1'], [attr.int('axis', 0)], ['shape']),
+    n('Reshape', ['g', 'shape'], [], ['flat']),
+    n('MatMul', ['flat', 'wf'], [], ['logits']),
+    n('Softmax', ['logits'], [attr.int('axis', 1)], ['y']),
+  ];
+  return encodeModel(
+    makeModel(makeGraph('exported', nodes, [makeValueInfo('x', 'float32', ['N', 4, 7, 6])], [makeValueInfo('y', 'float32', ['N', 3])]), { '': 13 }),
+  );
+}
+
+describe('models as exporters write them', () => {
+  it('weights in Constant nodes, a computed Reshape and probabilities out: imported, trained on the Softmax input, written as QDQ onnxruntime runs as lowbit', async () => {
+    const bytes = exporterStyleModel();
+    const ref = await ortRun(bytes, X, X_SHAPE);
+    expect(relativeError(imported(bytes, X, X_SHAPE).data, ref.data)).toBeLessThan(1e-5);
+    // the loss reads the logits, not the probabilities
+    expect(importGraph(decodeModel(bytes)).logits).toBe('logits');
+    const N = 32;
+    const data: TypedTensor = {
+      dtype: 'float32',
+      shape: [N, 4, 7, 6],
+      data: Float32Array.from({ length: N * 168 }, (_, i) => Math.cos(i * 0.37 + Math.floor(i / 168))),
+    };
+    const labels = Array.from({ length: N }, (_, i) => i % 3);
+    const r = await finetuneModel(bytes, { data, labels, epochs: 2, batchSize: 8, weightBits: 4, activationBits: 8 });
+    expect(r.report.weights).toBe(2);
+    const mine = r.logits(data);
+    const theirs = await ortRun(r.model, data.data as Float32Array, data.shape as number[]);
+    expect(relativeError(mine, theirs.data)).toBeLessThan(1e-5);
+    for (let j = 0; j < N; j++) expect(mine[3 * j]! + mine[3 * j + 1]! + mine[3 * j + 2]!).toBeCloseTo(1, 5);
+  });
+
+  it('the PP-OCR direction classifier (paddle2onnx, depthwise, hard-swish) imports to onnxruntime’s outputs, and its fine-tuned QDQ model runs as lowbit computes it', async () => {
+    const { ppocr_cls: path } = await fetchModels(['ppocr_cls']);
+    const bytes = new Uint8Array((await import('node:fs')).readFileSync(path));
+    const cls = clsInputs(ppocrLines());
+    // lines 0–7 upright and the same lines turned
+    const per = 3 * 48 * 192;
+    const half = cls.dims[0]! / 2;
+    const pick = [0, 1, 2, 3, half, half + 1, half + 2, half + 3];
+    const x = new Float32Array(pick.length * per);
+    pick.forEach((k, j) => x.set(cls.data.subarray(k * per, (k + 1) * per), j * per));
+    const shape = [pick.length, 3, 48, 192];
+    const s = await ort.InferenceSession.create(bytes);
+    const ref = (await s.run({ x: new ort.Tensor('float32', x, shape) }))[s.outputNames[0]!]!.data as Float32Array;
+    await s.release();
+    // the float import, prepared as finetuneModel prepares (BatchNorms folded into the Convs; weights stay in Constant nodes)
+    const proto = decodeModel(bytes);
+    upgradeOpset(proto, 13);
+    foldConstants(proto);
+    expect(foldBatchNorm(proto).folded).toBe(35);
+    expect(proto.graph!.node.filter((node) => node.opType === 'Constant').length).toBeGreaterThan(100);
+    const mine = noGrad(() => importGraph(proto).forward(new Tensor(x, shape))).data;
+    expect(relativeError(mine, ref)).toBeLessThan(1e-5);
+    // fine-tuned from labels: onnxruntime computes lowbit's fake-quant model; the float accumulation orders
+    // differ, so a value at a rounding boundary may take the neighbouring code, moving the probabilities a little
+    const r = await finetuneModel(bytes, { data: { dtype: 'float32', data: x, shape }, labels: pick.map((k) => cls.labels[k]!), epochs: 1, batchSize: 4 });
+    expect(r.report.weights).toBe(54); // 53 Convs and the MatMul
+    const theirs = await ort.InferenceSession.create(r.model);
+    const q = (await theirs.run({ x: new ort.Tensor('float32', x, shape) }))[theirs.outputNames[0]!]!.data as Float32Array;
+    await theirs.release();
+    const fake = r.logits({ dtype: 'float32', data: x, shape });
+    expect(relativeError(fake, q)).toBeLessThan(0.03);
+    for (let j = 0; j < pick.length; j++) expect(fake[2 * j]! > fake[2 * j + 1]!).toBe(q[2 * j]! > q[2 * j + 1]!);
+  }, 120_000);
 });

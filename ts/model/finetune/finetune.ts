@@ -17,13 +17,14 @@ import { Tensor, noGrad } from '../../autograd/tensor.js';
 import { intRange, lsq, pact, pactScale } from '../../qat/fakeQuant.js';
 import { distillationLoss } from '../../qat/distill.js';
 import { foldBatchNorm } from '../dfq/foldBatchNorm.js';
-import { makeNode } from '../onnx/build.js';
+import { makeNode, readAttr } from '../onnx/build.js';
 import { decodeModel } from '../onnx/decode.js';
 import { encodeModel } from '../onnx/encode.js';
 import { GraphIndex } from '../onnx/graphIndex.js';
 import { NameSet } from '../onnx/names.js';
+import { modelWeights, readWeight } from '../onnx/walk.js';
 import type { ModelProto, NodeProto } from '../onnx/proto.js';
-import { makeTensor, readTensor } from '../onnx/tensor.js';
+import { elementTypeOf, makeTensor, readTensor } from '../onnx/tensor.js';
 import { foldConstants } from '../prepare/fold.js';
 import { upgradeOpset } from '../prepare/opset.js';
 import { progressOf, type LongCallOptions } from '../progress.js';
@@ -176,7 +177,12 @@ const checkPositive = (v: unknown, what: string): number => {
   return v;
 };
 
-/** Decodes and prepares a model as quantizeModel does: opset 13, constants folded, BatchNorms folded. */
+/**
+ * Decodes and prepares a model as quantizeModel does: opset 13, constants
+ * folded, BatchNorms folded; then the main graph's Constant nodes become
+ * initializers, so that weights exporters wrote as Constants (paddle2onnx)
+ * train and are written back like any other.
+ */
 function prepare(bytes: Uint8Array, what: string): ModelProto {
   if (!(bytes instanceof Uint8Array))
     throw new LowbitError('INVALID_ARGUMENT', `finetuneModel: ${what} must be ONNX model bytes (a Uint8Array), got ${show(bytes)}`);
@@ -184,6 +190,14 @@ function prepare(bytes: Uint8Array, what: string): ModelProto {
   upgradeOpset(proto, 13);
   foldConstants(proto);
   foldBatchNorm(proto);
+  const graph = proto.graph!;
+  const moved = new Set<NodeProto>();
+  for (const w of modelWeights(proto)) {
+    if (w.kind !== 'constant' || w.graph !== graph || w.node === undefined) continue;
+    graph.initializer.push(makeTensor(w.name, readWeight(w)));
+    moved.add(w.node);
+  }
+  graph.node = graph.node.filter((node) => !moved.has(node));
   return proto;
 }
 
@@ -238,14 +252,29 @@ function shuffled(n: number, seed: number): Int32Array {
   return p;
 }
 
-/** The float facts planStatic needs, without running the model: every value float32, the initializers read. */
+/**
+ * The facts planStatic needs, without running the model: the initializers
+ * read, every value float32 but the integer shape arithmetic the import
+ * computes (Shape is int64, Cast says, the others keep their input's type).
+ */
 function staticFacts(proto: ModelProto): { dtypes: Map<string, ElementType>; constants: Map<string, TypedTensor> } {
   const graph = proto.graph!;
   const constants = new Map(graph.initializer.map((t) => [t.name, readTensor(t)]));
   const dtypes = new Map<string, ElementType>();
   for (const v of graph.input) dtypes.set(v.name, 'float32');
-  for (const n of graph.node) for (const o of n.output) dtypes.set(o, 'float32');
   for (const [name, t] of constants) dtypes.set(name, t.dtype);
+  for (const n of graph.node) {
+    const first = dtypes.get(n.input[0] ?? '');
+    const dtype =
+      n.opType === 'Shape'
+        ? 'int64'
+        : n.opType === 'Cast'
+          ? (elementTypeOf(readAttr.int(n, 'to') ?? 0) ?? 'float32')
+          : ['Slice', 'Gather', 'Concat', 'Unsqueeze', 'Squeeze'].includes(n.opType) && first !== undefined
+            ? first
+            : 'float32';
+    for (const o of n.output) dtypes.set(o, dtype);
+  }
   return { dtypes, constants };
 }
 
@@ -253,7 +282,8 @@ function staticFacts(proto: ModelProto): { dtypes: Map<string, ElementType>; con
  * Fine-tunes an ONNX classifier for low-bit inference and returns it as a
  * QDQ ONNX model with the learned quantization parameters.
  *
- * The model (one input, one output of logits) is imported into lowbit's
+ * The model (one input, one output of logits — or of probabilities from a
+ * final Softmax, whose input the loss then reads) is imported into lowbit's
  * autograd (Conv — grouped and depthwise
  * too —, Gemm, MatMul, elementwise arithmetic, Relu, Clip, Sigmoid,
  * HardSigmoid, Tanh, Softmax, pooling, Concat, Reshape, Flatten,
@@ -498,8 +528,9 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
         opt.lr = baseLr[k]! * decay;
       });
       for (const opt of optimizers) opt.zeroGrad();
-      const logits = student.forward(x, hooks);
-      const t = teacher === undefined ? undefined : noGrad(() => teacher.forward(x));
+      // a model that returns probabilities trains on its logits (the final Softmax's input)
+      const logits = student.forward(x, hooks, student.logits);
+      const t = teacher === undefined ? undefined : noGrad(() => teacher.forward(x, {}, teacher.logits));
       const loss =
         t === undefined
           ? crossEntropy(logits, y!)

@@ -7,8 +7,11 @@
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean, Concat, Flatten,
 // Reshape, Transpose, BatchNormalization (folded into its layer before import
 // where it can be, computed per channel otherwise), Identity and
-// inference-mode Dropout. Any other op, or an attribute value the forward
-// pass does not compute, is refused naming the node and the attribute.
+// inference-mode Dropout; and the integer shape arithmetic exporters write
+// for a Reshape to [batch, …] (Shape, Cast, Slice, Gather, Concat,
+// Unsqueeze, Squeeze on int64 / int32). Any other op, or an attribute value
+// the forward pass does not compute, is refused naming the node and the
+// attribute.
 import type { TypedTensor } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { sizeOf } from '../../base/tensor.js';
@@ -35,7 +38,7 @@ import {
 import { Tensor } from '../../autograd/tensor.js';
 import { readAttr } from '../onnx/build.js';
 import type { GraphProto, ModelProto, NodeProto } from '../onnx/proto.js';
-import { readTensor } from '../onnx/tensor.js';
+import { isConstantNode, modelWeights, readWeight } from '../onnx/walk.js';
 
 /** Where a fine-tuning run hooks into the forward pass. */
 export interface ForwardHooks {
@@ -74,7 +77,23 @@ const OP_ATTRIBUTES: Readonly<Record<string, readonly string[]>> = {
   BatchNormalization: ['epsilon', 'momentum', 'training_mode'],
   Identity: [],
   Dropout: ['seed'],
+  // shape arithmetic on integers (a Reshape to [batch, …] computed at run time); Unsqueeze and Squeeze reshape floats too
+  Shape: [],
+  Cast: ['to'],
+  Slice: [],
+  Gather: ['axis'],
+  Unsqueeze: [],
+  Squeeze: [],
 };
+
+/** The ops that compute on integer tensors only (shapes): no gradient, no quantizer. */
+const INTEGER_OPS: ReadonlySet<string> = new Set(['Shape', 'Cast', 'Slice', 'Gather']);
+
+/** An integer value the graph computes (a shape or part of one), row-major. */
+interface IntValue {
+  data: number[];
+  shape: number[];
+}
 
 /** The op types {@link ImportedGraph} computes. */
 export const IMPORTED_OPS: readonly string[] = Object.keys(OP_ATTRIBUTES);
@@ -155,13 +174,12 @@ export class ImportedGraph {
     readonly input: string,
     /** The graph's one output. */
     readonly output: string,
+    /** Its weights: initializers and Constant nodes' values, by name. */
+    weights: ReadonlyMap<string, TypedTensor>,
   ) {
-    const inits = new Map(graph.initializer.map((t) => [t.name, t]));
-    const read = (name: string) => {
-      const t = inits.get(name);
-      return t === undefined ? undefined : readTensor(t);
-    };
+    const read = (name: string) => weights.get(name);
     graph.node.forEach((node, i) => {
+      if (isConstantNode(node)) return;
       if (!isDefault(node) || !Object.hasOwn(OP_ATTRIBUTES, node.opType)) {
         throw new LowbitError('INVALID_MODEL', `fine-tuning cannot import ${label(node, i)}: lowbit's autograd computes ${IMPORTED_OPS.join(', ')}`);
       }
@@ -228,9 +246,13 @@ export class ImportedGraph {
         if (readAttr.int(node, 'axis') === undefined) refuse(node, i, 'no axis (required)');
         break;
       case 'Reshape':
-        if (!this.constants.has(node.input[1] ?? '')) refuse(node, i, 'its shape is not a constant');
         if (readAttr.int(node, 'allowzero', 0) !== 0) refuse(node, i, 'allowzero = 1');
         break;
+      case 'Cast': {
+        const to = readAttr.int(node, 'to');
+        if (to !== 1 && to !== 6 && to !== 7) refuse(node, i, `to = ${to} (only float32 from integers, int32, int64)`);
+        break;
+      }
       case 'BatchNormalization':
         if (node.input.slice(1, 5).some((n) => !this.constants.has(n))) refuse(node, i, 'its scale, bias, mean or variance is not a constant');
         if (readAttr.int(node, 'training_mode', 0) !== 0 || node.output.length > 1) refuse(node, i, 'training_mode = 1');
@@ -246,12 +268,34 @@ export class ImportedGraph {
   }
 
   /**
-   * Runs the graph on `x` (the graph input's shape, float32), through
-   * `hooks`; returns the graph output. Records gradients unless called
-   * under `noGrad`.
+   * The value a classifier's loss reads: the graph output, or, when that is
+   * a Softmax along the last axis (a model that returns probabilities), the
+   * Softmax's input (the logits).
    */
-  forward(x: Tensor, hooks: ForwardHooks = {}): Tensor {
+  get logits(): string {
+    const last = this.graph.node.find((n) => n.output[0] === this.output);
+    if (last?.opType !== 'Softmax') return this.output;
+    const axis = readAttr.int(last, 'axis', -1)!;
+    const rank = this.graph.output[0]?.type?.value.case === 'tensorType' ? this.graph.output[0].type.value.value.shape?.dim.length : undefined;
+    return axis === -1 || (rank !== undefined && axis === rank - 1) ? last.input[0]! : this.output;
+  }
+
+  /**
+   * Runs the graph on `x` (the graph input's shape, float32), through
+   * `hooks`; returns the graph output, or the value named `output`.
+   * Records gradients unless called under `noGrad`.
+   */
+  forward(x: Tensor, hooks: ForwardHooks = {}, output: string = this.output): Tensor {
     const values = new Map<string, Tensor>();
+    const ints = new Map<string, IntValue>();
+    const intValue = (name: string): IntValue | undefined => {
+      const v = ints.get(name);
+      if (v !== undefined) return v;
+      const c = this.constants.get(name);
+      return c !== undefined && (c.dtype === 'int64' || c.dtype === 'int32')
+        ? { data: Array.from(c.data as ArrayLike<number | bigint>, Number), shape: [...c.shape] }
+        : undefined;
+    };
     const act = hooks.activation ?? ((_: string, v: Tensor) => v);
     values.set(this.input, act(this.input, x));
     const value = (node: NodeProto, k: number): Tensor => {
@@ -268,24 +312,39 @@ export class ImportedGraph {
       throw new LowbitError('INVALID_MODEL', `fine-tuning: value ${JSON.stringify(name)} is read before it is computed`);
     };
     this.graph.node.forEach((node, i) => {
-      let y: Tensor;
+      if (isConstantNode(node)) return;
+      let y: Tensor | IntValue;
       try {
-        y = this.compute(node, i, (k) => value(node, k));
+        const integer = INTEGER_OPS.has(node.opType) || (node.input[0] !== undefined && intValue(node.input[0]) !== undefined && node.opType !== 'Reshape');
+        y = integer
+          ? integerOp(
+              node,
+              i,
+              (k) => intValue(node.input[k] ?? ''),
+              (k) => values.get(node.input[k] ?? '') ?? intValue(node.input[k] ?? ''),
+            )
+          : this.compute(
+              node,
+              i,
+              (k) => value(node, k),
+              (k) => (node.input[k] === undefined || node.input[k] === '' ? undefined : intValue(node.input[k]!)),
+            );
       } catch (e) {
         // a shape the op refuses: say which node met it
         if (e instanceof LowbitError && !e.message.startsWith('fine-tuning'))
           throw new LowbitError(e.code, `fine-tuning, ${label(node, i)}: ${e.message}`, { cause: e });
         throw e;
       }
-      values.set(node.output[0]!, act(node.output[0]!, y));
+      if (y instanceof Tensor) values.set(node.output[0]!, act(node.output[0]!, y));
+      else ints.set(node.output[0]!, y);
     });
-    const out = values.get(this.output);
-    if (out === undefined) throw new LowbitError('INVALID_MODEL', `fine-tuning: the graph output ${JSON.stringify(this.output)} is never computed`);
+    const out = values.get(output);
+    if (out === undefined) throw new LowbitError('INVALID_MODEL', `fine-tuning: the value ${JSON.stringify(output)} is never computed`);
     return out;
   }
 
   /** One node's output from its inputs (`value(k)`: input k as the node reads it). */
-  private compute(node: NodeProto, i: number, value: (k: number) => Tensor): Tensor {
+  private compute(node: NodeProto, i: number, value: (k: number) => Tensor, intInput: (k: number) => IntValue | undefined): Tensor {
     const has = (k: number) => node.input[k] !== undefined && node.input[k] !== '';
     const scalar = (k: number, fallback: number) => (has(k) ? (this.constants.get(node.input[k]!)!.data as Float32Array)[0]! : fallback);
     switch (node.opType) {
@@ -391,7 +450,8 @@ export class ImportedGraph {
       }
       case 'Reshape': {
         const x0 = value(0);
-        const spec = Array.from(this.constants.get(node.input[1]!)!.data as ArrayLike<number | bigint>, Number);
+        const spec = intInput(1)?.data;
+        if (spec === undefined) refuse(node, i, 'its shape is neither a constant nor computed from shapes');
         return reshape(
           x0,
           spec.map((d, k) => (d === 0 ? x0.shape[k]! : d)),
@@ -399,10 +459,18 @@ export class ImportedGraph {
       }
       case 'Transpose':
         return transpose(value(0), readAttr.ints(node, 'perm'));
+      case 'Unsqueeze':
+      case 'Squeeze': {
+        const x0 = value(0);
+        return reshape(x0, squeezed(node, i, x0.shape, intInput(1)?.data));
+      }
       case 'BatchNormalization':
         return this.batchNorm(node, value(0));
-      default: // Identity, Dropout (inference)
+      case 'Identity':
+      case 'Dropout': // inference
         return value(0);
+      default:
+        return refuse(node, i, 'float input (lowbit computes it on integer shapes only)');
     }
   }
 
@@ -419,6 +487,79 @@ export class ImportedGraph {
     }
     const shape = [C, ...new Array<number>(Math.max(0, x.shape.length - 2)).fill(1)];
     return add(mul(x, new Tensor(a, shape)), new Tensor(b, shape));
+  }
+}
+
+/** The shape after Unsqueeze (axes inserted) or Squeeze (axes, or every 1, removed); axes from input 1 (opset 13). */
+function squeezed(node: NodeProto, i: number, shape: readonly number[], axes: readonly number[] | undefined): number[] {
+  if (node.opType === 'Unsqueeze') {
+    if (axes === undefined) refuse(node, i, 'its axes are not a constant');
+    const rank = shape.length + axes.length;
+    const at = axes.map((a) => (a < 0 ? a + rank : a));
+    const out: number[] = [];
+    let k = 0;
+    for (let d = 0; d < rank; d++) out.push(at.includes(d) ? 1 : shape[k++]!);
+    return out;
+  }
+  const at = (axes ?? shape.flatMap((d, k) => (d === 1 ? [k] : []))).map((a) => (a < 0 ? a + shape.length : a));
+  if (at.some((a) => shape[a] !== 1)) refuse(node, i, `axes [${at.join(', ')}] of a [${shape.join(', ')}] input that are not 1`);
+  return shape.filter((_, k) => !at.includes(k));
+}
+
+/**
+ * One node of integer shape arithmetic: Shape (of a float or integer
+ * value), Cast, Slice, Gather, Concat, Unsqueeze, Squeeze on integer
+ * tensors of rank ≤ 1. Cast to float32 makes a (constant) float Tensor.
+ */
+function integerOp(node: NodeProto, i: number, int: (k: number) => IntValue | undefined, any: (k: number) => Tensor | IntValue | undefined): IntValue | Tensor {
+  const has = (k: number) => node.input[k] !== undefined && node.input[k] !== '';
+  const need = (k: number): IntValue => {
+    const v = int(k);
+    if (v === undefined) refuse(node, i, `input ${k} is not an integer tensor (lowbit computes ${node.opType} on shapes only)`);
+    if (v.shape.length > 1) refuse(node, i, `input ${k} of rank ${v.shape.length} (shape arithmetic on vectors only)`);
+    return v;
+  };
+  const vector = (data: number[]): IntValue => ({ data, shape: [data.length] });
+  switch (node.opType) {
+    case 'Shape': {
+      const x = any(0);
+      if (x === undefined) refuse(node, i, 'its input is not computed');
+      return vector([...x.shape]);
+    }
+    case 'Cast': {
+      const v = int(0);
+      if (v === undefined) refuse(node, i, 'a float input (only integers are cast)');
+      return readAttr.int(node, 'to') === 1 ? new Tensor(Float32Array.from(v.data), v.shape) : v;
+    }
+    case 'Slice': {
+      // opset 13: data, starts, ends[, axes][, steps]
+      const v = need(0);
+      if (v.shape.length !== 1) refuse(node, i, 'a scalar input');
+      const [start, end] = [need(1).data[0]!, need(2).data[0]!];
+      const axis = has(3) ? need(3).data[0]! : 0;
+      const step = has(4) ? need(4).data[0]! : 1;
+      if ((axis !== 0 && axis !== -1) || step !== 1) refuse(node, i, `axis ${axis}, step ${step} (only a forward slice of a vector)`);
+      const n = v.data.length;
+      const clamp = (p: number) => Math.min(n, Math.max(0, p < 0 ? p + n : p));
+      return vector(v.data.slice(clamp(start), clamp(end)));
+    }
+    case 'Gather': {
+      const v = need(0);
+      const idx = need(1);
+      const axis = readAttr.int(node, 'axis', 0)!;
+      if (v.shape.length !== 1 || (axis !== 0 && axis !== -1)) refuse(node, i, `axis ${axis} of a rank-${v.shape.length} input (only from a vector)`);
+      const data = idx.data.map((k) => v.data[k < 0 ? k + v.data.length : k]!);
+      return { data, shape: [...idx.shape] };
+    }
+    case 'Concat':
+      return vector(node.input.flatMap((_, k) => need(k).data));
+    case 'Unsqueeze':
+    case 'Squeeze': {
+      const v = need(0);
+      return { data: v.data, shape: squeezed(node, i, v.shape, has(1) ? need(1).data : undefined) };
+    }
+    default:
+      return refuse(node, i, 'an integer input');
   }
 }
 
@@ -440,5 +581,7 @@ export function importGraph(model: ModelProto): ImportedGraph {
       `fine-tuning needs a model with one input and one output (a classifier's logits), got inputs [${inputs.map((v) => v.name).join(', ')}] and outputs [${graph.output.map((v) => v.name).join(', ')}]`,
     );
   }
-  return new ImportedGraph(graph, inputs[0]!.name, graph.output[0]!.name);
+  const weights = new Map<string, TypedTensor>();
+  for (const w of modelWeights(model)) if (w.graph === graph) weights.set(w.name, readWeight(w));
+  return new ImportedGraph(graph, inputs[0]!.name, graph.output[0]!.name, weights);
 }
