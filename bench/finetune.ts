@@ -7,7 +7,8 @@
 // the first N images only; FINETUNE_BITS=wWaA picks other widths;
 // FINETUNE_MODEL=mobilenet fine-tunes the depthwise-separable Fashion
 // MobileNet (BatchNorm folded on import) instead of the CNN;
-// FINETUNE_RUNS=start,labels,distill picks the runs (default all three).
+// FINETUNE_RUNS=start,labels,distill picks the runs (default all three);
+// FINETUNE_ACT=pact quantizes activations with PACT instead of LSQ.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -51,7 +52,11 @@ async function run(): Promise<void> {
   if (name !== 'cnn' && name !== 'mobilenet') throw new Error(`FINETUNE_MODEL must be cnn or mobilenet, got ${name}`);
   const cnn = new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`));
   const float = accuracy(await ortLogits(cnn, test, labels.length), labels);
-  console.log(`\n### Fine-tuning the PyTorch-exported Fashion ${name} at W${w}A${a}: ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`);
+  const activationQuantizer = process.env.FINETUNE_ACT ?? 'lsq';
+  if (activationQuantizer !== 'lsq' && activationQuantizer !== 'pact') throw new Error(`FINETUNE_ACT must be lsq or pact, got ${activationQuantizer}`);
+  console.log(
+    `\n### Fine-tuning the PyTorch-exported Fashion ${name} at W${w}A${a} (${activationQuantizer.toUpperCase()} activations): ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`,
+  );
   const chosen = (process.env.FINETUNE_RUNS ?? 'start,labels,distill').split(',');
   const runs = (
     [
@@ -65,7 +70,7 @@ async function run(): Promise<void> {
   const rows = [['run', 'onnxruntime %', 'lowbit fake-quant %', 'vs float', 'prediction agreement', 'seconds']];
   for (const [label, options] of runs) {
     const t0 = performance.now();
-    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), ...options });
+    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), activationQuantizer, ...options });
     const seconds = (performance.now() - t0) / 1000;
     const theirs = await ortLogits(r.model, test, labels.length);
     const mine = r.logits({ dtype: 'float32', data: test, shape: [labels.length, 1, 28, 28] });
