@@ -8,7 +8,8 @@
 // FINETUNE_MODEL=mobilenet fine-tunes the depthwise-separable Fashion
 // MobileNet (BatchNorm folded on import) instead of the CNN;
 // FINETUNE_RUNS=start,labels,distill picks the runs (default all three);
-// FINETUNE_ACT=pact quantizes activations with PACT instead of LSQ.
+// FINETUNE_ACT=pact quantizes activations with PACT instead of LSQ;
+// FINETUNE_LR=X sets the weights' learning rate (default 1e-5).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -70,7 +71,7 @@ async function run(): Promise<void> {
   const rows = [['run', 'onnxruntime %', 'lowbit fake-quant %', 'vs float', 'prediction agreement', 'seconds']];
   for (const [label, options] of runs) {
     const t0 = performance.now();
-    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), activationQuantizer, ...options });
+    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), activationQuantizer, learningRate: Number(process.env.FINETUNE_LR ?? 1e-5), ...options });
     const seconds = (performance.now() - t0) / 1000;
     const theirs = await ortLogits(r.model, test, labels.length);
     const mine = r.logits({ dtype: 'float32', data: test, shape: [labels.length, 1, 28, 28] });
