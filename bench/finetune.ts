@@ -71,7 +71,14 @@ async function run(): Promise<void> {
   const rows = [['run', 'onnxruntime %', 'lowbit fake-quant %', 'vs float', 'prediction agreement', 'seconds']];
   for (const [label, options] of runs) {
     const t0 = performance.now();
-    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), activationQuantizer, learningRate: Number(process.env.FINETUNE_LR ?? 1e-5), ...options });
+    const r = await finetuneModel(cnn, {
+      data: train,
+      weightBits: Number(w),
+      activationBits: Number(a),
+      activationQuantizer,
+      learningRate: Number(process.env.FINETUNE_LR ?? 1e-5),
+      ...options,
+    });
     const seconds = (performance.now() - t0) / 1000;
     const theirs = await ortLogits(r.model, test, labels.length);
     const mine = r.logits({ dtype: 'float32', data: test, shape: [labels.length, 1, 28, 28] });
