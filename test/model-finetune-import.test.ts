@@ -19,6 +19,7 @@ import { foldConstants } from '../ts/model/prepare/fold.js';
 import { upgradeOpset } from '../ts/model/prepare/opset.js';
 import { LowbitError, finetuneModel, type TypedTensor } from '../ts/index.js';
 import { fetchModels } from '../scripts/fetch-models.mjs';
+import { relativeError } from './helpers/onnx.js';
 import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -44,18 +45,6 @@ async function ortRun(bytes: Uint8Array, x: Float32Array, shape: number[]): Prom
   const out = (await s.run({ x: new ort.Tensor('float32', x, shape) }))[s.outputNames[0]!]!;
   await s.release();
   return { data: out.data as Float32Array, dims: out.dims };
-}
-
-/** The largest |a − b| over the largest |b| (b not all zero). */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  expect(m).toBeGreaterThan(0);
-  return d / m;
 }
 
 function imported(bytes: Uint8Array, x: Float32Array, shape: number[]): Tensor {

@@ -17,17 +17,7 @@ import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
 import { finetuneModel, readNpy, type FinetuneOptions, type ProgressEvent, type TypedTensor } from '../ts/index.js';
 import { expectLowbitRejection } from './expect-error.js';
 import { agree, argmax, fashion, images, logits } from './helpers/fashion.js';
-
-/** The largest |a − b| over the largest |b|. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
+import { relativeError } from './helpers/onnx.js';
 
 /** The imported model's float logits on the 64 committed images. */
 function importedLogits(bytes: Uint8Array): Float32Array {
