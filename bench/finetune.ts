@@ -4,7 +4,12 @@
 // and against the quantizers' calibrated start (0 epochs). Accuracy on the
 // 10k test images in onnxruntime-node (the written QDQ model) and in lowbit
 // (its fake-quant model), and the time taken. FINETUNE_TRAIN=N trains on
-// the first N images only; FINETUNE_BITS=wWaA picks other widths.
+// the first N images only; FINETUNE_BITS=wWaA picks other widths;
+// FINETUNE_MODEL=mobilenet fine-tunes the depthwise-separable Fashion
+// MobileNet (BatchNorm folded on import) instead of the CNN;
+// FINETUNE_RUNS=start,labels,distill picks the runs (default all three);
+// FINETUNE_ACT=pact quantizes activations with PACT instead of LSQ;
+// FINETUNE_LR=X sets the weights' learning rate (default 1e-5).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -44,18 +49,36 @@ async function run(): Promise<void> {
   const paths = fashionFixtures() as Record<string, string>;
   const test = (readNpy(new Uint8Array(readFileSync(paths.testImages!))) as TypedTensor).data as Float32Array;
   const labels = (readNpy(new Uint8Array(readFileSync(paths.testLabels!))) as TypedTensor).data as Uint8Array;
-  const cnn = new Uint8Array(readFileSync('test/fixtures/models/fashion/cnn.onnx'));
+  const name = process.env.FINETUNE_MODEL ?? 'cnn';
+  if (name !== 'cnn' && name !== 'mobilenet') throw new Error(`FINETUNE_MODEL must be cnn or mobilenet, got ${name}`);
+  const cnn = new Uint8Array(readFileSync(`test/fixtures/models/fashion/${name}.onnx`));
   const float = accuracy(await ortLogits(cnn, test, labels.length), labels);
-  console.log(`\n### Fine-tuning the PyTorch-exported Fashion CNN at W${w}A${a}: ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`);
-  const runs: [string, Partial<FinetuneOptions>][] = [
-    ['calibrated start, 0 epochs', { epochs: 0, labels: trainLabels }],
-    ['1 epoch, labels', { epochs: 1, labels: trainLabels }],
-    ['1 epoch, distillation (no labels)', { epochs: 1 }],
-  ];
+  const activationQuantizer = process.env.FINETUNE_ACT ?? 'lsq';
+  if (activationQuantizer !== 'lsq' && activationQuantizer !== 'pact') throw new Error(`FINETUNE_ACT must be lsq or pact, got ${activationQuantizer}`);
+  console.log(
+    `\n### Fine-tuning the PyTorch-exported Fashion ${name} at W${w}A${a} (${activationQuantizer.toUpperCase()} activations): ${n} training images, 10k test images (float: ${float.toFixed(2)}%)\n`,
+  );
+  const chosen = (process.env.FINETUNE_RUNS ?? 'start,labels,distill').split(',');
+  const runs = (
+    [
+      ['start', 'calibrated start, 0 epochs', { epochs: 0, labels: trainLabels }],
+      ['labels', '1 epoch, labels', { epochs: 1, labels: trainLabels }],
+      ['distill', '1 epoch, distillation (no labels)', { epochs: 1 }],
+    ] as [string, string, Partial<FinetuneOptions>][]
+  )
+    .filter(([key]) => chosen.includes(key))
+    .map(([, label, options]) => [label, options] as const);
   const rows = [['run', 'onnxruntime %', 'lowbit fake-quant %', 'vs float', 'prediction agreement', 'seconds']];
   for (const [label, options] of runs) {
     const t0 = performance.now();
-    const r = await finetuneModel(cnn, { data: train, weightBits: Number(w), activationBits: Number(a), ...options });
+    const r = await finetuneModel(cnn, {
+      data: train,
+      weightBits: Number(w),
+      activationBits: Number(a),
+      activationQuantizer,
+      learningRate: Number(process.env.FINETUNE_LR ?? 1e-5),
+      ...options,
+    });
     const seconds = (performance.now() - t0) / 1000;
     const theirs = await ortLogits(r.model, test, labels.length);
     const mine = r.logits({ dtype: 'float32', data: test, shape: [labels.length, 1, 28, 28] });

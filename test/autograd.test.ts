@@ -120,6 +120,105 @@ describe('autograd values and gradients match the float64 reference and its cent
     );
   });
 
+  it('div with broadcasting', () => {
+    fc.assert(
+      fc.property(dims, dims, fc.integer({ min: 0, max: 2 }), (a, b, mode) => {
+        const shapeB = [[a, b], [b], [a, 1]][mode]!;
+        const sizeB = shapeB.reduce((x, y) => x * y, 1);
+        // divisors in [0.5, 1.5] and [-1.5, -0.5]: away from 0, where 1/y is steep
+        const X = { data: Array.from({ length: a * b }, (_, i) => Math.cos(i + a)), shape: [a, b] };
+        const Y = { data: Array.from({ length: sizeB }, (_, i) => (i % 2 === 0 ? 1 : -1) * (1 + 0.5 * Math.sin(3 * i + b))), shape: shapeB };
+        expectGrad((o, [x, y]) => o.div(x!, y!), [X, Y]);
+        expectGrad((o, [x]) => o.div(x!, -4), [X]);
+      }),
+      runs,
+    );
+  });
+
+  it('transpose and concat', () => {
+    fc.assert(
+      fc.property(dims, dims, dims, fc.integer({ min: 0, max: 5 }), fc.integer({ min: -3, max: 2 }), (a, b, c, p, axis) => {
+        const perm = [
+          [0, 1, 2],
+          [0, 2, 1],
+          [1, 0, 2],
+          [1, 2, 0],
+          [2, 0, 1],
+          [2, 1, 0],
+        ][p]!;
+        const X = { data: Array.from({ length: a * b * c }, (_, i) => Math.sin(i * 0.9)), shape: [a, b, c] };
+        expectGrad((o, [x]) => o.transpose(x!, perm), [X]);
+        expectGrad((o, [x]) => o.transpose(x!), [X]);
+        const ax = axis < 0 ? axis + 3 : axis;
+        const other = [a, b, c].map((d, i) => (i === ax ? d + 1 : d));
+        const Y = { data: Array.from({ length: other.reduce((x, y) => x * y, 1) }, (_, i) => Math.cos(i * 1.3)), shape: other };
+        expectGrad((o, [x, y]) => o.concat([x!, y!, x!], axis), [X, Y]);
+      }),
+      runs,
+    );
+  });
+
+  it('sigmoid, tanh, clip and softmax along any axis', () => {
+    fc.assert(
+      fc.property(values(24), fc.integer({ min: -3, max: 2 }), (v, axis) => {
+        const X = { data: v.map((x) => 2 * x), shape: [2, 3, 4] };
+        expectGrad((o, [x]) => o.sigmoid(x!), [X]);
+        expectGrad((o, [x]) => o.tanh(x!), [X]);
+        // kinks at −1 and 1.5 kept out of the finite-difference step
+        const away = { data: v.map((x) => (Math.abs(x + 1) < 1e-3 || Math.abs(x - 1.5) < 1e-3 ? x + 0.01 : x)), shape: [2, 3, 4] };
+        expectGrad((o, [x]) => o.clip(x!, -1, 1.5), [away]);
+        expectGrad((o, [x]) => o.softmax(x!, axis), [X]);
+        expectGrad((o, [x]) => o.softmax(x!), [X]);
+      }),
+      runs,
+    );
+  });
+
+  it('conv2d with groups, dilation, per-axis strides and per-side padding', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })),
+        fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 })),
+        fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 2 })),
+        fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+        (n, groups, perGroup, kernel, stride, padding, dilation) => {
+          const [h, w] = [6, 5];
+          const c = 2 * groups; // two input channels per group
+          const o = perGroup * groups;
+          const X = { data: Array.from({ length: n * c * h * w }, (_, i) => Math.sin(i * 0.37)), shape: [n, c, h, w] };
+          const Wt = { data: Array.from({ length: o * 2 * kernel[0] * kernel[1] }, (_, i) => Math.cos(i * 0.91)), shape: [o, 2, ...kernel] };
+          const B = { data: Array.from({ length: o }, (_, i) => i * 0.1 - 0.2), shape: [o] };
+          expectGrad((ops, [x, wt, b]) => ops.conv2d(x!, wt!, b!, { stride, padding, dilation, groups }), [X, Wt, B]);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('maxPool2d and avgPool2d with rectangular windows, padding, dilation and ceil mode', () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 3 })),
+        fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 })),
+        fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+        fc.integer({ min: 1, max: 2 }),
+        fc.boolean(),
+        fc.boolean(),
+        (kernelSize, stride, [pr, pc], dilation, ceilMode, countIncludePad) => {
+          const padding = [pr, Math.min(pc, kernelSize[1] - 1)] as [number, number];
+          // distinct values so the argmax is unique
+          const X = { data: Array.from({ length: 2 * 2 * 6 * 7 }, (_, i) => Math.sin(i * 1.3) + i * 1e-3), shape: [2, 2, 6, 7] };
+          expectGrad((o, [x]) => o.maxPool2d(x!, { kernelSize, stride, padding, dilation, ceilMode }), [X]);
+          expectGrad((o, [x]) => o.avgPool2d(x!, { kernelSize, stride, padding, dilation, ceilMode, countIncludePad }), [X]);
+        },
+      ),
+      runs,
+    );
+  });
+
   it('logSoftmax, crossEntropy, mseLoss and klDivergence', () => {
     fc.assert(
       fc.property(values(30), fc.double({ min: 0.5, max: 5, noNaN: true }), (v, T) => {

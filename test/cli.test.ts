@@ -965,6 +965,19 @@ describe('lowbit finetune', () => {
     expect(new Uint8Array(readFileSync(out))).toEqual(same.model);
   });
 
+  it('--act-quantizer pact learns clipping levels as finetuneModel does, and refuses other names', async () => {
+    const out = join(folder('finetune-pact'), 'cnn-pact.onnx');
+    const run = await lowbit(['finetune', join(FASHION, 'cnn.onnx'), '-o', out, '--data', IMAGES, '--bits', 'w8a4', '--act-quantizer', 'pact', '-q']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/w8a4, 4 weights and 5 activations fake-quantized \(4 by PACT\), 64 samples × 1 epoch\(s\) \(distillation; /);
+    const { finetuneModel } = await import('../ts/index.js');
+    const same = await finetuneModel(new Uint8Array(readFileSync(join(FASHION, 'cnn.onnx'))), { data: images, activationBits: 4, activationQuantizer: 'pact' });
+    expect(new Uint8Array(readFileSync(out))).toEqual(same.model);
+    const bad = await lowbit(['finetune', join(FASHION, 'cnn.onnx'), '-o', out, '--data', IMAGES, '--act-quantizer', 'PACT']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--act-quantizer must be lsq or pact, got PACT/);
+  });
+
   it('distils without labels, and refuses a bad --bits', async () => {
     const out = join(folder('finetune-distill'), 'mlp.onnx');
     const run = await lowbit(['finetune', join(FASHION, 'mlp.onnx'), '-o', out, '--data', IMAGES, '-q']);

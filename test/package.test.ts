@@ -24,10 +24,12 @@ const root = join(__dirname, '..');
  * layer (ONNX I/O and quantizer); 340 kB with the HTML report and
  * calibration images; 515 kB with round 2's merged model work (data-free
  * quantization, MatMulNBits, weight-only, float16 / bfloat16 / k-means /
- * power-of-two, Studio's shared helpers). Raise it only for a reason written
- * in BENCHMARKS.md; it was 948 kB with source maps and six copies of the module.
+ * power-of-two, Studio's shared helpers); 580 kB with fine-tuning's common
+ * layer set (new autograd ops, the ONNX import of ~30 op types, PACT). Raise
+ * it only for a reason written in BENCHMARKS.md; it was 948 kB with source
+ * maps and six copies of the module.
  */
-const TARBALL_BUDGET = 560_000;
+const TARBALL_BUDGET = 580_000;
 /**
  * The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer,
  * 1.17 MB with the HTML report and calibration images (their libraries are dependencies, loaded on first use),

@@ -117,7 +117,14 @@ export type {
 } from './model/report.js';
 export { renderReport, type RenderReportOptions, type DrawingDocument } from './report/renderReport.js';
 export { DEFAULT_KEEP_FLOAT32_OP_TYPES } from './model/quantize/float16Rules.js';
-export { finetuneModel, type FinetuneOptions, type FinetuneReport, type FinetuneResult } from './model/finetune/finetune.js';
+export {
+  finetuneModel,
+  type ActivationQuantizer,
+  type ActivationQuantizerReport,
+  type FinetuneOptions,
+  type FinetuneReport,
+  type FinetuneResult,
+} from './model/finetune/finetune.js';
 export { compareModels, type CompareModelsOptions, type ModelComparison, type OutputComparison } from './model/compare.js';
 export { inspectModel, type ModelDescription, type ValueDescription } from './model/inspect.js';
 export {

@@ -3,7 +3,8 @@
 // loops build the [taps, pixels] layout of the autograd's GEMMs and the
 // [pixels, taps] layout of integer inference. Padding taps are skipped (they
 // stay zero in a fresh array), and each (tap, image, output row) copies one
-// run of valid columns, so no bounds test sits in the inner loop.
+// run of valid columns, so no bounds test sits in the inner loop. Strides,
+// dilations and pads may differ between the axes (and pads between sides).
 import { LowbitError } from '../base/errors.js';
 
 /** The geometry of a convolution over an [N, C, H, W] input with a KH×KW kernel. */
@@ -14,19 +15,90 @@ export interface ConvGeometry {
   W: number;
   KH: number;
   KW: number;
-  stride: number;
-  pad: number;
+  /** Steps between output rows and columns. */
+  strideH: number;
+  strideW: number;
+  /** Zeros above and left of the input (those below and right only set Ho and Wo). */
+  padTop: number;
+  padLeft: number;
+  /** Steps between kernel taps, rows and columns (1: adjacent). */
+  dilationH: number;
+  dilationW: number;
   /** Output height and width. */
   Ho: number;
   Wo: number;
 }
 
-/** The output size of a convolution; INVALID_SHAPE when the kernel does not fit. */
-export function convGeometry(N: number, C: number, H: number, W: number, KH: number, KW: number, stride: number, pad: number): ConvGeometry {
-  const Ho = Math.floor((H + 2 * pad - KH) / stride) + 1;
-  const Wo = Math.floor((W + 2 * pad - KW) / stride) + 1;
-  if (Ho < 1 || Wo < 1) throw new LowbitError('INVALID_SHAPE', `conv2d: a ${KH}×${KW} kernel does not fit a ${H}×${W} input with padding ${pad}`);
-  return { N, C, H, W, KH, KW, stride, pad, Ho, Wo };
+/** Stride, padding and dilation of a 2-D window: one number for both axes, or one per axis. */
+export interface WindowSpec {
+  /** [rows, columns], or one number for both. */
+  stride: number | readonly [number, number];
+  /** [top, left, bottom, right] (ONNX's order), [rows, columns] (each on both sides), or one number everywhere. */
+  pads: number | readonly [number, number] | readonly [number, number, number, number];
+  /** [rows, columns], or one number for both (default 1). */
+  dilation?: number | readonly [number, number];
+}
+
+/** `[rows, columns]` of a number or a pair. */
+export function pair(v: number | readonly number[]): [number, number] {
+  return typeof v === 'number' ? [v, v] : [v[0]!, v[1]!];
+}
+
+/** `[top, left, bottom, right]` of a number, a pair (each on both sides) or four pads. */
+export function fourPads(v: WindowSpec['pads']): [number, number, number, number] {
+  if (typeof v === 'number') return [v, v, v, v];
+  return v.length === 2 ? [v[0], v[1], v[0], v[1]] : [v[0], v[1], v[2], v[3]];
+}
+
+/**
+ * The output size of a window of KH×KW taps sliding over an H×W input
+ * (`ceil` rounds the last partial window in, dropping one that would start
+ * in the padding, as PyTorch and ONNX's ceil_mode do); INVALID_SHAPE when
+ * the window does not fit.
+ */
+export function windowOutput(H: number, W: number, KH: number, KW: number, spec: WindowSpec, op: string, ceil = false): { Ho: number; Wo: number } {
+  const [sh, sw] = pair(spec.stride);
+  const [pt, pl, pb, pr] = fourPads(spec.pads);
+  const [dh, dw] = pair(spec.dilation ?? 1);
+  const size = (len: number, lo: number, hi: number, k: number, d: number, s: number) => {
+    const span = len + lo + hi - d * (k - 1) - 1;
+    if (span < 0) return 0;
+    let n = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+    if (ceil && (n - 1) * s >= len + lo) n--;
+    return n;
+  };
+  const Ho = size(H, pt, pb, KH, dh, sh);
+  const Wo = size(W, pl, pr, KW, dw, sw);
+  if (Ho < 1 || Wo < 1)
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `${op}: a ${KH}×${KW} window does not fit a ${H}×${W} input with pads [${[pt, pl, pb, pr].join(', ')}]${dh * dw > 1 ? ` and dilation [${dh}, ${dw}]` : ''}`,
+    );
+  return { Ho, Wo };
+}
+
+/**
+ * The geometry of a convolution; `stride` and `pad` are one number for both
+ * axes or a {@link WindowSpec}'s per-axis forms. INVALID_SHAPE when the
+ * kernel does not fit.
+ */
+export function convGeometry(
+  N: number,
+  C: number,
+  H: number,
+  W: number,
+  KH: number,
+  KW: number,
+  stride: WindowSpec['stride'],
+  pad: WindowSpec['pads'],
+  dilation: WindowSpec['dilation'] = 1,
+): ConvGeometry {
+  const spec = { stride, pads: pad, dilation };
+  const { Ho, Wo } = windowOutput(H, W, KH, KW, spec, 'conv2d');
+  const [strideH, strideW] = pair(stride);
+  const [padTop, padLeft] = fourPads(pad);
+  const [dilationH, dilationW] = pair(dilation);
+  return { N, C, H, W, KH, KW, strideH, strideW, padTop, padLeft, dilationH, dilationW, Ho, Wo };
 }
 
 type Numbers = Float32Array | Int8Array | Uint8Array;
@@ -38,8 +110,8 @@ type Numbers = Float32Array | Int8Array | Uint8Array;
  * quadruples, cached by geometry (training reuses a few shapes).
  */
 function runs(g: ConvGeometry): Int32Array {
-  const { N, C, H, W, KH, KW, stride, pad, Ho, Wo } = g;
-  const key = `${N},${C},${H},${W},${KH},${KW},${stride},${pad}`;
+  const { N, C, H, W, KH, KW, strideH: sh, strideW: sw, padTop: pt, padLeft: pl, dilationH: dh, dilationW: dw, Ho, Wo } = g;
+  const key = `${N},${C},${H},${W},${KH},${KW},${sh},${sw},${pt},${pl},${dh},${dw},${Ho},${Wo}`;
   const hit = runCache.get(key);
   if (hit !== undefined) return hit;
   const out: number[] = [];
@@ -47,14 +119,15 @@ function runs(g: ConvGeometry): Int32Array {
     for (let kh = 0; kh < KH; kh++)
       for (let kw = 0; kw < KW; kw++) {
         const t = (c * KH + kh) * KW + kw;
-        // output columns whose input column ow·stride − pad + kw lies in [0, W)
-        const owLo = Math.max(0, Math.ceil((pad - kw) / stride));
-        const owHi = Math.min(Wo - 1, Math.floor((W - 1 + pad - kw) / stride));
+        // output column ow reads input column ow·sw + off: the ones in [0, W)
+        const off = kw * dw - pl;
+        const owLo = Math.max(0, Math.ceil(-off / sw));
+        const owHi = Math.min(Wo - 1, Math.floor((W - 1 - off) / sw));
         if (owHi < owLo) continue;
         for (let n = 0; n < N; n++)
           for (let oh = 0; oh < Ho; oh++) {
-            const ih = oh * stride - pad + kh;
-            if (ih >= 0 && ih < H) out.push(t, ((n * C + c) * H + ih) * W + owLo * stride - pad + kw, (n * Ho + oh) * Wo + owLo, owHi - owLo + 1);
+            const ih = oh * sh - pt + kh * dh;
+            if (ih >= 0 && ih < H) out.push(t, ((n * C + c) * H + ih) * W + owLo * sw + off, (n * Ho + oh) * Wo + owLo, owHi - owLo + 1);
           }
       }
   if (runCache.size > 16) runCache.clear();
@@ -72,7 +145,7 @@ const runCache = new Map<string, Int32Array>();
  */
 export function im2col<T extends Numbers>(src: ArrayLike<number>, g: ConvGeometry, out: T, tapStride: number, pixelStride: number): T {
   const r = runs(g);
-  const s = g.stride;
+  const s = g.strideW;
   for (let q = 0; q < r.length; q += 4) {
     const i0 = r[q + 1]!;
     const o0 = r[q]! * tapStride + r[q + 2]! * pixelStride;
@@ -86,7 +159,7 @@ export function im2col<T extends Numbers>(src: ArrayLike<number>, g: ConvGeometr
 /** col2im, the adjoint of {@link im2col}: dst[input element] += cols[entry] over every entry that reads it. */
 export function col2im(cols: ArrayLike<number>, g: ConvGeometry, dst: Float32Array, tapStride: number, pixelStride: number): Float32Array {
   const r = runs(g);
-  const s = g.stride;
+  const s = g.strideW;
   for (let q = 0; q < r.length; q += 4) {
     const i0 = r[q + 1]!;
     const c0 = r[q]! * tapStride + r[q + 2]! * pixelStride;

@@ -3,8 +3,8 @@
 // ∂loss/∂input into each input's grad.
 import { LowbitError } from '../base/errors.js';
 import { sizeOf, show } from '../base/tensor.js';
-import { optionsObject } from '../base/validate.js';
-import { col2im, convGeometry, im2col, swapLeadingAxes } from './im2col.js';
+import { optionsObject, type OptionNames } from '../base/validate.js';
+import { col2im, convGeometry, fourPads, im2col, pair, swapLeadingAxes, windowOutput } from './im2col.js';
 import { gemm } from './kernels.js';
 import { Tensor, accumulateGrad, assertTensor } from './tensor.js';
 
@@ -75,7 +75,7 @@ function reduceTo(g: Float32Array, idx: Int32Array | null, size: number, sign = 
   return r;
 }
 
-function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul'): Tensor {
+function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul' | 'div'): Tensor {
   assertTensor(a, op, 'a');
   if (typeof b !== 'number') assertTensor(b, op, 'b (a Tensor or a number)');
   const bt = typeof b === 'number' ? scalarTensor(b) : b;
@@ -89,10 +89,23 @@ function elementwise(a: Tensor, b: Tensor | number, op: 'add' | 'sub' | 'mul'): 
   for (let i = 0; i < n; i++) {
     const x = ad[ia === null ? i : ia[i]!]!;
     const y = bd[ib === null ? i : ib[i]!]!;
-    out[i] = op === 'add' ? x + y : op === 'sub' ? x - y : x * y;
+    out[i] = op === 'add' ? x + y : op === 'sub' ? x - y : op === 'mul' ? x * y : x / y;
   }
   return Tensor.fromOp(out, shape, [a, bt], (o) => {
     const g = o.grad!;
+    if (op === 'div') {
+      // ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −x/y² = −out/y
+      const ga = new Float32Array(n);
+      const gb = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const y = bd[ib === null ? i : ib[i]!]!;
+        ga[i] = g[i]! / y;
+        gb[i] = (-g[i]! * out[i]!) / y;
+      }
+      if (a.requiresGrad) accumulateGrad(a, reduceTo(ga, ia, a.size));
+      if (bt.requiresGrad) accumulateGrad(bt, reduceTo(gb, ib, bt.size));
+      return;
+    }
     if (op === 'mul') {
       if (a.requiresGrad) {
         const ga = new Float32Array(n);
@@ -124,6 +137,11 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
 /** a · b elementwise with NumPy broadcasting (b may be a number). */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   return elementwise(a, b, 'mul');
+}
+
+/** a / b elementwise with NumPy broadcasting (b may be a number). */
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  return elementwise(a, b, 'div');
 }
 
 // ---------------------------------------------------------------- reductions
@@ -200,6 +218,99 @@ export function flatten(x: Tensor, startDim = 1): Tensor {
   return reshape(x, [...x.shape.slice(0, startDim), sizeOf(x.shape.slice(startDim))]);
 }
 
+/** Reverses a permutation: inv[perm[i]] = i. */
+function inversePermutation(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+}
+
+/** `data` of `shape` with its axes reordered: out axis i is input axis perm[i]. */
+function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
+  const rank = shape.length;
+  const outShape = perm.map((p) => shape[p]!);
+  const inStrides = new Array<number>(rank);
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    inStrides[d] = s;
+    s *= shape[d]!;
+  }
+  // the input stride of each output axis, and a counter over the output
+  const strides = perm.map((p) => inStrides[p]!);
+  const out = new Float32Array(data.length);
+  const counter = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = data[off]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      counter[d]!++;
+      off += strides[d]!;
+      if (counter[d]! < outShape[d]!) break;
+      off -= strides[d]! * counter[d]!;
+      counter[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** The axes of `x` reordered: output axis i is input axis `perm[i]` (default: reversed, as ONNX Transpose). */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  assertTensor(x, 'transpose', 'x');
+  const rank = x.shape.length;
+  const p = perm === undefined ? x.shape.map((_, i) => rank - 1 - i) : [...perm];
+  if (!Array.isArray(p) || p.length !== rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new LowbitError('INVALID_ARGUMENT', `transpose: perm must be a permutation of 0 … ${rank - 1} for shape ${shapeStr(x.shape)}, got ${show(perm)}`);
+  }
+  const inv = inversePermutation(p);
+  const outShape = p.map((a) => x.shape[a]!);
+  return Tensor.fromOp(permute(x.data, x.shape, p), outShape, [x], (o) => accumulateGrad(x, permute(o.grad!, outShape, inv)));
+}
+
+/** The tensors joined along `axis` (negative counts from the end); every other dim must match. */
+export function concat(tensors: readonly Tensor[], axis: number): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0)
+    throw new LowbitError('INVALID_ARGUMENT', `concat needs a non-empty array of Tensors, got ${show(tensors)}`);
+  tensors.forEach((t, i) => assertTensor(t, 'concat', `tensors[${i}]`));
+  const first = tensors[0]!;
+  const rank = first.shape.length;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
+    throw new LowbitError('INVALID_SHAPE', `concat: axis ${show(axis)} is out of range for rank ${rank}`);
+  const ax = axis < 0 ? axis + rank : axis;
+  tensors.forEach((t: Tensor, i: number) => {
+    if (t.shape.length !== rank || t.shape.some((d: number, j: number) => j !== ax && d !== first.shape[j])) {
+      throw new LowbitError(
+        'INVALID_SHAPE',
+        `concat along axis ${ax}: tensors[${i}] has shape ${shapeStr(t.shape)}, tensors[0] ${shapeStr(first.shape)}; the other dims must match`,
+      );
+    }
+  });
+  const outer = sizeOf(first.shape.slice(0, ax));
+  const inner = sizeOf(first.shape.slice(ax + 1));
+  const lens = tensors.map((t) => t.shape[ax]! * inner);
+  const total = lens.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(outer * total);
+  for (let o = 0; o < outer; o++) {
+    let at = o * total;
+    tensors.forEach((t, i) => {
+      out.set(t.data.subarray(o * lens[i]!, (o + 1) * lens[i]!), at);
+      at += lens[i]!;
+    });
+  }
+  const shape = [...first.shape];
+  shape[ax] = total / inner;
+  return Tensor.fromOp(out, shape, [...tensors], (r) => {
+    const g = r.grad!;
+    let start = 0;
+    tensors.forEach((t, i) => {
+      if (t.requiresGrad) {
+        const gt = new Float32Array(t.size);
+        for (let o = 0; o < outer; o++) gt.set(g.subarray(o * total + start, o * total + start + lens[i]!), o * lens[i]!);
+        accumulateGrad(t, gt);
+      }
+      start += lens[i]!;
+    });
+  });
+}
+
 // ---------------------------------------------------------------- activations
 
 /** max(x, 0) elementwise. */
@@ -213,6 +324,90 @@ export function relu(x: Tensor): Tensor {
     const og = o.grad!;
     for (let i = 0; i < g.length; i++) g[i] = d[i]! > 0 ? og[i]! : 0;
     accumulateGrad(x, g);
+  });
+}
+
+/** An elementwise op y = f(x) whose derivative is a function of x and y. */
+function unary(x: Tensor, op: string, f: (v: number) => number, df: (v: number, y: number) => number): Tensor {
+  assertTensor(x, op, 'x');
+  const d = x.data;
+  const out = new Float32Array(x.size);
+  for (let i = 0; i < out.length; i++) out[i] = f(d[i]!);
+  return Tensor.fromOp(out, [...x.shape], [x], (o) => {
+    const og = o.grad!;
+    const g = new Float32Array(x.size);
+    for (let i = 0; i < g.length; i++) g[i] = og[i]! * df(d[i]!, out[i]!);
+    accumulateGrad(x, g);
+  });
+}
+
+/** 1 / (1 + e^−x) elementwise. */
+export function sigmoid(x: Tensor): Tensor {
+  return unary(
+    x,
+    'sigmoid',
+    (v) => 1 / (1 + Math.exp(-v)),
+    (_, y) => y * (1 - y),
+  );
+}
+
+/** tanh(x) elementwise. */
+export function tanh(x: Tensor): Tensor {
+  return unary(x, 'tanh', Math.tanh, (_, y) => 1 - y * y);
+}
+
+/**
+ * min(max(x, min), max) elementwise (ONNX Clip; ReLU6 is clip(x, 0, 6)).
+ * The gradient passes where min ≤ x ≤ max, as PyTorch's clamp.
+ */
+export function clip(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max) || min > max) {
+    throw new LowbitError('INVALID_ARGUMENT', `clip needs numbers min ≤ max, got ${show(min)} and ${show(max)}`);
+  }
+  return unary(
+    x,
+    'clip',
+    (v) => Math.min(Math.max(v, min), max),
+    (v) => (v >= min && v <= max ? 1 : 0),
+  );
+}
+
+/** The layout of `x` around one axis: outer × len × inner. */
+function aroundAxis(x: Tensor, axis: number, op: string): { outer: number; len: number; inner: number } {
+  const rank = x.shape.length;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
+    throw new LowbitError('INVALID_SHAPE', `${op}: axis ${show(axis)} is out of range for shape ${shapeStr(x.shape)}`);
+  const ax = axis < 0 ? axis + rank : axis;
+  return { outer: sizeOf(x.shape.slice(0, ax)), len: x.shape[ax]!, inner: sizeOf(x.shape.slice(ax + 1)) };
+}
+
+/** softmax along `axis` (default the last): e^x / Σ e^x, computed max-shifted. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  assertTensor(x, 'softmax', 'x');
+  const { outer, len, inner } = aroundAxis(x, axis, 'softmax');
+  const d = x.data;
+  const y = new Float32Array(x.size);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let m = -Infinity;
+      for (let l = 0; l < len; l++) m = Math.max(m, d[base + l * inner]!);
+      let s = 0;
+      for (let l = 0; l < len; l++) s += Math.exp(d[base + l * inner]! - m);
+      for (let l = 0; l < len; l++) y[base + l * inner] = Math.exp(d[base + l * inner]! - m) / s;
+    }
+  return Tensor.fromOp(y, [...x.shape], [x], (t) => {
+    // ∂L/∂x = y ⊙ (g − Σ g ⊙ y) along the axis
+    const g = t.grad!;
+    const dx = new Float32Array(x.size);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const base = o * len * inner + i;
+        let s = 0;
+        for (let l = 0; l < len; l++) s += g[base + l * inner]! * y[base + l * inner]!;
+        for (let l = 0; l < len; l++) dx[base + l * inner] = y[base + l * inner]! * (g[base + l * inner]! - s);
+      }
+    accumulateGrad(x, dx);
   });
 }
 
@@ -267,48 +462,106 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   });
 }
 
+/** A window's stride, padding or dilation as given: one number, or one per axis (pads: per side). */
+type PerAxis = number | readonly [number, number];
+type Pads = number | readonly [number, number] | readonly [number, number, number, number];
+
+/** Checks a per-axis argument: integers ≥ `min`, one or `lengths` of them. */
+function checkWindowArg(v: unknown, op: string, name: string, min: number, lengths: readonly number[]): void {
+  const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= min;
+  if (ok(v) || (Array.isArray(v) && lengths.includes(v.length) && v.every(ok))) return;
+  const forms = lengths.map((l) => `${l} of them`).join(' or ');
+  throw new LowbitError('INVALID_ARGUMENT', `${op} ${name} must be an integer ≥ ${min} or an array of ${forms}, got ${show(v)}`);
+}
+
 /** Options of {@link conv2d}. */
 export interface Conv2dOptions {
-  /** Step between windows (default 1). */
-  stride?: number;
-  /** Zeros added on each side of H and W (default 0). */
-  padding?: number;
+  /** Step between windows: one number for both axes, or [rows, columns] (default 1). */
+  stride?: PerAxis;
+  /**
+   * Zeros added: one number on every side, [rows, columns] on both sides of
+   * each, or [top, left, bottom, right] (ONNX's pads). Default 0.
+   */
+  padding?: Pads;
+  /** Step between kernel taps: one number, or [rows, columns] (default 1). */
+  dilation?: PerAxis;
+  /**
+   * Channel groups convolved apart (default 1): the weight is [O, C/groups,
+   * KH, KW] and output channels [g·O/groups, (g+1)·O/groups) see input
+   * channels [g·C/groups, (g+1)·C/groups). groups = C is a depthwise convolution.
+   */
+  groups?: number;
 }
 
 /**
- * 2-D convolution (cross-correlation, as PyTorch): x [N, C, H, W], weight
- * [O, C, KH, KW], bias [O] → [N, O, Ho, Wo], by im2col and one GEMM.
+ * 2-D convolution (cross-correlation, as PyTorch and ONNX Conv): x [N, C,
+ * H, W], weight [O, C/groups, KH, KW], bias [O] → [N, O, Ho, Wo], by im2col
+ * and one GEMM per group.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: Conv2dOptions = {}): Tensor {
   assertTensor(x, 'conv2d', 'input x');
   assertTensor(weight, 'conv2d', 'weight');
   if (bias !== undefined) assertTensor(bias, 'conv2d', 'bias');
-  const { stride = 1, padding: pad = 0 } = optionsObject(options, 'conv2d', { stride: true, padding: true });
-  if (!Number.isInteger(stride) || stride < 1) throw new LowbitError('INVALID_ARGUMENT', `conv2d stride must be an integer ≥ 1, got ${show(stride)}`);
-  if (!Number.isInteger(pad) || pad < 0) throw new LowbitError('INVALID_ARGUMENT', `conv2d padding must be an integer ≥ 0, got ${show(pad)}`);
+  const {
+    stride = 1,
+    padding: pad = 0,
+    dilation = 1,
+    groups = 1,
+  } = optionsObject(options, 'conv2d', { stride: true, padding: true, dilation: true, groups: true });
+  checkWindowArg(stride, 'conv2d', 'stride', 1, [2]);
+  checkWindowArg(pad, 'conv2d', 'padding', 0, [2, 4]);
+  checkWindowArg(dilation, 'conv2d', 'dilation', 1, [2]);
+  if (!Number.isInteger(groups) || groups < 1) throw new LowbitError('INVALID_ARGUMENT', `conv2d groups must be an integer ≥ 1, got ${show(groups)}`);
   assertRank(x, 4, 'conv2d', 'input x [N, C, H, W]');
-  assertRank(weight, 4, 'conv2d', 'weight [O, C, KH, KW]');
+  assertRank(weight, 4, 'conv2d', 'weight [O, C/groups, KH, KW]');
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [O, C2, KH, KW] = weight.shape as [number, number, number, number];
-  if (C !== C2) throw new LowbitError('INVALID_SHAPE', `conv2d: input has ${C} channels, weight ${shapeStr(weight.shape)} expects ${C2}`);
+  const [O, Cg, KH, KW] = weight.shape as [number, number, number, number];
+  if (C !== Cg * groups || O % groups !== 0) {
+    throw new LowbitError(
+      'INVALID_SHAPE',
+      `conv2d: input has ${C} channels, weight ${shapeStr(weight.shape)} with ${groups} group(s) expects ${Cg * groups} (and output channels divisible by the groups)`,
+    );
+  }
   if (bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== O)) {
     throw new LowbitError('INVALID_SHAPE', `conv2d: bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
   }
-  const g = convGeometry(N, C, H, W, KH, KW, stride, pad);
+  const g = convGeometry(N, C, H, W, KH, KW, stride, pad, dilation);
   const hw = g.Ho * g.Wo;
   const pixels = N * hw;
-  const ck = C * KH * KW;
-  // im2col as [taps (c, kh, kw), pixels (n, oh, ow)], so that W [O, taps] · cols
-  // is [O, N, HW]: NCHW after swapping its two leading axes (contiguous runs).
-  const cols = im2col(x.data, g, new Float32Array(ck * pixels), pixels, 1);
-  const yOn = gemm(weight.data, cols, O, pixels, ck, false, false, bias?.data, true);
+  const ck = Cg * KH * KW; // taps per group
+  const Og = O / groups;
+  // im2col as [taps (c, kh, kw), pixels (n, oh, ow)]: group gi's taps are rows
+  // [gi·ck, (gi+1)·ck), so W_g [Og, ck] · cols_g is rows [gi·Og, (gi+1)·Og) of
+  // [O, N, HW]: NCHW after swapping its two leading axes (contiguous runs).
+  const cols = im2col(x.data, g, new Float32Array(C * KH * KW * pixels), pixels, 1);
+  const wOf = (gi: number) => weight.data.subarray(gi * Og * ck, (gi + 1) * Og * ck);
+  const colsOf = (gi: number) => cols.subarray(gi * ck * pixels, (gi + 1) * ck * pixels);
+  let yOn: Float32Array;
+  if (groups === 1) yOn = gemm(weight.data, cols, O, pixels, ck, false, false, bias?.data, true);
+  else {
+    yOn = new Float32Array(O * pixels);
+    for (let gi = 0; gi < groups; gi++)
+      yOn.set(gemm(wOf(gi), colsOf(gi), Og, pixels, ck, false, false, bias?.data.subarray(gi * Og, (gi + 1) * Og), true), gi * Og * pixels);
+  }
   const y = swapLeadingAxes(yOn, O, N, hw, new Float32Array(yOn.length));
   const parents = bias === undefined ? [x, weight] : [x, weight, bias];
   return Tensor.fromOp(y, [N, O, g.Ho, g.Wo], parents, (out) => {
     const gOn = swapLeadingAxes(out.grad!, N, O, hw, new Float32Array(O * pixels)); // [O, N·HW]
-    if (weight.requiresGrad) accumulateGrad(weight, gemm(gOn, cols, O, ck, pixels, false, true));
     if (bias?.requiresGrad) accumulateGrad(bias, rowSums(gOn, O, pixels));
-    if (x.requiresGrad) accumulateGrad(x, col2im(gemm(weight.data, gOn, ck, pixels, O, true, false), g, new Float32Array(x.size), pixels, 1));
+    if (groups === 1) {
+      if (weight.requiresGrad) accumulateGrad(weight, gemm(gOn, cols, O, ck, pixels, false, true));
+      if (x.requiresGrad) accumulateGrad(x, col2im(gemm(weight.data, gOn, ck, pixels, O, true, false), g, new Float32Array(x.size), pixels, 1));
+      return;
+    }
+    const gW = weight.requiresGrad ? new Float32Array(weight.size) : undefined;
+    const gCols = x.requiresGrad ? new Float32Array(cols.length) : undefined;
+    for (let gi = 0; gi < groups; gi++) {
+      const gOut = gOn.subarray(gi * Og * pixels, (gi + 1) * Og * pixels);
+      gW?.set(gemm(gOut, colsOf(gi), Og, ck, pixels, false, true), gi * Og * ck);
+      gCols?.set(gemm(wOf(gi), gOut, ck, pixels, Og, true, false), gi * ck * pixels);
+    }
+    if (gW !== undefined) accumulateGrad(weight, gW);
+    if (gCols !== undefined) accumulateGrad(x, col2im(gCols, g, new Float32Array(x.size), pixels, 1));
   });
 }
 
@@ -323,49 +576,126 @@ function rowSums(g: Float32Array, rows: number, cols: number): Float32Array {
   return s;
 }
 
-/** Options of {@link maxPool2d}. */
+/** Options of {@link maxPool2d} and {@link avgPool2d}. */
 export interface MaxPool2dOptions {
-  /** Window size (square). */
-  kernelSize: number;
+  /** Window size: one number (square), or [rows, columns]. */
+  kernelSize: PerAxis;
   /** Step between windows (default: kernelSize). */
-  stride?: number;
+  stride?: PerAxis;
+  /**
+   * Padding: one number on every side, [rows, columns] on both sides of
+   * each, or [top, left, bottom, right] (default 0); padded positions never
+   * win a max and are left out of an average unless `countIncludePad`.
+   * Each pad must be smaller than the window along its axis.
+   */
+  padding?: Pads;
+  /** Step between window taps (default 1). */
+  dilation?: PerAxis;
+  /** Round the output size up (a last partial window), as ceil_mode (default false: partial windows dropped). */
+  ceilMode?: boolean;
 }
 
-/** 2-D max pooling over [N, C, H, W] (no padding; partial windows dropped). */
+/** Options of {@link avgPool2d}. */
+export interface AvgPool2dOptions extends MaxPool2dOptions {
+  /** Divide by the window's taps inside the padded input, padding included (default false: by the taps inside the input). */
+  countIncludePad?: boolean;
+}
+
+/** The windows of a pooling: for each output element, its input indices (-1 for a padded tap) and the average's divisor. */
+function poolWindows(
+  x: Tensor,
+  options: AvgPool2dOptions,
+  op: string,
+  names: OptionNames<MaxPool2dOptions> | OptionNames<AvgPool2dOptions>,
+): { shape: number[]; taps: Int32Array; k: number; divisors: Float32Array } {
+  const o = optionsObject(options, op, names as OptionNames<AvgPool2dOptions>) as AvgPool2dOptions;
+  const { kernelSize, stride = kernelSize, padding = 0, dilation = 1, ceilMode = false, countIncludePad = false } = o;
+  checkWindowArg(kernelSize, op, 'kernelSize', 1, [2]);
+  checkWindowArg(stride, op, 'stride', 1, [2]);
+  checkWindowArg(padding, op, 'padding', 0, [2, 4]);
+  checkWindowArg(dilation, op, 'dilation', 1, [2]);
+  if (typeof ceilMode !== 'boolean') throw new LowbitError('INVALID_ARGUMENT', `${op} ceilMode must be true or false, got ${show(ceilMode)}`);
+  if (typeof countIncludePad !== 'boolean')
+    throw new LowbitError('INVALID_ARGUMENT', `${op} countIncludePad must be true or false, got ${show(countIncludePad)}`);
+  assertRank(x, 4, op, 'input x [N, C, H, W]');
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [KH, KW] = pair(kernelSize);
+  const [sh, sw] = pair(stride);
+  const [dh, dw] = pair(dilation);
+  const [pt, pl, pb, pr] = fourPads(padding);
+  if (Math.max(pt, pb) >= KH || Math.max(pl, pr) >= KW)
+    throw new LowbitError('INVALID_ARGUMENT', `${op}: padding [${[pt, pl, pb, pr].join(', ')}] must be smaller than the ${KH}×${KW} window`);
+  const { Ho, Wo } = windowOutput(H, W, KH, KW, { stride, pads: padding, dilation }, op, ceilMode);
+  const k = KH * KW;
+  const taps = new Int32Array(N * C * Ho * Wo * k);
+  const divisors = new Float32Array(N * C * Ho * Wo);
+  for (let nc = 0, out = 0; nc < N * C; nc++)
+    for (let oh = 0; oh < Ho; oh++)
+      for (let ow = 0; ow < Wo; ow++, out++) {
+        let inside = 0;
+        let padded = 0;
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const ih = oh * sh - pt + kh * dh;
+            const iw = ow * sw - pl + kw * dw;
+            const valid = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            taps[out * k + kh * KW + kw] = valid ? (nc * H + ih) * W + iw : -1;
+            if (valid) inside++;
+            if (ih < H + pb && iw < W + pr) padded++;
+          }
+        divisors[out] = countIncludePad ? padded : inside;
+      }
+  return { shape: [N, C, Ho, Wo], taps, k, divisors };
+}
+
+const POOL_OPTIONS: OptionNames<MaxPool2dOptions> = { kernelSize: true, stride: true, padding: true, dilation: true, ceilMode: true };
+
+/** 2-D max pooling over [N, C, H, W] (stride defaults to the window; see {@link MaxPool2dOptions}). */
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   assertTensor(x, 'maxPool2d', 'input x');
-  // kernelSize and stride are checked just below.
-  const { kernelSize: k, stride: s = k } = optionsObject(options, 'maxPool2d', { kernelSize: true, stride: true }) as MaxPool2dOptions;
-  if (!Number.isInteger(k) || k < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d kernelSize must be an integer ≥ 1, got ${show(k)}`);
-  if (!Number.isInteger(s) || s < 1) throw new LowbitError('INVALID_ARGUMENT', `maxPool2d stride must be an integer ≥ 1, got ${show(s)}`);
-  assertRank(x, 4, 'maxPool2d', 'input x [N, C, H, W]');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const Ho = Math.floor((H - k) / s) + 1;
-  const Wo = Math.floor((W - k) / s) + 1;
-  if (Ho < 1 || Wo < 1) throw new LowbitError('INVALID_SHAPE', `maxPool2d: a ${k}×${k} window does not fit a ${H}×${W} input`);
-  const out = new Float32Array(N * C * Ho * Wo);
+  const { shape, taps, k } = poolWindows(x, options, 'maxPool2d', POOL_OPTIONS);
+  const out = new Float32Array(sizeOf(shape));
   const arg = new Int32Array(out.length);
   const d = x.data;
-  for (let nc = 0, o = 0; nc < N * C; nc++)
-    for (let oh = 0; oh < Ho; oh++)
-      for (let ow = 0; ow < Wo; ow++, o++) {
-        let best = -Infinity;
-        let bi = 0;
-        for (let kh = 0; kh < k; kh++)
-          for (let kw = 0; kw < k; kw++) {
-            const i = (nc * H + oh * s + kh) * W + ow * s + kw;
-            if (d[i]! > best) {
-              best = d[i]!;
-              bi = i;
-            }
-          }
-        out[o] = best;
-        arg[o] = bi;
+  for (let o = 0; o < out.length; o++) {
+    let best = -Infinity;
+    let bi = -1;
+    for (let t = o * k; t < (o + 1) * k; t++) {
+      const i = taps[t]!;
+      if (i >= 0 && (bi < 0 || d[i]! > best)) {
+        best = d[i]!;
+        bi = i;
       }
-  return Tensor.fromOp(out, [N, C, Ho, Wo], [x], (t) => {
+    }
+    out[o] = best;
+    arg[o] = bi;
+  }
+  return Tensor.fromOp(out, shape, [x], (t) => {
     const g = new Float32Array(x.size);
     const og = t.grad!;
     for (let o = 0; o < og.length; o++) g[arg[o]!]! += og[o]!;
+    accumulateGrad(x, g);
+  });
+}
+
+/** 2-D average pooling over [N, C, H, W] (stride defaults to the window; see {@link AvgPool2dOptions}). */
+export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
+  assertTensor(x, 'avgPool2d', 'input x');
+  const { shape, taps, k, divisors } = poolWindows(x, options, 'avgPool2d', { ...POOL_OPTIONS, countIncludePad: true });
+  const out = new Float32Array(sizeOf(shape));
+  const d = x.data;
+  for (let o = 0; o < out.length; o++) {
+    let s = 0;
+    for (let t = o * k; t < (o + 1) * k; t++) if (taps[t]! >= 0) s += d[taps[t]!]!;
+    out[o] = s / divisors[o]!;
+  }
+  return Tensor.fromOp(out, shape, [x], (t) => {
+    const g = new Float32Array(x.size);
+    const og = t.grad!;
+    for (let o = 0; o < og.length; o++) {
+      const share = og[o]! / divisors[o]!;
+      for (let q = o * k; q < (o + 1) * k; q++) if (taps[q]! >= 0) g[taps[q]!]! += share;
+    }
     accumulateGrad(x, g);
   });
 }

@@ -12,17 +12,22 @@ import { readFile, samePath } from './files.js';
 import { progressDisplay } from './progress.js';
 import { readLabels } from './quantize.js';
 
-const USAGE = 'lowbit finetune IN.onnx -o OUT.onnx --data X.npy [--labels Y.npy] [--teacher T.onnx | --distill] [--epochs N] [--bits wWaA]';
+const USAGE =
+  'lowbit finetune IN.onnx -o OUT.onnx --data X.npy [--labels Y.npy] [--teacher T.onnx | --distill] [--epochs N] [--bits wWaA] [--act-quantizer lsq|pact]';
 
 /** The `finetune` command. */
 export const finetuneCommand: Command = {
   name: 'finetune',
   summary: 'quantization-aware fine-tuning of a float ONNX classifier (labels or distillation), written as QDQ ONNX',
   usage: USAGE,
-  description: `Imports the model (Conv, Gemm, MatMul, Add, Relu, MaxPool, Flatten, Reshape,
-BatchNormalization, Identity, Dropout; one input, one output of logits) into
-lowbit's autograd, puts a fake quantizer with a learned step size (LSQ)
-wherever static quantization puts Q/DQ, trains it on --data (float32 .npy,
+  description: `Imports the model (Conv — grouped and depthwise too —, Gemm, MatMul, Add, Sub,
+Mul, Div, Relu, Clip, Sigmoid, HardSigmoid, Tanh, Softmax, MaxPool,
+AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean, Concat, Flatten,
+Reshape, Transpose, BatchNormalization, Identity, Dropout; one input, one
+output of logits) into lowbit's autograd, puts a fake quantizer with a
+learned step size (LSQ; --act-quantizer pact learns a clipping level for
+the non-negative activations instead, PACT) wherever static quantization
+puts Q/DQ, trains it on --data (float32 .npy,
 [N, …] with the model input's sample shape) and writes QDQ ONNX with the
 learned parameters. With --labels (integer .npy, one class per sample) it
 trains on cross-entropy; without, or with --distill / --teacher, it learns
@@ -35,6 +40,7 @@ the float teacher's outputs (the model itself unless --teacher names one).`,
     distill: { type: 'boolean', help: 'distil from the model itself (the default without --labels)' },
     epochs: { type: 'string', value: 'N', help: 'passes over the data (default 1)' },
     bits: { type: 'string', value: 'wWaA', help: 'weight and activation bits, e.g. w4a4 (weights 2-8, activations 4 or 8; default w8a8)' },
+    'act-quantizer': { type: 'string', value: 'lsq|pact', help: 'activation quantizer: learned step (lsq, default) or learned clipping level (pact)' },
     'batch-size': { type: 'string', value: 'N', help: 'samples per step (default 32)' },
     lr: { type: 'string', value: 'X', help: 'learning rate of the weights (default 1e-5)' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
@@ -53,6 +59,8 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
   const bits = stringFlag(args, 'bits') ?? 'w8a8';
   const m = /^w(\d)a(\d)$/i.exec(bits);
   if (m === null) throw new UsageError(`--bits must look like w4a4 (weight bits 2-8, activation bits 4 or 8), got ${bits}`);
+  const actQuantizer = stringFlag(args, 'act-quantizer') ?? 'lsq';
+  if (actQuantizer !== 'lsq' && actQuantizer !== 'pact') throw new UsageError(`--act-quantizer must be lsq or pact, got ${actQuantizer}`);
   const epochs = countFlag(args, 'epochs');
   const batchSize = countFlag(args, 'batch-size');
   const lr = numberFlag(args, 'lr');
@@ -82,6 +90,7 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
       teacher,
       weightBits: Number(m[1]),
       activationBits: Number(m[2]),
+      activationQuantizer: actQuantizer,
       ...(epochs !== undefined && { epochs }),
       ...(batchSize !== undefined && { batchSize }),
       ...(lr !== undefined && { learningRate: lr }),
@@ -93,7 +102,7 @@ async function run(args: ParsedArgs, ctx: CliContext): Promise<void> {
     ctx.writes.commit();
     const losses = report.epochLosses.map((l) => l.toFixed(4)).join(', ');
     ctx.stdout.write(
-      `wrote ${output}: ${count(model.length)} bytes, ${bits.toLowerCase()}, ${report.weights} weights and ${report.activations} activations fake-quantized, ${count(n)} samples × ${report.epochLosses.length} epoch(s) (${report.loss}${losses === '' ? '' : `; loss per epoch ${losses}`}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `wrote ${output}: ${count(model.length)} bytes, ${bits.toLowerCase()}, ${report.weights} weights and ${report.activations} activations fake-quantized${actQuantizer === 'pact' ? ` (${report.quantizers.filter((q) => q.kind === 'pact').length} by PACT)` : ''}, ${count(n)} samples × ${report.epochLosses.length} epoch(s) (${report.loss}${losses === '' ? '' : `; loss per epoch ${losses}`}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
   } finally {
     progress.stop();

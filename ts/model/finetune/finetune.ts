@@ -1,10 +1,11 @@
 // Quantization-aware fine-tuning of an imported ONNX model: the graph runs
 // in lowbit's autograd with a fake quantizer wherever static PTQ would put
 // Q/DQ (planStatic decides, as for quantizeModel), each with a learned LSQ
-// step size initialised from a calibration pass; the model is trained from
-// labels (cross-entropy) or by distillation from a float teacher (the model
-// itself by default, no labels needed), then written as QDQ ONNX with the
-// learned parameters, which onnxruntime runs to the same results.
+// step size (or, for activations, PACT's learned clipping level)
+// initialised from a calibration pass; the model is trained from labels
+// (cross-entropy) or by distillation from a float teacher (the model itself
+// by default, no labels needed), then written as QDQ ONNX with the learned
+// parameters, which onnxruntime runs to the same results.
 import type { ElementType, TypedTensor } from '../../base/elementTypes.js';
 import { LowbitError } from '../../base/errors.js';
 import { roundHalfEven } from '../../base/rounding.js';
@@ -13,16 +14,17 @@ import { optionsObject, type OptionNames } from '../../base/validate.js';
 import { add, crossEntropy, klDivergence, mul } from '../../autograd/ops.js';
 import { Adam } from '../../autograd/optim.js';
 import { Tensor, noGrad } from '../../autograd/tensor.js';
-import { intRange, lsq } from '../../qat/fakeQuant.js';
+import { intRange, lsq, pact, pactScale } from '../../qat/fakeQuant.js';
 import { distillationLoss } from '../../qat/distill.js';
 import { foldBatchNorm } from '../dfq/foldBatchNorm.js';
-import { makeNode } from '../onnx/build.js';
+import { makeNode, readAttr } from '../onnx/build.js';
 import { decodeModel } from '../onnx/decode.js';
 import { encodeModel } from '../onnx/encode.js';
 import { GraphIndex } from '../onnx/graphIndex.js';
 import { NameSet } from '../onnx/names.js';
+import { modelWeights, readWeight } from '../onnx/walk.js';
 import type { ModelProto, NodeProto } from '../onnx/proto.js';
-import { makeTensor, readTensor } from '../onnx/tensor.js';
+import { elementTypeOf, makeTensor, readTensor } from '../onnx/tensor.js';
 import { foldConstants } from '../prepare/fold.js';
 import { upgradeOpset } from '../prepare/opset.js';
 import { progressOf, type LongCallOptions } from '../progress.js';
@@ -30,6 +32,7 @@ import { raiseToOpset21 } from '../quantize/nbits/opset21.js';
 import { dequantizedValues, quantizeConstant, type QuantizedConstant, type TensorQParams } from '../quantize/params.js';
 import { planStatic, type StaticPlan } from '../quantize/plan.js';
 import { applyQdq } from '../quantize/qdq.js';
+import { ruleOf } from '../quantize/rules.js';
 import { importGraph } from './graph.js';
 
 /** Options of {@link finetuneModel}. */
@@ -57,8 +60,23 @@ export interface FinetuneOptions extends LongCallOptions {
   batchSize?: number;
   /** Adam's learning rate for weights and biases (default 1e-5), decayed to 0 along a cosine over the run. */
   learningRate?: number;
-  /** Adam's learning rate for the LSQ step sizes (default 1e-5), decayed as `learningRate`. */
+  /**
+   * Adam's learning rate for the LSQ step sizes (default 1e-5), decayed as
+   * `learningRate`; PACT's clipping levels α take it times 2^k − 1, so the
+   * step α/(2^k − 1) they imply moves at the same rate.
+   */
   stepLearningRate?: number;
+  /**
+   * How activations are fake-quantized (weights always use LSQ):
+   * - `'lsq'` (default): a learned step size (Esser et al. 2020), signed
+   *   or unsigned by what the calibration pass saw.
+   * - `'pact'`: a learned clipping level α (Choi et al. 2018, the paper's
+   *   gradient; `autograd.pact`): x clipped to [0, α], step α/(2^k − 1),
+   *   written as a uint8 Q/DQ with that scale. PACT clips at 0, so
+   *   activations that take negative values (no ReLU before them) keep LSQ;
+   *   {@link FinetuneReport.quantizers} says which got which.
+   */
+  activationQuantizer?: ActivationQuantizer;
   /** Samples of `data` (the first ones) the quantizers are initialised from (default 256). */
   calibrationSamples?: number;
   /** Distillation temperature (default 4). */
@@ -83,10 +101,29 @@ export const FINETUNE_OPTION_NAMES: OptionNames<FinetuneOptions> = {
   calibrationSamples: true,
   temperature: true,
   alpha: true,
+  activationQuantizer: true,
   seed: true,
   onProgress: true,
   signal: true,
 };
+
+/** How {@link finetuneModel} fake-quantizes activations: LSQ's learned step or PACT's learned clipping level. */
+export type ActivationQuantizer = 'lsq' | 'pact';
+
+/** One activation quantizer of a fine-tuning run, before and after training. */
+export interface ActivationQuantizerReport {
+  /** The value it quantizes (as named in the prepared model). */
+  readonly value: string;
+  /** `'lsq'` or `'pact'`. */
+  readonly kind: ActivationQuantizer;
+  /** Bits of its grid (the model's input and output keep 8). */
+  readonly bits: number;
+  /** The quantization scale written to the model: the step (LSQ), or α/(2^bits − 1) (PACT). */
+  readonly scale: number;
+  /** What it learned: the step (LSQ) or the clipping level α (PACT), at the start and at the end. */
+  readonly start: number;
+  readonly learned: number;
+}
 
 /** What {@link finetuneModel} did. */
 export interface FinetuneReport {
@@ -100,6 +137,8 @@ export interface FinetuneReport {
   readonly weights: number;
   /** Nodes static quantization leaves in float (with why). */
   readonly float: { readonly node: string; readonly reason: string }[];
+  /** Each activation quantizer (its own parameters; values that share one are not listed). */
+  readonly quantizers: readonly ActivationQuantizerReport[];
 }
 
 /** The result of {@link finetuneModel}. */
@@ -112,14 +151,20 @@ export interface FinetuneResult {
   logits(x: TypedTensor): Float32Array;
 }
 
-/** One fake quantizer: a learned step over an integer range. */
+/** One fake quantizer: a learned step (or PACT's clipping level) over an integer range. */
 interface Quantizer {
+  /** The learned parameter: the step (LSQ; one per channel on weights), or α (PACT). */
   readonly step: Tensor;
+  /** PACT (unsigned, `step` holds α) rather than LSQ. */
+  readonly pact?: boolean;
   readonly bits: number;
   readonly signed: boolean;
   /** Axis of per-channel steps (weights). */
   readonly axis?: number;
 }
+
+/** The quantization scale of an activation quantizer: its step, or PACT's α/(2^k − 1) as the float32 `pact` computes with. */
+const activationScale = (q: Quantizer): number => (q.pact === true ? pactScale(q.step.data[0]!, q.bits) : q.step.data[0]!);
 
 const checkInt = (v: unknown, lo: number, hi: number, what: string): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
@@ -132,7 +177,12 @@ const checkPositive = (v: unknown, what: string): number => {
   return v;
 };
 
-/** Decodes and prepares a model as quantizeModel does: opset 13, constants folded, BatchNorms folded. */
+/**
+ * Decodes and prepares a model as quantizeModel does: opset 13, constants
+ * folded, BatchNorms folded; then the main graph's Constant nodes become
+ * initializers, so that weights exporters wrote as Constants (paddle2onnx)
+ * train and are written back like any other.
+ */
 function prepare(bytes: Uint8Array, what: string): ModelProto {
   if (!(bytes instanceof Uint8Array))
     throw new LowbitError('INVALID_ARGUMENT', `finetuneModel: ${what} must be ONNX model bytes (a Uint8Array), got ${show(bytes)}`);
@@ -140,6 +190,14 @@ function prepare(bytes: Uint8Array, what: string): ModelProto {
   upgradeOpset(proto, 13);
   foldConstants(proto);
   foldBatchNorm(proto);
+  const graph = proto.graph!;
+  const moved = new Set<NodeProto>();
+  for (const w of modelWeights(proto)) {
+    if (w.kind !== 'constant' || w.graph !== graph || w.node === undefined) continue;
+    graph.initializer.push(makeTensor(w.name, readWeight(w)));
+    moved.add(w.node);
+  }
+  graph.node = graph.node.filter((node) => !moved.has(node));
   return proto;
 }
 
@@ -194,14 +252,29 @@ function shuffled(n: number, seed: number): Int32Array {
   return p;
 }
 
-/** The float facts planStatic needs, without running the model: every value float32, the initializers read. */
+/**
+ * The facts planStatic needs, without running the model: the initializers
+ * read, every value float32 but the integer shape arithmetic the import
+ * computes (Shape is int64, Cast says, the others keep their input's type).
+ */
 function staticFacts(proto: ModelProto): { dtypes: Map<string, ElementType>; constants: Map<string, TypedTensor> } {
   const graph = proto.graph!;
   const constants = new Map(graph.initializer.map((t) => [t.name, readTensor(t)]));
   const dtypes = new Map<string, ElementType>();
   for (const v of graph.input) dtypes.set(v.name, 'float32');
-  for (const n of graph.node) for (const o of n.output) dtypes.set(o, 'float32');
   for (const [name, t] of constants) dtypes.set(name, t.dtype);
+  for (const n of graph.node) {
+    const first = dtypes.get(n.input[0] ?? '');
+    const dtype =
+      n.opType === 'Shape'
+        ? 'int64'
+        : n.opType === 'Cast'
+          ? (elementTypeOf(readAttr.int(n, 'to') ?? 0) ?? 'float32')
+          : ['Slice', 'Gather', 'Concat', 'Unsqueeze', 'Squeeze'].includes(n.opType) && first !== undefined
+            ? first
+            : 'float32';
+    for (const o of n.output) dtypes.set(o, dtype);
+  }
   return { dtypes, constants };
 }
 
@@ -209,14 +282,19 @@ function staticFacts(proto: ModelProto): { dtypes: Map<string, ElementType>; con
  * Fine-tunes an ONNX classifier for low-bit inference and returns it as a
  * QDQ ONNX model with the learned quantization parameters.
  *
- * The model (one input, one output of logits) is imported into lowbit's
- * autograd (Conv, Gemm, MatMul, Add, Relu, MaxPool, Flatten, Reshape,
- * BatchNormalization — folded first —, Identity, Dropout). A fake quantizer
+ * The model (one input, one output of logits — or of probabilities from a
+ * final Softmax, whose input the loss then reads) is imported into lowbit's
+ * autograd (Conv — grouped and depthwise
+ * too —, Gemm, MatMul, elementwise arithmetic, Relu, Clip, Sigmoid,
+ * HardSigmoid, Tanh, Softmax, pooling, Concat, Reshape, Flatten,
+ * Transpose, BatchNormalization — folded first where it follows a Conv or
+ * Gemm —, Identity, Dropout). A fake quantizer
  * with a learned step size (LSQ, Esser et al. 2020) goes wherever static
  * quantization would put Q/DQ: per-channel symmetric on weights
  * (`weightBits`), per tensor on activations (`activationBits`, the
  * model's input and output at 8 bits; unsigned
- * where the calibration pass saw no negative value), each step initialised
+ * where the calibration pass saw no negative value; PACT's learned
+ * clipping level instead with `activationQuantizer: 'pact'`), each step initialised
  * to the least-squared-error step on the first `calibrationSamples`
  * samples; biases follow on the int32 grid of their input's and weight's
  * steps. Training (Adam, `epochs` passes in seeded random order) minimises
@@ -280,6 +358,9 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1))
     throw new LowbitError('INVALID_ARGUMENT', `finetuneModel: alpha must be a number in [0, 1], got ${show(alpha)}`);
   const seed = checkInt(o.seed ?? 1, 0, 2 ** 32 - 1, 'seed');
+  const actKind = o.activationQuantizer ?? 'lsq';
+  if (actKind !== 'lsq' && actKind !== 'pact')
+    throw new LowbitError('INVALID_ARGUMENT', `finetuneModel: activationQuantizer must be 'lsq' or 'pact', got ${show(actKind)}`);
   if (labels !== undefined) {
     for (let i = 0; i < n; i++)
       if (!Number.isInteger(labels[i]) || labels[i]! < 0)
@@ -350,7 +431,9 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       at += v.length;
     }
     const step = mseStep(values, s.absMax, lo, hi);
-    activationQ.set(name, { step: new Tensor([step], [1], true), bits, signed });
+    // PACT's α starts where the step's grid ends
+    const pact = actKind === 'pact' && !signed;
+    activationQ.set(name, { step: new Tensor([pact ? Math.fround(step * hi) : step], [1], true), bits, signed, ...(pact && { pact }) });
   }
   const weightQ = new Map<string, Quantizer>();
   const [wlo, whi] = intRange(weightBits, true);
@@ -391,7 +474,8 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
   const keepPositive = () => {
     for (const q of [...activationQ.values(), ...weightQ.values()]) for (let i = 0; i < q.step.size; i++) if (!(q.step.data[i]! >= 1e-8)) q.step.data[i] = 1e-8;
   };
-  const fakeQuant = (x: Tensor, q: Quantizer) => lsq(x, q.step, { bits: q.bits, signed: q.signed, ...(q.axis !== undefined && { axis: q.axis }) });
+  const fakeQuant = (x: Tensor, q: Quantizer) =>
+    q.pact === true ? pact(x, q.step, q.bits) : lsq(x, q.step, { bits: q.bits, signed: q.signed, ...(q.axis !== undefined && { axis: q.axis }) });
   const hooks = {
     constant: (name: string, v: Tensor) => constantValues.get(name) ?? v,
     activation: (name: string, v: Tensor) => {
@@ -409,7 +493,7 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       // the int32 grid of quantizeBias: scale = fround(s_a · s_w), codes = rint(fround(b / scale))
       const delta = new Float32Array(v.size);
       for (let c = 0; c < v.size; c++) {
-        const s = Math.fround(a.step.data[0]! * w.step.data[w.step.size === 1 ? 0 : c]!);
+        const s = Math.fround(activationScale(a) * w.step.data[w.step.size === 1 ? 0 : c]!);
         delta[c] = Math.fround(roundHalfEven(Math.fround(v.data[c]! / s)) * s) - v.data[c]!;
       }
       return add(v, new Tensor(delta, v.shape));
@@ -418,8 +502,15 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
 
   // training
   const weights = [...student.parameters.values()];
-  const steps = [...activationQ.values(), ...weightQ.values()].map((q) => q.step);
-  const optimizers = [new Adam(weights, { lr }), new Adam(steps, { lr: stepLr })];
+  const steps = [...activationQ.values(), ...weightQ.values()].filter((q) => q.pact !== true).map((q) => q.step);
+  const alphas = [...activationQ.values()].filter((q) => q.pact === true);
+  // one optimizer per PACT width: α = (2^k − 1)·step moves (2^k − 1) times as fast as a step
+  const alphaLr = [...new Set(alphas.map((q) => q.bits))].map(
+    (bits) => [alphas.filter((q) => q.bits === bits).map((q) => q.step), stepLr * (2 ** bits - 1)] as const,
+  );
+  const optimizers = [new Adam(weights, { lr }), new Adam(steps, { lr: stepLr }), ...alphaLr.map(([p, l]) => new Adam(p, { lr: l }))];
+  const baseLr = [lr, stepLr, ...alphaLr.map(([, l]) => l)];
+  const start = new Map([...activationQ].map(([name, q]) => [name, q.step.data[0]!]));
   const epochLosses: number[] = [];
   for (let e = 0; e < epochs; e++) {
     const order = shuffled(n, seed + e);
@@ -433,11 +524,13 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       keepPositive();
       // cosine decay of both learning rates over the whole run
       const decay = 0.5 * (1 + Math.cos((Math.PI * (e * n + from)) / (epochs * n)));
-      optimizers[0]!.lr = lr * decay;
-      optimizers[1]!.lr = stepLr * decay;
+      optimizers.forEach((opt, k) => {
+        opt.lr = baseLr[k]! * decay;
+      });
       for (const opt of optimizers) opt.zeroGrad();
-      const logits = student.forward(x, hooks);
-      const t = teacher === undefined ? undefined : noGrad(() => teacher.forward(x));
+      // a model that returns probabilities trains on its logits (the final Softmax's input)
+      const logits = student.forward(x, hooks, student.logits);
+      const t = teacher === undefined ? undefined : noGrad(() => teacher.forward(x, {}, teacher.logits));
       const loss =
         t === undefined
           ? crossEntropy(logits, y!)
@@ -461,7 +554,7 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
   });
   const activationParams = new Map<string, TensorQParams>();
   for (const [name, q] of activationQ)
-    activationParams.set(name, { dtype: q.signed ? 'int8' : 'uint8', scale: Float32Array.of(q.step.data[0]!), zeroPoint: Int32Array.of(0) });
+    activationParams.set(name, { dtype: q.signed ? 'int8' : 'uint8', scale: Float32Array.of(activationScale(q)), zeroPoint: Int32Array.of(0) });
   const weightParams = new Map<string, QuantizedConstant>();
   for (const [name, q] of weightQ) {
     const w = student.parameters.get(name)!;
@@ -527,6 +620,14 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
       activations: activationQ.size,
       weights: weightQ.size,
       float,
+      quantizers: [...activationQ].map(([value, q]) => ({
+        value,
+        kind: q.pact === true ? 'pact' : 'lsq',
+        bits: q.bits,
+        scale: activationScale(q),
+        start: start.get(value)!,
+        learned: q.step.data[0]!,
+      })),
     },
   };
 }
@@ -535,9 +636,11 @@ export async function finetuneModel(model: Uint8Array, options: FinetuneOptions)
  * Narrower activations in 8-bit Q/DQ: a Clip to the `bits`-bit grid's ends
  * before every QuantizeLinear (the rewrite puts one on activations only)
  * but those of the model's `input` and `output`, so that the 8-bit codes
- * stay in the narrower range. (int4 Q/DQ would say it directly, but
- * onnxruntime's optimizer moves int4 DequantizeLinear past MaxPool and then
- * refuses the model.)
+ * stay in the narrower range; not after ops that only move their input's
+ * codes (MaxPool, Reshape …: already in range). (int4 Q/DQ would say it
+ * directly, but onnxruntime's optimizer moves int4 DequantizeLinear past
+ * MaxPool and then refuses the model; at opset 21 it also refuses a Clip
+ * between a MaxPool and its int8 QuantizeLinear.)
  */
 function clipActivations(proto: ModelProto, bits: number, input: string, output: string): void {
   const graph = proto.graph!;
@@ -545,9 +648,11 @@ function clipActivations(proto: ModelProto, bits: number, input: string, output:
   const values = NameSet.values(proto);
   const nodeNames = NameSet.nodes(proto);
   const inits = new Map(graph.initializer.map((t) => [t.name, t]));
+  // a shared-parameter op (MaxPool, Reshape …) only moves its input's codes: its output is on the narrow grid already
+  const passesCodes = new Set(graph.node.filter((n) => ruleOf(n)?.kind === 'shared').flatMap((n) => n.output));
   const nodes: NodeProto[] = [];
   for (const node of graph.node) {
-    if (node.opType === 'QuantizeLinear' && node.input[0] !== input && dequantized.get(node.output[0]!) !== output) {
+    if (node.opType === 'QuantizeLinear' && node.input[0] !== input && dequantized.get(node.output[0]!) !== output && !passesCodes.has(node.input[0]!)) {
       const scale = (readTensor(inits.get(node.input[1]!)!).data as Float32Array)[0]!;
       const zp = readTensor(inits.get(node.input[2]!)!);
       const [lo, hi] = intRange(bits, zp.dtype === 'int8');
