@@ -19,7 +19,7 @@ import { foldConstants } from '../ts/model/prepare/fold.js';
 import { upgradeOpset } from '../ts/model/prepare/opset.js';
 import { LowbitError, finetuneModel, type TypedTensor } from '../ts/index.js';
 import { fetchModels } from '../scripts/fetch-models.mjs';
-import { relativeError } from './helpers/onnx.js';
+import { relativeError } from './helpers/relativeError.js';
 import { clsInputs, ppocrLines } from '../scripts/ppocr-fixtures.mjs';
 
 ortWeb.env.wasm.numThreads = 1;

@@ -17,7 +17,7 @@ import { foldBatchNorm } from '../ts/model/dfq/foldBatchNorm.js';
 import { finetuneModel, readNpy, type FinetuneOptions, type ProgressEvent, type TypedTensor } from '../ts/index.js';
 import { expectLowbitRejection } from './expect-error.js';
 import { agree, argmax, fashion, images, logits } from './helpers/fashion.js';
-import { relativeError } from './helpers/onnx.js';
+import { relativeError } from './helpers/relativeError.js';
 
 /** The imported model's float logits on the 64 committed images. */
 function importedLogits(bytes: Uint8Array): Float32Array {

@@ -25,17 +25,19 @@ const root = join(__dirname, '..');
  * calibration images; 515 kB with round 2's merged model work (data-free
  * quantization, MatMulNBits, weight-only, float16 / bfloat16 / k-means /
  * power-of-two, Studio's shared helpers); 580 kB with fine-tuning's common
- * layer set (new autograd ops, the ONNX import of ~30 op types, PACT). Raise
+ * layer set (new autograd ops, the ONNX import of ~30 op types, PACT); 600 kB
+ * with the int8-activation MatMulNBits kernels and CLE's sweep kernel (wasm
+ * 208 → 235 kB). Raise
  * it only for a reason written in BENCHMARKS.md; it was 948 kB with source
  * maps and six copies of the module.
  */
-const TARBALL_BUDGET = 580_000;
+const TARBALL_BUDGET = 600_000;
 /**
  * The unpacked package's budget in bytes: 860 kB when set (3.13 MB before), 1.07 MB with the model layer,
  * 1.17 MB with the HTML report and calibration images (their libraries are dependencies, loaded on first use),
- * 1.79 MB with round 2's merged model work.
+ * 1.79 MB with round 2's merged model work, 2.03 MB with fine-tuning's layer set and the int8-activation kernels.
  */
-const UNPACKED_BUDGET = 2_000_000;
+const UNPACKED_BUDGET = 2_100_000;
 
 /** What `npm pack --json` says of one tarball (the fields read here). */
 interface PackReport {

@@ -119,15 +119,3 @@ export const FEEDS: Record<string, Record<string, Feed>> = {
   'external_inline.onnx': { x: { type: 'float32', data: floats(32, 6), dims: [1, 32] } },
   'external.onnx': { x: { type: 'float32', data: floats(32, 6), dims: [1, 32] } },
 };
-
-/** The largest |a − b| over the largest |b| (b must not be all zeros). */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  expect(m).toBeGreaterThan(0);
-  return d / m;
-}
