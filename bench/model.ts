@@ -158,7 +158,8 @@ async function calibrationThroughput(data: ReturnType<typeof fashion>): Promise<
   const runs: number[] = [];
   const calibrate = async (keep: boolean) => {
     [loading, running] = [0, 0];
-    const ms = (await quantizeModel(float, { calibration: data.calib, runner: timed, evaluationSamples: 0, histograms: keep })).report.calibration!.seconds * 1000;
+    const ms =
+      (await quantizeModel(float, { calibration: data.calib, runner: timed, evaluationSamples: 0, histograms: keep })).report.calibration!.seconds * 1000;
     if (!keep) {
       loads.push(loading);
       runs.push(running);
@@ -282,7 +283,10 @@ const DFQ_CONFIGS: [string, QuantizeModelOptions][] = (['minmax', 'percentile'] 
   [`${method}: per-tensor + CLE + bias correction (empirical)`, { method, perChannel: false, cle: true, biasCorrection: 'empirical' }],
   [`${method}: per-tensor + CLE + bias correction (analytic)`, { method, perChannel: false, cle: true, biasCorrection: 'analytic' }],
   [`${method}: per-tensor + CLE + bias absorption`, { method, perChannel: false, cle: true, biasAbsorption: true }],
-  [`${method}: per-tensor + CLE + bias absorption + bias correction (empirical)`, { method, perChannel: false, cle: true, biasAbsorption: true, biasCorrection: 'empirical' }],
+  [
+    `${method}: per-tensor + CLE + bias absorption + bias correction (empirical)`,
+    { method, perChannel: false, cle: true, biasAbsorption: true, biasCorrection: 'empirical' },
+  ],
 ]);
 
 /**

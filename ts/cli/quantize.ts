@@ -119,7 +119,10 @@ self-contained page with charts (give both to get both).`,
     'fold-bn': { type: 'boolean', help: 'fold each BatchNormalization into the Conv / ConvTranspose / Gemm before it (the default, where exact)' },
     'no-fold-bn': { type: 'boolean', help: 'keep BatchNormalization nodes as they are' },
     cle: { type: 'boolean', help: 'cross-layer equalization: rescale the channels of consecutive layers (data-free; the float model computes the same)' },
-    'bias-absorption': { type: 'boolean', help: "with --cle: move the offset a ReLU never clips (BatchNorm's mean − 3σ) out of a layer's bias into the next ones'" },
+    'bias-absorption': {
+      type: 'boolean',
+      help: "with --cle: move the offset a ReLU never clips (BatchNorm's mean − 3σ) out of a layer's bias into the next ones'",
+    },
     'bias-correction': {
       type: 'boolean',
       help: "take weight quantization's mean output shift out of each layer's bias (static: measured on the calibration data; dynamic: from BatchNorm statistics)",
