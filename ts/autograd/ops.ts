@@ -39,6 +39,28 @@ function broadcastShape(a: readonly number[], b: readonly number[], op: string):
   return out;
 }
 
+/**
+ * For each element of `outShape` in order, the offset of the input element
+ * it reads, the input stepping `strides[d]` along output axis d.
+ */
+function stridedOffsets(outShape: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = outShape.length;
+  const idx = new Int32Array(sizeOf(outShape));
+  const counter = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let k = 0; k < idx.length; k++) {
+    idx[k] = off;
+    for (let d = rank - 1; d >= 0; d--) {
+      counter[d]!++;
+      off += strides[d]!;
+      if (counter[d]! < outShape[d]!) break;
+      off -= strides[d]! * counter[d]!;
+      counter[d] = 0;
+    }
+  }
+  return idx;
+}
+
 /** For each element of `outShape`, the index of the input element it reads; null when the shapes are equal. */
 function broadcastIndex(outShape: readonly number[], inShape: readonly number[]): Int32Array | null {
   const rank = outShape.length;
@@ -50,21 +72,7 @@ function broadcastIndex(outShape: readonly number[], inShape: readonly number[])
     strides[oi] = inShape[i] === 1 ? 0 : s;
     s *= inShape[i]!;
   }
-  const n = sizeOf(outShape);
-  const idx = new Int32Array(n);
-  const counter = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let k = 0; k < n; k++) {
-    idx[k] = off;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]!++;
-      off += strides[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      off -= strides[d]! * counter[d]!;
-      counter[d] = 0;
-    }
-  }
-  return idx;
+  return stridedOffsets(outShape, strides);
 }
 
 /** Sums `g` (laid out as `idx` maps) back onto an input of `size` elements. */
@@ -234,21 +242,13 @@ function permute(data: Float32Array, shape: readonly number[], perm: readonly nu
     inStrides[d] = s;
     s *= shape[d]!;
   }
-  // the input stride of each output axis, and a counter over the output
-  const strides = perm.map((p) => inStrides[p]!);
+  // each output element reads the input at its offset along the permuted strides
+  const idx = stridedOffsets(
+    outShape,
+    perm.map((p) => inStrides[p]!),
+  );
   const out = new Float32Array(data.length);
-  const counter = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let k = 0; k < out.length; k++) {
-    out[k] = data[off]!;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]!++;
-      off += strides[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      off -= strides[d]! * counter[d]!;
-      counter[d] = 0;
-    }
-  }
+  for (let k = 0; k < out.length; k++) out[k] = data[idx[k]!]!;
   return out;
 }
 
