@@ -246,6 +246,17 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
     const y = node.output[0]!;
     const product = c.bias === undefined ? y : values.fresh(`${y}_product`);
     const name = (suffix: string) => nodeNames.fresh(`${c.label}_${suffix}`);
+    /** The stored weight dequantized by a blocked DequantizeLinear along `axis` (QDQ format): its output. */
+    const dequantized = (axis: number) => {
+      const dq = values.fresh(`${c.weightName}_dequantized`);
+      made.push(
+        makeNode('DequantizeLinear', stored.inputs, [dq], {
+          name: name('DequantizeLinear'),
+          attributes: [attr.int('axis', axis), attr.int('block_size', s.blockSize)],
+        }),
+      );
+      return dq;
+    };
     if (c.kind === 'matmul') {
       if (s.format === 'matmulnbits') {
         const attributes = [
@@ -258,14 +269,7 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
         made.push(makeNode('MatMulNBits', [node.input[0]!, ...stored.inputs], [product], { name: name(`Q${s.bits}`), domain: 'com.microsoft', attributes }));
         usesContribOps = true;
       } else {
-        const dq = values.fresh(`${c.weightName}_dequantized`);
-        made.push(
-          makeNode('DequantizeLinear', stored.inputs, [dq], {
-            name: name('DequantizeLinear'),
-            attributes: [attr.int('axis', 0), attr.int('block_size', s.blockSize)],
-          }),
-        );
-        made.push(makeNode('MatMul', [node.input[0]!, dq], [product], { name: name('MatMul') }));
+        made.push(makeNode('MatMul', [node.input[0]!, dequantized(0)], [product], { name: name('MatMul') }));
       }
       if (c.bias !== undefined) made.push(makeNode('Add', [product, c.bias], [y], { name: name('bias_Add') }));
     } else if (s.format === 'matmulnbits') {
@@ -280,14 +284,7 @@ export async function quantizeWeightOnly(ctx: ModeContext): Promise<ModeResult> 
       );
       usesContribOps = true;
     } else {
-      const dq = values.fresh(`${c.weightName}_dequantized`);
-      made.push(
-        makeNode('DequantizeLinear', stored.inputs, [dq], {
-          name: name('DequantizeLinear'),
-          attributes: [attr.int('axis', 1), attr.int('block_size', s.blockSize)],
-        }),
-      );
-      made.push(makeNode('Gather', [dq, node.input[1]!], [y], { name: name('Gather'), attributes: node.attribute }));
+      made.push(makeNode('Gather', [dequantized(1), node.input[1]!], [y], { name: name('Gather'), attributes: node.attribute }));
     }
     rewritten.set(node, made);
     ctx.progress({ phase: 'quantize', done: i + 1, total: candidates.length, unit: 'nodes' });
