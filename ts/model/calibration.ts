@@ -272,17 +272,14 @@ export async function collectRanges(
     let fetch: readonly string[] = [...(reduced ?? []), ...extra];
     let extrema: Map<string, Extrema> | undefined;
     let pooled = false;
-    const loadWhole = async () => {
-      const built = withExtrema(model, names, { also: extra });
-      const fetchWhole = [...extremaOutputs(built.extrema), ...extra];
-      return { session: await runner.load(built.bytes), extrema: built.extrema, fetch: fetchWhole };
+    /** A session of {@link withExtrema}'s model (reading maxima off the pools that cover their values at `shapes`), with what it fetches. */
+    const loadExtrema = async (shapes?: ReadonlyMap<string, readonly number[]>) => {
+      const built = withExtrema(model, names, { also: extra, ...(shapes !== undefined && { shapes }) });
+      return { session: await runner.load(built.bytes), extrema: built.extrema, fetch: [...extremaOutputs(built.extrema), ...extra] };
     };
     if (reduced === undefined) {
-      const built = withExtrema(model, names, { also: extra, ...(settings.probe !== undefined && { shapes: settings.probe.shapes }) });
-      extrema = built.extrema;
-      fetch = [...extremaOutputs(extrema), ...extra];
+      ({ session, extrema, fetch } = await loadExtrema(settings.probe?.shapes));
       pooled = [...extrema.values()].some((e) => e.pooled === true);
-      session = await runner.load(built.bytes);
     } else if (fetch.length > 0) session = await runner.load(withOutputs(model, fetch));
     // nothing to observe (a model whose work sits in subgraphs): the batches are only counted
     let samples = 0;
@@ -294,13 +291,10 @@ export async function collectRanges(
       return t.data as Float32Array;
     };
     for await (const feeds of batches) {
-      let out = session === undefined ? {} : await session.run(feeds, fetch);
-      let read = extrema;
-      if (pooled && !sameShapes(feeds, settings.probe!.feeds)) {
-        whole ??= await loadWhole();
-        out = await whole.session.run(feeds, whole.fetch);
-        read = whole.extrema;
-      }
+      // a batch whose shapes are not the probe's runs on the whole-value model only
+      const run = pooled && !sameShapes(feeds, settings.probe!.feeds) ? (whole ??= await loadExtrema()) : { session, extrema, fetch };
+      const out = run.session === undefined ? {} : await run.session.run(feeds, run.fetch);
+      const read = run.extrema;
       for (const [name, obs] of observers) {
         const e = read?.get(name);
         try {
