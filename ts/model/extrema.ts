@@ -8,9 +8,9 @@
 //   so only its maximum is read (its minimum counts as 0);
 // - a value that a GlobalMaxPool reads, or a MaxPool whose windows cover
 //   every element, has the maximum of that pool's output, a quarter of its
-//   size or less, and the value itself is not read at all (onnxruntime keeps
-//   convolution outputs in a blocked layout, so any extra reader, even a
-//   Shape, costs a reordering copy). Whether a MaxPool's windows cover the
+//   size or less; a ReLU output read so is not read itself at all
+//   (onnxruntime keeps convolution outputs in a blocked layout, so any extra
+//   reader, even a Shape, costs a reordering copy). Whether a MaxPool's windows cover the
 //   value depends on its spatial size (floor mode drops a remainder): that is
 //   checked on the probe run's shapes, and {@link sameShapes} says when a
 //   batch whose inputs have other shapes must run again with every value
