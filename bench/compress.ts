@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { kmeansQuantize, onnxRuntimeRunner, quantizeModel, readNpy, type Feeds, type QuantizeModelOptions, type TypedTensor } from '../ts/index.js';
+import { kmeansQuantize, onnxRuntimeRunner, quantizeModel, readNpy, sqnr, type Feeds, type QuantizeModelOptions, type TypedTensor } from '../ts/index.js';
 import { attr } from '../ts/model/onnx/build.js';
 import { decodeModel } from '../ts/model/onnx/decode.js';
 import { encodeModel } from '../ts/model/onnx/encode.js';
@@ -123,16 +123,6 @@ interface Family {
   readonly scoreName: string;
   /** The score (accuracy %, or lines read exactly), the predictions (classes, or texts) and the outputs compared for the SQNR. */
   score(ort: Ort, model: Uint8Array): Promise<{ score: number; predictions: (number | string)[]; outputs: Float32Array }>;
-}
-
-function sqnr(ref: Float32Array, x: Float32Array): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i]! ** 2;
-    n += (x[i]! - ref[i]!) ** 2;
-  }
-  return n === 0 ? Infinity : 10 * Math.log10(s / n);
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { onnxRuntimeRunner, quantizeModel, type Feeds, type ModelRunner, type QuantizeModelOptions } from '../ts/index.js';
+import { onnxRuntimeRunner, quantizeModel, sqnr, type Feeds, type ModelRunner, type QuantizeModelOptions } from '../ts/index.js';
 import { readFeeds } from '../ts/model/feeds.js';
 import { printTable } from './compare.js';
 import { calibrationBatches, fashionData, fashionScore } from './fashion.js';
@@ -261,17 +261,6 @@ async function vad(): Promise<void> {
     }
   }
   printTable(rows);
-}
-
-/** SQNR (dB) of `q` against `f`. */
-function sqnr(f: Float32Array, q: Float32Array): number {
-  let signal = 0;
-  let noise = 0;
-  for (let i = 0; i < f.length; i++) {
-    signal += f[i]! ** 2;
-    noise += (q[i]! - f[i]!) ** 2;
-  }
-  return 10 * Math.log10(signal / noise);
 }
 
 /** The data-free quantization configurations compared (static, QDQ, uint8 activations), under two activation range methods. */
