@@ -4,12 +4,11 @@
 // only reader, else as a fresh initializer of the node's graph so that the
 // other readers keep the old value.
 import type { TypedTensor } from '../../base/elementTypes.js';
-import { LowbitError } from '../../base/errors.js';
 import { attr } from '../onnx/build.js';
 import { NameSet } from '../onnx/names.js';
 import type { GraphProto, ModelProto, NodeProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
-import { modelGraphs, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
+import { modelGraphs, modelWeights, readWeightOrWhy, type Weight } from '../onnx/walk.js';
 
 /** The constants of a model, readable and writable by the nodes that read them. */
 export class ModelConstants {
@@ -43,13 +42,9 @@ export class ModelConstants {
     if (w === undefined || !this.within(graph, w.graph)) return undefined;
     let t = this.values.get(name);
     if (t === undefined) {
-      try {
-        t = readWeight(w);
-      } catch (e) {
-        // external data not loaded, or a type lowbit does not read: not a weight these passes touch
-        if (!(e instanceof LowbitError)) throw e;
-        t = null;
-      }
+      const read = readWeightOrWhy(w);
+      // external data not loaded, or a type lowbit does not read: not a weight these passes touch
+      t = typeof read === 'string' ? null : read;
       this.values.set(name, t);
     }
     return t ?? undefined;

@@ -162,6 +162,20 @@ export function* modelWeights(model: ModelProto): Generator<Weight> {
 }
 
 /**
+ * {@link readWeight}, or, where that throws a `LowbitError` (external data
+ * not loaded, an element type lowbit does not read), its message: why the
+ * weight cannot be read, for passes that leave such weights alone.
+ */
+export function readWeightOrWhy(w: Weight): TypedTensor | string {
+  try {
+    return readWeight(w);
+  } catch (e) {
+    if (e instanceof LowbitError) return e.message;
+    throw e;
+  }
+}
+
+/**
  * A weight's value: its tensor read by `readTensor`, or a Constant's
  * `value_float` (float32, shape []), `value_floats` (float32 [n]),
  * `value_int` (int64 []) or `value_ints` (int64 [n]). For a tensor stored

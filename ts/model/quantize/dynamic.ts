@@ -5,12 +5,11 @@
 // Every graph is rewritten, If / Loop / Scan bodies included (weights that
 // sit in Constant nodes inside them too).
 import type { TypedTensor } from '../../base/elementTypes.js';
-import { LowbitError } from '../../base/errors.js';
 import { attr, makeNode, readAttr } from '../onnx/build.js';
 import { NameSet } from '../onnx/names.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
-import { graphTree, isConstantNode, modelGraphs, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
+import { graphTree, isConstantNode, modelGraphs, modelWeights, readWeight, readWeightOrWhy, type Weight } from '../onnx/walk.js';
 import { nodeLabel, type NodeReport, type TensorReport } from '../report.js';
 import { quantizeWeight, type QuantType } from './params.js';
 import type { NodeFilter } from './plan.js';
@@ -108,13 +107,8 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       for (const i of inputs) {
         const weight = weights.get(node.input[i]!);
         if (weight === undefined) return `its input ${i} is not a constant`;
-        let t: TypedTensor;
-        try {
-          t = readWeight(weight);
-        } catch (e) {
-          if (e instanceof LowbitError) return `its weights cannot be read: ${e.message}`;
-          throw e;
-        }
+        const t = readWeightOrWhy(weight);
+        if (typeof t === 'string') return `its weights cannot be read: ${t}`;
         if (t.dtype !== 'float32' || t.shape.length !== 3) return `its weights are ${t.dtype} [${t.shape.join(', ')}], not float32 [directions, rows, columns]`;
         read.push([i, weight, t]);
       }
@@ -170,13 +164,9 @@ export function quantizeDynamic(model: ModelProto, settings: DynamicSettings): {
       const wName = node.input[1]!;
       const weight = weights.get(wName);
       if (weight === undefined) return refuse('its weights are not a constant');
-      let w: TypedTensor;
-      try {
-        w = readWeight(weight);
-      } catch (e) {
-        if (e instanceof LowbitError) return refuse(`its weights cannot be read: ${e.message}`);
-        throw e;
-      }
+      const read = readWeightOrWhy(weight);
+      if (typeof read === 'string') return refuse(`its weights cannot be read: ${read}`);
+      let w = read;
       if (w.dtype !== 'float32') return refuse(`its weights are ${w.dtype}, not float32`);
       const conv = node.opType === 'Conv';
       if (node.opType === 'Gemm') {

@@ -4,13 +4,12 @@
 // underflow, SQNR), the weight rewritten in place under a name; and the
 // storage form, where every weight is stored so behind a Cast to float32.
 import type { TypedTensor } from '../../base/elementTypes.js';
-import { LowbitError } from '../../base/errors.js';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from '../../formats/ieee754.js';
 import { attr, makeNode } from '../onnx/build.js';
 import { NameSet } from '../onnx/names.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
-import { isConstantNode, modelGraphs, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
+import { isConstantNode, modelGraphs, modelWeights, readWeightOrWhy, type Weight } from '../onnx/walk.js';
 import { nodeLabel, type NodeReport, type WeightReport } from '../report.js';
 
 /** The 16-bit float formats. */
@@ -118,13 +117,8 @@ export function storeWeightsHalf(model: ModelProto, format: HalfFormat): { nodes
   const after = new Map<NodeProto, NodeProto>();
   for (const w of [...modelWeights(model)]) {
     if (w.graph === main && main.input.some((v) => v.name === w.name)) continue;
-    let t: TypedTensor;
-    try {
-      t = readWeight(w);
-    } catch (e) {
-      if (e instanceof LowbitError) continue;
-      throw e;
-    }
+    const t = readWeightOrWhy(w);
+    if (typeof t === 'string') continue;
     if (t.dtype !== 'float32' || t.data.length < MIN_STORED_VALUES) continue;
     const name = values.fresh(`${w.name}_${format}`);
     weights.push(storeHalf(w, t, format, name));

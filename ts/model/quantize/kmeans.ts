@@ -20,7 +20,7 @@ import { NameSet } from '../onnx/names.js';
 import { encodeMessage } from '../onnx/encode.js';
 import { DataType, NodeProtoSchema, TensorProtoSchema, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
-import { isConstantNode, modelGraphs, readWeight, type Weight } from '../onnx/walk.js';
+import { isConstantNode, modelGraphs, readWeightOrWhy, type Weight } from '../onnx/walk.js';
 import { nodeLabel, type NodeReport, type WeightReport } from '../report.js';
 import { weightsByGraph } from './dynamic.js';
 import type { NodeFilter } from './plan.js';
@@ -218,13 +218,8 @@ export function kmeansModel(model: ModelProto, settings: KmeansModelSettings): {
     const known = done.get(w.name);
     if (known !== undefined) return known;
     if (w.graph === model.graph && model.graph.input.some((v) => v.name === w.name)) return 'its weights are a graph input (a default callers may override)';
-    let t: TypedTensor;
-    try {
-      t = readWeight(w);
-    } catch (e) {
-      if (e instanceof LowbitError) return `its weights cannot be read: ${e.message}`;
-      throw e;
-    }
+    const t = readWeightOrWhy(w);
+    if (typeof t === 'string') return `its weights cannot be read: ${t}`;
     if (t.dtype !== 'float32') return `its weights are ${t.dtype}, not float32`;
     const rank = t.shape.length;
     const perAxis = settings.perChannel && rank >= 2 ? (axis < 0 ? axis + rank : axis) : undefined;

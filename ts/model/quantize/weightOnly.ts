@@ -17,7 +17,7 @@ import { NameSet } from '../onnx/names.js';
 import { setOpsetVersion } from '../onnx/opsets.js';
 import type { NodeProto } from '../onnx/proto.js';
 import { makeTensor } from '../onnx/tensor.js';
-import { isConstantNode, modelWeights, readWeight, type Weight } from '../onnx/walk.js';
+import { isConstantNode, modelWeights, readWeightOrWhy, type Weight } from '../onnx/walk.js';
 import { nodeLabel, type NodeReport, type TensorReport } from '../report.js';
 import { removeUnusedWeights } from './dynamic.js';
 import type { ModeContext, ModeResult } from './mode.js';
@@ -57,13 +57,8 @@ function candidateOf(node: NodeProto, label: string, weights: ReadonlyMap<string
   const read = (name: string | undefined): TypedTensor | string => {
     const weight = name === undefined ? undefined : weights.get(name);
     if (weight === undefined) return 'its weights are not a constant';
-    let t: TypedTensor;
-    try {
-      t = readWeight(weight);
-    } catch (e) {
-      if (e instanceof LowbitError) return `its weights cannot be read: ${e.message}`;
-      throw e;
-    }
+    const t = readWeightOrWhy(weight);
+    if (typeof t === 'string') return `its weights cannot be read: ${t}`;
     if (t.dtype !== 'float32' || t.shape.length !== 2) return `its weights are ${t.dtype} [${t.shape.join(', ')}], not 2-D float32`;
     for (const v of t.data as Float32Array) if (!Number.isFinite(v)) return 'its weights hold NaN or ±Infinity';
     return t;
