@@ -25,3 +25,5 @@ pub mod kmeans;
 pub mod nbits;
 pub mod quant;
 pub mod simd;
+#[cfg(test)]
+mod testdata;

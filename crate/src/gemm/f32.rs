@@ -352,6 +352,7 @@ fn simd_acc(kc: usize, ap: &[f32], bp: &[f32]) -> [[core::arch::wasm32::v128; 2]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::values;
 
     fn naive(m: usize, n: usize, k: usize, a: &[f32], b: &[f32]) -> Vec<f64> {
         let mut c = vec![0.0f64; m * n];
@@ -368,16 +369,6 @@ mod tests {
     /// The `cols × rows` transpose of a row-major `rows × cols` matrix.
     fn transposed(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         (0..rows * cols).map(|x| v[(x % rows) * cols + x / rows]).collect()
-    }
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                ((s >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
     }
 
     #[test]

@@ -241,27 +241,7 @@ pub fn matmul(w: &Weights, m: usize, a: &[f32], bias: Option<&[f32]>, y: &mut [f
 pub(crate) mod tests {
     use super::*;
 
-    /// Deterministic values in [-1, 1).
-    pub fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                ((s >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
-
-    /// Deterministic bytes.
-    pub fn bytes(len: usize, seed: u32) -> Vec<u8> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 24) as u8
-            })
-            .collect()
-    }
+    pub use crate::testdata::{bytes, values};
 
     /// The quantized value of element `p` of column `j`.
     pub fn q(w: &Weights, j: usize, p: usize) -> u32 {

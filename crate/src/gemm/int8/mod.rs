@@ -114,6 +114,7 @@ fn subtract_b_zero_points(a: &PackedA, n: usize, zb: &[i32], out: &mut Dest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::bytes;
 
     #[allow(clippy::too_many_arguments)]
     fn reference(m: usize, n: usize, k: usize, a: &[u8], sa: bool, za: i32, b: &[u8], sb: bool, zb: &[i32]) -> Vec<i32> {
@@ -129,16 +130,6 @@ mod tests {
             }
         }
         c
-    }
-
-    fn bytes(len: usize, seed: u32) -> Vec<u8> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 24) as u8
-            })
-            .collect()
     }
 
     #[test]
